@@ -1,0 +1,149 @@
+//! The request a policy is evaluated against, with three-valued context keys.
+
+use serde::Serialize;
+
+/// What is known about one condition key in the request context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "values")]
+pub enum KeyState {
+    /// Present, with these values (one for single-valued keys).
+    Known(Vec<String>),
+    /// Definitely not in the request.
+    Absent,
+    /// Could be anything, or absent: a condition on it cannot be decided.
+    Unknown,
+}
+
+/// The request context: condition key -> state. Keys are matched case-insensitively. Keys not
+/// listed take the `default` state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    entries: Vec<(String, KeyState)>,
+    default: KeyState,
+}
+
+impl Context {
+    /// A context in which every key not set explicitly is [`KeyState::Unknown`].
+    pub fn unknown_by_default() -> Self {
+        Context {
+            entries: Vec::new(),
+            default: KeyState::Unknown,
+        }
+    }
+
+    /// A context in which every key not set explicitly is [`KeyState::Absent`].
+    pub fn absent_by_default() -> Self {
+        Context {
+            entries: Vec::new(),
+            default: KeyState::Absent,
+        }
+    }
+
+    /// Sets a key (replacing an earlier setting of the same key, compared case-insensitively).
+    pub fn set(&mut self, key: &str, state: KeyState) -> &mut Self {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
+            Some(entry) => entry.1 = state,
+            None => self.entries.push((key.to_owned(), state)),
+        }
+        self
+    }
+
+    pub fn with(mut self, key: &str, state: KeyState) -> Self {
+        self.set(key, state);
+        self
+    }
+
+    pub fn known(self, key: &str, value: impl Into<String>) -> Self {
+        self.with(key, KeyState::Known(vec![value.into()]))
+    }
+
+    pub fn get(&self, key: &str) -> &KeyState {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, s)| s)
+            .unwrap_or(&self.default)
+    }
+
+    /// The explicitly set keys, in insertion order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &KeyState)> {
+        self.entries.iter().map(|(k, s)| (k.as_str(), s))
+    }
+
+    pub fn default_state(&self) -> &KeyState {
+        &self.default
+    }
+}
+
+/// Who makes the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum RequestPrincipal {
+    /// An AWS service principal such as `cloudtrail.amazonaws.com`.
+    Service { name: String },
+    /// A named IAM principal. For an assumed-role session, `arn` is the session ARN
+    /// (`arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`) and `role_arn` the role's ARN.
+    Aws {
+        arn: String,
+        account: String,
+        role_arn: Option<String>,
+    },
+    /// Some IAM principal of this account that the policy does not name individually.
+    AccountMember { account: String },
+    /// Any principal at all that the policy does not name individually, from any account.
+    Anyone,
+}
+
+impl RequestPrincipal {
+    pub fn service(name: &str) -> Self {
+        RequestPrincipal::Service {
+            name: name.to_owned(),
+        }
+    }
+
+    /// A named IAM principal; the account is read from the ARN, and for an STS assumed-role
+    /// session ARN the role ARN is derived too.
+    pub fn aws(arn: &str) -> Self {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let account = parts.get(4).copied().unwrap_or_default().to_owned();
+        let role_arn = match (parts.get(1), parts.get(2), parts.get(5)) {
+            (Some(partition), Some(&"sts"), Some(resource)) => resource
+                .strip_prefix("assumed-role/")
+                .and_then(|r| r.split('/').next())
+                .map(|role| format!("arn:{partition}:iam::{account}:role/{role}")),
+            _ => None,
+        };
+        RequestPrincipal::Aws {
+            arn: arn.to_owned(),
+            account,
+            role_arn,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            RequestPrincipal::Service { name } => format!("service {name}"),
+            RequestPrincipal::Aws { arn, .. } => arn.clone(),
+            RequestPrincipal::AccountMember { account } => {
+                format!("IAM principals of account {account}")
+            }
+            RequestPrincipal::Anyone => "any principal, any account".to_owned(),
+        }
+    }
+}
+
+/// A request: principal, action, resource, context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub principal: RequestPrincipal,
+    /// `service:Action`, e.g. `kms:GenerateDataKey`.
+    pub action: String,
+    /// The resource ARN (the key's ARN). `None` when unknown: only `"Resource": "*"` then
+    /// matches for certain.
+    pub resource: Option<String>,
+    pub context: Context,
+}
