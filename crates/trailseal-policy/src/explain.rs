@@ -56,7 +56,7 @@ pub fn explain(policy: &Policy, request: &Request, eval: &Evaluation) -> Vec<Str
         }
         lines.push(format!(
             "    principal: {}",
-            principal_reason(request, &result.principal)
+            principal_reason(request, &result.principal, stmt.principal.negated)
         ));
         if let Some(i) = result.action_pattern {
             lines.push(format!(
@@ -89,8 +89,15 @@ pub fn explain(policy: &Policy, request: &Request, eval: &Evaluation) -> Vec<Str
     lines
 }
 
-fn principal_reason(request: &Request, m: &PrincipalMatch) -> String {
+fn principal_reason(request: &Request, m: &PrincipalMatch, negated: bool) -> String {
     let who = request.principal.describe();
+    if negated {
+        return match m {
+            PrincipalMatch::No => format!("{who} is listed in NotPrincipal"),
+            PrincipalMatch::Unknown => format!("{who}: whether NotPrincipal lists it is unknown"),
+            _ => format!("{who} is not listed in NotPrincipal, so the statement covers it"),
+        };
+    }
     match m {
         PrincipalMatch::Direct => format!("{who} is named (or covered by *)"),
         PrincipalMatch::ViaAccount(a) => {

@@ -277,16 +277,19 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
                 _ => ("", None),
             };
             if let Some(v) = invalid {
-                push(
-                    code,
-                    Severity::Error,
-                    s,
-                    &path,
-                    format!(
-                        "{} cannot compare \"{v}\": wrong value type",
-                        op.base.name()
-                    ),
-                );
+                let expected = match op.base {
+                    Null | Bool => "\"true\" or \"false\"",
+                    IpAddress | NotIpAddress => "an IP address or CIDR block",
+                    DateEquals
+                    | DateNotEquals
+                    | DateLessThan
+                    | DateLessThanEquals
+                    | DateGreaterThan
+                    | DateGreaterThanEquals => "an ISO 8601 date or epoch seconds",
+                    _ => "a number",
+                };
+                let message = format!("{} takes {expected}, found \"{v}\"", op.base.name());
+                push(code, Severity::Error, s, &path, message);
             }
             if s.effect == Effect::Allow
                 && op.set == SetQualifier::ForAllValues

@@ -496,8 +496,8 @@ impl Parser {
                 "PARTIAL_WILDCARD_PRINCIPAL",
                 loc.clone(),
                 format!(
-                    "\"{raw}\": wildcards are not allowed inside a principal (only \"*\" on its own); \
-                     IAM treats this as a literal name that matches nobody. Use \"*\" with a condition \
+                    "\"{raw}\": wildcards are not allowed inside a principal (only \"*\" on its own): \
+                     AWS rejects it, and trailseal reads it as a literal name that matches nobody. Use \"*\" with a condition \
                      such as aws:PrincipalArn ArnLike"
                 ),
             );
