@@ -1,1 +1,99 @@
+//! # trailseal-checks
+//!
+//! The check catalogue of ../shared/PRODUCT.md: pure functions from evidence to findings, a
+//! registry from stable codes to checks, and the documentation `trailseal explain CODE` prints.
+//!
+//! Each check lives in its own file under `checks/`, whose `//!` doc comment (what it checks,
+//! why it matters, example, how to fix) is the text `explain` prints: one source of truth.
 
+mod checks;
+mod support;
+
+use trailseal_model::{Finding, Severity, TrailEvidence};
+
+/// Compliance references for the control "CloudTrail logs are encrypted at rest with SSE-KMS
+/// under a customer-managed key CloudTrail can use". CIS numbers by benchmark version:
+/// v1.2 2.7, v1.4-v2.0 3.7, v3-v5 3.5, v6-v7 4.5.
+pub const CONTROL_COMPLIANCE: &[&str] = &[
+    "CIS-AWS-2.7",
+    "CIS-AWS-3.7",
+    "CIS-AWS-3.5",
+    "CIS-AWS-4.5",
+    "AWS-SecurityHub-CloudTrail.2",
+    "AWS-Config-cloud-trail-encryption-enabled",
+    "PCI-DSS-10.3.2",
+    "SOC2-CC6.1",
+    "HIPAA-164.312(a)(2)(iv)",
+    "ISO-27001-A.8.24",
+    "NIST-800-53-AU-9",
+    "NIST-800-53-SC-28",
+    "EU-GMP-Annex-11-7.1",
+];
+
+/// Static description of a check.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckInfo {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what fails.
+    pub title: &'static str,
+    /// The check's source file; its leading `//!` lines are the documentation.
+    source: &'static str,
+}
+
+impl CheckInfo {
+    /// The check's documentation (what / why / example / fix), from its doc comment.
+    pub fn doc(&self) -> String {
+        let mut lines: Vec<&str> = self
+            .source
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .map(|l| {
+                l.strip_prefix("//! ")
+                    .or_else(|| l.strip_prefix("//!"))
+                    .unwrap_or(l)
+            })
+            .collect();
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        lines.join("\n")
+    }
+}
+
+/// A per-trail check.
+#[derive(Debug, Clone, Copy)]
+pub struct Check {
+    pub info: CheckInfo,
+    pub run: fn(&TrailEvidence) -> Finding,
+}
+
+/// Every implemented check, by code.
+pub fn registry() -> &'static [Check] {
+    checks::ALL
+}
+
+/// Looks a check up by code (case-insensitive: `ts006` works).
+pub fn find(code: &str) -> Option<&'static Check> {
+    registry()
+        .iter()
+        .find(|c| c.info.code.eq_ignore_ascii_case(code))
+}
+
+/// The key-policy checks `trailseal policy check` runs.
+pub const KEY_POLICY_CHECKS: &[&str] = &["TS006", "TS007", "TS008"];
+
+/// Runs the given checks (all registered ones when `codes` is empty) on one trail.
+pub fn run_trail_checks(evidence: &TrailEvidence, codes: &[&str]) -> Vec<Finding> {
+    registry()
+        .iter()
+        .filter(|c| {
+            codes.is_empty()
+                || codes
+                    .iter()
+                    .any(|code| code.eq_ignore_ascii_case(c.info.code))
+        })
+        .map(|c| (c.run)(evidence))
+        .collect()
+}

@@ -1,1 +1,11 @@
+//! # trailseal-model
+//!
+//! The evidence trailseal collects (trails, keys, key policies, buckets) and the findings its
+//! checks produce. Pure data: serde only, no AWS SDK, no async. Evidence flows one way:
+//! collect -> evidence -> evaluate -> findings -> render.
 
+pub mod evidence;
+pub mod finding;
+
+pub use evidence::{Key, Trail, TrailEvidence};
+pub use finding::{Finding, Severity, Status, Summary};

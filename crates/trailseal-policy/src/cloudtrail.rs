@@ -153,3 +153,53 @@ impl TrailContext {
         }
     }
 }
+
+/// Sids of the statements trailseal recommends (and `fix` merges by Sid).
+pub const SID_ENCRYPT: &str = "TrailsealAllowCloudTrailEncrypt";
+pub const SID_DESCRIBE: &str = "TrailsealAllowCloudTrailDescribeKey";
+pub const SID_DECRYPT: &str = "TrailsealAllowLogDecryptionInAccount";
+
+impl TrailContext {
+    /// The documented statement letting CloudTrail encrypt this trail's logs, pinned to the
+    /// trail with `aws:SourceArn` as AWS recommends.
+    pub fn encrypt_statement(&self) -> serde_json::Value {
+        serde_json::json!({
+            "Sid": SID_ENCRYPT,
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceArn": self.trail_arn},
+                "StringLike": {EC_TRAIL_ARN: format!("arn:{}:cloudtrail:*:{}:trail/*", self.partition(), self.account())}
+            }
+        })
+    }
+
+    /// The documented statement letting CloudTrail describe the key.
+    pub fn describe_statement(&self) -> serde_json::Value {
+        serde_json::json!({
+            "Sid": SID_DESCRIBE,
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
+            "Action": "kms:DescribeKey",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceArn": self.trail_arn}}
+        })
+    }
+
+    /// The documented statement letting principals of the trail's account decrypt its logs.
+    pub fn decrypt_statement(&self) -> serde_json::Value {
+        serde_json::json!({
+            "Sid": SID_DECRYPT,
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": self.account()},
+                "Null": {EC_TRAIL_ARN: "false"}
+            }
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! TS006 key-policy-allows-cloudtrail (critical)
+//!
+//! What it checks
+//!   The trail's KMS key policy is evaluated, as IAM would, for the exact request CloudTrail
+//!   makes when it writes a log file: principal `cloudtrail.amazonaws.com`, action
+//!   `kms:GenerateDataKey`, with `aws:SourceArn` = the trail ARN, `aws:SourceAccount` = the
+//!   trail owner, and the encryption context `aws:cloudtrail:arn` = the trail ARN and
+//!   `aws:s3:arn` = the log object ARN. Every Allow and Deny statement, NotPrincipal/NotAction,
+//!   wildcards and condition operators are taken into account. Keys CloudTrail's request does
+//!   not define are unknown: a policy that depends on them is `indeterminate`, never `pass`.
+//!
+//! Why it matters
+//!   If the key policy does not let CloudTrail encrypt, CloudTrail cannot deliver log files:
+//!   the trail still says "encrypted" and every tool that only checks that `KmsKeyId` is set
+//!   passes it, while no logs arrive. UpdateTrail fails with InsufficientEncryptionPolicyException.
+//!
+//! Example
+//!   A key created with the default key policy (`arn:aws:iam::ACCOUNT:root` may `kms:*`):
+//!   the account principal delegates to IAM and does not cover the CloudTrail service, so
+//!   the request is implicitly denied. Or a console-created key whose `aws:SourceArn`
+//!   condition names another trail, or a `Deny` with `NotPrincipal` that forgets CloudTrail.
+//!
+//! How to fix
+//!   Add (merge, do not replace) the documented statement, pinned to the trail:
+//!     {"Sid": "TrailsealAllowCloudTrailEncrypt", "Effect": "Allow",
+//!      "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*",
+//!      "Resource": "*", "Condition": {
+//!        "StringEquals": {"aws:SourceArn": "<trail ARN>"},
+//!        "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:<account>:trail/*"}}}
+//!   and make sure no Deny statement applies to cloudtrail.amazonaws.com.
+//!   `trailseal fix` does this safely; `trailseal policy check` shows the deciding statement.
+
+use trailseal_model::{Finding, Severity, Status, TrailEvidence};
+use trailseal_policy::{evaluate, Decision};
+
+use crate::support::{evaluation_evidence, finding, labels, load, near_misses};
+use crate::{Check, CheckInfo};
+
+pub(crate) const CHECK: Check = Check {
+    info: CheckInfo {
+        code: "TS006",
+        name: "key-policy-allows-cloudtrail",
+        severity: Severity::Critical,
+        title: "the key policy does not let CloudTrail kms:GenerateDataKey* for this trail",
+        source: include_str!("ts006_key_policy_allows_cloudtrail.rs"),
+    },
+    run,
+};
+
+fn run(ev: &TrailEvidence) -> Finding {
+    let info = &CHECK.info;
+    let (policy, ctx) = match load(info, ev) {
+        Ok(loaded) => loaded,
+        Err(finding) => return finding,
+    };
+    let request = ctx.generate_data_key_request();
+    let e = evaluate(&policy, &request);
+    let statement = serde_json::to_string_pretty(&ctx.encrypt_statement()).unwrap_or_default();
+    let add = format!(
+        "Add this statement to the key policy (merge; keep the existing statements):\n{statement}"
+    );
+    let (status, message, remediation) = match e.decision {
+        Decision::Allow => (
+            Status::Pass,
+            format!("CloudTrail may encrypt this trail's logs: allowed by {}", labels(&policy, &e.deciding)),
+            "Nothing to do.".to_owned(),
+        ),
+        Decision::ExplicitDeny => (
+            Status::Fail,
+            format!(
+                "CloudTrail cannot encrypt this trail's logs: explicitly denied by {}; log delivery fails",
+                labels(&policy, &e.deciding)
+            ),
+            format!(
+                "Change {} so that it does not apply to cloudtrail.amazonaws.com (for a Deny with \
+                 NotPrincipal, add {{\"Service\": \"cloudtrail.amazonaws.com\"}} to NotPrincipal). {add}",
+                labels(&policy, &e.deciding)
+            ),
+        ),
+        Decision::ImplicitDeny => {
+            let mut message =
+                "CloudTrail cannot encrypt this trail's logs: no statement allows cloudtrail.amazonaws.com \
+                 kms:GenerateDataKey for this trail; log delivery fails"
+                    .to_owned();
+            for miss in near_misses(&policy, &e) {
+                message += &format!("; {miss}");
+            }
+            (Status::Fail, message, add)
+        }
+        Decision::Indeterminate => (
+            Status::Indeterminate,
+            format!(
+                "whether CloudTrail may encrypt depends on {} (decided by {}), which CloudTrail's request does not define",
+                e.unknown_keys.join(", "),
+                labels(&policy, &e.deciding)
+            ),
+            format!(
+                "Make the statements that mention {} explicit about cloudtrail.amazonaws.com. {add}",
+                e.unknown_keys.join(", ")
+            ),
+        ),
+    };
+    finding(
+        info,
+        ev,
+        status,
+        message,
+        remediation,
+        evaluation_evidence(&policy, &request, &e),
+    )
+}

@@ -1,0 +1,183 @@
+//! Fixture + snapshot tests of the key-policy checks TS006-TS008.
+
+use serde_json::json;
+use trailseal_checks::{find, registry, run_trail_checks, KEY_POLICY_CHECKS};
+use trailseal_model::{Key, Status, Trail, TrailEvidence};
+
+const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events";
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/../../examples/policies/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn evidence(policy: Option<String>) -> TrailEvidence {
+    let mut trail = Trail::from_arn(TRAIL);
+    trail.s3_bucket_name = Some("aws-cloudtrail-logs-111122223333".into());
+    trail.kms_key_id =
+        Some("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".into());
+    let key = Key {
+        arn: trail.kms_key_id.clone(),
+        region: Some("us-east-1".into()),
+        policy,
+        ..Key::default()
+    };
+    TrailEvidence {
+        trail,
+        key: Some(key),
+    }
+}
+
+fn statuses(ev: &TrailEvidence) -> Vec<(String, Status, String)> {
+    run_trail_checks(ev, KEY_POLICY_CHECKS)
+        .into_iter()
+        .map(|f| (f.code, f.status, f.message))
+        .collect()
+}
+
+#[test]
+fn fixtures_give_the_expected_statuses() {
+    let cases = [
+        (
+            "cloudtrail-console-key-policy.json",
+            [Status::Pass, Status::Pass, Status::Pass],
+        ),
+        (
+            "aws-default-key-policy.json",
+            [Status::Fail, Status::Fail, Status::Pass],
+        ),
+        // Deny + NotPrincipal [account root] also denies the account's roles: only the root user is exempt.
+        (
+            "explicit-deny-cloudtrail.json",
+            [Status::Fail, Status::Fail, Status::Fail],
+        ),
+        (
+            "wrong-account-condition.json",
+            [Status::Fail, Status::Pass, Status::Pass],
+        ),
+        (
+            "deny-unless-vpce.json",
+            [
+                Status::Indeterminate,
+                Status::Indeterminate,
+                Status::Indeterminate,
+            ],
+        ),
+    ];
+    for (file, expected) in cases {
+        let got = statuses(&evidence(Some(fixture(file))));
+        let got_status: Vec<Status> = got.iter().map(|g| g.1).collect();
+        assert_eq!(got_status, expected, "{file}: {got:#?}");
+        insta::assert_json_snapshot!(file.trim_end_matches(".json"), got);
+    }
+}
+
+#[test]
+fn full_finding_json_for_a_failing_trail() {
+    let findings = run_trail_checks(
+        &evidence(Some(fixture("aws-default-key-policy.json"))),
+        &["TS006"],
+    );
+    insta::assert_json_snapshot!("ts006_default_policy_finding", findings);
+}
+
+#[test]
+fn recommended_statements_make_every_key_policy_check_pass() {
+    // The remediation trailseal prints must itself pass the checks (default policy + the three statements).
+    let ctx = trailseal_policy::TrailContext {
+        trail_arn: TRAIL.into(),
+        bucket: Some("aws-cloudtrail-logs-111122223333".into()),
+        ..Default::default()
+    };
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&fixture("aws-default-key-policy.json")).unwrap();
+    let statements = doc["Statement"].as_array_mut().unwrap();
+    statements.push(ctx.encrypt_statement());
+    statements.push(ctx.describe_statement());
+    statements.push(ctx.decrypt_statement());
+    let got = statuses(&evidence(Some(doc.to_string())));
+    assert!(got.iter().all(|g| g.1 == Status::Pass), "{got:#?}");
+    let lint = trailseal_policy::lint(&doc.to_string());
+    assert!(!lint.is_invalid(), "{:?}", lint.diagnostics);
+}
+
+#[test]
+fn decrypt_open_to_everyone_and_nobody_can_read() {
+    let open = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}
+    ]});
+    let f = &run_trail_checks(&evidence(Some(open.to_string())), &["TS008"])[0];
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.message.contains("any principal in any AWS account"),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("Sid \"Open\""), "{}", f.message);
+
+    let nobody = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}
+    ]});
+    let f = &run_trail_checks(&evidence(Some(nobody.to_string())), &["TS008"])[0];
+    assert_eq!(f.status, Status::Fail);
+    assert!(f.message.contains("nobody can read"), "{}", f.message);
+
+    // A reader that is explicitly denied is not a reader.
+    let denied = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Reader"}, "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Reader"}, "Action": "kms:*", "Resource": "*"}
+    ]});
+    let f = &run_trail_checks(&evidence(Some(denied.to_string())), &["TS008"])[0];
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.evidence["blocked"][0]["decision"], "explicit_deny");
+}
+
+#[test]
+fn missing_or_unreadable_evidence_is_never_a_pass() {
+    // no key on the trail: skipped (TS001 reports it)
+    let mut ev = evidence(None);
+    ev.trail.kms_key_id = Some(String::new());
+    assert!(statuses(&ev).iter().all(|g| g.1 == Status::Skipped));
+    // key not resolved
+    let mut ev = evidence(None);
+    ev.key = None;
+    assert!(statuses(&ev).iter().all(|g| g.1 == Status::Error));
+    // policy unreadable
+    let mut ev = evidence(None);
+    ev.key.as_mut().unwrap().read_error = Some("AccessDenied on kms:GetKeyPolicy".into());
+    let got = statuses(&ev);
+    assert!(
+        got.iter()
+            .all(|g| g.1 == Status::Error && g.2.contains("AccessDenied")),
+        "{got:#?}"
+    );
+    // policy not JSON
+    let got = statuses(&evidence(Some("{not json".into())));
+    assert!(
+        got.iter()
+            .all(|g| g.1 == Status::Error && g.2.contains("not valid JSON")),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn every_check_has_the_four_part_doc_and_a_stable_code() {
+    for c in registry() {
+        let doc = c.info.doc();
+        for part in ["What it checks", "Why it matters", "Example", "How to fix"] {
+            assert!(doc.contains(part), "{} doc lacks {part}", c.info.code);
+        }
+        assert!(
+            doc.starts_with(&format!("{} {}", c.info.code, c.info.name)),
+            "{}",
+            c.info.code
+        );
+    }
+    assert!(find("ts006").is_some());
+    assert!(find("TS999").is_none());
+    insta::assert_snapshot!("explain_ts006", find("TS006").unwrap().info.doc());
+}
