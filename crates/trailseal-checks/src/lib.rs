@@ -60,6 +60,21 @@ impl CheckInfo {
         }
         lines.join("\n")
     }
+
+    /// One section of the doc ("What it checks", "Why it matters", "Example", "How to fix"),
+    /// as a single paragraph.
+    pub fn section(&self, heading: &str) -> String {
+        let doc = self.doc();
+        let mut lines = doc.lines().skip_while(|l| l.trim() != heading).skip(1);
+        let mut out: Vec<&str> = Vec::new();
+        for l in lines.by_ref() {
+            if !l.starts_with(' ') && !l.is_empty() {
+                break;
+            }
+            out.push(l.trim());
+        }
+        out.join(" ").trim().to_owned()
+    }
 }
 
 /// A per-trail check.

@@ -36,9 +36,16 @@ pub(crate) fn finding(
 pub(crate) fn load(
     info: &CheckInfo,
     ev: &TrailEvidence,
-) -> Result<(Policy, TrailContext), Finding> {
+) -> Result<(Policy, TrailContext), Box<Finding>> {
     let fail = |status: Status, message: String, remediation: &str| {
-        finding(info, ev, status, message, remediation.to_owned(), json!({}))
+        Box::new(finding(
+            info,
+            ev,
+            status,
+            message,
+            remediation.to_owned(),
+            json!({}),
+        ))
     };
     if ev.trail.key_id().is_none() {
         return Err(fail(

@@ -49,7 +49,11 @@ impl Tri {
             _ => Tri::Unknown,
         }
     }
-    pub fn not(self) -> Tri {
+}
+
+impl std::ops::Not for Tri {
+    type Output = Tri;
+    fn not(self) -> Tri {
         match self {
             Tri::True => Tri::False,
             Tri::False => Tri::True,
@@ -395,7 +399,7 @@ fn match_resource(clause: &Clause<Vec<String>>, req: &Request, vars: bool) -> Tr
         }
     }
     if clause.negated {
-        any.not()
+        !any
     } else {
         any
     }
@@ -496,7 +500,7 @@ fn match_values(
         }
     }
     if base.is_negated() {
-        any.not()
+        !any
     } else {
         any
     }

@@ -336,20 +336,13 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
                     ),
                 );
             }
-            if matches!(
-                op.base,
-                StringEquals | StringNotEquals | ArnEquals | ArnNotEquals
-            ) {
-                if op.base == StringEquals || op.base == StringNotEquals {
-                    if let Some(v) = c.values.iter().find(|v| v.contains('*')) {
-                        push(
-                            "WILDCARD_IN_EQUALS",
-                            Severity::Warning,
-                            s,
-                            &path,
-                            format!("{} compares \"{v}\" literally: `*` is not a wildcard here (use StringLike)", op.base.name()),
-                        );
-                    }
+            if matches!(op.base, StringEquals | StringNotEquals) {
+                if let Some(v) = c.values.iter().find(|v| v.contains('*')) {
+                    let message = format!(
+                        "{} compares \"{v}\" literally: `*` is not a wildcard here (use StringLike)",
+                        op.base.name()
+                    );
+                    push("WILDCARD_IN_EQUALS", Severity::Warning, s, &path, message);
                 }
             }
         }

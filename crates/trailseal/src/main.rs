@@ -1,1 +1,40 @@
-fn main() {}
+//! The `trailseal` command line. Thin: parses arguments, reads files, calls the pure crates,
+//! renders, and maps results to the exit codes of ../shared/PRODUCT.md:
+//! 0 everything evaluated passed (or only findings below --fail-on), 1 at least one finding
+//! failed (or could not be decided), 2 usage error or nothing could be evaluated.
+
+mod cli;
+mod explain_cmd;
+mod output;
+mod policy_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// An error that maps to exit code 2 (usage, unreadable input, nothing evaluated).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Policy(p) => policy_cmd::run(p),
+        cli::Command::Explain(e) => explain_cmd::run(e),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("trailseal: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

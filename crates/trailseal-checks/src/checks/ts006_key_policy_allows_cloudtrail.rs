@@ -51,7 +51,7 @@ fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
     let (policy, ctx) = match load(info, ev) {
         Ok(loaded) => loaded,
-        Err(finding) => return finding,
+        Err(finding) => return *finding,
     };
     let request = ctx.generate_data_key_request();
     let e = evaluate(&policy, &request);

@@ -47,7 +47,7 @@ fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
     let (policy, ctx) = match load(info, ev) {
         Ok(loaded) => loaded,
-        Err(finding) => return finding,
+        Err(finding) => return *finding,
     };
     let summary = who_may_decrypt(&policy, &ctx);
     let describe = |r: &trailseal_policy::Reader| {

@@ -1,0 +1,293 @@
+//! End-to-end tests of the `trailseal` binary: output contracts and exit codes.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events";
+
+fn policy(name: &str) -> String {
+    format!(
+        "{}/../../examples/policies/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn trailseal() -> Command {
+    let mut cmd = Command::cargo_bin("trailseal").unwrap();
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
+fn check(file: &str) -> Command {
+    let mut cmd = trailseal();
+    cmd.args([
+        "policy",
+        "check",
+        &policy(file),
+        "--trail-arn",
+        TRAIL,
+        "--bucket",
+        "logs-bucket",
+    ]);
+    cmd
+}
+
+#[test]
+fn console_policy_passes_with_exit_0_and_no_colour_when_piped() {
+    check("cloudtrail-console-key-policy.json")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "PASS  TS006 key-policy-allows-cloudtrail",
+        ))
+        .stdout(predicate::str::contains("Summary: 3 pass, 0 fail"))
+        .stdout(predicate::str::contains("\x1b[").not());
+}
+
+#[test]
+fn default_policy_fails_with_exit_1_and_the_fix() {
+    check("aws-default-key-policy.json")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL  TS006"))
+        .stdout(predicate::str::contains(
+            "\"Sid\": \"TrailsealAllowCloudTrailEncrypt\"",
+        ))
+        .stdout(predicate::str::contains(
+            "how the key policy was evaluated:",
+        ));
+}
+
+#[test]
+fn json_output_follows_the_contract() {
+    let out = check("explicit-deny-cloudtrail.json")
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(doc["schema"], "trailseal.audit/v1");
+    assert_eq!(doc["tool"]["name"], "trailseal");
+    assert!(doc["tool"]["version"].is_string());
+    assert!(doc["trails"].is_array());
+    for key in ["pass", "fail", "error", "indeterminate"] {
+        assert!(doc["summary"][key].is_u64(), "summary.{key}");
+    }
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 3);
+    for f in findings {
+        for key in [
+            "code",
+            "name",
+            "status",
+            "severity",
+            "account",
+            "region",
+            "resource",
+            "message",
+            "remediation",
+        ] {
+            assert!(f[key].is_string(), "{key} in {f}");
+        }
+        assert!(f["evidence"].is_object());
+        assert!(f["compliance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "CIS-AWS-3.5"));
+        assert_eq!(f["resource"], TRAIL);
+        assert_eq!(f["account"], "111122223333");
+        assert_eq!(f["region"], "us-east-1");
+    }
+    assert_eq!(findings[0]["code"], "TS006");
+    assert_eq!(findings[0]["status"], "fail");
+    assert_eq!(findings[0]["evidence"]["decision"], "ExplicitDeny");
+    assert_eq!(
+        findings[0]["evidence"]["deciding_statements"][0]["sid"],
+        "Nobody outside our account"
+    );
+    insta::assert_json_snapshot!("explicit_deny_json", doc, {".tool.version" => "[version]", ".input.policy_file" => "[file]"});
+}
+
+#[test]
+fn indeterminate_when_the_policy_depends_on_unknown_keys() {
+    let out = check("deny-unless-vpce.json")
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "indeterminate is not a pass");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"][0]["status"], "indeterminate");
+    assert_eq!(
+        doc["findings"][0]["evidence"]["unknown_keys"][0],
+        "aws:SourceVpce"
+    );
+    assert_eq!(doc["summary"]["indeterminate"], 3);
+}
+
+#[test]
+fn fail_on_ignores_findings_below_the_threshold() {
+    // Grants encrypt and decrypt but not DescribeKey: only TS007 (medium) fails.
+    let text = r#"{"Version":"2012-10-17","Statement":[
+      {"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"},
+      {"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"kms:GenerateDataKey*","Resource":"*"}]}"#;
+    let run = |fail_on: &str| {
+        trailseal()
+            .args([
+                "policy",
+                "check",
+                "-",
+                "--trail-arn",
+                TRAIL,
+                "--fail-on",
+                fail_on,
+            ])
+            .write_stdin(text)
+            .assert()
+    };
+    run("medium")
+        .code(1)
+        .stdout(predicate::str::contains("FAIL  TS007"));
+    run("high").code(0);
+}
+
+#[test]
+fn output_file_is_written() {
+    let dir = std::env::temp_dir().join(format!("trailseal-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.json");
+    check("cloudtrail-console-key-policy.json")
+        .args(["--format", "json", "--output", path.to_str().unwrap()])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["pass"], 3);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("trailseal-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let cases = [
+        (
+            write("notjson.json", "{ this is not json"),
+            "not valid JSON",
+        ),
+        (write("array.json", "[1, 2, 3]"), "must be a JSON object"),
+        (
+            write(
+                "permit.json",
+                r#"{"Statement":[{"Effect":"Permit","Principal":"*","Action":"kms:*","Resource":"*"}]}"#,
+            ),
+            "Effect must be \"Allow\" or \"Deny\"",
+        ),
+        (write("binary.json", "\u{0}\u{1}garbage"), "not valid JSON"),
+    ];
+    for (path, message) in cases {
+        trailseal()
+            .args(["policy", "check", &path, "--trail-arn", TRAIL])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(path.as_str()))
+            .stderr(predicate::str::contains(message));
+    }
+    trailseal()
+        .args([
+            "policy",
+            "check",
+            "/no/such/policy.json",
+            "--trail-arn",
+            TRAIL,
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read /no/such/policy.json"));
+    trailseal()
+        .args([
+            "policy",
+            "check",
+            &policy("aws-default-key-policy.json"),
+            "--trail-arn",
+            "arn:aws:s3:::bucket",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a trail ARN"));
+    trailseal().args(["policy", "check"]).assert().code(2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn lint_exit_codes_and_json() {
+    trailseal()
+        .args([
+            "policy",
+            "lint",
+            &policy("cloudtrail-console-key-policy.json"),
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("valid"));
+    trailseal()
+        .args(["policy", "lint", "-", "--format", "json"])
+        .write_stdin(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("WILDCARD_PRINCIPAL_WITHOUT_CONDITION"));
+    let out = trailseal()
+        .args(["policy", "lint", "-", "--format", "json"])
+        .write_stdin(r#"{"Statement":[{"Effect":"Permit","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}"#)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "duplicate Effect: last one (Allow) wins, so it parses"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "trailseal.lint/v1");
+    let codes: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"DUPLICATE_KEY"), "{codes:?}");
+    trailseal()
+        .args(["policy", "lint", "-"])
+        .write_stdin("nope")
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("INVALID_JSON"));
+}
+
+#[test]
+fn explain_prints_the_check_doc() {
+    trailseal()
+        .args(["explain", "ts006"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "TS006 key-policy-allows-cloudtrail (critical)",
+        ))
+        .stdout(predicate::str::contains("How to fix"))
+        .stdout(predicate::str::contains("CIS-AWS-3.5"));
+    trailseal()
+        .args(["explain"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("TS008"));
+    trailseal()
+        .args(["explain", "TS999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown check code"));
+}
