@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit/property/snapshot/CLI tests.
+# This is exactly what CI runs (.ci/run). Safe to run on a fresh Debian machine with Rust.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build artefacts live outside the clone so repeated runs do not rebuild the AWS SDK.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trailseal-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Snapshot tests must match the committed snapshots; never write new ones in CI.
+export INSTA_UPDATE=no
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== cargo test"
+log="$(mktemp)"
+set +e
+cargo test --workspace 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo 'passed; [0-9]+ failed' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo
+echo "$passed passed, $failed failed"
+exit "$status"
