@@ -9,7 +9,7 @@
 mod checks;
 mod support;
 
-use trailseal_model::{Finding, Severity, TrailEvidence};
+use trailseal_model::{AccountEvidence, Evidence, Finding, Severity, TrailEvidence};
 
 /// Compliance references for the control "CloudTrail logs are encrypted at rest with SSE-KMS
 /// under a customer-managed key CloudTrail can use". CIS numbers by benchmark version:
@@ -38,6 +38,8 @@ pub struct CheckInfo {
     pub severity: Severity,
     /// One line: what fails.
     pub title: &'static str,
+    /// Framework references printed on every finding of this check.
+    pub compliance: &'static [&'static str],
     /// The check's source file; its leading `//!` lines are the documentation.
     source: &'static str,
 }
@@ -77,11 +79,17 @@ impl CheckInfo {
     }
 }
 
-/// A per-trail check.
+/// How a check runs: once per trail, or once per account (Region coverage, Lake stores).
+#[derive(Debug, Clone, Copy)]
+pub enum Runner {
+    Trail(fn(&TrailEvidence) -> Finding),
+    Account(fn(&AccountEvidence) -> Vec<Finding>),
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Check {
     pub info: CheckInfo,
-    pub run: fn(&TrailEvidence) -> Finding,
+    pub runner: Runner,
 }
 
 /// Every implemented check, by code.
@@ -99,16 +107,77 @@ pub fn find(code: &str) -> Option<&'static Check> {
 /// The key-policy checks `trailseal policy check` runs.
 pub const KEY_POLICY_CHECKS: &[&str] = &["TS006", "TS007", "TS008"];
 
-/// Runs the given checks (all registered ones when `codes` is empty) on one trail.
+fn selected(check: &Check, codes: &[&str]) -> bool {
+    codes.is_empty()
+        || codes
+            .iter()
+            .any(|code| code.eq_ignore_ascii_case(check.info.code))
+}
+
+/// Runs the selected per-trail checks (all when `codes` is empty) on one trail.
 pub fn run_trail_checks(evidence: &TrailEvidence, codes: &[&str]) -> Vec<Finding> {
     registry()
         .iter()
-        .filter(|c| {
-            codes.is_empty()
-                || codes
-                    .iter()
-                    .any(|code| code.eq_ignore_ascii_case(c.info.code))
+        .filter(|c| selected(c, codes))
+        .filter_map(|c| match c.runner {
+            Runner::Trail(run) => Some(run(evidence)),
+            Runner::Account(_) => None,
         })
-        .map(|c| (c.run)(evidence))
         .collect()
 }
+
+/// Runs the selected checks on one account: every trail once (by ARN, sorted), then the
+/// account-level checks.
+pub fn evaluate_account(account: &AccountEvidence, codes: &[&str]) -> Vec<Finding> {
+    let mut trails: Vec<&trailseal_model::Trail> = account.trails.iter().collect();
+    trails.sort_by(|a, b| a.arn.cmp(&b.arn));
+    let mut findings: Vec<Finding> = trails
+        .into_iter()
+        .flat_map(|t| run_trail_checks(&account.trail_evidence(t), codes))
+        .collect();
+    for c in registry().iter().filter(|c| selected(c, codes)) {
+        if let Runner::Account(run) = c.runner {
+            findings.extend(run(account));
+        }
+    }
+    findings
+}
+
+/// Evaluates a whole collection (what `audit --evidence` will run).
+pub fn evaluate(evidence: &Evidence, codes: &[&str]) -> Vec<Finding> {
+    evidence
+        .accounts
+        .iter()
+        .flat_map(|a| evaluate_account(a, codes))
+        .collect()
+}
+
+/// CIS "log file validation enabled" and related references.
+pub const VALIDATION_COMPLIANCE: &[&str] = &[
+    "CIS-AWS-2.2",
+    "CIS-AWS-3.2",
+    "NIST-800-53-AU-9",
+    "PCI-DSS-10.3.2",
+    "ISO-27001-A.8.15",
+];
+
+/// CIS "rotation for customer-created symmetric keys" references.
+pub const ROTATION_COMPLIANCE: &[&str] = &[
+    "CIS-AWS-2.8",
+    "CIS-AWS-3.8",
+    "CIS-AWS-3.6",
+    "NIST-800-53-SC-12",
+    "PCI-DSS-3.7.4",
+];
+
+/// CIS "CloudTrail enabled in all Regions" references.
+pub const COVERAGE_COMPLIANCE: &[&str] = &[
+    "CIS-AWS-2.1",
+    "CIS-AWS-3.1",
+    "AWS-SecurityHub-CloudTrail.1",
+    "NIST-800-53-AU-2",
+    "PCI-DSS-10.2.1",
+];
+
+/// Delivery health references.
+pub const DELIVERY_COMPLIANCE: &[&str] = &["NIST-800-53-AU-5", "PCI-DSS-10.7.2", "SOC2-CC7.2"];

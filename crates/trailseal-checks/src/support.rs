@@ -4,7 +4,8 @@ use serde_json::{json, Value};
 use trailseal_model::{Finding, Status, TrailEvidence};
 use trailseal_policy::{Evaluation, Policy, Request, Statement, TrailContext, Tri};
 
-use crate::{CheckInfo, CONTROL_COMPLIANCE};
+use crate::CheckInfo;
+use trailseal_model::{AccountEvidence, Key, LookupError};
 
 pub(crate) fn finding(
     info: &CheckInfo,
@@ -25,18 +26,53 @@ pub(crate) fn finding(
         message,
         remediation,
         evidence,
-        compliance: CONTROL_COMPLIANCE.iter().map(|s| (*s).to_owned()).collect(),
+        compliance: info.compliance.iter().map(|s| (*s).to_owned()).collect(),
         file: None,
         line: None,
     }
 }
 
-/// The parsed key policy and the trail's request context, or the finding that says why the
-/// policy checks cannot run (no key: skipped; key or policy unreadable: error).
-pub(crate) fn load(
+/// A finding about an account or Region (resource `arn:aws:cloudtrail:REGION:ACCOUNT:`) or an
+/// account-level resource such as an event data store.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn account_finding(
     info: &CheckInfo,
-    ev: &TrailEvidence,
-) -> Result<(Policy, TrailContext), Box<Finding>> {
+    account: &AccountEvidence,
+    region: &str,
+    resource: Option<&str>,
+    status: Status,
+    message: String,
+    remediation: String,
+    evidence: Value,
+) -> Finding {
+    let partition = if account.partition.is_empty() {
+        "aws"
+    } else {
+        account.partition.as_str()
+    };
+    Finding {
+        code: info.code.to_owned(),
+        name: info.name.to_owned(),
+        status,
+        severity: info.severity,
+        account: account.account.clone(),
+        region: region.to_owned(),
+        resource: resource
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("arn:{partition}:cloudtrail:{region}:{}:", account.account)),
+        message,
+        remediation,
+        evidence,
+        compliance: info.compliance.iter().map(|s| (*s).to_owned()).collect(),
+        file: None,
+        line: None,
+    }
+}
+
+/// The trail's resolved key, or the finding that says why a key check cannot run:
+/// no key on the trail -> skipped (TS001 reports it); the key does not exist -> skipped
+/// (TS002 reports it); the key could not be read -> error.
+pub(crate) fn key<'a>(info: &CheckInfo, ev: &'a TrailEvidence) -> Result<&'a Key, Box<Finding>> {
     let fail = |status: Status, message: String, remediation: &str| {
         Box::new(finding(
             info,
@@ -47,19 +83,49 @@ pub(crate) fn load(
             json!({}),
         ))
     };
-    if ev.trail.key_id().is_none() {
+    let Some(reference) = ev.trail.key_id() else {
         return Err(fail(
             Status::Skipped,
-            "the trail has no KMS key (see TS001), so there is no key policy to evaluate".into(),
+            "the trail has no KMS key (see TS001)".into(),
             "Encrypt the trail with a customer-managed KMS key first (TS001).",
         ));
-    }
-    let Some(key) = &ev.key else {
-        return Err(fail(
+    };
+    match (&ev.key, &ev.key_error) {
+        (Some(key), _) => Ok(key),
+        (None, Some(LookupError::NotFound(why))) => Err(fail(
+            Status::Skipped,
+            format!("the trail's key {reference} does not exist (see TS002): {why}"),
+            "Point the trail at an existing customer-managed key (TS002).",
+        )),
+        (None, Some(LookupError::Failed(why))) => Err(fail(
             Status::Error,
-            "the trail's KMS key could not be resolved, so its policy could not be evaluated (see TS002)".into(),
+            format!("could not read the trail's key {reference}: {why}"),
+            "Grant the auditing principal kms:DescribeKey on the key (see the README's minimal audit policy).",
+        )),
+        (None, None) => Err(fail(
+            Status::Error,
+            format!("the trail's key {reference} could not be resolved, so it could not be checked (see TS002)"),
             "Make sure the key exists and the auditing principal may call kms:DescribeKey on it.",
-        ));
+        )),
+    }
+}
+
+/// The parsed key policy and the trail's request context, or the finding that says why the
+/// policy checks cannot run.
+pub(crate) fn load(
+    info: &CheckInfo,
+    ev: &TrailEvidence,
+) -> Result<(Policy, TrailContext), Box<Finding>> {
+    let key = key(info, ev)?;
+    let fail = |status: Status, message: String, remediation: &str| {
+        Box::new(finding(
+            info,
+            ev,
+            status,
+            message,
+            remediation.to_owned(),
+            json!({}),
+        ))
     };
     let Some(text) = &key.policy else {
         let why = key

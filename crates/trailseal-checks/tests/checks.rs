@@ -28,6 +28,7 @@ fn evidence(policy: Option<String>) -> TrailEvidence {
     TrailEvidence {
         trail,
         key: Some(key),
+        ..TrailEvidence::default()
     }
 }
 

@@ -7,5 +7,8 @@
 pub mod evidence;
 pub mod finding;
 
-pub use evidence::{Key, Trail, TrailEvidence};
+pub use evidence::{
+    key_region, AccountEvidence, Bucket, EventDataStore, Evidence, Key, KeyRef, LookupError,
+    RegionEvidence, ToolInfo, Trail, TrailEvidence, TrailStatus, EVIDENCE_SCHEMA,
+};
 pub use finding::{Finding, Severity, Status, Summary};

@@ -5,7 +5,10 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use trailseal_policy::{evaluate, lint, who_may_decrypt, Policy, TrailContext};
 
 fn console_policy() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/policies/cloudtrail-console-key-policy.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policies/cloudtrail-console-key-policy.json"
+    );
     std::fs::read_to_string(path).expect("fixture")
 }
 
@@ -22,9 +25,16 @@ fn benches(c: &mut Criterion) {
         b.iter(|| evaluate(black_box(&policy), black_box(&request)))
     });
     c.bench_function("build request + evaluate (one trail)", |b| {
-        b.iter(|| evaluate(black_box(&policy), &black_box(&trail).generate_data_key_request()))
+        b.iter(|| {
+            evaluate(
+                black_box(&policy),
+                &black_box(&trail).generate_data_key_request(),
+            )
+        })
     });
-    c.bench_function("parse console policy", |b| b.iter(|| Policy::parse(black_box(&text))));
+    c.bench_function("parse console policy", |b| {
+        b.iter(|| Policy::parse(black_box(&text)))
+    });
     c.bench_function("lint console policy", |b| b.iter(|| lint(black_box(&text))));
     c.bench_function("who may decrypt (console policy)", |b| {
         b.iter(|| who_may_decrypt(black_box(&policy), black_box(&trail)))

@@ -80,6 +80,7 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
     let evidence = TrailEvidence {
         trail,
         key: Some(key),
+        ..TrailEvidence::default()
     };
     let findings =
         trailseal_checks::run_trail_checks(&evidence, trailseal_checks::KEY_POLICY_CHECKS);

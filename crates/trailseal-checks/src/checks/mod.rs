@@ -1,13 +1,33 @@
 //! One file per check. Register new checks in `ALL`, in code order.
 
+mod ts001_trail_encrypted;
+mod ts002_key_exists;
+mod ts003_key_enabled;
+mod ts004_key_customer_managed;
+mod ts005_key_region;
 mod ts006_key_policy_allows_cloudtrail;
 mod ts007_key_policy_allows_describe;
 mod ts008_log_readers;
+mod ts009_delivery_healthy;
+mod ts010_log_file_validation;
+mod ts011_key_rotation;
+mod ts012_region_covered;
+mod ts013_event_data_store_encrypted;
 
 use crate::Check;
 
 pub(crate) static ALL: &[Check] = &[
+    ts001_trail_encrypted::CHECK,
+    ts002_key_exists::CHECK,
+    ts003_key_enabled::CHECK,
+    ts004_key_customer_managed::CHECK,
+    ts005_key_region::CHECK,
     ts006_key_policy_allows_cloudtrail::CHECK,
     ts007_key_policy_allows_describe::CHECK,
     ts008_log_readers::CHECK,
+    ts009_delivery_healthy::CHECK,
+    ts010_log_file_validation::CHECK,
+    ts011_key_rotation::CHECK,
+    ts012_region_covered::CHECK,
+    ts013_event_data_store_encrypted::CHECK,
 ];

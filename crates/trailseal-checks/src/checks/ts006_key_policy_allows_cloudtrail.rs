@@ -34,7 +34,7 @@ use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 use trailseal_policy::{evaluate, Decision};
 
 use crate::support::{evaluation_evidence, finding, labels, load, near_misses};
-use crate::{Check, CheckInfo};
+use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -42,9 +42,10 @@ pub(crate) const CHECK: Check = Check {
         name: "key-policy-allows-cloudtrail",
         severity: Severity::Critical,
         title: "the key policy does not let CloudTrail kms:GenerateDataKey* for this trail",
+        compliance: CONTROL_COMPLIANCE,
         source: include_str!("ts006_key_policy_allows_cloudtrail.rs"),
     },
-    run,
+    runner: Runner::Trail(run),
 };
 
 fn run(ev: &TrailEvidence) -> Finding {

@@ -24,7 +24,7 @@ use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 use trailseal_policy::{evaluate, Decision};
 
 use crate::support::{evaluation_evidence, finding, labels, load, near_misses};
-use crate::{Check, CheckInfo};
+use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -32,9 +32,10 @@ pub(crate) const CHECK: Check = Check {
         name: "key-policy-allows-describe",
         severity: Severity::Medium,
         title: "the key policy does not let CloudTrail kms:DescribeKey",
+        compliance: CONTROL_COMPLIANCE,
         source: include_str!("ts007_key_policy_allows_describe.rs"),
     },
-    run,
+    runner: Runner::Trail(run),
 };
 
 fn run(ev: &TrailEvidence) -> Finding {

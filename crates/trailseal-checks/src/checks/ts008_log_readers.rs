@@ -30,7 +30,7 @@ use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 use trailseal_policy::{who_may_decrypt, ReaderKind};
 
 use crate::support::{finding, labels, load};
-use crate::{Check, CheckInfo};
+use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -38,9 +38,10 @@ pub(crate) const CHECK: Check = Check {
         name: "log-readers",
         severity: Severity::Medium,
         title: "nobody but CloudTrail can decrypt the logs, or anyone can",
+        compliance: CONTROL_COMPLIANCE,
         source: include_str!("ts008_log_readers.rs"),
     },
-    run,
+    runner: Runner::Trail(run),
 };
 
 fn run(ev: &TrailEvidence) -> Finding {

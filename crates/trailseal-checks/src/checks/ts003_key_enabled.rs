@@ -1,0 +1,83 @@
+//! TS003 key-enabled (critical)
+//!
+//! What it checks
+//!   The trail's key is in the `Enabled` state (not Disabled, PendingDeletion,
+//!   PendingReplicaDeletion, PendingImport, Unavailable, Creating, Updating).
+//!
+//! Why it matters
+//!   CloudTrail cannot encrypt with a key that is not enabled: log delivery stops
+//!   (KmsKeyDisabledException), and a key pending deletion will take the ability to read every
+//!   past log file with it when its waiting period ends.
+//!
+//! Example
+//!   Someone ran `aws kms schedule-key-deletion` on a key that "looked unused" because only
+//!   CloudTrail uses it.
+//!
+//! How to fix
+//!   `aws kms enable-key --key-id <key ARN>`, or for a key pending deletion
+//!   `aws kms cancel-key-deletion --key-id <key ARN>` followed by `enable-key`.
+
+use serde_json::json;
+use trailseal_model::{Finding, Severity, Status, TrailEvidence};
+
+use crate::support::{finding, key};
+use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+
+pub(crate) const CHECK: Check = Check {
+    info: CheckInfo {
+        code: "TS003",
+        name: "key-enabled",
+        severity: Severity::Critical,
+        title: "the trail's key is not Enabled",
+        compliance: CONTROL_COMPLIANCE,
+        source: include_str!("ts003_key_enabled.rs"),
+    },
+    runner: Runner::Trail(run),
+};
+
+fn run(ev: &TrailEvidence) -> Finding {
+    let info = &CHECK.info;
+    let key = match key(info, ev) {
+        Ok(k) => k,
+        Err(f) => return *f,
+    };
+    let arn = key.arn.clone().unwrap_or_default();
+    let region = key.region.clone().unwrap_or_default();
+    match key.state.as_deref() {
+        Some("Enabled") => finding(
+            info,
+            ev,
+            Status::Pass,
+            format!("{arn} is Enabled"),
+            "Nothing to do.".into(),
+            json!({"key_state": "Enabled"}),
+        ),
+        Some(state) => {
+            let fix = if state == "PendingDeletion" || state == "PendingReplicaDeletion" {
+                format!(
+                    "aws kms cancel-key-deletion --region {region} --key-id {arn} && aws kms enable-key --region {region} --key-id {arn}"
+                )
+            } else if state == "Disabled" {
+                format!("aws kms enable-key --region {region} --key-id {arn}")
+            } else {
+                "Wait for the key to become Enabled, or point the trail at an enabled customer-managed key.".to_owned()
+            };
+            finding(
+                info,
+                ev,
+                Status::Fail,
+                format!("{arn} is {state}, not Enabled: CloudTrail cannot encrypt with it, so log delivery fails"),
+                fix,
+                json!({"key_state": state}),
+            )
+        }
+        None => finding(
+            info,
+            ev,
+            Status::Error,
+            format!("the state of {arn} could not be read"),
+            "Grant the auditing principal kms:DescribeKey on the key.".into(),
+            json!({}),
+        ),
+    }
+}

@@ -1,0 +1,86 @@
+//! TS011 key-rotation (medium)
+//!
+//! What it checks
+//!   Automatic rotation is enabled on the trail's key (GetKeyRotationStatus). AWS-managed keys
+//!   rotate automatically and pass (TS004 reports them).
+//!
+//! Why it matters
+//!   Rotation limits how much data one key version protects; CIS AWS (2.8 / 3.8 / 3.6) requires
+//!   it for customer-created symmetric keys. Old log files stay readable: KMS keeps every key
+//!   version.
+//!
+//! Example
+//!   A key created with `aws kms create-key`, where rotation defaults to off.
+//!
+//! How to fix
+//!   `aws kms enable-key-rotation --key-id <key ARN>` (optionally `--rotation-period-in-days`).
+
+use serde_json::json;
+use trailseal_model::{Finding, Severity, Status, TrailEvidence};
+
+use crate::support::{finding, key};
+use crate::{Check, CheckInfo, Runner, ROTATION_COMPLIANCE};
+
+pub(crate) const CHECK: Check = Check {
+    info: CheckInfo {
+        code: "TS011",
+        name: "key-rotation",
+        severity: Severity::Medium,
+        title: "automatic key rotation is off",
+        compliance: ROTATION_COMPLIANCE,
+        source: include_str!("ts011_key_rotation.rs"),
+    },
+    runner: Runner::Trail(run),
+};
+
+fn run(ev: &TrailEvidence) -> Finding {
+    let info = &CHECK.info;
+    let key = match key(info, ev) {
+        Ok(k) => k,
+        Err(f) => return *f,
+    };
+    let arn = key.arn.clone().unwrap_or_default();
+    let region = key.region.clone().unwrap_or_default();
+    if key.is_aws_managed() == Some(true) {
+        return finding(
+            info,
+            ev,
+            Status::Pass,
+            format!("{arn} is AWS-managed and rotated by AWS (see TS004)"),
+            "Nothing to do.".into(),
+            json!({"aws_managed": true}),
+        );
+    }
+    match key.rotation_enabled {
+        Some(true) => finding(
+            info,
+            ev,
+            Status::Pass,
+            format!("automatic rotation is on for {arn}"),
+            "Nothing to do.".into(),
+            json!({"rotation_enabled": true}),
+        ),
+        Some(false) => finding(
+            info,
+            ev,
+            Status::Fail,
+            format!("automatic rotation is off for {arn}"),
+            format!("aws kms enable-key-rotation --region {region} --key-id {arn}"),
+            json!({"rotation_enabled": false}),
+        ),
+        None => finding(
+            info,
+            ev,
+            Status::Error,
+            format!(
+                "could not read the rotation status of {arn}{}",
+                key.read_error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ),
+            "Grant the auditing principal kms:GetKeyRotationStatus on the key.".into(),
+            json!({}),
+        ),
+    }
+}

@@ -1,0 +1,118 @@
+//! TS012 region-covered (high)
+//!
+//! What it checks
+//!   Every scanned Region of the account is covered by a trail that is logging: a multi-Region
+//!   trail (or organization trail) from any home Region, or a single-Region trail in that
+//!   Region. One finding per account and Region; its resource is
+//!   `arn:aws:cloudtrail:REGION:ACCOUNT:` (the Region as a CloudTrail ARN without a resource).
+//!   A Region whose trails could not be read is `error`; a Region covered only by trails whose
+//!   status could not be read is `indeterminate`. An account with no trail at all fails in
+//!   every Region: never silently empty.
+//!
+//! Why it matters
+//!   Encryption of the logs is moot where nothing is logged. Attackers use Regions nobody
+//!   watches. CIS AWS 2.1 / 3.1, Security Hub CloudTrail.1.
+//!
+//! Example
+//!   A single-Region trail in us-east-1 and nothing else: API calls in eu-west-1 are not
+//!   recorded.
+//!
+//! How to fix
+//!   Make a trail multi-Region: `aws cloudtrail update-trail --name <trail> --is-multi-region-trail`
+//!   (and `start-logging` if it is stopped), or create one with the encryption settings of TS001.
+
+use serde_json::json;
+use trailseal_model::{AccountEvidence, Finding, Severity, Status, Trail};
+
+use crate::support::account_finding;
+use crate::{Check, CheckInfo, Runner, COVERAGE_COMPLIANCE};
+
+pub(crate) const CHECK: Check = Check {
+    info: CheckInfo {
+        code: "TS012",
+        name: "region-covered",
+        severity: Severity::High,
+        title: "an account/Region is not covered by any logging trail",
+        compliance: COVERAGE_COMPLIANCE,
+        source: include_str!("ts012_region_covered.rs"),
+    },
+    runner: Runner::Account(run),
+};
+
+fn covers(t: &Trail, region: &str) -> bool {
+    t.is_multi_region || t.is_organization_trail || t.home_region == region
+}
+
+fn run(account: &AccountEvidence) -> Vec<Finding> {
+    let info = &CHECK.info;
+    let mut out = Vec::new();
+    for r in &account.regions {
+        let region = r.region.as_str();
+        if let Some(err) = &r.trails_error {
+            out.push(account_finding(
+                info,
+                account,
+                region,
+                None,
+                Status::Error,
+                format!("could not list the trails of {region}: {err}"),
+                "Grant the auditing principal cloudtrail:DescribeTrails in this Region, or check that the Region is enabled.".into(),
+                json!({}),
+            ));
+            continue;
+        }
+        let candidates: Vec<&Trail> = account
+            .trails
+            .iter()
+            .filter(|t| covers(t, region))
+            .collect();
+        let logging: Vec<&str> = candidates
+            .iter()
+            .filter(|t| t.status.as_ref().is_some_and(|s| s.is_logging))
+            .map(|t| t.arn.as_str())
+            .collect();
+        let unknown: Vec<&str> = candidates
+            .iter()
+            .filter(|t| t.status.is_none())
+            .map(|t| t.arn.as_str())
+            .collect();
+        let evidence = json!({"logging_trails": logging, "status_unknown": unknown,
+            "covering_trails": candidates.iter().map(|t| t.arn.as_str()).collect::<Vec<_>>()});
+        let fix = format!(
+            "Make a trail multi-Region (aws cloudtrail update-trail --name <trail> --is-multi-region-trail) and make sure it \
+             is logging (aws cloudtrail start-logging --name <trail>), or create a trail in {region}."
+        );
+        let (status, message) = if !logging.is_empty() {
+            (
+                Status::Pass,
+                format!("{region} is covered by {}", logging.join(", ")),
+            )
+        } else if !unknown.is_empty() {
+            (
+                Status::Indeterminate,
+                format!(
+                    "{region} is covered only by trails whose status could not be read: {}",
+                    unknown.join(", ")
+                ),
+            )
+        } else if candidates.is_empty() {
+            (
+                Status::Fail,
+                format!("no trail covers {region}: API activity there is not recorded"),
+            )
+        } else {
+            let names: Vec<&str> = candidates.iter().map(|t| t.arn.as_str()).collect();
+            (
+                Status::Fail,
+                format!(
+                    "{region} is covered only by trails that are not logging: {}",
+                    names.join(", ")
+                ),
+            )
+        };
+        out.push(account_finding(
+            info, account, region, None, status, message, fix, evidence,
+        ));
+    }
+    out
+}

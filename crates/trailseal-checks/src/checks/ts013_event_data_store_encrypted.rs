@@ -1,0 +1,137 @@
+//! TS013 event-data-store-encrypted (medium)
+//!
+//! What it checks
+//!   Every CloudTrail Lake event data store is encrypted with a customer-managed KMS key
+//!   (`KmsKeyId` set, and the key neither AWS-managed nor missing). One finding per event data
+//!   store (resource: its ARN); a Region whose stores could not be listed gives an `error`
+//!   finding with resource `arn:aws:cloudtrail:REGION:ACCOUNT:`; an account with no event data
+//!   store gives one `pass` with resource `arn:aws:cloudtrail::ACCOUNT:`.
+//!
+//! Why it matters
+//!   Lake stores hold the same events as trails, queryable for years. Without a
+//!   customer-managed key they are encrypted with an AWS owned key you cannot audit or revoke.
+//!
+//! Example
+//!   An event data store created in the console with the default encryption.
+//!
+//! How to fix
+//!   The key of an event data store cannot be removed once set, but can be set on a store that
+//!   has none: `aws cloudtrail update-event-data-store --event-data-store <ARN> --kms-key-id
+//!   <key ARN>`, with a key policy that allows cloudtrail.amazonaws.com to use it.
+
+use serde_json::json;
+use trailseal_model::{key_region, AccountEvidence, Finding, Severity, Status};
+
+use crate::support::account_finding;
+use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+
+pub(crate) const CHECK: Check = Check {
+    info: CheckInfo {
+        code: "TS013",
+        name: "event-data-store-encrypted",
+        severity: Severity::Medium,
+        title: "a CloudTrail Lake event data store is not encrypted with a customer-managed key",
+        compliance: CONTROL_COMPLIANCE,
+        source: include_str!("ts013_event_data_store_encrypted.rs"),
+    },
+    runner: Runner::Account(run),
+};
+
+fn run(account: &AccountEvidence) -> Vec<Finding> {
+    let info = &CHECK.info;
+    let mut out = Vec::new();
+    for r in &account.regions {
+        if let Some(err) = &r.event_data_stores_error {
+            out.push(account_finding(
+                info,
+                account,
+                &r.region,
+                None,
+                Status::Error,
+                format!("could not list the CloudTrail Lake event data stores of {}: {err}", r.region),
+                "Grant the auditing principal cloudtrail:ListEventDataStores and cloudtrail:GetEventDataStore.".into(),
+                json!({}),
+            ));
+        }
+    }
+    for store in &account.event_data_stores {
+        let fix = format!(
+            "aws cloudtrail update-event-data-store --region {} --event-data-store {} --kms-key-id <customer-managed key ARN>",
+            store.region, store.arn
+        );
+        let Some(reference) = store.kms_key_id.as_deref().filter(|k| !k.is_empty()) else {
+            out.push(account_finding(
+                info,
+                account,
+                &store.region,
+                Some(&store.arn),
+                Status::Fail,
+                format!("event data store {} is encrypted with an AWS owned key, not a customer-managed one", store.name),
+                fix,
+                json!({"kms_key_id": null}),
+            ));
+            continue;
+        };
+        let region = key_region(reference, &store.region);
+        let key = account
+            .key_ref(&region, reference)
+            .and_then(|r| r.key_arn.as_deref())
+            .and_then(|a| account.key(a));
+        let (status, message) = match key.map(|k| k.is_aws_managed()) {
+            Some(Some(false)) => (
+                Status::Pass,
+                format!(
+                    "event data store {} is encrypted with customer-managed key {reference}",
+                    store.name
+                ),
+            ),
+            Some(Some(true)) => (
+                Status::Fail,
+                format!(
+                    "event data store {} uses AWS-managed key {reference}",
+                    store.name
+                ),
+            ),
+            Some(None) | None => (
+                Status::Error,
+                format!(
+                    "could not read key {reference} of event data store {}",
+                    store.name
+                ),
+            ),
+        };
+        out.push(account_finding(
+            info,
+            account,
+            &store.region,
+            Some(&store.arn),
+            status,
+            message,
+            fix,
+            json!({"kms_key_id": reference}),
+        ));
+    }
+    let read_everywhere = account
+        .regions
+        .iter()
+        .all(|r| r.event_data_stores_error.is_none());
+    if account.event_data_stores.is_empty() && read_everywhere {
+        let partition = if account.partition.is_empty() {
+            "aws"
+        } else {
+            account.partition.as_str()
+        };
+        let resource = format!("arn:{partition}:cloudtrail::{}:", account.account);
+        out.push(account_finding(
+            info,
+            account,
+            "",
+            Some(&resource),
+            Status::Pass,
+            "no CloudTrail Lake event data store in the scanned Regions".into(),
+            "Nothing to do.".into(),
+            json!({}),
+        ));
+    }
+    out
+}

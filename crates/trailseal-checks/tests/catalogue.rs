@@ -1,0 +1,127 @@
+//! The whole catalogue (TS001-TS013) on an evidence fixture with one trail per failure cause,
+//! including the cases the emulator cannot produce (KeyManager AWS, LatestDeliveryError,
+//! CloudTrail Lake errors).
+
+use std::collections::BTreeMap;
+
+use trailseal_checks::{evaluate, registry};
+use trailseal_model::{Evidence, Status};
+
+fn fixture() -> Evidence {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/evidence/broken-account.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("valid evidence")
+}
+
+fn statuses() -> BTreeMap<(String, String), Status> {
+    evaluate(&fixture(), &[])
+        .into_iter()
+        .map(|f| {
+            let short = f
+                .resource
+                .rsplit_once("trail/")
+                .map(|(_, n)| n.to_owned())
+                .unwrap_or(f.resource.clone());
+            ((short, f.code), f.status)
+        })
+        .collect()
+}
+
+#[test]
+fn one_finding_per_trail_and_code_and_every_cause_detected() {
+    let ev = fixture();
+    let findings = evaluate(&ev, &[]);
+    let trail_checks = registry()
+        .iter()
+        .filter(|c| matches!(c.runner, trailseal_checks::Runner::Trail(_)))
+        .count();
+    let per_trail = findings
+        .iter()
+        .filter(|f| f.resource.contains(":trail/"))
+        .count();
+    assert_eq!(per_trail, ev.accounts[0].trails.len() * trail_checks);
+
+    let s = statuses();
+    let st = |trail: &str, code: &str| s[&(trail.to_owned(), code.to_owned())];
+    for code in [
+        "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008", "TS009", "TS010",
+        "TS011",
+    ] {
+        assert_eq!(st("healthy", code), Status::Pass, "healthy {code}");
+    }
+    assert_eq!(st("unencrypted", "TS001"), Status::Fail);
+    assert_eq!(st("unencrypted", "TS006"), Status::Skipped);
+    assert_eq!(st("disabled-key", "TS003"), Status::Fail);
+    assert_eq!(st("disabled-key", "TS009"), Status::Fail);
+    assert_eq!(st("pending-deletion", "TS003"), Status::Fail);
+    assert_eq!(st("aws-managed", "TS004"), Status::Fail);
+    assert_eq!(st("asymmetric", "TS004"), Status::Fail);
+    assert_eq!(st("wrong-region", "TS005"), Status::Fail);
+    assert_eq!(st("mrk-replica", "TS005"), Status::Pass);
+    assert_eq!(st("missing-key", "TS002"), Status::Fail);
+    assert_eq!(st("missing-key", "TS006"), Status::Skipped);
+    assert_eq!(st("denied-key", "TS002"), Status::Error);
+    assert_eq!(st("denied-key", "TS003"), Status::Error);
+    assert_eq!(st("default-policy", "TS006"), Status::Fail);
+    assert_eq!(st("policy-unreadable", "TS006"), Status::Error);
+    assert_eq!(st("stopped", "TS009"), Status::Fail);
+    assert_eq!(st("stopped", "TS010"), Status::Fail);
+    assert_eq!(st("stopped", "TS011"), Status::Fail);
+    assert_eq!(st("eu-single", "TS009"), Status::Error);
+    // Region coverage: us-east-1 and us-west-2 by the healthy multi-Region trail; eu-west-1 too;
+    // ap-south-1 could not be read.
+    assert_eq!(
+        st("arn:aws:cloudtrail:us-west-2:111122223333:", "TS012"),
+        Status::Pass
+    );
+    assert_eq!(
+        st("arn:aws:cloudtrail:ap-south-1:111122223333:", "TS012"),
+        Status::Error
+    );
+    assert_eq!(
+        st("arn:aws:cloudtrail:eu-west-1:111122223333:", "TS013"),
+        Status::Error
+    );
+    assert_eq!(
+        st(
+            "arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/eds-1",
+            "TS013"
+        ),
+        Status::Fail
+    );
+    // Never a pass where evidence is missing.
+    for f in &findings {
+        if f.message.contains("could not") {
+            assert_ne!(f.status, Status::Pass, "{f:?}");
+        }
+    }
+    let table: Vec<String> = s
+        .iter()
+        .map(|((r, c), st)| format!("{r} {c} {}", st.as_str()))
+        .collect();
+    insta::assert_snapshot!("broken_account_statuses", table.join("\n"));
+}
+
+#[test]
+fn no_trail_at_all_fails_every_region() {
+    let mut ev = fixture();
+    ev.accounts[0].trails.clear();
+    let findings = evaluate(&ev, &["TS012"]);
+    let fails = findings.iter().filter(|f| f.status == Status::Fail).count();
+    assert_eq!(fails, 3, "{findings:#?}");
+    assert!(findings
+        .iter()
+        .all(|f| f.resource.starts_with("arn:aws:cloudtrail:")
+            && f.resource.ends_with("111122223333:")));
+}
+
+#[test]
+fn evidence_round_trips_through_json() {
+    let ev = fixture();
+    let text = serde_json::to_string(&ev).unwrap();
+    let again: Evidence = serde_json::from_str(&text).unwrap();
+    assert_eq!(ev, again);
+    assert_eq!(evaluate(&ev, &[]), evaluate(&again, &[]));
+}
