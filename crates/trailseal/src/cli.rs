@@ -21,8 +21,30 @@ pub enum Command {
     /// Evaluate or validate a KMS key policy (offline, no AWS access needed).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run the check catalogue (TS001-TS013) on collected evidence (`--evidence FILE`, schema
+    /// trailseal.evidence/v1). Live collection from AWS is not available yet.
+    Audit(AuditArgs),
     /// Print a check's documentation: what it checks, why it matters, an example, how to fix.
     Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Evidence file to evaluate offline (trailseal.evidence/v1 JSON).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub evidence: PathBuf,
+    /// Only these checks, comma-separated (e.g. TS001,TS006).
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub checks: Vec<String>,
+    /// Exit non-zero only for findings of at least this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "info",
+          value_parser = ["info", "low", "medium", "high", "critical"])]
+    pub fail_on: String,
+    /// Also print passing findings in full.
+    #[arg(long, short)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! 0 everything evaluated passed (or only findings below --fail-on), 1 at least one finding
 //! failed (or could not be decided), 2 usage error or nothing could be evaluated.
 
+mod audit_cmd;
 mod cli;
 mod explain_cmd;
 mod output;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Policy(p) => policy_cmd::run(p),
+        cli::Command::Audit(a) => audit_cmd::run(a),
         cli::Command::Explain(e) => explain_cmd::run(e),
     };
     match result {

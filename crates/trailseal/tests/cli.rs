@@ -291,3 +291,91 @@ fn explain_prints_the_check_doc() {
         .code(2)
         .stderr(predicate::str::contains("unknown check code"));
 }
+
+fn evidence_fixture() -> String {
+    format!(
+        "{}/../../examples/evidence/broken-account.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn audit_evidence_runs_the_whole_catalogue() {
+    let out = trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &evidence_fixture(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "trailseal.audit/v1");
+    let codes: std::collections::BTreeSet<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 13, "{codes:?}");
+    let trails = doc["trails"].as_array().unwrap();
+    assert_eq!(trails.len(), 14);
+    let compliant: Vec<&str> = trails
+        .iter()
+        .filter(|t| t["compliant"] == true)
+        .map(|t| t["arn"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        compliant,
+        vec![
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/healthy",
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/mrk-replica",
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/stopped"
+        ]
+    );
+}
+
+#[test]
+fn audit_checks_filter_and_bad_input() {
+    trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &evidence_fixture(),
+            "--checks",
+            "TS010",
+            "--no-color",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("TS010"))
+        .stdout(predicate::str::contains("TS001").not());
+    trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &evidence_fixture(),
+            "--checks",
+            "TS999",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown check code"));
+    trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &policy("aws-default-key-policy.json"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a trailseal evidence file"));
+    trailseal()
+        .args(["audit"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--evidence"));
+}

@@ -1,0 +1,79 @@
+//! `trailseal audit --evidence FILE`: the whole catalogue on collected evidence, offline.
+
+use trailseal_model::{Evidence, Finding, Severity, Status, EVIDENCE_SCHEMA};
+use trailseal_report::{json_report, text_report, TextOptions};
+
+use crate::cli::{AuditArgs, Format};
+use crate::output::{emit, read_input, use_color};
+use crate::UsageError;
+
+/// Exit code for a set of findings: 2 when nothing could be evaluated, 1 when a finding at or
+/// above the threshold did not pass, 0 otherwise.
+pub fn exit_code(findings: &[Finding], fail_on: &str) -> u8 {
+    let evaluated = findings
+        .iter()
+        .any(|f| !matches!(f.status, Status::Error | Status::Skipped));
+    if !evaluated {
+        return 2;
+    }
+    let threshold = Severity::parse(fail_on).unwrap_or(Severity::Info);
+    let failing = findings.iter().any(|f| {
+        matches!(
+            f.status,
+            Status::Fail | Status::Error | Status::Indeterminate
+        ) && f.severity >= threshold
+    });
+    u8::from(failing)
+}
+
+pub fn run(args: AuditArgs) -> anyhow::Result<u8> {
+    let codes: Vec<&str> = args
+        .checks
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if let Some(bad) = codes.iter().find(|c| trailseal_checks::find(c).is_none()) {
+        return Err(UsageError(format!(
+            "--checks: unknown check code {bad:?} (see `trailseal explain`)"
+        ))
+        .into());
+    }
+    let file = args.evidence.display().to_string();
+    let text = read_input(&args.evidence)?;
+    let evidence: Evidence = serde_json::from_str(&text)
+        .map_err(|e| UsageError(format!("{file} is not a trailseal evidence file: {e}")))?;
+    if evidence.schema != EVIDENCE_SCHEMA {
+        return Err(UsageError(format!(
+            "{file} has schema {:?}; this trailseal reads {EVIDENCE_SCHEMA}",
+            evidence.schema
+        ))
+        .into());
+    }
+    let findings = trailseal_checks::evaluate(&evidence, &codes);
+    let rendered = match args.out.format {
+        Format::Json => {
+            let mut doc = json_report(&findings, env!("CARGO_PKG_VERSION"));
+            doc["input"] =
+                serde_json::json!({"evidence_file": file, "collected_at": evidence.collected_at});
+            serde_json::to_string_pretty(&doc)? + "\n"
+        }
+        Format::Text => {
+            let header = format!("Evidence {file}, collected {}\n\n", evidence.collected_at);
+            header
+                + &text_report(
+                    &findings,
+                    TextOptions {
+                        color: use_color(&args.out),
+                        verbose: args.verbose,
+                    },
+                )
+        }
+    };
+    emit(&args.out, &rendered)?;
+    let code = exit_code(&findings, &args.fail_on);
+    if code == 2 {
+        eprintln!("trailseal: error: nothing in {file} could be evaluated");
+    }
+    Ok(code)
+}
