@@ -69,19 +69,30 @@ pub(crate) fn account_finding(
     }
 }
 
+/// A finding with no evidence, for checks that stop before evaluating anything.
+fn early(
+    info: &CheckInfo,
+    ev: &TrailEvidence,
+    status: Status,
+    message: String,
+    remediation: &str,
+) -> Box<Finding> {
+    Box::new(finding(
+        info,
+        ev,
+        status,
+        message,
+        remediation.to_owned(),
+        json!({}),
+    ))
+}
+
 /// The trail's resolved key, or the finding that says why a key check cannot run:
 /// no key on the trail -> skipped (TS001 reports it); the key does not exist -> skipped
 /// (TS002 reports it); the key could not be read -> error.
 pub(crate) fn key<'a>(info: &CheckInfo, ev: &'a TrailEvidence) -> Result<&'a Key, Box<Finding>> {
     let fail = |status: Status, message: String, remediation: &str| {
-        Box::new(finding(
-            info,
-            ev,
-            status,
-            message,
-            remediation.to_owned(),
-            json!({}),
-        ))
+        early(info, ev, status, message, remediation)
     };
     let Some(reference) = ev.trail.key_id() else {
         return Err(fail(
@@ -118,14 +129,7 @@ pub(crate) fn load(
 ) -> Result<(Policy, TrailContext), Box<Finding>> {
     let key = key(info, ev)?;
     let fail = |status: Status, message: String, remediation: &str| {
-        Box::new(finding(
-            info,
-            ev,
-            status,
-            message,
-            remediation.to_owned(),
-            json!({}),
-        ))
+        early(info, ev, status, message, remediation)
     };
     let Some(text) = &key.policy else {
         let why = key
