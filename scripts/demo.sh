@@ -1,29 +1,44 @@
 #!/usr/bin/env bash
-# Self-contained demo: builds trailseal, evaluates the example key policies for a trail, and
-# audits an evidence file of an account with one broken trail per failure cause.
-# Needs nothing but Rust; no AWS account.
+# The main job, self-contained. With AWS credentials configured (environment or ~/.aws), audits
+# that account, read-only. Otherwise (or with --emulator): installs the AWS emulator (moto),
+# starts it on a free loopback port, seeds a demo account with 28 trails in 3 Regions (13 of
+# them broken in ways "KmsKeyId is set" checks miss), audits it, and stops the emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trailseal-target}"
 
-echo "== building trailseal (first build takes a few minutes)"
+mode=emulator
+if [[ "${1:-}" != "--emulator" ]] && { [[ -n "${AWS_ACCESS_KEY_ID:-}${AWS_PROFILE:-}" ]] || [[ -f "$HOME/.aws/credentials" ]] || [[ -f "$HOME/.aws/config" ]]; }; then
+  mode=live
+fi
+
+echo "== building trailseal (the first build compiles the AWS SDK: several minutes)"
 cargo build --quiet -p trailseal
 bin="$CARGO_TARGET_DIR/debug/trailseal"
-trail="arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events"
 
-for policy in examples/policies/*.json; do
-  echo
-  echo "================================================================================"
-  echo "== trailseal policy check $policy"
-  echo "================================================================================"
-  "$bin" policy check "$policy" --trail-arn "$trail" --bucket aws-cloudtrail-logs-111122223333 || true
-done
+if [[ "$mode" == live ]]; then
+  echo "== AWS credentials found: auditing your account, read-only (run with --emulator for the demo)"
+  exec "$bin" audit "${@}"
+fi
+
+source scripts/moto-lib.sh
+trap stop_moto EXIT
+echo "== starting the AWS emulator (moto) on a free loopback port"
+start_moto
+echo "   $MOTO_ENDPOINT (pid $MOTO_PID)"
+echo "== seeding a demo account: 28 trails in us-east-1, eu-west-1, ap-southeast-2"
+"$MOTO_PYTHON" scripts/seed-moto.py --endpoint "$MOTO_ENDPOINT" --scenario broken
 echo
 echo "================================================================================"
-echo "== trailseal audit --evidence examples/evidence/broken-account.json"
-echo "== (14 trails, one per failure cause; offline evaluation of collected evidence)"
+echo "== trailseal audit --regions us-east-1,eu-west-1,ap-southeast-2"
 echo "================================================================================"
-"$bin" audit --evidence examples/evidence/broken-account.json || true
+set +e
+$(moto_env) "$bin" audit --regions us-east-1,eu-west-1,ap-southeast-2
+code=$?
+set -e
 echo
-echo "Tools that only check that KmsKeyId is non-empty pass every example key policy above and 13 of the 14 evidence trails."
-echo "Explain a check: $bin explain TS006"
+echo "trailseal exited with $code (1 = failing findings). Tools that only check that KmsKeyId"
+echo "is set report 1 of these 13 broken trails (no-key)."
+echo "Also try:  $bin explain TS006"
+echo "           $bin audit --evidence examples/evidence/broken-account.json   (offline)"
+echo "           $bin policy check examples/policies/explicit-deny-cloudtrail.json --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/t"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit/property/snapshot/CLI tests.
+# The whole test suite: formatting, lints, unit/property/snapshot/CLI tests, and integration
+# tests against the AWS emulator (moto in server mode, installed into a venv under ~/.cache by
+# scripts/setup-moto.sh; the tests start it themselves on a free loopback port).
 # This is exactly what CI runs (.ci/run). Safe to run on a fresh Debian machine with Rust.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +11,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trailseal-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Snapshot tests must match the committed snapshots; never write new ones in CI.
 export INSTA_UPDATE=no
+
+echo "== AWS emulator (moto)"
+TRAILSEAL_MOTO_SERVER="$(scripts/setup-moto.sh)"
+export TRAILSEAL_MOTO_SERVER
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

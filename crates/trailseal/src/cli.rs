@@ -21,18 +21,50 @@ pub enum Command {
     /// Evaluate or validate a KMS key policy (offline, no AWS access needed).
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Run the check catalogue (TS001-TS013) on collected evidence (`--evidence FILE`, schema
-    /// trailseal.evidence/v1). Live collection from AWS is not available yet.
+    /// Run the check catalogue (TS001-TS013) against live AWS (read-only), or offline on a
+    /// collected evidence file with `--evidence FILE`.
     Audit(AuditArgs),
+    /// Collect the evidence the checks need from live AWS (read-only) into a file, for offline
+    /// `audit --evidence FILE` and for auditors' records.
+    Collect(CollectArgs),
     /// Print a check's documentation: what it checks, why it matters, an example, how to fix.
     Explain(ExplainArgs),
 }
 
+/// Where and how to read AWS.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// Regions to scan, comma-separated (default: every Region enabled for the account, from
+    /// ec2:DescribeRegions). Trails whose home Region is elsewhere are still read there.
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Named profile from the AWS config/credentials files (default: the standard chain:
+    /// environment, AWS_PROFILE, SSO, credential_process, instance/container metadata).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Write the evidence to this file (default: standard output).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Evidence file to evaluate offline (trailseal.evidence/v1 JSON).
-    #[arg(long, value_name = "FILE", required = true)]
-    pub evidence: PathBuf,
+    /// Evaluate this evidence file (trailseal.evidence/v1 JSON, from `trailseal collect`)
+    /// offline instead of reading AWS.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "profile"])]
+    pub evidence: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Only these checks, comma-separated (e.g. TS001,TS006).
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub checks: Vec<String>,

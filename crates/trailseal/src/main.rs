@@ -5,6 +5,7 @@
 
 mod audit_cmd;
 mod cli;
+mod collect_cmd;
 mod explain_cmd;
 mod output;
 mod policy_cmd;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Policy(p) => policy_cmd::run(p),
         cli::Command::Audit(a) => audit_cmd::run(a),
+        cli::Command::Collect(c) => collect_cmd::run(c),
         cli::Command::Explain(e) => explain_cmd::run(e),
     };
     match result {

@@ -1,0 +1,732 @@
+//! Read-only collection of one account into [`AccountEvidence`].
+//!
+//! Phases (each one's calls run concurrently, at most `concurrency` requests in flight):
+//! 1. every scanned Region: `cloudtrail:DescribeTrails` (with shadow trails) and
+//!    `cloudtrail:ListEventDataStores` + `GetEventDataStore`;
+//! 2. every trail, once per ARN, in its home Region: `cloudtrail:GetTrailStatus`; every distinct
+//!    key reference in the key's Region: `kms:DescribeKey`; every Region holding a referenced key:
+//!    `kms:ListAliases`; every distinct bucket: `s3:GetBucketLocation`;
+//! 3. every distinct key: `kms:GetKeyPolicy` (policy name `default`) and
+//!    `kms:GetKeyRotationStatus`.
+//!
+//! Nothing here mutates anything; `READ_ONLY_ACTIONS` lists every action the collector may call
+//! (the README's minimal IAM policy, and the recorded-requests test, are built from it).
+//! What cannot be read (AccessDenied on one Region, one key, one bucket; throttling beyond the
+//! SDK's retries; a Region that does not answer) is recorded in the evidence and becomes an
+//! `error` finding; the rest of the collection goes on.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
+use futures::future::join_all;
+use tokio::sync::Semaphore;
+use trailseal_model::{
+    key_region, AccountEvidence, Bucket, EventDataStore, Key, KeyRef, LookupError, RegionEvidence,
+    Trail, TrailStatus,
+};
+
+use crate::error::{code, describe, CollectError};
+
+/// Every AWS action `collect` / `audit` may call. All are reads.
+pub const READ_ONLY_ACTIONS: &[&str] = &[
+    "sts:GetCallerIdentity",
+    "ec2:DescribeRegions",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:ListEventDataStores",
+    "cloudtrail:GetEventDataStore",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "s3:GetBucketLocation",
+];
+
+/// Default number of requests in flight.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// Regions to scan; `None` = every Region enabled for the account (ec2:DescribeRegions).
+    pub regions: Option<Vec<String>>,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            regions: None,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// The outcome of one collection: the evidence, plus notes for the operator (e.g. "could not
+/// verify Region names") that are not findings.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    pub account: AccountEvidence,
+    pub notes: Vec<String>,
+}
+
+/// Loads the AWS configuration through aws-config's standard chain (environment, shared
+/// config and credentials files, SSO, credential_process, container and instance metadata),
+/// including `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`. Standard retries with backoff
+/// (5 attempts), and timeouts so that an unreachable Region fails instead of hanging.
+/// Without a configured Region, `us-east-1` is used for the global calls.
+pub async fn load_config(profile: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(20))
+                .operation_timeout(Duration::from_secs(90))
+                .build(),
+        );
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return config
+            .into_builder()
+            .region(Region::new("us-east-1"))
+            .build();
+    }
+    config
+}
+
+/// RFC 3339 UTC timestamp of now, e.g. `2026-11-25T10:00:00Z`.
+pub fn now_rfc3339() -> String {
+    DateTime::from(std::time::SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+/// Collects one account with the given configuration.
+pub struct Collector {
+    config: SdkConfig,
+    /// Path-style S3 addressing: needed when an endpoint override points at an emulator.
+    path_style: bool,
+    permits: Arc<Semaphore>,
+}
+
+/// A trail as DescribeTrails returned it (any Region's copy: shadow copies carry the same
+/// configuration).
+type TrailMap = BTreeMap<String, Trail>;
+
+struct RegionRead {
+    evidence: RegionEvidence,
+    trails: Vec<Trail>,
+    stores: Vec<EventDataStore>,
+}
+
+impl Collector {
+    pub fn new(config: SdkConfig, concurrency: usize) -> Collector {
+        let path_style =
+            config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        Collector {
+            config,
+            path_style,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+        }
+    }
+
+    /// Runs the whole collection. Fails as a whole only when the credentials cannot be used or
+    /// the Regions to scan cannot be determined.
+    pub async fn collect(&self, options: &CollectOptions) -> Result<Collection, CollectError> {
+        let mut notes = Vec::new();
+        let (account, partition) = self.identity().await?;
+        let regions = self.regions(options.regions.as_deref(), &mut notes).await?;
+
+        // Phase 1: every Region's trails and event data stores.
+        let reads = join_all(regions.iter().map(|r| self.read_region(r))).await;
+        let mut trails = TrailMap::new();
+        let mut region_evidence = Vec::new();
+        let mut stores = Vec::new();
+        for read in reads {
+            region_evidence.push(read.evidence);
+            stores.extend(read.stores);
+            for t in read.trails {
+                // One trail per ARN: a shadow copy carries the same configuration.
+                trails.entry(t.arn.clone()).or_insert(t);
+            }
+        }
+
+        // Phase 2: trail status, key references, aliases, buckets.
+        let mut references: BTreeSet<(String, String)> = BTreeSet::new();
+        for t in trails.values() {
+            if let Some(r) = t.key_id() {
+                references.insert((key_region(r, &t.home_region), r.to_owned()));
+            }
+        }
+        for s in &stores {
+            if let Some(r) = s.kms_key_id.as_deref().filter(|r| !r.trim().is_empty()) {
+                references.insert((key_region(r, &s.region), r.to_owned()));
+            }
+        }
+        let alias_regions: BTreeSet<String> = references.iter().map(|(r, _)| r.clone()).collect();
+        let buckets: BTreeSet<(String, String)> = trails
+            .values()
+            .filter_map(|t| {
+                t.s3_bucket_name
+                    .as_ref()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| (b.clone(), t.home_region.clone()))
+            })
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+
+        let statuses = join_all(trails.values().map(|t| self.trail_status(t)));
+        let resolved = join_all(
+            references
+                .iter()
+                .map(|(region, reference)| self.describe_key(region, reference)),
+        );
+        let aliases = join_all(alias_regions.iter().map(|r| self.aliases(r)));
+        let locations = join_all(
+            buckets
+                .iter()
+                .map(|(name, region)| self.bucket_location(name, region)),
+        );
+        let (statuses, resolved, aliases, locations) =
+            tokio::join!(statuses, resolved, aliases, locations);
+
+        for (trail, (status, error)) in trails.values_mut().zip(statuses) {
+            trail.status = status;
+            trail.status_error = error;
+        }
+        let mut key_refs = Vec::new();
+        let mut keys: BTreeMap<String, Key> = BTreeMap::new();
+        for (key_ref, key) in resolved {
+            key_refs.push(key_ref);
+            if let Some(k) = key {
+                if let Some(arn) = k.arn.clone() {
+                    keys.entry(arn).or_insert(k);
+                }
+            }
+        }
+        let aliases: HashMap<String, Result<Vec<(String, String)>, String>> =
+            alias_regions.into_iter().zip(aliases).collect();
+
+        // Phase 3: each distinct key's policy and rotation status.
+        let details = join_all(keys.values().map(|k| self.key_details(k))).await;
+        for (key, (policy, rotation, errors)) in keys.values_mut().zip(details) {
+            key.policy = policy;
+            key.rotation_enabled = rotation;
+            let mut errors = errors;
+            let region = key.region.clone().unwrap_or_default();
+            match aliases.get(&region) {
+                Some(Ok(list)) => {
+                    key.aliases = list
+                        .iter()
+                        .filter(|(_, target)| Some(target.as_str()) == key.key_id.as_deref())
+                        .map(|(name, _)| name.clone())
+                        .collect();
+                    key.aliases.sort();
+                }
+                Some(Err(e)) => errors.push(e.clone()),
+                None => {}
+            }
+            if !errors.is_empty() {
+                let mut all: Vec<String> = key.read_error.take().into_iter().collect();
+                all.extend(errors);
+                key.read_error = Some(all.join("; "));
+            }
+        }
+
+        Ok(Collection {
+            account: AccountEvidence {
+                account,
+                partition,
+                regions: region_evidence,
+                trails: trails.into_values().collect(),
+                key_refs,
+                keys: keys.into_values().collect(),
+                buckets: locations,
+                event_data_stores: {
+                    stores.sort_by(|a, b| a.arn.cmp(&b.arn));
+                    stores
+                },
+            },
+            notes,
+        })
+    }
+
+    /// One of the `concurrency` slots; held until the guard is dropped. The semaphore is never
+    /// closed, so this is always `Some`.
+    async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.permits.acquire().await.ok()
+    }
+
+    fn region_config(&self, region: &str) -> SdkConfig {
+        self.config
+            .to_builder()
+            .region(Region::new(region.to_owned()))
+            .build()
+    }
+
+    fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        aws_sdk_cloudtrail::Client::new(&self.region_config(region))
+    }
+
+    fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.region_config(region))
+    }
+
+    fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.region_config(region))
+            .force_path_style(self.path_style)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// The caller's account and partition. Fails when the credentials cannot be used.
+    async fn identity(&self) -> Result<(String, String), CollectError> {
+        let _p = self.permit().await;
+        let out = aws_sdk_sts::Client::new(&self.config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| CollectError::Credentials(describe("sts:GetCallerIdentity", &e)))?;
+        let account = out.account().unwrap_or_default().to_owned();
+        let partition = out
+            .arn()
+            .and_then(|a| a.split(':').nth(1))
+            .filter(|p| !p.is_empty())
+            .unwrap_or("aws")
+            .to_owned();
+        if account.is_empty() {
+            return Err(CollectError::Credentials(
+                "sts:GetCallerIdentity returned no account".into(),
+            ));
+        }
+        Ok((account, partition))
+    }
+
+    /// The Regions to scan: the requested ones (checked against the partition's Regions), or
+    /// every Region enabled for the account.
+    async fn regions(
+        &self,
+        requested: Option<&[String]>,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<String>, CollectError> {
+        let listed = {
+            let _p = self.permit().await;
+            aws_sdk_ec2::Client::new(&self.config)
+                .describe_regions()
+                .all_regions(true)
+                .send()
+                .await
+        };
+        match (listed, requested) {
+            (Ok(out), requested) => {
+                let all: Vec<(String, bool)> = out
+                    .regions()
+                    .iter()
+                    .filter_map(|r| {
+                        let name = r.region_name()?.to_owned();
+                        let enabled = matches!(
+                            r.opt_in_status(),
+                            None | Some("opt-in-not-required") | Some("opted-in")
+                        );
+                        Some((name, enabled))
+                    })
+                    .collect();
+                match requested {
+                    Some(requested) => {
+                        let mut out = Vec::new();
+                        for name in requested {
+                            match all.iter().find(|(n, _)| n == name) {
+                                Some((_, true)) => {}
+                                Some((_, false)) => notes.push(format!(
+                                    "{name} is not enabled for this account; its calls will fail"
+                                )),
+                                None => {
+                                    let mut known: Vec<&str> =
+                                        all.iter().map(|(n, _)| n.as_str()).collect();
+                                    known.sort_unstable();
+                                    return Err(CollectError::UnknownRegion {
+                                        name: name.clone(),
+                                        known: known.join(", "),
+                                    });
+                                }
+                            }
+                            if !out.contains(name) {
+                                out.push(name.clone());
+                            }
+                        }
+                        Ok(out)
+                    }
+                    None => {
+                        let mut enabled: Vec<String> = all
+                            .into_iter()
+                            .filter(|(_, enabled)| *enabled)
+                            .map(|(n, _)| n)
+                            .collect();
+                        enabled.sort();
+                        Ok(enabled)
+                    }
+                }
+            }
+            (Err(e), Some(requested)) => {
+                notes.push(format!(
+                    "could not verify the Region names ({}); scanning them as given",
+                    describe("ec2:DescribeRegions", &e)
+                ));
+                let mut out: Vec<String> = Vec::new();
+                for name in requested {
+                    if !out.contains(name) {
+                        out.push(name.clone());
+                    }
+                }
+                Ok(out)
+            }
+            (Err(e), None) => Err(CollectError::Regions(describe("ec2:DescribeRegions", &e))),
+        }
+    }
+
+    async fn read_region(&self, region: &str) -> RegionRead {
+        let (trails, stores) = tokio::join!(self.trails(region), self.event_data_stores(region));
+        let mut evidence = RegionEvidence {
+            region: region.to_owned(),
+            ..RegionEvidence::default()
+        };
+        let trails = trails.unwrap_or_else(|e| {
+            evidence.trails_error = Some(e);
+            Vec::new()
+        });
+        let stores = stores.unwrap_or_else(|e| {
+            evidence.event_data_stores_error = Some(e);
+            Vec::new()
+        });
+        RegionRead {
+            evidence,
+            trails,
+            stores,
+        }
+    }
+
+    async fn trails(&self, region: &str) -> Result<Vec<Trail>, String> {
+        let out = {
+            let _p = self.permit().await;
+            self.cloudtrail(region)
+                .describe_trails()
+                .include_shadow_trails(true)
+                .send()
+                .await
+                .map_err(|e| describe("cloudtrail:DescribeTrails", &e))?
+        };
+        Ok(out
+            .trail_list()
+            .iter()
+            .filter_map(|t| {
+                let arn = t.trail_arn()?;
+                let mut trail = Trail::from_arn(arn);
+                if let Some(home) = t.home_region() {
+                    trail.home_region = home.to_owned();
+                }
+                if let Some(name) = t.name() {
+                    trail.name = name.to_owned();
+                }
+                trail.s3_bucket_name = t.s3_bucket_name().map(str::to_owned);
+                trail.s3_key_prefix = t.s3_key_prefix().map(str::to_owned);
+                trail.kms_key_id = t.kms_key_id().map(str::to_owned);
+                trail.is_multi_region = t.is_multi_region_trail().unwrap_or(false);
+                trail.is_organization_trail = t.is_organization_trail().unwrap_or(false);
+                trail.log_file_validation_enabled = t.log_file_validation_enabled();
+                Some(trail)
+            })
+            .collect())
+    }
+
+    async fn event_data_stores(&self, region: &str) -> Result<Vec<EventDataStore>, String> {
+        let client = self.cloudtrail(region);
+        let mut arns = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = {
+                let _p = self.permit().await;
+                client
+                    .list_event_data_stores()
+                    .set_next_token(token.take())
+                    .customize()
+                    .config_override(lake_retries())
+                    .send()
+                    .await
+                    .map_err(|e| describe("cloudtrail:ListEventDataStores", &e))?
+            };
+            arns.extend(
+                out.event_data_stores()
+                    .iter()
+                    .filter_map(|s| s.event_data_store_arn().map(str::to_owned)),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let client = &client;
+        let reads = join_all(arns.iter().map(|arn| async move {
+            let _p = self.permit().await;
+            client
+                .get_event_data_store()
+                .event_data_store(arn)
+                .customize()
+                .config_override(lake_retries())
+                .send()
+                .await
+                .map(|out| EventDataStore {
+                    arn: arn.clone(),
+                    name: out.name().unwrap_or_default().to_owned(),
+                    region: region.to_owned(),
+                    kms_key_id: out.kms_key_id().map(str::to_owned),
+                    status: out.status().map(|s| s.as_str().to_owned()),
+                })
+                .map_err(|e| describe(&format!("cloudtrail:GetEventDataStore {arn}"), &e))
+        }))
+        .await;
+        reads.into_iter().collect()
+    }
+
+    async fn trail_status(&self, trail: &Trail) -> (Option<TrailStatus>, Option<String>) {
+        let result = {
+            let _p = self.permit().await;
+            self.cloudtrail(&trail.home_region)
+                .get_trail_status()
+                .name(&trail.arn)
+                .send()
+                .await
+        };
+        match result {
+            Ok(out) => (
+                Some(TrailStatus {
+                    is_logging: out.is_logging().unwrap_or(false),
+                    latest_delivery_error: out
+                        .latest_delivery_error()
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned),
+                    latest_digest_delivery_error: out
+                        .latest_digest_delivery_error()
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned),
+                    latest_delivery_time: out
+                        .latest_delivery_time()
+                        .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
+                }),
+                None,
+            ),
+            Err(e) if code(&e) == Some("TrailNotFoundException") => (
+                None,
+                Some(format!(
+                    "the trail was deleted during the scan ({})",
+                    describe("cloudtrail:GetTrailStatus", &e)
+                )),
+            ),
+            Err(e) => (None, Some(describe("cloudtrail:GetTrailStatus", &e))),
+        }
+    }
+
+    /// Resolves a `KmsKeyId` (key ARN, key id, alias name or alias ARN) in `region`.
+    async fn describe_key(&self, region: &str, reference: &str) -> (KeyRef, Option<Key>) {
+        let mut key_ref = KeyRef {
+            region: region.to_owned(),
+            reference: reference.to_owned(),
+            key_arn: None,
+            error: None,
+        };
+        let result = {
+            let _p = self.permit().await;
+            self.kms(region)
+                .describe_key()
+                .key_id(reference)
+                .send()
+                .await
+        };
+        let out = match result {
+            Ok(out) => out,
+            Err(e) => {
+                let message = describe("kms:DescribeKey", &e);
+                key_ref.error = Some(match code(&e) {
+                    Some("NotFoundException") | Some("InvalidArnException") => {
+                        LookupError::NotFound(message)
+                    }
+                    _ => LookupError::Failed(message),
+                });
+                return (key_ref, None);
+            }
+        };
+        let Some(meta) = out.key_metadata() else {
+            key_ref.error = Some(LookupError::Failed(
+                "kms:DescribeKey returned no key metadata".into(),
+            ));
+            return (key_ref, None);
+        };
+        let arn = meta.arn().map(str::to_owned);
+        key_ref.key_arn = arn.clone();
+        let mut regions: Vec<String> = Vec::new();
+        if let Some(conf) = meta.multi_region_configuration() {
+            regions.extend(
+                conf.primary_key()
+                    .and_then(|k| k.region())
+                    .map(str::to_owned),
+            );
+            regions.extend(
+                conf.replica_keys()
+                    .iter()
+                    .filter_map(|k| k.region().map(str::to_owned)),
+            );
+            regions.sort();
+            regions.dedup();
+        }
+        let key = Key {
+            region: arn
+                .as_deref()
+                .and_then(|a| a.split(':').nth(3))
+                .map(str::to_owned)
+                .or_else(|| Some(region.to_owned())),
+            arn,
+            key_id: Some(meta.key_id().to_owned()),
+            state: meta.key_state().map(|s| s.as_str().to_owned()),
+            manager: meta.key_manager().map(|s| s.as_str().to_owned()),
+            key_spec: meta.key_spec().map(|s| s.as_str().to_owned()),
+            key_usage: meta.key_usage().map(|s| s.as_str().to_owned()),
+            multi_region: meta.multi_region(),
+            multi_region_regions: regions,
+            ..Key::default()
+        };
+        (key_ref, Some(key))
+    }
+
+    /// Every alias of `region`: (alias name, target key id).
+    async fn aliases(&self, region: &str) -> Result<Vec<(String, String)>, String> {
+        let client = self.kms(region);
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = {
+                let _p = self.permit().await;
+                client
+                    .list_aliases()
+                    .set_marker(marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| describe("kms:ListAliases", &e))?
+            };
+            for a in page.aliases() {
+                if let (Some(name), Some(target)) = (a.alias_name(), a.target_key_id()) {
+                    out.push((name.to_owned(), target.to_owned()));
+                }
+            }
+            match (page.truncated(), page.next_marker()) {
+                (true, Some(m)) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The key policy, the rotation status, and what could not be read.
+    async fn key_details(&self, key: &Key) -> (Option<String>, Option<bool>, Vec<String>) {
+        let Some(arn) = key.arn.as_deref() else {
+            return (None, None, vec!["the key has no ARN".into()]);
+        };
+        let client = self.kms(key.region.as_deref().unwrap_or_default());
+        let policy = async {
+            let _p = self.permit().await;
+            client
+                .get_key_policy()
+                .key_id(arn)
+                .policy_name("default")
+                .send()
+                .await
+        };
+        let rotation = async {
+            let _p = self.permit().await;
+            client.get_key_rotation_status().key_id(arn).send().await
+        };
+        let (policy, rotation) = tokio::join!(policy, rotation);
+        let mut errors = Vec::new();
+        let policy = match policy {
+            Ok(out) => out.policy().map(str::to_owned),
+            Err(e) => {
+                errors.push(describe("kms:GetKeyPolicy", &e));
+                None
+            }
+        };
+        let rotation = match rotation {
+            Ok(out) => Some(out.key_rotation_enabled()),
+            Err(e) => {
+                errors.push(describe("kms:GetKeyRotationStatus", &e));
+                None
+            }
+        };
+        (policy, rotation, errors)
+    }
+
+    /// GetBucketLocation: empty means us-east-1, `EU` means eu-west-1.
+    async fn bucket_location(&self, name: &str, region: &str) -> Bucket {
+        let result = {
+            let _p = self.permit().await;
+            self.s3(region)
+                .get_bucket_location()
+                .bucket(name)
+                .send()
+                .await
+        };
+        match result {
+            Ok(out) => Bucket {
+                name: name.to_owned(),
+                region: Some(bucket_region(out.location_constraint().map(|c| c.as_str()))),
+                error: None,
+            },
+            Err(e) => Bucket {
+                name: name.to_owned(),
+                region: None,
+                error: Some(describe("s3:GetBucketLocation", &e)),
+            },
+        }
+    }
+}
+
+/// CloudTrail Lake is an optional feature (TS013 only, medium): its calls get 2 attempts with a
+/// short backoff, so that a Region where Lake keeps failing (HTTP 500) does not hold the whole
+/// audit for the full retry schedule of the trail and key calls.
+fn lake_retries() -> aws_sdk_cloudtrail::config::Builder {
+    aws_sdk_cloudtrail::config::Builder::default().retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(2)
+            .with_initial_backoff(Duration::from_millis(200)),
+    )
+}
+
+/// The Region a `LocationConstraint` stands for.
+pub fn bucket_region(constraint: Option<&str>) -> String {
+    match constraint.map(str::trim) {
+        None | Some("") | Some("null") => "us-east-1".to_owned(),
+        Some("EU") => "eu-west-1".to_owned(),
+        Some(other) => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket_region;
+
+    #[test]
+    fn bucket_location_constraints() {
+        assert_eq!(bucket_region(None), "us-east-1");
+        assert_eq!(bucket_region(Some("")), "us-east-1");
+        assert_eq!(bucket_region(Some("EU")), "eu-west-1");
+        assert_eq!(bucket_region(Some("eu-central-1")), "eu-central-1");
+    }
+}

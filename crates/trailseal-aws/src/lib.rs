@@ -1,0 +1,13 @@
+//! trailseal-aws: the only trailseal crate that talks to AWS.
+//!
+//! [`Collector`] reads one account, read-only, into the evidence model of `trailseal-model`;
+//! everything after that (checks, reports) is pure and works the same on a saved evidence file.
+
+mod collect;
+mod error;
+
+pub use collect::{
+    bucket_region, load_config, now_rfc3339, CollectOptions, Collection, Collector,
+    DEFAULT_CONCURRENCY, READ_ONLY_ACTIONS,
+};
+pub use error::CollectError;
