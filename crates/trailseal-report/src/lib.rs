@@ -70,8 +70,11 @@ pub fn json_report(findings: &[Finding], tool_version: &str) -> Value {
 pub struct TextOptions {
     /// ANSI colours (only on a terminal, never with --no-color).
     pub color: bool,
-    /// Show passing findings in full (otherwise one line each).
+    /// Show passing and skipped findings in full, like problems (why, fix, evaluation).
     pub verbose: bool,
+    /// Fold the passing checks of a resource into one line of codes (the audit, with many
+    /// resources). Otherwise each passing check keeps its line and message (policy check).
+    pub compact: bool,
 }
 
 fn paint(on: bool, code: &str, text: &str) -> String {
@@ -100,17 +103,57 @@ fn indent(text: &str, prefix: &str) -> String {
         .join("\n")
 }
 
-/// Human text, grouped by resource, failing findings first within each resource.
+fn is_problem(f: &Finding) -> bool {
+    matches!(
+        f.status,
+        Status::Fail | Status::Error | Status::Indeterminate
+    )
+}
+
+/// Human text, grouped by resource. Resources with problems come first (worst severity
+/// first); each problem is shown with its message, why it matters, the fix and, for key policy
+/// checks, how the policy was evaluated. Passing and skipped findings take one line each (all
+/// of them in full with `verbose`); a resource with no problem takes two lines. Trails carry
+/// their verdict (compliant = TS001-TS006 pass).
 pub fn text_report(findings: &[Finding], opts: TextOptions) -> String {
     let mut out = String::new();
     let mut groups: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
         groups.entry(f.resource.as_str()).or_default().push(f);
     }
+    let verdicts: BTreeMap<String, TrailVerdict> = trail_verdicts(findings)
+        .into_iter()
+        .map(|v| (v.arn.clone(), v))
+        .collect();
+    let mut groups: Vec<(&str, Vec<&Finding>)> = groups.into_iter().collect();
+    // Worst first: real failures before errors, by highest severity, then more problems,
+    // then by name.
+    groups.sort_by_key(|(resource, fs)| {
+        let worst_fail = fs
+            .iter()
+            .filter(|f| f.status == Status::Fail)
+            .map(|f| f.severity)
+            .max();
+        let worst = fs
+            .iter()
+            .filter(|f| is_problem(f))
+            .map(|f| f.severity)
+            .max();
+        let problems = fs.iter().filter(|f| is_problem(f)).count();
+        (
+            std::cmp::Reverse(worst_fail),
+            std::cmp::Reverse(worst),
+            std::cmp::Reverse(problems),
+            *resource,
+        )
+    });
     for (resource, mut fs) in groups {
         fs.sort_by_key(|f| {
             (
-                f.status == Status::Pass || f.status == Status::Skipped,
+                !is_problem(f),
+                f.status != Status::Fail,
+                f.status == Status::Skipped,
+                std::cmp::Reverse(f.severity),
                 f.code.clone(),
             )
         });
@@ -118,10 +161,45 @@ pub fn text_report(findings: &[Finding], opts: TextOptions) -> String {
         let location = match (&first.file, first.line) {
             (Some(file), Some(line)) => format!("{file}:{line}"),
             (Some(file), None) => file.clone(),
+            _ if first.region.is_empty() => format!("account {}", first.account),
             _ => format!("account {}, {}", first.account, first.region),
         };
-        out += &format!("{} ({location})\n", paint(opts.color, "1", resource));
+        let verdict = match verdicts.get(resource) {
+            Some(v) if v.compliant => format!(": {}", paint(opts.color, "32", "compliant")),
+            Some(v) => {
+                // Name the checks that failed; the ones skipped because of them follow.
+                let mut failing: Vec<&str> = fs
+                    .iter()
+                    .filter(|f| is_problem(f) && COMPLIANCE_CODES.contains(&f.code.as_str()))
+                    .map(|f| f.code.as_str())
+                    .collect();
+                if failing.is_empty() {
+                    failing = v.failing.iter().map(String::as_str).collect();
+                }
+                failing.sort_unstable();
+                format!(
+                    ": {} ({})",
+                    paint(opts.color, "31;1", "NOT COMPLIANT"),
+                    failing.join(", ")
+                )
+            }
+            None => String::new(),
+        };
+        out += &format!(
+            "{} ({location}){verdict}\n",
+            paint(opts.color, "1", resource)
+        );
+        let mut quiet_pass: Vec<&str> = Vec::new();
+        let mut quiet_skip: Vec<(&str, &str)> = Vec::new();
         for f in fs {
+            if opts.compact && !opts.verbose && !is_problem(f) {
+                if f.status == Status::Pass {
+                    quiet_pass.push(&f.code);
+                } else {
+                    quiet_skip.push((&f.code, &f.message));
+                }
+                continue;
+            }
             out += &format!(
                 "  {} {} {} [{}]\n",
                 status_label(f.status, opts.color),
@@ -129,9 +207,8 @@ pub fn text_report(findings: &[Finding], opts: TextOptions) -> String {
                 f.name,
                 f.severity.as_str()
             );
-            let quiet = matches!(f.status, Status::Pass | Status::Skipped) && !opts.verbose;
             out += &format!("{}\n", indent(&f.message, "        "));
-            if quiet {
+            if !is_problem(f) && !opts.verbose {
                 continue;
             }
             if let Some(check) = trailseal_checks::find(&f.code) {
@@ -155,9 +232,41 @@ pub fn text_report(findings: &[Finding], opts: TextOptions) -> String {
                 }
             }
         }
+        if !quiet_pass.is_empty() {
+            quiet_pass.sort_unstable();
+            out += &format!(
+                "  {} {}\n",
+                status_label(Status::Pass, opts.color),
+                quiet_pass.join(" ")
+            );
+        }
+        // Skipped checks share their reason (e.g. "the key could not be resolved").
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (code, message) in quiet_skip {
+            match reasons.iter_mut().find(|(m, _)| *m == message) {
+                Some((_, codes)) => codes.push(code),
+                None => reasons.push((message, vec![code])),
+            }
+        }
+        for (message, mut codes) in reasons {
+            codes.sort_unstable();
+            out += &format!(
+                "  {} {}: {message}\n",
+                status_label(Status::Skipped, opts.color),
+                codes.join(" ")
+            );
+        }
         out.push('\n');
     }
     let s = Summary::of(findings);
+    if !verdicts.is_empty() {
+        let compliant = verdicts.values().filter(|v| v.compliant).count();
+        out += &format!(
+            "Trails: {} compliant, {} not compliant (TS001-TS006)\n",
+            compliant,
+            verdicts.len() - compliant
+        );
+    }
     out += &format!(
         "Summary: {} pass, {} fail, {} error, {} indeterminate, {} skipped\n",
         s.pass, s.fail, s.error, s.indeterminate, s.skipped

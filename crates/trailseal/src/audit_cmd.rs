@@ -75,6 +75,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<u8> {
                     TextOptions {
                         color: use_color(&args.out),
                         verbose: args.verbose,
+                        compact: true,
                     },
                 )
         }

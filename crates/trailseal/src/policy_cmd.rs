@@ -105,6 +105,7 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
             let opts = TextOptions {
                 color: use_color(&args.out),
                 verbose: args.verbose,
+                compact: false,
             };
             header + &text_report(&findings, opts)
         }

@@ -373,9 +373,50 @@ fn audit_checks_filter_and_bad_input() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("is not a trailseal evidence file"));
+    // --evidence is offline: AWS options make no sense with it.
     trailseal()
-        .args(["audit"])
+        .args([
+            "audit",
+            "--evidence",
+            &evidence_fixture(),
+            "--regions",
+            "us-east-1",
+        ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--evidence"));
+        .stderr(predicate::str::contains("--regions"));
+}
+
+/// The human report of the evidence fixture: problems first with why and fix, passes folded.
+#[test]
+fn audit_text_report_snapshot() {
+    let out = trailseal()
+        .args(["audit", "--no-color", "--evidence", &evidence_fixture()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let text = text.replace(&evidence_fixture(), "[evidence]");
+    insta::assert_snapshot!("audit_text_broken_account", text);
+}
+
+/// The JSON report of the evidence fixture, whole (the public contract).
+#[test]
+fn audit_json_report_snapshot() {
+    let out = trailseal()
+        .args([
+            "audit",
+            "--format",
+            "json",
+            "--evidence",
+            &evidence_fixture(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    insta::assert_json_snapshot!("audit_json_broken_account", doc, {
+        ".tool.version" => "[version]",
+        ".input.evidence_file" => "[evidence]",
+    });
 }
