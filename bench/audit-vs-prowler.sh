@@ -72,7 +72,7 @@ scenario() {
   fi
   local names=(-n trailseal)
   [[ -n "$prowler" ]] && names+=(-n prowler)
-  hyperfine --style basic --runs "$RUNS" --export-markdown "$out_dir/bench.md" \
+  hyperfine --style basic --ignore-failure --runs "$RUNS" --export-markdown "$out_dir/bench.md" \
     "${names[@]}" "${cmds[@]}" || true
   cat "$out_dir/bench.md"
   echo

@@ -38,7 +38,8 @@ code=$?
 set -e
 echo
 echo "trailseal exited with $code (1 = failing findings). Tools that only check that KmsKeyId"
-echo "is set report 1 of these 13 broken trails (no-key)."
+echo "is set report 1 of these 13 broken trails (no-key). The TS013 errors are real too: the"
+echo "emulator answers CloudTrail Lake calls with HTTP 500, and trailseal says so instead of passing."
 echo "Also try:  $bin explain TS006"
 echo "           $bin audit --evidence examples/evidence/broken-account.json   (offline)"
 echo "           $bin policy check examples/policies/explicit-deny-cloudtrail.json --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/t"

@@ -47,6 +47,50 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "s3:GetBucketLocation",
 ];
 
+/// Region names `--regions` accepts without asking ec2:DescribeRegions (all partitions, as of
+/// 2026). A name not listed here is looked up; an unknown one is a usage error.
+const KNOWN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "eusc-de-east-1",
+];
+
 /// Default number of requests in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
@@ -173,7 +217,6 @@ impl Collector {
                 references.insert((key_region(r, &s.region), r.to_owned()));
             }
         }
-        let alias_regions: BTreeSet<String> = references.iter().map(|(r, _)| r.clone()).collect();
         let buckets: BTreeSet<(String, String)> = trails
             .values()
             .filter_map(|t| {
@@ -187,43 +230,106 @@ impl Collector {
             .collect();
 
         let statuses = join_all(trails.values().map(|t| self.trail_status(t)));
-        let resolved = join_all(
-            references
-                .iter()
-                .map(|(region, reference)| self.describe_key(region, reference)),
-        );
-        let aliases = join_all(alias_regions.iter().map(|r| self.aliases(r)));
         let locations = join_all(
             buckets
                 .iter()
                 .map(|(name, region)| self.bucket_location(name, region)),
         );
-        let (statuses, resolved, aliases, locations) =
-            tokio::join!(statuses, resolved, aliases, locations);
-
+        let keys = self.keys(&account, &partition, &references);
+        let (statuses, locations, (key_refs, keys)) = tokio::join!(statuses, locations, keys);
         for (trail, (status, error)) in trails.values_mut().zip(statuses) {
             trail.status = status;
             trail.status_error = error;
         }
+
+        Ok(Collection {
+            account: AccountEvidence {
+                account,
+                partition,
+                regions: region_evidence,
+                trails: trails.into_values().collect(),
+                key_refs,
+                keys: keys.into_values().collect(),
+                buckets: locations,
+                event_data_stores: {
+                    stores.sort_by(|a, b| a.arn.cmp(&b.arn));
+                    stores
+                },
+            },
+            notes,
+        })
+    }
+
+    /// Resolves every key reference and reads every distinct key once.
+    ///
+    /// `ListAliases` runs first, once per Region with references: an alias name or alias ARN
+    /// of this account found there is resolved locally to its target key, so that a key
+    /// referenced by alias and by ARN is described once. Everything else (key ARNs, bare key
+    /// ids, aliases of other accounts, aliases not listed) is resolved with `DescribeKey`,
+    /// once per distinct (Region, target).
+    async fn keys(
+        &self,
+        account: &str,
+        partition: &str,
+        references: &BTreeSet<(String, String)>,
+    ) -> (Vec<KeyRef>, BTreeMap<String, Key>) {
+        let regions: BTreeSet<String> = references.iter().map(|(r, _)| r.clone()).collect();
+        let listed = join_all(regions.iter().map(|r| self.aliases(r))).await;
+        let aliases: HashMap<String, Result<Vec<(String, String)>, String>> =
+            regions.into_iter().zip(listed).collect();
+
+        // Each reference's lookup target: a key ARN when the alias resolved locally.
+        let target = |region: &str, reference: &str| -> String {
+            let name = alias_name(reference, region, account);
+            let found = name.and_then(|name| match aliases.get(region) {
+                Some(Ok(list)) => list.iter().find(|(n, _)| *n == name),
+                _ => None,
+            });
+            match found {
+                Some((_, key_id)) => format!("arn:{partition}:kms:{region}:{account}:key/{key_id}"),
+                None => reference.to_owned(),
+            }
+        };
+        let targets: BTreeSet<(String, String)> = references
+            .iter()
+            .map(|(region, reference)| (region.clone(), target(region, reference)))
+            .collect();
+        let described: HashMap<(String, String), (KeyRef, Option<Key>)> =
+            join_all(targets.iter().map(|(region, t)| async move {
+                (
+                    (region.clone(), t.clone()),
+                    self.describe_key(region, t).await,
+                )
+            }))
+            .await
+            .into_iter()
+            .collect();
+
         let mut key_refs = Vec::new();
         let mut keys: BTreeMap<String, Key> = BTreeMap::new();
-        for (key_ref, key) in resolved {
-            key_refs.push(key_ref);
+        for (region, reference) in references {
+            let t = target(region, reference);
+            let Some((found, key)) = described.get(&(region.clone(), t)) else {
+                continue;
+            };
+            key_refs.push(KeyRef {
+                region: region.clone(),
+                reference: reference.clone(),
+                key_arn: found.key_arn.clone(),
+                error: found.error.clone(),
+            });
             if let Some(k) = key {
                 if let Some(arn) = k.arn.clone() {
-                    keys.entry(arn).or_insert(k);
+                    keys.entry(arn).or_insert_with(|| k.clone());
                 }
             }
         }
-        let aliases: HashMap<String, Result<Vec<(String, String)>, String>> =
-            alias_regions.into_iter().zip(aliases).collect();
 
-        // Phase 3: each distinct key's policy and rotation status.
+        // Each distinct key's policy and rotation status.
         let details = join_all(keys.values().map(|k| self.key_details(k))).await;
-        for (key, (policy, rotation, errors)) in keys.values_mut().zip(details) {
+        for (key, (policy, rotation, mut errors)) in keys.values_mut().zip(details) {
             key.policy = policy;
             key.rotation_enabled = rotation;
-            let mut errors = errors;
             let region = key.region.clone().unwrap_or_default();
             match aliases.get(&region) {
                 Some(Ok(list)) => {
@@ -243,23 +349,7 @@ impl Collector {
                 key.read_error = Some(all.join("; "));
             }
         }
-
-        Ok(Collection {
-            account: AccountEvidence {
-                account,
-                partition,
-                regions: region_evidence,
-                trails: trails.into_values().collect(),
-                key_refs,
-                keys: keys.into_values().collect(),
-                buckets: locations,
-                event_data_stores: {
-                    stores.sort_by(|a, b| a.arn.cmp(&b.arn));
-                    stores
-                },
-            },
-            notes,
-        })
+        (key_refs, keys)
     }
 
     /// One of the `concurrency` slots; held until the guard is dropped. The semaphore is never
@@ -320,6 +410,22 @@ impl Collector {
         requested: Option<&[String]>,
         notes: &mut Vec<String>,
     ) -> Result<Vec<String>, CollectError> {
+        if let Some(requested) = requested {
+            // Known names need no call; anything else is checked with ec2:DescribeRegions
+            // (AWS adds Regions faster than this list is updated).
+            if requested
+                .iter()
+                .all(|r| KNOWN_REGIONS.contains(&r.as_str()))
+            {
+                let mut out: Vec<String> = Vec::new();
+                for name in requested {
+                    if !out.contains(name) {
+                        out.push(name.clone());
+                    }
+                }
+                return Ok(out);
+            }
+        }
         let listed = {
             let _p = self.permit().await;
             aws_sdk_ec2::Client::new(&self.config)
@@ -698,15 +804,48 @@ impl Collector {
     }
 }
 
-/// CloudTrail Lake is an optional feature (TS013 only, medium): its calls get 2 attempts with a
-/// short backoff, so that a Region where Lake keeps failing (HTTP 500) does not hold the whole
-/// audit for the full retry schedule of the trail and key calls.
+/// CloudTrail Lake is an optional feature (TS013 only, medium): its calls are retried on
+/// throttling like every other call, but not on server errors (HTTP 5xx), so that a Region whose
+/// Lake API keeps failing costs one request and no backoff; the Region's TS013 is then `error`.
 fn lake_retries() -> aws_sdk_cloudtrail::config::Builder {
-    aws_sdk_cloudtrail::config::Builder::default().retry_config(
-        RetryConfig::standard()
-            .with_max_attempts(2)
-            .with_initial_backoff(Duration::from_millis(200)),
-    )
+    aws_sdk_cloudtrail::config::Builder::default().retry_classifier(NoServerErrorRetry)
+}
+
+#[derive(Debug)]
+struct NoServerErrorRetry;
+
+impl aws_sdk_cloudtrail::config::retry::ClassifyRetry for NoServerErrorRetry {
+    fn classify_retry(
+        &self,
+        ctx: &aws_sdk_cloudtrail::config::interceptors::InterceptorContext,
+    ) -> aws_sdk_cloudtrail::config::retry::RetryAction {
+        use aws_sdk_cloudtrail::config::retry::RetryAction;
+        match ctx.response() {
+            Some(r) if r.status().is_server_error() => RetryAction::RetryForbidden,
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "trailseal: no retry of CloudTrail Lake server errors"
+    }
+}
+
+/// `alias/NAME` when `reference` names an alias of `account` in `region` (alias name, or alias
+/// ARN of that account and Region).
+fn alias_name<'a>(reference: &'a str, region: &str, account: &str) -> Option<&'a str> {
+    if reference.starts_with("alias/") {
+        return Some(reference);
+    }
+    let parts: Vec<&str> = reference.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "kms", r, a, resource]
+            if *r == region && *a == account && resource.starts_with("alias/") =>
+        {
+            Some(resource)
+        }
+        _ => None,
+    }
 }
 
 /// The Region a `LocationConstraint` stands for.
@@ -721,6 +860,45 @@ pub fn bucket_region(constraint: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::bucket_region;
+
+    #[test]
+    fn alias_references() {
+        use super::alias_name;
+        let acct = "111122223333";
+        assert_eq!(
+            alias_name("alias/logs", "us-east-1", acct),
+            Some("alias/logs")
+        );
+        assert_eq!(
+            alias_name(
+                "arn:aws:kms:us-east-1:111122223333:alias/logs",
+                "us-east-1",
+                acct
+            ),
+            Some("alias/logs")
+        );
+        // Another account's alias, or a key ARN, is looked up with DescribeKey.
+        assert_eq!(
+            alias_name(
+                "arn:aws:kms:us-east-1:999999999999:alias/logs",
+                "us-east-1",
+                acct
+            ),
+            None
+        );
+        assert_eq!(
+            alias_name(
+                "arn:aws:kms:us-east-1:111122223333:key/1234",
+                "us-east-1",
+                acct
+            ),
+            None
+        );
+        assert_eq!(
+            alias_name("1234abcd-12ab-34cd-56ef-1234567890ab", "us-east-1", acct),
+            None
+        );
+    }
 
     #[test]
     fn bucket_location_constraints() {

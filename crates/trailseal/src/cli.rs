@@ -61,7 +61,7 @@ pub struct CollectArgs {
 pub struct AuditArgs {
     /// Evaluate this evidence file (trailseal.evidence/v1 JSON, from `trailseal collect`)
     /// offline instead of reading AWS.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "profile"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "profile", "concurrency"])]
     pub evidence: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,

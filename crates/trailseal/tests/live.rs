@@ -287,30 +287,31 @@ fn audit_makes_only_read_calls_and_none_twice() {
         );
         *seen.entry(call.identity()).or_default() += 1;
     }
-    // moto answers CloudTrail Lake calls with HTTP 500 and the SDK retries those: the only
-    // repeated requests allowed are those retries.
     for (call, n) in &seen {
-        assert!(
-            *n == 1 || call.starts_with("cloudtrail:ListEventDataStores"),
-            "{call} was sent {n} times"
-        );
+        assert_eq!(*n, 1, "{call} was sent {n} times");
     }
     let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
     assert_eq!(count("sts:GetCallerIdentity"), 1);
-    assert_eq!(count("ec2:DescribeRegions"), 1);
+    // Known Region names are not looked up.
+    assert_eq!(count("ec2:DescribeRegions"), 0);
+    // moto answers CloudTrail Lake with HTTP 500: not retried (TS013 reports the error).
+    assert_eq!(count("cloudtrail:ListEventDataStores"), 3);
     assert_eq!(count("cloudtrail:DescribeTrails"), 3, "one per Region");
     assert_eq!(count("cloudtrail:GetTrailStatus"), 28, "one per trail ARN");
     assert_eq!(count("kms:ListAliases"), 3, "one per Region with keys");
-    // 23 distinct key references; each distinct key read once.
-    let keys = count("kms:GetKeyPolicy");
-    assert_eq!(count("kms:GetKeyRotationStatus"), keys);
-    assert!(count("kms:DescribeKey") >= keys);
+    // 15 distinct keys, each read once. Aliases of the account resolve through ListAliases;
+    // DescribeKey runs once per key plus the bare key id, the missing key and the missing alias.
+    assert_eq!(count("kms:GetKeyPolicy"), 15);
+    assert_eq!(count("kms:GetKeyRotationStatus"), 15);
+    assert_eq!(count("kms:DescribeKey"), 18);
     assert_eq!(count("s3:GetBucketLocation"), 3, "one per bucket");
     let mut per_action: BTreeMap<&str, usize> = BTreeMap::new();
     for call in &calls {
         *per_action.entry(call.action.as_str()).or_default() += 1;
     }
     eprintln!("audit made {} API calls: {per_action:?}", calls.len());
+    // Prowler 5.46 makes 89 calls on this state (bench/README.md) and checks far less.
+    assert!(calls.len() <= 89, "{} calls", calls.len());
 }
 
 #[test]
