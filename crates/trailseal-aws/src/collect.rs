@@ -161,6 +161,14 @@ pub struct Collector {
     /// Path-style S3 addressing: needed when an endpoint override points at an emulator.
     path_style: bool,
     permits: Arc<Semaphore>,
+    clients: std::sync::Mutex<HashMap<String, RegionClients>>,
+}
+
+#[derive(Clone)]
+struct RegionClients {
+    cloudtrail: aws_sdk_cloudtrail::Client,
+    kms: aws_sdk_kms::Client,
+    s3: aws_sdk_s3::Client,
 }
 
 /// A trail as DescribeTrails returned it (any Region's copy: shadow copies carry the same
@@ -181,6 +189,7 @@ impl Collector {
             config,
             path_style,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            clients: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -365,19 +374,40 @@ impl Collector {
             .build()
     }
 
+    /// The Region's clients, built once and shared (building a client costs as much CPU as a
+    /// request).
+    fn clients(&self, region: &str) -> RegionClients {
+        let mut cache = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = self.region_config(region);
+                RegionClients {
+                    cloudtrail: aws_sdk_cloudtrail::Client::new(&config),
+                    kms: aws_sdk_kms::Client::new(&config),
+                    s3: aws_sdk_s3::Client::from_conf(
+                        aws_sdk_s3::config::Builder::from(&config)
+                            .force_path_style(self.path_style)
+                            .build(),
+                    ),
+                }
+            })
+            .clone()
+    }
+
     fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
-        aws_sdk_cloudtrail::Client::new(&self.region_config(region))
+        self.clients(region).cloudtrail
     }
 
     fn kms(&self, region: &str) -> aws_sdk_kms::Client {
-        aws_sdk_kms::Client::new(&self.region_config(region))
+        self.clients(region).kms
     }
 
     fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::from(&self.region_config(region))
-            .force_path_style(self.path_style)
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        self.clients(region).s3
     }
 
     /// The caller's account and partition. Fails when the credentials cannot be used.
