@@ -263,21 +263,7 @@ fn audit_makes_only_read_calls_and_none_twice() {
     assert_eq!(code, 1);
 
     let calls = support::recording::parse(&server.recorded());
-    let allowed: BTreeSet<&str> = [
-        "sts:GetCallerIdentity",
-        "ec2:DescribeRegions",
-        "cloudtrail:DescribeTrails",
-        "cloudtrail:GetTrailStatus",
-        "cloudtrail:ListEventDataStores",
-        "cloudtrail:GetEventDataStore",
-        "kms:DescribeKey",
-        "kms:GetKeyPolicy",
-        "kms:GetKeyRotationStatus",
-        "kms:ListAliases",
-        "s3:GetBucketLocation",
-    ]
-    .into_iter()
-    .collect();
+    let allowed: BTreeSet<&str> = trailseal_aws::READ_ONLY_ACTIONS.iter().copied().collect();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for call in &calls {
         assert!(
@@ -312,6 +298,39 @@ fn audit_makes_only_read_calls_and_none_twice() {
     eprintln!("audit made {} API calls: {per_action:?}", calls.len());
     // Prowler 5.46 makes 89 calls on this state (bench/README.md) and checks far less.
     assert!(calls.len() <= 89, "{} calls", calls.len());
+}
+
+/// The actions the collector may call are reads, and the README's minimal IAM policy grants
+/// exactly those.
+#[test]
+fn minimal_iam_policy_in_the_readme_is_the_read_only_action_list() {
+    for action in trailseal_aws::READ_ONLY_ACTIONS {
+        let verb = action.split(':').nth(1).unwrap_or_default();
+        assert!(
+            ["Describe", "Get", "List"]
+                .iter()
+                .any(|p| verb.starts_with(p)),
+            "{action} is not a read"
+        );
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("\"Sid\": \"TrailsealAudit\"")
+        .expect("the README's IAM policy");
+    let block = &readme[start..];
+    let block = &block[..block.find("```").expect("end of the policy block")];
+    let mut listed: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix('"'))
+        .filter_map(|l| l.split('"').next())
+        .filter(|a| a.contains(':') && !a.starts_with("Sid"))
+        .collect();
+    listed.sort_unstable();
+    let mut expected: Vec<&str> = trailseal_aws::READ_ONLY_ACTIONS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
 }
 
 #[test]
