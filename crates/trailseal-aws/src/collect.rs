@@ -824,11 +824,13 @@ impl Collector {
                 name: name.to_owned(),
                 region: Some(bucket_region(out.location_constraint().map(|c| c.as_str()))),
                 error: None,
+                unknown: None,
             },
             Err(e) => Bucket {
                 name: name.to_owned(),
                 region: None,
                 error: Some(describe("s3:GetBucketLocation", &e)),
+                unknown: None,
             },
         }
     }

@@ -113,6 +113,11 @@ pub(crate) fn key<'a>(info: &CheckInfo, ev: &'a TrailEvidence) -> Result<&'a Key
             format!("could not read the trail's key {reference}: {why}"),
             "Grant the auditing principal kms:DescribeKey on the key (see the README's minimal audit policy).",
         )),
+        (None, Some(LookupError::Unknown(why))) => Err(fail(
+            Status::Indeterminate,
+            format!("the trail's key {reference} cannot be known before deployment: {why}"),
+            "Define the key in the same template/configuration, or audit the deployed account (trailseal audit).",
+        )),
         (None, None) => Err(fail(
             Status::Error,
             format!("the trail's key {reference} could not be resolved, so it could not be checked (see TS002)"),
@@ -132,6 +137,13 @@ pub(crate) fn load(
         early(info, ev, status, message, remediation)
     };
     let Some(text) = &key.policy else {
+        if let Some(why) = &key.unknown {
+            return Err(fail(
+                Status::Indeterminate,
+                format!("the key policy cannot be known before deployment: {why}"),
+                "Give the policy's values statically, or audit the deployed account (trailseal audit).",
+            ));
+        }
         let why = key
             .read_error
             .clone()
@@ -217,4 +229,22 @@ pub(crate) fn near_misses(policy: &Policy, e: &Evaluation) -> Vec<String> {
             ))
         })
         .collect()
+}
+
+/// The status for a key property that is missing: `indeterminate` when it cannot be known
+/// before deployment (infrastructure as code), `error` when it could not be read.
+pub(crate) fn missing(key: &Key) -> Status {
+    if key.unknown.is_some() {
+        Status::Indeterminate
+    } else {
+        Status::Error
+    }
+}
+
+/// ` (cannot be known before deployment: REASON)` when a key property is statically unknown.
+pub(crate) fn unknown_suffix(key: &Key) -> String {
+    key.unknown
+        .as_deref()
+        .map(|why| format!(" (cannot be known before deployment: {why})"))
+        .unwrap_or_default()
 }

@@ -108,6 +108,10 @@ pub struct Key {
     /// Why the key (or part of it) could not be read, e.g. `AccessDenied on kms:GetKeyPolicy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_error: Option<String>,
+    /// Why some properties left `None` cannot be known before deployment (infrastructure as
+    /// code, e.g. "KeyPolicy uses !ImportValue"): checks that need them are `indeterminate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
 }
 
 impl Key {
@@ -132,6 +136,10 @@ pub enum LookupError {
     NotFound(String),
     /// It could not be read (AccessDenied, throttling, network...).
     Failed(String),
+    /// It cannot be known before deployment (infrastructure as code: a key outside the
+    /// template, a reference through a parameter without a value). Checks that need the key
+    /// are `indeterminate`, never `pass`.
+    Unknown(String),
 }
 
 /// How a trail's `KmsKeyId` resolved, in the key's Region.
@@ -155,6 +163,9 @@ pub struct Bucket {
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the Region cannot be known before deployment (a bucket outside the template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
 }
 
 /// A CloudTrail Lake event data store.

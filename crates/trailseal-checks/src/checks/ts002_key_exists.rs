@@ -79,6 +79,14 @@ fn run(ev: &TrailEvidence) -> Finding {
             "Grant the auditing principal kms:DescribeKey on the key and run the audit again.".into(),
             json!({"kms_key_id": reference, "region": region, "error": why}),
         ),
+        (None, Some(LookupError::Unknown(why))) => finding(
+            info,
+            ev,
+            Status::Indeterminate,
+            format!("{reference} cannot be resolved before deployment: {why}"),
+            "Define the key in the same template/configuration, or audit the deployed account (trailseal audit).".into(),
+            json!({"kms_key_id": reference, "region": region, "unknown": why}),
+        ),
         (None, None) => finding(
             info,
             ev,

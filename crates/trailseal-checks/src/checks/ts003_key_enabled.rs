@@ -20,7 +20,7 @@
 use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
-use crate::support::{finding, key};
+use crate::support::{finding, key, missing, unknown_suffix};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -74,8 +74,11 @@ fn run(ev: &TrailEvidence) -> Finding {
         None => finding(
             info,
             ev,
-            Status::Error,
-            format!("the state of {arn} could not be read"),
+            missing(key),
+            format!(
+                "the state of {arn} could not be read{}",
+                unknown_suffix(key)
+            ),
             "Grant the auditing principal kms:DescribeKey on the key.".into(),
             json!({}),
         ),

@@ -22,7 +22,7 @@
 use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
-use crate::support::{finding, key};
+use crate::support::{finding, key, missing, unknown_suffix};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -65,8 +65,8 @@ fn run(ev: &TrailEvidence) -> Finding {
             return finding(
                 info,
                 ev,
-                Status::Error,
-                format!("could not read KeyManager of {arn}"),
+                missing(key),
+                format!("could not read KeyManager of {arn}{}", unknown_suffix(key)),
                 fix,
                 evidence,
             )
@@ -79,8 +79,8 @@ fn run(ev: &TrailEvidence) -> Finding {
             return finding(
                 info,
                 ev,
-                Status::Error,
-                format!("could not read KeySpec of {arn}"),
+                missing(key),
+                format!("could not read KeySpec of {arn}{}", unknown_suffix(key)),
                 fix,
                 evidence,
             )
@@ -93,8 +93,8 @@ fn run(ev: &TrailEvidence) -> Finding {
             return finding(
                 info,
                 ev,
-                Status::Error,
-                format!("could not read KeyUsage of {arn}"),
+                missing(key),
+                format!("could not read KeyUsage of {arn}{}", unknown_suffix(key)),
                 fix,
                 evidence,
             )

@@ -54,6 +54,17 @@ fn run(ev: &TrailEvidence) -> Finding {
     let bucket_name = ev.trail.s3_bucket_name.clone().unwrap_or_default();
     let bucket_region = match &ev.bucket {
         Some(b) if b.region.is_some() => b.region.clone().unwrap_or_default(),
+        Some(b) if b.unknown.is_some() => {
+            let why = b.unknown.clone().unwrap_or_default();
+            return finding(
+                info,
+                ev,
+                Status::Indeterminate,
+                format!("the Region of bucket {bucket_name} cannot be known before deployment: {why}"),
+                "Make sure the bucket is in the key's Region, or audit the deployed account (trailseal audit).".into(),
+                json!({"key_region": key_region, "bucket": bucket_name}),
+            );
+        }
         Some(b) => {
             let why = b.error.clone().unwrap_or_else(|| "unknown".into());
             return finding(

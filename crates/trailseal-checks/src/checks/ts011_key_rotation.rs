@@ -18,7 +18,7 @@
 use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
-use crate::support::{finding, key};
+use crate::support::{finding, key, missing, unknown_suffix};
 use crate::{Check, CheckInfo, Runner, ROTATION_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -71,13 +71,14 @@ fn run(ev: &TrailEvidence) -> Finding {
         None => finding(
             info,
             ev,
-            Status::Error,
+            missing(key),
             format!(
-                "could not read the rotation status of {arn}{}",
+                "could not read the rotation status of {arn}{}{}",
                 key.read_error
                     .as_deref()
                     .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                unknown_suffix(key)
             ),
             "Grant the auditing principal kms:GetKeyRotationStatus on the key.".into(),
             json!({}),
