@@ -29,6 +29,7 @@ pub(crate) fn finding(
         compliance: info.compliance.iter().map(|s| (*s).to_owned()).collect(),
         file: None,
         line: None,
+        column: None,
     }
 }
 
@@ -66,6 +67,7 @@ pub(crate) fn account_finding(
         compliance: info.compliance.iter().map(|s| (*s).to_owned()).collect(),
         file: None,
         line: None,
+        column: None,
     }
 }
 
@@ -95,6 +97,13 @@ pub(crate) fn key<'a>(info: &CheckInfo, ev: &'a TrailEvidence) -> Result<&'a Key
         early(info, ev, status, message, remediation)
     };
     let Some(reference) = ev.trail.key_id() else {
+        if let Some(why) = &ev.trail.kms_key_id_unknown {
+            return Err(fail(
+                Status::Indeterminate,
+                format!("the trail's key cannot be known before deployment: {why}"),
+                "Give the key statically, or audit the deployed account (trailseal audit).",
+            ));
+        }
         return Err(fail(
             Status::Skipped,
             "the trail has no KMS key (see TS001)".into(),

@@ -1,4 +1,175 @@
-//! trailseal-iac: infrastructure as code (CloudFormation today; Terraform next) turned into
-//! the same evidence model the live audit collects, so that the same checks run before deploy.
+//! trailseal-iac: infrastructure as code turned into the evidence model the live audit
+//! collects, so that the same checks (same codes) run before deployment. Pure: no AWS SDK,
+//! no async.
+//!
+//! Today: CloudFormation (YAML and JSON, short and long intrinsic forms) in [`cfn`].
+//! Every resource keeps its file position; findings are mapped back from the synthetic ARNs
+//! the evidence uses to logical ids with [`IacScan::localize`].
 
+pub mod cfn;
+pub mod discover;
 pub mod yaml;
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use trailseal_model::{AccountEvidence, Finding, Severity, Status};
+
+/// Checks that make sense before deployment (TS009 delivery and TS012 coverage need a live
+/// account).
+pub const IAC_CODES: &[&str] = &[
+    "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008", "TS010", "TS011",
+    "TS013",
+];
+
+/// Where a resource is defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// CloudFormation logical id, or Terraform address.
+    pub address: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Something in the file that is wrong in itself (unparseable, unknown property, suppression
+/// without a reason): reported as an `error` finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub address: Option<String>,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// An inline suppression: findings of `code` on `resource` become `skipped` with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// The synthetic ARN of the resource in the evidence.
+    pub resource: String,
+    pub code: String,
+    pub reason: String,
+}
+
+/// One scanned file.
+#[derive(Debug, Clone, Default)]
+pub struct IacScan {
+    pub file: String,
+    pub account: AccountEvidence,
+    /// Synthetic resource ARN -> where the resource is defined.
+    pub locations: HashMap<String, Location>,
+    pub problems: Vec<Problem>,
+    pub suppressions: Vec<Suppression>,
+    /// Trail ARN -> the ARN of its key in the file: a suppression on a key applies to the
+    /// findings of the trails that use it.
+    pub trail_keys: HashMap<String, String>,
+}
+
+impl IacScan {
+    pub fn new(file: &str) -> IacScan {
+        IacScan {
+            file: file.to_owned(),
+            ..IacScan::default()
+        }
+    }
+
+    /// Reads `Metadata: {trailseal: {skip: [{id: TS011, reason: "..."}]}}` on a resource.
+    pub(crate) fn suppress(&mut self, resource: &str, address: &str, node: &yaml::Node) {
+        let Some(skip) = node
+            .get("Metadata")
+            .and_then(|m| m.get("trailseal"))
+            .and_then(|t| t.get("skip"))
+        else {
+            return;
+        };
+        let items: Vec<&yaml::Node> = match &skip.value {
+            yaml::Value::Seq(items) => items.iter().collect(),
+            _ => vec![skip],
+        };
+        for item in items {
+            let code = item
+                .get("id")
+                .or_else(|| item.get("code"))
+                .and_then(yaml::Node::as_str)
+                .map(str::to_ascii_uppercase);
+            let reason = item
+                .get("reason")
+                .and_then(yaml::Node::as_str)
+                .map(str::trim)
+                .filter(|r| !r.is_empty());
+            match (code, reason) {
+                (Some(code), Some(reason)) => self.suppressions.push(Suppression {
+                    resource: resource.to_owned(),
+                    code,
+                    reason: reason.to_owned(),
+                }),
+                (code, _) => self.problems.push(Problem {
+                    address: Some(address.to_owned()),
+                    line: item.pos.line,
+                    column: item.pos.column,
+                    message: format!(
+                        "suppression of {} on {address} has no reason: give `id` and a non-empty `reason`",
+                        code.as_deref().unwrap_or("(no id)")
+                    ),
+                }),
+            }
+        }
+    }
+
+    /// Maps findings on the evidence back to the file: resource = logical id / address,
+    /// `file`, `line`, `column`; the symbolic account and Region read as
+    /// `${AWS::AccountId}` / `${AWS::Region}`; suppressed findings become `skipped`.
+    /// Findings about resources that are not in the file (the account-level ones) are dropped.
+    /// The file's problems are appended as `error` findings.
+    pub fn localize(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        let symbolic = |s: &str| {
+            s.replace(cfn::eval::ACCOUNT, "${AWS::AccountId}")
+                .replace(cfn::eval::REGION, "${AWS::Region}")
+        };
+        let mut out: Vec<Finding> = findings
+            .into_iter()
+            .filter_map(|mut f| {
+                let loc = self.locations.get(&f.resource)?;
+                let key = self.trail_keys.get(&f.resource);
+                if let Some(s) = self.suppressions.iter().find(|s| {
+                    s.code == f.code && (s.resource == f.resource || Some(&s.resource) == key)
+                }) {
+                    f.status = Status::Skipped;
+                    f.message = format!("suppressed: {} (was: {})", s.reason, f.message);
+                }
+                f.resource = loc.address.clone();
+                f.account = "${AWS::AccountId}".to_owned();
+                f.region = "${AWS::Region}".to_owned();
+                f.message = symbolic(&f.message);
+                f.remediation = symbolic(&f.remediation);
+                f.evidence =
+                    serde_json::from_str(&symbolic(&f.evidence.to_string())).unwrap_or(f.evidence);
+                f.file = Some(self.file.clone());
+                f.line = Some(loc.line);
+                f.column = Some(loc.column);
+                Some(f)
+            })
+            .collect();
+        out.extend(self.problems.iter().map(|p| problem_finding(&self.file, p)));
+        out
+    }
+}
+
+/// An `error` finding for a problem in a file (code `TS000`: the file itself).
+pub fn problem_finding(file: &str, p: &Problem) -> Finding {
+    Finding {
+        code: "TS000".to_owned(),
+        name: "iac-input".to_owned(),
+        status: Status::Error,
+        severity: Severity::High,
+        account: String::new(),
+        region: String::new(),
+        resource: p.address.clone().unwrap_or_else(|| file.to_owned()),
+        message: p.message.clone(),
+        remediation: "Fix the file; the rest of the scan went on without it.".to_owned(),
+        evidence: json!({}),
+        compliance: Vec::new(),
+        file: Some(file.to_owned()),
+        line: Some(p.line),
+        column: Some(p.column),
+    }
+}

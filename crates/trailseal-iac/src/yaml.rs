@@ -303,7 +303,10 @@ mod tests {
         assert_eq!(b.pos.line, 2);
         let (_, key_pos, _) = &a.entries()[0];
         assert_eq!((key_pos.line, key_pos.column), (2, 3));
-        let c = a.get("C").and_then(|c| c.get("Fn::GetAtt")).expect("GetAtt");
+        let c = a
+            .get("C")
+            .and_then(|c| c.get("Fn::GetAtt"))
+            .expect("GetAtt");
         match &c.value {
             Value::Seq(items) => {
                 assert_eq!(items[0].as_str(), Some("Key"));

@@ -33,6 +33,10 @@ pub struct Trail {
     /// Why the status could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_error: Option<String>,
+    /// Infrastructure as code: why `kms_key_id` cannot be known before deployment (e.g. it
+    /// depends on a variable without a value). TS001 is then `indeterminate`, never `pass`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id_unknown: Option<String>,
 }
 
 /// What GetTrailStatus says about delivery.

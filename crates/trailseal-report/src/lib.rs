@@ -117,15 +117,19 @@ fn is_problem(f: &Finding) -> bool {
 /// their verdict (compliant = TS001-TS006 pass).
 pub fn text_report(findings: &[Finding], opts: TextOptions) -> String {
     let mut out = String::new();
-    let mut groups: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    // Grouped by file too: two templates may use the same logical id.
+    let mut groups: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
     for f in findings {
-        groups.entry(f.resource.as_str()).or_default().push(f);
+        groups
+            .entry((f.file.as_deref().unwrap_or(""), f.resource.as_str()))
+            .or_default()
+            .push(f);
     }
     let verdicts: BTreeMap<String, TrailVerdict> = trail_verdicts(findings)
         .into_iter()
         .map(|v| (v.arn.clone(), v))
         .collect();
-    let mut groups: Vec<(&str, Vec<&Finding>)> = groups.into_iter().collect();
+    let mut groups: Vec<((&str, &str), Vec<&Finding>)> = groups.into_iter().collect();
     // Worst first: real failures before errors, by highest severity, then more problems,
     // then by name.
     groups.sort_by_key(|(resource, fs)| {
@@ -147,7 +151,7 @@ pub fn text_report(findings: &[Finding], opts: TextOptions) -> String {
             *resource,
         )
     });
-    for (resource, mut fs) in groups {
+    for ((_, resource), mut fs) in groups {
         fs.sort_by_key(|f| {
             (
                 !is_problem(f),

@@ -27,6 +27,9 @@ pub enum Command {
     /// Collect the evidence the checks need from live AWS (read-only) into a file, for offline
     /// `audit --evidence FILE` and for auditors' records.
     Collect(CollectArgs),
+    /// Scan infrastructure as code before deployment (CloudFormation YAML/JSON today) with
+    /// the same checks and codes as the live audit.
+    Scan(ScanArgs),
     /// Print a check's documentation: what it checks, why it matters, an example, how to fix.
     Explain(ExplainArgs),
 }
@@ -65,6 +68,28 @@ pub struct AuditArgs {
     pub evidence: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Only these checks, comma-separated (e.g. TS001,TS006).
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub checks: Vec<String>,
+    /// Exit non-zero only for findings of at least this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "info",
+          value_parser = ["info", "low", "medium", "high", "critical"])]
+    pub fail_on: String,
+    /// Also print passing findings in full.
+    #[arg(long, short)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories (walked in parallel, respecting .gitignore, skipping .terraform/).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// A CloudFormation parameter value, NAME=VALUE (repeatable); overrides the Default.
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
     /// Only these checks, comma-separated (e.g. TS001,TS006).
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub checks: Vec<String>,

@@ -9,6 +9,7 @@ mod collect_cmd;
 mod explain_cmd;
 mod output;
 mod policy_cmd;
+mod scan_cmd;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Policy(p) => policy_cmd::run(p),
         cli::Command::Audit(a) => audit_cmd::run(a),
         cli::Command::Collect(c) => collect_cmd::run(c),
+        cli::Command::Scan(s) => scan_cmd::run(s),
         cli::Command::Explain(e) => explain_cmd::run(e),
     };
     match result {

@@ -42,6 +42,16 @@ pub(crate) const CHECK: Check = Check {
 
 fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
+    if let (None, Some(why)) = (ev.trail.key_id(), &ev.trail.kms_key_id_unknown) {
+        return finding(
+            info,
+            ev,
+            Status::Indeterminate,
+            format!("whether the trail has a KMS key cannot be known before deployment: {why}"),
+            "Give the key statically, or audit the deployed account (trailseal audit).".into(),
+            json!({"kms_key_id": null, "unknown": why}),
+        );
+    }
     match ev.trail.key_id() {
         Some(key) => finding(
             info,

@@ -40,6 +40,16 @@ pub(crate) const CHECK: Check = Check {
 fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
     let Some(reference) = ev.trail.key_id() else {
+        if let Some(why) = &ev.trail.kms_key_id_unknown {
+            return finding(
+                info,
+                ev,
+                Status::Indeterminate,
+                format!("the trail's key cannot be known before deployment: {why}"),
+                "Give the key statically, or audit the deployed account (trailseal audit).".into(),
+                json!({"unknown": why}),
+            );
+        }
         return finding(
             info,
             ev,

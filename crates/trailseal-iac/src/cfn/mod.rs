@@ -1,0 +1,540 @@
+//! CloudFormation templates (YAML or JSON) into evidence.
+//!
+//! Resources read: `AWS::CloudTrail::Trail` (`KMSKeyId`, exact case: CloudFormation rejects
+//! `KmsKeyId`, and trailseal reports it instead of reading it), `AWS::KMS::Key` (`KeyPolicy` as
+//! object or JSON string; without one, the AWS default key policy), `AWS::KMS::Alias`,
+//! `AWS::S3::Bucket`, `AWS::CloudTrail::EventDataStore`. Parameters take `--parameter K=V`,
+//! then their `Default`; Conditions, Mappings and the intrinsic functions are evaluated (see
+//! [`eval`]). A value only deployment can tell is `Unknown`, and the checks that need it are
+//! `indeterminate`.
+
+pub mod eval;
+
+use std::collections::HashMap;
+
+use trailseal_model::{
+    AccountEvidence, Bucket, EventDataStore, Key, KeyRef, LookupError, RegionEvidence, Trail,
+};
+
+use crate::yaml::{self, Node, Pos};
+use crate::{IacScan, Location, Problem};
+use eval::{Evaluator, Resources, Val, ACCOUNT, REGION};
+
+/// Whether `text` looks like a CloudFormation template (cheap test before parsing).
+pub fn looks_like_template(text: &str) -> bool {
+    text.contains("AWSTemplateFormatVersion")
+        || (text.contains("Resources") && text.contains("AWS::"))
+}
+
+struct Res<'a> {
+    id: String,
+    ty: String,
+    pos: Pos,
+    node: &'a Node,
+    props: Option<&'a Node>,
+}
+
+struct Index<'a> {
+    resources: Vec<Res<'a>>,
+    /// Evaluated names: bucket logical id -> bucket name, alias logical id -> alias name.
+    names: HashMap<String, Val>,
+}
+
+fn key_arn(id: &str) -> String {
+    format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
+}
+
+impl Index<'_> {
+    fn find(&self, id: &str) -> Option<&Res<'_>> {
+        self.resources.iter().find(|r| r.id == id)
+    }
+}
+
+impl Resources for Index<'_> {
+    fn resource_ref(&self, id: &str) -> Option<Val> {
+        let r = self.find(id)?;
+        Some(match r.ty.as_str() {
+            // Ref of a key is its key id; the logical id stands for it.
+            "AWS::KMS::Key" | "AWS::KMS::ReplicaKey" => Val::Str(id.to_owned()),
+            "AWS::KMS::Alias" | "AWS::S3::Bucket" | "AWS::CloudTrail::Trail" => self
+                .names
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| Val::Str(id.to_owned())),
+            other => Val::Unknown(format!(
+                "Ref to {id} ({other}) is only known after deployment"
+            )),
+        })
+    }
+
+    fn resource_attr(&self, id: &str, attribute: &str) -> Option<Val> {
+        let r = self.find(id)?;
+        Some(match (r.ty.as_str(), attribute) {
+            ("AWS::KMS::Key" | "AWS::KMS::ReplicaKey", "Arn") => Val::Str(key_arn(id)),
+            ("AWS::KMS::Key" | "AWS::KMS::ReplicaKey", "KeyId") => Val::Str(id.to_owned()),
+            ("AWS::CloudTrail::Trail", "Arn") => match self.resource_ref(id) {
+                Some(Val::Str(name)) => Val::Str(format!(
+                    "arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{name}"
+                )),
+                other => other.unwrap_or(Val::Null),
+            },
+            ("AWS::S3::Bucket", "Arn") => match self.resource_ref(id) {
+                Some(Val::Str(name)) => Val::Str(format!("arn:aws:s3:::{name}")),
+                other => other.unwrap_or(Val::Null),
+            },
+            (ty, attr) => {
+                Val::Unknown(format!("{id}.{attr} ({ty}) is only known after deployment"))
+            }
+        })
+    }
+}
+
+/// The AWS default key policy (what KMS applies when a key is created without one).
+fn default_key_policy() -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
+            "Action": "kms:*",
+            "Resource": "*"
+        }]
+    })
+    .to_string()
+}
+
+const TRAIL_PROPERTIES: &[&str] = &[
+    "AdvancedEventSelectors",
+    "CloudWatchLogsLogGroupArn",
+    "CloudWatchLogsRoleArn",
+    "EnableLogFileValidation",
+    "EventSelectors",
+    "IncludeGlobalServiceEvents",
+    "InsightSelectors",
+    "IsLogging",
+    "IsMultiRegionTrail",
+    "IsOrganizationTrail",
+    "KMSKeyId",
+    "S3BucketName",
+    "S3KeyPrefix",
+    "SnsTopicName",
+    "Tags",
+    "TrailName",
+];
+
+/// Reads one template. `parameters` are `--parameter K=V` overrides.
+pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> IacScan {
+    let mut out = IacScan::new(file);
+    let root = match yaml::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            out.problems.push(Problem {
+                address: None,
+                line: e.line,
+                column: e.column,
+                message: format!("cannot parse the template: {}", e.message),
+            });
+            return out;
+        }
+    };
+    let Some(resources) = root.get("Resources") else {
+        out.problems.push(Problem {
+            address: None,
+            line: 1,
+            column: 1,
+            message: "not a CloudFormation template: no Resources section".into(),
+        });
+        return out;
+    };
+
+    // Parameters: override, then Default, else unknown.
+    let mut params: HashMap<String, Val> = HashMap::new();
+    for (name, _, decl) in root.get("Parameters").map(Node::entries).unwrap_or(&[]) {
+        let ty = decl.get("Type").and_then(Node::as_str).unwrap_or("String");
+        let raw = parameters.get(name).cloned().or_else(|| {
+            decl.get("Default")
+                .and_then(|d| d.as_str().map(str::to_owned))
+        });
+        let value = match raw {
+            _ if ty.starts_with("AWS::SSM::Parameter::Value") && !parameters.contains_key(name) => {
+                Val::Unknown(format!("parameter {name} is read from SSM at deploy time: pass --parameter {name}=VALUE"))
+            }
+            Some(v) if ty.starts_with("List<") || ty == "CommaDelimitedList" => {
+                Val::List(v.split(',').map(|s| Val::Str(s.trim().to_owned())).collect())
+            }
+            Some(v) => Val::Str(v),
+            None => Val::Unknown(format!(
+                "parameter {name} has no default: pass --parameter {name}=VALUE"
+            )),
+        };
+        params.insert(name.clone(), value);
+    }
+    for name in parameters.keys() {
+        if !params.contains_key(name) {
+            out.problems.push(Problem {
+                address: None,
+                line: 1,
+                column: 1,
+                message: format!("--parameter {name}: the template has no such parameter"),
+            });
+        }
+    }
+
+    let mut index = Index {
+        resources: resources
+            .entries()
+            .iter()
+            .map(|(id, pos, node)| Res {
+                id: id.clone(),
+                ty: node
+                    .get("Type")
+                    .and_then(Node::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                pos: *pos,
+                node,
+                props: node.get("Properties"),
+            })
+            .collect(),
+        names: HashMap::new(),
+    };
+    let mappings = root.get("Mappings");
+    let conditions = root.get("Conditions");
+
+    // Names of buckets, aliases and trails first (other resources refer to them).
+    let mut names = HashMap::new();
+    {
+        let ev = Evaluator::new(params.clone(), mappings, conditions, &index);
+        for r in &index.resources {
+            let prop = match r.ty.as_str() {
+                "AWS::S3::Bucket" => "BucketName",
+                "AWS::KMS::Alias" => "AliasName",
+                "AWS::CloudTrail::Trail" => "TrailName",
+                _ => continue,
+            };
+            let value = r
+                .props
+                .and_then(|p| p.get(prop))
+                .map(|n| ev.eval(n))
+                .unwrap_or_else(|| Val::Str(r.id.clone()));
+            names.insert(r.id.clone(), value);
+        }
+    }
+    index.names = names;
+    let ev = Evaluator::new(params, mappings, conditions, &index);
+
+    let mut account = AccountEvidence {
+        account: ACCOUNT.to_owned(),
+        partition: "aws".to_owned(),
+        regions: vec![RegionEvidence {
+            region: REGION.to_owned(),
+            ..RegionEvidence::default()
+        }],
+        ..AccountEvidence::default()
+    };
+
+    // Which resources exist (a resource whose Condition is false is not created).
+    let exists = |r: &Res<'_>| -> bool {
+        match r.node.get("Condition").and_then(Node::as_str) {
+            Some(c) => ev.condition(c) != Some(false),
+            None => true,
+        }
+    };
+
+    // Keys and their aliases.
+    let mut alias_targets: Vec<(String, String)> = Vec::new(); // (alias name, key logical id)
+    for r in index
+        .resources
+        .iter()
+        .filter(|r| r.ty == "AWS::KMS::Alias" && exists(r))
+    {
+        let name = index.names.get(&r.id).and_then(Val::text);
+        let target = r
+            .props
+            .and_then(|p| p.get("TargetKeyId"))
+            .map(|n| ev.eval(n));
+        if let (Some(name), Some(Val::Str(t))) = (name, target) {
+            if let Some(id) = key_logical_id(&index, &t) {
+                alias_targets.push((name, id));
+            }
+        }
+    }
+    for r in index
+        .resources
+        .iter()
+        .filter(|r| r.ty == "AWS::KMS::Key" && exists(r))
+    {
+        let mut key = Key {
+            arn: Some(key_arn(&r.id)),
+            key_id: Some(r.id.clone()),
+            region: Some(REGION.to_owned()),
+            manager: Some("CUSTOMER".to_owned()),
+            ..Key::default()
+        };
+        let prop = |name: &str| r.props.and_then(|p| p.get(name)).map(|n| ev.eval(n));
+        let mut unknown: Vec<String> = Vec::new();
+        let mut known = |name: &str, default: Option<Val>| -> Option<Val> {
+            match prop(name).or(default) {
+                Some(Val::Unknown(why)) => {
+                    unknown.push(format!("{name}: {why}"));
+                    None
+                }
+                Some(Val::NoValue) | None => None,
+                Some(v) => Some(v),
+            }
+        };
+        key.state = known("Enabled", Some(Val::Bool(true)))
+            .and_then(|v| v.truth())
+            .map(|on| if on { "Enabled" } else { "Disabled" }.to_owned());
+        key.key_spec =
+            known("KeySpec", Some(Val::Str("SYMMETRIC_DEFAULT".into()))).and_then(|v| v.text());
+        key.key_usage =
+            known("KeyUsage", Some(Val::Str("ENCRYPT_DECRYPT".into()))).and_then(|v| v.text());
+        key.multi_region = known("MultiRegion", Some(Val::Bool(false))).and_then(|v| v.truth());
+        key.rotation_enabled =
+            known("EnableKeyRotation", Some(Val::Bool(false))).and_then(|v| v.truth());
+        key.policy = match prop("KeyPolicy") {
+            None | Some(Val::NoValue) => Some(default_key_policy()),
+            Some(Val::Str(text)) => Some(text),
+            Some(v) => match v.unknown() {
+                Some(why) => {
+                    unknown.push(format!("KeyPolicy: {why}"));
+                    None
+                }
+                None => Some(v.to_json().to_string()),
+            },
+        };
+        key.aliases = alias_targets
+            .iter()
+            .filter(|(_, id)| *id == r.id)
+            .map(|(name, _)| name.clone())
+            .collect();
+        if !unknown.is_empty() {
+            key.unknown = Some(unknown.join("; "));
+        }
+        out.locations.insert(
+            key_arn(&r.id),
+            Location {
+                address: r.id.clone(),
+                line: r.pos.line,
+                column: r.pos.column,
+            },
+        );
+        out.suppress(&key_arn(&r.id), &r.id, r.node);
+        account.keys.push(key);
+    }
+
+    // Buckets defined here are in the deploying Region.
+    let local_buckets: Vec<String> = index
+        .resources
+        .iter()
+        .filter(|r| r.ty == "AWS::S3::Bucket" && exists(r))
+        .filter_map(|r| index.names.get(&r.id).and_then(Val::text))
+        .collect();
+
+    for r in index
+        .resources
+        .iter()
+        .filter(|r| r.ty == "AWS::CloudTrail::Trail" && exists(r))
+    {
+        let name = index
+            .names
+            .get(&r.id)
+            .and_then(Val::text)
+            .unwrap_or_else(|| r.id.clone());
+        let arn = format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{name}");
+        let mut trail = Trail::from_arn(&arn);
+        trail.home_region = REGION.to_owned();
+        let prop = |p: &str| r.props.and_then(|props| props.get(p)).map(|n| ev.eval(n));
+        for (p, ppos, _) in r.props.map(Node::entries).unwrap_or(&[]) {
+            if !TRAIL_PROPERTIES.contains(&p.as_str()) {
+                let hint = TRAIL_PROPERTIES
+                    .iter()
+                    .find(|known| known.eq_ignore_ascii_case(p))
+                    .map(|k| format!(" (the property is {k}, case-sensitive: {p} is rejected at deploy time and never encrypts anything)"))
+                    .unwrap_or_default();
+                out.problems.push(Problem {
+                    address: Some(r.id.clone()),
+                    line: ppos.line,
+                    column: ppos.column,
+                    message: format!(
+                        "AWS::CloudTrail::Trail {} has unknown property {p}{hint}",
+                        r.id
+                    ),
+                });
+            }
+        }
+        match prop("KMSKeyId") {
+            None | Some(Val::NoValue) | Some(Val::Null) => {}
+            Some(Val::Unknown(why)) => trail.kms_key_id_unknown = Some(why),
+            Some(Val::Str(reference)) if !reference.is_empty() => {
+                let key_ref = resolve(&index, &reference, &alias_targets);
+                if let Some(key) = &key_ref.key_arn {
+                    out.trail_keys.insert(arn.clone(), key.clone());
+                }
+                account.key_refs.push(key_ref);
+                if reference.starts_with("alias/aws/") {
+                    account.keys.push(aws_managed(&reference));
+                }
+                trail.kms_key_id = Some(reference);
+            }
+            Some(_) => {}
+        }
+        match prop("S3BucketName") {
+            Some(Val::Str(bucket)) => {
+                let local = local_buckets.contains(&bucket);
+                account.buckets.push(Bucket {
+                    name: bucket.clone(),
+                    region: local.then(|| REGION.to_owned()),
+                    error: None,
+                    unknown: (!local)
+                        .then(|| "the bucket is not defined in this template".to_owned()),
+                });
+                trail.s3_bucket_name = Some(bucket);
+            }
+            Some(Val::Unknown(why)) => {
+                let bucket = "(unknown bucket)".to_owned();
+                account.buckets.push(Bucket {
+                    name: bucket.clone(),
+                    unknown: Some(why),
+                    ..Bucket::default()
+                });
+                trail.s3_bucket_name = Some(bucket);
+            }
+            _ => {}
+        }
+        trail.s3_key_prefix = prop("S3KeyPrefix").and_then(|v| v.text());
+        trail.is_multi_region = prop("IsMultiRegionTrail")
+            .and_then(|v| v.truth())
+            .unwrap_or(false);
+        trail.is_organization_trail = prop("IsOrganizationTrail")
+            .and_then(|v| v.truth())
+            .unwrap_or(false);
+        trail.log_file_validation_enabled = Some(
+            prop("EnableLogFileValidation")
+                .and_then(|v| v.truth())
+                .unwrap_or(false),
+        );
+        out.locations.insert(
+            arn.clone(),
+            Location {
+                address: r.id.clone(),
+                line: r.pos.line,
+                column: r.pos.column,
+            },
+        );
+        out.suppress(&arn, &r.id, r.node);
+        account.trails.push(trail);
+    }
+
+    for r in index
+        .resources
+        .iter()
+        .filter(|r| r.ty == "AWS::CloudTrail::EventDataStore" && exists(r))
+    {
+        let arn = format!(
+            "arn:aws:cloudtrail:{REGION}:{ACCOUNT}:eventdatastore/{}",
+            r.id
+        );
+        let key = r.props.and_then(|p| p.get("KmsKeyId")).map(|n| ev.eval(n));
+        let kms_key_id = match key {
+            Some(Val::Str(reference)) if !reference.is_empty() => {
+                account
+                    .key_refs
+                    .push(resolve(&index, &reference, &alias_targets));
+                Some(reference)
+            }
+            _ => None,
+        };
+        account.event_data_stores.push(EventDataStore {
+            arn: arn.clone(),
+            name: r.id.clone(),
+            region: REGION.to_owned(),
+            kms_key_id,
+            status: None,
+        });
+        out.locations.insert(
+            arn.clone(),
+            Location {
+                address: r.id.clone(),
+                line: r.pos.line,
+                column: r.pos.column,
+            },
+        );
+        out.suppress(&arn, &r.id, r.node);
+    }
+
+    account
+        .key_refs
+        .sort_by(|a, b| a.reference.cmp(&b.reference));
+    account.key_refs.dedup_by(|a, b| a.reference == b.reference);
+    out.account = account;
+    out
+}
+
+/// The logical id of a key in this template that `value` (logical id, key id or key ARN) names.
+fn key_logical_id(index: &Index<'_>, value: &str) -> Option<String> {
+    let id = value
+        .strip_prefix(&format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/"))
+        .unwrap_or(value);
+    index
+        .find(id)
+        .filter(|r| r.ty == "AWS::KMS::Key")
+        .map(|r| r.id.clone())
+}
+
+/// An `alias/aws/...` key: AWS-managed, its policy not under the template's control.
+fn aws_managed(alias: &str) -> Key {
+    Key {
+        arn: Some(format!("arn:aws:kms:{REGION}:{ACCOUNT}:{alias}")),
+        key_id: Some(alias.to_owned()),
+        region: Some(REGION.to_owned()),
+        state: Some("Enabled".to_owned()),
+        manager: Some("AWS".to_owned()),
+        key_spec: Some("SYMMETRIC_DEFAULT".to_owned()),
+        key_usage: Some("ENCRYPT_DECRYPT".to_owned()),
+        aliases: vec![alias.to_owned()],
+        rotation_enabled: Some(true),
+        unknown: Some("the policy of an AWS-managed key is set by AWS".to_owned()),
+        ..Key::default()
+    }
+}
+
+/// How a trail's `KMSKeyId` resolves within the template.
+fn resolve(index: &Index<'_>, reference: &str, aliases: &[(String, String)]) -> KeyRef {
+    let mut key_ref = KeyRef {
+        region: trailseal_model::key_region(reference, REGION),
+        reference: reference.to_owned(),
+        key_arn: None,
+        error: None,
+    };
+    if reference.starts_with("alias/aws/") {
+        key_ref.key_arn = Some(format!("arn:aws:kms:{REGION}:{ACCOUNT}:{reference}"));
+        return key_ref;
+    }
+    let alias = reference
+        .strip_prefix(&format!("arn:aws:kms:{REGION}:{ACCOUNT}:"))
+        .unwrap_or(reference);
+    if alias.starts_with("alias/") {
+        match aliases.iter().find(|(name, _)| name == alias) {
+            Some((_, id)) => key_ref.key_arn = Some(key_arn(id)),
+            None => {
+                key_ref.error = Some(LookupError::Unknown(format!(
+                    "{alias} is not defined in this template"
+                )))
+            }
+        }
+        return key_ref;
+    }
+    match key_logical_id(index, reference) {
+        Some(id) => key_ref.key_arn = Some(key_arn(&id)),
+        None => {
+            key_ref.error = Some(LookupError::Unknown(format!(
+                "{reference} is not a key defined in this template"
+            )))
+        }
+    }
+    key_ref
+}

@@ -1,0 +1,56 @@
+//! Finding the files to scan: every path given; directories walked respecting `.gitignore`
+//! (and `.ignore`), skipping `.terraform/` and hidden directories; symlinks are not followed
+//! (no loops).
+
+use std::path::{Path, PathBuf};
+
+/// Kinds of input trailseal reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// CloudFormation template candidate (`.yaml`, `.yml`, `.json`, `.template`).
+    CloudFormation,
+}
+
+/// What `path` may be, by its name.
+pub fn kind(path: &Path) -> Option<Kind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "yaml" | "yml" | "json" | "template" => Some(Kind::CloudFormation),
+        _ => None,
+    }
+}
+
+/// The files under `paths`, sorted, with a walk error per unreadable entry.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for root in paths {
+        if root.is_file() {
+            files.push(root.clone());
+            continue;
+        }
+        if !root.exists() {
+            errors.push((root.clone(), "no such file or directory".to_owned()));
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(root)
+            .follow_links(false)
+            .require_git(false)
+            .filter_entry(|e| e.file_name() != ".terraform")
+            .build();
+        for entry in walker {
+            match entry {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
+                    if kind(e.path()).is_some() {
+                        files.push(e.into_path());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => errors.push((root.clone(), e.to_string())),
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    (files, errors)
+}

@@ -1,0 +1,179 @@
+//! `trailseal scan PATH...`: infrastructure as code, same checks, same codes, before deploy.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use trailseal_iac::discover::{discover, kind, Kind};
+use trailseal_iac::{cfn, problem_finding, IacScan, Problem, IAC_CODES};
+use trailseal_model::Finding;
+use trailseal_report::{json_report, text_report, TextOptions};
+
+use crate::audit_cmd::exit_code;
+use crate::cli::{Format, ScanArgs};
+use crate::output::{emit, use_color};
+use crate::UsageError;
+
+/// Files larger than this are reported, not read (a template is at most 1 MB on AWS).
+const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
+    let mut parameters = HashMap::new();
+    for p in &args.parameters {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(UsageError(format!("--parameter {p:?}: expected NAME=VALUE")).into());
+        };
+        parameters.insert(k.trim().to_owned(), v.to_owned());
+    }
+    let requested: Vec<&str> = args
+        .checks
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if let Some(bad) = requested
+        .iter()
+        .find(|c| trailseal_checks::find(c).is_none())
+    {
+        return Err(UsageError(format!(
+            "--checks: unknown check code {bad:?} (see `trailseal explain`)"
+        ))
+        .into());
+    }
+    let codes: Vec<&str> = IAC_CODES
+        .iter()
+        .copied()
+        .filter(|c| requested.is_empty() || requested.iter().any(|r| r.eq_ignore_ascii_case(c)))
+        .collect();
+    if codes.is_empty() {
+        return Err(UsageError(format!(
+            "--checks: none of {} applies to infrastructure as code (these do: {})",
+            requested.join(","),
+            IAC_CODES.join(",")
+        ))
+        .into());
+    }
+
+    let (files, walk_errors) = discover(&args.paths);
+    let mut findings: Vec<Finding> = walk_errors
+        .iter()
+        .map(|(path, message)| {
+            problem_finding(
+                &path.display().to_string(),
+                &Problem {
+                    address: None,
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read {}: {message}", path.display()),
+                },
+            )
+        })
+        .collect();
+    let per_file = scan_files(&files, &parameters, &codes);
+    let scanned = per_file.iter().filter(|(counted, _)| *counted).count();
+    findings.extend(per_file.into_iter().flat_map(|(_, f)| f));
+
+    let rendered = match args.out.format {
+        Format::Json => {
+            let mut doc = json_report(&findings, env!("CARGO_PKG_VERSION"));
+            doc["input"] = serde_json::json!({
+                "paths": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                "templates": scanned,
+            });
+            serde_json::to_string_pretty(&doc)? + "\n"
+        }
+        Format::Text => {
+            format!("Scanned {scanned} template(s)\n\n")
+                + &text_report(
+                    &findings,
+                    TextOptions {
+                        color: use_color(&args.out),
+                        verbose: args.verbose,
+                        compact: true,
+                    },
+                )
+        }
+    };
+    emit(&args.out, &rendered)?;
+    if scanned == 0 && findings.is_empty() {
+        eprintln!("trailseal: error: no CloudFormation template found under the given paths");
+        return Ok(2);
+    }
+    Ok(exit_code(&findings, &args.fail_on))
+}
+
+/// Scans the files on every core; per file: (is a template, findings).
+fn scan_files(
+    files: &[PathBuf],
+    parameters: &HashMap<String, String>,
+    codes: &[&str],
+) -> Vec<(bool, Vec<Finding>)> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len().max(1));
+    let chunk = files.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|f| scan_file(f, parameters, codes))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn scan_file(
+    path: &Path,
+    parameters: &HashMap<String, String>,
+    codes: &[&str],
+) -> (bool, Vec<Finding>) {
+    let name = path.display().to_string();
+    let error = |message: String| {
+        (
+            true,
+            vec![problem_finding(
+                &name,
+                &Problem {
+                    address: None,
+                    line: 1,
+                    column: 1,
+                    message,
+                },
+            )],
+        )
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            return error(format!(
+                "{name} is {} bytes: larger than any template, not read",
+                m.len()
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return error(format!("cannot read {name}: {e}")),
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return error(format!("cannot read {name}: {e}")),
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        // Binary files with a template-like name are not templates; say nothing.
+        return (false, Vec::new());
+    };
+    match kind(path) {
+        Some(Kind::CloudFormation) if cfn::looks_like_template(&text) => {
+            let scan: IacScan = cfn::scan(&name, &text, parameters);
+            let findings = trailseal_checks::evaluate_account(&scan.account, codes);
+            (true, scan.localize(findings))
+        }
+        _ => (false, Vec::new()),
+    }
+}

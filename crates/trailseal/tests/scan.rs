@@ -1,0 +1,215 @@
+//! `trailseal scan` on the CloudFormation fixtures of examples/iac/cloudformation: every false
+//! pass (and false fail) of other scanners named in the scan issue is a regression test here.
+
+use std::collections::BTreeMap;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../../examples/iac/cloudformation/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn scan(args: &[&str]) -> (Value, i32) {
+    let out = Command::cargo_bin("trailseal")
+        .expect("binary")
+        .args(["scan", "--format", "json"])
+        .args(args)
+        .output()
+        .expect("run");
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (doc, out.status.code().unwrap_or(-1))
+}
+
+/// (resource, code) -> status
+fn table(doc: &Value) -> BTreeMap<(String, String), String> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                (
+                    f["resource"].as_str().unwrap_or_default().to_owned(),
+                    f["code"].as_str().unwrap_or_default().to_owned(),
+                ),
+                f["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn status<'a>(t: &'a BTreeMap<(String, String), String>, resource: &str, code: &str) -> &'a str {
+    t.get(&(resource.to_owned(), code.to_owned()))
+        .map(String::as_str)
+        .unwrap_or_else(|| panic!("no {code} finding for {resource}"))
+}
+
+#[test]
+fn a_good_template_passes_every_check_with_exit_0() {
+    let (doc, code) = scan(&[&fixture("good.yaml")]);
+    assert_eq!(code, 0, "{doc:#}");
+    let t = table(&doc);
+    for trail in ["Trail", "TrailByAlias"] {
+        for c in [
+            "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008", "TS010",
+            "TS011",
+        ] {
+            assert_eq!(status(&t, trail, c), "pass", "{trail} {c}");
+        }
+    }
+    // Runtime-only checks are not reported for templates.
+    assert!(!t.keys().any(|(_, c)| c == "TS009" || c == "TS012"));
+}
+
+#[test]
+fn false_passes_and_false_fails_of_other_scanners() {
+    let (doc, code) = scan(&[&fixture("false-passes.yaml")]);
+    assert_eq!(code, 1);
+    let t = table(&doc);
+    // trivy reads `KmsKeyId`; CloudFormation's property is `KMSKeyId`.
+    assert_eq!(status(&t, "WrongCaseTrail", "TS001"), "fail");
+    assert_eq!(status(&t, "WrongCaseTrail", "TS000"), "error");
+    let wrong_case = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "TS000" && f["resource"] == "WrongCaseTrail")
+        .expect("the unknown property is reported");
+    assert!(wrong_case["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("KMSKeyId"));
+    assert!(wrong_case["line"].as_u64().is_some_and(|l| l > 1));
+    // cfn-guard fails `!Ref Key`; it is a key id, and this key is fine.
+    assert_eq!(status(&t, "RefKeyTrail", "TS001"), "pass");
+    assert_eq!(status(&t, "RefKeyTrail", "TS006"), "pass");
+    // checkov passes a conditional key that is absent with the default parameters.
+    assert_eq!(status(&t, "ConditionalKeyTrail", "TS001"), "fail");
+    // The key policy decides: the AWS default key policy does not let CloudTrail encrypt.
+    assert_eq!(status(&t, "DefaultPolicyTrail", "TS001"), "pass");
+    assert_eq!(status(&t, "DefaultPolicyTrail", "TS006"), "fail");
+    // AWS-managed key.
+    assert_eq!(status(&t, "AwsManagedKeyTrail", "TS004"), "fail");
+    // Unknown before deployment is never a pass.
+    assert_eq!(status(&t, "ExternalKeyTrail", "TS001"), "indeterminate");
+    assert_eq!(status(&t, "ImportedKeyTrail", "TS001"), "indeterminate");
+    assert_eq!(status(&t, "ImportedKeyTrail", "TS006"), "indeterminate");
+}
+
+#[test]
+fn parameters_decide_conditions_and_external_keys_stay_indeterminate() {
+    let (doc, _) = scan(&[
+        &fixture("false-passes.yaml"),
+        "--parameter",
+        "UseKms=true",
+        "--parameter",
+        "ExternalKeyArn=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ]);
+    let t = table(&doc);
+    assert_eq!(status(&t, "ConditionalKeyTrail", "TS001"), "pass");
+    assert_eq!(status(&t, "ConditionalKeyTrail", "TS006"), "pass");
+    assert_eq!(status(&t, "ExternalKeyTrail", "TS001"), "pass");
+    assert_eq!(status(&t, "ExternalKeyTrail", "TS002"), "indeterminate");
+    assert_eq!(status(&t, "ExternalKeyTrail", "TS006"), "indeterminate");
+}
+
+#[test]
+fn json_template_long_forms_suppressions_and_locations() {
+    let (doc, _) = scan(&[&fixture("long-form.json")]);
+    let t = table(&doc);
+    assert_eq!(status(&t, "DisabledKeyTrail", "TS003"), "fail");
+    assert_eq!(status(&t, "AsymmetricKeyTrail", "TS004"), "fail");
+    assert_eq!(
+        status(&t, "DenyTrail", "TS006"),
+        "fail",
+        "explicit Deny in a Fn::Join policy string"
+    );
+    // A suppression on the key, with a reason, skips the check for the trails using the key.
+    assert_eq!(status(&t, "DenyTrail", "TS011"), "skipped");
+    // A suppression without a reason is an error, and suppresses nothing.
+    assert_eq!(status(&t, "DenyKey", "TS000"), "error");
+    for f in doc["findings"].as_array().expect("findings") {
+        assert!(f["file"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("long-form.json")));
+        assert!(
+            f["line"].as_u64().is_some() && f["column"].as_u64().is_some(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn whole_directory_snapshot_and_bad_files() {
+    let (doc, code) = scan(&[&fixture("")]);
+    assert_eq!(code, 1);
+    let t = table(&doc);
+    // An unparseable template is an error finding naming the file and line; the rest goes on.
+    let broken = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| {
+            f["file"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("broken.yaml"))
+        })
+        .expect("broken.yaml reported");
+    assert_eq!(broken["status"], "error");
+    assert!(broken["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("cannot parse"));
+    let mut lines: Vec<String> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let file = f["file"].as_str().unwrap_or_default();
+            let file = file.rsplit('/').next().unwrap_or(file);
+            let resource = f["resource"].as_str().unwrap_or_default();
+            let resource = resource.rsplit('/').next().unwrap_or(resource);
+            format!(
+                "{file:18} {resource:22} {} {}",
+                f["code"].as_str().unwrap_or_default(),
+                f["status"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    lines.sort();
+    assert!(t.len() > 50);
+    insta::assert_snapshot!("scan_cloudformation_statuses", lines.join("\n"));
+}
+
+#[test]
+fn nothing_to_scan_is_exit_2_and_bad_parameters_are_usage_errors() {
+    let dir = std::env::temp_dir().join(format!("trailseal-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    Command::cargo_bin("trailseal")
+        .expect("binary")
+        .arg("scan")
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no CloudFormation template"));
+    Command::cargo_bin("trailseal")
+        .expect("binary")
+        .args(["scan", &fixture("good.yaml"), "--parameter", "novalue"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("NAME=VALUE"));
+    Command::cargo_bin("trailseal")
+        .expect("binary")
+        .args(["scan", &fixture("good.yaml"), "--checks", "TS012"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "applies to infrastructure as code",
+        ));
+}
