@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 /// Kinds of input trailseal reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// CloudFormation template candidate (`.yaml`, `.yml`, `.json`, `.template`).
+    /// CloudFormation template candidate (`.yaml`, `.yml`, `.json`, `.template`), or a
+    /// Terraform plan in JSON (`.json`); the content decides.
     CloudFormation,
 }
 

@@ -8,12 +8,13 @@
 
 pub mod cfn;
 pub mod discover;
+pub mod tfplan;
 pub mod yaml;
 
 use std::collections::HashMap;
 
 use serde_json::json;
-use trailseal_model::{AccountEvidence, Finding, Severity, Status};
+use trailseal_model::{AccountEvidence, Finding, Key, Severity, Status};
 
 /// Checks that make sense before deployment (TS009 delivery and TS012 coverage need a live
 /// account).
@@ -137,8 +138,8 @@ impl IacScan {
                     f.message = format!("suppressed: {} (was: {})", s.reason, f.message);
                 }
                 f.resource = loc.address.clone();
-                f.account = "${AWS::AccountId}".to_owned();
-                f.region = "${AWS::Region}".to_owned();
+                f.account = symbolic(&f.account);
+                f.region = symbolic(&f.region);
                 f.message = symbolic(&f.message);
                 f.remediation = symbolic(&f.remediation);
                 f.evidence =
@@ -171,5 +172,39 @@ pub fn problem_finding(file: &str, p: &Problem) -> Finding {
         file: Some(file.to_owned()),
         line: Some(p.line),
         column: Some(p.column),
+    }
+}
+
+/// The AWS default key policy (what KMS applies when a key is created without one): it
+/// delegates to IAM in the account and names no service, so CloudTrail cannot use the key.
+pub(crate) fn default_key_policy(account: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "kms:*",
+            "Resource": "*"
+        }]
+    })
+    .to_string()
+}
+
+/// An `alias/aws/...` key: AWS-managed, its policy not under the file's control.
+pub(crate) fn aws_managed(alias: &str, account: &str, region: &str) -> Key {
+    Key {
+        arn: Some(format!("arn:aws:kms:{region}:{account}:{alias}")),
+        key_id: Some(alias.to_owned()),
+        region: Some(region.to_owned()),
+        state: Some("Enabled".to_owned()),
+        manager: Some("AWS".to_owned()),
+        key_spec: Some("SYMMETRIC_DEFAULT".to_owned()),
+        key_usage: Some("ENCRYPT_DECRYPT".to_owned()),
+        aliases: vec![alias.to_owned()],
+        rotation_enabled: Some(true),
+        unknown: Some("the policy of an AWS-managed key is set by AWS".to_owned()),
+        ..Key::default()
     }
 }

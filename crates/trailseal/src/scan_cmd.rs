@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use trailseal_iac::discover::{discover, kind, Kind};
-use trailseal_iac::{cfn, problem_finding, IacScan, Problem, IAC_CODES};
+use trailseal_iac::{cfn, problem_finding, tfplan, IacScan, Problem, IAC_CODES};
 use trailseal_model::Finding;
 use trailseal_report::{json_report, text_report, TextOptions};
 
@@ -82,7 +82,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             serde_json::to_string_pretty(&doc)? + "\n"
         }
         Format::Text => {
-            format!("Scanned {scanned} template(s)\n\n")
+            format!("Scanned {scanned} file(s)\n\n")
                 + &text_report(
                     &findings,
                     TextOptions {
@@ -95,7 +95,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     };
     emit(&args.out, &rendered)?;
     if scanned == 0 && findings.is_empty() {
-        eprintln!("trailseal: error: no CloudFormation template found under the given paths");
+        eprintln!("trailseal: error: no CloudFormation template or Terraform plan JSON found under the given paths");
         return Ok(2);
     }
     Ok(exit_code(&findings, &args.fail_on))
@@ -169,6 +169,11 @@ fn scan_file(
         return (false, Vec::new());
     };
     match kind(path) {
+        Some(Kind::CloudFormation) if tfplan::looks_like_plan(&text) => {
+            let scan: IacScan = tfplan::scan(&name, &text);
+            let findings = trailseal_checks::evaluate_account(&scan.account, codes);
+            (true, scan.localize(findings))
+        }
         Some(Kind::CloudFormation) if cfn::looks_like_template(&text) => {
             let scan: IacScan = cfn::scan(&name, &text, parameters);
             let findings = trailseal_checks::evaluate_account(&scan.account, codes);

@@ -197,7 +197,9 @@ fn nothing_to_scan_is_exit_2_and_bad_parameters_are_usage_errors() {
         .arg(&dir)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no CloudFormation template"));
+        .stderr(predicate::str::contains(
+            "no CloudFormation template or Terraform plan",
+        ));
     Command::cargo_bin("trailseal")
         .expect("binary")
         .args(["scan", &fixture("good.yaml"), "--parameter", "novalue"])
@@ -212,4 +214,40 @@ fn nothing_to_scan_is_exit_2_and_bad_parameters_are_usage_errors() {
         .stderr(predicate::str::contains(
             "applies to infrastructure as code",
         ));
+}
+
+/// Terraform plan JSON: unknown-after-apply attributes follow the configuration's references;
+/// the real account from data sources is used; module and for_each addresses are kept.
+#[test]
+fn terraform_plan_json() {
+    let plan = format!(
+        "{}/../../examples/iac/terraform-plan/plan.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (doc, code) = scan(&[&plan]);
+    assert_eq!(code, 1);
+    let t = table(&doc);
+    // kms_key_id is known only after apply; its reference is aws_kms_key.trail.arn.
+    for c in [
+        "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS010", "TS011",
+    ] {
+        assert_eq!(status(&t, "aws_cloudtrail.main", c), "pass", "main {c}");
+    }
+    // checkov's false pass: `var.encrypt ? aws_kms_key.trail.arn : null` with encrypt = false.
+    assert_eq!(status(&t, "aws_cloudtrail.optional", "TS001"), "fail");
+    // A key without a policy gets the AWS default key policy.
+    assert_eq!(status(&t, "aws_cloudtrail.default_policy", "TS006"), "fail");
+    assert_eq!(
+        status(&t, "module.audit.aws_cloudtrail.t[\"a\"]", "TS004"),
+        "fail"
+    );
+    let main = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["resource"] == "aws_cloudtrail.main")
+        .expect("main");
+    assert_eq!(main["account"], "111122223333");
+    assert_eq!(main["region"], "us-east-1");
+    assert!(main["line"].as_u64().is_some_and(|l| l > 1));
 }

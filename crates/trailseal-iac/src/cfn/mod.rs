@@ -17,7 +17,7 @@ use trailseal_model::{
 };
 
 use crate::yaml::{self, Node, Pos};
-use crate::{IacScan, Location, Problem};
+use crate::{aws_managed, default_key_policy, IacScan, Location, Problem};
 use eval::{Evaluator, Resources, Val, ACCOUNT, REGION};
 
 /// Whether `text` looks like a CloudFormation template (cheap test before parsing).
@@ -87,22 +87,6 @@ impl Resources for Index<'_> {
             }
         })
     }
-}
-
-/// The AWS default key policy (what KMS applies when a key is created without one).
-fn default_key_policy() -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Id": "key-default-1",
-        "Statement": [{
-            "Sid": "Enable IAM User Permissions",
-            "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
-            "Action": "kms:*",
-            "Resource": "*"
-        }]
-    })
-    .to_string()
 }
 
 const TRAIL_PROPERTIES: &[&str] = &[
@@ -296,7 +280,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
         key.rotation_enabled =
             known("EnableKeyRotation", Some(Val::Bool(false))).and_then(|v| v.truth());
         key.policy = match prop("KeyPolicy") {
-            None | Some(Val::NoValue) => Some(default_key_policy()),
+            None | Some(Val::NoValue) => Some(default_key_policy(ACCOUNT)),
             Some(Val::Str(text)) => Some(text),
             Some(v) => match v.unknown() {
                 Some(why) => {
@@ -376,7 +360,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 }
                 account.key_refs.push(key_ref);
                 if reference.starts_with("alias/aws/") {
-                    account.keys.push(aws_managed(&reference));
+                    account.keys.push(aws_managed(&reference, ACCOUNT, REGION));
                 }
                 trail.kms_key_id = Some(reference);
             }
@@ -483,23 +467,6 @@ fn key_logical_id(index: &Index<'_>, value: &str) -> Option<String> {
         .find(id)
         .filter(|r| r.ty == "AWS::KMS::Key")
         .map(|r| r.id.clone())
-}
-
-/// An `alias/aws/...` key: AWS-managed, its policy not under the template's control.
-fn aws_managed(alias: &str) -> Key {
-    Key {
-        arn: Some(format!("arn:aws:kms:{REGION}:{ACCOUNT}:{alias}")),
-        key_id: Some(alias.to_owned()),
-        region: Some(REGION.to_owned()),
-        state: Some("Enabled".to_owned()),
-        manager: Some("AWS".to_owned()),
-        key_spec: Some("SYMMETRIC_DEFAULT".to_owned()),
-        key_usage: Some("ENCRYPT_DECRYPT".to_owned()),
-        aliases: vec![alias.to_owned()],
-        rotation_enabled: Some(true),
-        unknown: Some("the policy of an AWS-managed key is set by AWS".to_owned()),
-        ..Key::default()
-    }
 }
 
 /// How a trail's `KMSKeyId` resolves within the template.
