@@ -35,14 +35,18 @@ struct Res<'a> {
 
 enum Attr {
     Known(Value),
-    Unknown,
+    /// Known only after apply; with the reason when the producer gave one (HCL scanning
+    /// puts a reason string in `after_unknown` instead of `true`).
+    Unknown(Option<String>),
     Absent,
 }
 
 impl Res<'_> {
     fn attr(&self, name: &str) -> Attr {
-        if self.unknown.and_then(|u| u.get(name)) == Some(&Value::Bool(true)) {
-            return Attr::Unknown;
+        match self.unknown.and_then(|u| u.get(name)) {
+            Some(Value::Bool(true)) => return Attr::Unknown(None),
+            Some(Value::String(why)) => return Attr::Unknown(Some(why.clone())),
+            _ => {}
         }
         match self.values.get(name) {
             Some(Value::Null) | None => Attr::Absent,
@@ -154,10 +158,10 @@ fn line_of(text: &str, address: &str) -> u32 {
 }
 
 pub fn scan(file: &str, text: &str) -> IacScan {
-    let mut out = IacScan::new(file);
     let plan: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
+            let mut out = IacScan::new(file);
             out.problems.push(Problem {
                 address: None,
                 line: u32::try_from(e.line()).unwrap_or(1),
@@ -167,6 +171,17 @@ pub fn scan(file: &str, text: &str) -> IacScan {
             return out;
         }
     };
+    scan_value(file, &plan, &|address: &str| (line_of(text, address), 1))
+}
+
+/// Maps a plan (or a plan-shaped document built from HCL) to evidence; `locate` gives the
+/// line and column of a resource address.
+pub fn scan_value(
+    file: &str,
+    plan: &Value,
+    locate_address: &dyn Fn(&str) -> (u32, u32),
+) -> IacScan {
+    let mut out = IacScan::new(file);
     let Some(root) = plan
         .get("planned_values")
         .and_then(|p| p.get("root_module"))
@@ -269,12 +284,13 @@ pub fn scan(file: &str, text: &str) -> IacScan {
         ..AccountEvidence::default()
     };
     let locate = |out: &mut IacScan, arn: &str, address: &str| {
+        let (line, column) = locate_address(address);
         out.locations.insert(
             arn.to_owned(),
             Location {
                 address: address.to_owned(),
-                line: line_of(text, address),
-                column: 1,
+                line,
+                column,
             },
         );
     };
@@ -306,14 +322,17 @@ pub fn scan(file: &str, text: &str) -> IacScan {
     for k in resources.iter().filter(|r| r.ty == "aws_kms_key") {
         let arn = key_arn(k);
         let mut unknown = Vec::new();
-        let policy = match k.attr("policy") {
-            Attr::Known(Value::String(p)) if !p.is_empty() => Some(p),
-            Attr::Unknown if k.configured("policy") => {
-                unknown.push(format!("{}.policy is known only after apply", k.address));
-                None
-            }
-            _ => Some(default_key_policy(&account)),
-        };
+        let policy =
+            match k.attr("policy") {
+                Attr::Known(Value::String(p)) if !p.is_empty() => Some(p),
+                Attr::Unknown(why) if k.configured("policy") => {
+                    unknown.push(why.unwrap_or_else(|| {
+                        format!("{}.policy is known only after apply", k.address)
+                    }));
+                    None
+                }
+                _ => Some(default_key_policy(&account)),
+            };
         let spec = k
             .str_attr("customer_master_key_spec")
             .or_else(|| k.str_attr("key_spec"))
@@ -380,9 +399,13 @@ pub fn scan(file: &str, text: &str) -> IacScan {
         let reference = match r.attr(attr) {
             Attr::Known(Value::String(s)) if !s.is_empty() => s,
             Attr::Known(_) | Attr::Absent => return Ok(None),
-            Attr::Unknown => match by_reference() {
+            Attr::Unknown(why) => match by_reference() {
                 Some(arn) => arn,
-                None => return Err(format!("{}.{attr} is known only after apply", r.address)),
+                None => {
+                    return Err(why.unwrap_or_else(|| {
+                        format!("{}.{attr} is known only after apply", r.address)
+                    }))
+                }
             },
         };
         let mut key_ref = KeyRef {
@@ -434,7 +457,7 @@ pub fn scan(file: &str, text: &str) -> IacScan {
         }
         let bucket = match t.attr("s3_bucket_name") {
             Attr::Known(Value::String(b)) => Some(b),
-            Attr::Unknown => t
+            Attr::Unknown(_) => t
                 .references("s3_bucket_name")
                 .iter()
                 .find_map(|r| find(r, &["aws_s3_bucket"]))
