@@ -10,6 +10,8 @@ pub enum Kind {
     /// CloudFormation template candidate (`.yaml`, `.yml`, `.json`, `.template`), or a
     /// Terraform plan in JSON (`.json`); the content decides.
     CloudFormation,
+    /// Terraform HCL (`.tf`): scanned per directory (module).
+    Terraform,
 }
 
 /// What `path` may be, by its name.
@@ -17,6 +19,7 @@ pub fn kind(path: &Path) -> Option<Kind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "yaml" | "yml" | "json" | "template" => Some(Kind::CloudFormation),
+        "tf" => Some(Kind::Terraform),
         _ => None,
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod cfn;
 pub mod discover;
+pub mod tf;
 pub mod tfplan;
 pub mod yaml;
 
@@ -63,6 +64,10 @@ pub struct IacScan {
     /// Trail ARN -> the ARN of its key in the file: a suppression on a key applies to the
     /// findings of the trails that use it.
     pub trail_keys: HashMap<String, String>,
+    /// Address -> file, when a scan covers several files (a Terraform module).
+    pub files: HashMap<String, String>,
+    /// Problems of files other than `file`.
+    pub file_problems: Vec<(String, Problem)>,
 }
 
 impl IacScan {
@@ -144,13 +149,23 @@ impl IacScan {
                 f.remediation = symbolic(&f.remediation);
                 f.evidence =
                     serde_json::from_str(&symbolic(&f.evidence.to_string())).unwrap_or(f.evidence);
-                f.file = Some(self.file.clone());
+                f.file = Some(
+                    self.files
+                        .get(&loc.address)
+                        .cloned()
+                        .unwrap_or_else(|| self.file.clone()),
+                );
                 f.line = Some(loc.line);
                 f.column = Some(loc.column);
                 Some(f)
             })
             .collect();
         out.extend(self.problems.iter().map(|p| problem_finding(&self.file, p)));
+        out.extend(
+            self.file_problems
+                .iter()
+                .map(|(file, p)| problem_finding(file, p)),
+        );
         out
     }
 }

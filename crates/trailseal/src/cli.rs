@@ -27,8 +27,8 @@ pub enum Command {
     /// Collect the evidence the checks need from live AWS (read-only) into a file, for offline
     /// `audit --evidence FILE` and for auditors' records.
     Collect(CollectArgs),
-    /// Scan infrastructure as code before deployment (CloudFormation YAML/JSON today) with
-    /// the same checks and codes as the live audit.
+    /// Scan infrastructure as code before deployment (CloudFormation YAML/JSON, Terraform HCL
+    /// and plan JSON) with the same checks and codes as the live audit.
     Scan(ScanArgs),
     /// Print a check's documentation: what it checks, why it matters, an example, how to fix.
     Explain(ExplainArgs),
@@ -90,6 +90,9 @@ pub struct ScanArgs {
     /// A CloudFormation parameter value, NAME=VALUE (repeatable); overrides the Default.
     #[arg(long = "parameter", value_name = "NAME=VALUE")]
     pub parameters: Vec<String>,
+    /// A Terraform variable value, NAME=VALUE (repeatable); overrides defaults and tfvars.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
     /// Only these checks, comma-separated (e.g. TS001,TS006).
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub checks: Vec<String>,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use trailseal_iac::discover::{discover, kind, Kind};
-use trailseal_iac::{cfn, problem_finding, tfplan, IacScan, Problem, IAC_CODES};
+use trailseal_iac::{cfn, problem_finding, tf, tfplan, IacScan, Problem, IAC_CODES};
 use trailseal_model::Finding;
 use trailseal_report::{json_report, text_report, TextOptions};
 
@@ -17,13 +17,8 @@ use crate::UsageError;
 const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
-    let mut parameters = HashMap::new();
-    for p in &args.parameters {
-        let Some((k, v)) = p.split_once('=') else {
-            return Err(UsageError(format!("--parameter {p:?}: expected NAME=VALUE")).into());
-        };
-        parameters.insert(k.trim().to_owned(), v.to_owned());
-    }
+    let parameters = pairs("--parameter", &args.parameters)?;
+    let vars = pairs("--var", &args.vars)?;
     let requested: Vec<&str> = args
         .checks
         .iter()
@@ -68,9 +63,26 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             )
         })
         .collect();
-    let per_file = scan_files(&files, &parameters, &codes);
-    let scanned = per_file.iter().filter(|(counted, _)| *counted).count();
+    // Terraform: one scan per directory (a module); everything else per file.
+    let mut modules: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = Default::default();
+    for f in files.iter().filter(|f| kind(f) == Some(Kind::Terraform)) {
+        let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
+        modules.entry(dir).or_default().push(f.clone());
+    }
+    let others: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| kind(f) != Some(Kind::Terraform))
+        .cloned()
+        .collect();
+    let per_file = scan_files(&others, &parameters, &codes);
+    let mut scanned = per_file.iter().filter(|(counted, _)| *counted).count();
     findings.extend(per_file.into_iter().flat_map(|(_, f)| f));
+    for (dir, tf_files) in &modules {
+        let scan = tf::scan_module(dir, tf_files, &vars);
+        let evaluated = trailseal_checks::evaluate_account(&scan.account, &codes);
+        findings.extend(scan.localize(evaluated));
+        scanned += tf_files.len();
+    }
 
     let rendered = match args.out.format {
         Format::Json => {
@@ -95,10 +107,22 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     };
     emit(&args.out, &rendered)?;
     if scanned == 0 && findings.is_empty() {
-        eprintln!("trailseal: error: no CloudFormation template or Terraform plan JSON found under the given paths");
+        eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
         return Ok(2);
     }
     Ok(exit_code(&findings, &args.fail_on))
+}
+
+/// `NAME=VALUE` options into a map.
+fn pairs(option: &str, values: &[String]) -> anyhow::Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for p in values {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(UsageError(format!("{option} {p:?}: expected NAME=VALUE")).into());
+        };
+        out.insert(k.trim().to_owned(), v.to_owned());
+    }
+    Ok(out)
 }
 
 /// Scans the files on every core; per file: (is a template, findings).

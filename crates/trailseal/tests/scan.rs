@@ -198,7 +198,7 @@ fn nothing_to_scan_is_exit_2_and_bad_parameters_are_usage_errors() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "no CloudFormation template or Terraform plan",
+            "no CloudFormation template, Terraform file",
         ));
     Command::cargo_bin("trailseal")
         .expect("binary")
@@ -250,4 +250,72 @@ fn terraform_plan_json() {
     assert_eq!(main["account"], "111122223333");
     assert_eq!(main["region"], "us-east-1");
     assert!(main["line"].as_u64().is_some_and(|l| l > 1));
+}
+
+/// Terraform HCL without a plan: variables, locals, policy documents, jsonencode,
+/// conditionals, count and for_each, evaluated statically.
+#[test]
+fn terraform_hcl_module() {
+    let dir = format!(
+        "{}/../../examples/iac/terraform/root",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (doc, code) = scan(&[&dir]);
+    assert_eq!(code, 1);
+    let t = table(&doc);
+    for c in [
+        "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS010", "TS011",
+    ] {
+        assert_eq!(status(&t, "aws_cloudtrail.main", c), "pass", "main {c}");
+        assert_eq!(
+            status(&t, "aws_cloudtrail.by_alias", c),
+            "pass",
+            "by_alias {c}"
+        );
+    }
+    // checkov's false pass: `var.encrypt ? aws_kms_key.trail.arn : null`, encrypt = false.
+    assert_eq!(status(&t, "aws_cloudtrail.optional", "TS001"), "fail");
+    // A jsonencode policy that does not name CloudTrail.
+    assert_eq!(status(&t, "aws_cloudtrail.wrong_policy", "TS006"), "fail");
+    // for_each instances by address; an AWS-managed alias.
+    assert_eq!(
+        status(&t, "aws_cloudtrail.extra[\"audit\"]", "TS004"),
+        "fail"
+    );
+    assert_eq!(
+        status(&t, "aws_cloudtrail.extra[\"security\"]", "TS004"),
+        "fail"
+    );
+    // A variable without a value is never a pass.
+    assert_eq!(
+        status(&t, "aws_cloudtrail.external[0]", "TS001"),
+        "indeterminate"
+    );
+    let main = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["resource"] == "aws_cloudtrail.main")
+        .expect("main");
+    assert!(main["file"]
+        .as_str()
+        .is_some_and(|f| f.ends_with("main.tf")));
+    assert!(main["line"].as_u64().is_some_and(|l| l > 90));
+
+    // --var decides the condition and gives the external key.
+    let (doc, _) = scan(&[
+        &dir,
+        "--var",
+        "encrypt=true",
+        "--var",
+        "external_key_arn=arn:aws:kms:us-east-1:111122223333:key/abc",
+    ]);
+    let t = table(&doc);
+    assert_eq!(status(&t, "aws_cloudtrail.optional", "TS001"), "pass");
+    assert_eq!(status(&t, "aws_cloudtrail.optional", "TS006"), "pass");
+    assert_eq!(status(&t, "aws_cloudtrail.external[0]", "TS001"), "pass");
+    assert_eq!(
+        status(&t, "aws_cloudtrail.external[0]", "TS006"),
+        "indeterminate"
+    );
 }

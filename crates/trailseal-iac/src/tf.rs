@@ -1,0 +1,1076 @@
+//! Terraform HCL (`.tf`) into evidence, without running Terraform.
+//!
+//! A module directory is evaluated with three-valued values (known / unknown with the reason /
+//! null): `variable` defaults, `terraform.tfvars`, `*.auto.tfvars` and `--var NAME=VALUE`;
+//! `locals`; conditionals; string templates and heredocs; the common functions;
+//! `data.aws_caller_identity` / `aws_region` / `aws_partition` as the symbolic deploying
+//! account, Region and partition; `data.aws_iam_policy_document` rendered to policy JSON;
+//! `count` and `for_each` expanded to instance addresses. Computed attributes of the resources
+//! trailseal reads (`aws_kms_key.k.arn`, `.key_id`, `.id`, bucket `.id`/`.bucket`, alias `.name`)
+//! are symbolic values that identify the resource, so a trail's `kms_key_id` leads to its key.
+//! The result is shaped like `terraform show -json` output and mapped by [`crate::tfplan`].
+//! Module calls are not evaluated yet (reported as a problem).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
+use hcl_edit::structure::{Block, BlockLabel, Body};
+use hcl_edit::template::{Element, Template};
+use hcl_edit::Span;
+use serde_json::{json, Value};
+
+use crate::cfn::eval::{Val, ACCOUNT, REGION};
+use crate::{IacScan, Problem};
+
+/// Resource types whose instances trailseal maps (others are only evaluated on demand).
+const TYPES: &[&str] = &[
+    "aws_cloudtrail",
+    "aws_kms_key",
+    "aws_kms_alias",
+    "aws_s3_bucket",
+    "aws_cloudtrail_event_data_store",
+];
+
+struct File {
+    name: String,
+    text: String,
+    body: Body,
+}
+
+struct Res<'a> {
+    ty: String,
+    name: String,
+    block: &'a Block,
+    file: usize,
+}
+
+struct Module<'a> {
+    vars: HashMap<String, Val>,
+    locals: HashMap<String, &'a Expression>,
+    local_cache: RefCell<HashMap<String, Val>>,
+    local_stack: RefCell<HashSet<String>>,
+    resources: Vec<Res<'a>>,
+    data: Vec<Res<'a>>,
+    dir: PathBuf,
+}
+
+#[derive(Clone, Default)]
+struct Scope {
+    count_index: Option<Val>,
+    each: Option<(Val, Val)>,
+}
+
+fn unknown(why: impl Into<String>) -> Val {
+    Val::Unknown(why.into())
+}
+
+fn label(l: &BlockLabel) -> String {
+    match l {
+        BlockLabel::Ident(i) => i.as_str().to_owned(),
+        BlockLabel::String(s) => s.as_str().to_owned(),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
+}
+
+/// Parses `name = value` lines of a tfvars file into values (HCL attributes).
+fn tfvars(text: &str, module: &Module<'_>) -> Result<Vec<(String, Val)>, String> {
+    let body = hcl_edit::parser::parse_body(text).map_err(|e| e.to_string())?;
+    Ok(body
+        .attributes()
+        .map(|a| {
+            (
+                a.key.as_str().to_owned(),
+                module.eval(&a.value, &Scope::default()),
+            )
+        })
+        .collect())
+}
+
+impl<'a> Module<'a> {
+    fn attr(&self, block: &'a Block, name: &str) -> Option<&'a Expression> {
+        block
+            .body
+            .attributes()
+            .find(|a| a.key.as_str() == name)
+            .map(|a| &a.value)
+    }
+
+    fn local(&self, name: &str) -> Val {
+        if let Some(v) = self.local_cache.borrow().get(name) {
+            return v.clone();
+        }
+        let Some(expr) = self.locals.get(name) else {
+            return unknown(format!("local.{name} is not defined"));
+        };
+        if !self.local_stack.borrow_mut().insert(name.to_owned()) {
+            return unknown(format!("local.{name} refers to itself"));
+        }
+        let v = self.eval(expr, &Scope::default());
+        self.local_stack.borrow_mut().remove(name);
+        self.local_cache
+            .borrow_mut()
+            .insert(name.to_owned(), v.clone());
+        v
+    }
+
+    /// A symbolic value for a resource attribute: identifies the resource where Terraform
+    /// would compute it; configured attributes are evaluated.
+    fn resource_attr(&self, ty: &str, name: &str, index: &str, attr: &str) -> Val {
+        let address = format!("{ty}.{name}{index}");
+        let Some(res) = self.resources.iter().find(|r| r.ty == ty && r.name == name) else {
+            return unknown(format!("{ty}.{name} is not defined in this module"));
+        };
+        match (ty, attr) {
+            ("aws_kms_key", "arn") => {
+                Val::Str(format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{address}"))
+            }
+            ("aws_kms_key", "key_id" | "id") => Val::Str(address),
+            ("aws_s3_bucket", "id" | "bucket") => match self.attr(res.block, "bucket") {
+                Some(e) => self.eval(e, &Scope::default()),
+                None => Val::Str(address),
+            },
+            ("aws_s3_bucket", "arn") => match self.resource_attr(ty, name, index, "bucket") {
+                Val::Str(b) => Val::Str(format!("arn:aws:s3:::{b}")),
+                other => other,
+            },
+            ("aws_kms_alias", "name" | "id") => match self.attr(res.block, "name") {
+                Some(e) => self.eval(e, &Scope::default()),
+                None => unknown(format!("{address}.name")),
+            },
+            ("aws_cloudtrail", "arn") => match self.attr(res.block, "name") {
+                Some(e) => match self.eval(e, &Scope::default()) {
+                    Val::Str(n) => {
+                        Val::Str(format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{n}"))
+                    }
+                    other => other,
+                },
+                None => unknown(format!("{address}.arn")),
+            },
+            (_, attr) => match self.attr(res.block, attr) {
+                Some(e) => self.eval(e, &Scope::default()),
+                None => unknown(format!("{address}.{attr} is known only after apply")),
+            },
+        }
+    }
+
+    fn data_attr(&self, ty: &str, name: &str, attr: &str) -> Val {
+        match (ty, attr) {
+            ("aws_caller_identity", "account_id") => Val::Str(ACCOUNT.into()),
+            ("aws_region", "name" | "region" | "id") => Val::Str(REGION.into()),
+            ("aws_partition", "partition" | "id") => Val::Str("aws".into()),
+            ("aws_partition", "dns_suffix") => Val::Str("amazonaws.com".into()),
+            ("aws_iam_policy_document", "json" | "minified_json") => {
+                match self.data.iter().find(|d| d.ty == ty && d.name == name) {
+                    Some(d) => self.policy_document(d.block),
+                    None => unknown(format!("data.{ty}.{name} is not defined")),
+                }
+            }
+            _ => unknown(format!("data.{ty}.{name}.{attr} is read at plan time")),
+        }
+    }
+
+    /// Renders `data "aws_iam_policy_document"` to policy JSON.
+    fn policy_document(&self, block: &'a Block) -> Val {
+        let s = Scope::default();
+        let mut statements = Vec::new();
+        for st in block
+            .body
+            .blocks()
+            .filter(|b| b.ident.as_str() == "statement")
+        {
+            let mut out = serde_json::Map::new();
+            let get = |name: &str| self.attr(st, name).map(|e| self.eval(e, &s));
+            if let Some(v) = get("sid") {
+                out.insert("Sid".into(), v.to_json());
+            }
+            out.insert(
+                "Effect".into(),
+                get("effect").map_or(json!("Allow"), |v| v.to_json()),
+            );
+            for (attr, key) in [
+                ("actions", "Action"),
+                ("not_actions", "NotAction"),
+                ("resources", "Resource"),
+                ("not_resources", "NotResource"),
+            ] {
+                if let Some(v) = get(attr) {
+                    if let Some(why) = v.unknown() {
+                        return unknown(why.to_owned());
+                    }
+                    out.insert(key.into(), v.to_json());
+                }
+            }
+            for (blk, key) in [
+                ("principals", "Principal"),
+                ("not_principals", "NotPrincipal"),
+            ] {
+                let mut principals = serde_json::Map::new();
+                for p in st.body.blocks().filter(|b| b.ident.as_str() == blk) {
+                    let ty = self.attr(p, "type").map(|e| self.eval(e, &s));
+                    let ids = self.attr(p, "identifiers").map(|e| self.eval(e, &s));
+                    match (ty, ids) {
+                        (Some(Val::Str(t)), Some(ids)) if ids.unknown().is_none() => {
+                            let entry = principals.entry(t).or_insert_with(|| json!([]));
+                            if let (Some(list), Value::Array(new)) =
+                                (entry.as_array_mut(), ids.to_json())
+                            {
+                                list.extend(new);
+                            }
+                        }
+                        _ => {
+                            return unknown(
+                                "a principals block of the policy document is not static",
+                            )
+                        }
+                    }
+                }
+                if !principals.is_empty() {
+                    out.insert(key.into(), Value::Object(principals));
+                }
+            }
+            let mut conditions = serde_json::Map::new();
+            for c in st.body.blocks().filter(|b| b.ident.as_str() == "condition") {
+                let test = self.attr(c, "test").map(|e| self.eval(e, &s));
+                let var = self.attr(c, "variable").map(|e| self.eval(e, &s));
+                let values = self.attr(c, "values").map(|e| self.eval(e, &s));
+                match (test, var, values) {
+                    (Some(Val::Str(t)), Some(Val::Str(k)), Some(v)) if v.unknown().is_none() => {
+                        let op = conditions.entry(t).or_insert_with(|| json!({}));
+                        if let Some(op) = op.as_object_mut() {
+                            op.insert(k, v.to_json());
+                        }
+                    }
+                    _ => return unknown("a condition block of the policy document is not static"),
+                }
+            }
+            if !conditions.is_empty() {
+                out.insert("Condition".into(), Value::Object(conditions));
+            }
+            statements.push(Value::Object(out));
+        }
+        Val::Str(json!({"Version": "2012-10-17", "Statement": statements}).to_string())
+    }
+
+    fn template(&self, t: &Template, s: &Scope) -> Val {
+        let mut out = String::new();
+        for el in t.iter() {
+            match el {
+                Element::Literal(l) => out.push_str(l),
+                Element::Interpolation(i) => match self.eval(&i.expr, s) {
+                    Val::Unknown(why) => return Val::Unknown(why),
+                    v => match v.text() {
+                        Some(t) => out.push_str(&t),
+                        None => return unknown("a template interpolates a non-string value"),
+                    },
+                },
+                Element::Directive(_) => {
+                    return unknown("template directives (%{if}/%{for}) are not evaluated")
+                }
+            }
+        }
+        Val::Str(out)
+    }
+
+    fn traversal(&self, base: &Expression, ops: &[&TraversalOperator], s: &Scope) -> Val {
+        let name = |op: &TraversalOperator| match op {
+            TraversalOperator::GetAttr(i) => Some(i.as_str().to_owned()),
+            _ => None,
+        };
+        let index = |op: &TraversalOperator| -> Option<String> {
+            match op {
+                TraversalOperator::Index(e) => match self.eval(e, s) {
+                    Val::Str(k) => Some(format!(
+                        "[{}]",
+                        serde_json::to_string(&k).unwrap_or_default()
+                    )),
+                    Val::Num(n) => Some(format!("[{n}]")),
+                    _ => None,
+                },
+                TraversalOperator::LegacyIndex(i) => Some(format!("[{}]", **i)),
+                _ => None,
+            }
+        };
+        if let Expression::Variable(root) = base {
+            let root = root.as_str();
+            let (value, rest): (Val, &[&TraversalOperator]) = match root {
+                "var" => match ops.first().and_then(|o| name(o)) {
+                    Some(v) => (
+                        self.vars.get(&v).cloned().unwrap_or_else(|| {
+                            unknown(format!("var.{v} has no value: pass --var {v}=VALUE or a tfvars file, or scan the plan"))
+                        }),
+                        &ops[1..],
+                    ),
+                    None => return unknown("var needs a name"),
+                },
+                "local" => match ops.first().and_then(|o| name(o)) {
+                    Some(l) => (self.local(&l), &ops[1..]),
+                    None => return unknown("local needs a name"),
+                },
+                "count" => (s.count_index.clone().unwrap_or_else(|| unknown("count.index outside count")), &ops[1..]),
+                "each" => match (ops.first().and_then(|o| name(o)).as_deref(), &s.each) {
+                    (Some("key"), Some((k, _))) => (k.clone(), &ops[1..]),
+                    (Some("value"), Some((_, v))) => (v.clone(), &ops[1..]),
+                    _ => return unknown("each outside for_each"),
+                },
+                "path" => match ops.first().and_then(|o| name(o)).as_deref() {
+                    Some("module" | "root" | "cwd") => (Val::Str(self.dir.display().to_string()), &ops[1..]),
+                    _ => return unknown("path attribute"),
+                },
+                "data" => {
+                    let (Some(ty), Some(n)) = (ops.first().and_then(|o| name(o)), ops.get(1).and_then(|o| name(o))) else {
+                        return unknown("data needs a type and a name");
+                    };
+                    let mut i = 2;
+                    while ops.get(i).is_some_and(|o| index(o).is_some()) {
+                        i += 1;
+                    }
+                    match ops.get(i).and_then(|o| name(o)) {
+                        Some(attr) => (self.data_attr(&ty, &n, &attr), &ops[i + 1..]),
+                        None => return unknown(format!("data.{ty}.{n}")),
+                    }
+                }
+                "module" => return unknown("module outputs are not evaluated yet"),
+                ty if ty.starts_with("aws_") => {
+                    let Some(n) = ops.first().and_then(|o| name(o)) else {
+                        return unknown(format!("{ty} needs a name"));
+                    };
+                    let mut idx = String::new();
+                    let mut i = 1;
+                    while let Some(ix) = ops.get(i).and_then(|o| index(o)) {
+                        idx.push_str(&ix);
+                        i += 1;
+                    }
+                    match ops.get(i).and_then(|o| name(o)) {
+                        Some(attr) => (self.resource_attr(ty, &n, &idx, &attr), &ops[i + 1..]),
+                        None => return unknown(format!("{ty}.{n} as a whole object")),
+                    }
+                }
+                other => return unknown(format!("{other} is not evaluated")),
+            };
+            return self.apply_ops(value, rest, s);
+        }
+        let v = self.eval(base, s);
+        self.apply_ops(v, ops, s)
+    }
+
+    fn apply_ops(&self, mut v: Val, ops: &[&TraversalOperator], s: &Scope) -> Val {
+        for op in ops {
+            v = match (op, v) {
+                (_, Val::Unknown(w)) => return Val::Unknown(w),
+                (TraversalOperator::GetAttr(i), Val::Map(m)) => m
+                    .into_iter()
+                    .find(|(k, _)| k == i.as_str())
+                    .map(|(_, v)| v)
+                    .unwrap_or_else(|| unknown(format!("no attribute {}", i.as_str()))),
+                (TraversalOperator::Index(e), Val::List(l)) => {
+                    match self.eval(e, s).text().and_then(|t| t.parse::<usize>().ok()) {
+                        Some(i) => l
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| unknown("index out of range")),
+                        None => return unknown("unknown index"),
+                    }
+                }
+                (TraversalOperator::LegacyIndex(i), Val::List(l)) => l
+                    .get(usize::try_from(**i).unwrap_or(usize::MAX))
+                    .cloned()
+                    .unwrap_or_else(|| unknown("index out of range")),
+                (TraversalOperator::Index(e), Val::Map(m)) => match self.eval(e, s).text() {
+                    Some(k) => m
+                        .into_iter()
+                        .find(|(x, _)| *x == k)
+                        .map(|(_, v)| v)
+                        .unwrap_or_else(|| unknown(format!("no key {k}"))),
+                    None => return unknown("unknown key"),
+                },
+                _ => return unknown("splat or unsupported traversal"),
+            };
+        }
+        v
+    }
+
+    fn eval(&self, e: &Expression, s: &Scope) -> Val {
+        match e {
+            Expression::Null(_) => Val::Null,
+            Expression::Bool(b) => Val::Bool(**b),
+            Expression::Number(n) => Val::Num(n.to_string()),
+            Expression::String(st) => Val::Str(st.as_str().to_owned()),
+            Expression::Array(a) => Val::List(a.iter().map(|x| self.eval(x, s)).collect()),
+            Expression::Object(o) => Val::Map(
+                o.iter()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            ObjectKey::Ident(i) => i.as_str().to_owned(),
+                            ObjectKey::Expression(x) => self.eval(x, s).text().unwrap_or_default(),
+                        };
+                        (key, self.eval(v.expr(), s))
+                    })
+                    .collect(),
+            ),
+            Expression::StringTemplate(t) => self.template(t, s),
+            Expression::HeredocTemplate(h) => self.template(&h.template, s),
+            Expression::Parenthesis(p) => self.eval(p.inner(), s),
+            Expression::Variable(v) => {
+                unknown(format!("{} on its own is not evaluated", v.as_str()))
+            }
+            Expression::Conditional(c) => match self.eval(&c.cond_expr, s).truth() {
+                Some(true) => self.eval(&c.true_expr, s),
+                Some(false) => self.eval(&c.false_expr, s),
+                None => {
+                    let (a, b) = (self.eval(&c.true_expr, s), self.eval(&c.false_expr, s));
+                    if a == b {
+                        a
+                    } else {
+                        match self.eval(&c.cond_expr, s) {
+                            Val::Unknown(why) => Val::Unknown(why),
+                            _ => unknown("a condition that is not a boolean"),
+                        }
+                    }
+                }
+            },
+            Expression::FuncCall(f) => {
+                let args: Vec<Val> = f.args.iter().map(|a| self.eval(a, s)).collect();
+                let name = f.name.name.as_str();
+                if name == "try" {
+                    return args
+                        .into_iter()
+                        .find(|a| a.unknown().is_none())
+                        .unwrap_or_else(|| unknown("try: no argument is known"));
+                }
+                if name == "can" {
+                    return Val::Bool(args.first().is_some_and(|a| a.unknown().is_none()));
+                }
+                if let Some(why) = args.iter().find_map(Val::unknown) {
+                    return unknown(why.to_owned());
+                }
+                self.call(name, &args)
+            }
+            Expression::Traversal(t) => {
+                let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| &**o).collect();
+                self.traversal(&t.expr, &ops, s)
+            }
+            Expression::UnaryOp(u) => match (&*u.operator, self.eval(&u.expr, s)) {
+                (UnaryOperator::Not, v) => v
+                    .truth()
+                    .map_or_else(|| unknown("! of an unknown value"), |b| Val::Bool(!b)),
+                (UnaryOperator::Neg, Val::Num(n)) => {
+                    n.parse::<f64>().map_or_else(|_| unknown("-"), |f| num(-f))
+                }
+                (_, v) => v
+                    .unknown()
+                    .map_or_else(|| unknown("unary operator"), |w| unknown(w.to_owned())),
+            },
+            Expression::BinaryOp(b) => self.binary(
+                *b.operator,
+                self.eval(&b.lhs_expr, s),
+                self.eval(&b.rhs_expr, s),
+            ),
+            Expression::ForExpr(_) => unknown("for expressions are not evaluated yet"),
+        }
+    }
+
+    fn binary(&self, op: BinaryOperator, a: Val, b: Val) -> Val {
+        use BinaryOperator as B;
+        match op {
+            B::And | B::Or => {
+                let and = op == B::And;
+                match (a.truth(), b.truth()) {
+                    (Some(x), _) if x != and => Val::Bool(x),
+                    (_, Some(y)) if y != and => Val::Bool(y),
+                    (Some(x), Some(y)) => Val::Bool(if and { x && y } else { x || y }),
+                    _ => unknown("a boolean operand is unknown"),
+                }
+            }
+            _ if a.unknown().is_some() || b.unknown().is_some() => {
+                unknown(a.unknown().or(b.unknown()).unwrap_or_default().to_owned())
+            }
+            B::Eq => Val::Bool(
+                a.to_json() == b.to_json() || (a.text().is_some() && a.text() == b.text()),
+            ),
+            B::NotEq => Val::Bool(
+                !(a.to_json() == b.to_json() || (a.text().is_some() && a.text() == b.text())),
+            ),
+            _ => {
+                let (Some(x), Some(y)) = (
+                    a.text().and_then(|t| t.parse::<f64>().ok()),
+                    b.text().and_then(|t| t.parse::<f64>().ok()),
+                ) else {
+                    return unknown("arithmetic on non-numbers");
+                };
+                match op {
+                    B::Less => Val::Bool(x < y),
+                    B::LessEq => Val::Bool(x <= y),
+                    B::Greater => Val::Bool(x > y),
+                    B::GreaterEq => Val::Bool(x >= y),
+                    B::Plus => num(x + y),
+                    B::Minus => num(x - y),
+                    B::Mul => num(x * y),
+                    B::Div if y != 0.0 => num(x / y),
+                    B::Mod if y != 0.0 => num(x % y),
+                    _ => unknown("division by zero"),
+                }
+            }
+        }
+    }
+
+    fn call(&self, name: &str, args: &[Val]) -> Val {
+        let text = |i: usize| args.get(i).and_then(Val::text);
+        let list = |i: usize| match args.get(i) {
+            Some(Val::List(l)) => Some(l.clone()),
+            _ => None,
+        };
+        match name {
+            "jsonencode" => args.first().map_or_else(
+                || unknown("jsonencode()"),
+                |v| Val::Str(v.to_json().to_string()),
+            ),
+            "jsondecode" => text(0)
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .map_or_else(|| unknown("jsondecode of invalid JSON"), |v| from_json(&v)),
+            "lower" => text(0).map_or_else(|| unknown("lower()"), |t| Val::Str(t.to_lowercase())),
+            "upper" => text(0).map_or_else(|| unknown("upper()"), |t| Val::Str(t.to_uppercase())),
+            "trimspace" => {
+                text(0).map_or_else(|| unknown("trimspace()"), |t| Val::Str(t.trim().to_owned()))
+            }
+            "tostring" => text(0).map_or_else(|| Val::Null, Val::Str),
+            "tobool" => args
+                .first()
+                .and_then(Val::truth)
+                .map_or_else(|| unknown("tobool()"), Val::Bool),
+            "tonumber" => text(0).map_or_else(|| unknown("tonumber()"), Val::Num),
+            "tolist" | "toset" | "tomap" => args.first().cloned().unwrap_or(Val::Null),
+            "join" => match (text(0), list(1)) {
+                (Some(sep), Some(items)) => items
+                    .iter()
+                    .map(Val::text)
+                    .collect::<Option<Vec<_>>>()
+                    .map_or_else(
+                        || unknown("join of non-strings"),
+                        |v| Val::Str(v.join(&sep)),
+                    ),
+                _ => unknown("join(separator, list)"),
+            },
+            "split" => match (text(0), text(1)) {
+                (Some(sep), Some(t)) if !sep.is_empty() => Val::List(
+                    t.split(sep.as_str())
+                        .map(|p| Val::Str(p.to_owned()))
+                        .collect(),
+                ),
+                _ => unknown("split(separator, string)"),
+            },
+            "replace" => match (text(0), text(1), text(2)) {
+                (Some(t), Some(a), Some(b)) => Val::Str(t.replace(&a, &b)),
+                _ => unknown("replace()"),
+            },
+            "format" => match text(0) {
+                Some(f) => format_fn(&f, &args[1..]),
+                None => unknown("format()"),
+            },
+            "concat" => Val::List(
+                args.iter()
+                    .filter_map(|a| match a {
+                        Val::List(l) => Some(l.clone()),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect(),
+            ),
+            "merge" => {
+                let mut out: Vec<(String, Val)> = Vec::new();
+                for a in args {
+                    if let Val::Map(m) = a {
+                        for (k, v) in m {
+                            out.retain(|(x, _)| x != k);
+                            out.push((k.clone(), v.clone()));
+                        }
+                    }
+                }
+                Val::Map(out)
+            }
+            "lookup" => match (args.first(), text(1)) {
+                (Some(Val::Map(m)), Some(k)) => m
+                    .iter()
+                    .find(|(x, _)| *x == k)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| args.get(2).cloned())
+                    .unwrap_or_else(|| unknown(format!("lookup: no key {k}"))),
+                _ => unknown("lookup(map, key)"),
+            },
+            "coalesce" => args
+                .iter()
+                .find(|a| !matches!(a, Val::Null) && a.text().as_deref() != Some(""))
+                .cloned()
+                .unwrap_or(Val::Null),
+            "compact" => list(0).map_or_else(
+                || unknown("compact()"),
+                |l| {
+                    Val::List(
+                        l.into_iter()
+                            .filter(|v| v.text().is_some_and(|t| !t.is_empty()))
+                            .collect(),
+                    )
+                },
+            ),
+            "flatten" => list(0).map_or_else(
+                || unknown("flatten()"),
+                |l| {
+                    Val::List(
+                        l.into_iter()
+                            .flat_map(|v| match v {
+                                Val::List(inner) => inner,
+                                other => vec![other],
+                            })
+                            .collect(),
+                    )
+                },
+            ),
+            "distinct" => list(0).map_or_else(
+                || unknown("distinct()"),
+                |l| {
+                    let mut out: Vec<Val> = Vec::new();
+                    for v in l {
+                        if !out.contains(&v) {
+                            out.push(v);
+                        }
+                    }
+                    Val::List(out)
+                },
+            ),
+            "element" => match (list(0), text(1).and_then(|t| t.parse::<usize>().ok())) {
+                (Some(l), Some(i)) if !l.is_empty() => l[i % l.len()].clone(),
+                _ => unknown("element(list, index)"),
+            },
+            "length" => match args.first() {
+                Some(Val::List(l)) => num(l.len() as f64),
+                Some(Val::Map(m)) => num(m.len() as f64),
+                Some(Val::Str(s)) => num(s.chars().count() as f64),
+                _ => unknown("length()"),
+            },
+            "contains" => match (list(0), args.get(1)) {
+                (Some(l), Some(v)) => Val::Bool(l.contains(v)),
+                _ => unknown("contains(list, value)"),
+            },
+            "keys" | "values" => match args.first() {
+                Some(Val::Map(m)) => Val::List(
+                    m.iter()
+                        .map(|(k, v)| {
+                            if name == "keys" {
+                                Val::Str(k.clone())
+                            } else {
+                                v.clone()
+                            }
+                        })
+                        .collect(),
+                ),
+                _ => unknown(format!("{name}(map)")),
+            },
+            "startswith" | "endswith" => match (text(0), text(1)) {
+                (Some(t), Some(p)) => Val::Bool(if name == "startswith" {
+                    t.starts_with(&p)
+                } else {
+                    t.ends_with(&p)
+                }),
+                _ => unknown(format!("{name}()")),
+            },
+            "file" => match text(0) {
+                Some(p) => {
+                    let path = self.dir.join(&p);
+                    std::fs::read_to_string(&path)
+                        .map_or_else(|e| unknown(format!("file({p}): {e}")), Val::Str)
+                }
+                None => unknown("file()"),
+            },
+            "templatefile" => match (text(0), args.get(1)) {
+                (Some(p), Some(Val::Map(vars))) => {
+                    let path = self.dir.join(&p);
+                    match std::fs::read_to_string(&path) {
+                        Ok(t) => simple_template(&t, vars),
+                        Err(e) => unknown(format!("templatefile({p}): {e}")),
+                    }
+                }
+                _ => unknown("templatefile(path, vars)"),
+            },
+            other => unknown(format!("function {other}() is not evaluated")),
+        }
+    }
+}
+
+fn num(f: f64) -> Val {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        Val::Num(format!("{}", f as i64))
+    } else {
+        Val::Num(f.to_string())
+    }
+}
+
+fn from_json(v: &Value) -> Val {
+    match v {
+        Value::Null => Val::Null,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => Val::Num(n.to_string()),
+        Value::String(s) => Val::Str(s.clone()),
+        Value::Array(a) => Val::List(a.iter().map(from_json).collect()),
+        Value::Object(o) => Val::Map(o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),
+    }
+}
+
+/// `format("%s-%d", ...)` with `%s`, `%d`, `%v`, `%q`, `%%`.
+fn format_fn(f: &str, args: &[Val]) -> Val {
+    let mut out = String::new();
+    let mut it = args.iter();
+    let mut chars = f.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some(v @ ('s' | 'd' | 'v' | 'q')) => match it.next().and_then(Val::text) {
+                Some(t) if v == 'q' => out.push_str(&serde_json::to_string(&t).unwrap_or_default()),
+                Some(t) => out.push_str(&t),
+                None => return unknown("format: missing or non-string argument"),
+            },
+            _ => return unknown("format: unsupported verb"),
+        }
+    }
+    Val::Str(out)
+}
+
+/// `${name}` substitution of templatefile (directives make it unknown).
+fn simple_template(text: &str, vars: &[(String, Val)]) -> Val {
+    if text.contains("%{") {
+        return unknown("templatefile with directives is not evaluated");
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else { break };
+        let name = after[..end].trim();
+        match vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.text())
+        {
+            Some(t) => out.push_str(&t),
+            None => return unknown(format!("templatefile: ${{{name}}} is not a known string")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Val::Str(out)
+}
+
+/// Scans the module in `dir` made of `files` (`.tf`). `vars` are `--var NAME=VALUE`.
+pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>) -> IacScan {
+    let label_dir = dir.display().to_string();
+    let mut problems = Vec::new();
+    let mut parsed = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push((
+                    name,
+                    Problem {
+                        address: None,
+                        line: 1,
+                        column: 1,
+                        message: format!("cannot read: {e}"),
+                    },
+                ));
+                continue;
+            }
+        };
+        match hcl_edit::parser::parse_body(&text) {
+            Ok(body) => parsed.push(File { name, text, body }),
+            Err(e) => problems.push((
+                name,
+                Problem {
+                    address: None,
+                    line: u32::try_from(e.location().line()).unwrap_or(1),
+                    column: u32::try_from(e.location().column()).unwrap_or(1),
+                    message: format!("cannot parse: {}", e.message()),
+                },
+            )),
+        }
+    }
+    let mut module = Module {
+        vars: HashMap::new(),
+        locals: HashMap::new(),
+        local_cache: RefCell::new(HashMap::new()),
+        local_stack: RefCell::new(HashSet::new()),
+        resources: Vec::new(),
+        data: Vec::new(),
+        dir: dir.to_owned(),
+    };
+    let mut defaults: Vec<(String, Option<&Expression>)> = Vec::new();
+    let mut module_calls = Vec::new();
+    for (fi, f) in parsed.iter().enumerate() {
+        for b in f.body.blocks() {
+            let labels: Vec<String> = b.labels.iter().map(label).collect();
+            match (b.ident.as_str(), labels.as_slice()) {
+                ("variable", [name]) => defaults.push((name.clone(), module.attr(b, "default"))),
+                ("locals", []) => {
+                    for a in b.body.attributes() {
+                        module.locals.insert(a.key.as_str().to_owned(), &a.value);
+                    }
+                }
+                ("resource", [ty, name]) => module.resources.push(Res {
+                    ty: ty.clone(),
+                    name: name.clone(),
+                    block: b,
+                    file: fi,
+                }),
+                ("data", [ty, name]) => module.data.push(Res {
+                    ty: ty.clone(),
+                    name: name.clone(),
+                    block: b,
+                    file: fi,
+                }),
+                ("module", [name]) => module_calls.push((name.clone(), fi, b)),
+                _ => {}
+            }
+        }
+    }
+    // Variables: defaults, then terraform.tfvars, *.auto.tfvars, then --var.
+    for (name, default) in &defaults {
+        if let Some(e) = default {
+            let v = module.eval(e, &Scope::default());
+            module.vars.insert(name.clone(), v);
+        }
+    }
+    let mut var_files: Vec<PathBuf> = vec![dir.join("terraform.tfvars")];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut auto: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".auto.tfvars"))
+            .collect();
+        auto.sort();
+        var_files.extend(auto);
+    }
+    for vf in var_files.iter().filter(|p| p.is_file()) {
+        match std::fs::read_to_string(vf)
+            .map_err(|e| e.to_string())
+            .and_then(|t| tfvars(&t, &module))
+        {
+            Ok(values) => module.vars.extend(values),
+            Err(e) => problems.push((
+                vf.display().to_string(),
+                Problem {
+                    address: None,
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read variables: {e}"),
+                },
+            )),
+        }
+    }
+    for (k, v) in vars {
+        if defaults.iter().any(|(n, _)| n == k) {
+            module.vars.insert(k.clone(), Val::Str(v.clone()));
+        }
+    }
+    for (name, fi, b) in &module_calls {
+        let span = b.span().map(|r| r.start).unwrap_or(0);
+        let (line, column) = line_col(&parsed[*fi].text, span);
+        let source = module
+            .attr(b, "source")
+            .map(|e| module.eval(e, &Scope::default()))
+            .and_then(|v| v.text())
+            .unwrap_or_default();
+        let kind = if source.starts_with("./") || source.starts_with("../") {
+            "local modules are not evaluated yet"
+        } else {
+            "remote module sources are not evaluated"
+        };
+        problems.push((parsed[*fi].name.clone(), Problem {
+            address: Some(format!("module.{name}")),
+            line,
+            column,
+            message: format!("module.{name} ({source}) was not scanned: {kind}; scan its directory, or scan the plan"),
+        }));
+    }
+
+    // Instances of the mapped resources, as a plan-shaped document.
+    let mut planned = Vec::new();
+    let mut changes = Vec::new();
+    let mut config = Vec::new();
+    let mut positions: HashMap<String, (usize, usize)> = HashMap::new();
+    for r in module
+        .resources
+        .iter()
+        .filter(|r| TYPES.contains(&r.ty.as_str()))
+    {
+        let base = format!("{}.{}", r.ty, r.name);
+        let instances: Vec<(String, Scope)> = if let Some(c) = module.attr(r.block, "count") {
+            match module
+                .eval(c, &Scope::default())
+                .text()
+                .and_then(|t| t.parse::<usize>().ok())
+            {
+                Some(n) => (0..n)
+                    .map(|i| {
+                        (
+                            format!("{base}[{i}]"),
+                            Scope {
+                                count_index: Some(Val::Num(i.to_string())),
+                                each: None,
+                            },
+                        )
+                    })
+                    .collect(),
+                None => vec![(
+                    format!("{base}[0]"),
+                    Scope {
+                        count_index: Some(unknown("count is unknown")),
+                        each: None,
+                    },
+                )],
+            }
+        } else if let Some(fe) = module.attr(r.block, "for_each") {
+            match module.eval(fe, &Scope::default()) {
+                Val::Map(m) => m
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            format!("{base}[{}]", serde_json::to_string(&k).unwrap_or_default()),
+                            Scope {
+                                count_index: None,
+                                each: Some((Val::Str(k), v)),
+                            },
+                        )
+                    })
+                    .collect(),
+                Val::List(l) => l
+                    .into_iter()
+                    .filter_map(|v| v.text())
+                    .map(|k| {
+                        (
+                            format!("{base}[{}]", serde_json::to_string(&k).unwrap_or_default()),
+                            Scope {
+                                count_index: None,
+                                each: Some((Val::Str(k.clone()), Val::Str(k))),
+                            },
+                        )
+                    })
+                    .collect(),
+                _ => vec![(
+                    base.clone(),
+                    Scope {
+                        count_index: None,
+                        each: Some((
+                            unknown("for_each is unknown"),
+                            unknown("for_each is unknown"),
+                        )),
+                    },
+                )],
+            }
+        } else {
+            vec![(base.clone(), Scope::default())]
+        };
+        let mut expressions = serde_json::Map::new();
+        for a in r.block.body.attributes() {
+            expressions.insert(a.key.as_str().to_owned(), json!({}));
+        }
+        config.push(
+            json!({"address": base, "type": r.ty, "name": r.name, "expressions": expressions}),
+        );
+        for (address, scope) in instances {
+            let mut values = serde_json::Map::new();
+            let mut after_unknown = serde_json::Map::new();
+            for a in r.block.body.attributes() {
+                let key = a.key.as_str();
+                if key == "count" || key == "for_each" {
+                    continue;
+                }
+                match module.eval(&a.value, &scope) {
+                    v if v.unknown().is_some() => {
+                        after_unknown
+                            .insert(key.to_owned(), json!(v.unknown().unwrap_or_default()));
+                    }
+                    v => {
+                        values.insert(key.to_owned(), v.to_json());
+                    }
+                }
+            }
+            // Computed identity attributes, symbolic like the references to them.
+            let index = address.strip_prefix(&base).unwrap_or_default().to_owned();
+            for attr in ["arn", "key_id"] {
+                if !values.contains_key(attr) {
+                    if let Val::Str(v) = module.resource_attr(&r.ty, &r.name, &index, attr) {
+                        values.insert(attr.to_owned(), json!(v));
+                    }
+                }
+            }
+            positions.insert(
+                address.clone(),
+                (r.file, r.block.span().map(|s| s.start).unwrap_or(0)),
+            );
+            planned.push(json!({"address": address, "mode": "managed", "type": r.ty, "name": r.name, "values": values}));
+            changes.push(json!({"address": address, "change": {"after_unknown": after_unknown}}));
+        }
+    }
+    let provider_region = parsed
+        .iter()
+        .flat_map(|f| f.body.blocks())
+        .filter(|b| {
+            b.ident.as_str() == "provider" && b.labels.first().map(label).as_deref() == Some("aws")
+        })
+        .find_map(|b| {
+            module
+                .attr(b, "region")
+                .map(|e| module.eval(e, &Scope::default()))
+                .and_then(|v| v.text())
+        });
+    let mut plan = json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": planned}},
+        "resource_changes": changes,
+        "configuration": {"root_module": {"resources": config}},
+    });
+    if let Some(r) = provider_region {
+        plan["configuration"]["provider_config"] =
+            json!({"aws": {"expressions": {"region": {"constant_value": r}}}});
+    }
+    let files_text: BTreeMap<usize, (&str, &str)> = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, (f.name.as_str(), f.text.as_str())))
+        .collect();
+    let locate = |address: &str| -> (u32, u32) {
+        positions
+            .get(address)
+            .and_then(|(fi, off)| files_text.get(fi).map(|(_, text)| line_col(text, *off)))
+            .unwrap_or((1, 1))
+    };
+    let mut out = crate::tfplan::scan_value(&label_dir, &plan, &locate);
+    // Each finding's file is the .tf file of its resource.
+    out.files = positions
+        .iter()
+        .filter_map(|(address, (fi, _))| {
+            files_text
+                .get(fi)
+                .map(|(name, _)| (address.clone(), (*name).to_owned()))
+        })
+        .collect();
+    for (file, p) in problems {
+        out.file_problems.push((file, p));
+    }
+    out
+}
