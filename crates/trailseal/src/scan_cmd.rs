@@ -69,27 +69,31 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
         modules.entry(dir).or_default().push(f.clone());
     }
-    let others: Vec<PathBuf> = files
+    let mut units: Vec<Unit> = files
         .iter()
         .filter(|f| kind(f) != Some(Kind::Terraform))
-        .cloned()
+        .map(|f| Unit::File(f.clone()))
         .collect();
-    let per_file = scan_files(&others, &parameters, &codes);
-    let mut scanned = per_file.iter().filter(|(counted, _)| *counted).count();
-    findings.extend(per_file.into_iter().flat_map(|(_, f)| f));
-    for (dir, tf_files) in &modules {
-        let scan = tf::scan_module(dir, tf_files, &vars);
-        let evaluated = trailseal_checks::evaluate_account(&scan.account, &codes);
-        findings.extend(scan.localize(evaluated));
-        scanned += tf_files.len();
-    }
+    units.extend(
+        modules
+            .into_iter()
+            .map(|(dir, files)| Unit::Module(dir, files)),
+    );
+    let inputs = Inputs {
+        parameters: &parameters,
+        vars: &vars,
+        codes: &codes,
+    };
+    let per_unit = scan_units(&units, &inputs);
+    let scanned: usize = per_unit.iter().map(|(n, _)| n).sum();
+    findings.extend(per_unit.into_iter().flat_map(|(_, f)| f));
 
     let rendered = match args.out.format {
         Format::Json => {
             let mut doc = json_report(&findings, env!("CARGO_PKG_VERSION"));
             doc["input"] = serde_json::json!({
                 "paths": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                "templates": scanned,
+                "files": scanned,
             });
             serde_json::to_string_pretty(&doc)? + "\n"
         }
@@ -125,24 +129,44 @@ fn pairs(option: &str, values: &[String]) -> anyhow::Result<HashMap<String, Stri
     Ok(out)
 }
 
-/// Scans the files on every core; per file: (is a template, findings).
-fn scan_files(
-    files: &[PathBuf],
-    parameters: &HashMap<String, String>,
-    codes: &[&str],
-) -> Vec<(bool, Vec<Finding>)> {
+/// What one worker scans: a file (CloudFormation, plan JSON) or a Terraform module directory.
+enum Unit {
+    File(PathBuf),
+    Module(PathBuf, Vec<PathBuf>),
+}
+
+struct Inputs<'a> {
+    parameters: &'a HashMap<String, String>,
+    vars: &'a HashMap<String, String>,
+    codes: &'a [&'a str],
+}
+
+/// Scans the units on every core; per unit: (files scanned, findings).
+fn scan_units(units: &[Unit], inputs: &Inputs<'_>) -> Vec<(usize, Vec<Finding>)> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(files.len().max(1));
-    let chunk = files.len().div_ceil(threads).max(1);
+        .min(units.len().max(1));
+    let chunk = units.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
-        let handles: Vec<_> = files
+        let handles: Vec<_> = units
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|f| scan_file(f, parameters, codes))
+                        .map(|unit| match unit {
+                            Unit::File(f) => {
+                                let (counted, findings) =
+                                    scan_file(f, inputs.parameters, inputs.codes);
+                                (usize::from(counted), findings)
+                            }
+                            Unit::Module(dir, files) => {
+                                let scan = tf::scan_module(dir, files, inputs.vars);
+                                let evaluated =
+                                    trailseal_checks::evaluate_account(&scan.account, inputs.codes);
+                                (files.len(), scan.localize(evaluated))
+                            }
+                        })
                         .collect::<Vec<_>>()
                 })
             })
