@@ -3,11 +3,15 @@
 //! Renderers for findings: the JSON contract of ../shared/PRODUCT.md (`trailseal.audit/v1`)
 //! and a human text format grouped by resource (what is wrong, why it matters, the fix).
 
+mod sarif;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
 use trailseal_model::{Finding, Status, Summary};
+
+pub use sarif::sarif_report;
 
 pub const SCHEMA: &str = "trailseal.audit/v1";
 

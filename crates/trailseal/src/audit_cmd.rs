@@ -1,7 +1,7 @@
 //! `trailseal audit --evidence FILE`: the whole catalogue on collected evidence, offline.
 
 use trailseal_model::{Evidence, Finding, Severity, Status, EVIDENCE_SCHEMA};
-use trailseal_report::{json_report, text_report, TextOptions};
+use trailseal_report::{json_report, sarif_report, text_report, TextOptions};
 
 use crate::cli::{AuditArgs, Format};
 use crate::output::{emit, read_input, use_color};
@@ -66,6 +66,10 @@ pub fn run(args: AuditArgs) -> anyhow::Result<u8> {
                 }),
             };
             serde_json::to_string_pretty(&doc)? + "\n"
+        }
+        Format::Sarif => {
+            serde_json::to_string_pretty(&sarif_report(&findings, env!("CARGO_PKG_VERSION")))?
+                + "\n"
         }
         Format::Text => {
             let header = format!("{source}, collected {}\n\n", evidence.collected_at);

@@ -120,6 +120,8 @@ pub enum PolicyCommand {
 pub enum Format {
     Text,
     Json,
+    /// SARIF 2.1.0, for code-scanning UIs (audit, scan, policy check).
+    Sarif,
 }
 
 #[derive(Debug, Args)]

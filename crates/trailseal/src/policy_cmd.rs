@@ -3,7 +3,7 @@
 use serde_json::json;
 use trailseal_model::{Key, Severity, Status, Trail, TrailEvidence};
 use trailseal_policy::{cloudtrail::arn_parts, lint, Severity as LintSeverity};
-use trailseal_report::{json_report, text_report, TextOptions};
+use trailseal_report::{json_report, sarif_report, text_report, TextOptions};
 
 use crate::cli::{Format, PolicyCheckArgs, PolicyCommand, PolicyLintArgs};
 use crate::output::{emit, read_input, use_color};
@@ -92,6 +92,17 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
                 json!({"policy_file": file, "trail_arn": args.trail_arn, "bucket": args.bucket});
             serde_json::to_string_pretty(&doc)? + "\n"
         }
+        Format::Sarif => {
+            let located: Vec<_> = findings
+                .iter()
+                .cloned()
+                .map(|mut f| {
+                    f.file = Some(file.clone());
+                    f
+                })
+                .collect();
+            serde_json::to_string_pretty(&sarif_report(&located, env!("CARGO_PKG_VERSION")))? + "\n"
+        }
         Format::Text => {
             let mut header = format!(
                 "Key policy {file}, evaluated for trail {}\n",
@@ -127,6 +138,12 @@ fn lint_cmd(args: PolicyLintArgs) -> anyhow::Result<u8> {
     let report = lint(&text);
     let invalid = report.is_invalid();
     let rendered = match args.out.format {
+        Format::Sarif => {
+            return Err(UsageError(
+                "--format sarif is for findings (audit, scan, policy check); policy lint prints text or json".into(),
+            )
+            .into())
+        }
         Format::Json => {
             let doc = json!({
                 "schema": "trailseal.lint/v1",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use trailseal_iac::discover::{discover, kind, Kind};
 use trailseal_iac::{cfn, problem_finding, tf, tfplan, IacScan, Problem, IAC_CODES};
 use trailseal_model::Finding;
-use trailseal_report::{json_report, text_report, TextOptions};
+use trailseal_report::{json_report, sarif_report, text_report, TextOptions};
 
 use crate::audit_cmd::exit_code;
 use crate::cli::{Format, ScanArgs};
@@ -96,6 +96,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
                 "files": scanned,
             });
             serde_json::to_string_pretty(&doc)? + "\n"
+        }
+        Format::Sarif => {
+            serde_json::to_string_pretty(&sarif_report(&findings, env!("CARGO_PKG_VERSION")))?
+                + "\n"
         }
         Format::Text => {
             format!("Scanned {scanned} file(s)\n\n")

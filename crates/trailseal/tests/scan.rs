@@ -319,3 +319,33 @@ fn terraform_hcl_module() {
         "indeterminate"
     );
 }
+
+/// `--format sarif`: results with file, line and column for code-scanning UIs (the document
+/// itself is validated against the SARIF schema in trailseal-report's tests).
+#[test]
+fn sarif_output_points_at_the_files() {
+    let out = Command::cargo_bin("trailseal")
+        .expect("binary")
+        .args(["scan", "--format", "sarif", &fixture("false-passes.yaml")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("SARIF is JSON");
+    assert_eq!(doc["version"], "2.1.0");
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    let wrong_case = results
+        .iter()
+        .find(|r| {
+            r["ruleId"] == "TS001"
+                && r["message"]["text"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("WrongCaseTrail"))
+        })
+        .expect("TS001 on WrongCaseTrail");
+    let loc = &wrong_case["locations"][0]["physicalLocation"];
+    assert!(loc["artifactLocation"]["uri"]
+        .as_str()
+        .is_some_and(|u| u.ends_with("false-passes.yaml")));
+    assert!(loc["region"]["startLine"].as_u64().is_some_and(|l| l > 1));
+    assert_eq!(wrong_case["level"], "error");
+}

@@ -1,0 +1,108 @@
+//! SARIF 2.1.0 for code-scanning UIs (GitHub, GitLab, Azure DevOps).
+//!
+//! One run; one rule per check of the catalogue (plus TS000 for unreadable input), with the
+//! check's title, `explain` text and compliance tags. Results are the findings that need
+//! attention: `fail` (kind `fail`, level by severity), `indeterminate` (kind `review`),
+//! `error` (kind `open`: could not be decided), and suppressed findings with their
+//! justification. Passing findings are left out (the JSON report has them all).
+
+use serde_json::{json, Value};
+use trailseal_model::{Finding, Severity, Status};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+fn rules() -> Vec<Value> {
+    let mut rules: Vec<Value> = trailseal_checks::registry()
+        .iter()
+        .map(|c| {
+            let i = &c.info;
+            json!({
+                "id": i.code,
+                "name": i.name,
+                "shortDescription": {"text": format!("{}: {}", i.code, i.title)},
+                "fullDescription": {"text": i.section("What it checks")},
+                "help": {"text": i.doc()},
+                "defaultConfiguration": {"level": level(i.severity)},
+                "properties": {"tags": i.compliance, "problem.severity": i.severity.as_str()},
+            })
+        })
+        .collect();
+    rules.push(json!({
+        "id": "TS000",
+        "name": "iac-input",
+        "shortDescription": {"text": "TS000: the input could not be read (parse error, unknown property, suppression without a reason)"},
+        "defaultConfiguration": {"level": "error"},
+    }));
+    rules
+}
+
+/// The `--format sarif` document.
+pub fn sarif_report(findings: &[Finding], tool_version: &str) -> Value {
+    let rules = rules();
+    let index = |code: &str| rules.iter().position(|r| r["id"] == code);
+    let results: Vec<Value> = findings
+        .iter()
+        .filter_map(|f| {
+            let suppressed = f.status == Status::Skipped && f.message.starts_with("suppressed: ");
+            let (kind, level) = match f.status {
+                Status::Fail => ("fail", level(f.severity)),
+                Status::Indeterminate => ("review", "none"),
+                Status::Error => ("open", "none"),
+                Status::Skipped if suppressed => ("fail", level(f.severity)),
+                Status::Pass | Status::Skipped => return None,
+            };
+            let mut location = json!({
+                "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
+            });
+            if let Some(file) = &f.file {
+                let mut region = json!({"startLine": f.line.unwrap_or(1).max(1)});
+                if let Some(c) = f.column {
+                    region["startColumn"] = json!(c.max(1));
+                }
+                location["physicalLocation"] = json!({
+                    "artifactLocation": {"uri": file.trim_start_matches("./")},
+                    "region": region,
+                });
+            }
+            let mut result = json!({
+                "ruleId": f.code,
+                "kind": kind,
+                "level": level,
+                "message": {"text": format!("{}: {}\nFix: {}", f.resource, f.message, f.remediation)},
+                "locations": [location],
+                "properties": {"status": f.status, "severity": f.severity.as_str(), "account": f.account, "region": f.region},
+            });
+            if let Some(i) = index(&f.code) {
+                result["ruleIndex"] = json!(i);
+            }
+            if suppressed {
+                result["suppressions"] = json!([{
+                    "kind": "inSource",
+                    "justification": f.message.trim_start_matches("suppressed: "),
+                }]);
+            }
+            Some(result)
+        })
+        .collect();
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "trailseal",
+                "version": tool_version,
+                "informationUri": "https://example.invalid/trailseal",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
+}
