@@ -128,8 +128,12 @@ impl IacScan {
     /// The file's problems are appended as `error` findings.
     pub fn localize(&self, findings: Vec<Finding>) -> Vec<Finding> {
         let symbolic = |s: &str| {
-            s.replace(cfn::eval::ACCOUNT, "${AWS::AccountId}")
-                .replace(cfn::eval::REGION, "${AWS::Region}")
+            if s.contains(cfn::eval::ACCOUNT) || s.contains(cfn::eval::REGION) {
+                s.replace(cfn::eval::ACCOUNT, "${AWS::AccountId}")
+                    .replace(cfn::eval::REGION, "${AWS::Region}")
+            } else {
+                s.to_owned()
+            }
         };
         let mut out: Vec<Finding> = findings
             .into_iter()
@@ -147,8 +151,7 @@ impl IacScan {
                 f.region = symbolic(&f.region);
                 f.message = symbolic(&f.message);
                 f.remediation = symbolic(&f.remediation);
-                f.evidence =
-                    serde_json::from_str(&symbolic(&f.evidence.to_string())).unwrap_or(f.evidence);
+                replace_strings(&mut f.evidence, &symbolic);
                 f.file = Some(
                     self.files
                         .get(&loc.address)
@@ -221,5 +224,19 @@ pub(crate) fn aws_managed(alias: &str, account: &str, region: &str) -> Key {
         rotation_enabled: Some(true),
         unknown: Some("the policy of an AWS-managed key is set by AWS".to_owned()),
         ..Key::default()
+    }
+}
+
+/// Rewrites every string inside a JSON value in place.
+fn replace_strings(value: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(s) => {
+            if s.contains(cfn::eval::ACCOUNT) || s.contains(cfn::eval::REGION) {
+                *s = f(s);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| replace_strings(v, f)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| replace_strings(v, f)),
+        _ => {}
     }
 }

@@ -58,15 +58,40 @@ pub fn trail_verdicts(findings: &[Finding]) -> Vec<TrailVerdict> {
         .collect()
 }
 
-/// The `--format json` document.
+/// The `--format json` document, borrowing the findings: serialize it directly (no
+/// intermediate `Value` tree of every finding) with [`JsonReport::to_string_pretty`].
+#[derive(Debug, Serialize)]
+pub struct JsonReport<'a> {
+    pub schema: &'static str,
+    pub tool: Value,
+    pub findings: &'a [Finding],
+    pub trails: Vec<TrailVerdict>,
+    pub summary: Summary,
+    /// What was evaluated (evidence file, live account, scanned paths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+}
+
+impl<'a> JsonReport<'a> {
+    pub fn new(findings: &'a [Finding], tool_version: &str, input: Option<Value>) -> Self {
+        JsonReport {
+            schema: SCHEMA,
+            tool: json!({"name": "trailseal", "version": tool_version}),
+            findings,
+            trails: trail_verdicts(findings),
+            summary: Summary::of(findings),
+            input,
+        }
+    }
+
+    pub fn to_string_pretty(&self) -> serde_json::Result<String> {
+        serde_json::to_string_pretty(self).map(|s| s + "\n")
+    }
+}
+
+/// The `--format json` document as a value.
 pub fn json_report(findings: &[Finding], tool_version: &str) -> Value {
-    json!({
-        "schema": SCHEMA,
-        "tool": {"name": "trailseal", "version": tool_version},
-        "findings": findings,
-        "trails": trail_verdicts(findings),
-        "summary": Summary::of(findings),
-    })
+    serde_json::to_value(JsonReport::new(findings, tool_version, None)).unwrap_or(Value::Null)
 }
 
 /// Text rendering options.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use trailseal_iac::discover::{discover, kind, Kind};
 use trailseal_iac::{cfn, problem_finding, tf, tfplan, IacScan, Problem, IAC_CODES};
 use trailseal_model::Finding;
-use trailseal_report::{json_report, sarif_report, text_report, TextOptions};
+use trailseal_report::{sarif_report, text_report, JsonReport, TextOptions};
 
 use crate::audit_cmd::exit_code;
 use crate::cli::{Format, ScanArgs};
@@ -90,12 +90,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
 
     let rendered = match args.out.format {
         Format::Json => {
-            let mut doc = json_report(&findings, env!("CARGO_PKG_VERSION"));
-            doc["input"] = serde_json::json!({
+            let input = serde_json::json!({
                 "paths": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
                 "files": scanned,
             });
-            serde_json::to_string_pretty(&doc)? + "\n"
+            JsonReport::new(&findings, env!("CARGO_PKG_VERSION"), Some(input)).to_string_pretty()?
         }
         Format::Sarif => {
             serde_json::to_string_pretty(&sarif_report(&findings, env!("CARGO_PKG_VERSION")))?
