@@ -230,10 +230,10 @@ pub(crate) fn aws_managed(alias: &str, account: &str, region: &str) -> Key {
 /// Rewrites every string inside a JSON value in place.
 fn replace_strings(value: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
     match value {
-        serde_json::Value::String(s) => {
-            if s.contains(cfn::eval::ACCOUNT) || s.contains(cfn::eval::REGION) {
-                *s = f(s);
-            }
+        serde_json::Value::String(s)
+            if s.contains(cfn::eval::ACCOUNT) || s.contains(cfn::eval::REGION) =>
+        {
+            *s = f(s);
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| replace_strings(v, f)),
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| replace_strings(v, f)),
