@@ -27,18 +27,7 @@ pub fn exit_code(findings: &[Finding], fail_on: &str) -> u8 {
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<u8> {
-    let codes: Vec<&str> = args
-        .checks
-        .iter()
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty())
-        .collect();
-    if let Some(bad) = codes.iter().find(|c| trailseal_checks::find(c).is_none()) {
-        return Err(UsageError(format!(
-            "--checks: unknown check code {bad:?} (see `trailseal explain`)"
-        ))
-        .into());
-    }
+    let codes = args.filter.codes()?;
     let (evidence, source) = match &args.evidence {
         Some(path) => (read_evidence(path)?, format!("Evidence {}", path.display())),
         None => {
@@ -78,14 +67,14 @@ pub fn run(args: AuditArgs) -> anyhow::Result<u8> {
                     &findings,
                     TextOptions {
                         color: use_color(&args.out),
-                        verbose: args.verbose,
+                        verbose: args.filter.verbose,
                         compact: true,
                     },
                 )
         }
     };
     emit(&args.out, &rendered)?;
-    let code = exit_code(&findings, &args.fail_on);
+    let code = exit_code(&findings, &args.filter.fail_on);
     if code == 2 {
         eprintln!("trailseal: error: nothing could be evaluated ({source})");
     }

@@ -68,6 +68,15 @@ pub struct AuditArgs {
     pub evidence: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Which findings to report and which fail the run (audit, scan).
+#[derive(Debug, Args)]
+pub struct FilterArgs {
     /// Only these checks, comma-separated (e.g. TS001,TS006).
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub checks: Vec<String>,
@@ -78,13 +87,30 @@ pub struct AuditArgs {
     /// Also print passing findings in full.
     #[arg(long, short)]
     pub verbose: bool,
-    #[command(flatten)]
-    pub out: OutputArgs,
+}
+
+impl FilterArgs {
+    /// The `--checks` codes, checked against the catalogue (an unknown code is a usage error).
+    pub fn codes(&self) -> Result<Vec<&str>, crate::UsageError> {
+        let codes: Vec<&str> = self
+            .checks
+            .iter()
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+            .collect();
+        match codes.iter().find(|c| trailseal_checks::find(c).is_none()) {
+            Some(bad) => Err(crate::UsageError(format!(
+                "--checks: unknown check code {bad:?} (see `trailseal explain`)"
+            ))),
+            None => Ok(codes),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or directories (walked in parallel, respecting .gitignore, skipping .terraform/).
+    /// Files or directories (files and modules are scanned in parallel; directories are walked
+    /// respecting .gitignore, skipping .terraform/).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// A CloudFormation parameter value, NAME=VALUE (repeatable); overrides the Default.
@@ -93,16 +119,8 @@ pub struct ScanArgs {
     /// A Terraform variable value, NAME=VALUE (repeatable); overrides defaults and tfvars.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
-    /// Only these checks, comma-separated (e.g. TS001,TS006).
-    #[arg(long, value_name = "CODES", value_delimiter = ',')]
-    pub checks: Vec<String>,
-    /// Exit non-zero only for findings of at least this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "info",
-          value_parser = ["info", "low", "medium", "high", "critical"])]
-    pub fail_on: String,
-    /// Also print passing findings in full.
-    #[arg(long, short)]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     #[command(flatten)]
     pub out: OutputArgs,
 }

@@ -19,21 +19,7 @@ const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let parameters = pairs("--parameter", &args.parameters)?;
     let vars = pairs("--var", &args.vars)?;
-    let requested: Vec<&str> = args
-        .checks
-        .iter()
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty())
-        .collect();
-    if let Some(bad) = requested
-        .iter()
-        .find(|c| trailseal_checks::find(c).is_none())
-    {
-        return Err(UsageError(format!(
-            "--checks: unknown check code {bad:?} (see `trailseal explain`)"
-        ))
-        .into());
-    }
+    let requested = args.filter.codes()?;
     let codes: Vec<&str> = IAC_CODES
         .iter()
         .copied()
@@ -106,7 +92,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
                     &findings,
                     TextOptions {
                         color: use_color(&args.out),
-                        verbose: args.verbose,
+                        verbose: args.filter.verbose,
                         compact: true,
                     },
                 )
@@ -117,7 +103,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
         return Ok(2);
     }
-    Ok(exit_code(&findings, &args.fail_on))
+    Ok(exit_code(&findings, &args.filter.fail_on))
 }
 
 /// `NAME=VALUE` options into a map.
