@@ -68,6 +68,11 @@ pub struct IacScan {
     pub files: HashMap<String, String>,
     /// Problems of files other than `file`.
     pub file_problems: Vec<(String, Problem)>,
+    /// What was deliberately not evaluated (remote modules), per file: `skipped` findings.
+    pub file_notes: Vec<(String, Problem)>,
+    /// Terraform: the local module directories this scan evaluated as children (canonical),
+    /// which are then not scanned again as root modules.
+    pub module_dirs: Vec<std::path::PathBuf>,
 }
 
 impl IacScan {
@@ -169,6 +174,12 @@ impl IacScan {
                 .iter()
                 .map(|(file, p)| problem_finding(file, p)),
         );
+        out.extend(self.file_notes.iter().map(|(file, p)| {
+            let mut f = problem_finding(file, p);
+            f.status = Status::Skipped;
+            f.remediation = "Scan the Terraform plan (terraform show -json) to cover it.".into();
+            f
+        }));
         out
     }
 }

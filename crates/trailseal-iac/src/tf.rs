@@ -12,7 +12,7 @@
 //! Module calls are not evaluated yet (reported as a problem).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
@@ -54,6 +54,9 @@ struct Module<'a> {
     resources: Vec<Res<'a>>,
     data: Vec<Res<'a>>,
     dir: PathBuf,
+    /// `module.m.` for a child module: resource addresses (and the symbolic ARNs built from
+    /// them) are unique across modules.
+    prefix: String,
 }
 
 #[derive(Clone, Default)]
@@ -127,7 +130,7 @@ impl<'a> Module<'a> {
     /// A symbolic value for a resource attribute: identifies the resource where Terraform
     /// would compute it; configured attributes are evaluated.
     fn resource_attr(&self, ty: &str, name: &str, index: &str, attr: &str) -> Val {
-        let address = format!("{ty}.{name}{index}");
+        let address = format!("{}{ty}.{name}{index}", self.prefix);
         let Some(res) = self.resources.iter().find(|r| r.ty == ty && r.name == name) else {
             return unknown(format!("{ty}.{name} is not defined in this module"));
         };
@@ -340,7 +343,7 @@ impl<'a> Module<'a> {
                         None => return unknown(format!("data.{ty}.{n}")),
                     }
                 }
-                "module" => return unknown("module outputs are not evaluated yet"),
+                "module" => return unknown("module outputs are not evaluated yet: scan the plan"),
                 ty if ty.starts_with("aws_") => {
                     let Some(n) = ops.first().and_then(|o| name(o)) else {
                         return unknown(format!("{ty} needs a name"));
@@ -776,7 +779,75 @@ fn simple_template(text: &str, vars: &[(String, Val)]) -> Val {
 
 /// Scans the module in `dir` made of `files` (`.tf`). `vars` are `--var NAME=VALUE`.
 pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>) -> IacScan {
-    let label_dir = dir.display().to_string();
+    let mut stack = Vec::new();
+    let ev = evaluate_module(dir, files, vars, None, "", &mut stack);
+    let mut plan = json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": ev.planned}},
+        "resource_changes": ev.changes,
+        "configuration": {"root_module": {"resources": ev.config}},
+    });
+    if let Some(r) = ev.provider_region {
+        plan["configuration"]["provider_config"] =
+            json!({"aws": {"expressions": {"region": {"constant_value": r}}}});
+    }
+    let positions = ev.positions;
+    let locate = |address: &str| -> (u32, u32) {
+        positions
+            .get(address)
+            .map_or((1, 1), |(_, line, column)| (*line, *column))
+    };
+    let mut out = crate::tfplan::scan_value(&dir.display().to_string(), &plan, &locate);
+    // Each finding's file is the .tf file of its resource.
+    out.files = positions
+        .iter()
+        .map(|(address, (file, _, _))| (address.clone(), file.clone()))
+        .collect();
+    out.file_problems = ev.problems;
+    out.file_notes = ev.notes;
+    out.module_dirs = ev.children;
+    out
+}
+
+/// A module evaluated into plan-shaped parts.
+#[derive(Default)]
+struct Evaluated {
+    planned: Vec<Value>,
+    changes: Vec<Value>,
+    config: Vec<Value>,
+    /// Address -> (file, line, column).
+    positions: HashMap<String, (String, u32, u32)>,
+    problems: Vec<(String, Problem)>,
+    /// Things not evaluated on purpose (remote modules): reported as skipped.
+    notes: Vec<(String, Problem)>,
+    provider_region: Option<String>,
+    /// Local module directories evaluated as children (canonical paths).
+    children: Vec<PathBuf>,
+}
+
+/// Meta-arguments of a module call (not inputs).
+const MODULE_META: &[&str] = &[
+    "source",
+    "version",
+    "providers",
+    "depends_on",
+    "count",
+    "for_each",
+];
+
+/// Evaluates the module in `dir`: the root module with `--var` values (`inputs` None), or a
+/// local child module with the values its call passes, its addresses under `prefix`.
+fn evaluate_module(
+    dir: &Path,
+    files: &[PathBuf],
+    vars: &HashMap<String, String>,
+    inputs: Option<HashMap<String, Val>>,
+    prefix: &str,
+    stack: &mut Vec<PathBuf>,
+) -> Evaluated {
+    let mut result = Evaluated::default();
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    stack.push(canonical);
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
     for path in files {
@@ -817,6 +888,7 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>
         resources: Vec::new(),
         data: Vec::new(),
         dir: dir.to_owned(),
+        prefix: prefix.to_owned(),
     };
     let mut defaults: Vec<(String, Option<&Expression>)> = Vec::new();
     let mut module_calls = Vec::new();
@@ -854,8 +926,18 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>
             module.vars.insert(name.clone(), v);
         }
     }
-    let mut var_files: Vec<PathBuf> = vec![dir.join("terraform.tfvars")];
-    if let Ok(entries) = std::fs::read_dir(dir) {
+    let is_root = inputs.is_none();
+    if let Some(inputs) = inputs {
+        for (k, v) in inputs {
+            module.vars.insert(k, v);
+        }
+    }
+    let mut var_files: Vec<PathBuf> = if is_root {
+        vec![dir.join("terraform.tfvars")]
+    } else {
+        Vec::new()
+    };
+    if let (true, Ok(entries)) = (is_root, std::fs::read_dir(dir)) {
         let mut auto: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -894,30 +976,158 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>
             .map(|e| module.eval(e, &Scope::default()))
             .and_then(|v| v.text())
             .unwrap_or_default();
-        let kind = if source.starts_with("./") || source.starts_with("../") {
-            "local modules are not evaluated yet"
-        } else {
-            "remote module sources are not evaluated"
-        };
-        problems.push((parsed[*fi].name.clone(), Problem {
-            address: Some(format!("module.{name}")),
+        let at = |message: String| Problem {
+            address: Some(format!("{prefix}module.{name}")),
             line,
             column,
-            message: format!("module.{name} ({source}) was not scanned: {kind}; scan its directory, or scan the plan"),
-        }));
+            message,
+        };
+        if !(source.starts_with("./") || source.starts_with("../")) {
+            result.notes.push((
+                parsed[*fi].name.clone(),
+                at(format!(
+                    "{prefix}module.{name} ({source}) was not evaluated: remote module sources are not scanned; scan the plan to cover it"
+                )),
+            ));
+            continue;
+        }
+        // `./modules/x` -> `modules/x` under dir (reports show clean paths).
+        let child: PathBuf = dir
+            .join(&source)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
+        let canonical = child.canonicalize().unwrap_or_else(|_| child.clone());
+        if stack.contains(&canonical) || stack.len() > 16 {
+            problems.push((
+                parsed[*fi].name.clone(),
+                at(format!(
+                    "{prefix}module.{name} ({source}) forms a module cycle"
+                )),
+            ));
+            continue;
+        }
+        let mut child_files: Vec<PathBuf> = std::fs::read_dir(&child)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        child_files.sort();
+        if child_files.is_empty() {
+            problems.push((
+                parsed[*fi].name.clone(),
+                at(format!(
+                    "{prefix}module.{name}: no .tf files in {}",
+                    child.display()
+                )),
+            ));
+            continue;
+        }
+        // Instances of the call (count / for_each), each with its inputs.
+        let scopes: Vec<(String, Scope)> = if let Some(c) = module.attr(b, "count") {
+            match module
+                .eval(c, &Scope::default())
+                .text()
+                .and_then(|t| t.parse::<usize>().ok())
+            {
+                Some(n) => (0..n)
+                    .map(|i| {
+                        (
+                            format!("[{i}]"),
+                            Scope {
+                                count_index: Some(Val::Num(i.to_string())),
+                                each: None,
+                            },
+                        )
+                    })
+                    .collect(),
+                None => vec![(
+                    "[0]".to_owned(),
+                    Scope {
+                        count_index: Some(unknown("count is unknown")),
+                        each: None,
+                    },
+                )],
+            }
+        } else if let Some(fe) = module.attr(b, "for_each") {
+            match module.eval(fe, &Scope::default()) {
+                Val::Map(m) => m
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            format!("[{}]", serde_json::to_string(&k).unwrap_or_default()),
+                            Scope {
+                                count_index: None,
+                                each: Some((Val::Str(k), v)),
+                            },
+                        )
+                    })
+                    .collect(),
+                Val::List(l) => l
+                    .into_iter()
+                    .filter_map(|v| v.text())
+                    .map(|k| {
+                        (
+                            format!("[{}]", serde_json::to_string(&k).unwrap_or_default()),
+                            Scope {
+                                count_index: None,
+                                each: Some((Val::Str(k.clone()), Val::Str(k))),
+                            },
+                        )
+                    })
+                    .collect(),
+                _ => vec![(
+                    String::new(),
+                    Scope {
+                        count_index: None,
+                        each: Some((
+                            unknown("for_each is unknown"),
+                            unknown("for_each is unknown"),
+                        )),
+                    },
+                )],
+            }
+        } else {
+            vec![(String::new(), Scope::default())]
+        };
+        result.children.push(canonical.clone());
+        for (index, scope) in scopes {
+            let inputs: HashMap<String, Val> = b
+                .body
+                .attributes()
+                .filter(|a| !MODULE_META.contains(&a.key.as_str()))
+                .map(|a| (a.key.as_str().to_owned(), module.eval(&a.value, &scope)))
+                .collect();
+            let child_prefix = format!("{prefix}module.{name}{index}.");
+            let ev = evaluate_module(
+                &child,
+                &child_files,
+                vars,
+                Some(inputs),
+                &child_prefix,
+                stack,
+            );
+            result.planned.extend(ev.planned);
+            result.changes.extend(ev.changes);
+            result.config.extend(ev.config);
+            result.positions.extend(ev.positions);
+            result.problems.extend(ev.problems);
+            result.notes.extend(ev.notes);
+            result.children.extend(ev.children);
+        }
     }
 
-    // Instances of the mapped resources, as a plan-shaped document.
-    let mut planned = Vec::new();
-    let mut changes = Vec::new();
-    let mut config = Vec::new();
-    let mut positions: HashMap<String, (usize, usize)> = HashMap::new();
+    // Instances of the mapped resources, as plan-shaped parts.
     for r in module
         .resources
         .iter()
         .filter(|r| TYPES.contains(&r.ty.as_str()))
     {
-        let base = format!("{}.{}", r.ty, r.name);
+        let base = format!("{prefix}{}.{}", r.ty, r.name);
         let instances: Vec<(String, Scope)> = if let Some(c) = module.attr(r.block, "count") {
             match module
                 .eval(c, &Scope::default())
@@ -988,7 +1198,7 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>
         for a in r.block.body.attributes() {
             expressions.insert(a.key.as_str().to_owned(), json!({}));
         }
-        config.push(
+        result.config.push(
             json!({"address": base, "type": r.ty, "name": r.name, "expressions": expressions}),
         );
         for (address, scope) in instances {
@@ -1018,15 +1228,20 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>
                     }
                 }
             }
-            positions.insert(
-                address.clone(),
-                (r.file, r.block.span().map(|s| s.start).unwrap_or(0)),
+            let (line, column) = line_col(
+                &parsed[r.file].text,
+                r.block.span().map(|s| s.start).unwrap_or(0),
             );
-            planned.push(json!({"address": address, "mode": "managed", "type": r.ty, "name": r.name, "values": values}));
-            changes.push(json!({"address": address, "change": {"after_unknown": after_unknown}}));
+            result
+                .positions
+                .insert(address.clone(), (parsed[r.file].name.clone(), line, column));
+            result.planned.push(json!({"address": address, "mode": "managed", "type": r.ty, "name": r.name, "values": values}));
+            result
+                .changes
+                .push(json!({"address": address, "change": {"after_unknown": after_unknown}}));
         }
     }
-    let provider_region = parsed
+    result.provider_region = parsed
         .iter()
         .flat_map(|f| f.body.blocks())
         .filter(|b| {
@@ -1038,39 +1253,7 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>
                 .map(|e| module.eval(e, &Scope::default()))
                 .and_then(|v| v.text())
         });
-    let mut plan = json!({
-        "format_version": "1.2",
-        "planned_values": {"root_module": {"resources": planned}},
-        "resource_changes": changes,
-        "configuration": {"root_module": {"resources": config}},
-    });
-    if let Some(r) = provider_region {
-        plan["configuration"]["provider_config"] =
-            json!({"aws": {"expressions": {"region": {"constant_value": r}}}});
-    }
-    let files_text: BTreeMap<usize, (&str, &str)> = parsed
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (i, (f.name.as_str(), f.text.as_str())))
-        .collect();
-    let locate = |address: &str| -> (u32, u32) {
-        positions
-            .get(address)
-            .and_then(|(fi, off)| files_text.get(fi).map(|(_, text)| line_col(text, *off)))
-            .unwrap_or((1, 1))
-    };
-    let mut out = crate::tfplan::scan_value(&label_dir, &plan, &locate);
-    // Each finding's file is the .tf file of its resource.
-    out.files = positions
-        .iter()
-        .filter_map(|(address, (fi, _))| {
-            files_text
-                .get(fi)
-                .map(|(name, _)| (address.clone(), (*name).to_owned()))
-        })
-        .collect();
-    for (file, p) in problems {
-        out.file_problems.push((file, p));
-    }
-    out
+    result.problems.extend(problems);
+    stack.pop();
+    result
 }

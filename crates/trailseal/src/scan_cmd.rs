@@ -71,8 +71,20 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         codes: &codes,
     };
     let per_unit = scan_units(&units, &inputs);
-    let scanned: usize = per_unit.iter().map(|(n, _)| n).sum();
-    findings.extend(per_unit.into_iter().flat_map(|(_, f)| f));
+    // A directory used as a local module is evaluated with its caller's inputs; its own
+    // scan as a root module (without them) is dropped.
+    let children: std::collections::HashSet<PathBuf> = per_unit
+        .iter()
+        .flat_map(|r| r.children.iter().cloned())
+        .collect();
+    let mut scanned = 0;
+    for r in per_unit {
+        if r.dir.as_ref().is_some_and(|d| children.contains(d)) {
+            continue;
+        }
+        scanned += r.files;
+        findings.extend(r.findings);
+    }
 
     let rendered = match args.out.format {
         Format::Json => {
@@ -130,8 +142,18 @@ struct Inputs<'a> {
     codes: &'a [&'a str],
 }
 
-/// Scans the units on every core; per unit: (files scanned, findings).
-fn scan_units(units: &[Unit], inputs: &Inputs<'_>) -> Vec<(usize, Vec<Finding>)> {
+/// What one unit gave.
+struct UnitResult {
+    files: usize,
+    findings: Vec<Finding>,
+    /// The module directory (canonical), for Terraform.
+    dir: Option<PathBuf>,
+    /// Local module directories it evaluated as children.
+    children: Vec<PathBuf>,
+}
+
+/// Scans the units on every core.
+fn scan_units(units: &[Unit], inputs: &Inputs<'_>) -> Vec<UnitResult> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -147,13 +169,23 @@ fn scan_units(units: &[Unit], inputs: &Inputs<'_>) -> Vec<(usize, Vec<Finding>)>
                             Unit::File(f) => {
                                 let (counted, findings) =
                                     scan_file(f, inputs.parameters, inputs.codes);
-                                (usize::from(counted), findings)
+                                UnitResult {
+                                    files: usize::from(counted),
+                                    findings,
+                                    dir: None,
+                                    children: Vec::new(),
+                                }
                             }
                             Unit::Module(dir, files) => {
                                 let scan = tf::scan_module(dir, files, inputs.vars);
                                 let evaluated =
                                     trailseal_checks::evaluate_account(&scan.account, inputs.codes);
-                                (files.len(), scan.localize(evaluated))
+                                UnitResult {
+                                    files: files.len(),
+                                    findings: scan.localize(evaluated),
+                                    dir: Some(dir.canonicalize().unwrap_or_else(|_| dir.clone())),
+                                    children: scan.module_dirs.clone(),
+                                }
                             }
                         })
                         .collect::<Vec<_>>()
