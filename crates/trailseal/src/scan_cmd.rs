@@ -234,8 +234,9 @@ fn scan_file(
         Err(e) => return error(format!("cannot read {name}: {e}")),
     };
     let Ok(text) = String::from_utf8(bytes) else {
-        // Binary files with a template-like name are not templates; say nothing.
-        return (false, Vec::new());
+        return error(format!(
+            "{name} is not UTF-8 text (a binary file?): not a template or plan"
+        ));
     };
     match kind(path) {
         Some(Kind::CloudFormation) if tfplan::looks_like_plan(&text) => {

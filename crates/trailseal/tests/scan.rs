@@ -349,3 +349,53 @@ fn sarif_output_points_at_the_files() {
     assert!(loc["region"]["startLine"].as_u64().is_some_and(|l| l > 1));
     assert_eq!(wrong_case["level"], "error");
 }
+
+/// Bad input: a binary file, a symlink loop, an unparseable .tf file, a module cycle. Each is
+/// an error finding naming the file; the rest of the scan completes.
+#[test]
+fn bad_input_is_reported_and_the_scan_goes_on() {
+    let dir = std::env::temp_dir().join(format!("trailseal-bad-input-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tf")).expect("dir");
+    std::fs::create_dir_all(dir.join("cycle/a")).expect("dir");
+    std::fs::write(dir.join("binary.json"), [0xff_u8, 0xfe, 0x00, 0x01]).expect("write");
+    std::fs::write(
+        dir.join("tf/main.tf"),
+        "resource \"aws_cloudtrail\" \"t\" {\n  name = \n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("cycle/a/main.tf"),
+        "module \"self\" {\n  source = \"../a\"\n}\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).expect("symlink");
+    std::fs::copy(fixture("good.yaml"), dir.join("good.yaml")).expect("copy");
+
+    let (doc, code) = scan(&[dir.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 1);
+    let errors: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["status"] == "error")
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap_or_default().to_owned(),
+                f["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let about = |file: &str, text: &str| {
+        errors
+            .iter()
+            .any(|(f, m)| f.ends_with(file) && m.contains(text))
+    };
+    assert!(about("binary.json", "not UTF-8"), "{errors:?}");
+    assert!(about("tf/main.tf", "cannot parse"), "{errors:?}");
+    assert!(about("cycle/a/main.tf", "cycle"), "{errors:?}");
+    // The good template next to them was scanned.
+    let t = table(&doc);
+    assert_eq!(status(&t, "Trail", "TS006"), "pass");
+    let _ = std::fs::remove_dir_all(&dir);
+}
