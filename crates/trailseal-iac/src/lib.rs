@@ -184,6 +184,24 @@ impl IacScan {
     }
 }
 
+/// What `trailseal explain TS000` prints.
+pub const INPUT_DOC: &str = "TS000 iac-input (high; trailseal scan only, not a check)
+
+What it reports
+  A file `trailseal scan` could not read, or something in it that is wrong in itself: a parse
+  error, a non-UTF-8 or oversized file, a CloudFormation property CloudFormation rejects (such as
+  `KmsKeyId` on AWS::CloudTrail::Trail, whose property is `KMSKeyId`), a suppression without a
+  reason, a Terraform module cycle, an unknown --parameter. Status `error`, with file, line and
+  column. A remote Terraform module source, deliberately not evaluated, is reported `skipped`.
+
+Why it matters
+  What cannot be read cannot be checked: the rest of the scan goes on, but the file's resources
+  are not covered until it is fixed.
+
+How to fix
+  Fix the file at the line given (or pass the missing value); scan a Terraform plan to cover
+  remote modules.";
+
 /// An `error` finding for a problem in a file (code `TS000`: the file itself).
 pub fn problem_finding(file: &str, p: &Problem) -> Finding {
     Finding {

@@ -27,7 +27,7 @@ pub fn run(args: CollectArgs) -> anyhow::Result<u8> {
                 a.iter().map(|a| a.regions.len()).sum::<usize>(),
             );
         }
-        None => print!("{text}"),
+        None => crate::output::print_stdout(&text)?,
     }
     Ok(0)
 }

@@ -1,14 +1,19 @@
 //! `trailseal explain [CODE]`.
 
 use crate::cli::ExplainArgs;
+use std::fmt::Write as _;
+
+use crate::output::print_stdout;
 use crate::UsageError;
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
     match args.code {
         None => {
-            println!("trailseal checks (run `trailseal explain CODE` for details):");
+            let mut out =
+                String::from("trailseal checks (run `trailseal explain CODE` for details):\n");
             for c in trailseal_checks::registry() {
-                println!(
+                let _ = writeln!(
+                    out,
                     "  {}  {:<30} {:<8} {}",
                     c.info.code,
                     c.info.name,
@@ -16,15 +21,25 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
                     c.info.title
                 );
             }
+            let _ = writeln!(
+                out,
+                "  TS000  {:<30} {:<8} {}",
+                "iac-input", "high", "trailseal scan: a file could not be read (not a check)"
+            );
+            print_stdout(&out)?;
             Ok(0)
         }
         Some(code) => match trailseal_checks::find(&code) {
             Some(c) => {
-                println!("{}", c.info.doc());
-                println!(
-                    "\nCompliance: {}",
-                    trailseal_checks::CONTROL_COMPLIANCE.join(", ")
-                );
+                print_stdout(&format!(
+                    "{}\n\nCompliance: {}\n",
+                    c.info.doc(),
+                    c.info.compliance.join(", ")
+                ))?;
+                Ok(0)
+            }
+            None if code.eq_ignore_ascii_case("TS000") => {
+                print_stdout(&format!("{}\n", trailseal_iac::INPUT_DOC))?;
                 Ok(0)
             }
             None => {

@@ -45,11 +45,19 @@ pub fn emit(out: &OutputArgs, text: &str) -> anyhow::Result<()> {
     match &out.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write the report to {}", path.display())),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()?;
-            Ok(())
-        }
+        None => print_stdout(text),
+    }
+}
+
+/// Writes to standard output; a reader that went away (`trailseal ... | head`) is not an
+/// error and never a panic.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }

@@ -420,3 +420,21 @@ fn audit_json_report_snapshot() {
         ".input.evidence_file" => "[evidence]",
     });
 }
+
+/// `trailseal ... | head`: the closed pipe ends the output quietly, never a panic.
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let bin = assert_cmd::cargo::cargo_bin("trailseal");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' audit --format json --evidence '{}' | head -c 10 >/dev/null",
+            bin.display(),
+            evidence_fixture()
+        ))
+        .output()
+        .expect("bash");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
