@@ -23,8 +23,8 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
             }
             let _ = writeln!(
                 out,
-                "  TS000  {:<30} {:<8} {}",
-                "iac-input", "high", "trailseal scan: a file could not be read (not a check)"
+                "  TS000  {:<30} {:<8} trailseal scan: a file could not be read (not a check)",
+                "iac-input", "high"
             );
             print_stdout(&out)?;
             Ok(0)
