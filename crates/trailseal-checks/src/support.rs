@@ -4,6 +4,9 @@ use serde_json::{json, Value};
 use trailseal_model::{Finding, Status, TrailEvidence};
 use trailseal_policy::{Evaluation, Policy, Request, Statement, TrailContext, Tri};
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::CheckInfo;
 use trailseal_model::{AccountEvidence, Key, LookupError};
 
@@ -140,7 +143,7 @@ pub(crate) fn key<'a>(info: &CheckInfo, ev: &'a TrailEvidence) -> Result<&'a Key
 pub(crate) fn load(
     info: &CheckInfo,
     ev: &TrailEvidence,
-) -> Result<(Policy, TrailContext), Box<Finding>> {
+) -> Result<(Rc<Policy>, TrailContext), Box<Finding>> {
     let key = key(info, ev)?;
     let fail = |status: Status, message: String, remediation: &str| {
         early(info, ev, status, message, remediation)
@@ -163,7 +166,7 @@ pub(crate) fn load(
             "Grant the auditing principal kms:GetKeyPolicy on the key (see the README's minimal audit policy).",
         ));
     };
-    let policy = Policy::parse(text).map_err(|e| {
+    let policy = parse_cached(text).map_err(|e| {
         fail(
             Status::Error,
             format!("the key policy is not a valid policy document: {e}"),
@@ -256,4 +259,23 @@ pub(crate) fn unknown_suffix(key: &Key) -> String {
         .as_deref()
         .map(|why| format!(" (cannot be known before deployment: {why})"))
         .unwrap_or_default()
+}
+
+thread_local! {
+    /// The last key policy parsed on this thread: TS006, TS007 and TS008 run one after the
+    /// other on the same trail's key, so each policy is parsed once per trail, not three times.
+    static LAST_POLICY: RefCell<Option<(String, Rc<Policy>)>> = const { RefCell::new(None) };
+}
+
+fn parse_cached(text: &str) -> Result<Rc<Policy>, trailseal_policy::PolicyError> {
+    LAST_POLICY.with(|cell| {
+        if let Some((cached, policy)) = &*cell.borrow() {
+            if cached == text {
+                return Ok(Rc::clone(policy));
+            }
+        }
+        let policy = Rc::new(Policy::parse(text)?);
+        *cell.borrow_mut() = Some((text.to_owned(), Rc::clone(&policy)));
+        Ok(policy)
+    })
 }
