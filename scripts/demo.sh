@@ -43,3 +43,4 @@ echo "emulator answers CloudTrail Lake calls with HTTP 500, and trailseal says s
 echo "Also try:  $bin explain TS006"
 echo "           $bin audit --evidence examples/evidence/broken-account.json   (offline)"
 echo "           $bin policy check examples/policies/explicit-deny-cloudtrail.json --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/t"
+echo "           $bin scan examples/iac   (CloudFormation, Terraform, plan JSON, before deploy)"
