@@ -10,12 +10,15 @@ pub enum Kind {
     /// CloudFormation template candidate (`.yaml`, `.yml`, `.json`, `.template`), or a
     /// Terraform plan in JSON (`.json`); the content decides.
     CloudFormation,
-    /// Terraform HCL (`.tf`): scanned per directory (module).
+    /// Terraform (`.tf`, `.tf.json`): scanned per directory (module).
     Terraform,
 }
 
 /// What `path` may be, by its name.
 pub fn kind(path: &Path) -> Option<Kind> {
+    if path.to_str().is_some_and(|p| p.ends_with(".tf.json")) {
+        return Some(Kind::Terraform);
+    }
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "yaml" | "yml" | "json" | "template" => Some(Kind::CloudFormation),

@@ -46,6 +46,10 @@ fn scan_all(text: &str) {
     if std::fs::write(&file, text).is_ok() {
         let _ = tf::scan_module(&dir, &[file], &HashMap::new());
     }
+    let json = dir.join("main.tf.json");
+    if std::fs::write(&json, text).is_ok() {
+        let _ = tf::scan_module(&dir, &[json], &HashMap::new());
+    }
 }
 
 proptest! {
@@ -58,13 +62,14 @@ proptest! {
 
     #[test]
     fn mutated_fixtures(
-        which in 0usize..4,
+        which in 0usize..5,
         edits in proptest::collection::vec((any::<usize>(), any::<u8>(), b' '..b'~'), 1..8),
     ) {
         let base = match which {
             0 => fixture("cloudformation/good.yaml"),
             1 => fixture("cloudformation/long-form.json"),
             2 => fixture("terraform-plan/plan.json"),
+            3 => fixture("terraform/json/main.tf.json"),
             _ => fixture("terraform/root/main.tf"),
         };
         scan_all(&mutate(&base, &edits));

@@ -399,3 +399,27 @@ fn bad_input_is_reported_and_the_scan_goes_on() {
     assert_eq!(status(&t, "Trail", "TS006"), "pass");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `.tf.json` (Terraform's JSON syntax): same evaluation, positions in the JSON file.
+#[test]
+fn terraform_json_syntax() {
+    let dir = format!(
+        "{}/../../examples/iac/terraform/json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (doc, _) = scan(&[&dir]);
+    let t = table(&doc);
+    assert_eq!(status(&t, "aws_cloudtrail.json_trail", "TS001"), "pass");
+    // The key has no policy: the AWS default key policy does not let CloudTrail encrypt.
+    assert_eq!(status(&t, "aws_cloudtrail.json_trail", "TS006"), "fail");
+    let f = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["resource"] == "aws_cloudtrail.json_trail")
+        .expect("finding");
+    assert!(f["file"]
+        .as_str()
+        .is_some_and(|p| p.ends_with("main.tf.json")));
+    assert_eq!(f["line"], 16);
+}
