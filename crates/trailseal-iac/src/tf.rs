@@ -66,6 +66,18 @@ struct Module<'a> {
 struct Scope {
     count_index: Option<Val>,
     each: Option<(Val, Val)>,
+    /// Variables bound by `for` expressions, innermost last.
+    bindings: Vec<(String, Val)>,
+}
+
+impl Scope {
+    fn binding(&self, name: &str) -> Option<&Val> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
 }
 
 fn unknown(why: impl Into<String>) -> Val {
@@ -313,6 +325,9 @@ impl<'a> Module<'a> {
             }
         };
         if let Expression::Variable(root) = base {
+            if let Some(bound) = s.binding(root.as_str()) {
+                return self.apply_ops(bound.clone(), ops, s);
+            }
             let root = root.as_str();
             let (value, rest): (Val, &[&TraversalOperator]) = match root {
                 "var" => match ops.first().and_then(|o| name(o)) {
@@ -432,9 +447,10 @@ impl<'a> Module<'a> {
             Expression::StringTemplate(t) => self.template(t, s),
             Expression::HeredocTemplate(h) => self.template(&h.template, s),
             Expression::Parenthesis(p) => self.eval(p.inner(), s),
-            Expression::Variable(v) => {
-                unknown(format!("{} on its own is not evaluated", v.as_str()))
-            }
+            Expression::Variable(v) => match s.binding(v.as_str()) {
+                Some(value) => value.clone(),
+                None => unknown(format!("{} on its own is not evaluated", v.as_str())),
+            },
             Expression::Conditional(c) => match self.eval(&c.cond_expr, s).truth() {
                 Some(true) => self.eval(&c.true_expr, s),
                 Some(false) => self.eval(&c.false_expr, s),
@@ -487,7 +503,59 @@ impl<'a> Module<'a> {
                 self.eval(&b.lhs_expr, s),
                 self.eval(&b.rhs_expr, s),
             ),
-            Expression::ForExpr(_) => unknown("for expressions are not evaluated yet"),
+            Expression::ForExpr(f) => self.for_expr(f, s),
+        }
+    }
+
+    /// `[for k, v in coll : expr if cond]` and `{for k, v in coll : key => value}`.
+    fn for_expr(&self, f: &hcl_edit::expr::ForExpr, s: &Scope) -> Val {
+        let items: Vec<(Val, Val)> = match self.eval(&f.intro.collection_expr, s) {
+            Val::List(l) => l
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Val::Num(i.to_string()), v))
+                .collect(),
+            Val::Map(m) => m.into_iter().map(|(k, v)| (Val::Str(k), v)).collect(),
+            Val::Unknown(why) => return Val::Unknown(why),
+            _ => return unknown("for over a value that is not a collection"),
+        };
+        let mut list = Vec::new();
+        let mut map: Vec<(String, Val)> = Vec::new();
+        for (key, value) in items {
+            let mut inner = s.clone();
+            if let Some(k) = &f.intro.key_var {
+                inner.bindings.push((k.as_str().to_owned(), key));
+            }
+            inner
+                .bindings
+                .push((f.intro.value_var.as_str().to_owned(), value));
+            if let Some(cond) = &f.cond {
+                match self.eval(&cond.expr, &inner).truth() {
+                    Some(true) => {}
+                    Some(false) => continue,
+                    None => return unknown("a for filter is unknown"),
+                }
+            }
+            let v = self.eval(&f.value_expr, &inner);
+            match &f.key_expr {
+                None => list.push(v),
+                Some(k) => match self.eval(k, &inner).text() {
+                    Some(k) if f.grouping => match map.iter_mut().find(|(x, _)| *x == k) {
+                        Some((_, Val::List(group))) => group.push(v),
+                        _ => map.push((k, Val::List(vec![v]))),
+                    },
+                    Some(k) => {
+                        map.retain(|(x, _)| *x != k);
+                        map.push((k, v));
+                    }
+                    None => return unknown("a for key is unknown"),
+                },
+            }
+        }
+        if f.key_expr.is_some() {
+            Val::Map(map)
+        } else {
+            Val::List(list)
         }
     }
 
@@ -1076,6 +1144,7 @@ fn evaluate_module(
                             Scope {
                                 count_index: Some(Val::Num(i.to_string())),
                                 each: None,
+                                bindings: Vec::new(),
                             },
                         )
                     })
@@ -1085,6 +1154,7 @@ fn evaluate_module(
                     Scope {
                         count_index: Some(unknown("count is unknown")),
                         each: None,
+                        bindings: Vec::new(),
                     },
                 )],
             }
@@ -1098,6 +1168,7 @@ fn evaluate_module(
                             Scope {
                                 count_index: None,
                                 each: Some((Val::Str(k), v)),
+                                bindings: Vec::new(),
                             },
                         )
                     })
@@ -1111,6 +1182,7 @@ fn evaluate_module(
                             Scope {
                                 count_index: None,
                                 each: Some((Val::Str(k.clone()), Val::Str(k))),
+                                bindings: Vec::new(),
                             },
                         )
                     })
@@ -1123,6 +1195,7 @@ fn evaluate_module(
                             unknown("for_each is unknown"),
                             unknown("for_each is unknown"),
                         )),
+                        bindings: Vec::new(),
                     },
                 )],
             }
@@ -1176,6 +1249,7 @@ fn evaluate_module(
                             Scope {
                                 count_index: Some(Val::Num(i.to_string())),
                                 each: None,
+                                bindings: Vec::new(),
                             },
                         )
                     })
@@ -1185,6 +1259,7 @@ fn evaluate_module(
                     Scope {
                         count_index: Some(unknown("count is unknown")),
                         each: None,
+                        bindings: Vec::new(),
                     },
                 )],
             }
@@ -1198,6 +1273,7 @@ fn evaluate_module(
                             Scope {
                                 count_index: None,
                                 each: Some((Val::Str(k), v)),
+                                bindings: Vec::new(),
                             },
                         )
                     })
@@ -1211,6 +1287,7 @@ fn evaluate_module(
                             Scope {
                                 count_index: None,
                                 each: Some((Val::Str(k.clone()), Val::Str(k))),
+                                bindings: Vec::new(),
                             },
                         )
                     })
@@ -1223,6 +1300,7 @@ fn evaluate_module(
                             unknown("for_each is unknown"),
                             unknown("for_each is unknown"),
                         )),
+                        bindings: Vec::new(),
                     },
                 )],
             }

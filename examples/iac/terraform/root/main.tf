@@ -138,3 +138,49 @@ resource "aws_cloudtrail" "external" {
   kms_key_id                 = var.external_key_arn
   enable_log_file_validation = true
 }
+
+# A policy built with for expressions: one statement per service, readers from a list.
+variable "log_readers" {
+  type    = list(string)
+  default = ["security", "audit"]
+}
+
+locals {
+  services = { encrypt = "kms:GenerateDataKey*", describe = "kms:DescribeKey" }
+}
+
+resource "aws_kms_key" "for_policy" {
+  enable_key_rotation = true
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [{
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${local.account}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      }],
+      [for sid, action in local.services : {
+        Sid       = "CloudTrail-${sid}"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = action
+        Resource  = "*"
+      }],
+      [{
+        Sid       = "Readers"
+        Effect    = "Allow"
+        Principal = { AWS = [for r in var.log_readers : "arn:aws:iam::${local.account}:role/${r}" if r != ""] }
+        Action    = "kms:Decrypt"
+        Resource  = "*"
+      }]
+    )
+  })
+}
+
+resource "aws_cloudtrail" "for_policy" {
+  name                       = "for-policy"
+  s3_bucket_name             = aws_s3_bucket.logs.id
+  kms_key_id                 = aws_kms_key.for_policy.arn
+  enable_log_file_validation = true
+}
