@@ -60,6 +60,8 @@ struct Module<'a> {
     /// `module.m.` for a child module: resource addresses (and the symbolic ARNs built from
     /// them) are unique across modules.
     prefix: String,
+    /// Outputs of the child modules evaluated so far, by call (`kms`, `trail[0]`).
+    module_outputs: RefCell<HashMap<String, HashMap<String, Val>>>,
 }
 
 #[derive(Clone, Default)]
@@ -366,7 +368,31 @@ impl<'a> Module<'a> {
                         None => return unknown(format!("data.{ty}.{n}")),
                     }
                 }
-                "module" => return unknown("module outputs are not evaluated yet: scan the plan"),
+                "module" => {
+                    let Some(call) = ops.first().and_then(|o| name(o)) else {
+                        return unknown("module needs a name");
+                    };
+                    let mut key = call.clone();
+                    let mut i = 1;
+                    while let Some(ix) = ops.get(i).and_then(|o| index(o)) {
+                        key.push_str(&ix);
+                        i += 1;
+                    }
+                    let Some(output) = ops.get(i).and_then(|o| name(o)) else {
+                        return unknown(format!("module.{key} as a whole object"));
+                    };
+                    let value = self
+                        .module_outputs
+                        .borrow()
+                        .get(&key)
+                        .and_then(|outputs| outputs.get(&output).cloned())
+                        .unwrap_or_else(|| {
+                            unknown(format!(
+                                "module.{key}.{output} is not known (a remote module, or no such output): scan the plan"
+                            ))
+                        });
+                    (value, &ops[i + 1..])
+                }
                 ty if ty.starts_with("aws_") => {
                     let Some(n) = ops.first().and_then(|o| name(o)) else {
                         return unknown(format!("{ty} needs a name"));
@@ -899,6 +925,8 @@ struct Evaluated {
     provider_region: Option<String>,
     /// Local module directories evaluated as children (canonical paths).
     children: Vec<PathBuf>,
+    /// The module's `output` values.
+    outputs: HashMap<String, Val>,
 }
 
 /// Meta-arguments of a module call (not inputs).
@@ -989,9 +1017,11 @@ fn evaluate_module(
         data: Vec::new(),
         dir: dir.to_owned(),
         prefix: prefix.to_owned(),
+        module_outputs: RefCell::new(HashMap::new()),
     };
     let mut defaults: Vec<(String, Option<&Expression>)> = Vec::new();
     let mut module_calls = Vec::new();
+    let mut outputs: Vec<(String, &Block)> = Vec::new();
     for (fi, f) in parsed.iter().enumerate() {
         for b in f.body.blocks() {
             let labels: Vec<String> = b.labels.iter().map(label).collect();
@@ -1015,6 +1045,7 @@ fn evaluate_module(
                     file: fi,
                 }),
                 ("module", [name]) => module_calls.push((name.clone(), fi, b)),
+                ("output", [name]) => outputs.push((name.clone(), b)),
                 _ => {}
             }
         }
@@ -1226,6 +1257,10 @@ fn evaluate_module(
             result.problems.extend(ev.problems);
             result.notes.extend(ev.notes);
             result.children.extend(ev.children);
+            module
+                .module_outputs
+                .borrow_mut()
+                .insert(format!("{name}{index}"), ev.outputs);
         }
     }
 
@@ -1355,6 +1390,12 @@ fn evaluate_module(
             result
                 .changes
                 .push(json!({"address": address, "change": {"after_unknown": after_unknown}}));
+        }
+    }
+    for (name, b) in &outputs {
+        if let Some(e) = module.attr(b, "value") {
+            let v = module.eval(e, &Scope::default());
+            result.outputs.insert(name.clone(), v);
         }
     }
     result.provider_region = parsed

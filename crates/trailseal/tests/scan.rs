@@ -273,6 +273,14 @@ fn terraform_hcl_module() {
             "by_alias {c}"
         );
     }
+    // A key from a local module's output: followed to the module's key and its policy.
+    for c in ["TS001", "TS002", "TS006", "TS011"] {
+        assert_eq!(
+            status(&t, "aws_cloudtrail.module_key", c),
+            "pass",
+            "module_key {c}"
+        );
+    }
     // checkov's false pass: `var.encrypt ? aws_kms_key.trail.arn : null`, encrypt = false.
     assert_eq!(status(&t, "aws_cloudtrail.optional", "TS001"), "fail");
     // A jsonencode policy that does not name CloudTrail.

@@ -17,3 +17,15 @@ module "registry" {
   source  = "terraform-aws-modules/cloudtrail/aws"
   version = "~> 1.0"
 }
+
+module "kms" {
+  source = "./modules/kms"
+}
+
+# The key comes from a module output.
+resource "aws_cloudtrail" "module_key" {
+  name                       = "module-key"
+  s3_bucket_name             = aws_s3_bucket.logs.id
+  kms_key_id                 = module.kms.key_arn
+  enable_log_file_validation = true
+}
