@@ -3,6 +3,27 @@
 //! (no loops).
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+#[derive(Default)]
+struct Found {
+    files: Vec<PathBuf>,
+    errors: Vec<(PathBuf, String)>,
+}
+
+/// One walker thread's findings, added to the shared list when the thread is done.
+struct Collector<'a> {
+    found: Found,
+    into: &'a Mutex<Found>,
+}
+
+impl Drop for Collector<'_> {
+    fn drop(&mut self) {
+        let mut all = self.into.lock().unwrap_or_else(PoisonError::into_inner);
+        all.files.append(&mut self.found.files);
+        all.errors.append(&mut self.found.errors);
+    }
+}
 
 /// Kinds of input trailseal reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,24 +61,37 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
             errors.push((root.clone(), "no such file or directory".to_owned()));
             continue;
         }
-        let walker = ignore::WalkBuilder::new(root)
+        // Walked on every core; the order does not matter (sorted below).
+        let found = Mutex::new(Found::default());
+        ignore::WalkBuilder::new(root)
             .follow_links(false)
             .require_git(false)
             .filter_entry(|e| e.file_name() != ".terraform")
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
-                    if kind(e.path()).is_some() {
-                        files.push(e.into_path());
+            .build_parallel()
+            .run(|| {
+                let mut mine = Collector {
+                    found: Found::default(),
+                    into: &found,
+                };
+                Box::new(move |entry| {
+                    match entry {
+                        Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
+                            if kind(e.path()).is_some() {
+                                mine.found.files.push(e.into_path());
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => mine.found.errors.push((root.clone(), e.to_string())),
                     }
-                }
-                Ok(_) => {}
-                Err(e) => errors.push((root.clone(), e.to_string())),
-            }
-        }
+                    ignore::WalkState::Continue
+                })
+            });
+        let mut walked = found.into_inner().unwrap_or_else(PoisonError::into_inner);
+        files.append(&mut walked.files);
+        errors.append(&mut walked.errors);
     }
     files.sort();
     files.dedup();
+    errors.sort();
     (files, errors)
 }

@@ -879,6 +879,65 @@ fn simple_template(text: &str, vars: &[(String, Val)]) -> Val {
     Val::Str(out)
 }
 
+/// Whether a module `source` is a local directory (evaluated) rather than a registry, git or
+/// other remote source (not evaluated).
+fn is_local_source(source: &str) -> bool {
+    source.starts_with("./") || source.starts_with("../")
+}
+
+/// The directory of a local module source: `./modules/x` -> `modules/x` under `dir` (reports
+/// show clean paths).
+fn child_dir(dir: &Path, source: &str) -> PathBuf {
+    dir.join(source)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+/// The local module directories (canonical paths) that the module in `dir` calls: `module`
+/// blocks whose `source` is `./...` or `../...` (Terraform requires a literal source). Cheap
+/// enough for a pre-pass over every module: a file without the word `module` is not parsed.
+/// A file that cannot be read or parsed gives nothing here; its scan reports it.
+pub fn local_module_calls(dir: &Path, files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        if !text.contains("module") {
+            continue;
+        }
+        let text = if path.to_string_lossy().ends_with(".tf.json") {
+            match serde_json::from_str::<Value>(&text) {
+                Ok(v) => json_to_hcl(&v),
+                Err(_) => continue,
+            }
+        } else {
+            text
+        };
+        let Ok(body) = hcl_edit::parser::parse_body(&text) else {
+            continue;
+        };
+        for b in body.blocks().filter(|b| b.ident.as_str() == "module") {
+            let source = b
+                .body
+                .attributes()
+                .find(|a| a.key.as_str() == "source")
+                .and_then(|a| match &a.value {
+                    Expression::String(s) => Some(s.value().clone()),
+                    _ => None,
+                });
+            if let Some(source) = source.filter(|s| is_local_source(s)) {
+                let child = child_dir(dir, &source);
+                out.push(child.canonicalize().unwrap_or(child));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Scans the module in `dir` made of `files` (`.tf`). `vars` are `--var NAME=VALUE`.
 pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>) -> IacScan {
     let mut stack = Vec::new();
@@ -1113,7 +1172,7 @@ fn evaluate_module(
             column,
             message,
         };
-        if !(source.starts_with("./") || source.starts_with("../")) {
+        if !is_local_source(&source) {
             result.notes.push((
                 parsed[*fi].name.clone(),
                 at(format!(
@@ -1122,12 +1181,7 @@ fn evaluate_module(
             ));
             continue;
         }
-        // `./modules/x` -> `modules/x` under dir (reports show clean paths).
-        let child: PathBuf = dir
-            .join(&source)
-            .components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .collect();
+        let child = child_dir(dir, &source);
         let canonical = child.canonicalize().unwrap_or_else(|_| child.clone());
         if stack.contains(&canonical) || stack.len() > 16 {
             problems.push((

@@ -4,14 +4,16 @@
 //! and a human text format grouped by resource (what is wrong, why it matters, the fix).
 
 mod sarif;
+mod stream;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use trailseal_model::{Finding, Status, Summary};
+use trailseal_model::{Finding, Severity, Status, Summary};
 
 pub use sarif::sarif_report;
+pub use stream::{Rendered, Renderer, ReportWriter, Style, Tally};
 
 pub const SCHEMA: &str = "trailseal.audit/v1";
 
@@ -139,13 +141,51 @@ fn is_problem(f: &Finding) -> bool {
     )
 }
 
+/// Where a resource's text block goes in the report: worst first (real failures before
+/// errors, by highest severity, then more problems), then by file and resource.
+pub type BlockKey = (
+    std::cmp::Reverse<Option<Severity>>,
+    std::cmp::Reverse<Option<Severity>>,
+    std::cmp::Reverse<usize>,
+    String,
+    String,
+);
+
 /// Human text, grouped by resource. Resources with problems come first (worst severity
 /// first); each problem is shown with its message, why it matters, the fix and, for key policy
 /// checks, how the policy was evaluated. Passing and skipped findings take one line each (all
 /// of them in full with `verbose`); a resource with no problem takes two lines. Trails carry
 /// their verdict (compliant = TS001-TS006 pass).
 pub fn text_report(findings: &[Finding], opts: TextOptions) -> String {
+    let mut blocks = text_blocks(findings, opts);
+    blocks.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: String = blocks.into_iter().map(|(_, text)| text).collect();
+    out += &text_footer(&Tally::of(findings));
+    out
+}
+
+/// The last lines of the text report: trail verdicts and the summary.
+pub fn text_footer(tally: &Tally) -> String {
     let mut out = String::new();
+    if !tally.verdicts.is_empty() {
+        let compliant = tally.verdicts.iter().filter(|v| v.compliant).count();
+        out += &format!(
+            "Trails: {} compliant, {} not compliant (TS001-TS006)\n",
+            compliant,
+            tally.verdicts.len() - compliant
+        );
+    }
+    let s = &tally.summary;
+    out += &format!(
+        "Summary: {} pass, {} fail, {} error, {} indeterminate, {} skipped\n",
+        s.pass, s.fail, s.error, s.indeterminate, s.skipped
+    );
+    out
+}
+
+/// The text block of each resource (file and resource) of `findings`, with its place in the
+/// report. All the findings of a resource must be in `findings`.
+pub fn text_blocks(findings: &[Finding], opts: TextOptions) -> Vec<(BlockKey, String)> {
     // Grouped by file too: two templates may use the same logical id.
     let mut groups: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
     for f in findings {
@@ -158,151 +198,151 @@ pub fn text_report(findings: &[Finding], opts: TextOptions) -> String {
         .into_iter()
         .map(|v| (v.arn.clone(), v))
         .collect();
-    let mut groups: Vec<((&str, &str), Vec<&Finding>)> = groups.into_iter().collect();
-    // Worst first: real failures before errors, by highest severity, then more problems,
-    // then by name.
-    groups.sort_by_key(|(resource, fs)| {
-        let worst_fail = fs
-            .iter()
-            .filter(|f| f.status == Status::Fail)
-            .map(|f| f.severity)
-            .max();
-        let worst = fs
-            .iter()
-            .filter(|f| is_problem(f))
-            .map(|f| f.severity)
-            .max();
-        let problems = fs.iter().filter(|f| is_problem(f)).count();
+    groups
+        .into_iter()
+        .map(|((file, resource), fs)| {
+            let key = block_key(file, resource, &fs);
+            (key, text_block(resource, fs, verdicts.get(resource), opts))
+        })
+        .collect()
+}
+
+fn block_key(file: &str, resource: &str, fs: &[&Finding]) -> BlockKey {
+    let worst_fail = fs
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| f.severity)
+        .max();
+    let worst = fs
+        .iter()
+        .filter(|f| is_problem(f))
+        .map(|f| f.severity)
+        .max();
+    let problems = fs.iter().filter(|f| is_problem(f)).count();
+    (
+        std::cmp::Reverse(worst_fail),
+        std::cmp::Reverse(worst),
+        std::cmp::Reverse(problems),
+        file.to_owned(),
+        resource.to_owned(),
+    )
+}
+
+fn text_block(
+    resource: &str,
+    mut fs: Vec<&Finding>,
+    verdict: Option<&TrailVerdict>,
+    opts: TextOptions,
+) -> String {
+    let mut out = String::new();
+    fs.sort_by_key(|f| {
         (
-            std::cmp::Reverse(worst_fail),
-            std::cmp::Reverse(worst),
-            std::cmp::Reverse(problems),
-            *resource,
+            !is_problem(f),
+            f.status != Status::Fail,
+            f.status == Status::Skipped,
+            std::cmp::Reverse(f.severity),
+            f.code.clone(),
         )
     });
-    for ((_, resource), mut fs) in groups {
-        fs.sort_by_key(|f| {
-            (
-                !is_problem(f),
-                f.status != Status::Fail,
-                f.status == Status::Skipped,
-                std::cmp::Reverse(f.severity),
-                f.code.clone(),
+    let first = fs[0];
+    let location = match (&first.file, first.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => file.clone(),
+        _ if first.region.is_empty() => format!("account {}", first.account),
+        _ => format!("account {}, {}", first.account, first.region),
+    };
+    let verdict = match verdict {
+        Some(v) if v.compliant => format!(": {}", paint(opts.color, "32", "compliant")),
+        Some(v) => {
+            // Name the checks that failed; the ones skipped because of them follow.
+            let mut failing: Vec<&str> = fs
+                .iter()
+                .filter(|f| is_problem(f) && COMPLIANCE_CODES.contains(&f.code.as_str()))
+                .map(|f| f.code.as_str())
+                .collect();
+            if failing.is_empty() {
+                failing = v.failing.iter().map(String::as_str).collect();
+            }
+            failing.sort_unstable();
+            format!(
+                ": {} ({})",
+                paint(opts.color, "31;1", "NOT COMPLIANT"),
+                failing.join(", ")
             )
-        });
-        let first = fs[0];
-        let location = match (&first.file, first.line) {
-            (Some(file), Some(line)) => format!("{file}:{line}"),
-            (Some(file), None) => file.clone(),
-            _ if first.region.is_empty() => format!("account {}", first.account),
-            _ => format!("account {}, {}", first.account, first.region),
-        };
-        let verdict = match verdicts.get(resource) {
-            Some(v) if v.compliant => format!(": {}", paint(opts.color, "32", "compliant")),
-            Some(v) => {
-                // Name the checks that failed; the ones skipped because of them follow.
-                let mut failing: Vec<&str> = fs
-                    .iter()
-                    .filter(|f| is_problem(f) && COMPLIANCE_CODES.contains(&f.code.as_str()))
-                    .map(|f| f.code.as_str())
-                    .collect();
-                if failing.is_empty() {
-                    failing = v.failing.iter().map(String::as_str).collect();
-                }
-                failing.sort_unstable();
-                format!(
-                    ": {} ({})",
-                    paint(opts.color, "31;1", "NOT COMPLIANT"),
-                    failing.join(", ")
-                )
-            }
-            None => String::new(),
-        };
-        out += &format!(
-            "{} ({location}){verdict}\n",
-            paint(opts.color, "1", resource)
-        );
-        let mut quiet_pass: Vec<&str> = Vec::new();
-        let mut quiet_skip: Vec<(&str, &str)> = Vec::new();
-        for f in fs {
-            if opts.compact && !opts.verbose && !is_problem(f) {
-                if f.status == Status::Pass {
-                    quiet_pass.push(&f.code);
-                } else {
-                    quiet_skip.push((&f.code, &f.message));
-                }
-                continue;
-            }
-            out += &format!(
-                "  {} {} {} [{}]\n",
-                status_label(f.status, opts.color),
-                f.code,
-                f.name,
-                f.severity.as_str()
-            );
-            out += &format!("{}\n", indent(&f.message, "        "));
-            if !is_problem(f) && !opts.verbose {
-                continue;
-            }
-            if let Some(check) = trailseal_checks::find(&f.code) {
-                let why = check.info.section("Why it matters");
-                if !why.is_empty() {
-                    out += &format!("        {} {why}\n", paint(opts.color, "1", "why:"));
-                }
-            }
-            out += &format!(
-                "        {}\n{}\n",
-                paint(opts.color, "1", "fix:"),
-                indent(&f.remediation, "          ")
-            );
-            if let Some(lines) = f.evidence.get("explanation").and_then(Value::as_array) {
-                out += &format!(
-                    "        {}\n",
-                    paint(opts.color, "1", "how the key policy was evaluated:")
-                );
-                for l in lines.iter().filter_map(Value::as_str) {
-                    out += &format!("          {l}\n");
-                }
-            }
         }
-        if !quiet_pass.is_empty() {
-            quiet_pass.sort_unstable();
-            out += &format!(
-                "  {} {}\n",
-                status_label(Status::Pass, opts.color),
-                quiet_pass.join(" ")
-            );
-        }
-        // Skipped checks share their reason (e.g. "the key could not be resolved").
-        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
-        for (code, message) in quiet_skip {
-            match reasons.iter_mut().find(|(m, _)| *m == message) {
-                Some((_, codes)) => codes.push(code),
-                None => reasons.push((message, vec![code])),
-            }
-        }
-        for (message, mut codes) in reasons {
-            codes.sort_unstable();
-            out += &format!(
-                "  {} {}: {message}\n",
-                status_label(Status::Skipped, opts.color),
-                codes.join(" ")
-            );
-        }
-        out.push('\n');
-    }
-    let s = Summary::of(findings);
-    if !verdicts.is_empty() {
-        let compliant = verdicts.values().filter(|v| v.compliant).count();
-        out += &format!(
-            "Trails: {} compliant, {} not compliant (TS001-TS006)\n",
-            compliant,
-            verdicts.len() - compliant
-        );
-    }
+        None => String::new(),
+    };
     out += &format!(
-        "Summary: {} pass, {} fail, {} error, {} indeterminate, {} skipped\n",
-        s.pass, s.fail, s.error, s.indeterminate, s.skipped
+        "{} ({location}){verdict}\n",
+        paint(opts.color, "1", resource)
     );
+    let mut quiet_pass: Vec<&str> = Vec::new();
+    let mut quiet_skip: Vec<(&str, &str)> = Vec::new();
+    for f in fs {
+        if opts.compact && !opts.verbose && !is_problem(f) {
+            if f.status == Status::Pass {
+                quiet_pass.push(&f.code);
+            } else {
+                quiet_skip.push((&f.code, &f.message));
+            }
+            continue;
+        }
+        out += &format!(
+            "  {} {} {} [{}]\n",
+            status_label(f.status, opts.color),
+            f.code,
+            f.name,
+            f.severity.as_str()
+        );
+        out += &format!("{}\n", indent(&f.message, "        "));
+        if !is_problem(f) && !opts.verbose {
+            continue;
+        }
+        if let Some(check) = trailseal_checks::find(&f.code) {
+            let why = check.info.section("Why it matters");
+            if !why.is_empty() {
+                out += &format!("        {} {why}\n", paint(opts.color, "1", "why:"));
+            }
+        }
+        out += &format!(
+            "        {}\n{}\n",
+            paint(opts.color, "1", "fix:"),
+            indent(&f.remediation, "          ")
+        );
+        if let Some(lines) = f.evidence.get("explanation").and_then(Value::as_array) {
+            out += &format!(
+                "        {}\n",
+                paint(opts.color, "1", "how the key policy was evaluated:")
+            );
+            for l in lines.iter().filter_map(Value::as_str) {
+                out += &format!("          {l}\n");
+            }
+        }
+    }
+    if !quiet_pass.is_empty() {
+        quiet_pass.sort_unstable();
+        out += &format!(
+            "  {} {}\n",
+            status_label(Status::Pass, opts.color),
+            quiet_pass.join(" ")
+        );
+    }
+    // Skipped checks share their reason (e.g. "the key could not be resolved").
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (code, message) in quiet_skip {
+        match reasons.iter_mut().find(|(m, _)| *m == message) {
+            Some((_, codes)) => codes.push(code),
+            None => reasons.push((message, vec![code])),
+        }
+    }
+    for (message, mut codes) in reasons {
+        codes.sort_unstable();
+        out += &format!(
+            "  {} {}: {message}\n",
+            status_label(Status::Skipped, opts.color),
+            codes.join(" ")
+        );
+    }
+    out.push('\n');
     out
 }

@@ -19,7 +19,7 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-fn rules() -> Vec<Value> {
+pub(crate) fn rules() -> Vec<Value> {
     let mut rules: Vec<Value> = trailseal_checks::registry()
         .iter()
         .map(|c| {
@@ -47,51 +47,25 @@ fn rules() -> Vec<Value> {
 /// The `--format sarif` document.
 pub fn sarif_report(findings: &[Finding], tool_version: &str) -> Value {
     let rules = rules();
-    let index = |code: &str| rules.iter().position(|r| r["id"] == code);
+    let index = rule_index(&rules);
     let results: Vec<Value> = findings
         .iter()
-        .filter_map(|f| {
-            let suppressed = f.status == Status::Skipped && f.message.starts_with("suppressed: ");
-            let (kind, level) = match f.status {
-                Status::Fail => ("fail", level(f.severity)),
-                Status::Indeterminate => ("review", "none"),
-                Status::Error => ("open", "none"),
-                Status::Skipped if suppressed => ("fail", level(f.severity)),
-                Status::Pass | Status::Skipped => return None,
-            };
-            let mut location = json!({
-                "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
-            });
-            if let Some(file) = &f.file {
-                let mut region = json!({"startLine": f.line.unwrap_or(1).max(1)});
-                if let Some(c) = f.column {
-                    region["startColumn"] = json!(c.max(1));
-                }
-                location["physicalLocation"] = json!({
-                    "artifactLocation": {"uri": file.trim_start_matches("./")},
-                    "region": region,
-                });
-            }
-            let mut result = json!({
-                "ruleId": f.code,
-                "kind": kind,
-                "level": level,
-                "message": {"text": format!("{}: {}\nFix: {}", f.resource, f.message, f.remediation)},
-                "locations": [location],
-                "properties": {"status": f.status, "severity": f.severity.as_str(), "account": f.account, "region": f.region},
-            });
-            if let Some(i) = index(&f.code) {
-                result["ruleIndex"] = json!(i);
-            }
-            if suppressed {
-                result["suppressions"] = json!([{
-                    "kind": "inSource",
-                    "justification": f.message.trim_start_matches("suppressed: "),
-                }]);
-            }
-            Some(result)
-        })
+        .filter_map(|f| sarif_result(f, &index))
         .collect();
+    sarif_skeleton(rules, tool_version, Value::Array(results))
+}
+
+/// Rule id -> its index in the rules of the run.
+pub(crate) fn rule_index(rules: &[Value]) -> std::collections::HashMap<String, usize> {
+    rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((r["id"].as_str()?.to_owned(), i)))
+        .collect()
+}
+
+/// The SARIF document around its `results`.
+pub(crate) fn sarif_skeleton(rules: Vec<Value>, tool_version: &str, results: Value) -> Value {
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -105,4 +79,50 @@ pub fn sarif_report(findings: &[Finding], tool_version: &str) -> Value {
             "results": results,
         }],
     })
+}
+
+/// The SARIF result of one finding; None for those that need no attention (passes, skips).
+pub(crate) fn sarif_result(
+    f: &Finding,
+    index: &std::collections::HashMap<String, usize>,
+) -> Option<Value> {
+    let suppressed = f.status == Status::Skipped && f.message.starts_with("suppressed: ");
+    let (kind, level) = match f.status {
+        Status::Fail => ("fail", level(f.severity)),
+        Status::Indeterminate => ("review", "none"),
+        Status::Error => ("open", "none"),
+        Status::Skipped if suppressed => ("fail", level(f.severity)),
+        Status::Pass | Status::Skipped => return None,
+    };
+    let mut location = json!({
+        "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
+    });
+    if let Some(file) = &f.file {
+        let mut region = json!({"startLine": f.line.unwrap_or(1).max(1)});
+        if let Some(c) = f.column {
+            region["startColumn"] = json!(c.max(1));
+        }
+        location["physicalLocation"] = json!({
+            "artifactLocation": {"uri": file.trim_start_matches("./")},
+            "region": region,
+        });
+    }
+    let mut result = json!({
+        "ruleId": f.code,
+        "kind": kind,
+        "level": level,
+        "message": {"text": format!("{}: {}\nFix: {}", f.resource, f.message, f.remediation)},
+        "locations": [location],
+        "properties": {"status": f.status, "severity": f.severity.as_str(), "account": f.account, "region": f.region},
+    });
+    if let Some(i) = index.get(&f.code) {
+        result["ruleIndex"] = json!(i);
+    }
+    if suppressed {
+        result["suppressions"] = json!([{
+            "kind": "inSource",
+            "justification": f.message.trim_start_matches("suppressed: "),
+        }]);
+    }
+    Some(result)
 }

@@ -1,6 +1,6 @@
 //! `trailseal audit --evidence FILE`: the whole catalogue on collected evidence, offline.
 
-use trailseal_model::{Evidence, Finding, Severity, Status, EVIDENCE_SCHEMA};
+use trailseal_model::{Evidence, Finding, EVIDENCE_SCHEMA};
 use trailseal_report::{json_report, sarif_report, text_report, TextOptions};
 
 use crate::cli::{AuditArgs, Format};
@@ -10,20 +10,7 @@ use crate::{collect_cmd, UsageError};
 /// Exit code for a set of findings: 2 when nothing could be evaluated, 1 when a finding at or
 /// above the threshold did not pass, 0 otherwise.
 pub fn exit_code(findings: &[Finding], fail_on: &str) -> u8 {
-    let evaluated = findings
-        .iter()
-        .any(|f| !matches!(f.status, Status::Error | Status::Skipped));
-    if !evaluated {
-        return 2;
-    }
-    let threshold = Severity::parse(fail_on).unwrap_or(Severity::Info);
-    let failing = findings.iter().any(|f| {
-        matches!(
-            f.status,
-            Status::Fail | Status::Error | Status::Indeterminate
-        ) && f.severity >= threshold
-    });
-    u8::from(failing)
+    trailseal_report::Tally::of(findings).exit_code(fail_on)
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<u8> {

@@ -1,16 +1,20 @@
 //! `trailseal scan PATH...`: infrastructure as code, same checks, same codes, before deploy.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex, PoisonError};
+
+use anyhow::Context as _;
 
 use trailseal_iac::discover::{discover, kind, Kind};
 use trailseal_iac::{cfn, problem_finding, tf, tfplan, IacScan, Problem, IAC_CODES};
 use trailseal_model::Finding;
-use trailseal_report::{sarif_report, text_report, JsonReport, TextOptions};
+use trailseal_report::{Rendered, Renderer, ReportWriter, Style, TextOptions};
 
-use crate::audit_cmd::exit_code;
 use crate::cli::{Format, ScanArgs};
-use crate::output::{emit, use_color};
+use crate::output::use_color;
 use crate::UsageError;
 
 /// Files larger than this are reported, not read (a template is at most 1 MB on AWS).
@@ -35,7 +39,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     }
 
     let (files, walk_errors) = discover(&args.paths);
-    let mut findings: Vec<Finding> = walk_errors
+    let walk_findings: Vec<Finding> = walk_errors
         .iter()
         .map(|(path, message)| {
             problem_finding(
@@ -50,7 +54,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         })
         .collect();
     // Terraform: one scan per directory (a module); everything else per file.
-    let mut modules: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = Default::default();
+    let mut modules: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     for f in files.iter().filter(|f| kind(f) == Some(Kind::Terraform)) {
         let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
         modules.entry(dir).or_default().push(f.clone());
@@ -60,62 +64,117 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         .filter(|f| kind(f) != Some(Kind::Terraform))
         .map(|f| Unit::File(f.clone()))
         .collect();
-    units.extend(
-        modules
-            .into_iter()
-            .map(|(dir, files)| Unit::Module(dir, files)),
-    );
+    units.extend(roots(modules));
     let inputs = Inputs {
         parameters: &parameters,
         vars: &vars,
         codes: &codes,
     };
-    let per_unit = scan_units(&units, &inputs);
-    // A directory used as a local module is evaluated with its caller's inputs; its own
-    // scan as a root module (without them) is dropped.
-    let children: std::collections::HashSet<PathBuf> = per_unit
-        .iter()
-        .flat_map(|r| r.children.iter().cloned())
-        .collect();
-    let mut scanned = 0;
-    for r in per_unit {
-        if r.dir.as_ref().is_some_and(|d| children.contains(d)) {
-            continue;
-        }
-        scanned += r.files;
-        findings.extend(r.findings);
-    }
 
-    let rendered = match args.out.format {
-        Format::Json => {
-            let input = serde_json::json!({
-                "paths": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                "files": scanned,
-            });
-            JsonReport::new(&findings, env!("CARGO_PKG_VERSION"), Some(input)).to_string_pretty()?
-        }
-        Format::Sarif => {
-            serde_json::to_string_pretty(&sarif_report(&findings, env!("CARGO_PKG_VERSION")))?
-                + "\n"
-        }
-        Format::Text => {
-            format!("Scanned {scanned} file(s)\n\n")
-                + &text_report(
-                    &findings,
-                    TextOptions {
-                        color: use_color(&args.out),
-                        verbose: args.filter.verbose,
-                        compact: true,
-                    },
-                )
-        }
+    let style = match args.out.format {
+        Format::Json => Style::Json,
+        Format::Sarif => Style::Sarif,
+        Format::Text => Style::Text(TextOptions {
+            color: use_color(&args.out),
+            verbose: args.filter.verbose,
+            compact: true,
+        }),
     };
-    emit(&args.out, &rendered)?;
-    if scanned == 0 && findings.is_empty() {
+    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));
+    let sink: Box<dyn Write> = match &args.out.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut writer =
+        ReportWriter::new(std::io::BufWriter::with_capacity(1 << 16, sink), &renderer)?;
+    writer.push(renderer.render(&walk_findings))?;
+    let scanned = scan_units(&units, &inputs, &renderer, &mut writer)?;
+    let input = serde_json::json!({
+        "paths": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "files": scanned,
+    });
+    let tally = writer
+        .finish(Some(&input), &format!("Scanned {scanned} file(s)\n\n"))
+        .with_context(|| match &args.out.output {
+            Some(path) => format!("cannot write the report to {}", path.display()),
+            None => "cannot write the report to standard output".to_owned(),
+        })?;
+    if scanned == 0 && tally.findings == 0 {
         eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
         return Ok(2);
     }
-    Ok(exit_code(&findings, &args.filter.fail_on))
+    Ok(tally.exit_code(&args.filter.fail_on))
+}
+
+/// The Terraform module directories to scan as root modules: a directory another scanned
+/// module calls as a local module (`source = "./modules/kms"`) is evaluated inside its caller,
+/// with the caller's inputs, and not again on its own. Directories that only call each other
+/// (a cycle, no root above them) are scanned as roots, which reports the cycle.
+fn roots(modules: BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Unit> {
+    let modules: Vec<(PathBuf, Vec<PathBuf>)> = modules.into_iter().collect();
+    // Canonical directory and the local modules it calls, on every core.
+    let calls: Vec<(PathBuf, Vec<PathBuf>)> = parallel_map(&modules, |(dir, files)| {
+        (
+            dir.canonicalize().unwrap_or_else(|_| dir.clone()),
+            tf::local_module_calls(dir, files),
+        )
+    });
+    let called: HashSet<&PathBuf> = calls.iter().flat_map(|(_, c)| c).collect();
+    let index: HashMap<&PathBuf, usize> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, (dir, _))| (dir, i))
+        .collect();
+    // Everything reachable from a directory nobody calls is a child.
+    let mut child = vec![false; calls.len()];
+    let mut stack: Vec<usize> = (0..calls.len())
+        .filter(|&i| !called.contains(&calls[i].0))
+        .collect();
+    let mut seen = vec![false; calls.len()];
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        for c in &calls[i].1 {
+            if let Some(&j) = index.get(c) {
+                child[j] = true;
+                stack.push(j);
+            }
+        }
+    }
+    modules
+        .into_iter()
+        .zip(child)
+        .filter(|(_, is_child)| !is_child)
+        .map(|((dir, files), _)| Unit::Module(dir, files))
+        .collect()
+}
+
+/// `f` over `items` on every core, results in order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = workers(items.len());
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn workers(units: usize) -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(units.max(1))
 }
 
 /// `NAME=VALUE` options into a map.
@@ -142,60 +201,94 @@ struct Inputs<'a> {
     codes: &'a [&'a str],
 }
 
-/// What one unit gave.
-struct UnitResult {
-    files: usize,
-    findings: Vec<Finding>,
-    /// The module directory (canonical), for Terraform.
-    dir: Option<PathBuf>,
-    /// Local module directories it evaluated as children.
-    children: Vec<PathBuf>,
+/// How far ahead of the writer the workers may get (bounds the results held for ordering).
+const WINDOW: usize = 256;
+
+/// Scans the units on every core and writes their findings in unit order as they come.
+/// Returns the number of files scanned.
+fn scan_units<W: Write>(
+    units: &[Unit],
+    inputs: &Inputs<'_>,
+    renderer: &Renderer,
+    writer: &mut ReportWriter<'_, W>,
+) -> std::io::Result<usize> {
+    let next = AtomicUsize::new(0);
+    // Units written so far; workers wait while they are WINDOW ahead.
+    let written = (Mutex::new(0usize), Condvar::new());
+    let (tx, rx) = mpsc::channel::<(usize, usize, Rendered)>();
+    std::thread::scope(|s| {
+        for _ in 0..workers(units.len()) {
+            let tx = tx.clone();
+            let (next, written) = (&next, &written);
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(unit) = units.get(i) else { break };
+                {
+                    let mut done = written.0.lock().unwrap_or_else(PoisonError::into_inner);
+                    while i >= *done + WINDOW {
+                        done = written.1.wait(done).unwrap_or_else(PoisonError::into_inner);
+                    }
+                }
+                let (files, findings) = scan_unit(unit, inputs);
+                if tx.send((i, files, renderer.render(&findings))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: BTreeMap<usize, (usize, Rendered)> = BTreeMap::new();
+        let (mut expected, mut files) = (0, 0);
+        let mut result = Ok(());
+        for (i, n, rendered) in rx {
+            pending.insert(i, (n, rendered));
+            while let Some((n, rendered)) = pending.remove(&expected) {
+                files += n;
+                if result.is_ok() {
+                    result = writer.push(rendered);
+                }
+                expected += 1;
+            }
+            *written.0.lock().unwrap_or_else(PoisonError::into_inner) = expected;
+            written.1.notify_all();
+        }
+        result.map(|()| files)
+    })
 }
 
-/// Scans the units on every core.
-fn scan_units(units: &[Unit], inputs: &Inputs<'_>) -> Vec<UnitResult> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(units.len().max(1));
-    let chunk = units.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = units
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|unit| match unit {
-                            Unit::File(f) => {
-                                let (counted, findings) =
-                                    scan_file(f, inputs.parameters, inputs.codes);
-                                UnitResult {
-                                    files: usize::from(counted),
-                                    findings,
-                                    dir: None,
-                                    children: Vec::new(),
-                                }
-                            }
-                            Unit::Module(dir, files) => {
-                                let scan = tf::scan_module(dir, files, inputs.vars);
-                                let evaluated =
-                                    trailseal_checks::evaluate_account(&scan.account, inputs.codes);
-                                UnitResult {
-                                    files: files.len(),
-                                    findings: scan.localize(evaluated),
-                                    dir: Some(dir.canonicalize().unwrap_or_else(|_| dir.clone())),
-                                    children: scan.module_dirs.clone(),
-                                }
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+/// Scans one unit: the number of files it covers and its findings. A panic (a bug) in a
+/// parser or evaluator is reported as an error on the unit; the scan goes on.
+fn scan_unit(unit: &Unit, inputs: &Inputs<'_>) -> (usize, Vec<Finding>) {
+    let run = || match unit {
+        Unit::File(f) => {
+            let (counted, findings) = scan_file(f, inputs.parameters, inputs.codes);
+            (usize::from(counted), findings)
+        }
+        Unit::Module(dir, files) => {
+            let scan = tf::scan_module(dir, files, inputs.vars);
+            let evaluated = trailseal_checks::evaluate_account(&scan.account, inputs.codes);
+            (files.len(), scan.localize(evaluated))
+        }
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+        let path = match unit {
+            Unit::File(f) => f,
+            Unit::Module(dir, _) => dir,
+        };
+        let name = path.display().to_string();
+        (
+            0,
+            vec![problem_finding(
+                &name,
+                &Problem {
+                    address: None,
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "internal error while scanning {name} (a trailseal bug: please report it with the file); the rest of the scan went on"
+                    ),
+                },
+            )],
+        )
     })
 }
 

@@ -273,6 +273,17 @@ fn terraform_hcl_module() {
             "by_alias {c}"
         );
     }
+    // The local modules' directories are evaluated inside their callers only, not again as
+    // root modules without inputs.
+    assert!(
+        !t.keys().any(|(resource, _)| resource == "aws_cloudtrail.this"),
+        "modules/trail scanned as a root module"
+    );
+    // Scanned on its own (its caller not under the path), a module directory is a root.
+    let (alone, _) = scan(&[&format!("{dir}/modules/trail")]);
+    assert!(table(&alone)
+        .keys()
+        .any(|(resource, _)| resource == "aws_cloudtrail.this"));
     // A key from a local module's output: followed to the module's key and its policy.
     for c in ["TS001", "TS002", "TS006", "TS011"] {
         assert_eq!(

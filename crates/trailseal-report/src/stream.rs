@@ -1,0 +1,394 @@
+//! Streaming reports: findings are rendered a unit at a time (a template, a Terraform module;
+//! on worker threads, with [`Renderer::render`]) and written in order by [`ReportWriter`], so
+//! memory does not grow with the number of findings. The documents are byte for byte those of
+//! [`crate::JsonReport`], [`crate::sarif_report`] and [`crate::text_report`].
+//!
+//! JSON and SARIF are written as they come: the document is serialized once with a sentinel in
+//! place of its array of findings (results), which splits it into the part before and the part
+//! after; the array's items are serialized one by one at the sentinel's depth. Text is sorted
+//! worst first over the whole report, so its blocks are kept (in memory, or in a temporary file
+//! past a threshold) with their sort keys and written at the end.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use trailseal_model::{Finding, Severity, Status, Summary};
+
+use crate::sarif::{rule_index, rules, sarif_result, sarif_skeleton};
+use crate::{
+    text_blocks, text_footer, trail_verdicts, BlockKey, TextOptions, TrailVerdict, SCHEMA,
+};
+
+/// Which document to write.
+#[derive(Debug, Clone, Copy)]
+pub enum Style {
+    Json,
+    Sarif,
+    Text(TextOptions),
+}
+
+/// What the report adds up while it is written: the summary, the trail verdicts and what the
+/// exit code needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub summary: Summary,
+    pub verdicts: Vec<TrailVerdict>,
+    /// Some finding is neither `error` nor `skipped`: something was evaluated.
+    pub evaluated: bool,
+    /// The highest severity of a `fail`, `error` or `indeterminate` finding.
+    pub worst_problem: Option<Severity>,
+    pub findings: usize,
+}
+
+impl Tally {
+    pub fn of(findings: &[Finding]) -> Tally {
+        Tally {
+            summary: Summary::of(findings),
+            verdicts: trail_verdicts(findings),
+            evaluated: findings
+                .iter()
+                .any(|f| !matches!(f.status, Status::Error | Status::Skipped)),
+            worst_problem: findings
+                .iter()
+                .filter(|f| {
+                    matches!(
+                        f.status,
+                        Status::Fail | Status::Error | Status::Indeterminate
+                    )
+                })
+                .map(|f| f.severity)
+                .max(),
+            findings: findings.len(),
+        }
+    }
+
+    /// Adds the tally of other findings (a trail's findings are all in one of them).
+    pub fn add(&mut self, other: Tally) {
+        let (a, b) = (&mut self.summary, other.summary);
+        a.pass += b.pass;
+        a.fail += b.fail;
+        a.error += b.error;
+        a.indeterminate += b.indeterminate;
+        a.skipped += b.skipped;
+        self.verdicts.extend(other.verdicts);
+        self.evaluated |= other.evaluated;
+        self.worst_problem = self.worst_problem.max(other.worst_problem);
+        self.findings += other.findings;
+    }
+
+    /// 0: nothing at or above `fail_on` failed; 1: something did (fail, error or
+    /// indeterminate); 2: nothing could be evaluated.
+    pub fn exit_code(&self, fail_on: &str) -> u8 {
+        if !self.evaluated {
+            return 2;
+        }
+        let threshold = Severity::parse(fail_on).unwrap_or(Severity::Info);
+        u8::from(self.worst_problem.is_some_and(|s| s >= threshold))
+    }
+}
+
+/// One unit's findings, rendered.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// JSON / SARIF: the array items, each starting with a newline and indentation, joined by
+    /// commas. Text: the blocks one after the other.
+    bytes: Vec<u8>,
+    /// How many array items `bytes` holds (JSON / SARIF).
+    items: usize,
+    /// Text: each block's key and length in `bytes`.
+    blocks: Vec<(BlockKey, usize)>,
+    tally: Tally,
+}
+
+/// Renders findings for a [`ReportWriter`]; shared by the worker threads.
+#[derive(Debug)]
+pub struct Renderer {
+    style: Style,
+    tool_version: String,
+    /// The document split at its array of findings (JSON, SARIF): indentation of the array's
+    /// items and of its closing bracket.
+    item_indent: String,
+    close_indent: String,
+    sarif_rules: Vec<Value>,
+    sarif_index: HashMap<String, usize>,
+}
+
+/// Stands for the array of findings (results) in the serialized skeleton.
+const SENTINEL: &str = "\u{1}trailseal-stream-items\u{1}";
+
+#[derive(Serialize)]
+struct JsonSkeleton<'a> {
+    schema: &'static str,
+    tool: Value,
+    findings: &'static str,
+    trails: &'a [TrailVerdict],
+    summary: &'a Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<&'a Value>,
+}
+
+impl Renderer {
+    pub fn new(style: Style, tool_version: &str) -> Renderer {
+        let sarif_rules = rules();
+        let sarif_index = rule_index(&sarif_rules);
+        let mut r = Renderer {
+            style,
+            tool_version: tool_version.to_owned(),
+            item_indent: String::new(),
+            close_indent: String::new(),
+            sarif_rules,
+            sarif_index,
+        };
+        if let Some((head, _)) = r.skeleton(&Tally::default(), None) {
+            let key_indent = head
+                .rsplit('\n')
+                .next()
+                .map_or(0, |line| line.len() - line.trim_start().len());
+            r.close_indent = " ".repeat(key_indent);
+            r.item_indent = " ".repeat(key_indent + 2);
+        }
+        r
+    }
+
+    /// The document without its findings, split where they go (None for text).
+    fn skeleton(&self, tally: &Tally, input: Option<&Value>) -> Option<(String, String)> {
+        let doc = match self.style {
+            Style::Json => serde_json::to_string_pretty(&JsonSkeleton {
+                schema: SCHEMA,
+                tool: json!({"name": "trailseal", "version": self.tool_version}),
+                findings: SENTINEL,
+                trails: &tally.verdicts,
+                summary: &tally.summary,
+                input,
+            }),
+            Style::Sarif => serde_json::to_string_pretty(&sarif_skeleton(
+                self.sarif_rules.clone(),
+                &self.tool_version,
+                Value::String(SENTINEL.to_owned()),
+            )),
+            Style::Text(_) => return None,
+        }
+        .ok()?;
+        let marker = serde_json::to_string(SENTINEL).ok()?;
+        let (head, tail) = doc.split_once(&marker)?;
+        Some((head.to_owned(), tail.to_owned()))
+    }
+
+    /// Renders the findings of whole resources (every finding of a resource, or of a trail,
+    /// in the same call).
+    pub fn render(&self, findings: &[Finding]) -> Rendered {
+        let mut out = Rendered {
+            tally: Tally::of(findings),
+            ..Rendered::default()
+        };
+        match self.style {
+            Style::Json => {
+                for f in findings {
+                    self.item(&mut out, f);
+                }
+            }
+            Style::Sarif => {
+                for r in findings
+                    .iter()
+                    .filter_map(|f| sarif_result(f, &self.sarif_index))
+                {
+                    self.item(&mut out, &r);
+                }
+            }
+            Style::Text(opts) => {
+                for (key, text) in text_blocks(findings, opts) {
+                    out.bytes.extend_from_slice(text.as_bytes());
+                    out.blocks.push((key, text.len()));
+                }
+            }
+        }
+        out
+    }
+
+    fn item(&self, out: &mut Rendered, value: &impl Serialize) {
+        let Ok(text) = serde_json::to_string_pretty(value) else {
+            return;
+        };
+        if out.items > 0 {
+            out.bytes.push(b',');
+        }
+        out.bytes.push(b'\n');
+        out.bytes.extend_from_slice(self.item_indent.as_bytes());
+        let mut lines = text.split('\n');
+        if let Some(first) = lines.next() {
+            out.bytes.extend_from_slice(first.as_bytes());
+        }
+        for line in lines {
+            out.bytes.push(b'\n');
+            out.bytes.extend_from_slice(self.item_indent.as_bytes());
+            out.bytes.extend_from_slice(line.as_bytes());
+        }
+        out.items += 1;
+    }
+}
+
+/// Writes rendered units in the order they are pushed, then the end of the document.
+pub struct ReportWriter<'r, W: Write> {
+    out: W,
+    renderer: &'r Renderer,
+    items: usize,
+    tally: Tally,
+    /// Text: block key, offset and length in `spill`.
+    blocks: Vec<(BlockKey, u64, usize)>,
+    spill: Spill,
+    /// The reader of the output went away (`| head`): keep counting, stop writing.
+    closed: bool,
+}
+
+impl<'r, W: Write> ReportWriter<'r, W> {
+    /// Starts the document (JSON and SARIF: everything before the findings).
+    pub fn new(out: W, renderer: &'r Renderer) -> io::Result<Self> {
+        let mut w = ReportWriter {
+            out,
+            renderer,
+            items: 0,
+            tally: Tally::default(),
+            blocks: Vec::new(),
+            spill: Spill::new(64 << 20),
+            closed: false,
+        };
+        if let Some((head, _)) = renderer.skeleton(&Tally::default(), None) {
+            w.write(head.as_bytes())?;
+            w.write(b"[")?;
+        }
+        Ok(w)
+    }
+
+    /// Text blocks past this many bytes go to a temporary file (tests set it low).
+    pub fn spill_threshold(mut self, bytes: usize) -> Self {
+        self.spill.threshold = bytes;
+        self
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.out.write_all(bytes) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Adds a unit's findings.
+    pub fn push(&mut self, r: Rendered) -> io::Result<()> {
+        self.tally.add(r.tally);
+        if let Style::Text(_) = self.renderer.style {
+            let mut at = 0;
+            for (key, len) in r.blocks {
+                let offset = self.spill.append(&r.bytes[at..at + len])?;
+                self.blocks.push((key, offset, len));
+                at += len;
+            }
+            return Ok(());
+        }
+        if r.items == 0 {
+            return Ok(());
+        }
+        if self.items > 0 {
+            self.write(b",")?;
+        }
+        self.write(&r.bytes)?;
+        self.items += r.items;
+        Ok(())
+    }
+
+    /// Ends the document: JSON's `input` (what was evaluated), text's header line(s) above
+    /// the blocks. Returns what the report added up.
+    pub fn finish(mut self, input: Option<&Value>, text_header: &str) -> io::Result<Tally> {
+        self.tally.verdicts.sort_by(|a, b| a.arn.cmp(&b.arn));
+        if let Style::Text(_) = self.renderer.style {
+            self.write(text_header.as_bytes())?;
+            let mut blocks = std::mem::take(&mut self.blocks);
+            blocks.sort_by(|a, b| a.0.cmp(&b.0));
+            for (_, offset, len) in blocks {
+                let text = self.spill.read(offset, len)?;
+                self.write(&text)?;
+            }
+            let footer = text_footer(&self.tally);
+            self.write(footer.as_bytes())?;
+        } else if let Some((_, tail)) = self.renderer.skeleton(&self.tally, input) {
+            if self.items > 0 {
+                let close = format!("\n{}", self.renderer.close_indent);
+                self.write(close.as_bytes())?;
+            }
+            self.write(b"]")?;
+            self.write(tail.as_bytes())?;
+            self.write(b"\n")?;
+        }
+        if !self.closed {
+            match self.out.flush() {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
+        }
+        Ok(self.tally)
+    }
+}
+
+/// Bytes kept for later: in memory up to a threshold, then in an unnamed temporary file.
+struct Spill {
+    memory: Vec<u8>,
+    file: Option<io::BufWriter<std::fs::File>>,
+    len: u64,
+    threshold: usize,
+}
+
+impl Spill {
+    fn new(threshold: usize) -> Spill {
+        Spill {
+            memory: Vec::new(),
+            file: None,
+            len: 0,
+            threshold,
+        }
+    }
+
+    /// Appends; returns the offset.
+    fn append(&mut self, bytes: &[u8]) -> io::Result<u64> {
+        let offset = self.len;
+        if self.file.is_none() && self.memory.len() + bytes.len() > self.threshold {
+            let mut file = io::BufWriter::new(tempfile::tempfile()?);
+            file.write_all(&self.memory)?;
+            self.memory = Vec::new();
+            self.file = Some(file);
+        }
+        match &mut self.file {
+            Some(file) => file.write_all(bytes)?,
+            None => self.memory.extend_from_slice(bytes),
+        }
+        self.len += bytes.len() as u64;
+        Ok(offset)
+    }
+
+    fn read(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        match &mut self.file {
+            None => {
+                let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                Ok(self
+                    .memory
+                    .get(start..start.saturating_add(len))
+                    .unwrap_or_default()
+                    .to_vec())
+            }
+            Some(file) => {
+                file.flush()?;
+                let f = file.get_mut();
+                f.seek(SeekFrom::Start(offset))?;
+                let mut buf = vec![0; len];
+                f.read_exact(&mut buf)?;
+                Ok(buf)
+            }
+        }
+    }
+}

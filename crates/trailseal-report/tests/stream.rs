@@ -1,0 +1,148 @@
+//! The streamed reports (`trailseal scan` writes findings unit by unit) are byte for byte the
+//! documents rendered from all findings at once, whatever the units, for every format; the
+//! text report keeps its worst-first order across units, also when its blocks go to a
+//! temporary file.
+
+use std::collections::BTreeMap;
+
+use trailseal_model::{Evidence, Finding, Severity, Status};
+use trailseal_report::{
+    sarif_report, text_report, JsonReport, Renderer, ReportWriter, Style, Tally, TextOptions,
+};
+
+fn findings() -> Vec<Finding> {
+    let text = include_str!("../../../examples/evidence/broken-account.json");
+    let evidence: Evidence = serde_json::from_str(text).expect("evidence");
+    let mut findings = trailseal_checks::evaluate(&evidence, &[]);
+    let mut located = findings[0].clone();
+    located.file = Some("infra/template.yaml".into());
+    located.line = Some(12);
+    located.column = Some(3);
+    located.status = Status::Skipped;
+    located.message = "suppressed: handled by runbook RB-12 (was: ...)".into();
+    findings.push(located);
+    findings
+}
+
+/// The findings cut into units of whole resources, in an order unlike the report's.
+fn units(findings: &[Finding]) -> Vec<Vec<Finding>> {
+    let mut by_resource: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    for f in findings {
+        by_resource
+            .entry(f.resource.clone())
+            .or_default()
+            .push(f.clone());
+    }
+    let mut resources: Vec<Vec<Finding>> = by_resource.into_values().collect();
+    resources.reverse();
+    // Units of 1, 2, 3, ... resources, and an empty unit.
+    let mut out = vec![Vec::new()];
+    let mut size = 1;
+    while !resources.is_empty() {
+        let take = size.min(resources.len());
+        out.push(resources.drain(..take).flatten().collect());
+        size += 1;
+    }
+    out
+}
+
+fn streamed(style: Style, units: &[Vec<Finding>], spill: usize) -> (String, Tally) {
+    let renderer = Renderer::new(style, "0.1.0");
+    let mut out = Vec::new();
+    let mut writer = ReportWriter::new(&mut out, &renderer)
+        .expect("start")
+        .spill_threshold(spill);
+    for u in units {
+        writer.push(renderer.render(u)).expect("push");
+    }
+    let input = serde_json::json!({"paths": ["x"], "files": 3});
+    let tally = writer.finish(Some(&input), "Header\n\n").expect("finish");
+    (String::from_utf8(out).expect("UTF-8"), tally)
+}
+
+#[test]
+fn streamed_json_is_the_json_report() {
+    let units = units(&findings());
+    // Findings in the order of the units.
+    let all: Vec<Finding> = units.concat();
+    let input = serde_json::json!({"paths": ["x"], "files": 3});
+    let expected = JsonReport::new(&all, "0.1.0", Some(input))
+        .to_string_pretty()
+        .expect("json");
+    let (got, tally) = streamed(Style::Json, &units, 1 << 20);
+    assert_eq!(got, expected);
+    assert_eq!(tally, Tally::of(&all));
+    // The live audit's trails are in it.
+    assert!(!tally.verdicts.is_empty());
+    serde_json::from_str::<serde_json::Value>(&got).expect("valid JSON");
+}
+
+#[test]
+fn streamed_json_without_findings() {
+    let input = serde_json::json!({"paths": ["x"], "files": 3});
+    let expected = JsonReport::new(&[], "0.1.0", Some(input))
+        .to_string_pretty()
+        .expect("json");
+    let (got, tally) = streamed(Style::Json, &[Vec::new(), Vec::new()], 1 << 20);
+    assert_eq!(got, expected);
+    assert!(got.contains("\"findings\": [],"));
+    assert_eq!(tally.exit_code("info"), 2);
+}
+
+#[test]
+fn streamed_sarif_is_the_sarif_report() {
+    let units = units(&findings());
+    let all: Vec<Finding> = units.concat();
+    let expected =
+        serde_json::to_string_pretty(&sarif_report(&all, "0.1.0")).expect("sarif") + "\n";
+    let (got, _) = streamed(Style::Sarif, &units, 1 << 20);
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn streamed_text_is_the_text_report_in_memory_and_spilled() {
+    let all = findings();
+    for verbose in [false, true] {
+        let opts = TextOptions {
+            color: false,
+            verbose,
+            compact: true,
+        };
+        let expected = format!("Header\n\n{}", text_report(&all, opts));
+        // 64 bytes: nearly every block goes to the temporary file.
+        for spill in [1 << 20, 64, 0] {
+            let (got, _) = streamed(Style::Text(opts), &units(&all), spill);
+            assert_eq!(got, expected, "verbose {verbose}, spill at {spill}");
+        }
+    }
+}
+
+#[test]
+fn tally_exit_codes() {
+    let all = findings();
+    let t = Tally::of(&all);
+    assert_eq!(t.exit_code("info"), 1);
+    assert_eq!(t.worst_problem, Some(Severity::Critical));
+    assert_eq!(t.exit_code("critical"), 1);
+    let passes: Vec<Finding> = all
+        .iter()
+        .filter(|f| f.status == Status::Pass)
+        .cloned()
+        .collect();
+    assert_eq!(Tally::of(&passes).exit_code("info"), 0);
+    let errors: Vec<Finding> = all
+        .iter()
+        .filter(|f| f.status == Status::Error)
+        .cloned()
+        .collect();
+    assert!(!errors.is_empty());
+    assert_eq!(Tally::of(&errors).exit_code("info"), 2);
+    // Adding up units gives the tally of the whole.
+    let mut sum = Tally::default();
+    for u in units(&all) {
+        sum.add(Tally::of(&u));
+    }
+    assert_eq!(sum.summary, t.summary);
+    assert_eq!(sum.worst_problem, t.worst_problem);
+    assert_eq!(sum.findings, all.len());
+}
