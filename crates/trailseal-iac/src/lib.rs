@@ -132,14 +132,7 @@ impl IacScan {
     /// Findings about resources that are not in the file (the account-level ones) are dropped.
     /// The file's problems are appended as `error` findings.
     pub fn localize(&self, findings: Vec<Finding>) -> Vec<Finding> {
-        let symbolic = |s: &str| {
-            if s.contains(cfn::eval::ACCOUNT) || s.contains(cfn::eval::REGION) {
-                s.replace(cfn::eval::ACCOUNT, "${AWS::AccountId}")
-                    .replace(cfn::eval::REGION, "${AWS::Region}")
-            } else {
-                s.to_owned()
-            }
-        };
+        let symbolic = |s: &str| symbolic(s).unwrap_or_else(|| s.to_owned());
         let mut out: Vec<Finding> = findings
             .into_iter()
             .filter_map(|mut f| {
@@ -156,7 +149,7 @@ impl IacScan {
                 f.region = symbolic(&f.region);
                 f.message = symbolic(&f.message);
                 f.remediation = symbolic(&f.remediation);
-                replace_strings(&mut f.evidence, &symbolic);
+                replace_strings(&mut f.evidence);
                 f.file = Some(
                     self.files
                         .get(&loc.address)
@@ -256,16 +249,54 @@ pub(crate) fn aws_managed(alias: &str, account: &str, region: &str) -> Key {
     }
 }
 
-/// Rewrites every string inside a JSON value in place.
-fn replace_strings(value: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
+/// Writes the symbolic account and Region of every string inside a JSON value in place.
+fn replace_strings(value: &mut serde_json::Value) {
     match value {
-        serde_json::Value::String(s)
-            if s.contains(cfn::eval::ACCOUNT) || s.contains(cfn::eval::REGION) =>
-        {
-            *s = f(s);
+        serde_json::Value::String(s) => {
+            if let Some(new) = symbolic(s) {
+                *s = new;
+            }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| replace_strings(v, f)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| replace_strings(v, f)),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(replace_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(replace_strings),
         _ => {}
     }
+}
+
+/// The symbolic account and Region of the evidence (see [`cfn::eval::ACCOUNT`]) written as
+/// `${AWS::AccountId}` / `${AWS::Region}`, in one pass; None when `s` has neither.
+fn symbolic(s: &str) -> Option<String> {
+    use std::sync::LazyLock;
+    static ACCOUNT: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(cfn::eval::ACCOUNT));
+    static REGION: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(cfn::eval::REGION));
+    let next = |from: usize| -> Option<(usize, usize, &'static str)> {
+        let rest = s.as_bytes().get(from..)?;
+        let a = ACCOUNT
+            .find(rest)
+            .map(|i| (from + i, cfn::eval::ACCOUNT.len(), "${AWS::AccountId}"));
+        let r = REGION
+            .find(rest)
+            .map(|i| (from + i, cfn::eval::REGION.len(), "${AWS::Region}"));
+        match (a, r) {
+            (Some(a), Some(r)) => Some(if a.0 <= r.0 { a } else { r }),
+            (a, r) => a.or(r),
+        }
+    };
+    let mut hit = next(0)?;
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut at = 0;
+    loop {
+        let (start, len, with) = hit;
+        out.push_str(s.get(at..start)?);
+        out.push_str(with);
+        at = start + len;
+        match next(at) {
+            Some(h) => hit = h,
+            None => break,
+        }
+    }
+    out.push_str(s.get(at..)?);
+    Some(out)
 }

@@ -1009,8 +1009,6 @@ fn evaluate_module(
     stack: &mut Vec<PathBuf>,
 ) -> Evaluated {
     let mut result = Evaluated::default();
-    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
-    stack.push(canonical);
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
     for path in files {
@@ -1122,21 +1120,28 @@ fn evaluate_module(
             module.vars.insert(k, v);
         }
     }
-    let mut var_files: Vec<PathBuf> = if is_root {
-        vec![dir.join("terraform.tfvars")]
-    } else {
-        Vec::new()
-    };
+    // terraform.tfvars, then *.auto.tfvars in name order (one directory listing, no probes).
+    let mut var_files: Vec<PathBuf> = Vec::new();
     if let (true, Ok(entries)) = (is_root, std::fs::read_dir(dir)) {
-        let mut auto: Vec<PathBuf> = entries
+        let mut auto: Vec<(bool, PathBuf)> = entries
             .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.to_string_lossy().ends_with(".auto.tfvars"))
+            .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+            .filter_map(|e| {
+                let name = e.file_name();
+                let name = name.to_str()?;
+                if name == "terraform.tfvars" {
+                    Some((false, e.path()))
+                } else if name.ends_with(".auto.tfvars") {
+                    Some((true, e.path()))
+                } else {
+                    None
+                }
+            })
             .collect();
         auto.sort();
-        var_files.extend(auto);
+        var_files.extend(auto.into_iter().map(|(_, p)| p));
     }
-    for vf in var_files.iter().filter(|p| p.is_file()) {
+    for vf in &var_files {
         match std::fs::read_to_string(vf)
             .map_err(|e| e.to_string())
             .and_then(|t| tfvars(&t, &module))
@@ -1157,6 +1162,11 @@ fn evaluate_module(
         if defaults.iter().any(|(n, _)| n == k) {
             module.vars.insert(k.clone(), Val::Str(v.clone()));
         }
+    }
+    // The chain of modules being evaluated, for cycles (canonical paths: only resolved when
+    // the module calls others, which most do not).
+    if !module_calls.is_empty() {
+        stack.push(dir.canonicalize().unwrap_or_else(|_| dir.to_owned()));
     }
     for (name, fi, b) in &module_calls {
         let span = b.span().map(|r| r.start).unwrap_or(0);
@@ -1465,7 +1475,9 @@ fn evaluate_module(
                 .and_then(|v| v.text())
         });
     result.problems.extend(problems);
-    stack.pop();
+    if !module_calls.is_empty() {
+        stack.pop();
+    }
     result
 }
 

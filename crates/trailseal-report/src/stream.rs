@@ -208,24 +208,94 @@ impl Renderer {
     }
 
     fn item(&self, out: &mut Rendered, value: &impl Serialize) {
-        let Ok(text) = serde_json::to_string_pretty(value) else {
-            return;
-        };
+        let mark = out.bytes.len();
         if out.items > 0 {
             out.bytes.push(b',');
         }
         out.bytes.push(b'\n');
         out.bytes.extend_from_slice(self.item_indent.as_bytes());
-        let mut lines = text.split('\n');
-        if let Some(first) = lines.next() {
-            out.bytes.extend_from_slice(first.as_bytes());
+        let formatter = Nested {
+            base: self.item_indent.as_bytes(),
+            level: 0,
+            has_value: false,
+        };
+        let mut ser = serde_json::Serializer::with_formatter(&mut out.bytes, formatter);
+        if value.serialize(&mut ser).is_ok() {
+            out.items += 1;
+        } else {
+            out.bytes.truncate(mark);
         }
-        for line in lines {
-            out.bytes.push(b'\n');
-            out.bytes.extend_from_slice(self.item_indent.as_bytes());
-            out.bytes.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// serde_json's pretty format (two spaces) for a value nested at `base` indentation: what
+/// `to_string_pretty` of the whole document writes for it, without a second pass.
+struct Nested<'a> {
+    base: &'a [u8],
+    level: usize,
+    has_value: bool,
+}
+
+impl Nested<'_> {
+    fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> io::Result<()> {
+        w.write_all(if comma { b",\n" } else { b"\n" })?;
+        w.write_all(self.base)?;
+        for _ in 0..self.level {
+            w.write_all(b"  ")?;
         }
-        out.items += 1;
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for Nested<'_> {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, !first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, !first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 

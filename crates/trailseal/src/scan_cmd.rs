@@ -115,13 +115,21 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
 /// (a cycle, no root above them) are scanned as roots, which reports the cycle.
 fn roots(modules: BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Unit> {
     let modules: Vec<(PathBuf, Vec<PathBuf>)> = modules.into_iter().collect();
-    // Canonical directory and the local modules it calls, on every core.
-    let calls: Vec<(PathBuf, Vec<PathBuf>)> = parallel_map(&modules, |(dir, files)| {
-        (
-            dir.canonicalize().unwrap_or_else(|_| dir.clone()),
-            tf::local_module_calls(dir, files),
-        )
-    });
+    // The local modules each directory calls (canonical paths), on every core.
+    let calls: Vec<Vec<PathBuf>> =
+        parallel_map(&modules, |(dir, files)| tf::local_module_calls(dir, files));
+    if calls.iter().all(Vec::is_empty) {
+        return modules
+            .into_iter()
+            .map(|(dir, files)| Unit::Module(dir, files))
+            .collect();
+    }
+    let calls: Vec<(PathBuf, Vec<PathBuf>)> = parallel_map(&modules, |(dir, _)| {
+        dir.canonicalize().unwrap_or_else(|_| dir.clone())
+    })
+    .into_iter()
+    .zip(calls)
+    .collect();
     let called: HashSet<&PathBuf> = calls.iter().flat_map(|(_, c)| c).collect();
     let index: HashMap<&PathBuf, usize> = calls
         .iter()
@@ -201,8 +209,18 @@ struct Inputs<'a> {
     codes: &'a [&'a str],
 }
 
-/// How far ahead of the writer the workers may get (bounds the results held for ordering).
-const WINDOW: usize = 256;
+/// Units a worker takes at a time (fewer hand-overs and wake-ups than one by one).
+const CHUNK: usize = 16;
+/// How many chunks ahead of the writer the workers may get (bounds the results held for
+/// ordering).
+const WINDOW: usize = 32;
+
+/// Written chunks, and how many workers wait for the writer.
+#[derive(Default)]
+struct Progress {
+    written: usize,
+    waiting: usize,
+}
 
 /// Scans the units on every core and writes their findings in unit order as they come.
 /// Returns the number of files scanned.
@@ -212,44 +230,57 @@ fn scan_units<W: Write>(
     renderer: &Renderer,
     writer: &mut ReportWriter<'_, W>,
 ) -> std::io::Result<usize> {
+    let chunks: Vec<&[Unit]> = units.chunks(CHUNK).collect();
     let next = AtomicUsize::new(0);
-    // Units written so far; workers wait while they are WINDOW ahead.
-    let written = (Mutex::new(0usize), Condvar::new());
-    let (tx, rx) = mpsc::channel::<(usize, usize, Rendered)>();
+    let progress = (Mutex::new(Progress::default()), Condvar::new());
+    let (tx, rx) = mpsc::channel::<(usize, Vec<(usize, Rendered)>)>();
     std::thread::scope(|s| {
-        for _ in 0..workers(units.len()) {
+        for _ in 0..workers(chunks.len()) {
             let tx = tx.clone();
-            let (next, written) = (&next, &written);
+            let (next, progress, chunks) = (&next, &progress, &chunks);
             s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(unit) = units.get(i) else { break };
+                let Some(chunk) = chunks.get(i) else { break };
                 {
-                    let mut done = written.0.lock().unwrap_or_else(PoisonError::into_inner);
-                    while i >= *done + WINDOW {
-                        done = written.1.wait(done).unwrap_or_else(PoisonError::into_inner);
+                    let mut p = progress.0.lock().unwrap_or_else(PoisonError::into_inner);
+                    while i >= p.written + WINDOW {
+                        p.waiting += 1;
+                        p = progress.1.wait(p).unwrap_or_else(PoisonError::into_inner);
+                        p.waiting -= 1;
                     }
                 }
-                let (files, findings) = scan_unit(unit, inputs);
-                if tx.send((i, files, renderer.render(&findings))).is_err() {
+                let done = chunk
+                    .iter()
+                    .map(|unit| {
+                        let (files, findings) = scan_unit(unit, inputs);
+                        (files, renderer.render(&findings))
+                    })
+                    .collect();
+                if tx.send((i, done)).is_err() {
                     break;
                 }
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<usize, (usize, Rendered)> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, Vec<(usize, Rendered)>> = BTreeMap::new();
         let (mut expected, mut files) = (0, 0);
         let mut result = Ok(());
-        for (i, n, rendered) in rx {
-            pending.insert(i, (n, rendered));
-            while let Some((n, rendered)) = pending.remove(&expected) {
-                files += n;
-                if result.is_ok() {
-                    result = writer.push(rendered);
+        for (i, done) in rx {
+            pending.insert(i, done);
+            while let Some(done) = pending.remove(&expected) {
+                for (n, rendered) in done {
+                    files += n;
+                    if result.is_ok() {
+                        result = writer.push(rendered);
+                    }
                 }
                 expected += 1;
             }
-            *written.0.lock().unwrap_or_else(PoisonError::into_inner) = expected;
-            written.1.notify_all();
+            let mut p = progress.0.lock().unwrap_or_else(PoisonError::into_inner);
+            p.written = expected;
+            if p.waiting > 0 {
+                progress.1.notify_all();
+            }
         }
         result.map(|()| files)
     })

@@ -276,7 +276,8 @@ fn terraform_hcl_module() {
     // The local modules' directories are evaluated inside their callers only, not again as
     // root modules without inputs.
     assert!(
-        !t.keys().any(|(resource, _)| resource == "aws_cloudtrail.this"),
+        !t.keys()
+            .any(|(resource, _)| resource == "aws_cloudtrail.this"),
         "modules/trail scanned as a root module"
     );
     // Scanned on its own (its caller not under the path), a module directory is a root.
