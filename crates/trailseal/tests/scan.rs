@@ -285,6 +285,11 @@ fn terraform_hcl_module() {
     assert!(table(&alone)
         .keys()
         .any(|(resource, _)| resource == "aws_cloudtrail.this"));
+    // Key policies from templates with %{for} / %{if} directives (heredoc, templatefile).
+    for c in ["TS001", "TS006", "TS007"] {
+        assert_eq!(status(&t, "aws_cloudtrail.heredoc", c), "pass", "heredoc {c}");
+    }
+    assert_eq!(status(&t, "aws_cloudtrail.from_file", "TS006"), "fail");
     // A key from a local module's output: followed to the module's key and its policy.
     for c in ["TS001", "TS002", "TS006", "TS011"] {
         assert_eq!(
@@ -329,9 +334,12 @@ fn terraform_hcl_module() {
         "encrypt=true",
         "--var",
         "external_key_arn=arn:aws:kms:us-east-1:111122223333:key/abc",
+        "--var",
+        "allow_cloudtrail=true",
     ]);
     let t = table(&doc);
     assert_eq!(status(&t, "aws_cloudtrail.optional", "TS001"), "pass");
+    assert_eq!(status(&t, "aws_cloudtrail.from_file", "TS006"), "pass");
     assert_eq!(status(&t, "aws_cloudtrail.optional", "TS006"), "pass");
     assert_eq!(status(&t, "aws_cloudtrail.external[0]", "TS001"), "pass");
     assert_eq!(

@@ -1,0 +1,122 @@
+//! Terraform string templates: `%{if}` / `%{for}` directives with the `~` strip markers give
+//! exactly Terraform's text, in heredocs, quoted strings and templatefile().
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use trailseal_iac::tf::scan_module;
+
+/// The key policy text the module gives `aws_kms_key.k`.
+fn policy(files: &[(&str, &str)], vars: &[(&str, &str)]) -> Option<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut tf = Vec::new();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("dir");
+        }
+        std::fs::write(&path, text).expect("write");
+        if name.ends_with(".tf") {
+            tf.push(path);
+        }
+    }
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let scan = scan_module(&PathBuf::from(dir.path()), &tf, &vars);
+    let key = scan.account.keys.first()?;
+    key.policy.clone()
+}
+
+fn key_with(policy_expr: &str) -> String {
+    format!(
+        r#"
+variable "names" {{
+  default = ["a", "b", "c"]
+}}
+variable "on" {{
+  default = true
+}}
+resource "aws_kms_key" "k" {{
+  policy = {policy_expr}
+}}
+"#
+    )
+}
+
+#[test]
+fn for_directive_with_strip_markers() {
+    let p = policy(
+        &[(
+            "main.tf",
+            &key_with(r#""%{ for n in var.names ~} ${n}, %{~ endfor }""#),
+        )],
+        &[],
+    );
+    assert_eq!(p.as_deref(), Some("a,b,c,"));
+}
+
+#[test]
+fn for_directive_without_strip_keeps_whitespace() {
+    let p = policy(
+        &[(
+            "main.tf",
+            &key_with(r#""[%{ for i, n in var.names }${i}=${n} %{ endfor }]""#),
+        )],
+        &[],
+    );
+    assert_eq!(p.as_deref(), Some("[0=a 1=b 2=c ]"));
+}
+
+#[test]
+fn if_else_directive_follows_the_variable() {
+    let expr = r#""x%{ if var.on }yes%{ else }no%{ endif }y""#;
+    assert_eq!(
+        policy(&[("main.tf", &key_with(expr))], &[]).as_deref(),
+        Some("xyesy")
+    );
+    assert_eq!(
+        policy(&[("main.tf", &key_with(expr))], &[("on", "false")]).as_deref(),
+        Some("xnoy")
+    );
+}
+
+// (hcl-edit does not dedent the literals inside directives of an indented `<<-` heredoc:
+// whitespace that does not matter in a JSON policy.)
+#[test]
+fn heredoc_with_directives() {
+    let expr = "<<EOT\n%{ for n in var.names ~}\n${n}\n%{ endfor ~}\nEOT";
+    assert_eq!(
+        policy(&[("main.tf", &key_with(expr))], &[]).as_deref(),
+        Some("a\nb\nc\n")
+    );
+}
+
+#[test]
+fn templatefile_with_directives_and_path_module() {
+    let main = key_with(
+        r#"templatefile("${path.module}/t/policy.tpl", { names = var.names, on = var.on })"#,
+    );
+    let files = [
+        ("main.tf", main.as_str()),
+        (
+            "t/policy.tpl",
+            "%{ if on }[%{ for n in names }\"${n}\"%{ endfor }]%{ endif }",
+        ),
+    ];
+    assert_eq!(policy(&files, &[]).as_deref(), Some("[\"a\"\"b\"\"c\"]"));
+    // An empty policy is no policy: KMS applies its default key policy.
+    let default = policy(&files, &[("on", "false")]).unwrap_or_default();
+    assert!(default.contains("key-default-1"), "{default}");
+}
+
+#[test]
+fn an_unknown_condition_is_never_a_known_policy() {
+    let expr = r#""%{ if var.missing }a%{ endif }""#;
+    let text = key_with(expr).replace(
+        "variable \"on\"",
+        "variable \"missing\" {}\nvariable \"on\"",
+    );
+    assert_eq!(policy(&[("main.tf", &text)], &[]), None);
+}
