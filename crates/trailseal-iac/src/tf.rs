@@ -29,6 +29,7 @@ const TYPES: &[&str] = &[
     "aws_cloudtrail",
     "aws_kms_key",
     "aws_kms_alias",
+    "aws_kms_replica_key",
     "aws_s3_bucket",
     "aws_cloudtrail_event_data_store",
 ];
@@ -62,6 +63,8 @@ struct Module<'a> {
     prefix: String,
     /// Outputs of the child modules evaluated so far, by call (`kms`, `trail[0]`).
     module_outputs: RefCell<HashMap<String, HashMap<String, Val>>>,
+    /// `provider "aws"` blocks (the default one and aliases).
+    providers: Vec<&'a Block>,
 }
 
 #[derive(Clone, Default)]
@@ -152,10 +155,11 @@ impl<'a> Module<'a> {
             return unknown(format!("{ty}.{name} is not defined in this module"));
         };
         match (ty, attr) {
-            ("aws_kms_key", "arn") => {
-                Val::Str(format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{address}"))
-            }
-            ("aws_kms_key", "key_id" | "id") => Val::Str(address),
+            ("aws_kms_key" | "aws_kms_replica_key", "arn") => Val::Str(format!(
+                "arn:aws:kms:{}:{ACCOUNT}:key/{address}",
+                self.region_of(res.block)
+            )),
+            ("aws_kms_key" | "aws_kms_replica_key", "key_id" | "id") => Val::Str(address),
             ("aws_s3_bucket", "id" | "bucket") => match self.attr(res.block, "bucket") {
                 Some(e) => self.eval(e, &Scope::default()),
                 None => Val::Str(address),
@@ -182,6 +186,40 @@ impl<'a> Module<'a> {
                 None => unknown(format!("{address}.{attr} is known only after apply")),
             },
         }
+    }
+
+    /// A resource's Region when it sets one: its `region` argument (AWS provider 6) or the
+    /// Region of its aliased provider (`provider = aws.west`); else the deploying Region.
+    fn region_of(&self, block: &Block) -> String {
+        if let Some(r) = self
+            .attr(block, "region")
+            .and_then(|e| self.eval(e, &Scope::default()).text())
+        {
+            return r;
+        }
+        let alias = match self.attr(block, "provider") {
+            Some(Expression::Traversal(t)) => match t.operators.as_slice() {
+                [op] => match &**op {
+                    TraversalOperator::GetAttr(a) => Some(a.as_str().to_owned()),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        alias
+            .and_then(|alias| {
+                self.providers.iter().find_map(|p| {
+                    let a = self
+                        .attr(p, "alias")
+                        .and_then(|e| self.eval(e, &Scope::default()).text())?;
+                    (a == alias).then(|| {
+                        self.attr(p, "region")
+                            .and_then(|e| self.eval(e, &Scope::default()).text())
+                    })?
+                })
+            })
+            .unwrap_or_else(|| REGION.to_owned())
     }
 
     fn data_attr(&self, ty: &str, name: &str, attr: &str) -> Val {
@@ -1060,9 +1098,21 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>
         "resource_changes": ev.changes,
         "configuration": {"root_module": {"resources": ev.config}},
     });
+    let mut providers = serde_json::Map::new();
     if let Some(r) = ev.provider_region {
-        plan["configuration"]["provider_config"] =
-            json!({"aws": {"expressions": {"region": {"constant_value": r}}}});
+        providers.insert(
+            "aws".into(),
+            json!({"expressions": {"region": {"constant_value": r}}}),
+        );
+    }
+    for (key, r) in ev.provider_aliases {
+        providers.insert(
+            key,
+            json!({"expressions": {"region": {"constant_value": r}}}),
+        );
+    }
+    if !providers.is_empty() {
+        plan["configuration"]["provider_config"] = Value::Object(providers);
     }
     let positions = ev.positions;
     let locate = |address: &str| -> (u32, u32) {
@@ -1094,6 +1144,8 @@ struct Evaluated {
     /// Things not evaluated on purpose (remote modules): reported as skipped.
     notes: Vec<(String, Problem)>,
     provider_region: Option<String>,
+    /// Aliased provider configurations: (`aws.west`, Region).
+    provider_aliases: Vec<(String, String)>,
     /// Local module directories evaluated as children (canonical paths).
     children: Vec<PathBuf>,
     /// The module's `output` values.
@@ -1187,6 +1239,7 @@ fn evaluate_module(
         dir: dir.to_owned(),
         prefix: prefix.to_owned(),
         module_outputs: RefCell::new(HashMap::new()),
+        providers: Vec::new(),
     };
     let mut defaults: Vec<(String, Option<&Expression>)> = Vec::new();
     let mut module_calls = Vec::new();
@@ -1215,6 +1268,7 @@ fn evaluate_module(
                 }),
                 ("module", [name]) => module_calls.push((name.clone(), fi, b)),
                 ("output", [name]) => outputs.push((name.clone(), b)),
+                ("provider", [name]) if name == "aws" => module.providers.push(b),
                 _ => {}
             }
         }
@@ -1522,9 +1576,18 @@ fn evaluate_module(
         for a in r.block.body.attributes() {
             expressions.insert(a.key.as_str().to_owned(), json!({}));
         }
-        result.config.push(
-            json!({"address": base, "type": r.ty, "name": r.name, "expressions": expressions}),
-        );
+        let mut config =
+            json!({"address": base, "type": r.ty, "name": r.name, "expressions": expressions});
+        // `provider = aws.west`: the Region of that provider configuration applies.
+        if let Some(Expression::Traversal(t)) = module.attr(r.block, "provider") {
+            if let (Expression::Variable(v), [op]) = (&t.expr, t.operators.as_slice()) {
+                if let TraversalOperator::GetAttr(alias) = &**op {
+                    config["provider_config_key"] =
+                        json!(format!("{}.{}", v.as_str(), alias.as_str()));
+                }
+            }
+        }
+        result.config.push(config);
         for (address, scope) in instances {
             let mut values = serde_json::Map::new();
             let mut after_unknown = serde_json::Map::new();
@@ -1574,18 +1637,26 @@ fn evaluate_module(
             result.outputs.insert(name.clone(), v);
         }
     }
-    result.provider_region = parsed
-        .iter()
-        .flat_map(|f| f.body.blocks())
-        .filter(|b| {
-            b.ident.as_str() == "provider" && b.labels.first().map(label).as_deref() == Some("aws")
-        })
-        .find_map(|b| {
-            module
-                .attr(b, "region")
-                .map(|e| module.eval(e, &Scope::default()))
-                .and_then(|v| v.text())
-        });
+    // Provider configurations: `aws` (the deploying Region when set) and aliases (`aws.west`).
+    for b in parsed.iter().flat_map(|f| f.body.blocks()).filter(|b| {
+        b.ident.as_str() == "provider" && b.labels.first().map(label).as_deref() == Some("aws")
+    }) {
+        let Some(r) = module
+            .attr(b, "region")
+            .map(|e| module.eval(e, &Scope::default()))
+            .and_then(|v| v.text())
+        else {
+            continue;
+        };
+        match module
+            .attr(b, "alias")
+            .map(|e| module.eval(e, &Scope::default()))
+            .and_then(|v| v.text())
+        {
+            Some(alias) => result.provider_aliases.push((format!("aws.{alias}"), r)),
+            None => result.provider_region = result.provider_region.take().or(Some(r)),
+        }
+    }
     result.problems.extend(problems);
     if !module_calls.is_empty() {
         stack.pop();

@@ -22,6 +22,9 @@ pub fn looks_like_plan(text: &str) -> bool {
     text.contains("\"planned_values\"") && text.contains("\"format_version\"")
 }
 
+/// Resource types that are KMS keys.
+const KEY_TYPES: &[&str] = &["aws_kms_key", "aws_kms_replica_key"];
+
 struct Res<'a> {
     address: String,
     /// `module.a.module.b.` or empty: the prefix configuration references are relative to.
@@ -31,6 +34,8 @@ struct Res<'a> {
     unknown: Option<&'a Value>,
     /// The resource's configuration `expressions`.
     config: Option<&'a Value>,
+    /// The provider configuration it uses (`aws.west` for `provider = aws.west`).
+    provider: Option<String>,
 }
 
 enum Attr {
@@ -133,11 +138,8 @@ fn collect_config<'a>(module: &'a Value, prefix: &str, out: &mut HashMap<String,
         .into_iter()
         .flatten()
     {
-        if let (Some(address), Some(expressions)) = (
-            r.get("address").and_then(Value::as_str),
-            r.get("expressions"),
-        ) {
-            out.insert(format!("{prefix}{address}"), expressions);
+        if let Some(address) = r.get("address").and_then(Value::as_str) {
+            out.insert(format!("{prefix}{address}"), r);
         }
     }
     if let Some(calls) = module.get("module_calls").and_then(Value::as_object) {
@@ -247,7 +249,14 @@ pub fn scan_value(
                 unknown: changes
                     .get(address.as_str())
                     .and_then(|c| c.get("after_unknown")),
-                config: config.get(&config_address(&address)).copied(),
+                config: config
+                    .get(&config_address(&address))
+                    .and_then(|c| c.get("expressions")),
+                provider: config
+                    .get(&config_address(&address))
+                    .and_then(|c| c.get("provider_config_key"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 module: module.clone(),
                 address,
             })
@@ -269,9 +278,25 @@ pub fn scan_value(
             }
         }
     };
+    // A resource's Region: its own `region` argument (AWS provider 6), else the Region of the
+    // provider configuration it uses (`provider = aws.west`), else the deploying Region.
+    let region_of = |r: &Res<'_>| -> String {
+        r.str_attr("region")
+            .or_else(|| {
+                let key = r.provider.as_deref()?;
+                let key = key.rsplit(':').next().unwrap_or(key);
+                plan.get("configuration")?
+                    .get("provider_config")?
+                    .get(key)?
+                    .pointer("/expressions/region/constant_value")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| region.clone())
+    };
     let key_arn = |r: &Res<'_>| {
         r.str_attr("arn")
-            .unwrap_or_else(|| format!("arn:aws:kms:{region}:{account}:key/{}", r.address))
+            .unwrap_or_else(|| format!("arn:aws:kms:{}:{account}:key/{}", region_of(r), r.address))
     };
 
     let mut evidence = AccountEvidence {
@@ -304,7 +329,7 @@ pub fn scan_value(
         let target = match a.str_attr("target_key_id") {
             Some(t) => resources
                 .iter()
-                .filter(|k| k.ty == "aws_kms_key")
+                .filter(|k| KEY_TYPES.contains(&k.ty.as_str()))
                 .find(|k| {
                     k.str_attr("key_id").as_deref() == Some(t.as_str())
                         || k.str_attr("arn").as_deref() == Some(t.as_str())
@@ -312,14 +337,17 @@ pub fn scan_value(
             None => a
                 .references("target_key_id")
                 .iter()
-                .find_map(|r| find(r, &["aws_kms_key"])),
+                .find_map(|r| find(r, KEY_TYPES)),
         };
         if let Some(k) = target {
             aliases.push((name, key_arn(k)));
         }
     }
 
-    for k in resources.iter().filter(|r| r.ty == "aws_kms_key") {
+    for k in resources
+        .iter()
+        .filter(|r| KEY_TYPES.contains(&r.ty.as_str()))
+    {
         let arn = key_arn(k);
         let mut unknown = Vec::new();
         let policy =
@@ -333,36 +361,62 @@ pub fn scan_value(
                 }
                 _ => Some(default_key_policy(&account)),
             };
-        let spec = k
-            .str_attr("customer_master_key_spec")
-            .or_else(|| k.str_attr("key_spec"))
+        // A replica (aws_kms_replica_key) shares its primary's key material, spec and
+        // rotation; the primary is found through primary_key_arn.
+        let replica = k.ty == "aws_kms_replica_key";
+        let primary = if replica {
+            match k.attr("primary_key_arn") {
+                Attr::Known(Value::String(p)) => resources
+                    .iter()
+                    .find(|r| r.ty == "aws_kms_key" && key_arn(r) == p),
+                _ => k
+                    .references("primary_key_arn")
+                    .iter()
+                    .find_map(|r| find(r, &["aws_kms_key"])),
+            }
+        } else {
+            Some(k)
+        };
+        let spec = primary
+            .and_then(|p| {
+                p.str_attr("customer_master_key_spec")
+                    .or_else(|| p.str_attr("key_spec"))
+            })
             .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into());
+        let rotation = match primary {
+            Some(p) => Some(p.bool_attr("enable_key_rotation").unwrap_or(false)),
+            None => {
+                unknown.push(format!(
+                    "{}: the rotation of a replica key is its primary key's, which is not in this configuration",
+                    k.address
+                ));
+                None
+            }
+        };
+        let enabled = k
+            .bool_attr(if replica { "enabled" } else { "is_enabled" })
+            .unwrap_or(true);
+        let key_region = region_of(k);
         let key = Key {
             arn: Some(arn.clone()),
             key_id: Some(k.str_attr("key_id").unwrap_or_else(|| k.address.clone())),
-            region: Some(region.clone()),
-            state: Some(
-                if k.bool_attr("is_enabled").unwrap_or(true) {
-                    "Enabled"
-                } else {
-                    "Disabled"
-                }
-                .into(),
-            ),
+            region: Some(key_region),
+            state: Some(if enabled { "Enabled" } else { "Disabled" }.into()),
             manager: Some("CUSTOMER".into()),
             key_spec: Some(spec),
             key_usage: Some(
-                k.str_attr("key_usage")
+                primary
+                    .and_then(|p| p.str_attr("key_usage"))
                     .unwrap_or_else(|| "ENCRYPT_DECRYPT".into()),
             ),
-            multi_region: Some(k.bool_attr("multi_region").unwrap_or(false)),
+            multi_region: Some(replica || k.bool_attr("multi_region").unwrap_or(false)),
             aliases: aliases
                 .iter()
                 .filter(|(_, a)| *a == arn)
                 .map(|(n, _)| n.clone())
                 .collect(),
             policy,
-            rotation_enabled: Some(k.bool_attr("enable_key_rotation").unwrap_or(false)),
+            rotation_enabled: rotation,
             unknown: (!unknown.is_empty()).then(|| unknown.join("; ")),
             ..Key::default()
         };
@@ -370,13 +424,15 @@ pub fn scan_value(
         evidence.keys.push(key);
     }
 
-    let buckets: Vec<(String, String)> = resources
+    // Buckets in the configuration: (address, name, Region).
+    let buckets: Vec<(String, String, String)> = resources
         .iter()
         .filter(|r| r.ty == "aws_s3_bucket")
         .map(|b| {
             (
                 b.address.clone(),
                 b.str_attr("bucket").unwrap_or_else(|| b.address.clone()),
+                region_of(b),
             )
         })
         .collect();
@@ -385,7 +441,7 @@ pub fn scan_value(
     let resolve_key = |r: &Res<'_>, attr: &str| -> Result<Option<KeyRef>, String> {
         let by_reference = || {
             r.references(attr).iter().find_map(|reference| {
-                if let Some(k) = find(reference, &["aws_kms_key"]) {
+                if let Some(k) = find(reference, KEY_TYPES) {
                     return Some(key_arn(k));
                 }
                 let a = find(reference, &["aws_kms_alias"])?;
@@ -461,17 +517,35 @@ pub fn scan_value(
                 .references("s3_bucket_name")
                 .iter()
                 .find_map(|r| find(r, &["aws_s3_bucket"]))
-                .and_then(|b| buckets.iter().find(|(a, _)| *a == b.address))
-                .map(|(_, n)| n.clone()),
+                .and_then(|b| buckets.iter().find(|(a, _, _)| *a == b.address))
+                .map(|(_, n, _)| n.clone()),
             _ => None,
         };
         if let Some(b) = bucket {
-            let local = buckets.iter().any(|(_, n)| *n == b);
+            let local = buckets.iter().find(|(_, n, _)| *n == b);
+            let key_region = out
+                .trail_keys
+                .get(&arn)
+                .and_then(|k| evidence.keys.iter().find(|x| x.arn.as_ref() == Some(k)))
+                .and_then(|k| k.region.clone());
+            let unknown = match (local, key_region) {
+                (None, _) => Some("the bucket is not managed in this plan".to_owned()),
+                // One Region is the deploying Region (no provider region set), the other is
+                // set explicitly: whether they are the same cannot be known.
+                (Some((_, _, br)), Some(kr)) if (*br == region) != (kr == region) && region == REGION => {
+                    Some(format!(
+                        "the bucket is in {br} and the key in {kr}, and the deploying Region is not set in the provider"
+                    ))
+                }
+                _ => None,
+            };
             evidence.buckets.push(Bucket {
                 name: b.clone(),
-                region: local.then(|| region.clone()),
+                region: local
+                    .filter(|_| unknown.is_none())
+                    .map(|(_, _, r)| r.clone()),
                 error: None,
-                unknown: (!local).then(|| "the bucket is not managed in this plan".to_owned()),
+                unknown,
             });
             trail.s3_bucket_name = Some(b);
         }
@@ -530,7 +604,7 @@ fn evidence_key(
 ) -> Option<String> {
     resources
         .iter()
-        .filter(|k| k.ty == "aws_kms_key")
+        .filter(|k| KEY_TYPES.contains(&k.ty.as_str()))
         .find(|k| key_arn(k) == reference || k.str_attr("key_id").as_deref() == Some(reference))
         .map(key_arn)
 }

@@ -287,9 +287,28 @@ fn terraform_hcl_module() {
         .any(|(resource, _)| resource == "aws_cloudtrail.this"));
     // Key policies from templates with %{for} / %{if} directives (heredoc, templatefile).
     for c in ["TS001", "TS006", "TS007"] {
-        assert_eq!(status(&t, "aws_cloudtrail.heredoc", c), "pass", "heredoc {c}");
+        assert_eq!(
+            status(&t, "aws_cloudtrail.heredoc", c),
+            "pass",
+            "heredoc {c}"
+        );
     }
     assert_eq!(status(&t, "aws_cloudtrail.from_file", "TS006"), "fail");
+    // aws_kms_replica_key in the Region of an aliased provider, with the bucket there: passes,
+    // rotation from the primary; the primary key for that bucket is in the wrong Region.
+    for c in [
+        "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS011",
+    ] {
+        assert_eq!(
+            status(&t, "aws_cloudtrail.replica_key", c),
+            "pass",
+            "replica_key {c}"
+        );
+    }
+    assert_eq!(
+        status(&t, "aws_cloudtrail.primary_elsewhere", "TS005"),
+        "fail"
+    );
     // A key from a local module's output: followed to the module's key and its policy.
     for c in ["TS001", "TS002", "TS006", "TS011"] {
         assert_eq!(

@@ -1,0 +1,98 @@
+//! Per-resource Regions in Terraform: aliased providers and aws_kms_replica_key.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use trailseal_iac::tf::scan_module;
+
+fn scan(main: &str) -> trailseal_model::AccountEvidence {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("main.tf");
+    std::fs::write(&path, main).expect("write");
+    scan_module(&PathBuf::from(dir.path()), &[path], &HashMap::new()).account
+}
+
+const REPLICA: &str = r#"
+provider "aws" {
+  alias  = "west"
+  region = "us-west-2"
+}
+resource "aws_kms_key" "primary" {
+  multi_region        = true
+  enable_key_rotation = true
+}
+resource "aws_kms_replica_key" "west" {
+  provider        = aws.west
+  primary_key_arn = aws_kms_key.primary.arn
+  enabled         = false
+}
+resource "aws_s3_bucket" "west" {
+  provider = aws.west
+  bucket   = "west-logs"
+}
+resource "aws_cloudtrail" "t" {
+  name           = "t"
+  s3_bucket_name = aws_s3_bucket.west.id
+  kms_key_id     = KEY
+}
+"#;
+
+#[test]
+fn a_replica_key_takes_its_providers_region_and_its_primarys_rotation() {
+    let ev = scan(&REPLICA.replace("KEY", "aws_kms_replica_key.west.arn"));
+    let replica = ev
+        .keys
+        .iter()
+        .find(|k| k.key_id.as_deref() == Some("aws_kms_replica_key.west"))
+        .expect("replica key");
+    assert_eq!(replica.region.as_deref(), Some("us-west-2"));
+    assert_eq!(replica.multi_region, Some(true));
+    assert_eq!(replica.rotation_enabled, Some(true));
+    assert_eq!(replica.state.as_deref(), Some("Disabled"));
+    // No policy: the AWS default key policy.
+    assert!(replica
+        .policy
+        .as_deref()
+        .is_some_and(|p| p.contains("key-default-1")));
+    assert_eq!(ev.key_refs[0].key_arn, replica.arn);
+}
+
+#[test]
+fn without_a_provider_region_a_region_difference_is_unknown() {
+    // The primary is in the deploying Region (not set); the bucket in us-west-2: they may be
+    // the same Region, so the bucket's Region is not claimed.
+    let ev = scan(&REPLICA.replace("KEY", "aws_kms_key.primary.arn"));
+    let bucket = ev.buckets.first().expect("bucket");
+    assert_eq!(bucket.region, None);
+    assert!(bucket
+        .unknown
+        .as_deref()
+        .is_some_and(|w| w.contains("us-west-2")));
+    // With the default provider's Region set, it is a definite difference.
+    let ev = scan(&format!(
+        "provider \"aws\" {{\n  region = \"us-east-1\"\n}}\n{}",
+        REPLICA.replace("KEY", "aws_kms_key.primary.arn")
+    ));
+    let bucket = ev.buckets.first().expect("bucket");
+    assert_eq!(bucket.region.as_deref(), Some("us-west-2"));
+    assert_eq!(bucket.unknown, None);
+}
+
+#[test]
+fn a_replica_of_an_external_primary_has_unknown_rotation() {
+    let ev = scan(
+        &REPLICA
+            .replace(
+                "aws_kms_key.primary.arn\n  enabled",
+                "\"arn:aws:kms:us-east-1:111122223333:key/mrk-1\"\n  enabled",
+            )
+            .replace("KEY", "aws_kms_replica_key.west.arn"),
+    );
+    let replica = ev
+        .keys
+        .iter()
+        .find(|k| k.key_id.as_deref() == Some("aws_kms_replica_key.west"))
+        .expect("replica key");
+    assert_eq!(replica.rotation_enabled, None);
+    assert!(replica.unknown.is_some());
+}
