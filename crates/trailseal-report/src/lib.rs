@@ -106,6 +106,9 @@ pub struct TextOptions {
     /// Fold the passing checks of a resource into one line of codes (the audit, with many
     /// resources). Otherwise each passing check keeps its line and message (policy check).
     pub compact: bool,
+    /// Under a resource with problems, the first lines of its definition in its file
+    /// (infrastructure as code: `trailseal scan`).
+    pub snippets: bool,
 }
 
 fn paint(on: bool, code: &str, text: &str) -> String {
@@ -276,6 +279,11 @@ fn text_block(
         "{} ({location}){verdict}\n",
         paint(opts.color, "1", resource)
     );
+    if opts.snippets && fs.iter().any(|f| is_problem(f)) {
+        if let (Some(file), Some(line)) = (&first.file, first.line) {
+            out += &snippet(file, line, opts.color);
+        }
+    }
     let mut quiet_pass: Vec<&str> = Vec::new();
     let mut quiet_skip: Vec<(&str, &str)> = Vec::new();
     for f in fs {
@@ -344,5 +352,30 @@ fn text_block(
         );
     }
     out.push('\n');
+    out
+}
+
+/// How many lines of a resource's definition the text report shows.
+const SNIPPET_LINES: usize = 6;
+
+/// The first lines of a definition starting at `line` (1-based) of `file`, numbered, up to a
+/// blank line; empty when the file cannot be read (it was read for the scan: it rarely fails).
+fn snippet(file: &str, line: u32, color: bool) -> String {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return String::new();
+    };
+    let start = usize::try_from(line).unwrap_or(1).max(1);
+    let width = (start + SNIPPET_LINES).to_string().len();
+    let mut out = String::new();
+    for (i, l) in text
+        .lines()
+        .enumerate()
+        .skip(start - 1)
+        .take(SNIPPET_LINES)
+        .take_while(|(i, l)| *i + 1 == start || !l.trim().is_empty())
+    {
+        let number = format!("{:>width$} |", i + 1);
+        out += &format!("    {} {}\n", paint(color, "2", &number), l.trim_end());
+    }
     out
 }

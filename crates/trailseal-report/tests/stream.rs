@@ -107,6 +107,7 @@ fn streamed_text_is_the_text_report_in_memory_and_spilled() {
             color: false,
             verbose,
             compact: true,
+            snippets: false,
         };
         let expected = format!("Header\n\n{}", text_report(&all, opts));
         // 64 bytes: nearly every block goes to the temporary file.

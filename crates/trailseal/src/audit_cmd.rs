@@ -56,6 +56,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<u8> {
                         color: use_color(&args.out),
                         verbose: args.filter.verbose,
                         compact: true,
+                        snippets: false,
                     },
                 )
         }

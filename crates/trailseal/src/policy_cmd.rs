@@ -117,6 +117,7 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
                 color: use_color(&args.out),
                 verbose: args.verbose,
                 compact: false,
+                snippets: false,
             };
             header + &text_report(&findings, opts)
         }

@@ -78,6 +78,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             color: use_color(&args.out),
             verbose: args.filter.verbose,
             compact: true,
+            snippets: true,
         }),
     };
     let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));

@@ -470,3 +470,67 @@ fn terraform_json_syntax() {
         .is_some_and(|p| p.ends_with("main.tf.json")));
     assert_eq!(f["line"], 16);
 }
+
+#[test]
+fn text_report_shows_the_source_of_resources_with_problems() {
+    let file = format!(
+        "{}/../../examples/iac/cloudformation/false-passes.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = Command::cargo_bin("trailseal")
+        .expect("binary")
+        .args(["scan", "--no-color", &file])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The resource's header, then its first lines with their numbers.
+    let header = text
+        .lines()
+        .position(|l| l.starts_with("DefaultPolicyTrail ("))
+        .expect("resource header");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[header].ends_with("false-passes.yaml:57)"),
+        "{}",
+        lines[header]
+    );
+    assert_eq!(lines[header + 1].trim(), "57 |   DefaultPolicyTrail:");
+    assert_eq!(
+        lines[header + 2].trim(),
+        "58 |     Type: AWS::CloudTrail::Trail"
+    );
+    // Worst first: the first resource has a failing critical or high check.
+    let first = text
+        .lines()
+        .skip_while(|l| !l.contains(" ("))
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        first.contains("|"),
+        "snippet under the first resource: {first}"
+    );
+}
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    let dir = format!("{}/../../examples/iac", env!("CARGO_MANIFEST_DIR"));
+    for format in ["text", "json", "sarif"] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trailseal"))
+            .args(["scan", "--format", format, &dir])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Read one line and close the pipe, like `| head -1`.
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut first = [0u8; 16];
+        std::io::Read::read(&mut stdout, &mut first).expect("read");
+        drop(stdout);
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
+    }
+}
