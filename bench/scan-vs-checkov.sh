@@ -31,7 +31,10 @@ got = {"ts001_fail": c[("TS001", "fail")], "ts006_fail": c[("TS006", "fail")], "
 print("trailseal found:", got, "files:", d["input"]["files"])
 print("correct on every file:", all(got[k] == exp[k] for k in got))
 PY
-hyperfine --style basic --ignore-failure --runs "$RUNS" -n trailseal "$ts scan $work/corpus --format json --output /dev/null"
+/usr/bin/time -f "trailseal (text): %e s wall, peak RSS %M KB" "$ts" scan "$work/corpus" --output /dev/null || true
+hyperfine --style basic --ignore-failure --warmup 1 --runs "$RUNS" \
+  -n "trailseal json" "$ts scan $work/corpus --format json --output /dev/null" \
+  -n "trailseal text" "$ts scan $work/corpus --output /dev/null"
 
 if [[ -z "${SKIP_CHECKOV:-}" ]]; then
   cv="$HOME/.cache/trailseal-checkov-venv"
