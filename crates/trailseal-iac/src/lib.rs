@@ -43,6 +43,18 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A problem with the file as a whole (reported at line 1, column 1).
+    pub fn file(message: impl Into<String>) -> Problem {
+        Problem {
+            address: None,
+            line: 1,
+            column: 1,
+            message: message.into(),
+        }
+    }
+}
+
 /// An inline suppression: findings of `code` on `resource` become `skipped` with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suppression {

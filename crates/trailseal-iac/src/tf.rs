@@ -406,20 +406,10 @@ impl<'a> Module<'a> {
                         if f.strip.strip_start() {
                             trim_end(out);
                         }
-                        let items: Vec<(Val, Val)> = match self.eval(&f.collection_expr, s) {
-                            Val::List(l) => l
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, v)| (Val::Num(i.to_string()), v))
-                                .collect(),
-                            Val::Map(m) => m.into_iter().map(|(k, v)| (Val::Str(k), v)).collect(),
-                            Val::Unknown(why) => return Err(Val::Unknown(why)),
-                            _ => {
-                                return Err(unknown(
-                                    "a template %{for} over a value that is not a collection",
-                                ))
-                            }
-                        };
+                        let items = for_items(
+                            self.eval(&f.collection_expr, s),
+                            "a template %{for} over a value that is not a collection",
+                        )?;
                         for (key, value) in items {
                             let mut inner_scope = s.clone();
                             if let Some(k) = &f.key_var {
@@ -711,15 +701,12 @@ impl<'a> Module<'a> {
 
     /// `[for k, v in coll : expr if cond]` and `{for k, v in coll : key => value}`.
     fn for_expr(&self, f: &hcl_edit::expr::ForExpr, s: &Scope) -> Val {
-        let items: Vec<(Val, Val)> = match self.eval(&f.intro.collection_expr, s) {
-            Val::List(l) => l
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (Val::Num(i.to_string()), v))
-                .collect(),
-            Val::Map(m) => m.into_iter().map(|(k, v)| (Val::Str(k), v)).collect(),
-            Val::Unknown(why) => return Val::Unknown(why),
-            _ => return unknown("for over a value that is not a collection"),
+        let items = match for_items(
+            self.eval(&f.intro.collection_expr, s),
+            "for over a value that is not a collection",
+        ) {
+            Ok(items) => items,
+            Err(unknown) => return unknown,
         };
         let mut list = Vec::new();
         let mut map: Vec<(String, Val)> = Vec::new();
@@ -984,6 +971,21 @@ impl<'a> Module<'a> {
             },
             other => unknown(format!("function {other}() is not evaluated")),
         }
+    }
+}
+
+/// The (key, value) pairs a `for` iterates: index and element of a list, key and value of a
+/// map. Err: the collection is unknown, or `not_collection` when it is not one.
+fn for_items(collection: Val, not_collection: &str) -> Result<Vec<(Val, Val)>, Val> {
+    match collection {
+        Val::List(l) => Ok(l
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (Val::Num(i.to_string()), v))
+            .collect()),
+        Val::Map(m) => Ok(m.into_iter().map(|(k, v)| (Val::Str(k), v)).collect()),
+        Val::Unknown(why) => Err(Val::Unknown(why)),
+        _ => Err(unknown(not_collection)),
     }
 }
 

@@ -1,27 +1,14 @@
 //! The SARIF output validates against the official SARIF 2.1.0 JSON schema (vendored from the
 //! OASIS sarif-spec repository: tests/sarif-schema-2.1.0.json).
 
+mod common;
+use common::findings;
+
 use serde_json::Value;
-use trailseal_model::{Evidence, Status};
 use trailseal_report::sarif_report;
 
 fn schema() -> Value {
     serde_json::from_str(include_str!("sarif-schema-2.1.0.json")).expect("schema JSON")
-}
-
-fn findings() -> Vec<trailseal_model::Finding> {
-    let text = include_str!("../../../examples/evidence/broken-account.json");
-    let evidence: Evidence = serde_json::from_str(text).expect("evidence");
-    let mut findings = trailseal_checks::evaluate(&evidence, &[]);
-    // An IaC-style finding with a location and an inline suppression.
-    let mut located = findings[0].clone();
-    located.file = Some("infra/template.yaml".into());
-    located.line = Some(12);
-    located.column = Some(3);
-    located.status = Status::Skipped;
-    located.message = "suppressed: handled by runbook RB-12 (was: ...)".into();
-    findings.push(located);
-    findings
 }
 
 #[test]

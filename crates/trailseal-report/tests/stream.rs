@@ -3,26 +3,15 @@
 //! text report keeps its worst-first order across units, also when its blocks go to a
 //! temporary file.
 
+mod common;
+use common::findings;
+
 use std::collections::BTreeMap;
 
-use trailseal_model::{Evidence, Finding, Severity, Status};
+use trailseal_model::{Finding, Severity, Status};
 use trailseal_report::{
     sarif_report, text_report, JsonReport, Renderer, ReportWriter, Style, Tally, TextOptions,
 };
-
-fn findings() -> Vec<Finding> {
-    let text = include_str!("../../../examples/evidence/broken-account.json");
-    let evidence: Evidence = serde_json::from_str(text).expect("evidence");
-    let mut findings = trailseal_checks::evaluate(&evidence, &[]);
-    let mut located = findings[0].clone();
-    located.file = Some("infra/template.yaml".into());
-    located.line = Some(12);
-    located.column = Some(3);
-    located.status = Status::Skipped;
-    located.message = "suppressed: handled by runbook RB-12 (was: ...)".into();
-    findings.push(located);
-    findings
-}
 
 /// The findings cut into units of whole resources, in an order unlike the report's.
 fn units(findings: &[Finding]) -> Vec<Vec<Finding>> {

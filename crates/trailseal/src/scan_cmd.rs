@@ -44,12 +44,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         .map(|(path, message)| {
             problem_finding(
                 &path.display().to_string(),
-                &Problem {
-                    address: None,
-                    line: 1,
-                    column: 1,
-                    message: format!("cannot read {}: {message}", path.display()),
-                },
+                &Problem::file(format!("cannot read {}: {message}", path.display())),
             )
         })
         .collect();
@@ -311,14 +306,9 @@ fn scan_unit(unit: &Unit, inputs: &Inputs<'_>) -> (usize, Vec<Finding>) {
             0,
             vec![problem_finding(
                 &name,
-                &Problem {
-                    address: None,
-                    line: 1,
-                    column: 1,
-                    message: format!(
+                &Problem::file(format!(
                         "internal error while scanning {name} (a trailseal bug: please report it with the file); the rest of the scan went on"
-                    ),
-                },
+                    )),
             )],
         )
     })
@@ -330,20 +320,7 @@ fn scan_file(
     codes: &[&str],
 ) -> (bool, Vec<Finding>) {
     let name = path.display().to_string();
-    let error = |message: String| {
-        (
-            true,
-            vec![problem_finding(
-                &name,
-                &Problem {
-                    address: None,
-                    line: 1,
-                    column: 1,
-                    message,
-                },
-            )],
-        )
-    };
+    let error = |message: String| (true, vec![problem_finding(&name, &Problem::file(message))]);
     match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE_BYTES => {
             return error(format!(
