@@ -8,9 +8,9 @@ use trailseal_checks::{evaluate, registry};
 use trailseal_model::{Evidence, Status};
 
 fn fixture() -> Evidence {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/evidence/broken-account.json"
+    let path = &format!(
+        "{}/../../examples/evidence/broken-account.json",
+        manifest_dir()
     );
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("valid evidence")
 }
@@ -124,4 +124,11 @@ fn evidence_round_trips_through_json() {
     let again: Evidence = serde_json::from_str(&text).unwrap();
     assert_eq!(ev, again);
     assert_eq!(evaluate(&ev, &[]), evaluate(&again, &[]));
+}
+
+/// The package directory of this checkout: cargo sets CARGO_MANIFEST_DIR when it runs tests
+/// (the compile-time value is only a fallback: a target directory shared between checkouts at
+/// different paths may hold binaries built elsewhere).
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
 }

@@ -1091,7 +1091,17 @@ pub fn local_module_calls(dir: &Path, files: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Scans the module in `dir` made of `files` (`.tf`). `vars` are `--var NAME=VALUE`.
-pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &HashMap<String, String>) -> IacScan {
+/// Values for the root module's variables, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct TfVars {
+    /// `--var NAME=VALUE`: the last word.
+    pub values: HashMap<String, String>,
+    /// `--var-file FILE` (tfvars syntax), in order: after `terraform.tfvars` and
+    /// `*.auto.tfvars`, before `--var`.
+    pub files: Vec<PathBuf>,
+}
+
+pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &TfVars) -> IacScan {
     let mut stack = Vec::new();
     let ev = evaluate_module(dir, files, vars, None, "", &mut stack);
     let mut plan = json!({
@@ -1169,7 +1179,7 @@ const MODULE_META: &[&str] = &[
 fn evaluate_module(
     dir: &Path,
     files: &[PathBuf],
-    vars: &HashMap<String, String>,
+    vars: &TfVars,
     inputs: Option<HashMap<String, Val>>,
     prefix: &str,
     stack: &mut Vec<PathBuf>,
@@ -1309,6 +1319,9 @@ fn evaluate_module(
         auto.sort();
         var_files.extend(auto.into_iter().map(|(_, p)| p));
     }
+    if is_root {
+        var_files.extend(vars.files.iter().cloned());
+    }
     for vf in &var_files {
         match std::fs::read_to_string(vf)
             .map_err(|e| e.to_string())
@@ -1326,7 +1339,7 @@ fn evaluate_module(
             )),
         }
     }
-    for (k, v) in vars {
+    for (k, v) in vars.values.iter().filter(|_| is_root) {
         if defaults.iter().any(|(n, _)| n == k) {
             module.vars.insert(k.clone(), Val::Str(v.clone()));
         }

@@ -7,11 +7,8 @@ use proptest::prelude::*;
 use trailseal_iac::{cfn, tf, tfplan};
 
 fn fixture(path: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../../examples/iac/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
+    std::fs::read_to_string(format!("{}/../../examples/iac/{path}", manifest_dir()))
+        .expect("fixture")
 }
 
 fn mutate(text: &str, edits: &[(usize, u8, u8)]) -> String {
@@ -44,11 +41,11 @@ fn scan_all(text: &str) {
     let _ = std::fs::create_dir_all(&dir);
     let file = dir.join("main.tf");
     if std::fs::write(&file, text).is_ok() {
-        let _ = tf::scan_module(&dir, &[file], &HashMap::new());
+        let _ = tf::scan_module(&dir, &[file], &tf::TfVars::default());
     }
     let json = dir.join("main.tf.json");
     if std::fs::write(&json, text).is_ok() {
-        let _ = tf::scan_module(&dir, &[json], &HashMap::new());
+        let _ = tf::scan_module(&dir, &[json], &tf::TfVars::default());
     }
 }
 
@@ -74,4 +71,11 @@ proptest! {
         };
         scan_all(&mutate(&base, &edits));
     }
+}
+
+/// The package directory of this checkout: cargo sets CARGO_MANIFEST_DIR when it runs tests
+/// (the compile-time value is only a fallback: a target directory shared between checkouts at
+/// different paths may hold binaries built elsewhere).
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
 }

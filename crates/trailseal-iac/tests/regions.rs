@@ -1,15 +1,14 @@
 //! Per-resource Regions in Terraform: aliased providers and aws_kms_replica_key.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use trailseal_iac::tf::scan_module;
+use trailseal_iac::tf::{scan_module, TfVars};
 
 fn scan(main: &str) -> trailseal_model::AccountEvidence {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("main.tf");
     std::fs::write(&path, main).expect("write");
-    scan_module(&PathBuf::from(dir.path()), &[path], &HashMap::new()).account
+    scan_module(&PathBuf::from(dir.path()), &[path], &TfVars::default()).account
 }
 
 const REPLICA: &str = r#"

@@ -1,10 +1,9 @@
 //! Terraform string templates: `%{if}` / `%{for}` directives with the `~` strip markers give
 //! exactly Terraform's text, in heredocs, quoted strings and templatefile().
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use trailseal_iac::tf::scan_module;
+use trailseal_iac::tf::{scan_module, TfVars};
 
 /// The key policy text the module gives `aws_kms_key.k`.
 fn policy(files: &[(&str, &str)], vars: &[(&str, &str)]) -> Option<String> {
@@ -20,10 +19,13 @@ fn policy(files: &[(&str, &str)], vars: &[(&str, &str)]) -> Option<String> {
             tf.push(path);
         }
     }
-    let vars: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let vars = TfVars {
+        values: vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        files: Vec::new(),
+    };
     let scan = scan_module(&PathBuf::from(dir.path()), &tf, &vars);
     let key = scan.account.keys.first()?;
     key.policy.clone()

@@ -5,9 +5,9 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use trailseal_policy::{evaluate, lint, who_may_decrypt, Policy, TrailContext};
 
 fn console_policy() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/policies/cloudtrail-console-key-policy.json"
+    let path = &format!(
+        "{}/../../examples/policies/cloudtrail-console-key-policy.json",
+        manifest_dir()
     );
     std::fs::read_to_string(path).expect("fixture")
 }
@@ -43,3 +43,10 @@ fn benches(c: &mut Criterion) {
 
 criterion_group!(policy_engine, benches);
 criterion_main!(policy_engine);
+
+/// The package directory of this checkout: cargo sets CARGO_MANIFEST_DIR when it runs tests
+/// (the compile-time value is only a fallback: a target directory shared between checkouts at
+/// different paths may hold binaries built elsewhere).
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+}

@@ -3,10 +3,7 @@
 use trailseal_policy::*;
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../../examples/policies/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../../examples/policies/{name}", manifest_dir());
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -213,4 +210,11 @@ fn huge_and_deep_policies_do_not_panic() {
     let err = Policy::parse(&deep).unwrap_err();
     assert_eq!(err.code, "INVALID_JSON");
     assert!(err.message.contains("recursion limit"), "{err}");
+}
+
+/// The package directory of this checkout: cargo sets CARGO_MANIFEST_DIR when it runs tests
+/// (the compile-time value is only a fallback: a target directory shared between checkouts at
+/// different paths may hold binaries built elsewhere).
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
 }

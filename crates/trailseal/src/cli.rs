@@ -119,6 +119,10 @@ pub struct ScanArgs {
     /// A Terraform variable value, NAME=VALUE (repeatable); overrides defaults and tfvars.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
+    /// A Terraform variables file (tfvars syntax) for the root modules (repeatable); read after
+    /// terraform.tfvars and *.auto.tfvars, before --var.
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]

@@ -22,7 +22,17 @@ const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let parameters = pairs("--parameter", &args.parameters)?;
-    let vars = pairs("--var", &args.vars)?;
+    let vars = tf::TfVars {
+        values: pairs("--var", &args.vars)?,
+        files: args.var_files.clone(),
+    };
+    if let Some(missing) = vars.files.iter().find(|f| !f.is_file()) {
+        return Err(UsageError(format!(
+            "--var-file {}: no such file (a tfvars file: NAME = VALUE lines)",
+            missing.display()
+        ))
+        .into());
+    }
     let requested = args.filter.codes()?;
     let codes: Vec<&str> = IAC_CODES
         .iter()
@@ -201,7 +211,7 @@ enum Unit {
 
 struct Inputs<'a> {
     parameters: &'a HashMap<String, String>,
-    vars: &'a HashMap<String, String>,
+    vars: &'a tf::TfVars,
     codes: &'a [&'a str],
 }
 

@@ -7,10 +7,7 @@ use serde_json::Value;
 const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events";
 
 fn policy(name: &str) -> String {
-    format!(
-        "{}/../../examples/policies/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/../../examples/policies/{name}", manifest_dir())
 }
 
 fn trailseal() -> Command {
@@ -295,7 +292,7 @@ fn explain_prints_the_check_doc() {
 fn evidence_fixture() -> String {
     format!(
         "{}/../../examples/evidence/broken-account.json",
-        env!("CARGO_MANIFEST_DIR")
+        manifest_dir()
     )
 }
 
@@ -437,4 +434,11 @@ fn a_closed_pipe_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
+
+/// The package directory of this checkout: cargo sets CARGO_MANIFEST_DIR when it runs tests
+/// (the compile-time value is only a fallback: a target directory shared between checkouts at
+/// different paths may hold binaries built elsewhere).
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
 }

@@ -313,8 +313,8 @@ fn minimal_iam_policy_in_the_readme_is_the_read_only_action_list() {
             "{action} is not a read"
         );
     }
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-        .expect("README.md");
+    let readme =
+        std::fs::read_to_string(format!("{}/../../README.md", manifest_dir())).expect("README.md");
     let start = readme
         .find("\"Sid\": \"TrailsealAudit\"")
         .expect("the README's IAM policy");
@@ -421,4 +421,11 @@ fn tempdir() -> std::path::PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// The package directory of this checkout: cargo sets CARGO_MANIFEST_DIR when it runs tests
+/// (the compile-time value is only a fallback: a target directory shared between checkouts at
+/// different paths may hold binaries built elsewhere).
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
 }

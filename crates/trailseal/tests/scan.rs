@@ -10,7 +10,7 @@ use serde_json::Value;
 fn fixture(name: &str) -> String {
     format!(
         "{}/../../examples/iac/cloudformation/{name}",
-        env!("CARGO_MANIFEST_DIR")
+        manifest_dir()
     )
 }
 
@@ -222,7 +222,7 @@ fn nothing_to_scan_is_exit_2_and_bad_parameters_are_usage_errors() {
 fn terraform_plan_json() {
     let plan = format!(
         "{}/../../examples/iac/terraform-plan/plan.json",
-        env!("CARGO_MANIFEST_DIR")
+        manifest_dir()
     );
     let (doc, code) = scan(&[&plan]);
     assert_eq!(code, 1);
@@ -256,10 +256,7 @@ fn terraform_plan_json() {
 /// conditionals, count and for_each, evaluated statically.
 #[test]
 fn terraform_hcl_module() {
-    let dir = format!(
-        "{}/../../examples/iac/terraform/root",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let dir = format!("{}/../../examples/iac/terraform/root", manifest_dir());
     let (doc, code) = scan(&[&dir]);
     assert_eq!(code, 1);
     let t = table(&doc);
@@ -450,10 +447,7 @@ fn bad_input_is_reported_and_the_scan_goes_on() {
 /// `.tf.json` (Terraform's JSON syntax): same evaluation, positions in the JSON file.
 #[test]
 fn terraform_json_syntax() {
-    let dir = format!(
-        "{}/../../examples/iac/terraform/json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let dir = format!("{}/../../examples/iac/terraform/json", manifest_dir());
     let (doc, _) = scan(&[&dir]);
     let t = table(&doc);
     assert_eq!(status(&t, "aws_cloudtrail.json_trail", "TS001"), "pass");
@@ -475,7 +469,7 @@ fn terraform_json_syntax() {
 fn text_report_shows_the_source_of_resources_with_problems() {
     let file = format!(
         "{}/../../examples/iac/cloudformation/false-passes.yaml",
-        env!("CARGO_MANIFEST_DIR")
+        manifest_dir()
     );
     let out = Command::cargo_bin("trailseal")
         .expect("binary")
@@ -515,7 +509,7 @@ fn text_report_shows_the_source_of_resources_with_problems() {
 
 #[test]
 fn a_reader_that_goes_away_is_not_an_error() {
-    let dir = format!("{}/../../examples/iac", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!("{}/../../examples/iac", manifest_dir());
     for format in ["text", "json", "sarif"] {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trailseal"))
             .args(["scan", "--format", format, &dir])
@@ -533,4 +527,43 @@ fn a_reader_that_goes_away_is_not_an_error() {
         assert!(!stderr.contains("panicked"), "{format}: {stderr}");
         assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
     }
+}
+
+/// The package directory of this checkout: cargo sets CARGO_MANIFEST_DIR when it runs tests
+/// (the compile-time value is only a fallback: a target directory shared between checkouts at
+/// different paths may hold binaries built elsewhere).
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+}
+
+#[test]
+fn terraform_var_files_then_vars() {
+    let dir = format!("{}/../../examples/iac/terraform/root", manifest_dir());
+    let vars = std::env::temp_dir().join(format!("trailseal-vars-{}.tfvars", std::process::id()));
+    std::fs::write(
+        &vars,
+        "encrypt = true\nexternal_key_arn = \"arn:aws:kms:us-east-1:111122223333:key/abc\"\nallow_cloudtrail = true\n",
+    )
+    .expect("write");
+    let file = vars.to_str().expect("utf-8 path");
+    let (doc, _) = scan(&[&dir, "--var-file", file]);
+    let t = table(&doc);
+    assert_eq!(status(&t, "aws_cloudtrail.optional", "TS001"), "pass");
+    assert_eq!(status(&t, "aws_cloudtrail.external[0]", "TS001"), "pass");
+    assert_eq!(status(&t, "aws_cloudtrail.from_file", "TS006"), "pass");
+    // --var comes after the var files.
+    let (doc, _) = scan(&[&dir, "--var-file", file, "--var", "encrypt=false"]);
+    assert_eq!(
+        status(&table(&doc), "aws_cloudtrail.optional", "TS001"),
+        "fail"
+    );
+    let _ = std::fs::remove_file(&vars);
+    // A var file that does not exist is a usage error.
+    let out = Command::cargo_bin("trailseal")
+        .expect("binary")
+        .args(["scan", &dir, "--var-file", "/nonexistent/x.tfvars"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--var-file /nonexistent/x.tfvars"));
 }

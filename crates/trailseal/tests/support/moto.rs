@@ -97,7 +97,7 @@ impl Moto {
 
     /// Seeds a scenario with scripts/seed-moto.py (boto3 from moto's venv).
     pub fn seed(&self, args: &[&str]) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/seed-moto.py");
+        let script = Path::new(&manifest_dir()).join("../../scripts/seed-moto.py");
         let out = Command::new(self.bin_dir.join("python"))
             .arg(script)
             .args(["--endpoint", &self.endpoint()])
@@ -183,4 +183,11 @@ pub fn trailseal(server: &Moto) -> assert_cmd::Command {
         )
         .env("AWS_EC2_METADATA_DISABLED", "true");
     cmd
+}
+
+/// The package directory of this checkout: cargo sets CARGO_MANIFEST_DIR when it runs tests
+/// (the compile-time value is only a fallback: a target directory shared between checkouts at
+/// different paths may hold binaries built elsewhere).
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
 }
