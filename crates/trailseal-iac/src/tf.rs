@@ -1138,15 +1138,90 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &TfVars) -> IacScan {
         .iter()
         .map(|(address, (file, _, _))| (address.clone(), file.clone()))
         .collect();
+    // Suppressions apply to every instance of the resource (`aws_kms_key.k[0]`, ...).
+    for (base, code, reason) in ev.skips {
+        let instance = format!("{base}[");
+        let arns: Vec<String> = out
+            .locations
+            .iter()
+            .filter(|(_, l)| l.address == base || l.address.starts_with(&instance))
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        for resource in arns {
+            out.suppressions.push(crate::Suppression {
+                resource,
+                code: code.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
     out.file_problems = ev.problems;
     out.file_notes = ev.notes;
     out.module_dirs = ev.children;
     out
 }
 
+/// Inline suppressions of a resource block, checkov-style, in a `#` or `//` comment inside the
+/// block or on the comment lines just above it:
+/// `# trailseal:skip=TS011:rotation is done by re-keying (runbook RB-12)`.
+/// Ok((code, reason)), or Err((line, message)) for one without a reason.
+fn inline_skips(
+    text: &str,
+    span: std::ops::Range<usize>,
+) -> Vec<Result<(String, String), (u32, String)>> {
+    const MARK: &str = "trailseal:skip";
+    let start = text.get(..span.start).map_or(0, |before| {
+        // The comment lines directly above the block.
+        let mut at = before.rfind('\n').map_or(0, |i| i + 1);
+        while at > 0 {
+            let prev_start = text[..at - 1].rfind('\n').map_or(0, |i| i + 1);
+            let line = text[prev_start..at - 1].trim_start();
+            if line.starts_with('#') || line.starts_with("//") {
+                at = prev_start;
+            } else {
+                break;
+            }
+        }
+        at
+    });
+    let Some(region) = text.get(start..span.end.max(start)) else {
+        return Vec::new();
+    };
+    let first_line = text[..start].matches('\n').count();
+    let mut out = Vec::new();
+    for (i, line) in region.lines().enumerate() {
+        let Some(at) = line.find(MARK) else { continue };
+        let before = line[..at].trim_end();
+        if !(before.contains('#') || before.contains("//")) {
+            continue;
+        }
+        let rest = line[at + MARK.len()..].trim_start_matches([' ', '=']);
+        let (code, reason) = match rest.split_once(':') {
+            Some((c, r)) => (c.trim(), r.trim()),
+            None => (rest.trim(), ""),
+        };
+        let line_no = u32::try_from(first_line + i + 1).unwrap_or(u32::MAX);
+        let code = code.to_ascii_uppercase();
+        if code.is_empty() || reason.is_empty() {
+            out.push(Err((
+                line_no,
+                format!(
+                    "suppression of {} has no reason: write `# {MARK}=TS011:why it does not apply`",
+                    if code.is_empty() { "(no code)" } else { &code }
+                ),
+            )));
+        } else {
+            out.push(Ok((code, reason.to_owned())));
+        }
+    }
+    out
+}
+
 /// A module evaluated into plan-shaped parts.
 #[derive(Default)]
 struct Evaluated {
+    /// Inline suppressions: (resource address without instance key, code, reason).
+    skips: Vec<(String, String, String)>,
     planned: Vec<Value>,
     changes: Vec<Value>,
     config: Vec<Value>,
@@ -1499,6 +1574,7 @@ fn evaluate_module(
             result.changes.extend(ev.changes);
             result.config.extend(ev.config);
             result.positions.extend(ev.positions);
+            result.skips.extend(ev.skips);
             result.problems.extend(ev.problems);
             result.notes.extend(ev.notes);
             result.children.extend(ev.children);
@@ -1516,6 +1592,23 @@ fn evaluate_module(
         .filter(|r| TYPES.contains(&r.ty.as_str()))
     {
         let base = format!("{prefix}{}.{}", r.ty, r.name);
+        if parsed[r.file].json.is_none() {
+            let span = r.block.span().unwrap_or(0..0);
+            for skip in inline_skips(&parsed[r.file].text, span) {
+                match skip {
+                    Ok((code, reason)) => result.skips.push((base.clone(), code, reason)),
+                    Err((line, message)) => problems.push((
+                        parsed[r.file].name.clone(),
+                        Problem {
+                            address: Some(base.clone()),
+                            line,
+                            column: 1,
+                            message: format!("{base}: {message}"),
+                        },
+                    )),
+                }
+            }
+        }
         let instances: Vec<(String, Scope)> = if let Some(c) = module.attr(r.block, "count") {
             match module
                 .eval(c, &Scope::default())

@@ -306,6 +306,19 @@ fn terraform_hcl_module() {
         status(&t, "aws_cloudtrail.primary_elsewhere", "TS005"),
         "fail"
     );
+    // HCL comment suppressions: on the key, they reach the trail; without a reason, an error.
+    assert_eq!(status(&t, "aws_cloudtrail.no_rotation", "TS011"), "skipped");
+    assert_eq!(status(&t, "aws_cloudtrail.no_rotation", "TS000"), "error");
+    assert_eq!(status(&t, "aws_cloudtrail.no_rotation", "TS010"), "pass");
+    let skipped = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["resource"] == "aws_cloudtrail.no_rotation" && f["code"] == "TS011")
+        .expect("TS011");
+    assert!(skipped["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("suppressed: keys of this sandbox account")));
     // A key from a local module's output: followed to the module's key and its policy.
     for c in ["TS001", "TS002", "TS006", "TS011"] {
         assert_eq!(

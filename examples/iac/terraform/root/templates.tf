@@ -57,3 +57,18 @@ resource "aws_cloudtrail" "from_file" {
   kms_key_id                 = aws_kms_key.from_file.arn
   enable_log_file_validation = true
 }
+
+# Inline suppressions, checkov-style, with a mandatory reason. On a key, they apply to the
+# trails that use it: TS011 of aws_cloudtrail.no_rotation is `skipped` with this reason.
+# trailseal:skip=TS011:keys of this sandbox account are re-created every 30 days (runbook RB-7)
+resource "aws_kms_key" "no_rotation" {
+  policy = data.aws_iam_policy_document.trail_key.json
+}
+
+resource "aws_cloudtrail" "no_rotation" {
+  name                       = "no-rotation"
+  s3_bucket_name             = aws_s3_bucket.logs.id
+  kms_key_id                 = aws_kms_key.no_rotation.arn
+  enable_log_file_validation = true
+  # trailseal:skip=TS010
+}
