@@ -188,6 +188,78 @@ impl<'a> Module<'a> {
         }
     }
 
+    /// `provider = aws.west` on a resource: ("aws", "west").
+    fn provider_alias(&self, block: &Block) -> Option<(String, String)> {
+        let Some(Expression::Traversal(t)) = self.attr(block, "provider") else {
+            return None;
+        };
+        match (&t.expr, t.operators.as_slice()) {
+            (Expression::Variable(v), [op]) => match &**op {
+                TraversalOperator::GetAttr(alias) => {
+                    Some((v.as_str().to_owned(), alias.as_str().to_owned()))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The instances `count` / `for_each` make of a resource or module call: the address
+    /// suffix (`[0]`, `["a"]`, or empty) and the scope (`count.index`, `each.key/value`). An
+    /// unknown count or for_each gives one instance whose index is unknown.
+    fn instances(&self, block: &Block) -> Vec<(String, Scope)> {
+        let scope = |count_index, each| Scope {
+            count_index,
+            each,
+            bindings: Vec::new(),
+        };
+        let key = |k: &str| format!("[{}]", serde_json::to_string(k).unwrap_or_default());
+        if let Some(c) = self.attr(block, "count") {
+            return match self
+                .eval(c, &Scope::default())
+                .text()
+                .and_then(|t| t.parse::<usize>().ok())
+            {
+                Some(n) => (0..n)
+                    .map(|i| (format!("[{i}]"), scope(Some(Val::Num(i.to_string())), None)))
+                    .collect(),
+                None => vec![(
+                    "[0]".to_owned(),
+                    scope(Some(unknown("count is unknown")), None),
+                )],
+            };
+        }
+        let Some(fe) = self.attr(block, "for_each") else {
+            return vec![(String::new(), Scope::default())];
+        };
+        match self.eval(fe, &Scope::default()) {
+            Val::Map(m) => m
+                .into_iter()
+                .map(|(k, v)| (key(&k), scope(None, Some((Val::Str(k), v)))))
+                .collect(),
+            Val::List(l) => l
+                .into_iter()
+                .filter_map(|v| v.text())
+                .map(|k| {
+                    (
+                        key(&k),
+                        scope(None, Some((Val::Str(k.clone()), Val::Str(k)))),
+                    )
+                })
+                .collect(),
+            _ => vec![(
+                String::new(),
+                scope(
+                    None,
+                    Some((
+                        unknown("for_each is unknown"),
+                        unknown("for_each is unknown"),
+                    )),
+                ),
+            )],
+        }
+    }
+
     /// A resource's Region when it sets one: its `region` argument (AWS provider 6) or the
     /// Region of its aliased provider (`provider = aws.west`); else the deploying Region.
     fn region_of(&self, block: &Block) -> String {
@@ -197,18 +269,8 @@ impl<'a> Module<'a> {
         {
             return r;
         }
-        let alias = match self.attr(block, "provider") {
-            Some(Expression::Traversal(t)) => match t.operators.as_slice() {
-                [op] => match &**op {
-                    TraversalOperator::GetAttr(a) => Some(a.as_str().to_owned()),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        };
-        alias
-            .and_then(|alias| {
+        self.provider_alias(block)
+            .and_then(|(_, alias)| {
                 self.providers.iter().find_map(|p| {
                     let a = self
                         .attr(p, "alias")
@@ -1482,77 +1544,7 @@ fn evaluate_module(
             continue;
         }
         // Instances of the call (count / for_each), each with its inputs.
-        let scopes: Vec<(String, Scope)> = if let Some(c) = module.attr(b, "count") {
-            match module
-                .eval(c, &Scope::default())
-                .text()
-                .and_then(|t| t.parse::<usize>().ok())
-            {
-                Some(n) => (0..n)
-                    .map(|i| {
-                        (
-                            format!("[{i}]"),
-                            Scope {
-                                count_index: Some(Val::Num(i.to_string())),
-                                each: None,
-                                bindings: Vec::new(),
-                            },
-                        )
-                    })
-                    .collect(),
-                None => vec![(
-                    "[0]".to_owned(),
-                    Scope {
-                        count_index: Some(unknown("count is unknown")),
-                        each: None,
-                        bindings: Vec::new(),
-                    },
-                )],
-            }
-        } else if let Some(fe) = module.attr(b, "for_each") {
-            match module.eval(fe, &Scope::default()) {
-                Val::Map(m) => m
-                    .into_iter()
-                    .map(|(k, v)| {
-                        (
-                            format!("[{}]", serde_json::to_string(&k).unwrap_or_default()),
-                            Scope {
-                                count_index: None,
-                                each: Some((Val::Str(k), v)),
-                                bindings: Vec::new(),
-                            },
-                        )
-                    })
-                    .collect(),
-                Val::List(l) => l
-                    .into_iter()
-                    .filter_map(|v| v.text())
-                    .map(|k| {
-                        (
-                            format!("[{}]", serde_json::to_string(&k).unwrap_or_default()),
-                            Scope {
-                                count_index: None,
-                                each: Some((Val::Str(k.clone()), Val::Str(k))),
-                                bindings: Vec::new(),
-                            },
-                        )
-                    })
-                    .collect(),
-                _ => vec![(
-                    String::new(),
-                    Scope {
-                        count_index: None,
-                        each: Some((
-                            unknown("for_each is unknown"),
-                            unknown("for_each is unknown"),
-                        )),
-                        bindings: Vec::new(),
-                    },
-                )],
-            }
-        } else {
-            vec![(String::new(), Scope::default())]
-        };
+        let scopes = module.instances(b);
         result.children.push(canonical.clone());
         for (index, scope) in scopes {
             let inputs: HashMap<String, Val> = b
@@ -1609,77 +1601,11 @@ fn evaluate_module(
                 }
             }
         }
-        let instances: Vec<(String, Scope)> = if let Some(c) = module.attr(r.block, "count") {
-            match module
-                .eval(c, &Scope::default())
-                .text()
-                .and_then(|t| t.parse::<usize>().ok())
-            {
-                Some(n) => (0..n)
-                    .map(|i| {
-                        (
-                            format!("{base}[{i}]"),
-                            Scope {
-                                count_index: Some(Val::Num(i.to_string())),
-                                each: None,
-                                bindings: Vec::new(),
-                            },
-                        )
-                    })
-                    .collect(),
-                None => vec![(
-                    format!("{base}[0]"),
-                    Scope {
-                        count_index: Some(unknown("count is unknown")),
-                        each: None,
-                        bindings: Vec::new(),
-                    },
-                )],
-            }
-        } else if let Some(fe) = module.attr(r.block, "for_each") {
-            match module.eval(fe, &Scope::default()) {
-                Val::Map(m) => m
-                    .into_iter()
-                    .map(|(k, v)| {
-                        (
-                            format!("{base}[{}]", serde_json::to_string(&k).unwrap_or_default()),
-                            Scope {
-                                count_index: None,
-                                each: Some((Val::Str(k), v)),
-                                bindings: Vec::new(),
-                            },
-                        )
-                    })
-                    .collect(),
-                Val::List(l) => l
-                    .into_iter()
-                    .filter_map(|v| v.text())
-                    .map(|k| {
-                        (
-                            format!("{base}[{}]", serde_json::to_string(&k).unwrap_or_default()),
-                            Scope {
-                                count_index: None,
-                                each: Some((Val::Str(k.clone()), Val::Str(k))),
-                                bindings: Vec::new(),
-                            },
-                        )
-                    })
-                    .collect(),
-                _ => vec![(
-                    base.clone(),
-                    Scope {
-                        count_index: None,
-                        each: Some((
-                            unknown("for_each is unknown"),
-                            unknown("for_each is unknown"),
-                        )),
-                        bindings: Vec::new(),
-                    },
-                )],
-            }
-        } else {
-            vec![(base.clone(), Scope::default())]
-        };
+        let instances: Vec<(String, Scope)> = module
+            .instances(r.block)
+            .into_iter()
+            .map(|(index, scope)| (format!("{base}{index}"), scope))
+            .collect();
         let mut expressions = serde_json::Map::new();
         for a in r.block.body.attributes() {
             expressions.insert(a.key.as_str().to_owned(), json!({}));
@@ -1687,13 +1613,8 @@ fn evaluate_module(
         let mut config =
             json!({"address": base, "type": r.ty, "name": r.name, "expressions": expressions});
         // `provider = aws.west`: the Region of that provider configuration applies.
-        if let Some(Expression::Traversal(t)) = module.attr(r.block, "provider") {
-            if let (Expression::Variable(v), [op]) = (&t.expr, t.operators.as_slice()) {
-                if let TraversalOperator::GetAttr(alias) = &**op {
-                    config["provider_config_key"] =
-                        json!(format!("{}.{}", v.as_str(), alias.as_str()));
-                }
-            }
+        if let Some((provider, alias)) = module.provider_alias(r.block) {
+            config["provider_config_key"] = json!(format!("{provider}.{alias}"));
         }
         result.config.push(config);
         for (address, scope) in instances {

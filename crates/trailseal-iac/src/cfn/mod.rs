@@ -298,15 +298,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
         if !unknown.is_empty() {
             key.unknown = Some(unknown.join("; "));
         }
-        out.locations.insert(
-            key_arn(&r.id),
-            Location {
-                address: r.id.clone(),
-                line: r.pos.line,
-                column: r.pos.column,
-            },
-        );
-        out.suppress(&key_arn(&r.id), &r.id, r.node);
+        place(&mut out, &key_arn(&r.id), r);
         account.keys.push(key);
     }
 
@@ -401,15 +393,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 .and_then(|v| v.truth())
                 .unwrap_or(false),
         );
-        out.locations.insert(
-            arn.clone(),
-            Location {
-                address: r.id.clone(),
-                line: r.pos.line,
-                column: r.pos.column,
-            },
-        );
-        out.suppress(&arn, &r.id, r.node);
+        place(&mut out, &arn, r);
         account.trails.push(trail);
     }
 
@@ -439,15 +423,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
             kms_key_id,
             status: None,
         });
-        out.locations.insert(
-            arn.clone(),
-            Location {
-                address: r.id.clone(),
-                line: r.pos.line,
-                column: r.pos.column,
-            },
-        );
-        out.suppress(&arn, &r.id, r.node);
+        place(&mut out, &arn, r);
     }
 
     account
@@ -504,4 +480,17 @@ fn resolve(index: &Index<'_>, reference: &str, aliases: &[(String, String)]) -> 
         }
     }
     key_ref
+}
+
+/// Records where a resource is defined and its Metadata suppressions.
+fn place(out: &mut IacScan, arn: &str, r: &Res<'_>) {
+    out.locations.insert(
+        arn.to_owned(),
+        Location {
+            address: r.id.clone(),
+            line: r.pos.line,
+            column: r.pos.column,
+        },
+    );
+    out.suppress(arn, &r.id, r.node);
 }
