@@ -6,7 +6,7 @@
 mod sarif;
 mod stream;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -201,11 +201,14 @@ pub fn text_blocks(findings: &[Finding], opts: TextOptions) -> Vec<(BlockKey, St
         .into_iter()
         .map(|v| (v.arn.clone(), v))
         .collect();
+    // Source files for the snippets, each read once.
+    let mut sources = HashMap::new();
     groups
         .into_iter()
         .map(|((file, resource), fs)| {
             let key = block_key(file, resource, &fs);
-            (key, text_block(resource, fs, verdicts.get(resource), opts))
+            let block = text_block(resource, fs, verdicts.get(resource), opts, &mut sources);
+            (key, block)
         })
         .collect()
 }
@@ -236,6 +239,7 @@ fn text_block(
     mut fs: Vec<&Finding>,
     verdict: Option<&TrailVerdict>,
     opts: TextOptions,
+    sources: &mut HashMap<String, Option<String>>,
 ) -> String {
     let mut out = String::new();
     fs.sort_by_key(|f| {
@@ -281,7 +285,12 @@ fn text_block(
     );
     if opts.snippets && fs.iter().any(|f| is_problem(f)) {
         if let (Some(file), Some(line)) = (&first.file, first.line) {
-            out += &snippet(file, line, opts.color);
+            let text = sources
+                .entry(file.clone())
+                .or_insert_with(|| std::fs::read_to_string(file).ok());
+            if let Some(text) = text {
+                out += &snippet(text, line, opts.color);
+            }
         }
     }
     let mut quiet_pass: Vec<&str> = Vec::new();
@@ -358,12 +367,10 @@ fn text_block(
 /// How many lines of a resource's definition the text report shows.
 const SNIPPET_LINES: usize = 6;
 
-/// The first lines of a definition starting at `line` (1-based) of `file`, numbered, up to a
-/// blank line; empty when the file cannot be read (it was read for the scan: it rarely fails).
-fn snippet(file: &str, line: u32, color: bool) -> String {
-    let Ok(text) = std::fs::read_to_string(file) else {
-        return String::new();
-    };
+/// The first lines of a definition starting at `line` (1-based) of a file's `text`, numbered,
+/// up to a blank line. (No snippet when the file cannot be read again: it was read for the
+/// scan, so that rarely happens.)
+fn snippet(text: &str, line: u32, color: bool) -> String {
     let start = usize::try_from(line).unwrap_or(1).max(1);
     let width = (start + SNIPPET_LINES).to_string().len();
     let mut out = String::new();
