@@ -26,8 +26,8 @@ use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 use trailseal_model::{
-    key_region, AccountEvidence, Bucket, EventDataStore, Key, KeyRef, LookupError, RegionEvidence,
-    Trail, TrailStatus,
+    key_region, usage_implied_by_spec, AccountEvidence, Bucket, EventDataStore, Fact, Key, KeyRef,
+    LookupError, RegionEvidence, Trail, TrailStatus,
 };
 
 use crate::error::{code, describe, CollectError};
@@ -222,7 +222,12 @@ impl Collector {
             }
         }
         for s in &stores {
-            if let Some(r) = s.kms_key_id.as_deref().filter(|r| !r.trim().is_empty()) {
+            if let Some(r) = s
+                .kms_key_id
+                .known()
+                .and_then(|k| k.as_deref())
+                .filter(|r| !r.trim().is_empty())
+            {
                 references.insert((key_region(r, &s.region), r.to_owned()));
             }
         }
@@ -230,7 +235,7 @@ impl Collector {
             .values()
             .filter_map(|t| {
                 t.s3_bucket_name
-                    .as_ref()
+                    .known()
                     .filter(|b| !b.is_empty())
                     .map(|b| (b.clone(), t.home_region.clone()))
             })
@@ -336,26 +341,19 @@ impl Collector {
 
         // Each distinct key's policy and rotation status.
         let details = join_all(keys.values().map(|k| self.key_details(k))).await;
-        for (key, (policy, rotation, mut errors)) in keys.values_mut().zip(details) {
+        for (key, (policy, rotation)) in keys.values_mut().zip(details) {
             key.policy = policy;
             key.rotation_enabled = rotation;
-            let region = key.region.clone().unwrap_or_default();
-            match aliases.get(&region) {
-                Some(Ok(list)) => {
-                    key.aliases = list
-                        .iter()
-                        .filter(|(_, target)| Some(target.as_str()) == key.key_id.as_deref())
-                        .map(|(name, _)| name.clone())
-                        .collect();
-                    key.aliases.sort();
-                }
-                Some(Err(e)) => errors.push(e.clone()),
-                None => {}
-            }
-            if !errors.is_empty() {
-                let mut all: Vec<String> = key.read_error.take().into_iter().collect();
-                all.extend(errors);
-                key.read_error = Some(all.join("; "));
+            let region = key.region.known().cloned().unwrap_or_default();
+            // A failed ListAliases leaves `aliases` empty: KeyManager (DescribeKey) still says
+            // whether the key is AWS-managed; the alias rule only adds to it.
+            if let Some(Ok(list)) = aliases.get(&region) {
+                key.aliases = list
+                    .iter()
+                    .filter(|(_, target)| Some(target.as_str()) == key.key_id.as_deref())
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                key.aliases.sort();
             }
         }
         (key_refs, keys)
@@ -574,12 +572,27 @@ impl Collector {
                 if let Some(name) = t.name() {
                     trail.name = name.to_owned();
                 }
-                trail.s3_bucket_name = t.s3_bucket_name().map(str::to_owned);
-                trail.s3_key_prefix = t.s3_key_prefix().map(str::to_owned);
-                trail.kms_key_id = t.kms_key_id().map(str::to_owned);
-                trail.is_multi_region = t.is_multi_region_trail().unwrap_or(false);
-                trail.is_organization_trail = t.is_organization_trail().unwrap_or(false);
-                trail.log_file_validation_enabled = t.log_file_validation_enabled();
+                // Absent optional fields mean "not set" (no prefix, no key); absent flags
+                // that AWS always returns are reported as not read.
+                let flag = |field: &str, v: Option<bool>| match v {
+                    Some(v) => Fact::Known(v),
+                    None => {
+                        Fact::Unreadable(format!("cloudtrail:DescribeTrails returned no {field}"))
+                    }
+                };
+                trail.s3_bucket_name = match t.s3_bucket_name() {
+                    Some(b) => Fact::Known(b.to_owned()),
+                    None => Fact::Unreadable(
+                        "cloudtrail:DescribeTrails returned no S3BucketName".into(),
+                    ),
+                };
+                trail.s3_key_prefix = Fact::Known(t.s3_key_prefix().map(str::to_owned));
+                trail.kms_key_id = Fact::Known(t.kms_key_id().map(str::to_owned));
+                trail.is_multi_region = flag("IsMultiRegionTrail", t.is_multi_region_trail());
+                trail.is_organization_trail =
+                    flag("IsOrganizationTrail", t.is_organization_trail());
+                trail.log_file_validation_enabled =
+                    flag("LogFileValidationEnabled", t.log_file_validation_enabled());
                 Some(trail)
             })
             .collect())
@@ -625,7 +638,7 @@ impl Collector {
                     arn: arn.clone(),
                     name: out.name().unwrap_or_default().to_owned(),
                     region: region.to_owned(),
-                    kms_key_id: out.kms_key_id().map(str::to_owned),
+                    kms_key_id: Fact::Known(out.kms_key_id().map(str::to_owned)),
                     status: out.status().map(|s| s.as_str().to_owned()),
                 })
                 .map_err(|e| describe(&format!("cloudtrail:GetEventDataStore {arn}"), &e))
@@ -724,19 +737,41 @@ impl Collector {
             regions.sort();
             regions.dedup();
         }
+        let returned = |field: &str, v: Option<String>| match v {
+            Some(v) => Fact::Known(v),
+            None => Fact::Unreadable(format!("kms:DescribeKey returned no {field}")),
+        };
+        let key_spec = returned("KeySpec", meta.key_spec().map(|s| s.as_str().to_owned()));
+        // AWS always returns KeyUsage; some emulators omit it. A SYMMETRIC_DEFAULT key can only
+        // be ENCRYPT_DECRYPT, so the spec decides it then.
+        let key_usage = match meta.key_usage() {
+            Some(u) => Fact::Known(u.as_str().to_owned()),
+            None => match key_spec.known().and_then(|s| usage_implied_by_spec(s)) {
+                Some(u) => Fact::Known(u.to_owned()),
+                None => Fact::Unreadable("kms:DescribeKey returned no KeyUsage".into()),
+            },
+        };
         let key = Key {
-            region: arn
-                .as_deref()
-                .and_then(|a| a.split(':').nth(3))
-                .map(str::to_owned)
-                .or_else(|| Some(region.to_owned())),
+            region: Fact::Known(
+                arn.as_deref()
+                    .and_then(|a| a.split(':').nth(3))
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(region)
+                    .to_owned(),
+            ),
             arn,
             key_id: Some(meta.key_id().to_owned()),
-            state: meta.key_state().map(|s| s.as_str().to_owned()),
-            manager: meta.key_manager().map(|s| s.as_str().to_owned()),
-            key_spec: meta.key_spec().map(|s| s.as_str().to_owned()),
-            key_usage: meta.key_usage().map(|s| s.as_str().to_owned()),
-            multi_region: meta.multi_region(),
+            state: returned("KeyState", meta.key_state().map(|s| s.as_str().to_owned())),
+            manager: returned(
+                "KeyManager",
+                meta.key_manager().map(|s| s.as_str().to_owned()),
+            ),
+            key_spec,
+            key_usage,
+            multi_region: match meta.multi_region() {
+                Some(m) => Fact::Known(m),
+                None => Fact::Unreadable("kms:DescribeKey returned no MultiRegion".into()),
+            },
             multi_region_regions: regions,
             ..Key::default()
         };
@@ -771,12 +806,13 @@ impl Collector {
         Ok(out)
     }
 
-    /// The key policy, the rotation status, and what could not be read.
-    async fn key_details(&self, key: &Key) -> (Option<String>, Option<bool>, Vec<String>) {
-        let Some(arn) = key.arn.as_deref() else {
-            return (None, None, vec!["the key has no ARN".into()]);
+    /// The key policy and the rotation status.
+    async fn key_details(&self, key: &Key) -> (Fact<String>, Fact<bool>) {
+        let (Some(arn), Fact::Known(region)) = (key.arn.as_deref(), &key.region) else {
+            let why = "the key's ARN or Region is not known".to_owned();
+            return (Fact::Unreadable(why.clone()), Fact::Unreadable(why));
         };
-        let client = self.kms(key.region.as_deref().unwrap_or_default());
+        let client = self.kms(region);
         let policy = async {
             let _p = self.permit().await;
             client
@@ -791,22 +827,18 @@ impl Collector {
             client.get_key_rotation_status().key_id(arn).send().await
         };
         let (policy, rotation) = tokio::join!(policy, rotation);
-        let mut errors = Vec::new();
         let policy = match policy {
-            Ok(out) => out.policy().map(str::to_owned),
-            Err(e) => {
-                errors.push(describe("kms:GetKeyPolicy", &e));
-                None
-            }
+            Ok(out) => match out.policy() {
+                Some(p) => Fact::Known(p.to_owned()),
+                None => Fact::Unreadable("kms:GetKeyPolicy returned no policy".into()),
+            },
+            Err(e) => Fact::Unreadable(describe("kms:GetKeyPolicy", &e)),
         };
         let rotation = match rotation {
-            Ok(out) => Some(out.key_rotation_enabled()),
-            Err(e) => {
-                errors.push(describe("kms:GetKeyRotationStatus", &e));
-                None
-            }
+            Ok(out) => Fact::Known(out.key_rotation_enabled()),
+            Err(e) => Fact::Unreadable(describe("kms:GetKeyRotationStatus", &e)),
         };
-        (policy, rotation, errors)
+        (policy, rotation)
     }
 
     /// GetBucketLocation: empty means us-east-1, `EU` means eu-west-1.
@@ -822,15 +854,11 @@ impl Collector {
         match result {
             Ok(out) => Bucket {
                 name: name.to_owned(),
-                region: Some(bucket_region(out.location_constraint().map(|c| c.as_str()))),
-                error: None,
-                unknown: None,
+                region: Fact::Known(bucket_region(out.location_constraint().map(|c| c.as_str()))),
             },
             Err(e) => Bucket {
                 name: name.to_owned(),
-                region: None,
-                error: Some(describe("s3:GetBucketLocation", &e)),
-                unknown: None,
+                region: Fact::Unreadable(describe("s3:GetBucketLocation", &e)),
             },
         }
     }

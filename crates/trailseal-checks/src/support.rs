@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::CheckInfo;
-use trailseal_model::{AccountEvidence, Key, LookupError};
+use trailseal_model::{AccountEvidence, Fact, Key, LookupError};
 
 pub(crate) fn finding(
     info: &CheckInfo,
@@ -92,27 +92,44 @@ fn early(
     ))
 }
 
+/// The trail's `KmsKeyId`, or the finding that says why a key check cannot run: no key on
+/// the trail -> skipped (TS001 reports it); unknown before deployment -> indeterminate; not
+/// read -> error.
+pub(crate) fn key_reference<'a>(
+    info: &CheckInfo,
+    ev: &'a TrailEvidence,
+) -> Result<&'a str, Box<Finding>> {
+    let fail = |status: Status, message: String, remediation: &str| {
+        early(info, ev, status, message, remediation)
+    };
+    match ev.trail.key_setting() {
+        Fact::Known(Some(reference)) => Ok(reference),
+        Fact::Known(None) => Err(fail(
+            Status::Skipped,
+            "the trail has no KMS key (see TS001)".into(),
+            "Encrypt the trail with a customer-managed KMS key first (TS001).",
+        )),
+        Fact::Unknown(why) => Err(fail(
+            Status::Indeterminate,
+            format!("the trail's key cannot be known before deployment: {why}"),
+            "Give the key statically, or audit the deployed account (trailseal audit).",
+        )),
+        Fact::Unreadable(why) => Err(fail(
+            Status::Error,
+            format!("the trail's KmsKeyId could not be read: {why}"),
+            "Grant the auditing principal cloudtrail:DescribeTrails.",
+        )),
+    }
+}
+
 /// The trail's resolved key, or the finding that says why a key check cannot run:
-/// no key on the trail -> skipped (TS001 reports it); the key does not exist -> skipped
-/// (TS002 reports it); the key could not be read -> error.
+/// see [`key_reference`]; the key does not exist -> skipped (TS002 reports it); the key could
+/// not be read -> error.
 pub(crate) fn key<'a>(info: &CheckInfo, ev: &'a TrailEvidence) -> Result<&'a Key, Box<Finding>> {
     let fail = |status: Status, message: String, remediation: &str| {
         early(info, ev, status, message, remediation)
     };
-    let Some(reference) = ev.trail.key_id() else {
-        if let Some(why) = &ev.trail.kms_key_id_unknown {
-            return Err(fail(
-                Status::Indeterminate,
-                format!("the trail's key cannot be known before deployment: {why}"),
-                "Give the key statically, or audit the deployed account (trailseal audit).",
-            ));
-        }
-        return Err(fail(
-            Status::Skipped,
-            "the trail has no KMS key (see TS001)".into(),
-            "Encrypt the trail with a customer-managed KMS key first (TS001).",
-        ));
-    };
+    let reference = key_reference(info, ev)?;
     match (&ev.key, &ev.key_error) {
         (Some(key), _) => Ok(key),
         (None, Some(LookupError::NotFound(why))) => Err(fail(
@@ -148,23 +165,22 @@ pub(crate) fn load(
     let fail = |status: Status, message: String, remediation: &str| {
         early(info, ev, status, message, remediation)
     };
-    let Some(text) = &key.policy else {
-        if let Some(why) = &key.unknown {
+    let text = match &key.policy {
+        Fact::Known(text) => text,
+        Fact::Unknown(why) => {
             return Err(fail(
                 Status::Indeterminate,
                 format!("the key policy cannot be known before deployment: {why}"),
                 "Give the policy's values statically, or audit the deployed account (trailseal audit).",
-            ));
+            ))
         }
-        let why = key
-            .read_error
-            .clone()
-            .unwrap_or_else(|| "the key policy was not collected".into());
-        return Err(fail(
-            Status::Error,
-            format!("could not read the key policy: {why}"),
-            "Grant the auditing principal kms:GetKeyPolicy on the key (see the README's minimal audit policy).",
-        ));
+        Fact::Unreadable(why) => {
+            return Err(fail(
+                Status::Error,
+                format!("could not read the key policy: {why}"),
+                "Grant the auditing principal kms:GetKeyPolicy on the key (see the README's minimal audit policy).",
+            ))
+        }
     };
     let policy = parse_cached(text).map_err(|e| {
         fail(
@@ -173,12 +189,20 @@ pub(crate) fn load(
             "Fix the key policy document; `trailseal policy lint` lists every problem.",
         )
     })?;
+    // What is not known about the trail stays unknown in the request: the log object ARN
+    // (bucket, prefix) is unknown unless both are known; an organization trail's is always.
+    let prefix = ev.trail.s3_key_prefix.known();
     let ctx = TrailContext {
         trail_arn: ev.trail.arn.clone(),
-        bucket: ev.trail.s3_bucket_name.clone(),
-        prefix: ev.trail.s3_key_prefix.clone(),
+        bucket: ev
+            .trail
+            .s3_bucket_name
+            .known()
+            .filter(|_| prefix.is_some())
+            .cloned(),
+        prefix: prefix.cloned().flatten(),
         key_arn: key.arn.clone(),
-        is_organization_trail: ev.trail.is_organization_trail,
+        is_organization_trail: ev.trail.is_organization_trail.known() != Some(&false),
     };
     Ok((policy, ctx))
 }
@@ -243,22 +267,37 @@ pub(crate) fn near_misses(policy: &Policy, e: &Evaluation) -> Vec<String> {
         .collect()
 }
 
-/// The status for a key property that is missing: `indeterminate` when it cannot be known
-/// before deployment (infrastructure as code), `error` when it could not be read.
-pub(crate) fn missing(key: &Key) -> Status {
-    if key.unknown.is_some() {
-        Status::Indeterminate
-    } else {
-        Status::Error
+/// The value of a property the check needs, or the finding (`indeterminate` / `error`) that
+/// says why the check cannot decide. `what` names the property ("the state of KEY").
+pub(crate) fn require<'a, T>(
+    info: &CheckInfo,
+    ev: &TrailEvidence,
+    fact: &'a Fact<T>,
+    what: &str,
+    remediation: &str,
+) -> Result<&'a T, Box<Finding>> {
+    match fact {
+        Fact::Known(v) => Ok(v),
+        Fact::Unknown(why) => Err(early(
+            info,
+            ev,
+            Status::Indeterminate,
+            format!("{what} cannot be known before deployment: {why}"),
+            "Give the value statically, or audit the deployed account (trailseal audit).",
+        )),
+        Fact::Unreadable(why) => Err(early(
+            info,
+            ev,
+            Status::Error,
+            format!("could not read {what}: {why}"),
+            remediation,
+        )),
     }
 }
 
-/// ` (cannot be known before deployment: REASON)` when a key property is statically unknown.
-pub(crate) fn unknown_suffix(key: &Key) -> String {
-    key.unknown
-        .as_deref()
-        .map(|why| format!(" (cannot be known before deployment: {why})"))
-        .unwrap_or_default()
+/// The key's ARN for messages (`the key` when it is not known).
+pub(crate) fn key_name(key: &Key) -> String {
+    key.arn.clone().unwrap_or_else(|| "the key".to_owned())
 }
 
 thread_local! {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use trailseal_checks::{find, registry, run_trail_checks, KEY_POLICY_CHECKS};
-use trailseal_model::{Key, Status, Trail, TrailEvidence};
+use trailseal_model::{Fact, Key, Status, Trail, TrailEvidence};
 
 const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events";
 
@@ -13,13 +13,13 @@ fn fixture(name: &str) -> String {
 
 fn evidence(policy: Option<String>) -> TrailEvidence {
     let mut trail = Trail::from_arn(TRAIL);
-    trail.s3_bucket_name = Some("aws-cloudtrail-logs-111122223333".into());
-    trail.kms_key_id =
-        Some("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".into());
+    let key_arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    trail.s3_bucket_name = Fact::Known("aws-cloudtrail-logs-111122223333".into());
+    trail.kms_key_id = Fact::Known(Some(key_arn.into()));
     let key = Key {
-        arn: trail.kms_key_id.clone(),
-        region: Some("us-east-1".into()),
-        policy,
+        arn: Some(key_arn.into()),
+        region: Fact::Known("us-east-1".into()),
+        policy: policy.map_or_else(Fact::not_collected, Fact::Known),
         ..Key::default()
     };
     TrailEvidence {
@@ -138,7 +138,7 @@ fn decrypt_open_to_everyone_and_nobody_can_read() {
 fn missing_or_unreadable_evidence_is_never_a_pass() {
     // no key on the trail: skipped (TS001 reports it)
     let mut ev = evidence(None);
-    ev.trail.kms_key_id = Some(String::new());
+    ev.trail.kms_key_id = Fact::Known(Some(String::new()));
     assert!(statuses(&ev).iter().all(|g| g.1 == Status::Skipped));
     // key not resolved
     let mut ev = evidence(None);
@@ -146,7 +146,7 @@ fn missing_or_unreadable_evidence_is_never_a_pass() {
     assert!(statuses(&ev).iter().all(|g| g.1 == Status::Error));
     // policy unreadable
     let mut ev = evidence(None);
-    ev.key.as_mut().unwrap().read_error = Some("AccessDenied on kms:GetKeyPolicy".into());
+    ev.key.as_mut().unwrap().policy = Fact::Unreadable("AccessDenied on kms:GetKeyPolicy".into());
     let got = statuses(&ev);
     assert!(
         got.iter()

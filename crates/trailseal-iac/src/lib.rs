@@ -8,6 +8,7 @@
 
 pub mod cfn;
 pub mod discover;
+pub(crate) mod mapper;
 pub mod tf;
 pub mod tfplan;
 pub mod yaml;
@@ -15,7 +16,7 @@ pub mod yaml;
 use std::collections::HashMap;
 
 use serde_json::json;
-use trailseal_model::{AccountEvidence, Finding, Key, Severity, Status};
+use trailseal_model::{AccountEvidence, Finding, Severity, Status};
 
 /// Checks that make sense before deployment (TS009 delivery and TS012 coverage need a live
 /// account).
@@ -242,23 +243,6 @@ pub(crate) fn default_key_policy(account: &str) -> String {
         }]
     })
     .to_string()
-}
-
-/// An `alias/aws/...` key: AWS-managed, its policy not under the file's control.
-pub(crate) fn aws_managed(alias: &str, account: &str, region: &str) -> Key {
-    Key {
-        arn: Some(format!("arn:aws:kms:{region}:{account}:{alias}")),
-        key_id: Some(alias.to_owned()),
-        region: Some(region.to_owned()),
-        state: Some("Enabled".to_owned()),
-        manager: Some("AWS".to_owned()),
-        key_spec: Some("SYMMETRIC_DEFAULT".to_owned()),
-        key_usage: Some("ENCRYPT_DECRYPT".to_owned()),
-        aliases: vec![alias.to_owned()],
-        rotation_enabled: Some(true),
-        unknown: Some("the policy of an AWS-managed key is set by AWS".to_owned()),
-        ..Key::default()
-    }
 }
 
 /// Writes the symbolic account and Region of every string inside a JSON value in place.

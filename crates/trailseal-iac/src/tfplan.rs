@@ -11,11 +11,12 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use trailseal_model::{
-    AccountEvidence, Bucket, EventDataStore, Key, KeyRef, LookupError, RegionEvidence, Trail,
+    AccountEvidence, Bucket, EventDataStore, Fact, Key, KeyRef, LookupError, RegionEvidence,
 };
 
 use crate::cfn::eval::{ACCOUNT, REGION};
-use crate::{aws_managed, default_key_policy, IacScan, Location, Problem};
+use crate::mapper::{self, Arg, KeyArgs, TrailArgs};
+use crate::{IacScan, Location, Problem};
 
 /// Whether `text` looks like a plan (cheap test before parsing).
 pub fn looks_like_plan(text: &str) -> bool {
@@ -66,13 +67,6 @@ impl Res<'_> {
         }
     }
 
-    fn bool_attr(&self, name: &str) -> Option<bool> {
-        match self.attr(name) {
-            Attr::Known(Value::Bool(b)) => Some(b),
-            _ => None,
-        }
-    }
-
     /// The resource addresses an attribute's expression refers to.
     fn references(&self, name: &str) -> Vec<String> {
         self.config
@@ -90,6 +84,29 @@ impl Res<'_> {
 
     fn configured(&self, name: &str) -> bool {
         self.config.is_some_and(|c| c.get(name).is_some())
+    }
+
+    /// An attribute as a mapper argument. An attribute known only after apply that the
+    /// configuration does not set is computed by the provider from its default: absent.
+    fn arg(&self, name: &str) -> Arg {
+        match self.attr(name) {
+            Attr::Known(v) => Arg::Known(v),
+            Attr::Unknown(_) if self.config.is_some() && !self.configured(name) => Arg::Absent,
+            Attr::Unknown(why) => {
+                Arg::Unknown(why.unwrap_or_else(|| {
+                    format!("{}.{name} is known only after apply", self.address)
+                }))
+            }
+            Attr::Absent => Arg::Absent,
+        }
+    }
+
+    /// `customer_master_key_spec`, or its newer name `key_spec` when that is the one set.
+    fn spec_arg(&self) -> Arg {
+        match self.arg("customer_master_key_spec") {
+            Arg::Absent => self.arg("key_spec"),
+            other => other,
+        }
     }
 }
 
@@ -279,24 +296,40 @@ pub fn scan_value(
         }
     };
     // A resource's Region: its own `region` argument (AWS provider 6), else the Region of the
-    // provider configuration it uses (`provider = aws.west`), else the deploying Region.
-    let region_of = |r: &Res<'_>| -> String {
-        r.str_attr("region")
-            .or_else(|| {
-                let key = r.provider.as_deref()?;
-                let key = key.rsplit(':').next().unwrap_or(key);
-                plan.get("configuration")?
-                    .get("provider_config")?
-                    .get(key)?
-                    .pointer("/expressions/region/constant_value")?
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| region.clone())
+    // provider configuration it uses (`provider = aws.west`), else the deploying Region. A
+    // Region whose value is unknown stays unknown: it is never the deploying Region.
+    let provider_config = plan
+        .get("configuration")
+        .and_then(|c| c.get("provider_config"));
+    let region_of = |r: &Res<'_>| -> Fact<String> {
+        match r.arg("region").string("region", None) {
+            Fact::Known(s) => return Fact::Known(s),
+            Fact::Unknown(why) => return Fact::Unknown(why),
+            Fact::Unreadable(_) => {}
+        }
+        if let Some(key) = r.provider.as_deref() {
+            let key = key.rsplit(':').next().unwrap_or(key);
+            if let Some(p) = provider_config.and_then(|c| c.get(key)) {
+                match p.pointer("/expressions/region") {
+                    Some(e) => {
+                        return match e.get("constant_value").and_then(Value::as_str) {
+                            Some(r) => Fact::Known(r.to_owned()),
+                            None => Fact::Unknown(format!(
+                                "the Region of provider configuration {key} is not a constant"
+                            )),
+                        }
+                    }
+                    None => return Fact::Known(region.clone()),
+                }
+            }
+        }
+        Fact::Known(region.clone())
     };
     let key_arn = |r: &Res<'_>| {
-        r.str_attr("arn")
-            .unwrap_or_else(|| format!("arn:aws:kms:{}:{account}:key/{}", region_of(r), r.address))
+        r.str_attr("arn").unwrap_or_else(|| {
+            let key_region = region_of(r).into_known().unwrap_or_else(|| REGION.into());
+            format!("arn:aws:kms:{key_region}:{account}:key/{}", r.address)
+        })
     };
 
     let mut evidence = AccountEvidence {
@@ -320,8 +353,8 @@ pub fn scan_value(
         );
     };
 
-    // Aliases: (alias name, key ARN).
-    let mut aliases: Vec<(String, String)> = Vec::new();
+    // Aliases: name, Region (aliases are Regional), key ARN.
+    let mut aliases: Vec<(String, Fact<String>, String)> = Vec::new();
     for a in resources.iter().filter(|r| r.ty == "aws_kms_alias") {
         let Some(name) = a.str_attr("name") else {
             continue;
@@ -340,151 +373,238 @@ pub fn scan_value(
                 .find_map(|r| find(r, KEY_TYPES)),
         };
         if let Some(k) = target {
-            aliases.push((name, key_arn(k)));
+            aliases.push((name, region_of(a), key_arn(k)));
         }
     }
+
+    // aws_kms_key_policy: the policy it sets is its key's policy. One whose key cannot be
+    // told may set any key's policy.
+    let mut key_policies: Vec<(Option<String>, &Res<'_>)> = Vec::new();
+    for p in resources.iter().filter(|r| r.ty == "aws_kms_key_policy") {
+        let target = match p.attr("key_id") {
+            Attr::Known(Value::String(t)) => evidence_key(&resources, &t, &key_arn),
+            _ => p
+                .references("key_id")
+                .iter()
+                .find_map(|r| find(r, KEY_TYPES))
+                .map(key_arn),
+        };
+        key_policies.push((target, p));
+    }
+
+    // A replica (aws_kms_replica_key) shares its primary's key material, spec, usage and
+    // rotation; the primary is found through primary_key_arn.
+    let primary_of = |k: &Res<'_>| -> Option<&Res<'_>> {
+        if k.ty != "aws_kms_replica_key" {
+            return None;
+        }
+        match k.attr("primary_key_arn") {
+            Attr::Known(Value::String(p)) => resources
+                .iter()
+                .find(|r| r.ty == "aws_kms_key" && key_arn(r) == p),
+            _ => k
+                .references("primary_key_arn")
+                .iter()
+                .find_map(|r| find(r, &["aws_kms_key"])),
+        }
+    };
 
     for k in resources
         .iter()
         .filter(|r| KEY_TYPES.contains(&r.ty.as_str()))
     {
         let arn = key_arn(k);
-        let mut unknown = Vec::new();
-        let policy =
-            match k.attr("policy") {
-                Attr::Known(Value::String(p)) if !p.is_empty() => Some(p),
-                Attr::Unknown(why) if k.configured("policy") => {
-                    unknown.push(why.unwrap_or_else(|| {
-                        format!("{}.policy is known only after apply", k.address)
-                    }));
-                    None
-                }
-                _ => Some(default_key_policy(&account)),
-            };
-        // A replica (aws_kms_replica_key) shares its primary's key material, spec and
-        // rotation; the primary is found through primary_key_arn.
         let replica = k.ty == "aws_kms_replica_key";
-        let primary = if replica {
-            match k.attr("primary_key_arn") {
-                Attr::Known(Value::String(p)) => resources
-                    .iter()
-                    .find(|r| r.ty == "aws_kms_key" && key_arn(r) == p),
-                _ => k
-                    .references("primary_key_arn")
-                    .iter()
-                    .find_map(|r| find(r, &["aws_kms_key"])),
+        let (spec, usage, rotation, multi_region) = if replica {
+            match primary_of(k) {
+                Some(p) => (
+                    p.spec_arg(),
+                    p.arg("key_usage"),
+                    p.arg("enable_key_rotation"),
+                    Arg::Known(Value::Bool(true)),
+                ),
+                None => {
+                    let why = format!(
+                        "{}: a replica key's spec, usage and rotation are its primary key's, which is not in this configuration",
+                        k.address
+                    );
+                    (
+                        Arg::Unknown(why.clone()),
+                        Arg::Unknown(why.clone()),
+                        Arg::Unknown(why),
+                        Arg::Known(Value::Bool(true)),
+                    )
+                }
             }
         } else {
-            Some(k)
+            (
+                k.spec_arg(),
+                k.arg("key_usage"),
+                k.arg("enable_key_rotation"),
+                k.arg("multi_region"),
+            )
         };
-        let spec = primary
-            .and_then(|p| {
-                p.str_attr("customer_master_key_spec")
-                    .or_else(|| p.str_attr("key_spec"))
-            })
-            .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into());
-        let rotation = match primary {
-            Some(p) => Some(p.bool_attr("enable_key_rotation").unwrap_or(false)),
-            None => {
-                unknown.push(format!(
-                    "{}: the rotation of a replica key is its primary key's, which is not in this configuration",
-                    k.address
-                ));
-                None
+        // The key's policy: its own `policy`, or the one aws_kms_key_policy sets. Two
+        // setters, or one whose key cannot be told: which applies is not known.
+        let own = k.configured("policy");
+        let exact: Vec<&Res<'_>> = key_policies
+            .iter()
+            .filter(|(target, _)| target.as_deref() == Some(arn.as_str()))
+            .map(|(_, p)| *p)
+            .collect();
+        let untold: Vec<&Res<'_>> = key_policies
+            .iter()
+            .filter(|(target, _)| target.is_none())
+            .map(|(_, p)| *p)
+            .collect();
+        let policy = match (exact.as_slice(), untold.is_empty(), own) {
+            ([], true, _) => k.arg("policy"),
+            ([p], true, false) => p.arg("policy"),
+            _ => {
+                let mut setters: Vec<&str> = exact
+                    .iter()
+                    .chain(&untold)
+                    .map(|p| p.address.as_str())
+                    .collect();
+                if own {
+                    setters.push("its own policy argument");
+                }
+                Arg::Unknown(format!(
+                    "the policy of {} may be set by {}: which one applies is not known before apply",
+                    k.address,
+                    setters.join(", ")
+                ))
             }
         };
-        let enabled = k
-            .bool_attr(if replica { "enabled" } else { "is_enabled" })
-            .unwrap_or(true);
-        let key_region = region_of(k);
-        let key = Key {
-            arn: Some(arn.clone()),
-            key_id: Some(k.str_attr("key_id").unwrap_or_else(|| k.address.clone())),
-            region: Some(key_region),
-            state: Some(if enabled { "Enabled" } else { "Disabled" }.into()),
-            manager: Some("CUSTOMER".into()),
-            key_spec: Some(spec),
-            key_usage: Some(
-                primary
-                    .and_then(|p| p.str_attr("key_usage"))
-                    .unwrap_or_else(|| "ENCRYPT_DECRYPT".into()),
-            ),
-            multi_region: Some(replica || k.bool_attr("multi_region").unwrap_or(false)),
+        let key = mapper::key(KeyArgs {
+            arn: arn.clone(),
+            key_id: k.str_attr("key_id").unwrap_or_else(|| k.address.clone()),
+            region: region_of(k),
+            enabled: k.arg(if replica { "enabled" } else { "is_enabled" }),
+            spec,
+            usage,
+            multi_region,
+            rotation,
+            policy,
+            account: account.clone(),
             aliases: aliases
                 .iter()
-                .filter(|(_, a)| *a == arn)
-                .map(|(n, _)| n.clone())
+                .filter(|(_, _, a)| *a == arn)
+                .map(|(n, _, _)| n.clone())
                 .collect(),
-            policy,
-            rotation_enabled: rotation,
-            unknown: (!unknown.is_empty()).then(|| unknown.join("; ")),
-            ..Key::default()
-        };
+        });
         locate(&mut out, &arn, &k.address);
         evidence.keys.push(key);
     }
 
-    // Buckets in the configuration: (address, name, Region).
-    let buckets: Vec<(String, String, String)> = resources
+    // Buckets in the configuration: address, name, Region.
+    let buckets: Vec<(String, Fact<String>, Fact<String>)> = resources
         .iter()
         .filter(|r| r.ty == "aws_s3_bucket")
         .map(|b| {
-            (
-                b.address.clone(),
-                b.str_attr("bucket").unwrap_or_else(|| b.address.clone()),
-                region_of(b),
-            )
+            let name = match b.arg("bucket") {
+                Arg::Absent => Fact::Unknown(format!(
+                    "{} has no bucket name: Terraform generates it at apply",
+                    b.address
+                )),
+                other => other.string("bucket", None),
+            };
+            (b.address.clone(), name, region_of(b))
         })
         .collect();
 
-    // A key reference (known value, or configuration references) -> KeyRef.
-    let resolve_key = |r: &Res<'_>, attr: &str| -> Result<Option<KeyRef>, String> {
-        let by_reference = || {
-            r.references(attr).iter().find_map(|reference| {
-                if let Some(k) = find(reference, KEY_TYPES) {
-                    return Some(key_arn(k));
+    // A key reference (known value, or configuration references) -> KeyRef, plus the
+    // evidence of a key outside the configuration that the reference itself describes.
+    let resolve_key = |r: &Res<'_>, attr: &str| -> Result<Option<(KeyRef, Option<Key>)>, String> {
+        let by_reference = || -> Result<Option<String>, String> {
+            let mut found: Vec<String> = Vec::new();
+            for reference in r.references(attr) {
+                let arn = if let Some(k) = find(&reference, KEY_TYPES) {
+                    Some(key_arn(k))
+                } else {
+                    find(&reference, &["aws_kms_alias"])
+                        .and_then(|a| a.str_attr("name"))
+                        .and_then(|name| aliases.iter().find(|(n, _, _)| *n == name))
+                        .map(|(_, _, k)| k.clone())
+                };
+                if let Some(arn) = arn {
+                    if !found.contains(&arn) {
+                        found.push(arn);
+                    }
                 }
-                let a = find(reference, &["aws_kms_alias"])?;
-                let name = a.str_attr("name")?;
-                aliases
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, k)| k.clone())
-            })
+            }
+            match found.as_slice() {
+                [] => Ok(None),
+                [one] => Ok(Some(one.clone())),
+                several => Err(format!(
+                    "{}.{attr} is one of several keys ({}), chosen by a value known only after apply",
+                    r.address,
+                    several.join(", ")
+                )),
+            }
         };
-        let reference = match r.attr(attr) {
-            Attr::Known(Value::String(s)) if !s.is_empty() => s,
-            Attr::Known(_) | Attr::Absent => return Ok(None),
-            Attr::Unknown(why) => match by_reference() {
+        let reference = match r.arg(attr) {
+            Arg::Known(Value::String(s)) if !s.is_empty() => s,
+            Arg::Known(_) | Arg::Absent => return Ok(None),
+            Arg::Unknown(why) => match by_reference()? {
                 Some(arn) => arn,
-                None => {
-                    return Err(why.unwrap_or_else(|| {
-                        format!("{}.{attr} is known only after apply", r.address)
-                    }))
-                }
+                None => return Err(why),
             },
         };
+        let lookup_region = trailseal_model::key_region(&reference, &region);
         let mut key_ref = KeyRef {
-            region: trailseal_model::key_region(&reference, &region),
+            region: lookup_region.clone(),
             reference: reference.clone(),
             key_arn: None,
             error: None,
         };
-        let alias = reference
-            .strip_prefix(&format!("arn:aws:kms:{region}:{account}:"))
-            .unwrap_or(&reference);
-        if alias.starts_with("alias/aws/") {
-            key_ref.key_arn = Some(format!("arn:aws:kms:{region}:{account}:{alias}"));
-        } else if let Some((_, k)) = aliases.iter().find(|(n, _)| n == alias) {
-            key_ref.key_arn = Some(k.clone());
+        let mut external = None;
+        // An alias name, or an alias ARN in any Region: aliases are Regional.
+        let alias = match reference.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+            ["arn", _, "kms", _, acct, resource] if resource.starts_with("alias/") => {
+                (*acct == account).then_some(*resource)
+            }
+            _ if reference.starts_with("alias/") => Some(reference.as_str()),
+            _ => None,
+        };
+        if trailseal_model::names_aws_managed_alias(&reference) {
+            let alias = reference.split(':').nth(5).unwrap_or(reference.as_str());
+            key_ref.key_arn = Some(format!("arn:aws:kms:{lookup_region}:{account}:{alias}"));
+            key_ref.error = Some(LookupError::Unknown(format!(
+                "{alias} is AWS-managed: whether AWS has created it in the account is not known before deployment"
+            )));
+        } else if let Some(alias) = alias {
+            let candidates: Vec<&(String, Fact<String>, String)> =
+                aliases.iter().filter(|(n, _, _)| n == alias).collect();
+            let here: Vec<&&(String, Fact<String>, String)> = candidates
+                .iter()
+                .filter(|(_, r, _)| r.known() == Some(&lookup_region))
+                .collect();
+            match (here.as_slice(), candidates.iter().any(|(_, r, _)| !r.is_known())) {
+                ([(_, _, k)], false) => key_ref.key_arn = Some(k.clone()),
+                (_, true) => {
+                    key_ref.error = Some(LookupError::Unknown(format!(
+                        "whether {alias} is created in {lookup_region} is known only at apply (its Region is not known)"
+                    )))
+                }
+                _ => {
+                    key_ref.error = Some(LookupError::Unknown(format!(
+                        "{reference} is not an alias this plan creates in {lookup_region}"
+                    )))
+                }
+            }
         } else if let Some(k) = evidence_key(&resources, &reference, &key_arn) {
             key_ref.key_arn = Some(k);
         } else {
             key_ref.error = Some(LookupError::Unknown(format!(
                 "{reference} is not a key in this plan"
             )));
+            if let Some(k) = mapper::external_key(&reference, &lookup_region) {
+                key_ref.key_arn = k.arn.clone();
+                external = Some(k);
+            }
         }
-        Ok(Some(key_ref))
+        Ok(Some((key_ref, external)))
     };
 
     for t in resources.iter().filter(|r| r.ty == "aws_cloudtrail") {
@@ -492,68 +612,77 @@ pub fn scan_value(
         let arn = t
             .str_attr("arn")
             .unwrap_or_else(|| format!("arn:aws:cloudtrail:{region}:{account}:trail/{name}"));
-        let mut trail = Trail::from_arn(&arn);
-        trail.name = name;
-        trail.home_region = region.clone();
-        match resolve_key(t, "kms_key_id") {
-            Ok(Some(key_ref)) => {
-                if key_ref.reference.starts_with("alias/aws/") {
-                    evidence
-                        .keys
-                        .push(aws_managed(&key_ref.reference, &account, &region));
+        let kms_key_id = match resolve_key(t, "kms_key_id") {
+            Ok(Some((key_ref, external))) => {
+                if trailseal_model::names_aws_managed_alias(&key_ref.reference) {
+                    evidence.keys.push(mapper::aws_managed(
+                        key_ref
+                            .key_arn
+                            .as_deref()
+                            .and_then(|a| a.split(':').nth(5))
+                            .unwrap_or(&key_ref.reference),
+                        &account,
+                        &key_ref.region,
+                    ));
                 }
+                evidence.keys.extend(external);
                 if let Some(k) = &key_ref.key_arn {
                     out.trail_keys.insert(arn.clone(), k.clone());
                 }
-                trail.kms_key_id = Some(key_ref.reference.clone());
+                let reference = key_ref.reference.clone();
                 evidence.key_refs.push(key_ref);
+                Fact::Known(Some(reference))
             }
-            Ok(None) => {}
-            Err(why) => trail.kms_key_id_unknown = Some(why),
-        }
-        let bucket = match t.attr("s3_bucket_name") {
-            Attr::Known(Value::String(b)) => Some(b),
-            Attr::Unknown(_) => t
+            Ok(None) => Fact::Known(None),
+            Err(why) => Fact::Unknown(why),
+        };
+        let bucket = match t.arg("s3_bucket_name") {
+            Arg::Unknown(why) => t
                 .references("s3_bucket_name")
                 .iter()
                 .find_map(|r| find(r, &["aws_s3_bucket"]))
                 .and_then(|b| buckets.iter().find(|(a, _, _)| *a == b.address))
-                .map(|(_, n, _)| n.clone()),
-            _ => None,
+                .map_or(Fact::Unknown(why), |(_, n, _)| n.clone()),
+            other => other.string("s3_bucket_name", None),
         };
-        if let Some(b) = bucket {
-            let local = buckets.iter().find(|(_, n, _)| *n == b);
+        if let Fact::Known(b) = &bucket {
+            let local = buckets.iter().find(|(_, n, _)| n.known() == Some(b));
             let key_region = out
                 .trail_keys
                 .get(&arn)
                 .and_then(|k| evidence.keys.iter().find(|x| x.arn.as_ref() == Some(k)))
-                .and_then(|k| k.region.clone());
-            let unknown = match (local, key_region) {
-                (None, _) => Some("the bucket is not managed in this plan".to_owned()),
+                .and_then(|k| k.region.known().cloned());
+            let bucket_region = match (local, key_region) {
+                (None, _) => Fact::Unknown(format!("bucket {b} is not managed in this plan")),
                 // One Region is the deploying Region (no provider region set), the other is
                 // set explicitly: whether they are the same cannot be known.
-                (Some((_, _, br)), Some(kr)) if (*br == region) != (kr == region) && region == REGION => {
-                    Some(format!(
+                (Some((_, _, Fact::Known(br))), Some(kr))
+                    if (*br == region) != (kr == region) && region == REGION =>
+                {
+                    Fact::Unknown(format!(
                         "the bucket is in {br} and the key in {kr}, and the deploying Region is not set in the provider"
                     ))
                 }
-                _ => None,
+                (Some((_, _, r)), _) => r.clone(),
             };
-            evidence.buckets.push(Bucket {
-                name: b.clone(),
-                region: local
-                    .filter(|_| unknown.is_none())
-                    .map(|(_, _, r)| r.clone()),
-                error: None,
-                unknown,
-            });
-            trail.s3_bucket_name = Some(b);
+            if !evidence.buckets.iter().any(|x| x.name == *b) {
+                evidence.buckets.push(Bucket {
+                    name: b.clone(),
+                    region: bucket_region,
+                });
+            }
         }
-        trail.s3_key_prefix = t.str_attr("s3_key_prefix");
-        trail.is_multi_region = t.bool_attr("is_multi_region_trail").unwrap_or(false);
-        trail.is_organization_trail = t.bool_attr("is_organization_trail").unwrap_or(false);
-        trail.log_file_validation_enabled =
-            Some(t.bool_attr("enable_log_file_validation").unwrap_or(false));
+        let trail = mapper::trail(TrailArgs {
+            arn: arn.clone(),
+            name,
+            home_region: region.clone(),
+            kms_key_id,
+            bucket,
+            prefix: t.arg("s3_key_prefix"),
+            multi_region: t.arg("is_multi_region_trail"),
+            organization: t.arg("is_organization_trail"),
+            validation: t.arg("enable_log_file_validation"),
+        });
         locate(&mut out, &arn, &t.address);
         evidence.trails.push(trail);
     }
@@ -569,12 +698,14 @@ pub fn scan_value(
             )
         });
         let kms_key_id = match resolve_key(s, "kms_key_id") {
-            Ok(Some(key_ref)) => {
+            Ok(Some((key_ref, external))) => {
                 let r = key_ref.reference.clone();
                 evidence.key_refs.push(key_ref);
-                Some(r)
+                evidence.keys.extend(external);
+                Fact::Known(Some(r))
             }
-            _ => None,
+            Ok(None) => Fact::Known(None),
+            Err(why) => Fact::Unknown(why),
         };
         evidence.event_data_stores.push(EventDataStore {
             arn: arn.clone(),
@@ -592,6 +723,8 @@ pub fn scan_value(
     evidence
         .key_refs
         .dedup_by(|a, b| a.reference == b.reference);
+    evidence.keys.sort_by(|a, b| a.arn.cmp(&b.arn));
+    evidence.keys.dedup_by(|a, b| a.arn == b.arn);
     out.account = evidence;
     out
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use trailseal_iac::tf::{scan_module, TfVars};
+use trailseal_model::Fact;
 
 fn scan(main: &str) -> trailseal_model::AccountEvidence {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -44,14 +45,17 @@ fn a_replica_key_takes_its_providers_region_and_its_primarys_rotation() {
         .iter()
         .find(|k| k.key_id.as_deref() == Some("aws_kms_replica_key.west"))
         .expect("replica key");
-    assert_eq!(replica.region.as_deref(), Some("us-west-2"));
-    assert_eq!(replica.multi_region, Some(true));
-    assert_eq!(replica.rotation_enabled, Some(true));
-    assert_eq!(replica.state.as_deref(), Some("Disabled"));
+    assert_eq!(
+        replica.region.known().map(String::as_str),
+        Some("us-west-2")
+    );
+    assert_eq!(replica.multi_region.known(), Some(&true));
+    assert_eq!(replica.rotation_enabled.known(), Some(&true));
+    assert_eq!(replica.state.known().map(String::as_str), Some("Disabled"));
     // No policy: the AWS default key policy.
     assert!(replica
         .policy
-        .as_deref()
+        .known()
         .is_some_and(|p| p.contains("key-default-1")));
     assert_eq!(ev.key_refs[0].key_arn, replica.arn);
 }
@@ -62,19 +66,14 @@ fn without_a_provider_region_a_region_difference_is_unknown() {
     // the same Region, so the bucket's Region is not claimed.
     let ev = scan(&REPLICA.replace("KEY", "aws_kms_key.primary.arn"));
     let bucket = ev.buckets.first().expect("bucket");
-    assert_eq!(bucket.region, None);
-    assert!(bucket
-        .unknown
-        .as_deref()
-        .is_some_and(|w| w.contains("us-west-2")));
+    assert!(matches!(&bucket.region, Fact::Unknown(w) if w.contains("us-west-2")));
     // With the default provider's Region set, it is a definite difference.
     let ev = scan(&format!(
         "provider \"aws\" {{\n  region = \"us-east-1\"\n}}\n{}",
         REPLICA.replace("KEY", "aws_kms_key.primary.arn")
     ));
     let bucket = ev.buckets.first().expect("bucket");
-    assert_eq!(bucket.region.as_deref(), Some("us-west-2"));
-    assert_eq!(bucket.unknown, None);
+    assert_eq!(bucket.region, Fact::Known("us-west-2".to_owned()));
 }
 
 #[test]
@@ -92,6 +91,6 @@ fn a_replica_of_an_external_primary_has_unknown_rotation() {
         .iter()
         .find(|k| k.key_id.as_deref() == Some("aws_kms_replica_key.west"))
         .expect("replica key");
-    assert_eq!(replica.rotation_enabled, None);
-    assert!(replica.unknown.is_some());
+    assert!(matches!(replica.rotation_enabled, Fact::Unknown(_)));
+    assert!(matches!(replica.key_spec, Fact::Unknown(_)));
 }

@@ -28,7 +28,7 @@ fn policy(files: &[(&str, &str)], vars: &[(&str, &str)]) -> Option<String> {
     };
     let scan = scan_module(&PathBuf::from(dir.path()), &tf, &vars);
     let key = scan.account.keys.first()?;
-    key.policy.clone()
+    key.policy.known().cloned()
 }
 
 fn key_with(policy_expr: &str) -> String {

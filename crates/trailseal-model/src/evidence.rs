@@ -1,8 +1,18 @@
-//! Evidence types. Every field that AWS may not return, or that a caller may not have been
-//! allowed to read, is an `Option`: a check that needs a missing field reports `error` or
-//! `indeterminate`, never `pass`.
+//! Evidence types. Every property a check decides on is a [`Fact`]: known, unknown before
+//! deployment (infrastructure as code) or unreadable (a live read failed). A check that needs
+//! a property that is not known reports `indeterminate` or `error`, never `pass`.
 
 use serde::{Deserialize, Serialize};
+
+use crate::fact::Fact;
+
+fn known_none<T>() -> Fact<Option<T>> {
+    Fact::Known(None)
+}
+
+fn known_false() -> Fact<bool> {
+    Fact::Known(false)
+}
 
 /// A CloudTrail trail, as read in its home Region.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -13,30 +23,33 @@ pub struct Trail {
     pub home_region: String,
     /// The owning account (for organization trails, the management account).
     pub account: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s3_bucket_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s3_key_prefix: Option<String>,
-    /// `KmsKeyId` as returned by AWS (key ARN, key id, alias name or alias ARN). `Some("")`
-    /// means no key (UpdateTrail `--kms-key-id ""`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
+    /// The bucket receiving the logs.
     #[serde(default)]
-    pub is_multi_region: bool,
+    pub s3_bucket_name: Fact<String>,
+    /// `None`: no prefix (the field is absent from old evidence files when there is none).
+    #[serde(default = "known_none")]
+    pub s3_key_prefix: Fact<Option<String>>,
+    /// `KmsKeyId` as returned by AWS (key ARN, key id, alias name or alias ARN). `None` or
+    /// `Some("")` means no key (UpdateTrail `--kms-key-id ""`).
+    #[serde(default = "known_none")]
+    pub kms_key_id: Fact<Option<String>>,
+    #[serde(default = "known_false")]
+    pub is_multi_region: Fact<bool>,
+    #[serde(default = "known_false")]
+    pub is_organization_trail: Fact<bool>,
     #[serde(default)]
-    pub is_organization_trail: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_file_validation_enabled: Option<bool>,
+    pub log_file_validation_enabled: Fact<bool>,
     /// GetTrailStatus, read in the home Region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TrailStatus>,
     /// Why the status could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_error: Option<String>,
-    /// Infrastructure as code: why `kms_key_id` cannot be known before deployment (e.g. it
-    /// depends on a variable without a value). TS001 is then `indeterminate`, never `pass`.
+    /// Infrastructure as code: why the trail's name is not known before deployment (a
+    /// CloudFormation trail without `TrailName` gets a generated name). `arn` then only
+    /// identifies the resource in reports; the ARN CloudTrail's requests carry is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kms_key_id_unknown: Option<String>,
+    pub name_unknown: Option<String>,
 }
 
 /// What GetTrailStatus says about delivery.
@@ -67,13 +80,25 @@ impl Trail {
             name: name.to_owned(),
             home_region: region.to_owned(),
             account: account.to_owned(),
+            s3_key_prefix: Fact::Known(None),
+            kms_key_id: Fact::Known(None),
+            is_multi_region: Fact::Known(false),
+            is_organization_trail: Fact::Known(false),
             ..Trail::default()
         }
     }
 
-    /// The configured key id, treating an empty string as "no key".
+    /// The configured key id when it is known and set (an empty string is "no key").
     pub fn key_id(&self) -> Option<&str> {
-        self.kms_key_id.as_deref().filter(|k| !k.trim().is_empty())
+        self.key_setting().known().copied().flatten()
+    }
+
+    /// Whether the trail has a key: `Known(Some(id))`, `Known(None)` (no key, or `""`), or
+    /// why that is not known.
+    pub fn key_setting(&self) -> Fact<Option<&str>> {
+        self.kms_key_id
+            .as_ref()
+            .map(|k| k.as_deref().filter(|k| !k.trim().is_empty()))
     }
 }
 
@@ -85,49 +110,59 @@ pub struct Key {
     pub arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+    /// The Region the key lives in.
+    #[serde(default)]
+    pub region: Fact<String>,
     /// `KeyState`: Enabled, Disabled, PendingDeletion, PendingImport, Unavailable, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    #[serde(default)]
+    pub state: Fact<String>,
     /// `KeyManager`: CUSTOMER or AWS.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manager: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_spec: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_usage: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub multi_region: Option<bool>,
+    #[serde(default)]
+    pub manager: Fact<String>,
+    #[serde(default)]
+    pub key_spec: Fact<String>,
+    /// `KeyUsage`. See [`Key::usage`] for the value AWS's rules imply when it is missing.
+    #[serde(default)]
+    pub key_usage: Fact<String>,
+    #[serde(default)]
+    pub multi_region: Fact<bool>,
     /// For a multi-Region key: the Regions of the primary and every replica.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub multi_region_regions: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     /// The key policy document (policy name `default`), as text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rotation_enabled: Option<bool>,
-    /// Why the key (or part of it) could not be read, e.g. `AccessDenied on kms:GetKeyPolicy`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_error: Option<String>,
-    /// Why some properties left `None` cannot be known before deployment (infrastructure as
-    /// code, e.g. "KeyPolicy uses !ImportValue"): checks that need them are `indeterminate`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unknown: Option<String>,
+    #[serde(default)]
+    pub policy: Fact<String>,
+    #[serde(default)]
+    pub rotation_enabled: Fact<bool>,
+}
+
+/// The `KeyUsage` AWS's rules imply for a key spec: a `SYMMETRIC_DEFAULT` key can only be
+/// `ENCRYPT_DECRYPT` (KMS Developer Guide, "Key spec reference"). Other specs allow several.
+pub fn usage_implied_by_spec(spec: &str) -> Option<&'static str> {
+    (spec == "SYMMETRIC_DEFAULT").then_some("ENCRYPT_DECRYPT")
 }
 
 impl Key {
     /// AWS-managed: `KeyManager` is AWS, or an `alias/aws/...` alias targets it (AWS reserves
     /// that prefix, so only AWS can create such aliases).
-    pub fn is_aws_managed(&self) -> Option<bool> {
+    pub fn is_aws_managed(&self) -> Fact<bool> {
         let by_alias = self.aliases.iter().any(|a| a.starts_with("alias/aws/"));
-        match self.manager.as_deref() {
-            Some("AWS") => Some(true),
-            Some(_) => Some(by_alias),
-            None if by_alias => Some(true),
-            None => None,
+        if by_alias {
+            return Fact::Known(true);
+        }
+        self.manager.as_ref().map(|m| m == "AWS")
+    }
+
+    /// `KeyUsage`, or the usage the known key spec implies when it was not returned.
+    pub fn usage(&self) -> Fact<String> {
+        if self.key_usage.is_known() {
+            return self.key_usage.clone();
+        }
+        match self.key_spec.known().and_then(|s| usage_implied_by_spec(s)) {
+            Some(usage) => Fact::Known(usage.to_owned()),
+            None => self.key_usage.clone(),
         }
     }
 }
@@ -163,13 +198,8 @@ pub struct KeyRef {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Bucket {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Why the Region cannot be known before deployment (a bucket outside the template).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unknown: Option<String>,
+    #[serde(default)]
+    pub region: Fact<String>,
 }
 
 /// A CloudTrail Lake event data store.
@@ -178,8 +208,9 @@ pub struct EventDataStore {
     pub arn: String,
     pub name: String,
     pub region: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
+    /// `KmsKeyId`; `None`: encrypted with an AWS-owned key.
+    #[serde(default = "known_none")]
+    pub kms_key_id: Fact<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
@@ -255,11 +286,21 @@ impl AccountEvidence {
         }
         ev.bucket = trail
             .s3_bucket_name
-            .as_deref()
+            .known()
             .and_then(|b| self.bucket(b))
             .cloned();
         ev
     }
+}
+
+/// Whether a `KmsKeyId` names an AWS-managed key by its alias (`alias/aws/...`, or an alias
+/// ARN ending in it). AWS reserves the prefix, so this holds whether or not the alias resolves.
+pub fn names_aws_managed_alias(reference: &str) -> bool {
+    let resource = match reference.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "kms", _, _, resource] => resource,
+        _ => reference,
+    };
+    resource.starts_with("alias/aws/")
 }
 
 /// The Region a `KmsKeyId` refers to: the Region inside an ARN, else the trail's home Region.

@@ -5,10 +5,13 @@
 //! collect -> evidence -> evaluate -> findings -> render.
 
 pub mod evidence;
+pub mod fact;
 pub mod finding;
 
 pub use evidence::{
     key_region, AccountEvidence, Bucket, EventDataStore, Evidence, Key, KeyRef, LookupError,
     RegionEvidence, ToolInfo, Trail, TrailEvidence, TrailStatus, EVIDENCE_SCHEMA,
 };
+pub use evidence::{names_aws_managed_alias, usage_implied_by_spec};
+pub use fact::{Fact, NotKnown};
 pub use finding::{Finding, Severity, Status, Summary};

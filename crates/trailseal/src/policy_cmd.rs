@@ -1,7 +1,7 @@
 //! `trailseal policy check` and `trailseal policy lint`.
 
 use serde_json::json;
-use trailseal_model::{Key, Severity, Status, Trail, TrailEvidence};
+use trailseal_model::{Fact, Key, Severity, Status, Trail, TrailEvidence};
 use trailseal_policy::{cloudtrail::arn_parts, lint, Severity as LintSeverity};
 use trailseal_report::{json_report, sarif_report, text_report, TextOptions};
 
@@ -64,17 +64,20 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
     }
 
     let mut trail = Trail::from_arn(&args.trail_arn);
-    trail.s3_bucket_name = args.bucket.clone();
-    trail.s3_key_prefix = args.prefix.clone();
-    trail.is_organization_trail = args.organization_trail;
-    trail.kms_key_id = Some(
+    trail.s3_bucket_name = match &args.bucket {
+        Some(b) => Fact::Known(b.clone()),
+        None => Fact::Unknown("no --bucket was given".into()),
+    };
+    trail.s3_key_prefix = Fact::Known(args.prefix.clone());
+    trail.is_organization_trail = Fact::Known(args.organization_trail);
+    trail.kms_key_id = Fact::Known(Some(
         args.key_arn
             .clone()
             .unwrap_or_else(|| format!("key policy {file}")),
-    );
+    ));
     let key = Key {
         arn: args.key_arn.clone(),
-        policy: Some(text),
+        policy: Fact::Known(text),
         ..Key::default()
     };
     let evidence = TrailEvidence {

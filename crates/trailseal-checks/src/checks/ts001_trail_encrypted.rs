@@ -23,7 +23,7 @@
 //!   `trailseal fix` plans and applies this safely.
 
 use serde_json::json;
-use trailseal_model::{Finding, Severity, Status, TrailEvidence};
+use trailseal_model::{Fact, Finding, Severity, Status, TrailEvidence};
 
 use crate::support::finding;
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
@@ -42,18 +42,24 @@ pub(crate) const CHECK: Check = Check {
 
 fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
-    if let (None, Some(why)) = (ev.trail.key_id(), &ev.trail.kms_key_id_unknown) {
-        return finding(
+    match ev.trail.key_setting() {
+        Fact::Unknown(why) => finding(
             info,
             ev,
             Status::Indeterminate,
             format!("whether the trail has a KMS key cannot be known before deployment: {why}"),
             "Give the key statically, or audit the deployed account (trailseal audit).".into(),
             json!({"kms_key_id": null, "unknown": why}),
-        );
-    }
-    match ev.trail.key_id() {
-        Some(key) => finding(
+        ),
+        Fact::Unreadable(why) => finding(
+            info,
+            ev,
+            Status::Error,
+            format!("could not read the trail's KmsKeyId: {why}"),
+            "Grant the auditing principal cloudtrail:DescribeTrails.".into(),
+            json!({"kms_key_id": null, "error": why}),
+        ),
+        Fact::Known(Some(key)) => finding(
             info,
             ev,
             Status::Pass,
@@ -61,7 +67,7 @@ fn run(ev: &TrailEvidence) -> Finding {
             "Nothing to do (TS002-TS006 check that CloudTrail can use the key).".into(),
             json!({"kms_key_id": key}),
         ),
-        None => finding(
+        Fact::Known(None) => finding(
             info,
             ev,
             Status::Fail,

@@ -22,7 +22,7 @@
 use serde_json::json;
 use trailseal_model::{Finding, LookupError, Severity, Status, TrailEvidence};
 
-use crate::support::finding;
+use crate::support::{finding, key_reference};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -39,28 +39,22 @@ pub(crate) const CHECK: Check = Check {
 
 fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
-    let Some(reference) = ev.trail.key_id() else {
-        if let Some(why) = &ev.trail.kms_key_id_unknown {
-            return finding(
-                info,
-                ev,
-                Status::Indeterminate,
-                format!("the trail's key cannot be known before deployment: {why}"),
-                "Give the key statically, or audit the deployed account (trailseal audit).".into(),
-                json!({"unknown": why}),
-            );
-        }
-        return finding(
-            info,
-            ev,
-            Status::Skipped,
-            "the trail has no KMS key (see TS001)".into(),
-            "Encrypt the trail first (TS001).".into(),
-            json!({}),
-        );
+    let reference = match key_reference(info, ev) {
+        Ok(r) => r,
+        Err(f) => return *f,
     };
     let region = trailseal_model::key_region(reference, &ev.trail.home_region);
     match (&ev.key, &ev.key_error) {
+        // Unknown first: infrastructure as code may know some facts of a key whose
+        // existence it cannot know (a key ARN outside the configuration).
+        (_, Some(LookupError::Unknown(why))) => finding(
+            info,
+            ev,
+            Status::Indeterminate,
+            format!("{reference} cannot be resolved before deployment: {why}"),
+            "Define the key in the same template/configuration, or audit the deployed account (trailseal audit).".into(),
+            json!({"kms_key_id": reference, "region": region, "unknown": why}),
+        ),
         (Some(key), _) => finding(
             info,
             ev,
@@ -88,14 +82,6 @@ fn run(ev: &TrailEvidence) -> Finding {
             format!("could not look up {reference} in {region}: {why}"),
             "Grant the auditing principal kms:DescribeKey on the key and run the audit again.".into(),
             json!({"kms_key_id": reference, "region": region, "error": why}),
-        ),
-        (None, Some(LookupError::Unknown(why))) => finding(
-            info,
-            ev,
-            Status::Indeterminate,
-            format!("{reference} cannot be resolved before deployment: {why}"),
-            "Define the key in the same template/configuration, or audit the deployed account (trailseal audit).".into(),
-            json!({"kms_key_id": reference, "region": region, "unknown": why}),
         ),
         (None, None) => finding(
             info,

@@ -20,7 +20,7 @@
 use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
-use crate::support::{finding, key, missing, unknown_suffix};
+use crate::support::{finding, key, key_name, require};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -41,10 +41,24 @@ fn run(ev: &TrailEvidence) -> Finding {
         Ok(k) => k,
         Err(f) => return *f,
     };
-    let arn = key.arn.clone().unwrap_or_default();
-    let region = key.region.clone().unwrap_or_default();
-    match key.state.as_deref() {
-        Some("Enabled") => finding(
+    let arn = key_name(key);
+    let region = key
+        .region
+        .known()
+        .cloned()
+        .unwrap_or_else(|| "<key Region>".into());
+    let state = match require(
+        info,
+        ev,
+        &key.state,
+        &format!("the state of {arn}"),
+        "Grant the auditing principal kms:DescribeKey on the key.",
+    ) {
+        Ok(state) => state.as_str(),
+        Err(f) => return *f,
+    };
+    match state {
+        "Enabled" => finding(
             info,
             ev,
             Status::Pass,
@@ -52,7 +66,7 @@ fn run(ev: &TrailEvidence) -> Finding {
             "Nothing to do.".into(),
             json!({"key_state": "Enabled"}),
         ),
-        Some(state) => {
+        state => {
             let fix = if state == "PendingDeletion" || state == "PendingReplicaDeletion" {
                 format!(
                     "aws kms cancel-key-deletion --region {region} --key-id {arn} && aws kms enable-key --region {region} --key-id {arn}"
@@ -71,16 +85,5 @@ fn run(ev: &TrailEvidence) -> Finding {
                 json!({"key_state": state}),
             )
         }
-        None => finding(
-            info,
-            ev,
-            missing(key),
-            format!(
-                "the state of {arn} could not be read{}",
-                unknown_suffix(key)
-            ),
-            "Grant the auditing principal kms:DescribeKey on the key.".into(),
-            json!({}),
-        ),
     }
 }

@@ -20,9 +20,9 @@
 //!   key policy, and point the trail at it with `aws cloudtrail update-trail --kms-key-id`.
 
 use serde_json::json;
-use trailseal_model::{Finding, Severity, Status, TrailEvidence};
+use trailseal_model::{names_aws_managed_alias, Fact, Finding, Severity, Status, TrailEvidence};
 
-use crate::support::{finding, key, missing, unknown_suffix};
+use crate::support::{finding, key, key_name};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -39,78 +39,64 @@ pub(crate) const CHECK: Check = Check {
 
 fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
-    let key = match key(info, ev) {
-        Ok(k) => k,
-        Err(f) => return *f,
-    };
-    let arn = key.arn.clone().unwrap_or_default();
-    let evidence = json!({
-        "key_manager": key.manager, "aliases": key.aliases, "key_spec": key.key_spec, "key_usage": key.key_usage,
-    });
     let fix = "Create a customer-managed symmetric key in the bucket's Region (aws kms create-key --key-spec \
                SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT) with the CloudTrail key policy statements, and \
                point the trail at it (aws cloudtrail update-trail --kms-key-id <key ARN>)."
         .to_owned();
+    // `alias/aws/...` names an AWS-managed key whether or not the alias resolves (AWS reserves
+    // the prefix; it may not exist yet, or the auditor may not read it).
+    if let Some(reference) = ev.trail.key_id().filter(|r| names_aws_managed_alias(r)) {
+        return finding(
+            info,
+            ev,
+            Status::Fail,
+            format!(
+                "{reference} names an AWS-managed key: the control requires a customer-managed key"
+            ),
+            fix,
+            json!({"kms_key_id": reference, "aws_managed": true}),
+        );
+    }
+    let key = match key(info, ev) {
+        Ok(k) => k,
+        Err(f) => return *f,
+    };
+    let arn = key_name(key);
+    // KeyUsage as AWS's rules imply it: a SYMMETRIC_DEFAULT key is ENCRYPT_DECRYPT even when
+    // DescribeKey did not return the field.
+    let usage = key.usage();
+    let evidence = json!({
+        "key_manager": key.manager, "aliases": key.aliases, "key_spec": key.key_spec, "key_usage": usage,
+    });
+    // Every known problem is reported, even when another property is not known: one known
+    // reason to fail is enough to fail.
     let mut problems = Vec::new();
+    let mut undecided = Vec::new();
     match key.is_aws_managed() {
-        Some(true) => {
+        Fact::Known(true) => {
             let aws_alias = key.aliases.iter().find(|a| a.starts_with("alias/aws/"));
             problems.push(match aws_alias {
                 Some(alias) => format!("it is AWS-managed ({alias})"),
                 None => "it is AWS-managed (KeyManager AWS)".to_owned(),
             });
         }
-        Some(false) => {}
-        None => {
-            return finding(
-                info,
-                ev,
-                missing(key),
-                format!("could not read KeyManager of {arn}{}", unknown_suffix(key)),
-                fix,
-                evidence,
-            )
-        }
+        Fact::Known(false) => {}
+        other => undecided.push(("KeyManager", other.map(|_| ()))),
     }
     match key.key_spec.as_deref() {
-        Some("SYMMETRIC_DEFAULT") => {}
-        Some(spec) => problems.push(format!("its KeySpec is {spec}, not SYMMETRIC_DEFAULT")),
-        None => {
-            return finding(
-                info,
-                ev,
-                missing(key),
-                format!("could not read KeySpec of {arn}{}", unknown_suffix(key)),
-                fix,
-                evidence,
-            )
-        }
+        Fact::Known("SYMMETRIC_DEFAULT") => {}
+        Fact::Known(spec) => problems.push(format!("its KeySpec is {spec}, not SYMMETRIC_DEFAULT")),
+        other => undecided.push(("KeySpec", other.map(|_| ()))),
     }
-    match key.key_usage.as_deref() {
-        Some("ENCRYPT_DECRYPT") => {}
-        Some(usage) => problems.push(format!("its KeyUsage is {usage}, not ENCRYPT_DECRYPT")),
-        None => {
-            return finding(
-                info,
-                ev,
-                missing(key),
-                format!("could not read KeyUsage of {arn}{}", unknown_suffix(key)),
-                fix,
-                evidence,
-            )
+    match usage.as_deref() {
+        Fact::Known("ENCRYPT_DECRYPT") => {}
+        Fact::Known(usage) => {
+            problems.push(format!("its KeyUsage is {usage}, not ENCRYPT_DECRYPT"))
         }
+        other => undecided.push(("KeyUsage", other.map(|_| ()))),
     }
-    if problems.is_empty() {
-        finding(
-            info,
-            ev,
-            Status::Pass,
-            format!("{arn} is a customer-managed symmetric encryption key"),
-            "Nothing to do.".into(),
-            evidence,
-        )
-    } else {
-        finding(
+    if !problems.is_empty() {
+        return finding(
             info,
             ev,
             Status::Fail,
@@ -120,6 +106,48 @@ fn run(ev: &TrailEvidence) -> Finding {
             ),
             fix,
             evidence,
-        )
+        );
     }
+    if !undecided.is_empty() {
+        // Indeterminate only when every gap is "cannot be known before deployment".
+        let unreadable = undecided
+            .iter()
+            .any(|(_, why)| !matches!(why, Fact::Unknown(_)));
+        let reasons: Vec<String> = undecided
+            .iter()
+            .map(|(what, why)| match why {
+                Fact::Unknown(r) => format!("{what} cannot be known before deployment: {r}"),
+                Fact::Unreadable(r) => format!("could not read {what}: {r}"),
+                Fact::Known(()) => format!("{what} is known"),
+            })
+            .collect();
+        return finding(
+            info,
+            ev,
+            if unreadable {
+                Status::Error
+            } else {
+                Status::Indeterminate
+            },
+            format!(
+                "cannot tell whether {arn} is usable: {}",
+                reasons.join("; ")
+            ),
+            if unreadable {
+                "Grant the auditing principal kms:DescribeKey on the key.".into()
+            } else {
+                "Give the key's properties statically, or audit the deployed account (trailseal audit)."
+                    .into()
+            },
+            evidence,
+        );
+    }
+    finding(
+        info,
+        ev,
+        Status::Pass,
+        format!("{arn} is a customer-managed symmetric encryption key"),
+        "Nothing to do.".into(),
+        evidence,
+    )
 }

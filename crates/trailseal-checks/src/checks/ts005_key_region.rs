@@ -19,7 +19,7 @@
 use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
-use crate::support::{finding, key};
+use crate::support::{finding, key, key_name, require};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -40,52 +40,46 @@ fn run(ev: &TrailEvidence) -> Finding {
         Ok(k) => k,
         Err(f) => return *f,
     };
-    let arn = key.arn.clone().unwrap_or_default();
-    let Some(key_region) = key.region.clone() else {
+    let arn = key_name(key);
+    let key_region = match require(
+        info,
+        ev,
+        &key.region,
+        &format!("the Region of {arn}"),
+        "Run the audit again.",
+    ) {
+        Ok(r) => r.clone(),
+        Err(f) => return *f,
+    };
+    let bucket_name = match require(
+        info,
+        ev,
+        &ev.trail.s3_bucket_name,
+        "the trail's bucket",
+        "Grant the auditing principal cloudtrail:DescribeTrails.",
+    ) {
+        Ok(b) => b.clone(),
+        Err(f) => return *f,
+    };
+    let Some(bucket) = &ev.bucket else {
         return finding(
             info,
             ev,
             Status::Error,
-            format!("the Region of {arn} is unknown"),
-            "Run the audit again.".into(),
-            json!({}),
+            format!("the trail's bucket {bucket_name:?} was not read"),
+            "Grant the auditing principal s3:GetBucketLocation on the trail's bucket.".into(),
+            json!({"key_region": key_region}),
         );
     };
-    let bucket_name = ev.trail.s3_bucket_name.clone().unwrap_or_default();
-    let bucket_region = match &ev.bucket {
-        Some(b) if b.region.is_some() => b.region.clone().unwrap_or_default(),
-        Some(b) if b.unknown.is_some() => {
-            let why = b.unknown.clone().unwrap_or_default();
-            return finding(
-                info,
-                ev,
-                Status::Indeterminate,
-                format!("the Region of bucket {bucket_name} cannot be known before deployment: {why}"),
-                "Make sure the bucket is in the key's Region, or audit the deployed account (trailseal audit).".into(),
-                json!({"key_region": key_region, "bucket": bucket_name}),
-            );
-        }
-        Some(b) => {
-            let why = b.error.clone().unwrap_or_else(|| "unknown".into());
-            return finding(
-                info,
-                ev,
-                Status::Error,
-                format!("could not read the Region of bucket {bucket_name}: {why}"),
-                "Grant the auditing principal s3:GetBucketLocation on the trail's bucket.".into(),
-                json!({"key_region": key_region, "bucket": bucket_name}),
-            );
-        }
-        None => {
-            return finding(
-                info,
-                ev,
-                Status::Error,
-                format!("the trail's bucket {bucket_name:?} was not read"),
-                "Grant the auditing principal s3:GetBucketLocation on the trail's bucket.".into(),
-                json!({"key_region": key_region}),
-            )
-        }
+    let bucket_region = match require(
+        info,
+        ev,
+        &bucket.region,
+        &format!("the Region of bucket {bucket_name}"),
+        "Grant the auditing principal s3:GetBucketLocation on the trail's bucket.",
+    ) {
+        Ok(r) => r.clone(),
+        Err(f) => return *f,
     };
     let evidence = json!({"key_region": key_region, "bucket": bucket_name, "bucket_region": bucket_region,
         "multi_region_regions": key.multi_region_regions});
@@ -98,7 +92,9 @@ fn run(ev: &TrailEvidence) -> Finding {
             "Nothing to do.".into(),
             evidence,
         )
-    } else if key.multi_region == Some(true) && key.multi_region_regions.contains(&bucket_region) {
+    } else if key.multi_region.is(&true) == Some(true)
+        && key.multi_region_regions.contains(&bucket_region)
+    {
         finding(
             info,
             ev,

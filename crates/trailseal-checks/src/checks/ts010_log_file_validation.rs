@@ -17,7 +17,7 @@
 use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
-use crate::support::finding;
+use crate::support::{finding, require};
 use crate::{Check, CheckInfo, Runner, VALIDATION_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -35,16 +35,33 @@ pub(crate) const CHECK: Check = Check {
 fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
     let t = &ev.trail;
-    match t.log_file_validation_enabled {
-        Some(true) => finding(info, ev, Status::Pass, "log file integrity validation is on".into(), "Nothing to do.".into(), json!({"log_file_validation_enabled": true})),
-        Some(false) => finding(
+    let enabled = match require(
+        info,
+        ev,
+        &t.log_file_validation_enabled,
+        "LogFileValidationEnabled",
+        "Run the audit again.",
+    ) {
+        Ok(e) => *e,
+        Err(f) => return *f,
+    };
+    if enabled {
+        finding(
+            info,
+            ev,
+            Status::Pass,
+            "log file integrity validation is on".into(),
+            "Nothing to do.".into(),
+            json!({"log_file_validation_enabled": true}),
+        )
+    } else {
+        finding(
             info,
             ev,
             Status::Fail,
             "log file integrity validation is off: tampering with delivered logs cannot be detected".into(),
             format!("aws cloudtrail update-trail --region {} --name {} --enable-log-file-validation", t.home_region, t.arn),
             json!({"log_file_validation_enabled": false}),
-        ),
-        None => finding(info, ev, Status::Error, "LogFileValidationEnabled was not returned".into(), "Run the audit again.".into(), json!({})),
+        )
     }
 }

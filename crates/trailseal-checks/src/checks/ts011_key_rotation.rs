@@ -18,7 +18,7 @@
 use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
-use crate::support::{finding, key, missing, unknown_suffix};
+use crate::support::{finding, key, key_name, require};
 use crate::{Check, CheckInfo, Runner, ROTATION_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -39,9 +39,13 @@ fn run(ev: &TrailEvidence) -> Finding {
         Ok(k) => k,
         Err(f) => return *f,
     };
-    let arn = key.arn.clone().unwrap_or_default();
-    let region = key.region.clone().unwrap_or_default();
-    if key.is_aws_managed() == Some(true) {
+    let arn = key_name(key);
+    let region = key
+        .region
+        .known()
+        .cloned()
+        .unwrap_or_else(|| "<key Region>".into());
+    if key.is_aws_managed().is(&true) == Some(true) {
         return finding(
             info,
             ev,
@@ -51,37 +55,33 @@ fn run(ev: &TrailEvidence) -> Finding {
             json!({"aws_managed": true}),
         );
     }
-    match key.rotation_enabled {
-        Some(true) => finding(
+    let rotation = match require(
+        info,
+        ev,
+        &key.rotation_enabled,
+        &format!("the rotation status of {arn}"),
+        "Grant the auditing principal kms:GetKeyRotationStatus on the key.",
+    ) {
+        Ok(r) => *r,
+        Err(f) => return *f,
+    };
+    if rotation {
+        finding(
             info,
             ev,
             Status::Pass,
             format!("automatic rotation is on for {arn}"),
             "Nothing to do.".into(),
             json!({"rotation_enabled": true}),
-        ),
-        Some(false) => finding(
+        )
+    } else {
+        finding(
             info,
             ev,
             Status::Fail,
             format!("automatic rotation is off for {arn}"),
             format!("aws kms enable-key-rotation --region {region} --key-id {arn}"),
             json!({"rotation_enabled": false}),
-        ),
-        None => finding(
-            info,
-            ev,
-            missing(key),
-            format!(
-                "could not read the rotation status of {arn}{}{}",
-                key.read_error
-                    .as_deref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default(),
-                unknown_suffix(key)
-            ),
-            "Grant the auditing principal kms:GetKeyRotationStatus on the key.".into(),
-            json!({}),
-        ),
+        )
     }
 }

@@ -39,8 +39,19 @@ pub(crate) const CHECK: Check = Check {
     runner: Runner::Account(run),
 };
 
-fn covers(t: &Trail, region: &str) -> bool {
-    t.is_multi_region || t.is_organization_trail || t.home_region == region
+/// Whether the trail covers `region`; `None` when its multi-Region or organization flag is
+/// not known and its home Region is another one.
+fn covers(t: &Trail, region: &str) -> Option<bool> {
+    if t.home_region == region
+        || t.is_multi_region.is(&true) == Some(true)
+        || t.is_organization_trail.is(&true) == Some(true)
+    {
+        return Some(true);
+    }
+    match (t.is_multi_region.known(), t.is_organization_trail.known()) {
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    }
 }
 
 fn run(account: &AccountEvidence) -> Vec<Finding> {
@@ -64,8 +75,13 @@ fn run(account: &AccountEvidence) -> Vec<Finding> {
         let candidates: Vec<&Trail> = account
             .trails
             .iter()
-            .filter(|t| covers(t, region))
+            .filter(|t| covers(t, region) == Some(true))
             .collect();
+        // Trails that may cover the Region (a flag could not be read) count as undecided.
+        let maybe = account
+            .trails
+            .iter()
+            .filter(|t| covers(t, region).is_none());
         let logging: Vec<&str> = candidates
             .iter()
             .filter(|t| t.status.as_ref().is_some_and(|s| s.is_logging))
@@ -73,7 +89,9 @@ fn run(account: &AccountEvidence) -> Vec<Finding> {
             .collect();
         let unknown: Vec<&str> = candidates
             .iter()
+            .copied()
             .filter(|t| t.status.is_none())
+            .chain(maybe)
             .map(|t| t.arn.as_str())
             .collect();
         let evidence = json!({"logging_trails": logging, "status_unknown": unknown,

@@ -20,7 +20,10 @@
 //!   <key ARN>`, with a key policy that allows cloudtrail.amazonaws.com to use it.
 
 use serde_json::json;
-use trailseal_model::{key_region, AccountEvidence, Finding, Severity, Status};
+use trailseal_model::{
+    key_region, names_aws_managed_alias, AccountEvidence, Fact, Finding, LookupError, Severity,
+    Status,
+};
 
 use crate::support::account_finding;
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
@@ -59,43 +62,99 @@ fn run(account: &AccountEvidence) -> Vec<Finding> {
             "aws cloudtrail update-event-data-store --region {} --event-data-store {} --kms-key-id <customer-managed key ARN>",
             store.region, store.arn
         );
-        let Some(reference) = store.kms_key_id.as_deref().filter(|k| !k.is_empty()) else {
-            out.push(account_finding(
+        let undecided = |status: Status, message: String| {
+            account_finding(
                 info,
                 account,
                 &store.region,
                 Some(&store.arn),
-                Status::Fail,
-                format!("event data store {} is encrypted with an AWS owned key, not a customer-managed one", store.name),
-                fix,
-                json!({"kms_key_id": null}),
-            ));
-            continue;
+                status,
+                message,
+                fix.clone(),
+                json!({"kms_key_id": store.kms_key_id}),
+            )
+        };
+        let reference = match &store.kms_key_id {
+            Fact::Known(Some(r)) if !r.is_empty() => r.as_str(),
+            Fact::Known(_) => {
+                out.push(account_finding(
+                    info,
+                    account,
+                    &store.region,
+                    Some(&store.arn),
+                    Status::Fail,
+                    format!("event data store {} is encrypted with an AWS owned key, not a customer-managed one", store.name),
+                    fix,
+                    json!({"kms_key_id": null}),
+                ));
+                continue;
+            }
+            Fact::Unknown(why) => {
+                out.push(undecided(
+                    Status::Indeterminate,
+                    format!(
+                        "the key of event data store {} cannot be known before deployment: {why}",
+                        store.name
+                    ),
+                ));
+                continue;
+            }
+            Fact::Unreadable(why) => {
+                out.push(undecided(
+                    Status::Error,
+                    format!(
+                        "could not read the key of event data store {}: {why}",
+                        store.name
+                    ),
+                ));
+                continue;
+            }
         };
         let region = key_region(reference, &store.region);
-        let key = account
-            .key_ref(&region, reference)
+        let key_ref = account.key_ref(&region, reference);
+        let key = key_ref
             .and_then(|r| r.key_arn.as_deref())
             .and_then(|a| account.key(a));
-        let (status, message) = match key.map(|k| k.is_aws_managed()) {
-            Some(Some(false)) => (
+        // An `alias/aws/...` name is AWS-managed whether or not the alias resolves.
+        let managed = if names_aws_managed_alias(reference) {
+            Fact::Known(true)
+        } else {
+            match (key, key_ref.and_then(|r| r.error.as_ref())) {
+                (Some(k), _) => k.is_aws_managed(),
+                (None, Some(LookupError::Unknown(why))) => Fact::Unknown(why.clone()),
+                (None, Some(LookupError::NotFound(why))) => {
+                    Fact::Unreadable(format!("the key does not exist: {why}"))
+                }
+                (None, Some(LookupError::Failed(why))) => Fact::Unreadable(why.clone()),
+                (None, None) => Fact::not_collected(),
+            }
+        };
+        let (status, message) = match managed {
+            Fact::Known(false) => (
                 Status::Pass,
                 format!(
                     "event data store {} is encrypted with customer-managed key {reference}",
                     store.name
                 ),
             ),
-            Some(Some(true)) => (
+            Fact::Known(true) => (
                 Status::Fail,
                 format!(
                     "event data store {} uses AWS-managed key {reference}",
                     store.name
                 ),
             ),
-            Some(None) | None => (
+            Fact::Unknown(why) => (
+                Status::Indeterminate,
+                format!(
+                    "key {reference} of event data store {} cannot be known before deployment: {why}",
+                    store.name
+                ),
+            ),
+            Fact::Unreadable(why) => (
                 Status::Error,
                 format!(
-                    "could not read key {reference} of event data store {}",
+                    "could not read key {reference} of event data store {}: {why}",
                     store.name
                 ),
             ),

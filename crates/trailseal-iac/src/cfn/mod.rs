@@ -2,22 +2,25 @@
 //!
 //! Resources read: `AWS::CloudTrail::Trail` (`KMSKeyId`, exact case: CloudFormation rejects
 //! `KmsKeyId`, and trailseal reports it instead of reading it), `AWS::KMS::Key` (`KeyPolicy` as
-//! object or JSON string; without one, the AWS default key policy), `AWS::KMS::Alias`,
+//! object or JSON string; without one, the AWS default key policy), `AWS::KMS::ReplicaKey` (a
+//! key of its own; its primary is in another Region's stack), `AWS::KMS::Alias`,
 //! `AWS::S3::Bucket`, `AWS::CloudTrail::EventDataStore`. Parameters take `--parameter K=V`,
 //! then their `Default`; Conditions, Mappings and the intrinsic functions are evaluated (see
 //! [`eval`]). A value only deployment can tell is `Unknown`, and the checks that need it are
-//! `indeterminate`.
+//! `indeterminate`. Defaults and conversions are applied by [`crate::mapper`], shared with
+//! Terraform.
 
 pub mod eval;
 
 use std::collections::HashMap;
 
 use trailseal_model::{
-    AccountEvidence, Bucket, EventDataStore, Key, KeyRef, LookupError, RegionEvidence, Trail,
+    AccountEvidence, Bucket, EventDataStore, Fact, Key, KeyRef, LookupError, RegionEvidence,
 };
 
+use crate::mapper::{self, Arg, KeyArgs, TrailArgs};
 use crate::yaml::{self, Node, Pos};
-use crate::{aws_managed, default_key_policy, IacScan, Location, Problem};
+use crate::{IacScan, Location, Problem};
 use eval::{Evaluator, Resources, Val, ACCOUNT, REGION};
 
 /// Whether `text` looks like a CloudFormation template (cheap test before parsing).
@@ -108,6 +111,9 @@ const TRAIL_PROPERTIES: &[&str] = &[
     "TrailName",
 ];
 
+/// Resource types that are KMS keys.
+const KEY_TYPES: &[&str] = &["AWS::KMS::Key", "AWS::KMS::ReplicaKey"];
+
 /// Reads one template. `parameters` are `--parameter K=V` overrides.
 pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> IacScan {
     let mut out = IacScan::new(file);
@@ -137,10 +143,21 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
     let mut params: HashMap<String, Val> = HashMap::new();
     for (name, _, decl) in root.get("Parameters").map(Node::entries).unwrap_or(&[]) {
         let ty = decl.get("Type").and_then(Node::as_str).unwrap_or("String");
-        let raw = parameters.get(name).cloned().or_else(|| {
-            decl.get("Default")
-                .and_then(|d| d.as_str().map(str::to_owned))
-        });
+        // A parameter whose AllowedValues has one value can only take that value.
+        let only_allowed = match decl.get("AllowedValues").map(|a| &a.value) {
+            Some(yaml::Value::Seq(values)) if values.len() == 1 => {
+                values[0].as_str().map(str::to_owned)
+            }
+            _ => None,
+        };
+        let raw = parameters
+            .get(name)
+            .cloned()
+            .or_else(|| {
+                decl.get("Default")
+                    .and_then(|d| d.as_str().map(str::to_owned))
+            })
+            .or(only_allowed);
         let value = match raw {
             _ if ty.starts_with("AWS::SSM::Parameter::Value") && !parameters.contains_key(name) => {
                 Val::Unknown(format!("parameter {name} is read from SSM at deploy time: pass --parameter {name}=VALUE"))
@@ -248,56 +265,51 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
     for r in index
         .resources
         .iter()
-        .filter(|r| r.ty == "AWS::KMS::Key" && exists(r))
+        .filter(|r| KEY_TYPES.contains(&r.ty.as_str()) && exists(r))
     {
-        let mut key = Key {
-            arn: Some(key_arn(&r.id)),
-            key_id: Some(r.id.clone()),
-            region: Some(REGION.to_owned()),
-            manager: Some("CUSTOMER".to_owned()),
-            ..Key::default()
+        let arg = |name: &str| {
+            let value = r.props.and_then(|p| p.get(name)).map(|n| ev.eval(n));
+            prop_arg(&r.id, name, value)
         };
-        let prop = |name: &str| r.props.and_then(|p| p.get(name)).map(|n| ev.eval(n));
-        let mut unknown: Vec<String> = Vec::new();
-        let mut known = |name: &str, default: Option<Val>| -> Option<Val> {
-            match prop(name).or(default) {
-                Some(Val::Unknown(why)) => {
-                    unknown.push(format!("{name}: {why}"));
-                    None
-                }
-                Some(Val::NoValue) | None => None,
-                Some(v) => Some(v),
-            }
+        // AWS::KMS::ReplicaKey is a key of its own (its Region is the stack's, its own
+        // KeyPolicy and Enabled); its spec, usage and rotation are its primary's, which lives
+        // in another Region, so in another stack: not known here.
+        let (spec, usage, multi_region, rotation) = if r.ty == "AWS::KMS::ReplicaKey" {
+            let primary = format!(
+                "{}: a replica key's spec, usage and rotation are its primary key's (PrimaryKeyArn), which is in another Region's stack",
+                r.id
+            );
+            (
+                Arg::Unknown(primary.clone()),
+                Arg::Unknown(primary.clone()),
+                Arg::Known(serde_json::Value::Bool(true)),
+                Arg::Unknown(primary),
+            )
+        } else {
+            (
+                arg("KeySpec"),
+                arg("KeyUsage"),
+                arg("MultiRegion"),
+                arg("EnableKeyRotation"),
+            )
         };
-        key.state = known("Enabled", Some(Val::Bool(true)))
-            .and_then(|v| v.truth())
-            .map(|on| if on { "Enabled" } else { "Disabled" }.to_owned());
-        key.key_spec =
-            known("KeySpec", Some(Val::Str("SYMMETRIC_DEFAULT".into()))).and_then(|v| v.text());
-        key.key_usage =
-            known("KeyUsage", Some(Val::Str("ENCRYPT_DECRYPT".into()))).and_then(|v| v.text());
-        key.multi_region = known("MultiRegion", Some(Val::Bool(false))).and_then(|v| v.truth());
-        key.rotation_enabled =
-            known("EnableKeyRotation", Some(Val::Bool(false))).and_then(|v| v.truth());
-        key.policy = match prop("KeyPolicy") {
-            None | Some(Val::NoValue) => Some(default_key_policy(ACCOUNT)),
-            Some(Val::Str(text)) => Some(text),
-            Some(v) => match v.unknown() {
-                Some(why) => {
-                    unknown.push(format!("KeyPolicy: {why}"));
-                    None
-                }
-                None => Some(v.to_json().to_string()),
-            },
-        };
-        key.aliases = alias_targets
-            .iter()
-            .filter(|(_, id)| *id == r.id)
-            .map(|(name, _)| name.clone())
-            .collect();
-        if !unknown.is_empty() {
-            key.unknown = Some(unknown.join("; "));
-        }
+        let key = mapper::key(KeyArgs {
+            arn: key_arn(&r.id),
+            key_id: r.id.clone(),
+            region: Fact::Known(REGION.to_owned()),
+            enabled: arg("Enabled"),
+            spec,
+            usage,
+            multi_region,
+            rotation,
+            policy: arg("KeyPolicy"),
+            account: ACCOUNT.to_owned(),
+            aliases: alias_targets
+                .iter()
+                .filter(|(_, id)| *id == r.id)
+                .map(|(name, _)| name.clone())
+                .collect(),
+        });
         place(&mut out, &key_arn(&r.id), r);
         account.keys.push(key);
     }
@@ -315,14 +327,24 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
         .iter()
         .filter(|r| r.ty == "AWS::CloudTrail::Trail" && exists(r))
     {
-        let name = index
-            .names
-            .get(&r.id)
-            .and_then(Val::text)
-            .unwrap_or_else(|| r.id.clone());
+        // Without TrailName (or with one known only at deploy time), CloudFormation generates
+        // the name: the ARN below (built from the logical id) then only identifies the
+        // resource in the report; CloudTrail's requests carry a name not known here.
+        let given_name = r.props.and_then(|p| p.get("TrailName")).map(|n| ev.eval(n));
+        let (name, name_unknown) = match given_name.as_ref().and_then(Val::text) {
+            Some(name) => (name, None),
+            None => (
+                r.id.clone(),
+                Some(match given_name.as_ref().and_then(Val::unknown) {
+                    Some(why) => format!("TrailName: {why}"),
+                    None => format!(
+                        "{} has no TrailName: CloudFormation generates the trail's name at deploy time",
+                        r.id
+                    ),
+                }),
+            ),
+        };
         let arn = format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{name}");
-        let mut trail = Trail::from_arn(&arn);
-        trail.home_region = REGION.to_owned();
         let prop = |p: &str| r.props.and_then(|props| props.get(p)).map(|n| ev.eval(n));
         for (p, ppos, _) in r.props.map(Node::entries).unwrap_or(&[]) {
             if !TRAIL_PROPERTIES.contains(&p.as_str()) {
@@ -342,57 +364,48 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 });
             }
         }
-        match prop("KMSKeyId") {
-            None | Some(Val::NoValue) | Some(Val::Null) => {}
-            Some(Val::Unknown(why)) => trail.kms_key_id_unknown = Some(why),
-            Some(Val::Str(reference)) if !reference.is_empty() => {
-                let key_ref = resolve(&index, &reference, &alias_targets);
+        let arg = |p: &str| prop_arg(&r.id, p, prop(p));
+        let kms_key_id = match arg("KMSKeyId").optional_string("KMSKeyId") {
+            Fact::Known(Some(reference)) => {
+                let (key_ref, external) = resolve(&index, &reference, &alias_targets);
                 if let Some(key) = &key_ref.key_arn {
                     out.trail_keys.insert(arn.clone(), key.clone());
                 }
                 account.key_refs.push(key_ref);
-                if reference.starts_with("alias/aws/") {
-                    account.keys.push(aws_managed(&reference, ACCOUNT, REGION));
+                account.keys.extend(external);
+                if trailseal_model::names_aws_managed_alias(&reference) {
+                    account
+                        .keys
+                        .push(mapper::aws_managed(&reference, ACCOUNT, REGION));
                 }
-                trail.kms_key_id = Some(reference);
+                Fact::Known(Some(reference))
             }
-            Some(_) => {}
+            other => other,
+        };
+        let bucket = arg("S3BucketName").string("S3BucketName", None);
+        if let Fact::Known(name) = &bucket {
+            let local = local_buckets.contains(name);
+            account.buckets.push(Bucket {
+                name: name.clone(),
+                region: if local {
+                    Fact::Known(REGION.to_owned())
+                } else {
+                    Fact::Unknown(format!("bucket {name} is not defined in this template"))
+                },
+            });
         }
-        match prop("S3BucketName") {
-            Some(Val::Str(bucket)) => {
-                let local = local_buckets.contains(&bucket);
-                account.buckets.push(Bucket {
-                    name: bucket.clone(),
-                    region: local.then(|| REGION.to_owned()),
-                    error: None,
-                    unknown: (!local)
-                        .then(|| "the bucket is not defined in this template".to_owned()),
-                });
-                trail.s3_bucket_name = Some(bucket);
-            }
-            Some(Val::Unknown(why)) => {
-                let bucket = "(unknown bucket)".to_owned();
-                account.buckets.push(Bucket {
-                    name: bucket.clone(),
-                    unknown: Some(why),
-                    ..Bucket::default()
-                });
-                trail.s3_bucket_name = Some(bucket);
-            }
-            _ => {}
-        }
-        trail.s3_key_prefix = prop("S3KeyPrefix").and_then(|v| v.text());
-        trail.is_multi_region = prop("IsMultiRegionTrail")
-            .and_then(|v| v.truth())
-            .unwrap_or(false);
-        trail.is_organization_trail = prop("IsOrganizationTrail")
-            .and_then(|v| v.truth())
-            .unwrap_or(false);
-        trail.log_file_validation_enabled = Some(
-            prop("EnableLogFileValidation")
-                .and_then(|v| v.truth())
-                .unwrap_or(false),
-        );
+        let mut trail = mapper::trail(TrailArgs {
+            arn: arn.clone(),
+            name,
+            home_region: REGION.to_owned(),
+            kms_key_id,
+            bucket,
+            prefix: arg("S3KeyPrefix"),
+            multi_region: arg("IsMultiRegionTrail"),
+            organization: arg("IsOrganizationTrail"),
+            validation: arg("EnableLogFileValidation"),
+        });
+        trail.name_unknown = name_unknown;
         place(&mut out, &arn, r);
         account.trails.push(trail);
     }
@@ -407,15 +420,12 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
             r.id
         );
         let key = r.props.and_then(|p| p.get("KmsKeyId")).map(|n| ev.eval(n));
-        let kms_key_id = match key {
-            Some(Val::Str(reference)) if !reference.is_empty() => {
-                account
-                    .key_refs
-                    .push(resolve(&index, &reference, &alias_targets));
-                Some(reference)
-            }
-            _ => None,
-        };
+        let kms_key_id = prop_arg(&r.id, "KmsKeyId", key).optional_string("KmsKeyId");
+        if let Fact::Known(Some(reference)) = &kms_key_id {
+            let (key_ref, external) = resolve(&index, reference, &alias_targets);
+            account.key_refs.push(key_ref);
+            account.keys.extend(external);
+        }
         account.event_data_stores.push(EventDataStore {
             arn: arn.clone(),
             name: r.id.clone(),
@@ -434,6 +444,18 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
     out
 }
 
+/// A property's evaluated value as a mapper argument; a partly unknown value (a policy with
+/// one `!ImportValue` inside) is unknown as a whole, named after the property.
+fn prop_arg(id: &str, name: &str, value: Option<Val>) -> Arg {
+    match value {
+        None | Some(Val::NoValue) | Some(Val::Null) => Arg::Absent,
+        Some(v) => match v.unknown() {
+            Some(why) => Arg::Unknown(format!("{id}.{name}: {why}")),
+            None => Arg::Known(v.to_json()),
+        },
+    }
+}
+
 /// The logical id of a key in this template that `value` (logical id, key id or key ARN) names.
 fn key_logical_id(index: &Index<'_>, value: &str) -> Option<String> {
     let id = value
@@ -441,21 +463,31 @@ fn key_logical_id(index: &Index<'_>, value: &str) -> Option<String> {
         .unwrap_or(value);
     index
         .find(id)
-        .filter(|r| r.ty == "AWS::KMS::Key")
+        .filter(|r| KEY_TYPES.contains(&r.ty.as_str()))
         .map(|r| r.id.clone())
 }
 
-/// How a trail's `KMSKeyId` resolves within the template.
-fn resolve(index: &Index<'_>, reference: &str, aliases: &[(String, String)]) -> KeyRef {
+/// How a trail's `KMSKeyId` resolves within the template, plus the evidence of a key outside
+/// it that the reference itself describes (its Region, and whether it is multi-Region).
+fn resolve(
+    index: &Index<'_>,
+    reference: &str,
+    aliases: &[(String, String)],
+) -> (KeyRef, Option<Key>) {
+    let region = trailseal_model::key_region(reference, REGION);
     let mut key_ref = KeyRef {
-        region: trailseal_model::key_region(reference, REGION),
+        region: region.clone(),
         reference: reference.to_owned(),
         key_arn: None,
         error: None,
     };
-    if reference.starts_with("alias/aws/") {
-        key_ref.key_arn = Some(format!("arn:aws:kms:{REGION}:{ACCOUNT}:{reference}"));
-        return key_ref;
+    if trailseal_model::names_aws_managed_alias(reference) {
+        let alias = reference.split(':').nth(5).unwrap_or(reference);
+        key_ref.key_arn = Some(format!("arn:aws:kms:{region}:{ACCOUNT}:{alias}"));
+        key_ref.error = Some(LookupError::Unknown(format!(
+            "{alias} is AWS-managed: whether AWS has created it in the account is not known before deployment"
+        )));
+        return (key_ref, None);
     }
     let alias = reference
         .strip_prefix(&format!("arn:aws:kms:{REGION}:{ACCOUNT}:"))
@@ -469,17 +501,21 @@ fn resolve(index: &Index<'_>, reference: &str, aliases: &[(String, String)]) -> 
                 )))
             }
         }
-        return key_ref;
+        return (key_ref, None);
     }
     match key_logical_id(index, reference) {
         Some(id) => key_ref.key_arn = Some(key_arn(&id)),
         None => {
             key_ref.error = Some(LookupError::Unknown(format!(
                 "{reference} is not a key defined in this template"
-            )))
+            )));
+            if let Some(k) = mapper::external_key(reference, &region) {
+                key_ref.key_arn = k.arn.clone();
+                return (key_ref, Some(k));
+            }
         }
     }
-    key_ref
+    (key_ref, None)
 }
 
 /// Records where a resource is defined and its Metadata suppressions.
