@@ -647,23 +647,9 @@ pub fn scan_value(
         };
         if let Fact::Known(b) = &bucket {
             let local = buckets.iter().find(|(_, n, _)| n.known() == Some(b));
-            let key_region = out
-                .trail_keys
-                .get(&arn)
-                .and_then(|k| evidence.keys.iter().find(|x| x.arn.as_ref() == Some(k)))
-                .and_then(|k| k.region.known().cloned());
-            let bucket_region = match (local, key_region) {
-                (None, _) => Fact::Unknown(format!("bucket {b} is not managed in this plan")),
-                // One Region is the deploying Region (no provider region set), the other is
-                // set explicitly: whether they are the same cannot be known.
-                (Some((_, _, Fact::Known(br))), Some(kr))
-                    if (*br == region) != (kr == region) && region == REGION =>
-                {
-                    Fact::Unknown(format!(
-                        "the bucket is in {br} and the key in {kr}, and the deploying Region is not set in the provider"
-                    ))
-                }
-                (Some((_, _, r)), _) => r.clone(),
+            let bucket_region = match local {
+                None => Fact::Unknown(format!("bucket {b} is not managed in this plan")),
+                Some((_, _, r)) => r.clone(),
             };
             if !evidence.buckets.iter().any(|x| x.name == *b) {
                 evidence.buckets.push(Bucket {
@@ -725,6 +711,7 @@ pub fn scan_value(
         .dedup_by(|a, b| a.reference == b.reference);
     evidence.keys.sort_by(|a, b| a.arn.cmp(&b.arn));
     evidence.keys.dedup_by(|a, b| a.arn == b.arn);
+    mapper::settle_symbolic_regions(&mut evidence);
     out.account = evidence;
     out
 }

@@ -440,6 +440,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
         .key_refs
         .sort_by(|a, b| a.reference.cmp(&b.reference));
     account.key_refs.dedup_by(|a, b| a.reference == b.reference);
+    mapper::settle_symbolic_regions(&mut account);
     out.account = account;
     out
 }

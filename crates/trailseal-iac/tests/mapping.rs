@@ -1,0 +1,392 @@
+//! The evidence mapping ("Unknown is never pass") in CloudFormation and Terraform plans: a value known only at
+//! deployment makes the checks that need it `indeterminate`, never a default or a guess; a
+//! default applies only when the argument is absent; what AWS's own rules imply stays known.
+//!
+//! Each test runs the real checks on the evidence the front end builds, so a false pass shows
+//! up as `pass` where `indeterminate` is expected.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+use trailseal_iac::{cfn, tfplan, IacScan, IAC_CODES};
+use trailseal_model::{Fact, Status};
+
+fn statuses(scan: &IacScan) -> HashMap<(String, String), Status> {
+    let findings = trailseal_checks::evaluate_account(&scan.account, IAC_CODES);
+    scan.localize(findings)
+        .into_iter()
+        .map(|f| ((f.resource, f.code), f.status))
+        .collect()
+}
+
+fn status(scan: &IacScan, resource: &str, code: &str) -> Status {
+    *statuses(scan)
+        .get(&(resource.to_owned(), code.to_owned()))
+        .unwrap_or_else(|| panic!("no {code} finding on {resource}: {:#?}", statuses(scan)))
+}
+
+fn template(resources: &str, parameters: &str) -> IacScan {
+    let text = format!("Parameters:\n{parameters}\nResources:\n{resources}");
+    cfn::scan("t.yaml", &text, &HashMap::new())
+}
+
+const CFN_TRAIL: &str = r#"
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties: {BucketName: logs}
+  Trail:
+    Type: AWS::CloudTrail::Trail
+    Properties:
+      TrailName: t
+      IsLogging: true
+      S3BucketName: !Ref Bucket
+      KMSKeyId: !GetAtt Key.Arn
+"#;
+
+// AWS::KMS::Key properties (CloudFormation User Guide, "AWS::KMS::Key"): Enabled defaults to
+// true, KeySpec to SYMMETRIC_DEFAULT; the default applies when the property is absent only.
+#[test]
+fn cloudformation_unknown_key_properties_are_not_defaults() {
+    let params = "  On: {Type: String}\n  Spec: {Type: String}\n";
+    let scan = template(
+        &format!(
+            "{CFN_TRAIL}  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      Enabled: !Ref On\n      KeySpec: !Ref Spec\n"
+        ),
+        params,
+    );
+    assert_eq!(status(&scan, "Trail", "TS003"), Status::Indeterminate);
+    assert_eq!(status(&scan, "Trail", "TS004"), Status::Indeterminate);
+    // Absent: the defaults, decided.
+    let scan = template(
+        &format!("{CFN_TRAIL}  Key:\n    Type: AWS::KMS::Key\n    Properties: {{}}\n"),
+        params,
+    );
+    assert_eq!(status(&scan, "Trail", "TS003"), Status::Pass);
+    assert_eq!(status(&scan, "Trail", "TS004"), Status::Pass);
+}
+
+// CloudFormation User Guide, "Parameters": AllowedValues lists the only values a parameter may
+// take; with one, the value is known.
+#[test]
+fn cloudformation_parameter_with_one_allowed_value_is_known() {
+    let scan = template(
+        &format!(
+            "{CFN_TRAIL}  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      Enabled: !Ref On\n"
+        ),
+        "  On:\n    Type: String\n    AllowedValues: [\"false\"]\n",
+    );
+    assert_eq!(status(&scan, "Trail", "TS003"), Status::Fail);
+}
+
+// CloudFormation User Guide, "AWS::CloudTrail::Trail": without TrailName, CloudFormation
+// generates the name; the trail's ARN (aws:SourceArn) is not the logical id.
+#[test]
+fn cloudformation_trail_without_name_has_an_unknown_name() {
+    let scan = template(
+        &format!(
+            "{}  Key:\n    Type: AWS::KMS::Key\n",
+            CFN_TRAIL.replace("      TrailName: t\n", "")
+        ),
+        "  X: {Type: String, Default: x}\n",
+    );
+    let trail = &scan.account.trails[0];
+    assert!(trail
+        .name_unknown
+        .as_deref()
+        .is_some_and(|w| w.contains("generates")));
+}
+
+// "AWS::KMS::ReplicaKey": a key of its own (Enabled, KeyPolicy); its key material, spec and
+// rotation are its primary's, which is in another Region (so another stack).
+#[test]
+fn cloudformation_replica_key_is_a_key_with_its_primarys_facts_unknown() {
+    let scan = template(
+        &format!(
+            "{}  Key:\n    Type: AWS::KMS::ReplicaKey\n    Properties:\n      PrimaryKeyArn: arn:aws:kms:us-east-1:111122223333:key/mrk-1\n      Enabled: false\n      KeyPolicy: {{}}\n",
+            CFN_TRAIL
+        ),
+        "  X: {Type: String, Default: x}\n",
+    );
+    assert_eq!(status(&scan, "Trail", "TS002"), Status::Pass);
+    assert_eq!(status(&scan, "Trail", "TS003"), Status::Fail);
+    assert_eq!(status(&scan, "Trail", "TS004"), Status::Indeterminate);
+    assert_eq!(status(&scan, "Trail", "TS011"), Status::Indeterminate);
+    assert_eq!(scan.account.keys[0].multi_region, Fact::Known(true));
+}
+
+// KMS Developer Guide, "Multi-Region key identifiers": multi-Region key ids start with mrk-,
+// and only they. A single-Region key outside the template in another Region than the bucket
+// cannot serve it, whatever else is unknown about the key.
+#[test]
+fn an_external_single_region_key_elsewhere_fails_ts005_and_the_rest_is_unknown() {
+    let resources = CFN_TRAIL.replace(
+        "!GetAtt Key.Arn",
+        "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    );
+    // The bucket is in the deploying Region, which is not known: the Regions may match.
+    let scan = template(&resources, "  X: {Type: String, Default: x}\n");
+    assert_eq!(status(&scan, "Trail", "TS002"), Status::Indeterminate);
+    assert_eq!(status(&scan, "Trail", "TS003"), Status::Indeterminate);
+    assert_eq!(status(&scan, "Trail", "TS005"), Status::Indeterminate);
+    assert_eq!(status(&scan, "Trail", "TS006"), Status::Indeterminate);
+}
+
+/// A plan with the given resources: (type, name, values, after_unknown, expressions).
+fn plan(resources: &[(&str, &str, Value, Value, Value)], region: Option<&str>) -> IacScan {
+    let planned: Vec<Value> = resources
+        .iter()
+        .map(|(ty, name, values, _, _)| {
+            json!({"address": format!("{ty}.{name}"), "mode": "managed", "type": ty, "name": name, "values": values})
+        })
+        .collect();
+    let changes: Vec<Value> = resources
+        .iter()
+        .map(|(ty, name, _, unknown, _)| {
+            json!({"address": format!("{ty}.{name}"), "change": {"after_unknown": unknown}})
+        })
+        .collect();
+    let config: Vec<Value> = resources
+        .iter()
+        .map(|(ty, name, _, _, expressions)| {
+            json!({"address": format!("{ty}.{name}"), "type": ty, "name": name, "expressions": expressions})
+        })
+        .collect();
+    let mut doc = json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": planned}},
+        "resource_changes": changes,
+        "configuration": {"root_module": {"resources": config}},
+    });
+    if let Some(r) = region {
+        doc["configuration"]["provider_config"] =
+            json!({"aws": {"expressions": {"region": {"constant_value": r}}}});
+    }
+    tfplan::scan("plan.json", &doc.to_string())
+}
+
+fn trail_to(key_expr: Value, key_refs: Value) -> (&'static str, &'static str, Value, Value, Value) {
+    let mut values = json!({"name": "t", "s3_bucket_name": "logs"});
+    let mut unknown = json!({});
+    match key_expr {
+        Value::Null => unknown["kms_key_id"] = json!(true),
+        v => values["kms_key_id"] = v,
+    }
+    (
+        "aws_cloudtrail",
+        "t",
+        values,
+        unknown,
+        json!({"name": {}, "s3_bucket_name": {}, "kms_key_id": {"references": key_refs}}),
+    )
+}
+
+fn bucket() -> (&'static str, &'static str, Value, Value, Value) {
+    (
+        "aws_s3_bucket",
+        "b",
+        json!({"bucket": "logs"}),
+        json!({}),
+        json!({"bucket": {}}),
+    )
+}
+
+/// A key whose `values` and `unknown` attributes are configured.
+fn key(
+    name: &'static str,
+    values: Value,
+    unknown: Value,
+) -> (&'static str, &'static str, Value, Value, Value) {
+    key_with_computed(name, values, unknown, &[])
+}
+
+/// A key whose `computed` attributes are known only after apply without being configured.
+fn key_with_computed(
+    name: &'static str,
+    values: Value,
+    mut unknown: Value,
+    computed: &[&str],
+) -> (&'static str, &'static str, Value, Value, Value) {
+    let mut expressions = serde_json::Map::new();
+    for k in values
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .chain(unknown.as_object().into_iter().flatten().map(|(k, _)| k))
+    {
+        expressions.insert(k.clone(), json!({}));
+    }
+    for c in computed {
+        unknown[*c] = json!(true);
+    }
+    (
+        "aws_kms_key",
+        name,
+        values,
+        unknown,
+        Value::Object(expressions),
+    )
+}
+
+// Terraform `aws_kms_key`: is_enabled defaults to true, customer_master_key_spec to
+// SYMMETRIC_DEFAULT (Terraform AWS provider docs); an argument known only after apply is
+// not its default.
+#[test]
+fn plan_unknown_key_arguments_are_indeterminate() {
+    let scan = plan(
+        &[
+            key(
+                "k",
+                json!({}),
+                json!({"is_enabled": true, "customer_master_key_spec": true, "region": true}),
+            ),
+            bucket(),
+            trail_to(Value::Null, json!(["aws_kms_key.k.arn", "aws_kms_key.k"])),
+        ],
+        Some("us-east-1"),
+    );
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS003"),
+        Status::Indeterminate
+    );
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS004"),
+        Status::Indeterminate
+    );
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS005"),
+        Status::Indeterminate
+    );
+}
+
+// Attributes Terraform computes at apply because the configuration does not set them take the
+// provider's default: the key without a policy gets the AWS default key policy.
+#[test]
+fn plan_computed_unconfigured_policy_is_the_default_policy() {
+    let scan = plan(
+        &[
+            key_with_computed("k", json!({}), json!({}), &["policy", "arn"]),
+            bucket(),
+            trail_to(Value::Null, json!(["aws_kms_key.k.arn", "aws_kms_key.k"])),
+        ],
+        Some("us-east-1"),
+    );
+    assert_eq!(status(&scan, "aws_cloudtrail.t", "TS006"), Status::Fail);
+}
+
+// A conditional between two keys on a value known only after apply refers to both keys in
+// the plan's configuration: which key the trail gets is not known.
+#[test]
+fn plan_key_chosen_at_apply_is_unknown() {
+    let scan = plan(
+        &[
+            key("a", json!({}), json!({})),
+            key("b", json!({}), json!({})),
+            bucket(),
+            trail_to(
+                Value::Null,
+                json!([
+                    "aws_kms_key.a.arn",
+                    "aws_kms_key.a",
+                    "aws_kms_key.b.arn",
+                    "aws_kms_key.b"
+                ]),
+            ),
+        ],
+        Some("us-east-1"),
+    );
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS001"),
+        Status::Indeterminate
+    );
+}
+
+// Terraform `aws_kms_key_policy`: sets the key's policy (the key's own policy argument must
+// then be unset).
+#[test]
+fn plan_aws_kms_key_policy_is_the_keys_policy() {
+    let good = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CT", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": ["kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*"}
+    ]})
+    .to_string();
+    let scan = plan(
+        &[
+            key_with_computed("k", json!({}), json!({}), &["policy"]),
+            (
+                "aws_kms_key_policy",
+                "p",
+                json!({"policy": good}),
+                json!({"key_id": true}),
+                json!({"policy": {}, "key_id": {"references": ["aws_kms_key.k.id", "aws_kms_key.k"]}}),
+            ),
+            bucket(),
+            trail_to(Value::Null, json!(["aws_kms_key.k.arn", "aws_kms_key.k"])),
+        ],
+        Some("us-east-1"),
+    );
+    assert_eq!(status(&scan, "aws_cloudtrail.t", "TS006"), Status::Pass);
+}
+
+// Trail arguments known only after apply stay unknown in the evidence (the request CloudTrail
+// makes depends on them).
+#[test]
+fn plan_unknown_trail_arguments_stay_unknown() {
+    let mut t = trail_to(
+        json!("arn:aws:kms:us-east-1:000000000000:key/aws_kms_key.k"),
+        json!([]),
+    );
+    t.3 = json!({"s3_key_prefix": true, "is_organization_trail": true, "enable_log_file_validation": true});
+    t.4["s3_key_prefix"] = json!({});
+    t.4["is_organization_trail"] = json!({});
+    t.4["enable_log_file_validation"] = json!({});
+    let scan = plan(
+        &[key("k", json!({}), json!({})), bucket(), t],
+        Some("us-east-1"),
+    );
+    let trail = &scan.account.trails[0];
+    assert!(matches!(trail.s3_key_prefix, Fact::Unknown(_)));
+    assert!(matches!(trail.is_organization_trail, Fact::Unknown(_)));
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS010"),
+        Status::Indeterminate
+    );
+}
+
+// KMS Developer Guide, "Aliases": an alias is a Regional resource; an alias created in one
+// Region never resolves in another.
+#[test]
+fn plan_aliases_are_regional() {
+    let alias = |region: &str| {
+        (
+            "aws_kms_alias",
+            "a",
+            json!({"name": "alias/logs", "region": region}),
+            json!({"target_key_id": true}),
+            json!({"name": {}, "region": {}, "target_key_id": {"references": ["aws_kms_key.k.key_id", "aws_kms_key.k"]}}),
+        )
+    };
+    let other = plan(
+        &[
+            key("k", json!({}), json!({})),
+            alias("eu-west-1"),
+            bucket(),
+            trail_to(json!("alias/logs"), json!([])),
+        ],
+        Some("us-east-1"),
+    );
+    assert_eq!(
+        status(&other, "aws_cloudtrail.t", "TS002"),
+        Status::Indeterminate
+    );
+    let same = plan(
+        &[
+            key("k", json!({}), json!({})),
+            alias("us-east-1"),
+            bucket(),
+            trail_to(json!("alias/logs"), json!([])),
+        ],
+        Some("us-east-1"),
+    );
+    assert_eq!(status(&same, "aws_cloudtrail.t", "TS002"), Status::Pass);
+}
