@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 use trailseal_model::{Finding, Status, TrailEvidence};
-use trailseal_policy::{Evaluation, Policy, Request, Statement, TrailContext, Tri};
+use trailseal_policy::{Evaluation, Given, Policy, Request, Statement, TrailContext, Tri};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -173,12 +173,17 @@ pub(crate) fn load(
             "Fix the key policy document; `trailseal policy lint` lists every problem.",
         )
     })?;
+    // The evidence knows the trail's name, prefix (None: no prefix) and organization flag; a
+    // missing bucket name is unknown, and so is the bucket's S3 Bucket Keys setting.
     let ctx = TrailContext {
-        trail_arn: ev.trail.arn.clone(),
-        bucket: ev.trail.s3_bucket_name.clone(),
-        prefix: ev.trail.s3_key_prefix.clone(),
+        bucket: match &ev.trail.s3_bucket_name {
+            Some(b) => Given::Known(b.clone()),
+            None => Given::Unknown,
+        },
+        prefix: Given::Known(ev.trail.s3_key_prefix.clone()),
         key_arn: key.arn.clone(),
-        is_organization_trail: ev.trail.is_organization_trail,
+        is_organization_trail: Given::Known(ev.trail.is_organization_trail),
+        ..TrailContext::new(&ev.trail.arn)
     };
     Ok((policy, ctx))
 }
@@ -225,7 +230,9 @@ pub(crate) fn near_misses(policy: &Policy, e: &Evaluation) -> Vec<String> {
     e.statements
         .iter()
         .filter(|r| {
-            r.effect == trailseal_policy::Effect::Allow && r.applies == Tri::False && r.action
+            r.effect == trailseal_policy::Effect::Allow
+                && r.applies == Tri::False
+                && r.action == Tri::True
         })
         .filter(|r| r.principal != trailseal_policy::PrincipalMatch::No)
         .filter_map(|r| {

@@ -85,11 +85,8 @@ fn full_finding_json_for_a_failing_trail() {
 #[test]
 fn recommended_statements_make_every_key_policy_check_pass() {
     // The remediation trailseal prints must itself pass the checks (default policy + the three statements).
-    let ctx = trailseal_policy::TrailContext {
-        trail_arn: TRAIL.into(),
-        bucket: Some("aws-cloudtrail-logs-111122223333".into()),
-        ..Default::default()
-    };
+    let ctx =
+        trailseal_policy::TrailContext::new(TRAIL).with_bucket("aws-cloudtrail-logs-111122223333");
     let mut doc: serde_json::Value =
         serde_json::from_str(&fixture("aws-default-key-policy.json")).unwrap();
     let statements = doc["Statement"].as_array_mut().unwrap();

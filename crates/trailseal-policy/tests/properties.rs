@@ -111,11 +111,7 @@ fn policy_json() -> impl Strategy<Value = Value> {
 }
 
 fn requests() -> Vec<Request> {
-    let t = TrailContext {
-        trail_arn: TRAIL.into(),
-        bucket: Some("logs".into()),
-        ..Default::default()
-    };
+    let t = TrailContext::new(TRAIL).with_bucket("logs");
     vec![
         t.generate_data_key_request(),
         t.describe_key_request(),
