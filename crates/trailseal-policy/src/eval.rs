@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use crate::condition::evaluate_condition;
-use crate::glob::{arn_match, matches_tokens, may_intersect, tokens};
+use crate::glob::{arn_match, arn_token_parts, matches_tokens, may_intersect, tokens, Tok};
 use crate::model::*;
 use crate::request::{Request, RequestPrincipal};
 use crate::unknown::{is_whole_marker, unknown_reason};
@@ -488,6 +488,19 @@ fn match_entry(e: &PrincipalEntry, req: &RequestPrincipal) -> PrincipalMatch {
 /// Every KMS key ARN matches this (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`).
 const ANY_KEY_ARN: &str = "arn:*:kms:*:*:key/*";
 
+/// Whether a Resource pattern can match some KMS key ARN (ARN patterns part by part, as
+/// `arn_match` reads them).
+fn can_match_a_key(pattern: &[Tok], arn_pattern: bool) -> bool {
+    let key = tokens(ANY_KEY_ARN, true);
+    if !arn_pattern {
+        return may_intersect(pattern, &key, false);
+    }
+    match (arn_token_parts(pattern), arn_token_parts(&key)) {
+        (Some(p), Some(k)) => p.iter().zip(&k).all(|(a, b)| may_intersect(a, b, false)),
+        _ => false, // not six parts: arn_match never matches
+    }
+}
+
 fn match_resource(
     clause: &Clause<Vec<String>>,
     req: &Request,
@@ -511,7 +524,7 @@ fn match_resource(
                     }),
                     // The key ARN is not known, but a pattern no key ARN can match (another
                     // service, another resource type) is decided.
-                    None if !may_intersect(&p, &tokens(ANY_KEY_ARN, true), false) => Tri::False,
+                    None if !can_match_a_key(&p, pattern.starts_with("arn:")) => Tri::False,
                     None => {
                         push_unique(unknown, "resource (key ARN)");
                         Tri::Unknown
