@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 use trailseal_model::{Finding, Status, TrailEvidence};
-use trailseal_policy::{Evaluation, Policy, Request, Statement, TrailContext, Tri};
+use trailseal_policy::{Evaluation, Given, Policy, Request, Statement, TrailContext, Tri};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -189,20 +189,23 @@ pub(crate) fn load(
             "Fix the key policy document; `trailseal policy lint` lists every problem.",
         )
     })?;
-    // What is not known about the trail stays unknown in the request: the log object ARN
-    // (bucket, prefix) is unknown unless both are known; an organization trail's is always.
-    let prefix = ev.trail.s3_key_prefix.known();
+    // What is not known about the trail stays unknown in the request CloudTrail makes: the
+    // trail's name (so aws:SourceArn), the bucket and prefix (so the log object ARN), the
+    // organization flag (so aws:SourceAccount); the bucket's S3 Bucket Keys setting is not
+    // collected, so it is unknown too.
+    fn given<T: Clone>(fact: &Fact<T>) -> Given<T> {
+        match fact.known() {
+            Some(v) => Given::Known(v.clone()),
+            None => Given::Unknown,
+        }
+    }
     let ctx = TrailContext {
-        trail_arn: ev.trail.arn.clone(),
-        bucket: ev
-            .trail
-            .s3_bucket_name
-            .known()
-            .filter(|_| prefix.is_some())
-            .cloned(),
-        prefix: prefix.cloned().flatten(),
+        name_known: ev.trail.name_unknown.is_none(),
+        bucket: given(&ev.trail.s3_bucket_name),
+        prefix: given(&ev.trail.s3_key_prefix),
         key_arn: key.arn.clone(),
-        is_organization_trail: ev.trail.is_organization_trail.known() != Some(&false),
+        is_organization_trail: given(&ev.trail.is_organization_trail),
+        ..TrailContext::new(&ev.trail.arn)
     };
     Ok((policy, ctx))
 }
@@ -249,7 +252,9 @@ pub(crate) fn near_misses(policy: &Policy, e: &Evaluation) -> Vec<String> {
     e.statements
         .iter()
         .filter(|r| {
-            r.effect == trailseal_policy::Effect::Allow && r.applies == Tri::False && r.action
+            r.effect == trailseal_policy::Effect::Allow
+                && r.applies == Tri::False
+                && r.action == Tri::True
         })
         .filter(|r| r.principal != trailseal_policy::PrincipalMatch::No)
         .filter_map(|r| {

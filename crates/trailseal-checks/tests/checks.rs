@@ -85,11 +85,8 @@ fn full_finding_json_for_a_failing_trail() {
 #[test]
 fn recommended_statements_make_every_key_policy_check_pass() {
     // The remediation trailseal prints must itself pass the checks (default policy + the three statements).
-    let ctx = trailseal_policy::TrailContext {
-        trail_arn: TRAIL.into(),
-        bucket: Some("aws-cloudtrail-logs-111122223333".into()),
-        ..Default::default()
-    };
+    let ctx =
+        trailseal_policy::TrailContext::new(TRAIL).with_bucket("aws-cloudtrail-logs-111122223333");
     let mut doc: serde_json::Value =
         serde_json::from_str(&fixture("aws-default-key-policy.json")).unwrap();
     let statements = doc["Statement"].as_array_mut().unwrap();
@@ -185,4 +182,62 @@ fn every_check_has_the_four_part_doc_and_a_stable_code() {
 /// different paths may hold binaries built elsewhere).
 fn manifest_dir() -> String {
     std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+}
+
+// IAM User Guide, "IAM JSON policy elements: Condition operators": StringNotEquals
+// kms:CallerAccount X admits every other account; TS008 says so and fails.
+#[test]
+fn ts008_reports_every_account_but_the_excluded_one() {
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "AllButOne", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringNotEquals": {"kms:CallerAccount": "999999999999"}}}
+    ]});
+    let f = &run_trail_checks(&evidence(Some(policy.to_string())), &["TS008"])[0];
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.message.starts_with(
+            "any principal in any AWS account except account 999999999999 may decrypt"
+        ),
+        "{}",
+        f.message
+    );
+    assert_eq!(f.evidence["audience"]["kind"], "open");
+}
+
+// Same page: conditions that cannot hold together name nobody: TS008 fails with "nobody".
+#[test]
+fn ts008_fails_when_the_only_grant_names_nobody() {
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:CallerAccount": "111122223333"},
+                       "StringLike": {"kms:CallerAccount": "999999999999"}}}
+    ]});
+    let f = &run_trail_checks(&evidence(Some(policy.to_string())), &["TS008"])[0];
+    assert_eq!(f.status, Status::Fail);
+    assert!(f.message.contains("nobody can read"), "{}", f.message);
+}
+
+// An unknown principal (infrastructure as code) in an Allow for kms:Decrypt cannot take
+// CloudTrail's permission away (TS006 passes); in a Deny on kms:* it can (indeterminate, naming
+// the reason).
+#[test]
+fn an_unknown_principal_matters_only_where_it_could_change_the_answer() {
+    let unknown = trailseal_policy::unknown_value("var.reader has no value");
+    let with = |effect: &str, action: &str| {
+        let policy = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*"},
+            {"Effect": effect, "Principal": {"AWS": unknown}, "Action": action, "Resource": "*"}
+        ]});
+        run_trail_checks(&evidence(Some(policy.to_string())), &["TS006"]).remove(0)
+    };
+    assert_eq!(with("Allow", "kms:Decrypt").status, Status::Pass);
+    let f = with("Deny", "kms:*");
+    assert_eq!(f.status, Status::Indeterminate);
+    assert!(
+        f.message.contains("var.reader has no value"),
+        "{}",
+        f.message
+    );
 }

@@ -15,11 +15,9 @@ fn console_policy() -> String {
 fn benches(c: &mut Criterion) {
     let text = console_policy();
     let policy = Policy::parse(&text).expect("parses");
-    let trail = TrailContext {
-        trail_arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events".into(),
-        bucket: Some("aws-cloudtrail-logs-111122223333".into()),
-        ..Default::default()
-    };
+    let trail =
+        TrailContext::new("arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events")
+            .with_bucket("aws-cloudtrail-logs-111122223333");
     let request = trail.generate_data_key_request();
     c.bench_function("evaluate console policy, CloudTrail GenerateDataKey", |b| {
         b.iter(|| evaluate(black_box(&policy), black_box(&request)))

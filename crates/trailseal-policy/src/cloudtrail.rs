@@ -1,33 +1,70 @@
 //! The requests CloudTrail (and log readers) present to KMS for a trail.
 //!
-//! From the CloudTrail User Guide ("Configure AWS KMS key policies for CloudTrail"): CloudTrail
-//! calls `kms:GenerateDataKey` as the service principal `cloudtrail.amazonaws.com` with
-//! `aws:SourceArn` = the trail ARN, `aws:SourceAccount` = the trail owner (the management account
-//! for organization trails), and an encryption context holding `aws:cloudtrail:arn` (the trail
-//! ARN) and `aws:s3:arn` (the log object ARN). Every key not listed here is Unknown, so a policy
-//! that depends on anything else is reported `Indeterminate`, never `Allow`.
+//! From the CloudTrail User Guide ("Configure AWS KMS key policies for CloudTrail", "How AWS
+//! CloudTrail uses AWS KMS"): CloudTrail calls `kms:GenerateDataKey` as the service principal
+//! `cloudtrail.amazonaws.com` with `aws:SourceArn` = the trail ARN, `aws:SourceAccount` = the
+//! trail owner (the management account for organization trails), and an encryption context
+//! holding `aws:cloudtrail:arn` (the trail ARN) and `aws:s3:arn` (the log object ARN, or the
+//! bucket ARN when the bucket uses S3 Bucket Keys: Amazon S3 User Guide, "Using server-side
+//! encryption with AWS KMS keys (SSE-KMS)", Encryption context). Every KMS call is made over
+//! TLS (KMS API Reference: "All AWS KMS API calls must be ... transmitted using TLS"), so
+//! `aws:SecureTransport` is `true`. Every key not listed here is Unknown, so a policy that
+//! depends on anything else is reported `Indeterminate`, never `Allow`.
+//!
+//! What is not known about the trail (infrastructure as code) is [`Given::Unknown`]; the
+//! request keys that depend on it are then Unknown or known only by a pattern
+//! ([`KeyState::Pattern`]).
 
-use crate::request::{Context, KeyState, Request, RequestPrincipal};
+use crate::request::{pattern_literal, Context, KeyState, Request, RequestPrincipal, FRESH};
 
 pub const CLOUDTRAIL_SERVICE: &str = "cloudtrail.amazonaws.com";
 pub const EC_TRAIL_ARN: &str = "kms:EncryptionContext:aws:cloudtrail:arn";
 pub const EC_S3_ARN: &str = "kms:EncryptionContext:aws:s3:arn";
 pub const EC_KEYS: &str = "kms:EncryptionContextKeys";
 
-/// What we know about a trail for building requests.
+/// A fact about the trail that is either known or not (e.g. a Terraform variable without a
+/// value).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Given<T> {
+    Known(T),
+    #[default]
+    Unknown,
+}
+
+impl<T> Given<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Given::Known(v) => Some(v),
+            Given::Unknown => None,
+        }
+    }
+}
+
+/// What we know about a trail for building requests. [`TrailContext::new`] knows everything
+/// but the bucket and its S3 Bucket Keys setting; `Default` knows nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TrailContext {
-    /// `arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME`
+    /// `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`. Partition, Region and account are
+    /// always taken from it; the name only when [`TrailContext::name_known`].
     pub trail_arn: String,
-    /// The S3 bucket receiving the logs, when known.
-    pub bucket: Option<String>,
-    /// The S3 key prefix, when the trail has one.
-    pub prefix: Option<String>,
+    /// Whether the trail's name (the end of `trail_arn`) is known. A CloudFormation trail
+    /// without `TrailName` gets a generated name: then `aws:SourceArn` and
+    /// `kms:EncryptionContext:aws:cloudtrail:arn` are only known to match
+    /// `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/*`.
+    pub name_known: bool,
+    /// The S3 bucket receiving the logs. Unknown: the log object ARN is `arn:PARTITION:s3:::*`.
+    pub bucket: Given<String>,
+    /// The S3 key prefix: `Known(None)` (or an empty prefix) for no prefix, `Known(Some(p))`
+    /// for logs under `p/AWSLogs/...`, `Unknown` when it is not known whether there is one.
+    pub prefix: Given<Option<String>>,
+    /// Whether the bucket uses S3 Bucket Keys (then the encryption context holds the bucket
+    /// ARN instead of the object ARN). Unknown: either form.
+    pub bucket_key: Given<bool>,
     /// The key ARN (the request's resource), when known.
     pub key_arn: Option<String>,
-    /// Organization trail: logs of every member account go under `AWSLogs/ORG_ID/ACCOUNT/`,
-    /// so the object ARN depends on the member account and is Unknown here.
-    pub is_organization_trail: bool,
+    /// Organization trail: logs of every member account go under `AWSLogs/ORG_ID/ACCOUNT/`.
+    /// Unknown: `aws:SourceAccount` is unknown and the object ARN is any `.../AWSLogs/*`.
+    pub is_organization_trail: Given<bool>,
 }
 
 /// The parts of an ARN: partition, service, region, account, resource.
@@ -40,11 +77,25 @@ pub fn arn_parts(arn: &str) -> Option<(&str, &str, &str, &str, &str)> {
 }
 
 impl TrailContext {
+    /// A trail whose ARN (name included) is known, that is not an organization trail and has no
+    /// S3 key prefix; its bucket ([`TrailContext::with_bucket`]), the bucket's S3 Bucket Keys
+    /// setting and the key ARN are unknown until set.
     pub fn new(trail_arn: &str) -> Self {
         TrailContext {
             trail_arn: trail_arn.to_owned(),
-            ..Default::default()
+            name_known: true,
+            bucket: Given::Unknown,
+            prefix: Given::Known(None),
+            bucket_key: Given::Unknown,
+            key_arn: None,
+            is_organization_trail: Given::Known(false),
         }
+    }
+
+    /// The same trail with its bucket known.
+    pub fn with_bucket(mut self, bucket: &str) -> Self {
+        self.bucket = Given::Known(bucket.to_owned());
+        self
     }
 
     /// The account that owns the trail (for organization trails: the management account).
@@ -60,28 +111,53 @@ impl TrailContext {
         arn_parts(&self.trail_arn).map(|p| p.0).unwrap_or("aws")
     }
 
-    /// `arn:aws:s3:::BUCKET/[PREFIX/]AWSLogs/ACCOUNT/*`, or Unknown when the bucket is not known
-    /// or the trail is an organization trail.
-    pub fn s3_object_arn(&self) -> KeyState {
-        let Some(bucket) = &self.bucket else {
-            return KeyState::Unknown;
-        };
-        let prefix = match self.prefix.as_deref() {
-            Some(p) if !p.is_empty() => format!("{}/", p.trim_end_matches('/')),
-            _ => String::new(),
-        };
-        if self.is_organization_trail {
-            return KeyState::Unknown;
+    /// The trail ARN (`aws:SourceArn`, `aws:cloudtrail:arn`): known, or a pattern when the
+    /// name is not.
+    pub fn trail_arn_state(&self) -> KeyState {
+        if self.name_known {
+            KeyState::Known(vec![self.trail_arn.clone()])
+        } else {
+            KeyState::pattern(vec![format!(
+                "arn:{}:cloudtrail:{}:{}:trail/*",
+                self.partition(),
+                pattern_literal(self.region()),
+                pattern_literal(self.account())
+            )])
         }
-        let owner = self.account();
-        KeyState::Known(vec![format!(
-            "arn:{}:s3:::{bucket}/{prefix}AWSLogs/{owner}/*",
-            self.partition()
-        )])
+    }
+
+    /// `aws:s3:arn` of a log file: the object ARN
+    /// `arn:PARTITION:s3:::BUCKET/[PREFIX/]AWSLogs/ACCOUNT/...` (`AWSLogs/...` for organization
+    /// trails), or the bucket ARN `arn:PARTITION:s3:::BUCKET` with S3 Bucket Keys; a pattern
+    /// covering every form that what is unknown allows.
+    pub fn s3_object_arn(&self) -> KeyState {
+        let partition = self.partition();
+        let bucket = match &self.bucket {
+            Given::Known(b) => pattern_literal(b),
+            Given::Unknown => "*".to_owned(),
+        };
+        let prefix = match &self.prefix {
+            Given::Known(Some(p)) if !p.trim_matches('/').is_empty() => {
+                format!("{}/", pattern_literal(p.trim_end_matches('/')))
+            }
+            Given::Known(_) => String::new(),
+            Given::Unknown => "*".to_owned(),
+        };
+        let logs = match self.is_organization_trail {
+            Given::Known(false) => format!("AWSLogs/{}/*", pattern_literal(self.account())),
+            Given::Known(true) | Given::Unknown => "AWSLogs/*".to_owned(),
+        };
+        let object = format!("arn:{partition}:s3:::{bucket}/{prefix}{logs}");
+        let bucket_arn = format!("arn:{partition}:s3:::{bucket}");
+        KeyState::pattern(match self.bucket_key {
+            Given::Known(false) => vec![object],
+            Given::Known(true) => vec![bucket_arn],
+            Given::Unknown => vec![object, bucket_arn],
+        })
     }
 
     fn encryption_context(&self, ctx: Context) -> Context {
-        ctx.known(EC_TRAIL_ARN, self.trail_arn.clone())
+        ctx.with(EC_TRAIL_ARN, self.trail_arn_state())
             .with(EC_S3_ARN, self.s3_object_arn())
             .with(
                 EC_KEYS,
@@ -89,10 +165,19 @@ impl TrailContext {
             )
     }
 
+    /// Keys of every KMS request: KMS accepts only TLS.
+    fn base_context() -> Context {
+        Context::unknown_by_default().known("aws:SecureTransport", "true")
+    }
+
     fn service_context(&self) -> Context {
-        Context::unknown_by_default()
-            .known("aws:SourceArn", self.trail_arn.clone())
-            .known("aws:SourceAccount", self.account().to_owned())
+        let source_account = match self.is_organization_trail {
+            Given::Known(_) => KeyState::Known(vec![self.account().to_owned()]),
+            Given::Unknown => KeyState::Unknown,
+        };
+        Self::base_context()
+            .with("aws:SourceArn", self.trail_arn_state())
+            .with("aws:SourceAccount", source_account)
     }
 
     /// CloudTrail asking KMS for a data key to encrypt a log file (TS006).
@@ -121,27 +206,47 @@ impl TrailContext {
     }
 
     /// A principal reading a log file: `kms:Decrypt` with the log file's encryption context,
-    /// called directly (no `aws:SourceArn`/`aws:SourceAccount`).
+    /// called directly (no `aws:SourceArn`/`aws:SourceAccount`). The identity keys
+    /// (`kms:CallerAccount`, `aws:PrincipalAccount`, `aws:PrincipalArn`) follow from the
+    /// principal; for [`RequestPrincipal::OtherAccount`] they hold a [`FRESH`] account.
     pub fn decrypt_request(&self, principal: RequestPrincipal) -> Request {
         let mut context = self
-            .encryption_context(Context::unknown_by_default())
+            .encryption_context(Self::base_context())
             .with("aws:SourceArn", KeyState::Absent)
             .with("aws:SourceAccount", KeyState::Absent);
+        let partition = self.partition();
+        let members_of = |account: &str| {
+            KeyState::Pattern(vec![
+                format!("arn:{partition}:iam::{account}:*"),
+                format!("arn:{partition}:sts::{account}:*"),
+            ])
+        };
+        let account_state = match &principal {
+            RequestPrincipal::Aws { account, .. } | RequestPrincipal::AccountMember { account } => {
+                Some(KeyState::Known(vec![account.clone()]))
+            }
+            RequestPrincipal::OtherAccount => Some(KeyState::Pattern(vec![FRESH.to_owned()])),
+            RequestPrincipal::Service { .. } | RequestPrincipal::Anyone => None,
+        };
+        if let Some(state) = account_state {
+            context.set("kms:CallerAccount", state.clone());
+            context.set("aws:PrincipalAccount", state);
+            context.set(
+                "aws:PrincipalIsAWSService",
+                KeyState::Known(vec!["false".into()]),
+            );
+        }
         match &principal {
-            RequestPrincipal::Aws { arn, account, .. } => {
-                context.set("kms:CallerAccount", KeyState::Known(vec![account.clone()]));
-                context.set(
-                    "aws:PrincipalAccount",
-                    KeyState::Known(vec![account.clone()]),
-                );
-                context.set("aws:PrincipalArn", KeyState::Known(vec![arn.clone()]));
+            RequestPrincipal::Aws { arn, role_arn, .. } => {
+                // For an assumed-role session, aws:PrincipalArn is the role's ARN.
+                let arn = role_arn.clone().unwrap_or_else(|| arn.clone());
+                context.set("aws:PrincipalArn", KeyState::Known(vec![arn]));
             }
             RequestPrincipal::AccountMember { account } => {
-                context.set("kms:CallerAccount", KeyState::Known(vec![account.clone()]));
-                context.set(
-                    "aws:PrincipalAccount",
-                    KeyState::Known(vec![account.clone()]),
-                );
+                context.set("aws:PrincipalArn", members_of(account));
+            }
+            RequestPrincipal::OtherAccount => {
+                context.set("aws:PrincipalArn", members_of(FRESH));
             }
             RequestPrincipal::Service { .. } | RequestPrincipal::Anyone => {}
         }

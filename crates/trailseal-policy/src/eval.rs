@@ -6,16 +6,17 @@
 //! - a context key may be Known, Absent or Unknown; a condition on an Unknown key is Unknown,
 //!   and an Unknown that could change the outcome makes the decision `Indeterminate`;
 //! - in a KMS key policy, `arn:aws:iam::ACCT:root` (or `ACCT`) delegates to the IAM policies of
-//!   ACCT: an Allow reached only that way is reported in [`Evaluation::via_iam_accounts`].
-
-use std::net::IpAddr;
+//!   ACCT: an Allow reached only that way is reported in [`Evaluation::via_iam_accounts`];
+//! - a value holding the unknown-value marker ([`crate::unknown_value`]) matches Unknown, and a
+//!   statement whose Effect is unknown counts as a possible Allow and a possible Deny.
 
 use serde::Serialize;
 
-use crate::glob::{arn_match, matches_tokens, Tok};
+use crate::condition::evaluate_condition;
+use crate::glob::{arn_match, arn_token_parts, matches_tokens, may_intersect, tokens, Tok};
 use crate::model::*;
-use crate::request::{Context, KeyState, Request, RequestPrincipal};
-use crate::values::{parse_bool, parse_cidr, parse_date, parse_number};
+use crate::request::{Request, RequestPrincipal};
+use crate::unknown::{is_whole_marker, unknown_reason};
 use crate::vars::{expand, Expanded};
 
 /// Three-valued truth.
@@ -135,10 +136,27 @@ pub struct StatementResult {
     pub principal: PrincipalMatch,
     /// Index of the Action pattern that matched (None for NotAction, or no match).
     pub action_pattern: Option<usize>,
-    pub action: bool,
+    pub action: Tri,
     pub resource: Tri,
     pub conditions: Vec<ConditionResult>,
     pub applies: Tri,
+    /// Why principal, action, resource or effect are unknown (unknown-value marker reasons,
+    /// `aws:PrincipalAccount`, `resource (key ARN)`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
+}
+
+impl StatementResult {
+    /// Every reason this statement's applicability is unknown.
+    pub fn unknown_keys(&self) -> Vec<String> {
+        let mut keys = self.unknown.clone();
+        for c in &self.conditions {
+            for k in &c.unknown_keys {
+                push_unique(&mut keys, k);
+            }
+        }
+        keys
+    }
 }
 
 /// The full result: decision, deciding statements, and why.
@@ -171,10 +189,16 @@ pub fn evaluate(policy: &Policy, request: &Request) -> Evaluation {
         .map(|s| evaluate_statement(s, request, vars))
         .collect();
 
+    // A statement of unknown effect that may apply is both a possible Allow and a possible Deny.
     let pick = |effect: Effect, applies: Tri| -> Vec<usize> {
         statements
             .iter()
-            .filter(|r| r.effect == effect && r.applies == applies)
+            .filter(|r| {
+                (r.effect == effect && r.applies == applies)
+                    || (r.effect == Effect::Unknown
+                        && applies == Tri::Unknown
+                        && r.applies != Tri::False)
+            })
             .map(|r| r.index)
             .collect()
     };
@@ -189,7 +213,17 @@ pub fn evaluate(policy: &Policy, request: &Request) -> Evaluation {
         // Nothing can allow: denied whatever the unknown Denies do.
         (Decision::ImplicitDeny, Vec::new())
     } else if !deny_unknown.is_empty() {
-        (Decision::Indeterminate, deny_unknown)
+        // Undecided Denies; when no Allow is certain, the undecided Allows matter too.
+        let mut deciding = deny_unknown;
+        if allow_true.is_empty() {
+            for i in allow_unknown {
+                if !deciding.contains(&i) {
+                    deciding.push(i);
+                }
+            }
+            deciding.sort_unstable();
+        }
+        (Decision::Indeterminate, deciding)
     } else if !allow_true.is_empty() {
         (Decision::Allow, allow_true)
     } else {
@@ -201,17 +235,8 @@ pub fn evaluate(policy: &Policy, request: &Request) -> Evaluation {
     match decision {
         Decision::Indeterminate => {
             for &i in &deciding {
-                let r = &statements[i];
-                if r.principal == PrincipalMatch::Unknown {
-                    push_unique(&mut unknown_keys, "aws:PrincipalAccount");
-                }
-                if r.resource == Tri::Unknown {
-                    push_unique(&mut unknown_keys, "resource (key ARN)");
-                }
-                for c in &r.conditions {
-                    for k in &c.unknown_keys {
-                        push_unique(&mut unknown_keys, k);
-                    }
+                for k in statements[i].unknown_keys() {
+                    push_unique(&mut unknown_keys, &k);
                 }
             }
         }
@@ -238,36 +263,32 @@ pub fn evaluate(policy: &Policy, request: &Request) -> Evaluation {
     }
 }
 
-fn push_unique(v: &mut Vec<String>, s: &str) {
+pub(crate) fn push_unique(v: &mut Vec<String>, s: &str) {
     if !v.iter().any(|x| x == s) {
         v.push(s.to_owned());
     }
 }
 
 fn evaluate_statement(s: &Statement, req: &Request, vars: bool) -> StatementResult {
-    let mut principal = match_principal(&s.principal, &req.principal);
-    if s.effect == Effect::Deny {
+    let mut unknown = Vec::new();
+    let mut principal = match_principal(&s.principal, &req.principal, &mut unknown);
+    if s.effect != Effect::Allow {
         // A Deny naming an account applies to every principal of that account.
         if let PrincipalMatch::ViaAccount(_) = principal {
             principal = PrincipalMatch::Direct;
         }
     }
-    let mut action_pattern = None;
-    let action = if s.action.negated {
-        !s.action
-            .items
-            .iter()
-            .any(|p| crate::glob::glob_match(p, &req.action, true))
-    } else {
-        action_pattern = s
-            .action
-            .items
-            .iter()
-            .position(|p| crate::glob::glob_match(p, &req.action, true));
-        action_pattern.is_some()
-    };
-    let resource = match_resource(&s.resource, req, vars);
-    let mut applies = principal.tri().and(Tri::from_bool(action)).and(resource);
+    if principal == PrincipalMatch::Unknown && unknown.is_empty() {
+        push_unique(&mut unknown, "aws:PrincipalAccount");
+    }
+    let (action, action_pattern) = match_action(&s.action, &req.action, &mut unknown);
+    let resource = match_resource(&s.resource, req, vars, &mut unknown);
+    let mut applies = principal.tri().and(action).and(resource);
+    if s.effect == Effect::Unknown {
+        if let Some(r) = s.effect_marker.as_deref().and_then(unknown_reason) {
+            push_unique(&mut unknown, r);
+        }
+    }
     let mut conditions = Vec::new();
     if applies != Tri::False {
         for (index, c) in s.conditions.iter().enumerate() {
@@ -281,6 +302,9 @@ fn evaluate_statement(s: &Statement, req: &Request, vars: bool) -> StatementResu
             });
         }
     }
+    if applies == Tri::False {
+        unknown.clear();
+    }
     StatementResult {
         index: s.index,
         effect: s.effect,
@@ -290,10 +314,40 @@ fn evaluate_statement(s: &Statement, req: &Request, vars: bool) -> StatementResu
         resource,
         conditions,
         applies,
+        unknown,
     }
 }
 
-fn match_principal(clause: &Clause<Principals>, req: &RequestPrincipal) -> PrincipalMatch {
+fn match_action(
+    clause: &Clause<Vec<String>>,
+    action: &str,
+    unknown: &mut Vec<String>,
+) -> (Tri, Option<usize>) {
+    let known = clause
+        .items
+        .iter()
+        .position(|p| unknown_reason(p).is_none() && crate::glob::glob_match(p, action, true));
+    let marker = clause.items.iter().find_map(|p| unknown_reason(p));
+    let listed = match (known, marker) {
+        (Some(_), _) => Tri::True,
+        (None, Some(r)) => {
+            push_unique(unknown, r);
+            Tri::Unknown
+        }
+        (None, None) => Tri::False,
+    };
+    if clause.negated {
+        (!listed, None)
+    } else {
+        (listed, known)
+    }
+}
+
+fn match_principal(
+    clause: &Clause<Principals>,
+    req: &RequestPrincipal,
+    unknown: &mut Vec<String>,
+) -> PrincipalMatch {
     let entries = match &clause.items {
         Principals::Any => {
             return if clause.negated {
@@ -304,12 +358,23 @@ fn match_principal(clause: &Clause<Principals>, req: &RequestPrincipal) -> Princ
         }
         Principals::Entries(e) => e,
     };
+    let mut note = |m: &PrincipalMatch, e: &PrincipalEntry| {
+        if *m == PrincipalMatch::Unknown {
+            if let Some(r) = unknown_reason(&e.raw).or_else(|| unknown_reason(&e.type_key)) {
+                push_unique(unknown, r);
+            }
+        }
+    };
     if !clause.negated {
-        return entries
-            .iter()
-            .map(|e| match_entry(e, req))
-            .max_by_key(PrincipalMatch::rank)
-            .unwrap_or(PrincipalMatch::No);
+        let mut best = PrincipalMatch::No;
+        for e in entries {
+            let m = match_entry(e, req);
+            note(&m, e);
+            if m.rank() > best.rank() {
+                best = m;
+            }
+        }
+        return best;
     }
     // NotPrincipal: the statement applies to every principal that is not listed. A named IAM
     // principal counts as listed only when both its own ARN and its account are listed (IAM
@@ -317,31 +382,77 @@ fn match_principal(clause: &Clause<Principals>, req: &RequestPrincipal) -> Princ
     if entries.iter().any(PrincipalEntry::is_wildcard) {
         return PrincipalMatch::No;
     }
-    let listed = match req {
-        RequestPrincipal::Service { name } => entries
-            .iter()
-            .any(|e| e.kind == PrincipalKind::Service && e.raw == *name),
-        RequestPrincipal::Aws { arn, account, .. } => {
-            let me = entries
-                .iter()
-                .any(|e| e.kind == PrincipalKind::Aws && e.raw == *arn);
-            let acct = entries
-                .iter()
-                .any(|e| e.account_root() == Some(account.as_str()));
-            me && acct
+    let listed_by = |test: &dyn Fn(&PrincipalEntry) -> bool, unknown: &mut Vec<String>| -> Tri {
+        let mut any = Tri::False;
+        for e in entries {
+            let m = if unknown_reason(&e.raw).is_some() || unknown_reason(&e.type_key).is_some() {
+                if marker_could_name(e, req) {
+                    if let Some(r) = unknown_reason(&e.raw).or_else(|| unknown_reason(&e.type_key))
+                    {
+                        push_unique(unknown, r);
+                    }
+                    Tri::Unknown
+                } else {
+                    Tri::False
+                }
+            } else {
+                Tri::from_bool(test(e))
+            };
+            any = any.or(m);
         }
-        RequestPrincipal::AccountMember { .. } | RequestPrincipal::Anyone => false,
+        any
     };
-    if listed {
-        PrincipalMatch::No
-    } else {
-        PrincipalMatch::Direct
+    let listed = match req {
+        RequestPrincipal::Service { name } => listed_by(
+            &|e| e.kind == PrincipalKind::Service && e.raw == *name,
+            unknown,
+        ),
+        RequestPrincipal::Aws { arn, account, .. } => {
+            let me = listed_by(&|e| e.kind == PrincipalKind::Aws && e.raw == *arn, unknown);
+            let acct = listed_by(&|e| e.account_root() == Some(account.as_str()), unknown);
+            me.and(acct)
+        }
+        RequestPrincipal::AccountMember { .. }
+        | RequestPrincipal::OtherAccount
+        | RequestPrincipal::Anyone => Tri::False,
+    };
+    match listed {
+        Tri::True => PrincipalMatch::No,
+        Tri::False => PrincipalMatch::Direct,
+        Tri::Unknown => PrincipalMatch::Unknown,
+    }
+}
+
+/// Whether an entry holding an unknown-value marker could name `req`: a marker that is the
+/// whole value (or the type) could be `*`; a marked `AWS` ARN or account never names a
+/// service, a marked service name never names an IAM principal.
+fn marker_could_name(e: &PrincipalEntry, req: &RequestPrincipal) -> bool {
+    if unknown_reason(&e.type_key).is_some() || is_whole_marker(&e.raw) {
+        return true;
+    }
+    match e.kind {
+        PrincipalKind::Aws => !matches!(req, RequestPrincipal::Service { .. }),
+        PrincipalKind::Service => matches!(
+            req,
+            RequestPrincipal::Service { .. } | RequestPrincipal::Anyone
+        ),
+        _ => false,
     }
 }
 
 fn match_entry(e: &PrincipalEntry, req: &RequestPrincipal) -> PrincipalMatch {
+    if unknown_reason(&e.raw).is_some() || unknown_reason(&e.type_key).is_some() {
+        return if marker_could_name(e, req) {
+            PrincipalMatch::Unknown
+        } else {
+            PrincipalMatch::No
+        };
+    }
     if e.is_wildcard() {
         return PrincipalMatch::Direct;
+    }
+    if e.kind == PrincipalKind::Aws && !is_aws_principal_value(&e.raw) {
+        return PrincipalMatch::No; // names nobody (lint MALFORMED_PRINCIPAL / PARTIAL_WILDCARD_PRINCIPAL)
     }
     match (e.kind, req) {
         (PrincipalKind::Service, RequestPrincipal::Service { name }) if e.raw == *name => {
@@ -374,23 +485,56 @@ fn match_entry(e: &PrincipalEntry, req: &RequestPrincipal) -> PrincipalMatch {
     }
 }
 
-fn match_resource(clause: &Clause<Vec<String>>, req: &Request, vars: bool) -> Tri {
+/// Every KMS key ARN matches this (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`).
+const ANY_KEY_ARN: &str = "arn:*:kms:*:*:key/*";
+
+/// Whether a Resource pattern can match some KMS key ARN (ARN patterns part by part, as
+/// `arn_match` reads them).
+fn can_match_a_key(pattern: &[Tok], arn_pattern: bool) -> bool {
+    let key = tokens(ANY_KEY_ARN, true);
+    if !arn_pattern {
+        return may_intersect(pattern, &key, false);
+    }
+    match (arn_token_parts(pattern), arn_token_parts(&key)) {
+        (Some(p), Some(k)) => p.iter().zip(&k).all(|(a, b)| may_intersect(a, b, false)),
+        _ => false, // not six parts: arn_match never matches
+    }
+}
+
+fn match_resource(
+    clause: &Clause<Vec<String>>,
+    req: &Request,
+    vars: bool,
+    unknown: &mut Vec<String>,
+) -> Tri {
     let mut any = Tri::False;
     for pattern in &clause.items {
         let m = if pattern == "*" {
             Tri::True
+        } else if let Some(r) = unknown_reason(pattern) {
+            push_unique(unknown, r);
+            Tri::Unknown
         } else {
-            match &req.resource {
-                None => Tri::Unknown,
-                Some(resource) => match expand(pattern, vars, true, &req.context) {
-                    Expanded::Pattern(p) => Tri::from_bool(if pattern.starts_with("arn:") {
+            match expand(pattern, vars, true, &req.context) {
+                Expanded::Pattern(p) => match &req.resource {
+                    Some(resource) => Tri::from_bool(if pattern.starts_with("arn:") {
                         arn_match(&p, resource)
                     } else {
                         matches_tokens(&p, resource, false)
                     }),
-                    Expanded::Unknown(_) => Tri::Unknown,
-                    Expanded::NoMatch => Tri::False,
+                    // The key ARN is not known, but a pattern no key ARN can match (another
+                    // service, another resource type) is decided.
+                    None if !can_match_a_key(&p, pattern.starts_with("arn:")) => Tri::False,
+                    None => {
+                        push_unique(unknown, "resource (key ARN)");
+                        Tri::Unknown
+                    }
                 },
+                Expanded::Unknown(k) => {
+                    push_unique(unknown, &k);
+                    Tri::Unknown
+                }
+                Expanded::NoMatch(_) => Tri::False,
             }
         };
         any = any.or(m);
@@ -402,172 +546,5 @@ fn match_resource(clause: &Clause<Vec<String>>, req: &Request, vars: bool) -> Tr
         !any
     } else {
         any
-    }
-}
-
-fn positive(base: BaseOperator) -> BaseOperator {
-    use BaseOperator::*;
-    match base {
-        StringNotEquals => StringEquals,
-        StringNotEqualsIgnoreCase => StringEqualsIgnoreCase,
-        StringNotLike => StringLike,
-        NumericNotEquals => NumericEquals,
-        DateNotEquals => DateEquals,
-        NotIpAddress => IpAddress,
-        ArnNotEquals => ArnEquals,
-        ArnNotLike => ArnLike,
-        other => other,
-    }
-}
-
-/// Evaluates one condition (operator + key + values) against the context.
-pub(crate) fn evaluate_condition(
-    c: &Condition,
-    ctx: &Context,
-    vars: bool,
-    unknown: &mut Vec<String>,
-) -> Tri {
-    let Some(op) = c.operator else {
-        // An operator IAM does not know: we cannot say what it would do.
-        push_unique(unknown, &c.key);
-        return Tri::Unknown;
-    };
-    let state = ctx.get(&c.key);
-    if op.base == BaseOperator::Null {
-        let mut expects_absent = Vec::with_capacity(c.values.len());
-        for v in &c.values {
-            match parse_bool(v) {
-                Some(b) => expects_absent.push(b),
-                None => {
-                    push_unique(unknown, &c.key);
-                    return Tri::Unknown; // invalid Null value (lint NULL_NON_BOOLEAN)
-                }
-            }
-        }
-        return match state {
-            KeyState::Unknown => {
-                push_unique(unknown, &c.key);
-                Tri::Unknown
-            }
-            KeyState::Absent => Tri::from_bool(expects_absent.contains(&true)),
-            KeyState::Known(_) => Tri::from_bool(expects_absent.contains(&false)),
-        };
-    }
-    match state {
-        KeyState::Unknown => {
-            push_unique(unknown, &c.key);
-            Tri::Unknown
-        }
-        KeyState::Absent => Tri::from_bool(match op.set {
-            SetQualifier::ForAllValues => true,
-            SetQualifier::ForAnyValue => op.if_exists,
-            SetQualifier::Single => op.if_exists || op.base.is_negated(),
-        }),
-        KeyState::Known(values) => {
-            let mut test =
-                |vals: &[String]| match_values(op.base, vals, &c.values, ctx, vars, unknown);
-            match op.set {
-                SetQualifier::Single => test(values),
-                SetQualifier::ForAnyValue => values
-                    .iter()
-                    .fold(Tri::False, |acc, v| acc.or(test(std::slice::from_ref(v)))),
-                SetQualifier::ForAllValues => values
-                    .iter()
-                    .fold(Tri::True, |acc, v| acc.and(test(std::slice::from_ref(v)))),
-            }
-        }
-    }
-}
-
-/// Single-valued semantics: a positive operator holds when some request value matches some
-/// policy value (values ORed); a negated operator holds when none does (NOR).
-fn match_values(
-    base: BaseOperator,
-    request_values: &[String],
-    policy_values: &[String],
-    ctx: &Context,
-    vars: bool,
-    unknown: &mut Vec<String>,
-) -> Tri {
-    let pos = positive(base);
-    let mut any = Tri::False;
-    'outer: for v in request_values {
-        for pv in policy_values {
-            any = any.or(compare(pos, v, pv, ctx, vars, unknown));
-            if any == Tri::True {
-                break 'outer;
-            }
-        }
-    }
-    if base.is_negated() {
-        !any
-    } else {
-        any
-    }
-}
-
-fn compare(
-    op: BaseOperator,
-    value: &str,
-    policy_value: &str,
-    ctx: &Context,
-    vars: bool,
-    unknown: &mut Vec<String>,
-) -> Tri {
-    use BaseOperator::*;
-    let with_pattern =
-        |wildcards: bool, unknown: &mut Vec<String>, f: &dyn Fn(&[Tok]) -> bool| -> Tri {
-            match expand(policy_value, vars && op.takes_variables(), wildcards, ctx) {
-                Expanded::Pattern(p) => Tri::from_bool(f(&p)),
-                Expanded::Unknown(k) => {
-                    push_unique(unknown, &k);
-                    Tri::Unknown
-                }
-                Expanded::NoMatch => Tri::False,
-            }
-        };
-    let numeric =
-        |cmp: fn(f64, f64) -> bool| match (parse_number(value), parse_number(policy_value)) {
-            (Some(a), Some(b)) => Tri::from_bool(cmp(a, b)),
-            _ => Tri::False,
-        };
-    let date = |cmp: fn(f64, f64) -> bool| match (parse_date(value), parse_date(policy_value)) {
-        (Some(a), Some(b)) => Tri::from_bool(cmp(a, b)),
-        _ => Tri::False,
-    };
-    match op {
-        StringEquals => with_pattern(false, unknown, &|p| matches_tokens(p, value, false)),
-        StringEqualsIgnoreCase => with_pattern(false, unknown, &|p| matches_tokens(p, value, true)),
-        StringLike => with_pattern(true, unknown, &|p| matches_tokens(p, value, false)),
-        ArnEquals | ArnLike => with_pattern(true, unknown, &|p| arn_match(p, value)),
-        NumericEquals => numeric(|a, b| a == b),
-        NumericLessThan => numeric(|a, b| a < b),
-        NumericLessThanEquals => numeric(|a, b| a <= b),
-        NumericGreaterThan => numeric(|a, b| a > b),
-        NumericGreaterThanEquals => numeric(|a, b| a >= b),
-        DateEquals => date(|a, b| a == b),
-        DateLessThan => date(|a, b| a < b),
-        DateLessThanEquals => date(|a, b| a <= b),
-        DateGreaterThan => date(|a, b| a > b),
-        DateGreaterThanEquals => date(|a, b| a >= b),
-        Bool => match (parse_bool(value), parse_bool(policy_value)) {
-            (Some(a), Some(b)) => Tri::from_bool(a == b),
-            _ => Tri::False,
-        },
-        BinaryEquals => Tri::from_bool(value == policy_value),
-        IpAddress => match (parse_cidr(policy_value), value.trim().parse::<IpAddr>()) {
-            (Some(cidr), Ok(ip)) => Tri::from_bool(cidr.contains(ip)),
-            _ => Tri::False,
-        },
-        // Negated operators were mapped to their positive twin by the caller; Null handled above.
-        StringNotEquals
-        | StringNotEqualsIgnoreCase
-        | StringNotLike
-        | NumericNotEquals
-        | DateNotEquals
-        | NotIpAddress
-        | ArnNotEquals
-        | ArnNotLike
-        | Null => Tri::Unknown,
     }
 }

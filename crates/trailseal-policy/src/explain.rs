@@ -27,6 +27,7 @@ fn key_state(state: &KeyState) -> String {
         KeyState::Known(v) => format!("request has {}", quote_list(v)),
         KeyState::Absent => "key absent from request".into(),
         KeyState::Unknown => "value unknown".into(),
+        KeyState::Pattern(p) => format!("request value matches one of {}", quote_list(p)),
     }
 }
 
@@ -119,7 +120,7 @@ fn why_not(stmt: &Statement, r: &StatementResult) -> String {
             }
         );
     }
-    if !r.action {
+    if r.action == Tri::False {
         return format!(
             "{} does not cover the action",
             if stmt.action.negated {

@@ -13,6 +13,10 @@ pub enum Tok {
     Star,
     /// `?`
     One,
+    /// Only in request patterns ([`crate::KeyState::Pattern`]): one value (an account id, an
+    /// organization id) that appears nowhere in the policy being evaluated, and has no `:`.
+    /// It never matches a policy literal or `?`; only a policy `*` can absorb it.
+    Fresh,
 }
 
 /// Tokens of `pattern`, reading `*` and `?` as wildcards when `wildcards` is true.
@@ -85,20 +89,123 @@ pub fn arn_match(pattern: &[Tok], value: &str) -> bool {
     if value_parts.len() != 6 {
         return false;
     }
-    let mut pattern_parts: Vec<&[Tok]> = Vec::with_capacity(6);
-    let mut rest = pattern;
-    for _ in 0..5 {
-        let Some(pos) = rest.iter().position(|t| *t == Tok::Lit(':')) else {
-            return false;
-        };
-        pattern_parts.push(&rest[..pos]);
-        rest = &rest[pos + 1..];
-    }
-    pattern_parts.push(rest);
+    let Some(pattern_parts) = arn_token_parts(pattern) else {
+        return false;
+    };
     pattern_parts
         .iter()
         .zip(&value_parts)
         .all(|(p, v)| matches_tokens(p, v, false))
+}
+
+/// Whether every string `inner` can stand for is matched by `outer` (sound, not complete): a
+/// `*` of `outer` absorbs any run of `inner` tokens, a `?` one literal or `?`, a literal the
+/// same literal. Used to decide a Like operator for a request value known only by a pattern.
+pub fn covers(outer: &[Tok], inner: &[Tok], ignore_case: bool) -> bool {
+    let (n, m) = (outer.len(), inner.len());
+    // reach[i][j]: outer[..i] covers inner[..j]
+    let mut reach = vec![vec![false; m + 1]; n + 1];
+    reach[0][0] = true;
+    for i in 0..=n {
+        for j in 0..=m {
+            if !reach[i][j] {
+                continue;
+            }
+            let Some(o) = outer.get(i) else { continue };
+            match (o, inner.get(j)) {
+                (Tok::Star, next) => {
+                    reach[i + 1][j] = true;
+                    if next.is_some() {
+                        reach[i][j + 1] = true;
+                    }
+                }
+                (Tok::One, Some(Tok::Lit(_) | Tok::One)) => reach[i + 1][j + 1] = true,
+                (Tok::Lit(a), Some(Tok::Lit(b))) if char_eq(*a, *b, ignore_case) => {
+                    reach[i + 1][j + 1] = true
+                }
+                _ => {}
+            }
+        }
+    }
+    reach[n][m]
+}
+
+/// Whether some string is matched both by the policy pattern `policy` and by the request
+/// pattern `request` (exact for `*`/`?`/literals; a [`Tok::Fresh`] in `request` is assumed to
+/// be matchable by any stretch of `policy` that contains a wildcard, never by literals alone).
+/// `false` proves the two cannot meet.
+pub fn may_intersect(policy: &[Tok], request: &[Tok], ignore_case: bool) -> bool {
+    let (n, m) = (policy.len(), request.len());
+    let mut seen = vec![vec![false; m + 1]; n + 1];
+    let mut stack = vec![(0usize, 0usize)];
+    let is_star = |t: Option<&Tok>| matches!(t, Some(Tok::Star) | Some(Tok::Fresh));
+    while let Some((i, j)) = stack.pop() {
+        if seen[i][j] {
+            continue;
+        }
+        seen[i][j] = true;
+        if i == n && j == m {
+            return true;
+        }
+        let mut go = |a: usize, b: usize| {
+            if !seen[a][b] {
+                stack.push((a, b));
+            }
+        };
+        let (p, r) = (policy.get(i), request.get(j));
+        if is_star(p) {
+            go(i + 1, j);
+        }
+        if r == Some(&Tok::Star) {
+            go(i, j + 1);
+        }
+        if r == Some(&Tok::Fresh) {
+            let mut wild = false;
+            for k in i..=n {
+                if wild {
+                    go(k, j + 1);
+                }
+                match policy.get(k) {
+                    Some(Tok::Star) | Some(Tok::Fresh) => {
+                        go(k, j + 1); // the star absorbs the value and goes on
+                        wild = true;
+                    }
+                    Some(Tok::One) => wild = true,
+                    Some(Tok::Lit(':')) => break, // the value has no colon
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        // both sides consume one character
+        let (Some(p), Some(r)) = (p, r) else { continue };
+        let next_i = if is_star(Some(p)) { i } else { i + 1 };
+        let next_j = if *r == Tok::Star { j } else { j + 1 };
+        if next_i == i && next_j == j {
+            continue;
+        }
+        let compatible = match (p, r) {
+            (Tok::Lit(a), Tok::Lit(b)) => char_eq(*a, *b, ignore_case),
+            _ => true,
+        };
+        if compatible {
+            go(next_i, next_j);
+        }
+    }
+    false
+}
+
+/// The six parts of an ARN pattern (split at the first five literal `:`), if it has them.
+pub fn arn_token_parts(pattern: &[Tok]) -> Option<Vec<&[Tok]>> {
+    let mut parts: Vec<&[Tok]> = Vec::with_capacity(6);
+    let mut rest = pattern;
+    for _ in 0..5 {
+        let pos = rest.iter().position(|t| *t == Tok::Lit(':'))?;
+        parts.push(&rest[..pos]);
+        rest = &rest[pos + 1..];
+    }
+    parts.push(rest);
+    Some(parts)
 }
 
 #[cfg(test)]
@@ -171,6 +278,52 @@ mod tests {
             &p,
             "arn:aws:logs:us-east-1:111122223333:log-group:x:log-stream:y"
         ));
+    }
+
+    #[test]
+    fn pattern_against_pattern() {
+        let t = |s: &str| tokens(s, true);
+        let trail = t("arn:aws:cloudtrail:us-east-1:111122223333:trail/*");
+        assert!(covers(
+            &t("arn:aws:cloudtrail:*:111122223333:trail/*"),
+            &trail,
+            false
+        ));
+        assert!(!covers(
+            &t("arn:aws:cloudtrail:us-east-1:111122223333:trail/main"),
+            &trail,
+            false
+        ));
+        assert!(may_intersect(
+            &t("arn:aws:cloudtrail:us-east-1:111122223333:trail/main"),
+            &trail,
+            false
+        ));
+        // string-wise a `*` crosses colons, so only a literal difference before it separates
+        assert!(may_intersect(
+            &t("arn:aws:cloudtrail:*:999999999999:trail/*"),
+            &trail,
+            false
+        ));
+        assert!(!may_intersect(
+            &t("arn:aws:s3:::other/*"),
+            &t("arn:aws:s3:::logs/AWSLogs/1/*"),
+            false
+        ));
+        assert!(!covers(&t("a?"), &t("a*"), false));
+        assert!(covers(&t("a*"), &t("a?b"), false));
+        assert!(may_intersect(&t("*x"), &t("a*"), false));
+        assert!(!may_intersect(&t("b*"), &t("a*"), false));
+        assert!(!may_intersect(&t("ab"), &t("a"), false));
+        let fresh = [Tok::Lit('a'), Tok::Lit(':'), Tok::Fresh, Tok::Lit(':')];
+        assert!(
+            !may_intersect(&t("a:123:"), &fresh, false),
+            "literals never match a fresh value"
+        );
+        assert!(may_intersect(&t("a:1*:"), &fresh, false));
+        assert!(may_intersect(&t("a:*"), &fresh, false));
+        assert!(covers(&t("a:*"), &fresh, false));
+        assert!(!covers(&t("a:1*:"), &fresh, false));
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod cloudtrail;
+mod condition;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;
@@ -35,17 +36,19 @@ pub mod model;
 pub mod parse;
 pub mod readers;
 pub mod request;
+pub mod unknown;
 mod values;
 mod vars;
 
-pub use cloudtrail::{TrailContext, CLOUDTRAIL_SERVICE};
+pub use cloudtrail::{Given, TrailContext, CLOUDTRAIL_SERVICE};
 pub use diagnostic::{Diagnostic, Location, PolicyError, Severity};
 pub use eval::{evaluate, Decision, Evaluation, PrincipalMatch, Tri};
 pub use explain::explain;
 pub use lint::{lint, LintReport};
 pub use model::*;
-pub use readers::{who_may_decrypt, Reader, ReaderKind, ReadersSummary};
-pub use request::{Context, KeyState, Request, RequestPrincipal};
+pub use readers::{who_may_decrypt, Audience, Reader, ReaderKind, ReadersSummary};
+pub use request::{Context, KeyState, Request, RequestPrincipal, FRESH};
+pub use unknown::{unknown_reason, unknown_value};
 
 impl Policy {
     /// Parses a policy document. Fails only on problems that make evaluation unsound (not JSON,
@@ -77,7 +80,11 @@ impl Policy {
                 if let Some(sid) = &s.sid {
                     m.insert("Sid".into(), json!(sid));
                 }
-                m.insert("Effect".into(), json!(s.effect.to_string()));
+                let effect = match (&s.effect, &s.effect_marker) {
+                    (Effect::Unknown, Some(marker)) => marker.clone(),
+                    (effect, _) => effect.to_string(),
+                };
+                m.insert("Effect".into(), json!(effect));
                 let principal = match &s.principal.items {
                     Principals::Any => json!("*"),
                     Principals::Entries(entries) => {

@@ -8,6 +8,7 @@ use crate::glob::glob_match;
 use crate::model::*;
 use crate::parse::parse_document;
 use crate::starts_with_ignore_case;
+use crate::unknown::unknown_reason;
 use crate::values::{parse_bool, parse_cidr, parse_date, parse_number};
 use crate::vars::has_variable;
 
@@ -116,6 +117,15 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
             });
         };
     for (i, s) in policy.statements.iter().enumerate() {
+        for (path, reason) in unknown_values(s) {
+            push(
+                "UNKNOWN_VALUE",
+                Severity::Warning,
+                s,
+                &path,
+                format!("this value is not known before deployment ({reason}): the checks that depend on it are indeterminate"),
+            );
+        }
         if let Some(sid) = &s.sid {
             if policy.statements[..i]
                 .iter()
@@ -220,7 +230,7 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
             }
         }
         for r in &s.resource.items {
-            if r != "*" && !s.resource.negated {
+            if r != "*" && !s.resource.negated && unknown_reason(r).is_none() {
                 push(
                     "KEY_POLICY_RESOURCE",
                     Severity::Suggestion,
@@ -241,7 +251,7 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
                     "a policy variable is used but the policy is not Version 2012-10-17: IAM reads it as literal text".into(),
                 );
             }
-            if !c.key.contains(':') {
+            if !c.key.contains(':') && unknown_reason(&c.key).is_none() {
                 push(
                     "INVALID_CONDITION_KEY",
                     Severity::Error,
@@ -254,7 +264,12 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
                 );
             }
             let Some(op) = c.operator else { continue };
-            let bad = |check: fn(&str) -> bool| c.values.iter().find(|v| !check(v)).cloned();
+            let bad = |check: fn(&str) -> bool| {
+                c.values
+                    .iter()
+                    .find(|v| unknown_reason(v).is_none() && !check(v))
+                    .cloned()
+            };
             use BaseOperator::*;
             let (code, invalid) = match op.base {
                 Null => ("NULL_NON_BOOLEAN", bad(|v| parse_bool(v).is_some())),
@@ -345,6 +360,58 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
                     push("WILDCARD_IN_EQUALS", Severity::Warning, s, &path, message);
                 }
             }
+        }
+    }
+    out
+}
+
+/// Every element path of the statement that holds an unknown-value marker, with its reason
+/// (one entry per path).
+fn unknown_values(s: &Statement) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut note = |path: String, text: &str| {
+        if let Some(reason) = unknown_reason(text) {
+            if !out.iter().any(|(p, _)| *p == path) {
+                out.push((path, reason.to_owned()));
+            }
+        }
+    };
+    if let Some(m) = &s.effect_marker {
+        note("Effect".into(), m);
+    }
+    let principal = if s.principal.negated {
+        "NotPrincipal"
+    } else {
+        "Principal"
+    };
+    if let Principals::Entries(entries) = &s.principal.items {
+        for e in entries {
+            note(format!("{principal} > {}", e.type_key), &e.type_key);
+            note(format!("{principal} > {}", e.type_key), &e.raw);
+        }
+    }
+    let action = if s.action.negated {
+        "NotAction"
+    } else {
+        "Action"
+    };
+    for a in &s.action.items {
+        note(action.into(), a);
+    }
+    let resource = if s.resource.negated {
+        "NotResource"
+    } else {
+        "Resource"
+    };
+    for r in &s.resource.items {
+        note(resource.into(), r);
+    }
+    for c in &s.conditions {
+        let path = format!("Condition > {} > {}", c.operator_text, c.key);
+        note(path.clone(), &c.operator_text);
+        note(path.clone(), &c.key);
+        for v in &c.values {
+            note(path.clone(), v);
         }
     }
     out

@@ -22,6 +22,8 @@ impl Policy {
 pub enum Effect {
     Allow,
     Deny,
+    /// An unknown-value marker (see [`crate::unknown_value`]): the statement may be either.
+    Unknown,
 }
 
 impl fmt::Display for Effect {
@@ -29,6 +31,7 @@ impl fmt::Display for Effect {
         f.write_str(match self {
             Effect::Allow => "Allow",
             Effect::Deny => "Deny",
+            Effect::Unknown => "(unknown effect)",
         })
     }
 }
@@ -39,6 +42,8 @@ pub struct Statement {
     pub index: usize,
     pub sid: Option<String>,
     pub effect: Effect,
+    /// The `Effect` as written when it is [`Effect::Unknown`] (the unknown-value marker).
+    pub effect_marker: Option<String>,
     /// `Principal` (negated = false) or `NotPrincipal` (negated = true).
     pub principal: Clause<Principals>,
     /// `Action` or `NotAction`.
@@ -135,6 +140,25 @@ impl PrincipalEntry {
         (service == "iam" && region.is_empty() && resource == "root" && is_account_id(account))
             .then_some(account)
     }
+}
+
+/// Whether an `AWS` principal value can name a principal: `*`, a 12-digit account id, or an IAM
+/// or STS ARN (`arn:PARTITION:iam::ACCOUNT:...`, `arn:PARTITION:sts::ACCOUNT:...`) without
+/// wildcards. Anything else (a service name under `AWS`, `arn:aws:iam::*:root`, an S3 ARN)
+/// names nobody: IAM rejects such a policy, and no request principal is ever that string.
+pub fn is_aws_principal_value(raw: &str) -> bool {
+    if raw == "*" || is_account_id(raw) {
+        return true;
+    }
+    if raw.contains(['*', '?']) {
+        return false;
+    }
+    let mut parts = raw.splitn(6, ':');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some("arn"), Some(p), Some("iam" | "sts"), Some(""), Some(acct), Some(res))
+            if !p.is_empty() && is_account_id(acct) && !res.is_empty()
+    )
 }
 
 pub(crate) fn is_account_id(s: &str) -> bool {

@@ -305,6 +305,7 @@ impl Parser {
             }
             Some(Json::String(e)) if e == "Allow" => Effect::Allow,
             Some(Json::String(e)) if e == "Deny" => Effect::Deny,
+            Some(Json::String(e)) if crate::unknown_reason(e).is_some() => Effect::Unknown,
             Some(Json::String(e)) => {
                 return Err(self.fatal(
                     "UNKNOWN_EFFECT",
@@ -348,7 +349,7 @@ impl Parser {
         let name = if negated { "NotAction" } else { "Action" };
         let actions = self.string_list(action_json, &loc(name))?;
         for a in &actions {
-            if !is_valid_action(a) {
+            if !is_valid_action(a) && crate::unknown_reason(a).is_none() {
                 self.error(
                     "INVALID_ACTION",
                     loc(name),
@@ -375,10 +376,15 @@ impl Parser {
             None => Vec::new(),
             Some(c) => self.conditions(c, &loc)?,
         };
+        let effect_marker = match (effect, json.get("Effect")) {
+            (Effect::Unknown, Some(Json::String(e))) => Some(e.clone()),
+            _ => None,
+        };
         Ok(Statement {
             index,
             sid,
             effect,
+            effect_marker,
             principal,
             action,
             resource,
@@ -445,6 +451,14 @@ impl Parser {
     fn principals(&mut self, json: &Json, loc: &Location) -> Result<Principals, Fatal> {
         match json {
             Json::String(s) if s == "*" => Ok(Principals::Any),
+            // An unknown-value marker: of unknown type and value.
+            Json::String(s) if crate::unknown_reason(s).is_some() => {
+                Ok(Principals::Entries(vec![PrincipalEntry {
+                    kind: PrincipalKind::Other,
+                    type_key: s.clone(),
+                    raw: s.clone(),
+                }]))
+            }
             Json::String(s) => Err(self.fatal(
                 "INVALID_PRINCIPAL",
                 loc.clone(),
@@ -458,6 +472,7 @@ impl Parser {
                         "Service" => PrincipalKind::Service,
                         "Federated" => PrincipalKind::Federated,
                         "CanonicalUser" => PrincipalKind::CanonicalUser,
+                        other if crate::unknown_reason(other).is_some() => PrincipalKind::Other,
                         other => {
                             self.error(
                                 "UNKNOWN_PRINCIPAL_TYPE",
@@ -490,6 +505,9 @@ impl Parser {
     }
 
     fn check_principal(&mut self, kind: PrincipalKind, raw: &str, loc: &Location) {
+        if crate::unknown_reason(raw).is_some() {
+            return; // reported once by lint as UNKNOWN_VALUE
+        }
         let has_wildcard = raw.contains('*') || raw.contains('?');
         if has_wildcard && !(kind == PrincipalKind::Aws && raw == "*") {
             self.error(
@@ -503,7 +521,7 @@ impl Parser {
             );
             return;
         }
-        if kind == PrincipalKind::Aws && raw != "*" && !is_account_id(raw) && !is_arn(raw) {
+        if kind == PrincipalKind::Aws && !is_aws_principal_value(raw) {
             // IAM also accepts unique ids (AIDA.../AROA...) after it converts ARNs; keep those quiet.
             let unique_id = raw.len() >= 16
                 && raw.starts_with("A")
@@ -512,7 +530,7 @@ impl Parser {
                 self.error(
                     "MALFORMED_PRINCIPAL",
                     loc.clone(),
-                    format!("\"{raw}\" is neither \"*\", a 12-digit account id nor an ARN"),
+                    format!("\"{raw}\" is neither \"*\", a 12-digit account id nor an IAM or STS ARN (arn:aws:iam::ACCOUNT:...): it names nobody"),
                 );
             }
         }
@@ -534,7 +552,7 @@ impl Parser {
         for (op_text, block) in last_wins(ops) {
             let op_loc = loc(&format!("Condition > {op_text}"));
             let operator = Operator::parse(op_text);
-            if operator.is_none() {
+            if operator.is_none() && crate::unknown_reason(op_text).is_none() {
                 let base = op_text
                     .trim_start_matches("ForAnyValue:")
                     .trim_start_matches("ForAllValues:");
@@ -599,7 +617,7 @@ impl Parser {
                 self.error(
                     "EMPTY_VALUE",
                     loc.clone(),
-                    "no condition values: the condition can never match".into(),
+                    "no condition values: a positive operator can never match, a negated one always does (IAM ORs the values)".into(),
                 );
             }
             return items
@@ -667,10 +685,6 @@ pub(crate) fn is_valid_action(a: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'?' || b == b'-' || b == b'_')
-}
-
-pub(crate) fn is_arn(s: &str) -> bool {
-    s.starts_with("arn:") && s.splitn(6, ':').count() == 6
 }
 
 /// ` (did you mean "X"?)` when `word` differs from a known name only in case or by a typo.

@@ -1,22 +1,32 @@
-//! "Who may decrypt the logs": every principal that an Allow statement covering `kms:Decrypt`
-//! names, each evaluated against the whole policy (so Denies count) with the log file's
-//! encryption context.
+//! "Who may decrypt the logs": the key policy is evaluated for `kms:Decrypt` of a log file by
+//! every kind of principal the policy can tell apart, Denies included:
+//! - each principal ARN the policy names (in Principal, NotPrincipal, or as a literal
+//!   `aws:PrincipalArn` value), so a principal exempted from a Deny by NotPrincipal is seen;
+//! - "IAM principals of account A" for every account id that appears anywhere in the policy
+//!   (`arn:aws:iam::A:root` delegates to IAM in A; `"*"` with `kms:CallerAccount` = A names
+//!   every principal of A);
+//! - "IAM principals of every other account" ([`RequestPrincipal::OtherAccount`]): an account
+//!   the policy does not mention, for which `kms:CallerAccount`, `aws:PrincipalAccount` and
+//!   `aws:PrincipalArn` are decided exactly (`StringNotEquals kms:CallerAccount X` holds,
+//!   `StringEquals aws:PrincipalAccount 999` or `ArnLike aws:PrincipalArn
+//!   arn:aws:iam::999:*` does not).
 //!
-//! Principals are modelled as:
-//! - a named role/user/session ARN;
-//! - "IAM principals of account A" for `arn:aws:iam::A:root` (KMS delegates to IAM there);
-//! - "any principal" for `*`, which is either open to everyone or limited by conditions.
+//! The result ([`Audience`]) is nobody, exactly the listed readers, open to every account (but
+//! the listed exceptions), or undecided with the reason.
 
 use serde::Serialize;
 
 use crate::cloudtrail::{TrailContext, CLOUDTRAIL_SERVICE};
-use crate::eval::{evaluate, Decision};
+use crate::eval::{evaluate, push_unique, Decision, Evaluation, PrincipalMatch, Tri};
 use crate::glob::glob_match;
-use crate::model::{Effect, Policy, PrincipalKind, Principals};
-use crate::request::RequestPrincipal;
+use crate::model::{
+    is_aws_principal_value, Effect, Policy, PrincipalEntry, PrincipalKind, Principals,
+};
+use crate::request::{KeyState, RequestPrincipal, FRESH};
+use crate::unknown::unknown_reason;
 
-/// Condition keys that describe *who* calls. A wildcard grant limited only by these still
-/// names a set of real principals (e.g. everyone in account A), so it counts as a reader.
+/// Condition keys that describe *who* calls. A grant limited only by these still names a set
+/// of real principals, so it counts as a reader.
 pub const IDENTITY_KEYS: &[&str] = &[
     "kms:CallerAccount",
     "aws:PrincipalAccount",
@@ -30,6 +40,9 @@ pub const IDENTITY_KEYS: &[&str] = &[
     "aws:username",
 ];
 
+/// Identity keys that limit callers to an organization: a principal cannot choose them.
+pub const ORGANIZATION_KEYS: &[&str] = &["aws:PrincipalOrgID", "aws:PrincipalOrgPaths"];
+
 pub fn is_identity_key(key: &str) -> bool {
     IDENTITY_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
         || crate::starts_with_ignore_case(key, "aws:PrincipalTag/")
@@ -40,13 +53,19 @@ pub fn is_identity_key(key: &str) -> bool {
 pub enum ReaderKind {
     /// `arn:aws:iam::A:root`: principals of A whose IAM policies also allow kms:Decrypt.
     DelegatedToIam,
+    /// Every IAM principal of an account, by the key policy alone (e.g. `"*"` with
+    /// `kms:CallerAccount`).
+    Account,
     /// A named role, user or session.
     Named,
     /// An AWS service principal other than CloudTrail.
     Service,
-    /// `*` limited by conditions.
+    /// Principals of accounts the policy does not name, limited to an organization
+    /// (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`), or under conditions trailseal cannot
+    /// decide ([`Audience::Undecided`]).
     LimitedWildcard,
-    /// `*` with nothing that limits it: anyone in any account.
+    /// Principals of every account the policy does not name ([`Audience::Open`]), possibly
+    /// under conditions any account can meet.
     OpenToEveryone,
 }
 
@@ -71,8 +90,29 @@ impl Reader {
     }
 }
 
+/// Who may decrypt, as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Audience {
+    /// No principal other than CloudTrail may decrypt.
+    Nobody,
+    /// Exactly the principals in [`ReadersSummary::readers`] (some possibly only under the
+    /// conditions listed there).
+    Limited,
+    /// IAM principals of every AWS account may decrypt, except the accounts in `except`.
+    /// `conditions`: identity keys a caller must satisfy that any account can meet (its own
+    /// role names, tags...); empty when unconditional.
+    Open {
+        except: Vec<String>,
+        conditions: Vec<String>,
+    },
+    /// Whether principals of any account may decrypt depends on these keys.
+    Undecided { unknown_keys: Vec<String> },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReadersSummary {
+    pub audience: Audience,
     /// Principals that may decrypt (Allow) or may under conditions (Indeterminate).
     pub readers: Vec<Reader>,
     /// Principals named in an Allow for kms:Decrypt that are nevertheless denied.
@@ -81,86 +121,263 @@ pub struct ReadersSummary {
 
 impl ReadersSummary {
     pub fn open_to_everyone(&self) -> bool {
-        self.readers
-            .iter()
-            .any(|r| r.kind == ReaderKind::OpenToEveryone)
+        matches!(self.audience, Audience::Open { .. })
     }
     pub fn has_definite_reader(&self) -> bool {
         self.readers.iter().any(Reader::is_definite_reader)
     }
 }
 
-/// Lists who may `kms:Decrypt` the trail's log files.
-pub fn who_may_decrypt(policy: &Policy, trail: &TrailContext) -> ReadersSummary {
-    let mut candidates: Vec<RequestPrincipal> = Vec::new();
-    let mut add = |p: RequestPrincipal| {
-        if !candidates.contains(&p) {
-            candidates.push(p);
+#[derive(Default)]
+struct Candidates {
+    list: Vec<(RequestPrincipal, bool)>,
+}
+
+impl Candidates {
+    /// `named`: an Allow covering kms:Decrypt names it (reported in `blocked` when denied).
+    fn add(&mut self, p: RequestPrincipal, named: bool) {
+        match self.list.iter_mut().find(|(q, _)| *q == p) {
+            Some(entry) => entry.1 |= named,
+            None => self.list.push((p, named)),
         }
-    };
-    for s in policy
-        .statements
-        .iter()
-        .filter(|s| s.effect == Effect::Allow)
-    {
-        let covers = s
-            .action
-            .items
-            .iter()
-            .any(|a| glob_match(a, "kms:Decrypt", true));
-        if covers == s.action.negated {
+    }
+
+    fn add_entry(&mut self, e: &PrincipalEntry, named: bool) {
+        if unknown_reason(&e.raw).is_some() || e.is_wildcard() {
+            return;
+        }
+        match e.kind {
+            PrincipalKind::Aws if is_aws_principal_value(&e.raw) => match e.account_root() {
+                Some(account) => self.add(
+                    RequestPrincipal::AccountMember {
+                        account: account.to_owned(),
+                    },
+                    named,
+                ),
+                None => self.add(RequestPrincipal::aws(&e.raw), named),
+            },
+            PrincipalKind::Service if e.raw != CLOUDTRAIL_SERVICE => {
+                self.add(RequestPrincipal::service(&e.raw), named)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every 12-digit run of digits (each window of longer runs) in `s`.
+fn account_ids(s: &str, out: &mut Vec<String>) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        if !bytes[start].is_ascii_digit() {
+            start += 1;
             continue;
         }
-        match (&s.principal.items, s.principal.negated) {
-            (Principals::Any, _) | (_, true) => add(RequestPrincipal::Anyone),
-            (Principals::Entries(entries), false) => {
-                for e in entries {
-                    if e.is_wildcard() {
-                        add(RequestPrincipal::Anyone);
-                    } else if let Some(account) = e.account_root() {
-                        add(RequestPrincipal::AccountMember {
-                            account: account.to_owned(),
-                        });
-                    } else if e.kind == PrincipalKind::Aws {
-                        add(RequestPrincipal::aws(&e.raw));
-                    } else if e.kind == PrincipalKind::Service && e.raw != CLOUDTRAIL_SERVICE {
-                        add(RequestPrincipal::service(&e.raw));
+        let mut end = start;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        if end - start >= 12 {
+            for i in start..=end - 12 {
+                if let Some(id) = s.get(i..i + 12) {
+                    push_unique(out, id);
+                }
+            }
+        }
+        start = end;
+    }
+}
+
+/// Every account id the policy (or the trail) mentions anywhere.
+fn mentioned_accounts(policy: &Policy, trail: &TrailContext) -> Vec<String> {
+    let mut out = Vec::new();
+    account_ids(trail.account(), &mut out);
+    for s in &policy.statements {
+        if let Principals::Entries(entries) = &s.principal.items {
+            for e in entries {
+                account_ids(&e.raw, &mut out);
+            }
+        }
+        for text in s.action.items.iter().chain(&s.resource.items) {
+            account_ids(text, &mut out);
+        }
+        for c in &s.conditions {
+            account_ids(&c.key, &mut out);
+            for v in &c.values {
+                account_ids(v, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn covers_decrypt(items: &[String], negated: bool) -> bool {
+    let listed = items.iter().any(|a| glob_match(a, "kms:Decrypt", true));
+    let marker = items.iter().any(|a| unknown_reason(a).is_some());
+    marker || listed != negated
+}
+
+/// Lists who may `kms:Decrypt` the trail's log files.
+pub fn who_may_decrypt(policy: &Policy, trail: &TrailContext) -> ReadersSummary {
+    let mut candidates = Candidates::default();
+    for s in &policy.statements {
+        let grants = s.effect != Effect::Deny && covers_decrypt(&s.action.items, s.action.negated);
+        if let Principals::Entries(entries) = &s.principal.items {
+            for e in entries {
+                candidates.add_entry(e, grants && !s.principal.negated);
+            }
+        }
+        for c in &s.conditions {
+            if c.key.eq_ignore_ascii_case("aws:PrincipalArn") {
+                for v in &c.values {
+                    if !v.contains(['*', '?']) && is_aws_principal_value(v) {
+                        candidates.add(RequestPrincipal::aws(v), false);
                     }
                 }
             }
         }
     }
+    let accounts = mentioned_accounts(policy, trail);
+    for account in &accounts {
+        candidates.add(
+            RequestPrincipal::AccountMember {
+                account: account.clone(),
+            },
+            false,
+        );
+    }
 
-    let mut summary = ReadersSummary {
-        readers: Vec::new(),
-        blocked: Vec::new(),
-    };
-    for principal in candidates {
+    let mut readers = Vec::new();
+    let mut blocked = Vec::new();
+    let mut except = Vec::new();
+    for (principal, named) in &candidates.list {
         let eval = evaluate(policy, &trail.decrypt_request(principal.clone()));
-        let kind = match (&principal, eval.decision) {
-            (RequestPrincipal::Anyone, Decision::Allow) => ReaderKind::OpenToEveryone,
-            (RequestPrincipal::Anyone, _) => ReaderKind::LimitedWildcard,
-            (RequestPrincipal::AccountMember { .. }, _) => ReaderKind::DelegatedToIam,
-            (RequestPrincipal::Service { .. }, _) => ReaderKind::Service,
-            (RequestPrincipal::Aws { .. }, _) => {
-                if eval.via_iam_accounts.is_empty() {
-                    ReaderKind::Named
-                } else {
-                    ReaderKind::DelegatedToIam
+        // Delegated when every Allow that may apply names the account, not the principal.
+        let mut allows = eval
+            .statements
+            .iter()
+            .filter(|r| r.effect == Effect::Allow && r.applies != Tri::False)
+            .peekable();
+        let delegated = allows.peek().is_some()
+            && allows.all(|r| matches!(r.principal, PrincipalMatch::ViaAccount(_)));
+        let kind = match principal {
+            RequestPrincipal::Service { .. } => ReaderKind::Service,
+            _ if delegated => ReaderKind::DelegatedToIam,
+            RequestPrincipal::AccountMember { .. } => ReaderKind::Account,
+            _ => ReaderKind::Named,
+        };
+        let reader = reader(principal, kind, &eval, eval.unknown_keys.clone());
+        match eval.decision {
+            Decision::Allow | Decision::Indeterminate => readers.push(reader),
+            Decision::ExplicitDeny | Decision::ImplicitDeny => {
+                if let RequestPrincipal::AccountMember { account } = principal {
+                    except.push(account.clone());
+                }
+                if *named {
+                    blocked.push(reader);
                 }
             }
-        };
-        let reader = Reader {
-            principal: principal.describe(),
-            kind,
-            decision: eval.decision,
-            statements: eval.deciding.clone(),
-            conditions: eval.unknown_keys.clone(),
-        };
-        match eval.decision {
-            Decision::Allow | Decision::Indeterminate => summary.readers.push(reader),
-            Decision::ExplicitDeny | Decision::ImplicitDeny => summary.blocked.push(reader),
         }
     }
-    summary
+
+    // Principals of every other account.
+    let other = RequestPrincipal::OtherAccount;
+    let eval = evaluate(policy, &trail.decrypt_request(other.clone()));
+    let audience = match eval.decision {
+        Decision::Allow => {
+            readers.push(reader(
+                &other,
+                ReaderKind::OpenToEveryone,
+                &eval,
+                Vec::new(),
+            ));
+            Audience::Open {
+                except,
+                conditions: Vec::new(),
+            }
+        }
+        Decision::ExplicitDeny | Decision::ImplicitDeny => Audience::Limited,
+        Decision::Indeterminate => {
+            // Is it an organization condition that limits them? Ask again for a principal of
+            // an organization the policy does not name.
+            let mut outside = trail.decrypt_request(other.clone());
+            for key in ORGANIZATION_KEYS {
+                outside
+                    .context
+                    .set(key, KeyState::Pattern(vec![FRESH.to_owned()]));
+            }
+            let outside = evaluate(policy, &outside);
+            match outside.decision {
+                Decision::ExplicitDeny | Decision::ImplicitDeny => {
+                    let conditions = eval.unknown_keys.clone();
+                    readers.push(reader(
+                        &other,
+                        ReaderKind::LimitedWildcard,
+                        &eval,
+                        conditions,
+                    ));
+                    Audience::Limited
+                }
+                Decision::Allow => {
+                    readers.push(reader(
+                        &other,
+                        ReaderKind::OpenToEveryone,
+                        &outside,
+                        Vec::new(),
+                    ));
+                    Audience::Open {
+                        except,
+                        conditions: Vec::new(),
+                    }
+                }
+                // Conditions any account can meet (its own role names, tags): open.
+                Decision::Indeterminate
+                    if outside.unknown_keys.iter().all(|k| is_identity_key(k)) =>
+                {
+                    let conditions = outside.unknown_keys.clone();
+                    readers.push(reader(
+                        &other,
+                        ReaderKind::OpenToEveryone,
+                        &outside,
+                        conditions.clone(),
+                    ));
+                    Audience::Open { except, conditions }
+                }
+                Decision::Indeterminate => {
+                    let unknown_keys = outside.unknown_keys.clone();
+                    readers.push(reader(
+                        &other,
+                        ReaderKind::LimitedWildcard,
+                        &outside,
+                        unknown_keys.clone(),
+                    ));
+                    Audience::Undecided { unknown_keys }
+                }
+            }
+        }
+    };
+    let audience = match audience {
+        Audience::Limited if readers.is_empty() => Audience::Nobody,
+        a => a,
+    };
+    ReadersSummary {
+        audience,
+        readers,
+        blocked,
+    }
+}
+
+fn reader(
+    principal: &RequestPrincipal,
+    kind: ReaderKind,
+    eval: &Evaluation,
+    conditions: Vec<String>,
+) -> Reader {
+    Reader {
+        principal: principal.describe(),
+        kind,
+        decision: eval.decision,
+        statements: eval.deciding.clone(),
+        conditions,
+    }
 }

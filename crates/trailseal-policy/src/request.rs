@@ -2,6 +2,12 @@
 
 use serde::Serialize;
 
+use crate::glob::Tok;
+
+/// In a [`KeyState::Pattern`]: one value (an account id, an organization id) that appears
+/// nowhere in the policy being evaluated. Used for "an account the policy does not name".
+pub const FRESH: &str = "⟨fresh⟩";
+
 /// What is known about one condition key in the request context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state", content = "values")]
@@ -12,6 +18,53 @@ pub enum KeyState {
     Absent,
     /// Could be anything, or absent: a condition on it cannot be decided.
     Unknown,
+    /// Present, single-valued, and only known to match one of these patterns (which one is
+    /// unknown): `*` stands for any string, `?` for any one character, [`FRESH`] for a value
+    /// that appears nowhere in the policy; every other character stands for itself. Every
+    /// string the patterns allow is taken as possible, so a condition decides True only when it
+    /// holds for all of them, False only when it holds for none. Build with
+    /// [`KeyState::pattern`].
+    Pattern(Vec<String>),
+}
+
+impl KeyState {
+    /// A [`KeyState::Pattern`], or `Known` when it is a single pattern without wildcards.
+    pub fn pattern(alternatives: Vec<String>) -> KeyState {
+        match alternatives.as_slice() {
+            [one] if !one.contains(['*', '?']) && !one.contains(FRESH) => {
+                KeyState::Known(alternatives)
+            }
+            _ => KeyState::Pattern(alternatives),
+        }
+    }
+}
+
+/// Text that must appear literally in a [`KeyState::Pattern`]: `*` and `?` (which S3 keys may
+/// contain) become `?`, which matches them and more (sound: the pattern only grows).
+pub fn pattern_literal(text: &str) -> String {
+    text.replace(['*'], "?")
+}
+
+/// The tokens of one [`KeyState::Pattern`] alternative.
+pub(crate) fn pattern_tokens(pattern: &str) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix(FRESH) {
+            out.push(Tok::Fresh);
+            rest = after;
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        out.push(match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        });
+        rest = chars.as_str();
+    }
+    out
 }
 
 /// The request context: condition key -> state. Keys are matched case-insensitively. Keys not
@@ -94,6 +147,9 @@ pub enum RequestPrincipal {
     },
     /// Some IAM principal of this account that the policy does not name individually.
     AccountMember { account: String },
+    /// Some IAM principal of an AWS account that the policy does not mention anywhere (its
+    /// account id appears in no policy string).
+    OtherAccount,
     /// Any principal at all that the policy does not name individually, from any account.
     Anyone,
 }
@@ -130,6 +186,9 @@ impl RequestPrincipal {
             RequestPrincipal::Aws { arn, .. } => arn.clone(),
             RequestPrincipal::AccountMember { account } => {
                 format!("IAM principals of account {account}")
+            }
+            RequestPrincipal::OtherAccount => {
+                "IAM principals of every account the policy does not name".to_owned()
             }
             RequestPrincipal::Anyone => "any principal, any account".to_owned(),
         }

@@ -11,8 +11,9 @@ pub(crate) enum Expanded {
     Pattern(Vec<Tok>),
     /// A variable refers to this key, whose value is unknown.
     Unknown(String),
-    /// A variable refers to a key absent from the request, with no default: the value matches nothing.
-    NoMatch,
+    /// A variable refers to this key, absent from the request, with no default: the value
+    /// matches nothing.
+    NoMatch(String),
 }
 
 /// Expands `value`. `wildcards`: whether literal `*`/`?` in the policy text are wildcards
@@ -46,12 +47,12 @@ pub(crate) fn expand(value: &str, variables: bool, wildcards: bool, ctx: &Contex
                     KeyState::Known(values) if values.len() == 1 => {
                         out.extend(values[0].chars().map(Tok::Lit));
                     }
-                    KeyState::Known(_) | KeyState::Unknown => {
+                    KeyState::Known(_) | KeyState::Unknown | KeyState::Pattern(_) => {
                         return Expanded::Unknown(key.to_owned())
                     }
                     KeyState::Absent => match default {
                         Some(d) => out.extend(d.chars().map(Tok::Lit)),
-                        None => return Expanded::NoMatch,
+                        None => return Expanded::NoMatch(key.to_owned()),
                     },
                 }
             }
@@ -101,7 +102,7 @@ mod tests {
         assert!(matches_tokens(&p, "none", false));
         assert_eq!(
             expand("${aws:userid}", true, false, &ctx),
-            Expanded::NoMatch
+            Expanded::NoMatch("aws:userid".into())
         );
         let unknown = Context::unknown_by_default();
         assert_eq!(

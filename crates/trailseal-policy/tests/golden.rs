@@ -8,11 +8,10 @@ fn fixture(name: &str) -> String {
 }
 
 fn trail(name: &str) -> TrailContext {
-    TrailContext {
-        trail_arn: format!("arn:aws:cloudtrail:us-east-1:111122223333:trail/{name}"),
-        bucket: Some("aws-cloudtrail-logs-111122223333".into()),
-        ..Default::default()
-    }
+    TrailContext::new(&format!(
+        "arn:aws:cloudtrail:us-east-1:111122223333:trail/{name}"
+    ))
+    .with_bucket("aws-cloudtrail-logs-111122223333")
 }
 
 fn explained(policy: &Policy, request: &Request) -> String {

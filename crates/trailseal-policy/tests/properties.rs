@@ -30,6 +30,7 @@ fn principal() -> impl Strategy<Value = Value> {
         Just(json!({"AWS": "arn:aws:iam::999999999999:root"})),
         Just(json!({"Service": "cloudtrail.amazonaws.com"})),
         Just(json!({"Service": ["logs.amazonaws.com", "cloudtrail.amazonaws.com"]})),
+        Just(json!({"AWS": "⟨unknown: var.principal⟩"})),
     ]
 }
 
@@ -111,11 +112,7 @@ fn policy_json() -> impl Strategy<Value = Value> {
 }
 
 fn requests() -> Vec<Request> {
-    let t = TrailContext {
-        trail_arn: TRAIL.into(),
-        bucket: Some("logs".into()),
-        ..Default::default()
-    };
+    let t = TrailContext::new(TRAIL).with_bucket("logs");
     vec![
         t.generate_data_key_request(),
         t.describe_key_request(),
@@ -126,6 +123,13 @@ fn requests() -> Vec<Request> {
             account: "111122223333".into(),
         }),
         t.decrypt_request(RequestPrincipal::Anyone),
+        t.decrypt_request(RequestPrincipal::OtherAccount),
+        TrailContext {
+            name_known: false,
+            is_organization_trail: Given::Unknown,
+            ..t.clone()
+        }
+        .generate_data_key_request(),
     ]
 }
 
@@ -153,7 +157,52 @@ proptest! {
         doc2["Statement"].as_array_mut().unwrap().push(extra);
         let extended = Policy::parse(&doc2.to_string()).unwrap();
         for r in requests() {
-            prop_assert_eq!(evaluate(&base, &r).decision, evaluate(&extended, &r).decision);
+            let (a, b) = (evaluate(&base, &r), evaluate(&extended, &r));
+            prop_assert_eq!(a.decision, b.decision);
+            prop_assert_eq!(a.deciding, b.deciding);
+            prop_assert_eq!(a.unknown_keys, b.unknown_keys);
+        }
+    }
+
+    #[test]
+    fn adding_a_statement_for_another_resource_or_action_never_changes_anything(doc in policy_json(), extra in statement(), s3 in any::<bool>()) {
+        let base = Policy::parse(&doc.to_string()).unwrap();
+        let mut extra = extra;
+        // A resource no key ARN matches (even with the key ARN unknown), or an action no request uses.
+        if s3 {
+            extra["Resource"] = json!("arn:aws:s3:::logs/*");
+        } else {
+            extra["Action"] = json!("kms:ScheduleKeyDeletion");
+        }
+        let mut doc2 = doc.clone();
+        doc2["Statement"].as_array_mut().unwrap().push(extra);
+        let extended = Policy::parse(&doc2.to_string()).unwrap();
+        for r in requests() {
+            let (a, b) = (evaluate(&base, &r), evaluate(&extended, &r));
+            prop_assert_eq!(a.decision, b.decision);
+            prop_assert_eq!(a.unknown_keys, b.unknown_keys);
+        }
+    }
+
+    #[test]
+    fn an_undecided_deny_never_hides_why_an_allow_is_undecided(doc in policy_json(), extra in statement()) {
+        let base = Policy::parse(&doc.to_string()).unwrap();
+        let mut extra = extra;
+        extra["Effect"] = json!("Deny");
+        let mut doc2 = doc.clone();
+        doc2["Statement"].as_array_mut().unwrap().push(extra);
+        let extended = Policy::parse(&doc2.to_string()).unwrap();
+        for r in requests() {
+            let (a, b) = (evaluate(&base, &r), evaluate(&extended, &r));
+            if a.decision == Decision::Indeterminate && b.decision == Decision::Indeterminate {
+                for k in &a.unknown_keys {
+                    prop_assert!(b.unknown_keys.contains(k), "{:?} lost from {:?}", k, b.unknown_keys);
+                }
+            }
+            // a Deny can only take an Allow away
+            if a.decision != Decision::Allow {
+                prop_assert_ne!(b.decision, Decision::Allow);
+            }
         }
     }
 

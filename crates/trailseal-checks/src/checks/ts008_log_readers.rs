@@ -1,12 +1,20 @@
 //! TS008 log-readers (medium)
 //!
 //! What it checks
-//!   Who may `kms:Decrypt` the trail's log files: every principal that an Allow statement
-//!   covering kms:Decrypt names is evaluated against the whole key policy (Denies included),
-//!   with the log files' encryption context. Principals are reported as: IAM principals of an
-//!   account (`arn:aws:iam::ACCOUNT:root` delegates to that account's IAM policies), named
-//!   roles/users, `*` limited by conditions (e.g. kms:CallerAccount), and `*` open to everyone.
-//!   Fails when nobody other than CloudTrail can decrypt, or when anyone in any account can.
+//!   Who may `kms:Decrypt` the trail's log files. The key policy is evaluated, Denies included,
+//!   with the log files' encryption context, for every kind of principal it can tell apart:
+//!   each principal it names (in Principal or NotPrincipal, or as an aws:PrincipalArn value),
+//!   the IAM principals of each account it mentions (`arn:aws:iam::ACCOUNT:root` delegates to
+//!   that account's IAM policies; `"*"` with `kms:CallerAccount` names every principal of it),
+//!   and the principals of every other AWS account. Conditions on who calls
+//!   (kms:CallerAccount, aws:PrincipalAccount, aws:PrincipalArn) are decided exactly, so
+//!   `StringNotEquals kms:CallerAccount X` is read as "every account but X", a Deny for one
+//!   account next to a `"*"` grant still leaves every other account open, and contradictory
+//!   conditions name nobody. The result is one of: nobody, exactly the listed principals,
+//!   open to every account (but the listed exceptions), or undecidable (with the reason).
+//!   Fails when nobody other than CloudTrail can decrypt, or when principals of any account
+//!   can (including under conditions any account can meet, such as a role name or a tag);
+//!   indeterminate when it depends on values trailseal cannot know.
 //!
 //! Why it matters
 //!   Encrypted logs nobody can decrypt are useless in an investigation; logs anybody can
@@ -14,8 +22,9 @@
 //!
 //! Example
 //!   A key policy whose only Allow for kms:Decrypt is `"Principal": "*"` with no condition
-//!   (open to everyone), or a policy that grants CloudTrail encrypt and nothing else (nobody,
-//!   not even the account's administrators, can read the logs).
+//!   (open to everyone), or limited by `StringNotEquals kms:CallerAccount` (open to every other
+//!   account), or a policy that grants CloudTrail encrypt and nothing else (nobody, not even
+//!   the account's administrators, can read the logs).
 //!
 //! How to fix
 //!   Grant decryption to your account's principals, limited to CloudTrail log files:
@@ -23,11 +32,12 @@
 //!      "Principal": {"AWS": "*"}, "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": "*",
 //!      "Condition": {"StringEquals": {"kms:CallerAccount": "<account>"},
 //!                    "Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}}}
-//!   and add a condition (kms:CallerAccount, aws:PrincipalOrgID) to any `*` grant of kms:Decrypt.
+//!   and limit any `*` grant of kms:Decrypt to your accounts (StringEquals kms:CallerAccount)
+//!   or organization (aws:PrincipalOrgID).
 
 use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
-use trailseal_policy::{who_may_decrypt, ReaderKind};
+use trailseal_policy::{who_may_decrypt, Audience, Decision, Reader, ReaderKind};
 
 use crate::support::{finding, labels, load};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
@@ -51,7 +61,7 @@ fn run(ev: &TrailEvidence) -> Finding {
         Err(finding) => return *finding,
     };
     let summary = who_may_decrypt(&policy, &ctx);
-    let describe = |r: &trailseal_policy::Reader| {
+    let describe = |r: &Reader| {
         let base = match r.kind {
             ReaderKind::DelegatedToIam => {
                 format!("{} whose IAM policies allow kms:Decrypt", r.principal)
@@ -66,51 +76,80 @@ fn run(ev: &TrailEvidence) -> Finding {
         };
         format!("{base}{depends} via {}", labels(&policy, &r.statements))
     };
-    let readers: Vec<String> = summary.readers.iter().map(describe).collect();
-    let statement = serde_json::to_string_pretty(&ctx.decrypt_statement()).unwrap_or_default();
-    let (status, message, remediation) = if summary.open_to_everyone() {
-        let open: Vec<String> = summary
+    let via_other = |kind: ReaderKind| -> String {
+        let statements: Vec<String> = summary
             .readers
             .iter()
-            .filter(|r| r.kind == ReaderKind::OpenToEveryone)
+            .filter(|r| r.kind == kind)
             .map(|r| labels(&policy, &r.statements))
             .collect();
-        (
-            Status::Fail,
-            format!("any principal in any AWS account may decrypt the logs (via {})", open.join("; ")),
+        statements.join("; ")
+    };
+    let readers: Vec<String> = summary.readers.iter().map(describe).collect();
+    let statement = serde_json::to_string_pretty(&ctx.decrypt_statement()).unwrap_or_default();
+    let (status, message, remediation) = match &summary.audience {
+        Audience::Open { except, conditions } => {
+            let mut who = "any principal in any AWS account".to_owned();
+            if !except.is_empty() {
+                who += &format!(" except account {}", except.join(", "));
+            }
+            if !conditions.is_empty() {
+                who += &format!(
+                    " that meets its conditions on {} (which any account can meet)",
+                    conditions.join(", ")
+                );
+            }
+            (
+                Status::Fail,
+                format!(
+                    "{who} may decrypt the logs (via {})",
+                    via_other(ReaderKind::OpenToEveryone)
+                ),
+                format!(
+                    "Limit that statement to your accounts (StringEquals kms:CallerAccount) or \
+                     organization (aws:PrincipalOrgID), or replace it with:\n{statement}"
+                ),
+            )
+        }
+        Audience::Undecided { unknown_keys } => (
+            Status::Indeterminate,
             format!(
-                "Add a condition such as kms:CallerAccount or aws:PrincipalOrgID to that statement, \
-                 or replace it with:\n{statement}"
+                "whether principals of any AWS account may decrypt the logs depends on {}, which \
+                 trailseal cannot know (via {})",
+                unknown_keys.join(", "),
+                via_other(ReaderKind::LimitedWildcard)
             ),
-        )
-    } else if summary.readers.is_empty() {
-        let blocked: Vec<String> = summary
-            .blocked
-            .iter()
-            .map(|r| match r.decision {
-                trailseal_policy::Decision::ExplicitDeny => {
-                    format!(
+            format!(
+                "Limit kms:Decrypt to your accounts (StringEquals kms:CallerAccount) or organization \
+                 (aws:PrincipalOrgID), for example:\n{statement}"
+            ),
+        ),
+        Audience::Nobody => {
+            let blocked: Vec<String> = summary
+                .blocked
+                .iter()
+                .map(|r| match r.decision {
+                    Decision::ExplicitDeny => format!(
                         "{}: denied by {}",
                         r.principal,
                         labels(&policy, &r.statements)
-                    )
-                }
-                _ => format!("{}: not allowed for these log files", r.principal),
-            })
-            .collect();
-        let mut message =
-            "no principal other than CloudTrail may decrypt the logs: nobody can read them"
-                .to_owned();
-        if !blocked.is_empty() {
-            message += &format!(" ({})", blocked.join("; "));
+                    ),
+                    _ => format!("{}: not allowed for these log files", r.principal),
+                })
+                .collect();
+            let mut message =
+                "no principal other than CloudTrail may decrypt the logs: nobody can read them"
+                    .to_owned();
+            if !blocked.is_empty() {
+                message += &format!(" ({})", blocked.join("; "));
+            }
+            (
+                Status::Fail,
+                message,
+                format!("Add this statement to the key policy (merge):\n{statement}"),
+            )
         }
-        (
-            Status::Fail,
-            message,
-            format!("Add this statement to the key policy (merge):\n{statement}"),
-        )
-    } else if !summary.has_definite_reader() {
-        (
+        Audience::Limited if !summary.has_definite_reader() => (
             Status::Indeterminate,
             format!(
                 "the logs can be decrypted only under conditions trailseal cannot decide: {}",
@@ -119,15 +158,15 @@ fn run(ev: &TrailEvidence) -> Finding {
             format!(
                 "Make sure these conditions can be met by your log readers, or add:\n{statement}"
             ),
-        )
-    } else {
-        (
+        ),
+        Audience::Limited => (
             Status::Pass,
             format!("may decrypt the logs: {}", readers.join("; ")),
             "Nothing to do.".to_owned(),
-        )
+        ),
     };
     let evidence = json!({
+        "audience": summary.audience,
         "readers": summary.readers,
         "blocked": summary.blocked,
     });
