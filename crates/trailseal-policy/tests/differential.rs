@@ -24,7 +24,7 @@
 //!
 //! Needs Node.js and the npm package: `scripts/differential/setup.sh` (run by
 //! `scripts/test.sh`). Without them the test FAILS with that instruction. Environment:
-//! `TRAILSEAL_DIFF_CASES` (default 3000), `TRAILSEAL_DIFF_SEED` (decimal or 0x-hex),
+//! `TRAILSEAL_DIFF_CASES` (default 6000), `TRAILSEAL_DIFF_SEED` (decimal or 0x-hex),
 //! `TRAILSEAL_IAM_SIMULATE_DIR` (where setup.sh installed the package), `TRAILSEAL_NODE` (the
 //! node binary, default `node`).
 
@@ -35,15 +35,17 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use trailseal_policy::{evaluate, Decision, Policy, Request};
+use trailseal_policy::{evaluate, Decision, Policy, Request, Tri};
 use trailseal_policy::{Context, KeyState, RequestPrincipal};
 
 // ---------------------------------------------------------------------------------------------
-// Known disagreements. A disagreement is explained when trailseal allowed or denied and every
-// statement that decided it in trailseal shows a known rule (`statement`), under that rule's
-// precondition on the two answers (`when`). Nothing else is excused. In the default batch every
-// entry must still explain at least one disagreement, so a fixed bug (or an upgraded
-// iam-simulate) makes the test fail until its entry is removed: the lists only shrink safely.
+// Known disagreements. When the two answers differ, the test asks iam-simulate, statement by
+// statement, which statements of the policy apply to the request (each statement alone, made a
+// Deny: it applies iff the answer is ExplicitlyDenied) and compares with the statements that
+// apply in trailseal. Every statement on which they differ must show a known rule below, and
+// there must be at least one; nothing else is excused. In the default batch every entry must
+// still explain a disagreement, so a fixed bug (or an upgraded iam-simulate) makes the test fail
+// until its entry is removed: the lists can only shrink safely.
 // ---------------------------------------------------------------------------------------------
 
 /// One explained kind of disagreement.
@@ -53,10 +55,9 @@ struct Known {
     description: &'static str,
     /// The AWS documentation page that decides it.
     reference: &'static str,
-    /// Precondition on the two answers.
-    when: fn(&Case, &Outcome) -> bool,
-    /// Whether a statement (of the case's policy) shows the rule.
-    statement: fn(&Case, &Value) -> bool,
+    /// Whether a statement on which the two evaluators differ shows the rule. The flag says
+    /// whether the statement applies in trailseal (it does not in iam-simulate, and vice versa).
+    statement: fn(&Case, &Value, bool) -> bool,
 }
 
 /// trailseal bugs found by this test, to be fixed in `crates/trailseal-policy/src/`. Delete the
@@ -71,7 +72,6 @@ const KNOWN_BUGS: &[Known] = &[
                       fails). In an Allow that is a false pass: trailseal should not apply the \
                       statement, or report Indeterminate",
         reference: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html",
-        when: trailseal_decided_differently,
         statement: has_unresolved_variable_in_negated_operator,
     },
     Known {
@@ -82,38 +82,67 @@ const KNOWN_BUGS: &[Known] = &[
                       that such keys require a set operator, and iam-simulate never matches them; \
                       trailseal should report Indeterminate (and lint should warn), never Allow",
         reference: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html",
-        when: trailseal_decided_differently,
         statement: has_multivalued_key_without_set_operator,
     },
 ];
 
-/// Places where iam-simulate is wrong or models something trailseal deliberately does not
-/// (each documented in `docs/policy-differential.md`).
-const KNOWN_DIFFERENCES: &[Known] = &[Known {
-    name: "not-principal-needs-account-and-arn",
-    description: "a Deny with NotPrincipal that lists only some of the caller's names (its \
-                  account alone, its ARN without its account, a session's role): iam-simulate \
-                  exempts the caller, trailseal denies it; AWS exempts only a principal listed \
-                  together with its account (and, for a session, its role): trailseal is right",
-    reference: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html",
-    when: trailseal_denied_iam_simulate_did_not,
-    statement: not_principal_partly_lists_caller,
-}];
+/// Places where iam-simulate is wrong (each documented in `docs/policy-differential.md`).
+const KNOWN_DIFFERENCES: &[Known] = &[
+    Known {
+        name: "not-principal-needs-account-and-arn",
+        description: "a Deny with NotPrincipal that lists only some of the caller's names (its \
+                      account alone, its ARN without its account, a session's role): iam-simulate \
+                      exempts the caller, trailseal denies it; AWS exempts only a principal listed \
+                      together with its account (and, for a session, its role): trailseal is right",
+        reference: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html",
+        statement: not_principal_partly_lists_caller,
+    },
+    Known {
+        name: "arn-operator-with-policy-variable",
+        description: "ArnEquals/ArnLike/ArnNotEquals/ArnNotLike with a policy variable in the value \
+                      (`arn:aws:cloudtrail:*:${aws:SourceAccount}:trail/*`): iam-simulate does not \
+                      substitute it, trailseal does; AWS: conditions support variables with string \
+                      and ARN operators, so trailseal is right",
+        reference: "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html#access-analyzer-reference-policy-checks-error-invalid-variable-for-operator",
+        statement: has_arn_operator_with_variable,
+    },
+    Known {
+        name: "variables-need-version-2012-10-17",
+        description: "a policy without \"Version\": \"2012-10-17\" that uses `${...}` in a condition: \
+                      iam-simulate substitutes the variable, trailseal compares the literal text; \
+                      AWS: policy variables work only under Version 2012-10-17 (without a Version \
+                      element the policy is 2008-10-17 and `${...}` is literal), so trailseal is \
+                      right",
+        reference: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html",
+        statement: has_variable_without_version_2012,
+    },
+];
 
 /// The known entries that explain a disagreement (empty: unexplained).
 fn explained(case: &Case, o: &Outcome) -> Vec<&'static Known> {
-    if o.agrees(case) || o.deciding.is_empty() {
+    let Some(sim_applies) = &o.sim_applies else {
+        return Vec::new();
+    };
+    if o.agrees(case) || o.trailseal.is_none() {
         return Vec::new();
     }
-    let candidates: Vec<&'static Known> = KNOWN_BUGS
-        .iter()
-        .chain(KNOWN_DIFFERENCES)
-        .filter(|k| (k.when)(case, o))
-        .collect();
     let mut used: Vec<&'static Known> = Vec::new();
-    for &i in &o.deciding {
-        let s = &case.statements()[i];
-        match candidates.iter().find(|k| (k.statement)(case, s)) {
+    let mut contested = 0;
+    for (i, s) in case.statements().iter().enumerate() {
+        let ours = o.applies.get(i).copied().flatten();
+        let theirs = sim_applies.get(i).copied();
+        if ours == theirs {
+            continue;
+        }
+        contested += 1;
+        let Some(ours) = ours else {
+            return Vec::new(); // trailseal undecided on a statement: never excused
+        };
+        match KNOWN_BUGS
+            .iter()
+            .chain(KNOWN_DIFFERENCES)
+            .find(|k| (k.statement)(case, s, ours))
+        {
             Some(k) => {
                 if !used.iter().any(|u| u.name == k.name) {
                     used.push(k);
@@ -122,32 +151,31 @@ fn explained(case: &Case, o: &Outcome) -> Vec<&'static Known> {
             None => return Vec::new(),
         }
     }
+    if contested == 0 {
+        return Vec::new(); // same statements apply, different decisions: a combination bug
+    }
     used
 }
 
-fn trailseal_decided_differently(case: &Case, o: &Outcome) -> bool {
-    matches!(o.trailseal, Some(Decision::Allow | Decision::ExplicitDeny)) && !o.agrees(case)
+fn supports_variables(case: &Case) -> bool {
+    case.policy["Version"] == "2012-10-17"
 }
 
-fn trailseal_denied_iam_simulate_did_not(_case: &Case, o: &Outcome) -> bool {
-    o.trailseal == Some(Decision::ExplicitDeny)
-        && o.simulate != Sim::Decision("ExplicitlyDenied".into())
+fn has_unresolved_variable_in_negated_operator(case: &Case, s: &Value, ours: bool) -> bool {
+    ours && supports_variables(case)
+        && conditions(s).iter().any(|(op, _key, values)| {
+            let base = op.rsplit(':').next().unwrap_or(op);
+            base.contains("Not")
+                && values.iter().any(|v| {
+                    variables(v)
+                        .iter()
+                        .any(|var| !case.context.keys().any(|k| k.eq_ignore_ascii_case(var)))
+                })
+        })
 }
 
-fn has_unresolved_variable_in_negated_operator(case: &Case, s: &Value) -> bool {
-    conditions(s).iter().any(|(op, _key, values)| {
-        let base = op.rsplit(':').next().unwrap_or(op);
-        base.contains("Not")
-            && values.iter().any(|v| {
-                variables(v)
-                    .iter()
-                    .any(|var| !case.context.keys().any(|k| k.eq_ignore_ascii_case(var)))
-            })
-    })
-}
-
-fn has_multivalued_key_without_set_operator(case: &Case, s: &Value) -> bool {
-    matches!(case.context.get(EC_KEYS), Some(Val::Set(_)))
+fn has_multivalued_key_without_set_operator(case: &Case, s: &Value, ours: bool) -> bool {
+    ours && matches!(case.context.get(EC_KEYS), Some(Val::Set(_)))
         && conditions(s).iter().any(|(op, key, _values)| {
             !op.starts_with("For") && op != "Null" && key.eq_ignore_ascii_case(EC_KEYS)
         })
@@ -155,7 +183,7 @@ fn has_multivalued_key_without_set_operator(case: &Case, s: &Value) -> bool {
 
 /// A Deny whose NotPrincipal names the IAM caller partly: some of its names (its ARN, its
 /// account, a session's role) but not both its ARN and its account.
-fn not_principal_partly_lists_caller(case: &Case, s: &Value) -> bool {
+fn not_principal_partly_lists_caller(case: &Case, s: &Value, ours: bool) -> bool {
     let Caller::Iam {
         arn,
         account,
@@ -172,7 +200,21 @@ fn not_principal_partly_lists_caller(case: &Case, s: &Value) -> bool {
     let by_arn = listed(arn);
     let by_account = listed(account) || listed(&format!("arn:aws:iam::{account}:root"));
     let by_role = principal_arn != arn && listed(principal_arn);
-    s["Effect"] == "Deny" && (by_arn || by_account || by_role) && !(by_arn && by_account)
+    ours && s["Effect"] == "Deny" && (by_arn || by_account || by_role) && !(by_arn && by_account)
+}
+
+fn has_arn_operator_with_variable(case: &Case, s: &Value, _ours: bool) -> bool {
+    supports_variables(case)
+        && conditions(s).iter().any(|(op, _key, values)| {
+            op.starts_with("Arn") && values.iter().any(|v| !variables(v).is_empty())
+        })
+}
+
+fn has_variable_without_version_2012(case: &Case, s: &Value, _ours: bool) -> bool {
+    !supports_variables(case)
+        && conditions(s)
+            .iter()
+            .any(|(_op, _key, values)| values.iter().any(|v| !variables(v).is_empty()))
 }
 
 /// The `AWS` entries of a Principal/NotPrincipal element.
@@ -475,6 +517,7 @@ const KEY_SPECS: &[KeySpec] = &[
             "arn:aws:iam::*:role/Reader",
             "arn:aws:iam::444455556666:user/alice",
             "arn:aws:iam::111122223333:user/bob",
+            "arn:aws:iam::${aws:PrincipalAccount}:role/*",
         ],
         kind: KeyKind::Arn,
     },
@@ -676,7 +719,7 @@ fn gen_statement(rng: &mut Rng) -> Value {
 
 fn gen_policy(rng: &mut Rng) -> Value {
     let statements: Vec<Value> = (0..1 + rng.below(4)).map(|_| gen_statement(rng)).collect();
-    if rng.chance(10) {
+    if rng.chance(15) {
         json!({ "Statement": statements })
     } else {
         json!({ "Version": "2012-10-17", "Statement": statements })
@@ -832,10 +875,12 @@ struct Outcome {
     /// `None` when trailseal could not parse the policy.
     trailseal: Option<Decision>,
     via_iam: Vec<String>,
-    /// trailseal's deciding statements (indices into the policy's Statement array).
-    deciding: Vec<usize>,
+    /// For each statement, whether it applies in trailseal (`None`: undecided).
+    applies: Vec<Option<bool>>,
     simulate: Sim,
     ignored_keys: Vec<String>,
+    /// For each statement, whether it applies in iam-simulate; asked only on disagreement.
+    sim_applies: Option<Vec<bool>>,
 }
 
 impl Outcome {
@@ -865,11 +910,22 @@ impl Outcome {
     }
 }
 
-fn trailseal(case: &Case) -> (Option<Decision>, Vec<String>, Vec<usize>) {
+type Applies = Vec<Option<bool>>;
+
+fn trailseal(case: &Case) -> (Option<Decision>, Vec<String>, Applies) {
     match Policy::parse(&case.policy.to_string()) {
         Ok(p) => {
             let e = evaluate(&p, &case.request());
-            (Some(e.decision), e.via_iam_accounts, e.deciding)
+            let applies = e
+                .statements
+                .iter()
+                .map(|r| match r.applies {
+                    Tri::True => Some(true),
+                    Tri::False => Some(false),
+                    Tri::Unknown => None,
+                })
+                .collect();
+            (Some(e.decision), e.via_iam_accounts, applies)
         }
         Err(_) => (None, Vec::new(), Vec::new()),
     }
@@ -968,21 +1024,55 @@ fn run_simulate(node: &str, dir: &PathBuf, cases: &[Case]) -> Vec<(Sim, Vec<Stri
         .collect()
 }
 
+/// Both evaluators on every case; on each disagreement, iam-simulate also says which
+/// statements apply (a second node run for all of them).
 fn outcomes(node: &str, dir: &PathBuf, cases: &[Case]) -> Vec<Outcome> {
-    run_simulate(node, dir, cases)
+    let mut results: Vec<Outcome> = run_simulate(node, dir, cases)
         .into_iter()
         .zip(cases)
         .map(|((simulate, ignored_keys), case)| {
-            let (trailseal, via_iam, deciding) = trailseal(case);
+            let (trailseal, via_iam, applies) = trailseal(case);
             Outcome {
                 trailseal,
                 via_iam,
-                deciding,
+                applies,
                 simulate,
                 ignored_keys,
+                sim_applies: None,
             }
         })
-        .collect()
+        .collect();
+    let mut probes = Vec::new();
+    let mut owners = Vec::new();
+    for (n, (c, o)) in cases.iter().zip(&results).enumerate() {
+        if o.agrees(c) {
+            continue;
+        }
+        for (i, s) in c.statements().iter().enumerate() {
+            let mut statement = s.clone();
+            statement["Effect"] = json!("Deny");
+            let mut probe = c.clone();
+            probe.id = probes.len();
+            probe.policy["Statement"] = json!([statement]);
+            probe.identity = Identity::NoPolicies;
+            probes.push(probe);
+            owners.push((n, i));
+        }
+    }
+    if probes.is_empty() {
+        return results;
+    }
+    for (n, c) in cases.iter().enumerate() {
+        if !results[n].agrees(c) {
+            results[n].sim_applies = Some(vec![false; c.statements().len()]);
+        }
+    }
+    for ((sim, _), (n, i)) in run_simulate(node, dir, &probes).into_iter().zip(owners) {
+        if let Some(applies) = results[n].sim_applies.as_mut() {
+            applies[i] = sim == Sim::Decision("ExplicitlyDenied".into());
+        }
+    }
+    results
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1121,7 +1211,7 @@ fn describe(case: &Case, outcome: &Outcome) -> String {
     format!(
         "policy:   {}\nrequest:  caller {:?}, action {}, resource {KEY}, identity policies {:?}\n          \
          context {} (every other key absent)\ntrailseal: {:?} (via IAM of {:?}) -> expects iam-simulate {:?}\n\
-         iam-simulate: {:?}{}",
+         iam-simulate: {:?}{}{}",
         serde_json::to_string(&case.policy).unwrap_or_default(),
         case.caller,
         case.action,
@@ -1135,8 +1225,24 @@ fn describe(case: &Case, outcome: &Outcome) -> String {
             String::new()
         } else {
             format!(" (ignored context keys {:?})", outcome.ignored_keys)
+        },
+        match &outcome.sim_applies {
+            Some(theirs) => format!(
+                "\nstatements that apply: trailseal {:?}, iam-simulate {:?}",
+                applying(outcome.applies.iter().map(|a| a.unwrap_or(false))),
+                applying(theirs.iter().copied())
+            ),
+            None => String::new(),
         }
     )
+}
+
+/// Indices of the statements that apply.
+fn applying(flags: impl Iterator<Item = bool>) -> Vec<usize> {
+    flags
+        .enumerate()
+        .filter_map(|(i, a)| a.then_some(i))
+        .collect()
 }
 
 fn env_number(name: &str) -> Option<u64> {
@@ -1150,7 +1256,7 @@ fn env_number(name: &str) -> Option<u64> {
 }
 
 const DEFAULT_SEED: u64 = 0x7472_6169_6c73_6561; // "trailsea"
-const DEFAULT_CASES: u64 = 3000;
+const DEFAULT_CASES: u64 = 6000;
 
 #[test]
 fn trailseal_agrees_with_iam_simulate() {
