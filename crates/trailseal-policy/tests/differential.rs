@@ -1255,6 +1255,118 @@ fn env_number(name: &str) -> Option<u64> {
     Some(parsed.unwrap_or_else(|_| panic!("{name}={v} is not a number")))
 }
 
+/// The minimal repro of each known entry (as in docs/policy-differential.md): each must still be
+/// a disagreement explained by exactly that entry.
+fn documented_repros() -> Vec<(&'static str, Case)> {
+    let reader = IAM_CALLERS[0].clone();
+    let case =
+        |policy: Value, caller: Caller, action: &'static str, ctx: &[(&'static str, Val)]| Case {
+            id: 0,
+            policy,
+            identity: match caller {
+                Caller::Service(_) => Identity::NoPolicies,
+                Caller::Iam { .. } => Identity::AllowAll,
+            },
+            caller,
+            action,
+            context: ctx.iter().cloned().collect(),
+        };
+    let one = |v: &str| Val::One(v.to_owned());
+    vec![
+        (
+            "unresolved-variable-in-negated-operator",
+            case(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+                    "Condition": {"StringNotEquals": {EC_TRAIL: "arn:aws:cloudtrail:*:${aws:SourceAccount}:trail/*"}}}]}),
+                reader.clone(),
+                "kms:Decrypt",
+                &[(EC_TRAIL, one(TRAIL))],
+            ),
+        ),
+        (
+            "multivalued-key-without-set-operator",
+            case(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": CLOUDTRAIL}, "Action": "kms:GenerateDataKey*",
+                    "Resource": "*", "Condition": {"StringLike": {EC_KEYS: "aws:s3:arn"}}}]}),
+                Caller::Service(CLOUDTRAIL),
+                "kms:GenerateDataKey",
+                &[(
+                    EC_KEYS,
+                    Val::Set(vec!["aws:cloudtrail:arn".into(), "aws:s3:arn".into()]),
+                )],
+            ),
+        ),
+        (
+            "not-principal-needs-account-and-arn",
+            case(
+                json!({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*"},
+                    {"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"},
+                     "Action": "kms:Decrypt", "Resource": "*"}]}),
+                reader.clone(),
+                "kms:Decrypt",
+                &[],
+            ),
+        ),
+        (
+            "arn-operator-with-policy-variable",
+            case(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": CLOUDTRAIL}, "Action": "kms:GenerateDataKey*",
+                    "Resource": "*", "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:${aws:SourceAccount}:trail/*"}}}]}),
+                Caller::Service(CLOUDTRAIL),
+                "kms:GenerateDataKey",
+                &[
+                    ("aws:SourceArn", one(TRAIL)),
+                    ("aws:SourceAccount", one(ACCT)),
+                ],
+            ),
+        ),
+        (
+            "variables-need-version-2012-10-17",
+            case(
+                json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                    "Action": "kms:Decrypt", "Resource": "*",
+                    "Condition": {"StringEquals": {"kms:CallerAccount": "${aws:PrincipalAccount}"}}}]}),
+                reader,
+                "kms:Decrypt",
+                &[
+                    ("kms:CallerAccount", one(ACCT)),
+                    ("aws:PrincipalAccount", one(ACCT)),
+                ],
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn every_known_disagreement_has_a_live_minimal_repro() {
+    let (node, dir) = check_installed();
+    let repros = documented_repros();
+    let cases: Vec<Case> = repros
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| Case { id: i, ..c.clone() })
+        .collect();
+    let results = outcomes(&node, &dir, &cases);
+    for ((name, _), (c, o)) in repros.iter().zip(cases.iter().zip(&results)) {
+        let known: Vec<&str> = explained(c, o).iter().map(|k| k.name).collect();
+        assert_eq!(known, vec![*name], "repro of {name}:\n{}", describe(c, o));
+    }
+    let listed: Vec<&str> = KNOWN_BUGS
+        .iter()
+        .chain(KNOWN_DIFFERENCES)
+        .map(|k| k.name)
+        .collect();
+    let documented: Vec<&str> = repros.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        listed, documented,
+        "each KNOWN_BUGS / KNOWN_DIFFERENCES entry needs its repro here (same order)"
+    );
+}
+
 const DEFAULT_SEED: u64 = 0x7472_6169_6c73_6561; // "trailsea"
 const DEFAULT_CASES: u64 = 6000;
 
