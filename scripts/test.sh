@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit/property/snapshot/CLI tests, and integration
+# The whole test suite: formatting, lints, unit/property/snapshot/CLI tests, integration
 # tests against the AWS emulator (moto in server mode, installed into a venv under ~/.cache by
-# scripts/setup-moto.sh; the tests start it themselves on a free loopback port).
-# This is exactly what CI runs (.ci/run). Safe to run on a fresh Debian machine with Rust.
+# scripts/setup-moto.sh; the tests start it themselves on a free loopback port), and the
+# differential test of the policy engine against iam-simulate (npm package installed under
+# ~/.cache by scripts/differential/setup.sh; needs Node.js and npm).
+# This is exactly what CI runs (.ci/run). Safe to run on a fresh Debian machine with Rust,
+# Python 3, Node.js and npm (setup.sh installs nodejs and npm from Debian when they are
+# missing, but only as root with CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +19,10 @@ export INSTA_UPDATE=no
 echo "== AWS emulator (moto)"
 TRAILSEAL_MOTO_SERVER="$(scripts/setup-moto.sh)"
 export TRAILSEAL_MOTO_SERVER
+
+echo "== independent IAM evaluator for the differential test (iam-simulate, Node.js)"
+TRAILSEAL_IAM_SIMULATE_DIR="$(scripts/differential/setup.sh)"
+export TRAILSEAL_IAM_SIMULATE_DIR
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
