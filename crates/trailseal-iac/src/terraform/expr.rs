@@ -5,7 +5,7 @@
 use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
 
 use super::functions::num;
-use super::{unknown, Module, Scope};
+use super::{error, unknown, Module, Scope};
 use crate::value::Val;
 
 impl<'a> Module<'a> {
@@ -110,6 +110,34 @@ impl<'a> Module<'a> {
                         idx.push_str(&ix);
                         i += 1;
                     }
+                    // `aws_kms_key.k[*].arn`: the attribute of every instance, as a list.
+                    if idx.is_empty()
+                        && matches!(
+                            ops.get(i),
+                            Some(TraversalOperator::FullSplat(_) | TraversalOperator::AttrSplat(_))
+                        )
+                    {
+                        let Some(attr) = ops.get(i + 1).and_then(|o| name(o)) else {
+                            return unknown(format!("{ty}.{n}[*] as whole objects"));
+                        };
+                        let Some(res) =
+                            self.resources.iter().find(|r| r.ty == ty && r.name == n)
+                        else {
+                            return unknown(format!("{ty}.{n} is not defined in this module"));
+                        };
+                        return match self.instances(res.block) {
+                            Ok(instances) => Val::List(
+                                instances
+                                    .iter()
+                                    .map(|(suffix, _)| {
+                                        let v = self.resource_attr(ty, &n, suffix, &attr);
+                                        self.apply_ops(v, &ops[i + 2..], s)
+                                    })
+                                    .collect(),
+                            ),
+                            Err(why) => unknown(why),
+                        };
+                    }
                     match ops.get(i).and_then(|o| name(o)) {
                         Some(attr) => (self.resource_attr(ty, &n, &idx, &attr), &ops[i + 1..]),
                         None => return unknown(format!("{ty}.{n} as a whole object")),
@@ -123,40 +151,72 @@ impl<'a> Module<'a> {
         self.apply_ops(v, ops, s)
     }
 
-    pub(super) fn apply_ops(&self, mut v: Val, ops: &[&TraversalOperator], s: &Scope) -> Val {
-        for op in ops {
-            v = match (op, v) {
-                (_, Val::Unknown(w)) => return Val::Unknown(w),
-                (TraversalOperator::GetAttr(i), Val::Map(m)) => m
-                    .into_iter()
-                    .find(|(k, _)| k == i.as_str())
-                    .map(|(_, v)| v)
-                    .unwrap_or_else(|| unknown(format!("no attribute {}", i.as_str()))),
-                (TraversalOperator::Index(e), Val::List(l)) => {
-                    match self.eval(e, s).text().and_then(|t| t.parse::<usize>().ok()) {
-                        Some(i) => l
-                            .get(i)
-                            .cloned()
-                            .unwrap_or_else(|| unknown("index out of range")),
-                        None => return unknown("unknown index"),
-                    }
-                }
-                (TraversalOperator::LegacyIndex(i), Val::List(l)) => l
-                    .get(usize::try_from(**i).unwrap_or(usize::MAX))
-                    .cloned()
-                    .unwrap_or_else(|| unknown("index out of range")),
-                (TraversalOperator::Index(e), Val::Map(m)) => match self.eval(e, s).text() {
+    /// Applies attribute accesses, indexes and splats to a value. A missing attribute or key
+    /// of a known value, or an index out of range, is an evaluation error (as in Terraform);
+    /// an unknown value or index gives an unknown value.
+    pub(super) fn apply_ops(&self, v: Val, ops: &[&TraversalOperator], s: &Scope) -> Val {
+        let Some((op, rest)) = ops.split_first() else {
+            return v;
+        };
+        if let Val::Unknown(w) = v {
+            return Val::Unknown(w);
+        }
+        let index = |e: &Expression| -> Result<Val, Val> {
+            match self.eval(e, s) {
+                Val::Unknown(w) => Err(Val::Unknown(w)),
+                i => Ok(i),
+            }
+        };
+        let next = match (op, v) {
+            // `list[*].attr`: the rest applies to each element; a single value is a
+            // one-element list and null an empty one (Terraform's splat rules).
+            (TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_), v) => {
+                let items = match v {
+                    Val::List(l) => l,
+                    Val::Null => Vec::new(),
+                    other => vec![other],
+                };
+                return Val::List(
+                    items
+                        .into_iter()
+                        .map(|x| self.apply_ops(x, rest, s))
+                        .collect(),
+                );
+            }
+            (TraversalOperator::GetAttr(i), Val::Map(m)) => m
+                .into_iter()
+                .find(|(k, _)| k == i.as_str())
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| error(format!("no attribute {}", i.as_str()))),
+            (TraversalOperator::Index(e), Val::List(l)) => match index(e) {
+                Err(u) => return u,
+                Ok(i) => match i.text().and_then(|t| t.parse::<usize>().ok()) {
+                    Some(i) => l
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| error(format!("index {i} out of range"))),
+                    None => error("a list index that is not a whole number"),
+                },
+            },
+            (TraversalOperator::LegacyIndex(i), Val::List(l)) => l
+                .get(usize::try_from(**i).unwrap_or(usize::MAX))
+                .cloned()
+                .unwrap_or_else(|| error(format!("index {} out of range", **i))),
+            (TraversalOperator::Index(e), Val::Map(m)) => match index(e) {
+                Err(u) => return u,
+                Ok(k) => match k.text() {
                     Some(k) => m
                         .into_iter()
                         .find(|(x, _)| *x == k)
                         .map(|(_, v)| v)
-                        .unwrap_or_else(|| unknown(format!("no key {k}"))),
-                    None => return unknown("unknown key"),
+                        .unwrap_or_else(|| error(format!("no key {k}"))),
+                    None => error("a map key that is not a string"),
                 },
-                _ => return unknown("splat or unsupported traversal"),
-            };
-        }
-        v
+            },
+            (_, Val::Null) => error("an attribute or index of a null value"),
+            _ => error("an attribute or index of a value that has none"),
+        };
+        self.apply_ops(next, rest, s)
     }
 
     pub(super) fn eval(&self, e: &Expression, s: &Scope) -> Val {
@@ -201,20 +261,7 @@ impl<'a> Module<'a> {
             },
             Expression::FuncCall(f) => {
                 let args: Vec<Val> = f.args.iter().map(|a| self.eval(a, s)).collect();
-                let name = f.name.name.as_str();
-                if name == "try" {
-                    return args
-                        .into_iter()
-                        .find(|a| a.unknown().is_none())
-                        .unwrap_or_else(|| unknown("try: no argument is known"));
-                }
-                if name == "can" {
-                    return Val::Bool(args.first().is_some_and(|a| a.unknown().is_none()));
-                }
-                if let Some(why) = args.iter().find_map(Val::unknown) {
-                    return unknown(why.to_owned());
-                }
-                self.call(name, &args)
+                self.call_fn(f.name.name.as_str(), args)
             }
             Expression::Traversal(t) => {
                 let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| &**o).collect();

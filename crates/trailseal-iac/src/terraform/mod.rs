@@ -43,6 +43,7 @@ use crate::{IacScan, Problem};
 /// Resource types whose instances trailseal maps (others are only evaluated on demand).
 const TYPES: &[&str] = &[
     "aws_cloudtrail",
+    "aws_kms_key_policy",
     "aws_kms_key",
     "aws_kms_alias",
     "aws_kms_replica_key",
@@ -79,6 +80,9 @@ struct Module<'a> {
     prefix: String,
     /// Outputs of the child modules evaluated so far, by call (`kms`, `trail[0]`).
     module_outputs: RefCell<HashMap<String, HashMap<String, Val>>>,
+    /// Set when the instances of this (child) module are not known before apply: every
+    /// resource in it is then an unknown instance with this reason.
+    instances_unknown: Option<String>,
     /// `provider "aws"` blocks (the default one and aliases).
     providers: Vec<&'a Block>,
 }
@@ -103,6 +107,27 @@ impl Scope {
 
 fn unknown(why: impl Into<String>) -> Val {
     Val::Unknown(why.into())
+}
+
+/// The start of the reason of a value that is an evaluation error Terraform would report
+/// whatever the unknown values turn out to be (a missing attribute or key of a known value,
+/// an index out of range, invalid JSON...), as opposed to a value that is merely not known:
+/// `try()` moves on only past errors.
+const ERROR: &str = "evaluation error: ";
+
+/// A known evaluation error (see [`ERROR`]); it is unknown to the checks, with the message.
+fn error(message: impl std::fmt::Display) -> Val {
+    Val::Unknown(format!("{ERROR}{message}"))
+}
+
+/// Whether `v` is, or contains, an evaluation error (see [`ERROR`]).
+fn is_error(v: &Val) -> bool {
+    match v {
+        Val::Unknown(why) => why.starts_with(ERROR),
+        Val::List(items) => items.iter().any(is_error),
+        Val::Map(entries) => entries.iter().any(|(_, v)| is_error(v)),
+        _ => false,
+    }
 }
 
 fn label(l: &BlockLabel) -> String {
@@ -150,34 +175,31 @@ impl<'a> Module<'a> {
     }
 }
 
-/// Scans the module in `dir` made of `files` (`.tf`). `vars` are `--var NAME=VALUE`.
-/// Values for the root module's variables, from the command line.
-#[derive(Debug, Clone, Default)]
-pub struct TfVars {
-    /// `--var NAME=VALUE`: the last word.
-    pub values: HashMap<String, String>,
-    /// `--var-file FILE` (tfvars syntax), in order: after `terraform.tfvars` and
-    /// `*.auto.tfvars`, before `--var`.
-    pub files: Vec<PathBuf>,
+/// The plan-shaped document (`terraform show -json` form) the module in `dir` evaluates to:
+/// `planned_values` (known values), `resource_changes[].change.after_unknown` (each unknown
+/// attribute with the reason, a string), `configuration` (each attribute's `references`,
+/// provider configurations). What [`scan_module`] maps with [`crate::tfplan::scan_value`].
+pub fn plan_document(dir: &Path, files: &[PathBuf], vars: &TfVars) -> Value {
+    evaluate(dir, files, vars).0
 }
 
-pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &TfVars) -> IacScan {
+fn evaluate(dir: &Path, files: &[PathBuf], vars: &TfVars) -> (Value, Evaluated) {
     let mut stack = Vec::new();
-    let ev = evaluate_module(dir, files, vars, None, "", &mut stack);
+    let mut ev = evaluate_module(dir, files, vars, None, "", None, &mut stack);
     let mut plan = json!({
         "format_version": "1.2",
-        "planned_values": {"root_module": {"resources": ev.planned}},
-        "resource_changes": ev.changes,
-        "configuration": {"root_module": {"resources": ev.config}},
+        "planned_values": {"root_module": {"resources": std::mem::take(&mut ev.planned)}},
+        "resource_changes": std::mem::take(&mut ev.changes),
+        "configuration": {"root_module": {"resources": std::mem::take(&mut ev.config)}},
     });
     let mut providers = serde_json::Map::new();
-    if let Some(r) = ev.provider_region {
+    if let Some(r) = ev.provider_region.take() {
         providers.insert(
             "aws".into(),
             json!({"expressions": {"region": {"constant_value": r}}}),
         );
     }
-    for (key, r) in ev.provider_aliases {
+    for (key, r) in std::mem::take(&mut ev.provider_aliases) {
         providers.insert(
             key,
             json!({"expressions": {"region": {"constant_value": r}}}),
@@ -186,6 +208,24 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &TfVars) -> IacScan {
     if !providers.is_empty() {
         plan["configuration"]["provider_config"] = Value::Object(providers);
     }
+    (plan, ev)
+}
+
+/// Values for the root module's variables, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct TfVars {
+    /// `--var NAME=VALUE`: the last word.
+    pub values: HashMap<String, String>,
+    /// `--var-file FILE` (tfvars syntax, or JSON for `.json`), in order: after the automatic
+    /// files (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars[.json]`), before
+    /// `--var`.
+    pub files: Vec<PathBuf>,
+}
+
+/// Scans the module in `dir` made of `files` (`.tf`, `.tf.json`) with the root module's
+/// variable values `vars`.
+pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &TfVars) -> IacScan {
+    let (plan, ev) = evaluate(dir, files, vars);
     let positions = ev.positions;
     let locate = |address: &str| -> (u32, u32) {
         positions
@@ -251,6 +291,7 @@ fn evaluate_module(
     vars: &TfVars,
     inputs: Option<HashMap<String, Val>>,
     prefix: &str,
+    instances_unknown: Option<String>,
     stack: &mut Vec<PathBuf>,
 ) -> Evaluated {
     let mut result = Evaluated::default();
@@ -266,9 +307,17 @@ fn evaluate_module(
         prefix: prefix.to_owned(),
         module_outputs: RefCell::new(HashMap::new()),
         providers: Vec::new(),
+        instances_unknown,
     };
     let decl = load::collect(&mut module, &parsed);
-    load::assign_variables(&mut module, &decl.variables, vars, inputs, &mut problems);
+    load::assign_variables(
+        &mut module,
+        &parsed,
+        &decl.variables,
+        vars,
+        inputs,
+        &mut problems,
+    );
     // The chain of modules being evaluated, for cycles (canonical paths: only resolved when
     // the module calls others, which most do not).
     if !decl.module_calls.is_empty() {

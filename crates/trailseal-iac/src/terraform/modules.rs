@@ -157,7 +157,22 @@ pub(super) fn evaluate_calls<'a>(
             continue;
         }
         // Instances of the call (count / for_each), each with its inputs.
-        let scopes = module.instances(b);
+        // Instances of the call (count / for_each), each with its inputs; when they are not
+        // known, one `[*]` instance whose resources are all unknown instances.
+        let (scopes, instances_unknown) = match module.instances(b) {
+            Ok(scopes) => (scopes, module.instances_unknown.clone()),
+            Err(why) => {
+                let why = format!(
+                    "the instances of {prefix}module.{name} are not known before apply: {why}"
+                );
+                let scope = Scope {
+                    count_index: Some(Val::Unknown(why.clone())),
+                    each: Some((Val::Unknown(why.clone()), Val::Unknown(why.clone()))),
+                    bindings: Vec::new(),
+                };
+                (vec![("[*]".to_owned(), scope)], Some(why))
+            }
+        };
         result.children.push(canonical.clone());
         for (index, scope) in scopes {
             let inputs: HashMap<String, Val> = b
@@ -173,6 +188,7 @@ pub(super) fn evaluate_calls<'a>(
                 vars,
                 Some(inputs),
                 &child_prefix,
+                instances_unknown.clone(),
                 stack,
             );
             result.planned.extend(ev.planned);

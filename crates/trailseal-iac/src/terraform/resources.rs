@@ -73,58 +73,70 @@ impl<'a> Module<'a> {
     }
 
     /// The instances `count` / `for_each` make of a resource or module call: the address
-    /// suffix (`[0]`, `["a"]`, or empty) and the scope (`count.index`, `each.key/value`). An
-    /// unknown count or for_each gives one instance whose index is unknown.
-    pub(super) fn instances(&self, block: &Block) -> Vec<(String, Scope)> {
+    /// suffix (`[0]`, `["a"]`, or empty) and the scope (`count.index`, `each.key/value`).
+    /// Err(reason) when which instances exist cannot be known before apply: an unknown count,
+    /// a for_each whose keys (a set's elements, or the map itself) are unknown. A map with known
+    /// keys and unknown values has known instances (each.value unknown only): "The keys of the
+    /// map (or all the values in the case of a set of strings) must be known values"
+    /// (https://developer.hashicorp.com/terraform/language/meta-arguments/for_each).
+    pub(super) fn instances(&self, block: &Block) -> Result<Vec<(String, Scope)>, String> {
         let scope = |count_index, each| Scope {
             count_index,
             each,
             bindings: Vec::new(),
         };
         let key = |k: &str| format!("[{}]", serde_json::to_string(k).unwrap_or_default());
+        let text = |e: &Expression| e.to_string().trim().to_owned();
         if let Some(c) = self.attr(block, "count") {
-            return match self
-                .eval(c, &Scope::default())
-                .text()
-                .and_then(|t| t.parse::<usize>().ok())
-            {
-                Some(n) => (0..n)
+            let v = self.eval(c, &Scope::default());
+            if let Some(why) = v.unknown() {
+                return Err(format!("count = {} is unknown: {why}", text(c)));
+            }
+            return match v.text().and_then(|t| t.parse::<usize>().ok()) {
+                Some(n) => Ok((0..n)
                     .map(|i| (format!("[{i}]"), scope(Some(Val::Num(i.to_string())), None)))
-                    .collect(),
-                None => vec![(
-                    "[0]".to_owned(),
-                    scope(Some(unknown("count is unknown")), None),
-                )],
+                    .collect()),
+                None => Err(format!("count = {} is not a whole number", text(c))),
             };
         }
         let Some(fe) = self.attr(block, "for_each") else {
-            return vec![(String::new(), Scope::default())];
+            return Ok(vec![(String::new(), Scope::default())]);
         };
         match self.eval(fe, &Scope::default()) {
-            Val::Map(m) => m
+            Val::Map(m) => Ok(m
                 .into_iter()
                 .map(|(k, v)| (key(&k), scope(None, Some((Val::Str(k), v)))))
-                .collect(),
-            Val::List(l) => l
-                .into_iter()
-                .filter_map(|v| v.text())
-                .map(|k| {
-                    (
-                        key(&k),
-                        scope(None, Some((Val::Str(k.clone()), Val::Str(k)))),
-                    )
-                })
-                .collect(),
-            _ => vec![(
-                String::new(),
-                scope(
-                    None,
-                    Some((
-                        unknown("for_each is unknown"),
-                        unknown("for_each is unknown"),
-                    )),
-                ),
-            )],
+                .collect()),
+            Val::List(l) => {
+                let mut out: Vec<(String, Scope)> = Vec::new();
+                for v in &l {
+                    if let Some(why) = v.unknown() {
+                        return Err(format!(
+                            "for_each = {} has elements that are unknown: {why}",
+                            text(fe)
+                        ));
+                    }
+                    let Some(k) = v.text() else {
+                        return Err(format!(
+                            "for_each = {} is not a map or a set of strings",
+                            text(fe)
+                        ));
+                    };
+                    // A set: duplicates are one instance.
+                    if !out.iter().any(|(x, _)| *x == key(&k)) {
+                        out.push((
+                            key(&k),
+                            scope(None, Some((Val::Str(k.clone()), Val::Str(k)))),
+                        ));
+                    }
+                }
+                Ok(out)
+            }
+            Val::Unknown(why) => Err(format!("for_each = {} is unknown: {why}", text(fe))),
+            _ => Err(format!(
+                "for_each = {} is not a map or a set of strings",
+                text(fe)
+            )),
         }
     }
 
@@ -169,6 +181,109 @@ impl<'a> Module<'a> {
     }
 }
 
+/// The arguments trailseal reads, per mapped type: when the instances of a resource are not
+/// known, each of them is unknown (with the reason) in the document, whether configured or
+/// not, so that no default applies.
+pub(super) const READS: &[(&str, &[&str])] = &[
+    (
+        "aws_cloudtrail",
+        &[
+            "name",
+            "kms_key_id",
+            "s3_bucket_name",
+            "s3_key_prefix",
+            "is_organization_trail",
+            "is_multi_region_trail",
+            "enable_log_file_validation",
+            "enable_logging",
+            "region",
+        ],
+    ),
+    (
+        "aws_kms_key",
+        &[
+            "is_enabled",
+            "customer_master_key_spec",
+            "key_usage",
+            "multi_region",
+            "enable_key_rotation",
+            "policy",
+            "region",
+        ],
+    ),
+    ("aws_kms_alias", &["name", "target_key_id", "region"]),
+    (
+        "aws_kms_replica_key",
+        &["primary_key_arn", "enabled", "policy", "region"],
+    ),
+    ("aws_s3_bucket", &["bucket", "region"]),
+    (
+        "aws_cloudtrail_event_data_store",
+        &["name", "kms_key_id", "region"],
+    ),
+    (
+        "aws_kms_key_policy",
+        &["key_id", "policy", "bypass_policy_lockout_safety_check"],
+    ),
+];
+
+/// The references of an expression, as `terraform show -json` lists them in the
+/// configuration (`aws_kms_key.k.arn`, `aws_kms_key.k`, `var.x`, `module.m.out`, `module.m`),
+/// with the module's address prefix (the document is flat: `module.m.aws_kms_key.k`). Every
+/// reference of the expression is listed, in the order written: both branches of a
+/// conditional, every argument of try(), so a consumer sees every candidate.
+pub(super) fn references(expr: &Expression, prefix: &str) -> Vec<String> {
+    struct Refs(Vec<String>);
+    impl hcl_edit::visit::Visit for Refs {
+        fn visit_traversal(&mut self, node: &hcl_edit::expr::Traversal) {
+            if let Expression::Variable(root) = &node.expr {
+                let root = root.as_str();
+                let mut parts = vec![root.to_owned()];
+                for op in &node.operators {
+                    match &**op {
+                        TraversalOperator::GetAttr(i) => parts.push(format!(".{}", i.as_str())),
+                        TraversalOperator::Index(Expression::Number(n)) => {
+                            parts.push(format!("[{}]", n.as_ref()))
+                        }
+                        TraversalOperator::Index(Expression::String(s)) => parts.push(format!(
+                            "[{}]",
+                            serde_json::to_string(s.as_str()).unwrap_or_default()
+                        )),
+                        TraversalOperator::LegacyIndex(i) => parts.push(format!("[{}]", **i)),
+                        _ => break,
+                    }
+                }
+                // How many parts name the object: `data.T.N`, `T.N`, `module.M`, `var.X`.
+                let object = match root {
+                    "data" => 3,
+                    "var" | "local" | "module" | "each" | "count" => 2,
+                    r if r.contains('_') => 2,
+                    _ => usize::MAX,
+                };
+                if parts.len() >= object {
+                    // The longest form first, then shorter ones down to the object.
+                    for n in (object..=parts.len()).rev() {
+                        let r = parts[..n].concat();
+                        if !self.0.contains(&r) {
+                            self.0.push(r);
+                        }
+                    }
+                }
+            }
+            hcl_edit::visit::visit_traversal(self, node);
+        }
+    }
+    let mut refs = Refs(Vec::new());
+    hcl_edit::visit::Visit::visit_expr(&mut refs, expr);
+    refs.0
+        .into_iter()
+        .map(|r| match r.split('.').next() {
+            Some("each" | "count") => r,
+            _ => format!("{prefix}{r}"),
+        })
+        .collect()
+}
+
 /// The instances of the mapped resources of `module`, as plan-shaped parts in `result`, with
 /// their inline suppressions.
 pub(super) fn emit<'a>(
@@ -201,14 +316,39 @@ pub(super) fn emit<'a>(
                 }
             }
         }
-        let instances: Vec<(String, Scope)> = module
-            .instances(r.block)
-            .into_iter()
-            .map(|(index, scope)| (format!("{base}{index}"), scope))
-            .collect();
+        // Which instances exist: known, or not before apply (one `[*]` instance then, every
+        // attribute trailseal reads unknown with the reason, so checks are indeterminate and
+        // never missing).
+        let instances: Vec<(String, Scope, Option<String>)> = match module.instances(r.block) {
+            Ok(instances) => instances
+                .into_iter()
+                .map(|(index, scope)| {
+                    (
+                        format!("{base}{index}"),
+                        scope,
+                        module.instances_unknown.clone(),
+                    )
+                })
+                .collect(),
+            Err(why) => vec![(
+                format!("{base}[*]"),
+                Scope::default(),
+                Some(format!(
+                    "the instances of {base} are not known before apply: {why}"
+                )),
+            )],
+        };
         let mut expressions = serde_json::Map::new();
         for a in r.block.body.attributes() {
-            expressions.insert(a.key.as_str().to_owned(), json!({}));
+            let refs = references(&a.value, prefix);
+            expressions.insert(
+                a.key.as_str().to_owned(),
+                if refs.is_empty() {
+                    json!({})
+                } else {
+                    json!({ "references": refs })
+                },
+            );
         }
         let mut config =
             json!({"address": base, "type": r.ty, "name": r.name, "expressions": expressions});
@@ -217,12 +357,24 @@ pub(super) fn emit<'a>(
             config["provider_config_key"] = json!(format!("{provider}.{alias}"));
         }
         result.config.push(config);
-        for (address, scope) in instances {
+        for (address, scope, instances_unknown) in instances {
             let mut values = serde_json::Map::new();
             let mut after_unknown = serde_json::Map::new();
+            if let Some(why) = &instances_unknown {
+                let read = READS
+                    .iter()
+                    .find(|(ty, _)| *ty == r.ty)
+                    .map_or(&[][..], |(_, attrs)| *attrs);
+                let configured = r.block.body.attributes().map(|a| a.key.as_str());
+                for key in read.iter().copied().chain(configured) {
+                    if key != "count" && key != "for_each" {
+                        after_unknown.insert(key.to_owned(), json!(why));
+                    }
+                }
+            }
             for a in r.block.body.attributes() {
                 let key = a.key.as_str();
-                if key == "count" || key == "for_each" {
+                if key == "count" || key == "for_each" || instances_unknown.is_some() {
                     continue;
                 }
                 match module.eval(&a.value, &scope) {
