@@ -9,9 +9,13 @@
 pub mod cfn;
 pub mod discover;
 pub(crate) mod mapper;
-pub mod tf;
+pub mod terraform;
 pub mod tfplan;
+pub mod value;
 pub mod yaml;
+
+/// The Terraform HCL scanner under its older name (`tf::scan_module`, `tf::TfVars`).
+pub use terraform as tf;
 
 use std::collections::HashMap;
 
@@ -259,22 +263,22 @@ fn replace_strings(value: &mut serde_json::Value) {
     }
 }
 
-/// The symbolic account and Region of the evidence (see [`cfn::eval::ACCOUNT`]) written as
+/// The symbolic account and Region of the evidence (see [`value::ACCOUNT`]) written as
 /// `${AWS::AccountId}` / `${AWS::Region}`, in one pass; None when `s` has neither.
 fn symbolic(s: &str) -> Option<String> {
     use std::sync::LazyLock;
     static ACCOUNT: LazyLock<memchr::memmem::Finder<'static>> =
-        LazyLock::new(|| memchr::memmem::Finder::new(cfn::eval::ACCOUNT));
+        LazyLock::new(|| memchr::memmem::Finder::new(value::ACCOUNT));
     static REGION: LazyLock<memchr::memmem::Finder<'static>> =
-        LazyLock::new(|| memchr::memmem::Finder::new(cfn::eval::REGION));
+        LazyLock::new(|| memchr::memmem::Finder::new(value::REGION));
     let next = |from: usize| -> Option<(usize, usize, &'static str)> {
         let rest = s.as_bytes().get(from..)?;
         let a = ACCOUNT
             .find(rest)
-            .map(|i| (from + i, cfn::eval::ACCOUNT.len(), "${AWS::AccountId}"));
+            .map(|i| (from + i, value::ACCOUNT.len(), "${AWS::AccountId}"));
         let r = REGION
             .find(rest)
-            .map(|i| (from + i, cfn::eval::REGION.len(), "${AWS::Region}"));
+            .map(|i| (from + i, value::REGION.len(), "${AWS::Region}"));
         match (a, r) {
             (Some(a), Some(r)) => Some(if a.0 <= r.0 { a } else { r }),
             (a, r) => a.or(r),

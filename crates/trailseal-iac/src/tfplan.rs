@@ -516,9 +516,19 @@ pub fn scan_value(
     // A key reference (known value, or configuration references) -> KeyRef, plus the
     // evidence of a key outside the configuration that the reference itself describes.
     let resolve_key = |r: &Res<'_>, attr: &str| -> Result<Option<(KeyRef, Option<Key>)>, String> {
+        // A value known only after apply that refers to exactly one key (`aws_kms_key.k.arn`)
+        // is that key. One that refers to several keys (a conditional), or to anything else
+        // that could supply the value (another resource, a data source), is unknown.
         let by_reference = || -> Result<Option<String>, String> {
             let mut found: Vec<String> = Vec::new();
             for reference in r.references(attr) {
+                let relative = reference.strip_prefix(&r.module).unwrap_or(&reference);
+                if ["var.", "local.", "each.", "count.", "path.", "terraform."]
+                    .iter()
+                    .any(|p| relative.starts_with(p))
+                {
+                    continue;
+                }
                 let arn = if let Some(k) = find(&reference, KEY_TYPES) {
                     Some(key_arn(k))
                 } else {
@@ -527,9 +537,14 @@ pub fn scan_value(
                         .and_then(|name| aliases.iter().find(|(n, _, _)| *n == name))
                         .map(|(_, _, k)| k.clone())
                 };
-                if let Some(arn) = arn {
-                    if !found.contains(&arn) {
-                        found.push(arn);
+                match arn {
+                    Some(arn) if !found.contains(&arn) => found.push(arn),
+                    Some(_) => {}
+                    None => {
+                        return Err(format!(
+                            "{}.{attr} is known only after apply and may come from {reference}",
+                            r.address
+                        ))
                     }
                 }
             }
@@ -546,6 +561,10 @@ pub fn scan_value(
         let reference = match r.arg(attr) {
             Arg::Known(Value::String(s)) if !s.is_empty() => s,
             Arg::Known(_) | Arg::Absent => return Ok(None),
+            // Unknown with a reason (a document built from HCL): the value depends on
+            // something other than apply (a variable without a value, a try() fallback), so
+            // the references say nothing about which key it is.
+            Arg::Unknown(why) if matches!(r.attr(attr), Attr::Unknown(Some(_))) => return Err(why),
             Arg::Unknown(why) => match by_reference()? {
                 Some(arn) => arn,
                 None => return Err(why),

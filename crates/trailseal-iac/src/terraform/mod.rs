@@ -1,0 +1,351 @@
+//! Terraform HCL (`.tf`, `.tf.json`) into evidence, without running Terraform.
+//!
+//! A module directory is evaluated with three-valued values (known / unknown with the reason /
+//! null), and the result is shaped like `terraform show -json` output, mapped by
+//! [`crate::tfplan`]. Where things are:
+//!
+//! - [`load`]: reading and parsing the files, collecting blocks, variable values and their
+//!   precedence (defaults, tfvars files, `--var-file`, `--var`);
+//! - [`expr`]: expression evaluation (references, traversals, operators, conditionals, `for`);
+//! - [`functions`]: the built-in functions;
+//! - [`template`]: string templates, directives, heredocs, `templatefile()`;
+//! - [`modules`]: local module calls, their outputs, cycles;
+//! - [`suppress`]: inline `# trailseal:skip=` comments;
+//! - [`resources`]: the AWS resources trailseal maps, into the plan-shaped document (symbolic
+//!   computed attributes such as `aws_kms_key.k.arn`, so a trail's `kms_key_id` leads to its
+//!   key), `count` / `for_each` instances, data sources, Regions;
+//! - [`policy_document`]: `data "aws_iam_policy_document"` rendered to policy JSON;
+//! - [`json`]: `.tf.json` converted to the same evaluation.
+
+mod expr;
+mod functions;
+mod json;
+mod load;
+mod modules;
+mod policy_document;
+mod resources;
+mod suppress;
+mod template;
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use hcl_edit::expr::Expression;
+use hcl_edit::structure::{Block, BlockLabel, Body};
+use serde_json::{json, Value};
+
+pub use modules::local_module_calls;
+
+use crate::value::Val;
+use crate::{IacScan, Problem};
+
+/// Resource types whose instances trailseal maps (others are only evaluated on demand).
+const TYPES: &[&str] = &[
+    "aws_cloudtrail",
+    "aws_kms_key_policy",
+    "aws_kms_key",
+    "aws_kms_alias",
+    "aws_kms_replica_key",
+    "aws_s3_bucket",
+    "aws_cloudtrail_event_data_store",
+];
+
+struct File {
+    name: String,
+    /// The HCL text (for `.tf.json`, generated from the JSON).
+    text: String,
+    body: Body,
+    /// `.tf.json`: the original JSON text, where resource positions are looked up.
+    json: Option<String>,
+}
+
+struct Res<'a> {
+    ty: String,
+    name: String,
+    block: &'a Block,
+    file: usize,
+}
+
+struct Module<'a> {
+    vars: HashMap<String, Val>,
+    locals: HashMap<String, &'a Expression>,
+    local_cache: RefCell<HashMap<String, Val>>,
+    local_stack: RefCell<HashSet<String>>,
+    resources: Vec<Res<'a>>,
+    data: Vec<Res<'a>>,
+    dir: PathBuf,
+    /// `module.m.` for a child module: resource addresses (and the symbolic ARNs built from
+    /// them) are unique across modules.
+    prefix: String,
+    /// Outputs of the child modules evaluated so far, by call (`kms`, `trail[0]`).
+    module_outputs: RefCell<HashMap<String, HashMap<String, Val>>>,
+    /// Set when the instances of this (child) module are not known before apply: every
+    /// resource in it is then an unknown instance with this reason.
+    instances_unknown: Option<String>,
+    /// `provider "aws"` blocks (the default one and aliases).
+    providers: Vec<&'a Block>,
+}
+
+#[derive(Clone, Default)]
+struct Scope {
+    count_index: Option<Val>,
+    each: Option<(Val, Val)>,
+    /// Variables bound by `for` expressions, innermost last.
+    bindings: Vec<(String, Val)>,
+}
+
+impl Scope {
+    fn binding(&self, name: &str) -> Option<&Val> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+}
+
+fn unknown(why: impl Into<String>) -> Val {
+    Val::Unknown(why.into())
+}
+
+/// The start of the reason of a value that is an evaluation error Terraform would report
+/// whatever the unknown values turn out to be (a missing attribute or key of a known value,
+/// an index out of range, invalid JSON...), as opposed to a value that is merely not known:
+/// `try()` moves on only past errors.
+const ERROR: &str = "evaluation error: ";
+
+/// A known evaluation error (see [`ERROR`]); it is unknown to the checks, with the message.
+fn error(message: impl std::fmt::Display) -> Val {
+    Val::Unknown(format!("{ERROR}{message}"))
+}
+
+/// Whether `v` is, or contains, an evaluation error (see [`ERROR`]).
+fn is_error(v: &Val) -> bool {
+    match v {
+        Val::Unknown(why) => why.starts_with(ERROR),
+        Val::List(items) => items.iter().any(is_error),
+        Val::Map(entries) => entries.iter().any(|(_, v)| is_error(v)),
+        _ => false,
+    }
+}
+
+fn label(l: &BlockLabel) -> String {
+    match l {
+        BlockLabel::Ident(i) => i.as_str().to_owned(),
+        BlockLabel::String(s) => s.as_str().to_owned(),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
+}
+
+impl<'a> Module<'a> {
+    fn attr(&self, block: &'a Block, name: &str) -> Option<&'a Expression> {
+        block
+            .body
+            .attributes()
+            .find(|a| a.key.as_str() == name)
+            .map(|a| &a.value)
+    }
+
+    fn local(&self, name: &str) -> Val {
+        if let Some(v) = self.local_cache.borrow().get(name) {
+            return v.clone();
+        }
+        let Some(expr) = self.locals.get(name) else {
+            return unknown(format!("local.{name} is not defined"));
+        };
+        if !self.local_stack.borrow_mut().insert(name.to_owned()) {
+            return unknown(format!("local.{name} refers to itself"));
+        }
+        let v = self.eval(expr, &Scope::default());
+        self.local_stack.borrow_mut().remove(name);
+        self.local_cache
+            .borrow_mut()
+            .insert(name.to_owned(), v.clone());
+        v
+    }
+}
+
+/// The plan-shaped document (`terraform show -json` form) the module in `dir` evaluates to:
+/// `planned_values` (known values), `resource_changes[].change.after_unknown` (each unknown
+/// attribute with the reason, a string), `configuration` (each attribute's `references`,
+/// provider configurations). What [`scan_module`] maps with [`crate::tfplan::scan_value`].
+pub fn plan_document(dir: &Path, files: &[PathBuf], vars: &TfVars) -> Value {
+    evaluate(dir, files, vars).0
+}
+
+fn evaluate(dir: &Path, files: &[PathBuf], vars: &TfVars) -> (Value, Evaluated) {
+    let mut stack = Vec::new();
+    let mut ev = evaluate_module(dir, files, vars, None, "", None, &mut stack);
+    let mut plan = json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": std::mem::take(&mut ev.planned)}},
+        "resource_changes": std::mem::take(&mut ev.changes),
+        "configuration": {"root_module": {"resources": std::mem::take(&mut ev.config)}},
+    });
+    let mut providers = serde_json::Map::new();
+    if let Some(r) = ev.provider_region.take() {
+        providers.insert(
+            "aws".into(),
+            json!({"expressions": {"region": {"constant_value": r}}}),
+        );
+    }
+    for (key, r) in std::mem::take(&mut ev.provider_aliases) {
+        providers.insert(
+            key,
+            json!({"expressions": {"region": {"constant_value": r}}}),
+        );
+    }
+    if !providers.is_empty() {
+        plan["configuration"]["provider_config"] = Value::Object(providers);
+    }
+    (plan, ev)
+}
+
+/// Values for the root module's variables, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct TfVars {
+    /// `--var NAME=VALUE`: the last word.
+    pub values: HashMap<String, String>,
+    /// `--var-file FILE` (tfvars syntax, or JSON for `.json`), in order: after the automatic
+    /// files (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars[.json]`), before
+    /// `--var`.
+    pub files: Vec<PathBuf>,
+}
+
+/// Scans the module in `dir` made of `files` (`.tf`, `.tf.json`) with the root module's
+/// variable values `vars`.
+pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &TfVars) -> IacScan {
+    let (plan, ev) = evaluate(dir, files, vars);
+    let positions = ev.positions;
+    let locate = |address: &str| -> (u32, u32) {
+        positions
+            .get(address)
+            .map_or((1, 1), |(_, line, column)| (*line, *column))
+    };
+    let mut out = crate::tfplan::scan_value(&dir.display().to_string(), &plan, &locate);
+    // Each finding's file is the .tf file of its resource.
+    out.files = positions
+        .iter()
+        .map(|(address, (file, _, _))| (address.clone(), file.clone()))
+        .collect();
+    // Suppressions apply to every instance of the resource (`aws_kms_key.k[0]`, ...).
+    for (base, code, reason) in ev.skips {
+        let instance = format!("{base}[");
+        let arns: Vec<String> = out
+            .locations
+            .iter()
+            .filter(|(_, l)| l.address == base || l.address.starts_with(&instance))
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        for resource in arns {
+            out.suppressions.push(crate::Suppression {
+                resource,
+                code: code.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+    out.file_problems = ev.problems;
+    out.file_notes = ev.notes;
+    out.module_dirs = ev.children;
+    out
+}
+
+/// A module evaluated into plan-shaped parts.
+#[derive(Default)]
+struct Evaluated {
+    /// Inline suppressions: (resource address without instance key, code, reason).
+    skips: Vec<(String, String, String)>,
+    planned: Vec<Value>,
+    changes: Vec<Value>,
+    config: Vec<Value>,
+    /// Address -> (file, line, column).
+    positions: HashMap<String, (String, u32, u32)>,
+    problems: Vec<(String, Problem)>,
+    /// Things not evaluated on purpose (remote modules): reported as skipped.
+    notes: Vec<(String, Problem)>,
+    provider_region: Option<String>,
+    /// Aliased provider configurations: (`aws.west`, Region).
+    provider_aliases: Vec<(String, String)>,
+    /// Local module directories evaluated as children (canonical paths).
+    children: Vec<PathBuf>,
+    /// The module's `output` values.
+    outputs: HashMap<String, Val>,
+}
+
+/// Evaluates the module in `dir`: the root module with `--var` values (`inputs` None), or a
+/// local child module with the values its call passes, its addresses under `prefix`.
+fn evaluate_module(
+    dir: &Path,
+    files: &[PathBuf],
+    vars: &TfVars,
+    inputs: Option<HashMap<String, Val>>,
+    prefix: &str,
+    instances_unknown: Option<String>,
+    stack: &mut Vec<PathBuf>,
+) -> Evaluated {
+    let mut result = Evaluated::default();
+    let (parsed, mut problems) = load::parse_files(files);
+    let mut module = Module {
+        vars: HashMap::new(),
+        locals: HashMap::new(),
+        local_cache: RefCell::new(HashMap::new()),
+        local_stack: RefCell::new(HashSet::new()),
+        resources: Vec::new(),
+        data: Vec::new(),
+        dir: dir.to_owned(),
+        prefix: prefix.to_owned(),
+        module_outputs: RefCell::new(HashMap::new()),
+        providers: Vec::new(),
+        instances_unknown,
+    };
+    let decl = load::collect(&mut module, &parsed);
+    load::assign_variables(
+        &mut module,
+        &parsed,
+        &decl.variables,
+        vars,
+        inputs,
+        &mut problems,
+    );
+    // The chain of modules being evaluated, for cycles (canonical paths: only resolved when
+    // the module calls others, which most do not).
+    if !decl.module_calls.is_empty() {
+        stack.push(dir.canonicalize().unwrap_or_else(|_| dir.to_owned()));
+    }
+    modules::evaluate_calls(
+        &module,
+        &parsed,
+        &decl.module_calls,
+        dir,
+        vars,
+        prefix,
+        stack,
+        &mut result,
+        &mut problems,
+    );
+    // Instances of the mapped resources, as plan-shaped parts.
+    resources::emit(&module, &parsed, prefix, &mut result, &mut problems);
+    for (name, b) in &decl.outputs {
+        if let Some(e) = module.attr(b, "value") {
+            let v = module.eval(e, &Scope::default());
+            result.outputs.insert(name.clone(), v);
+        }
+    }
+    resources::provider_configs(&module, &parsed, &mut result);
+    result.problems.extend(problems);
+    if !decl.module_calls.is_empty() {
+        stack.pop();
+    }
+    result
+}

@@ -1,0 +1,442 @@
+//! The AWS resources trailseal maps, as parts of a plan-shaped document (`planned_values`,
+//! `resource_changes[].change.after_unknown` with reasons, `configuration` expressions):
+//! symbolic computed attributes (`aws_kms_key.k.arn`), instances of `count` / `for_each`,
+//! data sources, per-resource Regions and provider configurations.
+
+use hcl_edit::expr::{Expression, TraversalOperator};
+use hcl_edit::structure::Block;
+use hcl_edit::Span;
+use serde_json::json;
+
+use super::json::json_position;
+use super::suppress::inline_skips;
+use super::{label, line_col, unknown, Evaluated, File, Module, Scope, TYPES};
+use crate::value::{Val, ACCOUNT, REGION};
+use crate::Problem;
+
+impl<'a> Module<'a> {
+    /// A symbolic value for a resource attribute: identifies the resource where Terraform
+    /// would compute it; configured attributes are evaluated.
+    pub(super) fn resource_attr(&self, ty: &str, name: &str, index: &str, attr: &str) -> Val {
+        let address = format!("{}{ty}.{name}{index}", self.prefix);
+        let Some(res) = self.resources.iter().find(|r| r.ty == ty && r.name == name) else {
+            return unknown(format!("{ty}.{name} is not defined in this module"));
+        };
+        match (ty, attr) {
+            ("aws_kms_key" | "aws_kms_replica_key", "arn") => Val::Str(format!(
+                "arn:aws:kms:{}:{ACCOUNT}:key/{address}",
+                self.region_of(res.block)
+            )),
+            ("aws_kms_key" | "aws_kms_replica_key", "key_id" | "id") => Val::Str(address),
+            ("aws_s3_bucket", "id" | "bucket") => match self.attr(res.block, "bucket") {
+                Some(e) => self.eval(e, &Scope::default()),
+                None => Val::Str(address),
+            },
+            ("aws_s3_bucket", "arn") => match self.resource_attr(ty, name, index, "bucket") {
+                Val::Str(b) => Val::Str(format!("arn:aws:s3:::{b}")),
+                other => other,
+            },
+            ("aws_kms_alias", "name" | "id") => match self.attr(res.block, "name") {
+                Some(e) => self.eval(e, &Scope::default()),
+                None => unknown(format!("{address}.name")),
+            },
+            ("aws_cloudtrail", "arn") => match self.attr(res.block, "name") {
+                Some(e) => match self.eval(e, &Scope::default()) {
+                    Val::Str(n) => {
+                        Val::Str(format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{n}"))
+                    }
+                    other => other,
+                },
+                None => unknown(format!("{address}.arn")),
+            },
+            (_, attr) => match self.attr(res.block, attr) {
+                Some(e) => self.eval(e, &Scope::default()),
+                None => unknown(format!("{address}.{attr} is known only after apply")),
+            },
+        }
+    }
+
+    /// `provider = aws.west` on a resource: ("aws", "west").
+    pub(super) fn provider_alias(&self, block: &Block) -> Option<(String, String)> {
+        let Some(Expression::Traversal(t)) = self.attr(block, "provider") else {
+            return None;
+        };
+        match (&t.expr, t.operators.as_slice()) {
+            (Expression::Variable(v), [op]) => match &**op {
+                TraversalOperator::GetAttr(alias) => {
+                    Some((v.as_str().to_owned(), alias.as_str().to_owned()))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The instances `count` / `for_each` make of a resource or module call: the address
+    /// suffix (`[0]`, `["a"]`, or empty) and the scope (`count.index`, `each.key/value`).
+    /// Err(reason) when which instances exist cannot be known before apply: an unknown count,
+    /// a for_each whose keys (a set's elements, or the map itself) are unknown. A map with known
+    /// keys and unknown values has known instances (each.value unknown only): "The keys of the
+    /// map (or all the values in the case of a set of strings) must be known values"
+    /// (https://developer.hashicorp.com/terraform/language/meta-arguments/for_each).
+    pub(super) fn instances(&self, block: &Block) -> Result<Vec<(String, Scope)>, String> {
+        let scope = |count_index, each| Scope {
+            count_index,
+            each,
+            bindings: Vec::new(),
+        };
+        let key = |k: &str| format!("[{}]", serde_json::to_string(k).unwrap_or_default());
+        let text = |e: &Expression| e.to_string().trim().to_owned();
+        if let Some(c) = self.attr(block, "count") {
+            let v = self.eval(c, &Scope::default());
+            if let Some(why) = v.unknown() {
+                return Err(format!("count = {} is unknown: {why}", text(c)));
+            }
+            return match v.text().and_then(|t| t.parse::<usize>().ok()) {
+                Some(n) => Ok((0..n)
+                    .map(|i| (format!("[{i}]"), scope(Some(Val::Num(i.to_string())), None)))
+                    .collect()),
+                None => Err(format!("count = {} is not a whole number", text(c))),
+            };
+        }
+        let Some(fe) = self.attr(block, "for_each") else {
+            return Ok(vec![(String::new(), Scope::default())]);
+        };
+        match self.eval(fe, &Scope::default()) {
+            Val::Map(m) => Ok(m
+                .into_iter()
+                .map(|(k, v)| (key(&k), scope(None, Some((Val::Str(k), v)))))
+                .collect()),
+            Val::List(l) => {
+                let mut out: Vec<(String, Scope)> = Vec::new();
+                for v in &l {
+                    if let Some(why) = v.unknown() {
+                        return Err(format!(
+                            "for_each = {} has elements that are unknown: {why}",
+                            text(fe)
+                        ));
+                    }
+                    let Some(k) = v.text() else {
+                        return Err(format!(
+                            "for_each = {} is not a map or a set of strings",
+                            text(fe)
+                        ));
+                    };
+                    // A set: duplicates are one instance.
+                    if !out.iter().any(|(x, _)| *x == key(&k)) {
+                        out.push((
+                            key(&k),
+                            scope(None, Some((Val::Str(k.clone()), Val::Str(k)))),
+                        ));
+                    }
+                }
+                Ok(out)
+            }
+            Val::Unknown(why) => Err(format!("for_each = {} is unknown: {why}", text(fe))),
+            _ => Err(format!(
+                "for_each = {} is not a map or a set of strings",
+                text(fe)
+            )),
+        }
+    }
+
+    /// A resource's Region when it sets one: its `region` argument (AWS provider 6) or the
+    /// Region of its aliased provider (`provider = aws.west`); else the deploying Region.
+    pub(super) fn region_of(&self, block: &Block) -> String {
+        if let Some(r) = self
+            .attr(block, "region")
+            .and_then(|e| self.eval(e, &Scope::default()).text())
+        {
+            return r;
+        }
+        self.provider_alias(block)
+            .and_then(|(_, alias)| {
+                self.providers.iter().find_map(|p| {
+                    let a = self
+                        .attr(p, "alias")
+                        .and_then(|e| self.eval(e, &Scope::default()).text())?;
+                    (a == alias).then(|| {
+                        self.attr(p, "region")
+                            .and_then(|e| self.eval(e, &Scope::default()).text())
+                    })?
+                })
+            })
+            .unwrap_or_else(|| REGION.to_owned())
+    }
+
+    pub(super) fn data_attr(&self, ty: &str, name: &str, attr: &str) -> Val {
+        match (ty, attr) {
+            ("aws_caller_identity", "account_id") => Val::Str(ACCOUNT.into()),
+            ("aws_region", "name" | "region" | "id") => Val::Str(REGION.into()),
+            ("aws_partition", "partition" | "id") => Val::Str("aws".into()),
+            ("aws_partition", "dns_suffix") => Val::Str("amazonaws.com".into()),
+            ("aws_iam_policy_document", "json" | "minified_json") => {
+                match self.data.iter().find(|d| d.ty == ty && d.name == name) {
+                    Some(d) => self.policy_document(d.block),
+                    None => unknown(format!("data.{ty}.{name} is not defined")),
+                }
+            }
+            _ => unknown(format!("data.{ty}.{name}.{attr} is read at plan time")),
+        }
+    }
+}
+
+/// The arguments trailseal reads, per mapped type: when the instances of a resource are not
+/// known, each of them is unknown (with the reason) in the document, whether configured or
+/// not, so that no default applies.
+pub(super) const READS: &[(&str, &[&str])] = &[
+    (
+        "aws_cloudtrail",
+        &[
+            "name",
+            "kms_key_id",
+            "s3_bucket_name",
+            "s3_key_prefix",
+            "is_organization_trail",
+            "is_multi_region_trail",
+            "enable_log_file_validation",
+            "enable_logging",
+            "region",
+        ],
+    ),
+    (
+        "aws_kms_key",
+        &[
+            "is_enabled",
+            "customer_master_key_spec",
+            "key_usage",
+            "multi_region",
+            "enable_key_rotation",
+            "policy",
+            "region",
+        ],
+    ),
+    ("aws_kms_alias", &["name", "target_key_id", "region"]),
+    (
+        "aws_kms_replica_key",
+        &["primary_key_arn", "enabled", "policy", "region"],
+    ),
+    ("aws_s3_bucket", &["bucket", "region"]),
+    (
+        "aws_cloudtrail_event_data_store",
+        &["name", "kms_key_id", "region"],
+    ),
+    (
+        "aws_kms_key_policy",
+        &["key_id", "policy", "bypass_policy_lockout_safety_check"],
+    ),
+];
+
+/// The references of an expression, as `terraform show -json` lists them in the
+/// configuration (`aws_kms_key.k.arn`, `aws_kms_key.k`, `var.x`, `module.m.out`, `module.m`),
+/// with the module's address prefix (the document is flat: `module.m.aws_kms_key.k`). Every
+/// reference of the expression is listed, in the order written: both branches of a
+/// conditional, every argument of try(), so a consumer sees every candidate.
+pub(super) fn references(expr: &Expression, prefix: &str) -> Vec<String> {
+    struct Refs(Vec<String>);
+    impl hcl_edit::visit::Visit for Refs {
+        fn visit_traversal(&mut self, node: &hcl_edit::expr::Traversal) {
+            if let Expression::Variable(root) = &node.expr {
+                let root = root.as_str();
+                let mut parts = vec![root.to_owned()];
+                for op in &node.operators {
+                    match &**op {
+                        TraversalOperator::GetAttr(i) => parts.push(format!(".{}", i.as_str())),
+                        TraversalOperator::Index(Expression::Number(n)) => {
+                            parts.push(format!("[{}]", n.as_ref()))
+                        }
+                        TraversalOperator::Index(Expression::String(s)) => parts.push(format!(
+                            "[{}]",
+                            serde_json::to_string(s.as_str()).unwrap_or_default()
+                        )),
+                        TraversalOperator::LegacyIndex(i) => parts.push(format!("[{}]", **i)),
+                        _ => break,
+                    }
+                }
+                // How many parts name the object: `data.T.N`, `T.N`, `module.M`, `var.X`.
+                let object = match root {
+                    "data" => 3,
+                    "var" | "local" | "module" | "each" | "count" => 2,
+                    r if r.contains('_') => 2,
+                    _ => usize::MAX,
+                };
+                if parts.len() >= object {
+                    // The longest form first, then shorter ones down to the object.
+                    for n in (object..=parts.len()).rev() {
+                        let r = parts[..n].concat();
+                        if !self.0.contains(&r) {
+                            self.0.push(r);
+                        }
+                    }
+                }
+            }
+            hcl_edit::visit::visit_traversal(self, node);
+        }
+    }
+    let mut refs = Refs(Vec::new());
+    hcl_edit::visit::Visit::visit_expr(&mut refs, expr);
+    refs.0
+        .into_iter()
+        .map(|r| match r.split('.').next() {
+            Some("each" | "count") => r,
+            _ => format!("{prefix}{r}"),
+        })
+        .collect()
+}
+
+/// The instances of the mapped resources of `module`, as plan-shaped parts in `result`, with
+/// their inline suppressions.
+pub(super) fn emit<'a>(
+    module: &Module<'a>,
+    parsed: &'a [File],
+    prefix: &str,
+    result: &mut Evaluated,
+    problems: &mut Vec<(String, Problem)>,
+) {
+    for r in module
+        .resources
+        .iter()
+        .filter(|r| TYPES.contains(&r.ty.as_str()))
+    {
+        let base = format!("{prefix}{}.{}", r.ty, r.name);
+        if parsed[r.file].json.is_none() {
+            let span = r.block.span().unwrap_or(0..0);
+            for skip in inline_skips(&parsed[r.file].text, span) {
+                match skip {
+                    Ok((code, reason)) => result.skips.push((base.clone(), code, reason)),
+                    Err((line, message)) => problems.push((
+                        parsed[r.file].name.clone(),
+                        Problem {
+                            address: Some(base.clone()),
+                            line,
+                            column: 1,
+                            message: format!("{base}: {message}"),
+                        },
+                    )),
+                }
+            }
+        }
+        // Which instances exist: known, or not before apply (one `[*]` instance then, every
+        // attribute trailseal reads unknown with the reason, so checks are indeterminate and
+        // never missing).
+        let instances: Vec<(String, Scope, Option<String>)> = match module.instances(r.block) {
+            Ok(instances) => instances
+                .into_iter()
+                .map(|(index, scope)| {
+                    (
+                        format!("{base}{index}"),
+                        scope,
+                        module.instances_unknown.clone(),
+                    )
+                })
+                .collect(),
+            Err(why) => vec![(
+                format!("{base}[*]"),
+                Scope::default(),
+                Some(format!(
+                    "the instances of {base} are not known before apply: {why}"
+                )),
+            )],
+        };
+        let mut expressions = serde_json::Map::new();
+        for a in r.block.body.attributes() {
+            let refs = references(&a.value, prefix);
+            expressions.insert(
+                a.key.as_str().to_owned(),
+                if refs.is_empty() {
+                    json!({})
+                } else {
+                    json!({ "references": refs })
+                },
+            );
+        }
+        let mut config =
+            json!({"address": base, "type": r.ty, "name": r.name, "expressions": expressions});
+        // `provider = aws.west`: the Region of that provider configuration applies.
+        if let Some((provider, alias)) = module.provider_alias(r.block) {
+            config["provider_config_key"] = json!(format!("{provider}.{alias}"));
+        }
+        result.config.push(config);
+        for (address, scope, instances_unknown) in instances {
+            let mut values = serde_json::Map::new();
+            let mut after_unknown = serde_json::Map::new();
+            if let Some(why) = &instances_unknown {
+                let read = READS
+                    .iter()
+                    .find(|(ty, _)| *ty == r.ty)
+                    .map_or(&[][..], |(_, attrs)| *attrs);
+                let configured = r.block.body.attributes().map(|a| a.key.as_str());
+                for key in read.iter().copied().chain(configured) {
+                    if key != "count" && key != "for_each" {
+                        after_unknown.insert(key.to_owned(), json!(why));
+                    }
+                }
+            }
+            for a in r.block.body.attributes() {
+                let key = a.key.as_str();
+                if key == "count" || key == "for_each" || instances_unknown.is_some() {
+                    continue;
+                }
+                match module.eval(&a.value, &scope) {
+                    v if v.unknown().is_some() => {
+                        after_unknown
+                            .insert(key.to_owned(), json!(v.unknown().unwrap_or_default()));
+                    }
+                    v => {
+                        values.insert(key.to_owned(), v.to_json());
+                    }
+                }
+            }
+            // Computed identity attributes, symbolic like the references to them.
+            let index = address.strip_prefix(&base).unwrap_or_default().to_owned();
+            for attr in ["arn", "key_id"] {
+                if !values.contains_key(attr) {
+                    if let Val::Str(v) = module.resource_attr(&r.ty, &r.name, &index, attr) {
+                        values.insert(attr.to_owned(), json!(v));
+                    }
+                }
+            }
+            let (line, column) = match &parsed[r.file].json {
+                Some(json) => json_position(json, &r.ty, &r.name),
+                None => line_col(
+                    &parsed[r.file].text,
+                    r.block.span().map(|s| s.start).unwrap_or(0),
+                ),
+            };
+            result
+                .positions
+                .insert(address.clone(), (parsed[r.file].name.clone(), line, column));
+            result.planned.push(json!({"address": address, "mode": "managed", "type": r.ty, "name": r.name, "values": values}));
+            result
+                .changes
+                .push(json!({"address": address, "change": {"after_unknown": after_unknown}}));
+        }
+    }
+}
+
+/// Provider configurations: `aws` (the deploying Region when set) and aliases (`aws.west`).
+pub(super) fn provider_configs<'a>(
+    module: &Module<'a>,
+    parsed: &'a [File],
+    result: &mut Evaluated,
+) {
+    for b in parsed.iter().flat_map(|f| f.body.blocks()).filter(|b| {
+        b.ident.as_str() == "provider" && b.labels.first().map(label).as_deref() == Some("aws")
+    }) {
+        let Some(r) = module
+            .attr(b, "region")
+            .map(|e| module.eval(e, &Scope::default()))
+            .and_then(|v| v.text())
+        else {
+            continue;
+        };
+        match module
+            .attr(b, "alias")
+            .map(|e| module.eval(e, &Scope::default()))
+            .and_then(|v| v.text())
+        {
+            Some(alias) => result.provider_aliases.push((format!("aws.{alias}"), r)),
+            None => result.provider_region = result.provider_region.take().or(Some(r)),
+        }
+    }
+}
