@@ -95,6 +95,15 @@ pub(crate) fn evaluate_condition(
             SetQualifier::ForAnyValue => op.if_exists,
             SetQualifier::Single => op.if_exists || op.base.is_negated(),
         }),
+        // A multivalued key without a set operator: AWS documents only that such keys need
+        // ForAnyValue/ForAllValues; what IAM does without one is not documented, so the
+        // condition is unknown (lint MULTIVALUED_KEY_WITHOUT_SET_OPERATOR).
+        KeyState::Known(_) | KeyState::Pattern(_)
+            if op.set == SetQualifier::Single && crate::lint::multi_valued(&c.key) =>
+        {
+            push_unique(unknown, &c.key);
+            Tri::Unknown
+        }
         KeyState::Known(values) => {
             let values: Vec<Value> = values.iter().map(|v| Value::Text(v)).collect();
             let mut test = |vals: &[Value]| match_values(op.base, vals, &c.values, &cx, unknown);

@@ -332,6 +332,19 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
                     ),
                 );
             }
+            if op.set == SetQualifier::Single && op.base != Null && multi_valued(&c.key) {
+                push(
+                    "MULTIVALUED_KEY_WITHOUT_SET_OPERATOR",
+                    Severity::Warning,
+                    s,
+                    &path,
+                    format!(
+                        "{} is multivalued: use ForAnyValue:{} or ForAllValues:{}; without a set operator \
+                         AWS does not document the result, so trailseal evaluates it as unknown",
+                        c.key, c.operator_text, c.operator_text
+                    ),
+                );
+            }
             if matches!(op.base, StringLike | StringNotLike)
                 && !c.values.iter().any(|v| v.contains(['*', '?']))
             {
@@ -418,6 +431,21 @@ fn unknown_values(s: &Statement) -> Vec<(String, String)> {
 }
 
 /// Well-known single-valued keys used in key policies.
+/// Multivalued context keys (IAM User Guide, "Single-valued vs. multivalued context keys";
+/// KMS condition keys): a request may carry several values, and conditions on them need a set
+/// operator.
+pub(crate) fn multi_valued(key: &str) -> bool {
+    const KEYS: &[&str] = &[
+        "kms:EncryptionContextKeys",
+        "kms:GrantOperations",
+        "aws:TagKeys",
+        "aws:CalledVia",
+        "aws:PrincipalOrgPaths",
+        "aws:PrincipalServiceNamesList",
+    ];
+    KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
 fn single_valued(key: &str) -> bool {
     const KEYS: &[&str] = &[
         "aws:SourceArn",
