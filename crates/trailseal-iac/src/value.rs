@@ -41,6 +41,65 @@ impl Val {
         }
     }
 
+    /// A key policy document (an object with a `Statement`) as JSON text in which every unknown
+    /// value is the policy engine's unknown-value marker ([`trailseal_policy::unknown_value`]),
+    /// so that what is known of the policy is still evaluated: an unknown principal in an Allow
+    /// for `kms:Decrypt` cannot remove CloudTrail's permission. `None` when the policy's shape
+    /// is unknown (the statement list, a whole statement, a condition block or an operator's
+    /// keys): a statement could then be a Deny, so nothing can be decided.
+    pub fn policy_json(&self) -> Option<String> {
+        let Val::Map(doc) = self else {
+            return None;
+        };
+        let statements = match doc.iter().find(|(k, _)| k == "Statement").map(|(_, v)| v) {
+            Some(Val::List(items)) => items.iter().collect::<Vec<_>>(),
+            Some(st @ Val::Map(_)) => vec![st],
+            _ => return None,
+        };
+        for st in statements {
+            let Val::Map(entries) = st else {
+                return None;
+            };
+            let condition = entries
+                .iter()
+                .find(|(k, _)| k == "Condition")
+                .map(|(_, v)| v);
+            let shape_unknown = match condition {
+                Some(Val::Unknown(_)) => true,
+                Some(Val::Map(ops)) => ops.iter().any(|(_, keys)| !matches!(keys, Val::Map(_))),
+                _ => false,
+            };
+            if shape_unknown {
+                return None;
+            }
+        }
+        Some(self.to_json_marked().to_string())
+    }
+
+    /// JSON in which every unknown value is the policy engine's unknown-value marker.
+    pub fn to_json_marked(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            // A reason cannot contain the marker's closing bracket.
+            Val::Unknown(why) => J::String(trailseal_policy::unknown_value(&why.replace('⟩', ")"))),
+            Val::List(items) => J::Array(
+                items
+                    .iter()
+                    .filter(|v| **v != Val::NoValue)
+                    .map(Val::to_json_marked)
+                    .collect(),
+            ),
+            Val::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .filter(|(_, v)| *v != Val::NoValue)
+                    .map(|(k, v)| (k.clone(), v.to_json_marked()))
+                    .collect(),
+            ),
+            other => other.to_json(),
+        }
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {

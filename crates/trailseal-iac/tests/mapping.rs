@@ -390,3 +390,124 @@ fn plan_aliases_are_regional() {
     );
     assert_eq!(status(&same, "aws_cloudtrail.t", "TS002"), Status::Pass);
 }
+
+// Lost precision, the other direction: an Allow can never remove CloudTrail's permission
+// (IAM User Guide, "Policy evaluation logic": only an explicit Deny overrides an Allow), so an
+// unknown principal in a Decrypt-only Allow leaves TS006 decidable; in a Deny it does not.
+const CT_STATEMENTS: &str = r#"
+          - Effect: Allow
+            Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"}
+            Action: "kms:*"
+            Resource: "*"
+          - Effect: Allow
+            Principal: {Service: cloudtrail.amazonaws.com}
+            Action: ["kms:GenerateDataKey*", "kms:DescribeKey"]
+            Resource: "*"
+"#;
+
+#[test]
+fn cloudformation_policy_with_an_unknown_principal_keeps_what_is_known() {
+    let key = |effect: &str, action: &str| {
+        format!(
+            "{CFN_TRAIL}  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n        Version: \"2012-10-17\"\n        Statement:{CT_STATEMENTS}          - Effect: {effect}\n            Principal: {{AWS: !Ref Reader}}\n            Action: \"{action}\"\n            Resource: \"*\"\n"
+        )
+    };
+    let params = "  Reader: {Type: String}\n";
+    let scan = template(&key("Allow", "kms:Decrypt"), params);
+    assert_eq!(status(&scan, "Trail", "TS006"), Status::Pass);
+    let scan = template(&key("Deny", "kms:*"), params);
+    assert_eq!(status(&scan, "Trail", "TS006"), Status::Indeterminate);
+}
+
+fn hcl(main: &str) -> IacScan {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("main.tf");
+    std::fs::write(&path, main).expect("write");
+    trailseal_iac::tf::scan_module(dir.path(), &[path], &trailseal_iac::tf::TfVars::default())
+}
+
+const HCL_TRAIL: &str = r#"
+variable "reader" {}
+resource "aws_s3_bucket" "b" { bucket = "logs" }
+resource "aws_cloudtrail" "t" {
+  name           = "t"
+  s3_bucket_name = aws_s3_bucket.b.id
+  kms_key_id     = aws_kms_key.k.arn
+}
+"#;
+
+#[test]
+fn terraform_jsonencode_policy_with_an_unknown_principal_keeps_what_is_known() {
+    let key = |effect: &str, action: &str| {
+        format!(
+            r#"{HCL_TRAIL}
+data "aws_caller_identity" "me" {{}}
+resource "aws_kms_key" "k" {{
+  policy = jsonencode({{
+    Version = "2012-10-17"
+    Statement = [
+      {{ Effect = "Allow", Principal = {{ AWS = "arn:aws:iam::${{data.aws_caller_identity.me.account_id}}:root" }}, Action = "kms:*", Resource = "*" }},
+      {{ Effect = "Allow", Principal = {{ Service = "cloudtrail.amazonaws.com" }}, Action = ["kms:GenerateDataKey*", "kms:DescribeKey"], Resource = "*" }},
+      {{ Effect = "{effect}", Principal = {{ AWS = var.reader }}, Action = "{action}", Resource = "*" }},
+    ]
+  }})
+}}
+"#
+        )
+    };
+    let scan = hcl(&key("Allow", "kms:Decrypt"));
+    assert_eq!(status(&scan, "aws_cloudtrail.t", "TS006"), Status::Pass);
+    let scan = hcl(&key("Deny", "kms:*"));
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS006"),
+        Status::Indeterminate
+    );
+}
+
+#[test]
+fn terraform_policy_document_with_unknown_identifiers_keeps_what_is_known() {
+    let doc = |effect: &str, action: &str| {
+        format!(
+            r#"{HCL_TRAIL}
+data "aws_caller_identity" "me" {{}}
+data "aws_iam_policy_document" "p" {{
+  statement {{
+    principals {{
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${{data.aws_caller_identity.me.account_id}}:root"]
+    }}
+    actions   = ["kms:*"]
+    resources = ["*"]
+  }}
+  statement {{
+    principals {{
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }}
+    actions   = ["kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = ["*"]
+  }}
+  statement {{
+    effect = "{effect}"
+    principals {{
+      type        = "AWS"
+      identifiers = [var.reader]
+    }}
+    actions   = ["{action}"]
+    resources = ["*"]
+  }}
+}}
+resource "aws_kms_key" "k" {{
+  policy = data.aws_iam_policy_document.p.json
+}}
+"#
+        )
+    };
+    let scan = hcl(&doc("Allow", "kms:Decrypt"));
+    assert_eq!(status(&scan, "aws_cloudtrail.t", "TS006"), Status::Pass);
+    let scan = hcl(&doc("Deny", "kms:*"));
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS006"),
+        Status::Indeterminate
+    );
+}

@@ -302,7 +302,10 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
             usage,
             multi_region,
             rotation,
-            policy: arg("KeyPolicy"),
+            policy: policy_arg(
+                &r.id,
+                r.props.and_then(|p| p.get("KeyPolicy")).map(|n| ev.eval(n)),
+            ),
             account: ACCOUNT.to_owned(),
             aliases: alias_targets
                 .iter()
@@ -454,6 +457,18 @@ fn prop_arg(id: &str, name: &str, value: Option<Val>) -> Arg {
             Some(why) => Arg::Unknown(format!("{id}.{name}: {why}")),
             None => Arg::Known(v.to_json()),
         },
+    }
+}
+
+/// `KeyPolicy`: a policy object with unknown values inside keeps what is known, the unknown
+/// values marked for the policy engine (see [`Val::policy_json`]).
+fn policy_arg(id: &str, value: Option<Val>) -> Arg {
+    match &value {
+        Some(v @ Val::Map(_)) if v.unknown().is_some() => match v.policy_json() {
+            Some(text) => Arg::Known(serde_json::Value::String(text)),
+            None => prop_arg(id, "KeyPolicy", value),
+        },
+        _ => prop_arg(id, "KeyPolicy", value),
     }
 }
 

@@ -158,8 +158,16 @@ impl<'a> Module<'a> {
         Ok(out)
     }
 
-    /// One `statement` block as policy JSON.
+    /// One `statement` block as policy JSON. An unknown effect, action, resource, principal
+    /// identifier or condition value becomes the policy engine's unknown-value marker (what is
+    /// known of the statement still counts); an unknown `sid` (statements are merged by sid),
+    /// principal type or condition test/variable makes the document unknown.
     fn statement(&self, st: &Body, s: &Scope) -> Rendered {
+        let value = |name: &str| -> Option<Val> {
+            st.attributes()
+                .find(|a| a.key.as_str() == name)
+                .map(|a| self.eval(&a.value, s))
+        };
         let get = |name: &str| -> Result<Option<Val>, Val> {
             let v = st
                 .attributes()
@@ -179,8 +187,24 @@ impl<'a> Module<'a> {
                 out.insert("Sid".into(), v.to_json());
             }
         }
-        let effect = get("effect")?.map_or(json!("Allow"), |v| v.to_json());
-        if effect != json!("Allow") && effect != json!("Deny") {
+        // A known evaluation error is an error, whatever else is unknown.
+        for name in [
+            "effect",
+            "actions",
+            "not_actions",
+            "resources",
+            "not_resources",
+        ] {
+            if let Some(v) = value(name).filter(super::is_error) {
+                return Err(v);
+            }
+        }
+        let effect = value("effect").map_or(json!("Allow"), |v| v.to_json_marked());
+        let marked = effect
+            .as_str()
+            .and_then(trailseal_policy::unknown_reason)
+            .is_some();
+        if effect != json!("Allow") && effect != json!("Deny") && !marked {
             return Err(error(format!(
                 "a statement effect {effect} (Allow or Deny)"
             )));
@@ -192,9 +216,9 @@ impl<'a> Module<'a> {
             ("resources", "Resource"),
             ("not_resources", "NotResource"),
         ] {
-            if let Some(v) = get(attr)? {
+            if let Some(v) = value(attr) {
                 if v != Val::Null {
-                    out.insert(key.into(), v.to_json());
+                    out.insert(key.into(), v.to_json_marked());
                 }
             }
         }
@@ -210,12 +234,12 @@ impl<'a> Module<'a> {
                         .map(|a| self.eval(&a.value, &ps))
                 };
                 match (attr("type"), attr("identifiers")) {
-                    (Some(Val::Str(t)), Some(ids)) if ids.unknown().is_none() => {
+                    (Some(Val::Str(t)), Some(ids)) if !super::is_error(&ids) => {
                         let entry = principals.entry(t).or_insert_with(|| json!([]));
-                        if let (Some(list), Value::Array(new)) =
-                            (entry.as_array_mut(), ids.to_json())
-                        {
-                            list.extend(new);
+                        match (entry.as_array_mut(), ids.to_json_marked()) {
+                            (Some(list), Value::Array(new)) => list.extend(new),
+                            (Some(list), one) => list.push(one),
+                            _ => {}
                         }
                     }
                     (t, ids) => {
@@ -242,10 +266,10 @@ impl<'a> Module<'a> {
                     .map(|a| self.eval(&a.value, &cs))
             };
             match (attr("test"), attr("variable"), attr("values")) {
-                (Some(Val::Str(t)), Some(Val::Str(k)), Some(v)) if v.unknown().is_none() => {
+                (Some(Val::Str(t)), Some(Val::Str(k)), Some(v)) if !super::is_error(&v) => {
                     let op = conditions.entry(t).or_insert_with(|| json!({}));
                     if let Some(op) = op.as_object_mut() {
-                        op.insert(k, v.to_json());
+                        op.insert(k, v.to_json_marked());
                     }
                 }
                 (t, k, v) => {
