@@ -274,11 +274,42 @@ impl TrailContext {
             "Principal": {"Service": CLOUDTRAIL_SERVICE},
             "Action": "kms:GenerateDataKey*",
             "Resource": "*",
-            "Condition": {
-                "StringEquals": {"aws:SourceArn": self.trail_arn},
-                "StringLike": {EC_TRAIL_ARN: format!("arn:{}:cloudtrail:*:{}:trail/*", self.partition(), self.account())}
-            }
+            "Condition": self.source_arn_condition(serde_json::json!({
+                EC_TRAIL_ARN: format!("arn:{}:cloudtrail:*:{}:trail/*", self.partition(), self.account())
+            }))
         })
+    }
+
+    /// `StringEquals aws:SourceArn = <trail ARN>` (AWS's recommendation), plus `like` under
+    /// `StringLike`. When the trail's name is not known (CloudFormation generates it), the ARN
+    /// is not either: `StringLike aws:SourceArn = arn:P:cloudtrail:REGION:ACCOUNT:trail/*`
+    /// instead, never the placeholder name.
+    fn source_arn_condition(&self, like: serde_json::Value) -> serde_json::Value {
+        let mut like = match like {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        let mut condition = serde_json::Map::new();
+        if self.name_known {
+            condition.insert(
+                "StringEquals".into(),
+                serde_json::json!({"aws:SourceArn": self.trail_arn}),
+            );
+        } else {
+            like.insert(
+                "aws:SourceArn".into(),
+                serde_json::Value::String(format!(
+                    "arn:{}:cloudtrail:{}:{}:trail/*",
+                    self.partition(),
+                    self.region(),
+                    self.account()
+                )),
+            );
+        }
+        if !like.is_empty() {
+            condition.insert("StringLike".into(), serde_json::Value::Object(like));
+        }
+        serde_json::Value::Object(condition)
     }
 
     /// The documented statement letting CloudTrail describe the key.
@@ -289,7 +320,7 @@ impl TrailContext {
             "Principal": {"Service": CLOUDTRAIL_SERVICE},
             "Action": "kms:DescribeKey",
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceArn": self.trail_arn}}
+            "Condition": self.source_arn_condition(serde_json::json!({}))
         })
     }
 

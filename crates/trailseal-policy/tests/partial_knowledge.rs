@@ -325,3 +325,33 @@ fn unknown_values_in_the_policy_are_unknown_with_their_reason() {
     assert_eq!(with_allow.decision, Decision::Indeterminate);
     assert_eq!(with_allow.unknown_keys, vec!["var.effect".to_owned()]);
 }
+
+// CloudFormation User Guide, "AWS::CloudTrail::Trail": without TrailName the name is generated,
+// so the trail ARN (aws:SourceArn, CloudTrail User Guide "Configure AWS KMS key policies for
+// CloudTrail") is not known: the recommended statements must not pin a placeholder name, and
+// the statements they recommend must then still let CloudTrail encrypt and describe.
+#[test]
+fn recommended_statements_never_pin_an_unknown_trail_name() {
+    let ctx = TrailContext {
+        name_known: false,
+        ..trail()
+    };
+    let encrypt = ctx.encrypt_statement();
+    let describe = ctx.describe_statement();
+    for st in [&encrypt, &describe] {
+        let text = st.to_string();
+        assert!(!text.contains("trail/main"), "{text}");
+        assert!(text.contains("trail/*"), "{text}");
+    }
+    let p = policy(json!([encrypt, describe]));
+    assert_eq!(
+        evaluate(&p, &ctx.generate_data_key_request()).decision,
+        Decision::Allow
+    );
+    assert_eq!(
+        evaluate(&p, &ctx.describe_key_request()).decision,
+        Decision::Allow
+    );
+    // With the name known, aws:SourceArn is pinned to the trail, as AWS recommends.
+    assert!(trail().encrypt_statement().to_string().contains(TRAIL));
+}
