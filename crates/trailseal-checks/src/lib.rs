@@ -7,6 +7,7 @@
 //! why it matters, example, how to fix) is the text `explain` prints: one source of truth.
 
 mod checks;
+mod deployment;
 mod support;
 
 use trailseal_model::{AccountEvidence, Evidence, Finding, Severity, TrailEvidence};

@@ -7,6 +7,7 @@ use trailseal_policy::{Evaluation, Given, Policy, Request, Statement, TrailConte
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::deployment::Alternatives;
 use crate::CheckInfo;
 use trailseal_model::{AccountEvidence, Fact, Key, LookupError};
 
@@ -155,12 +156,17 @@ pub(crate) fn key<'a>(info: &CheckInfo, ev: &'a TrailEvidence) -> Result<&'a Key
     }
 }
 
+/// What the key-policy checks evaluate: the parsed key policy, the trail's request context,
+/// and the other deployments to evaluate when the deploying account or Region is symbolic.
+pub(crate) struct Loaded {
+    pub policy: Rc<Policy>,
+    pub ctx: TrailContext,
+    pub alternatives: Alternatives,
+}
+
 /// The parsed key policy and the trail's request context, or the finding that says why the
 /// policy checks cannot run.
-pub(crate) fn load(
-    info: &CheckInfo,
-    ev: &TrailEvidence,
-) -> Result<(Rc<Policy>, TrailContext), Box<Finding>> {
+pub(crate) fn load(info: &CheckInfo, ev: &TrailEvidence) -> Result<Loaded, Box<Finding>> {
     let key = key(info, ev)?;
     let fail = |status: Status, message: String, remediation: &str| {
         early(info, ev, status, message, remediation)
@@ -207,7 +213,12 @@ pub(crate) fn load(
         is_organization_trail: given(&ev.trail.is_organization_trail),
         ..TrailContext::new(&ev.trail.arn)
     };
-    Ok((policy, ctx))
+    let alternatives = Alternatives::of(text, &ctx);
+    Ok(Loaded {
+        policy,
+        ctx,
+        alternatives,
+    })
 }
 
 pub(crate) fn labels(policy: &Policy, indices: &[usize]) -> String {

@@ -11,7 +11,7 @@
 //!   is reported as unreadable (`error`), never guessed.
 
 use serde_json::Value;
-use trailseal_model::{AccountEvidence, Fact, Key, Trail};
+use trailseal_model::{Fact, Key, Trail};
 
 /// One argument of a resource, as the front end read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,34 +203,6 @@ pub(crate) fn trail(args: TrailArgs) -> Trail {
     trail.is_organization_trail = args.organization.bool("the organization flag", false);
     trail.log_file_validation_enabled = args.validation.bool("log file validation", false);
     trail
-}
-
-/// The deploying Region is a symbol ([`crate::cfn::eval::REGION`]) when the configuration does
-/// not set it. A bucket in the deploying Region and a key in a named Region (or the other way
-/// round) may be in the same Region or not: the bucket's Region is then unknown for that
-/// comparison, never a difference (TS005 would fail) nor a match.
-pub(crate) fn settle_symbolic_regions(account: &mut AccountEvidence) {
-    use crate::cfn::eval::REGION;
-    let mut undecided: Vec<(String, String)> = Vec::new();
-    for trail in &account.trails {
-        let ev = account.trail_evidence(trail);
-        let (Some(key), Some(bucket)) = (&ev.key, &ev.bucket) else {
-            continue;
-        };
-        if let (Fact::Known(kr), Fact::Known(br)) = (&key.region, &bucket.region) {
-            if (kr == REGION) != (br == REGION) {
-                undecided.push((
-                    bucket.name.clone(),
-                    format!("the bucket is in {br} and the key in {kr}, and the deploying Region is not set"),
-                ));
-            }
-        }
-    }
-    for (name, why) in undecided {
-        if let Some(b) = account.buckets.iter_mut().find(|b| b.name == name) {
-            b.region = Fact::Unknown(why);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -280,14 +280,28 @@ pub fn scan_value(
         })
         .collect();
     let find = |reference: &str, types: &[&str]| -> Option<&Res<'_>> {
-        // `aws_kms_key.k.arn` -> `aws_kms_key.k`; an instance or the only instance.
+        // `aws_kms_key.k.arn` -> `aws_kms_key.k`; an instance, or the only instance. A
+        // reference to a resource with several instances and no index (Terraform lists
+        // `aws_kms_key.k[count.index]` as `aws_kms_key.k`) names none of them for sure.
         let mut candidate = reference.to_owned();
         loop {
-            if let Some(r) = resources.iter().find(|r| {
-                types.contains(&r.ty.as_str())
-                    && (r.address == candidate || config_address(&r.address) == candidate)
-            }) {
+            let of_type = |r: &&Res<'_>| types.contains(&r.ty.as_str());
+            if let Some(r) = resources
+                .iter()
+                .filter(of_type)
+                .find(|r| r.address == candidate)
+            {
                 return Some(r);
+            }
+            let instances: Vec<&Res<'_>> = resources
+                .iter()
+                .filter(of_type)
+                .filter(|r| config_address(&r.address) == candidate)
+                .collect();
+            match instances.as_slice() {
+                [one] => return Some(one),
+                [] => {}
+                _ => return None,
             }
             match candidate.rfind('.') {
                 Some(i) => candidate.truncate(i),
@@ -515,48 +529,22 @@ pub fn scan_value(
 
     // A key reference (known value, or configuration references) -> KeyRef, plus the
     // evidence of a key outside the configuration that the reference itself describes.
-    let resolve_key = |r: &Res<'_>, attr: &str| -> Result<Option<(KeyRef, Option<Key>)>, String> {
-        // A value known only after apply that refers to exactly one key (`aws_kms_key.k.arn`)
-        // is that key. One that refers to several keys (a conditional), or to anything else
-        // that could supply the value (another resource, a data source), is unknown.
-        let by_reference = || -> Result<Option<String>, String> {
-            let mut found: Vec<String> = Vec::new();
-            for reference in r.references(attr) {
-                let relative = reference.strip_prefix(&r.module).unwrap_or(&reference);
-                if ["var.", "local.", "each.", "count.", "path.", "terraform."]
-                    .iter()
-                    .any(|p| relative.starts_with(p))
-                {
-                    continue;
+    // `home` is the Region of the resource that refers to the key: a key id or alias name is
+    // looked up there.
+    let resolve_key = |r: &Res<'_>,
+                       attr: &str,
+                       home: &Fact<String>|
+     -> Result<Option<(KeyRef, Option<Key>)>, String> {
+        let by_reference = || {
+            single_reference(r, attr, "keys", |reference| {
+                if let Some(k) = find(reference, KEY_TYPES) {
+                    return Some(key_arn(k));
                 }
-                let arn = if let Some(k) = find(&reference, KEY_TYPES) {
-                    Some(key_arn(k))
-                } else {
-                    find(&reference, &["aws_kms_alias"])
-                        .and_then(|a| a.str_attr("name"))
-                        .and_then(|name| aliases.iter().find(|(n, _, _)| *n == name))
-                        .map(|(_, _, k)| k.clone())
-                };
-                match arn {
-                    Some(arn) if !found.contains(&arn) => found.push(arn),
-                    Some(_) => {}
-                    None => {
-                        return Err(format!(
-                            "{}.{attr} is known only after apply and may come from {reference}",
-                            r.address
-                        ))
-                    }
-                }
-            }
-            match found.as_slice() {
-                [] => Ok(None),
-                [one] => Ok(Some(one.clone())),
-                several => Err(format!(
-                    "{}.{attr} is one of several keys ({}), chosen by a value known only after apply",
-                    r.address,
-                    several.join(", ")
-                )),
-            }
+                find(reference, &["aws_kms_alias"])
+                    .and_then(|a| a.str_attr("name"))
+                    .and_then(|name| aliases.iter().find(|(n, _, _)| *n == name))
+                    .map(|(_, _, k)| k.clone())
+            })
         };
         let reference = match r.arg(attr) {
             Arg::Known(Value::String(s)) if !s.is_empty() => s,
@@ -570,7 +558,25 @@ pub fn scan_value(
                 None => return Err(why),
             },
         };
-        let lookup_region = trailseal_model::key_region(&reference, &region);
+        let is_arn = reference.starts_with("arn:");
+        let lookup_region = match (is_arn, home) {
+            (true, _) => trailseal_model::key_region(&reference, REGION),
+            (false, Fact::Known(h)) => h.clone(),
+            (false, _) => {
+                return Ok(Some((
+                    KeyRef {
+                        region: REGION.to_owned(),
+                        reference: reference.clone(),
+                        key_arn: None,
+                        error: Some(LookupError::Unknown(format!(
+                            "{reference} is looked up in {}'s Region, which is not known",
+                            r.address
+                        ))),
+                    },
+                    None,
+                )))
+            }
+        };
         let mut key_ref = KeyRef {
             region: lookup_region.clone(),
             reference: reference.clone(),
@@ -627,11 +633,19 @@ pub fn scan_value(
     };
 
     for t in resources.iter().filter(|r| r.ty == "aws_cloudtrail") {
-        let name = t.str_attr("name").unwrap_or_else(|| t.address.clone());
+        // The trail's own Region (its provider's), where its key id or alias is looked up.
+        let home = region_of(t);
+        let home_region = home.known().cloned().unwrap_or_else(|| REGION.to_owned());
+        // A name known only after apply: the address identifies the trail in reports, and
+        // the trail's ARN (aws:SourceArn) is unknown.
+        let (name, name_unknown) = match t.arg("name").string("name", None) {
+            Fact::Known(n) => (n, None),
+            Fact::Unknown(why) | Fact::Unreadable(why) => (t.address.clone(), Some(why)),
+        };
         let arn = t
             .str_attr("arn")
-            .unwrap_or_else(|| format!("arn:aws:cloudtrail:{region}:{account}:trail/{name}"));
-        let kms_key_id = match resolve_key(t, "kms_key_id") {
+            .unwrap_or_else(|| format!("arn:aws:cloudtrail:{home_region}:{account}:trail/{name}"));
+        let kms_key_id = match resolve_key(t, "kms_key_id", &home) {
             Ok(Some((key_ref, external))) => {
                 if trailseal_model::names_aws_managed_alias(&key_ref.reference) {
                     evidence.keys.push(mapper::aws_managed(
@@ -655,13 +669,38 @@ pub fn scan_value(
             Ok(None) => Fact::Known(None),
             Err(why) => Fact::Unknown(why),
         };
+        // A bucket name known only after apply is the bucket it refers to, when it refers to
+        // exactly one (and nothing else); a reason (HCL) means it depends on more than apply.
+        // A bucket whose name is generated at apply is still the one bucket: its Region
+        // is known (`bucket_resource` identifies its evidence).
+        let mut bucket_resource = None;
         let bucket = match t.arg("s3_bucket_name") {
-            Arg::Unknown(why) => t
-                .references("s3_bucket_name")
-                .iter()
-                .find_map(|r| find(r, &["aws_s3_bucket"]))
-                .and_then(|b| buckets.iter().find(|(a, _, _)| *a == b.address))
-                .map_or(Fact::Unknown(why), |(_, n, _)| n.clone()),
+            Arg::Unknown(why) if matches!(t.attr("s3_bucket_name"), Attr::Unknown(Some(_))) => {
+                Fact::Unknown(why)
+            }
+            Arg::Unknown(why) => {
+                let one = single_reference(t, "s3_bucket_name", "buckets", |reference| {
+                    find(reference, &["aws_s3_bucket"]).map(|b| b.address.clone())
+                });
+                match one {
+                    Ok(Some(address)) => match buckets.iter().find(|(a, _, _)| *a == address) {
+                        Some((_, Fact::Known(n), _)) => Fact::Known(n.clone()),
+                        Some((a, n, r)) => {
+                            if !evidence.buckets.iter().any(|x| x.name == *a) {
+                                evidence.buckets.push(Bucket {
+                                    name: a.clone(),
+                                    region: r.clone(),
+                                });
+                            }
+                            bucket_resource = Some(a.clone());
+                            n.clone()
+                        }
+                        None => Fact::Unknown(why),
+                    },
+                    Ok(None) => Fact::Unknown(why),
+                    Err(e) => Fact::Unknown(e),
+                }
+            }
             other => other.string("s3_bucket_name", None),
         };
         if let Fact::Known(b) = &bucket {
@@ -677,10 +716,10 @@ pub fn scan_value(
                 });
             }
         }
-        let trail = mapper::trail(TrailArgs {
+        let mut trail = mapper::trail(TrailArgs {
             arn: arn.clone(),
             name,
-            home_region: region.clone(),
+            home_region,
             kms_key_id,
             bucket,
             prefix: t.arg("s3_key_prefix"),
@@ -688,6 +727,8 @@ pub fn scan_value(
             organization: t.arg("is_organization_trail"),
             validation: t.arg("enable_log_file_validation"),
         });
+        trail.name_unknown = name_unknown;
+        trail.s3_bucket_resource = bucket_resource;
         locate(&mut out, &arn, &t.address);
         evidence.trails.push(trail);
     }
@@ -702,7 +743,7 @@ pub fn scan_value(
                 s.address
             )
         });
-        let kms_key_id = match resolve_key(s, "kms_key_id") {
+        let kms_key_id = match resolve_key(s, "kms_key_id", &region_of(s)) {
             Ok(Some((key_ref, external))) => {
                 let r = key_ref.reference.clone();
                 evidence.key_refs.push(key_ref);
@@ -730,9 +771,50 @@ pub fn scan_value(
         .dedup_by(|a, b| a.reference == b.reference);
     evidence.keys.sort_by(|a, b| a.arn.cmp(&b.arn));
     evidence.keys.dedup_by(|a, b| a.arn == b.arn);
-    mapper::settle_symbolic_regions(&mut evidence);
     out.account = evidence;
     out
+}
+
+/// What a value known only after apply stands for, by the configuration's references: the one
+/// thing (`resolve` of each reference) it refers to; `Ok(None)` when it refers to none. A value
+/// that refers to several (`var.a ? aws_kms_key.a.arn : aws_kms_key.b.arn`), or to anything
+/// else that could supply it (another resource, a data source), is unknown (`Err(reason)`).
+/// `what` names the things for the reason ("keys").
+fn single_reference(
+    r: &Res<'_>,
+    attr: &str,
+    what: &str,
+    resolve: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, String> {
+    let mut found: Vec<String> = Vec::new();
+    for reference in r.references(attr) {
+        let relative = reference.strip_prefix(&r.module).unwrap_or(&reference);
+        if ["var.", "local.", "each.", "count.", "path.", "terraform."]
+            .iter()
+            .any(|p| relative.starts_with(p))
+        {
+            continue;
+        }
+        match resolve(&reference) {
+            Some(x) if !found.contains(&x) => found.push(x),
+            Some(_) => {}
+            None => {
+                return Err(format!(
+                    "{}.{attr} is known only after apply and may come from {reference}",
+                    r.address
+                ))
+            }
+        }
+    }
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        several => Err(format!(
+            "{}.{attr} is one of several {what} ({}), chosen by a value known only after apply",
+            r.address,
+            several.join(", ")
+        )),
+    }
 }
 
 /// The ARN of the plan's key that `reference` (ARN or key id) names.

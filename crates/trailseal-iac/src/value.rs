@@ -6,8 +6,8 @@
 /// builds, so that `!Sub arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:...`
 /// in a key policy matches the trail's own ARN. Reports show them as `${AWS::AccountId}` and
 /// `${AWS::Region}`.
-pub const ACCOUNT: &str = "000000000000";
-pub const REGION: &str = "deploying-region-1";
+pub const ACCOUNT: &str = trailseal_model::SYMBOLIC_ACCOUNT;
+pub const REGION: &str = trailseal_model::SYMBOLIC_REGION;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val {

@@ -511,3 +511,173 @@ resource "aws_kms_key" "k" {{
         Status::Indeterminate
     );
 }
+
+// The deploying account and Region are unknown when the configuration does not set them:
+// compared with a literal the key policy names, they are neither equal nor different (IAM
+// User Guide, "IAM JSON policy elements: Condition operators"; CloudFormation "Pseudo
+// parameters": AWS::AccountId / AWS::Region are the deploying stack's).
+#[test]
+fn the_deploying_account_and_region_are_not_literals() {
+    let key = |extra: &str| {
+        format!(
+            "{CFN_TRAIL}  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n        Version: \"2012-10-17\"\n        Statement:{CT_STATEMENTS}{extra}"
+        )
+    };
+    let params = "  X: {Type: String, Default: x}\n";
+    // A Deny for trails in eu-* Regions: depends on where the stack is deployed.
+    let deny_eu = "          - Effect: Deny\n            Principal: \"*\"\n            Action: \"kms:GenerateDataKey*\"\n            Resource: \"*\"\n            Condition: {ArnLike: {\"aws:SourceArn\": \"arn:aws:cloudtrail:eu-*:*:trail/*\"}}\n";
+    assert_eq!(
+        status(&template(&key(deny_eu), params), "Trail", "TS006"),
+        Status::Indeterminate
+    );
+    // A Deny unless the source account is a literal one: the same.
+    let deny_other = "          - Effect: Deny\n            Principal: \"*\"\n            Action: \"kms:GenerateDataKey*\"\n            Resource: \"*\"\n            Condition: {StringEquals: {\"aws:SourceAccount\": \"444455556666\"}}\n";
+    assert_eq!(
+        status(&template(&key(deny_other), params), "Trail", "TS006"),
+        Status::Indeterminate
+    );
+    // Written with the pseudo parameters, the policy is decided wherever it is deployed.
+    let deny_self = "          - Effect: Deny\n            Principal: \"*\"\n            Action: \"kms:GenerateDataKey*\"\n            Resource: \"*\"\n            Condition: {StringNotEquals: {\"aws:SourceAccount\": !Ref \"AWS::AccountId\"}}\n";
+    assert_eq!(
+        status(&template(&key(deny_self), params), "Trail", "TS006"),
+        Status::Pass
+    );
+    assert_eq!(
+        status(&template(&key(""), params), "Trail", "TS006"),
+        Status::Pass
+    );
+}
+
+// CloudFormation "AWS::S3::Bucket": without BucketName the name is generated. The bucket is
+// still the template's (its Region is known), its name is not a real one.
+#[test]
+fn a_bucket_without_a_name_keeps_its_region_but_has_no_name() {
+    let resources = format!(
+        "{}  Key:\n    Type: AWS::KMS::Key\n",
+        CFN_TRAIL.replace("    Properties: {BucketName: logs}\n", "")
+    );
+    let scan = template(&resources, "  X: {Type: String, Default: x}\n");
+    let trail = &scan.account.trails[0];
+    assert!(matches!(trail.s3_bucket_name, Fact::Unknown(_)));
+    assert_eq!(status(&scan, "Trail", "TS005"), Status::Pass);
+}
+
+// One trail's key outside the template does not change another trail's answer on the same
+// bucket (the comparison with the deploying Region is per trail).
+#[test]
+fn region_comparisons_are_per_trail() {
+    let resources = format!(
+        "{CFN_TRAIL}  Key:\n    Type: AWS::KMS::Key\n  Other:\n    Type: AWS::CloudTrail::Trail\n    Properties:\n      TrailName: o\n      IsLogging: true\n      S3BucketName: !Ref Bucket\n      KMSKeyId: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\n"
+    );
+    let scan = template(&resources, "  X: {Type: String, Default: x}\n");
+    assert_eq!(status(&scan, "Trail", "TS005"), Status::Pass);
+    assert_eq!(status(&scan, "Other", "TS005"), Status::Indeterminate);
+}
+
+// Terraform plans: a bucket name known only after apply that may be one of several buckets
+// is unknown (it is never the first one mentioned).
+#[test]
+fn plan_bucket_chosen_at_apply_is_unknown() {
+    let mut t = trail_to(
+        json!("arn:aws:kms:us-east-1:000000000000:key/aws_kms_key.k"),
+        json!([]),
+    );
+    t.2 =
+        json!({"name": "t", "kms_key_id": "arn:aws:kms:us-east-1:000000000000:key/aws_kms_key.k"});
+    t.3 = json!({"s3_bucket_name": true});
+    t.4["s3_bucket_name"] = json!({"references": ["aws_s3_bucket.b.id", "aws_s3_bucket.b", "aws_s3_bucket.c.id", "aws_s3_bucket.c"]});
+    let c = (
+        "aws_s3_bucket",
+        "c",
+        json!({"bucket": "other"}),
+        json!({}),
+        json!({"bucket": {}}),
+    );
+    let scan = plan(
+        &[key("k", json!({}), json!({})), bucket(), c, t],
+        Some("us-east-1"),
+    );
+    assert!(matches!(
+        scan.account.trails[0].s3_bucket_name,
+        Fact::Unknown(_)
+    ));
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS005"),
+        Status::Indeterminate
+    );
+}
+
+// `aws_kms_key.k[count.index].arn` is listed as a reference to `aws_kms_key.k` (Terraform
+// "Resource Addressing"): with several instances it names none of them for sure.
+#[test]
+fn plan_reference_to_one_of_several_instances_is_unknown() {
+    let planned: Vec<Value> = vec![
+        json!({"address": "aws_kms_key.k[0]", "mode": "managed", "type": "aws_kms_key", "name": "k", "values": {}}),
+        json!({"address": "aws_kms_key.k[1]", "mode": "managed", "type": "aws_kms_key", "name": "k", "values": {}}),
+        json!({"address": "aws_s3_bucket.b", "mode": "managed", "type": "aws_s3_bucket", "name": "b", "values": {"bucket": "logs"}}),
+        json!({"address": "aws_cloudtrail.t", "mode": "managed", "type": "aws_cloudtrail", "name": "t", "values": {"name": "t", "s3_bucket_name": "logs"}}),
+    ];
+    let doc = json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": planned}},
+        "resource_changes": [{"address": "aws_cloudtrail.t", "change": {"after_unknown": {"kms_key_id": true}}}],
+        "configuration": {"root_module": {"resources": [
+            {"address": "aws_kms_key.k", "type": "aws_kms_key", "name": "k", "expressions": {}},
+            {"address": "aws_s3_bucket.b", "type": "aws_s3_bucket", "name": "b", "expressions": {"bucket": {}}},
+            {"address": "aws_cloudtrail.t", "type": "aws_cloudtrail", "name": "t", "expressions": {"name": {}, "s3_bucket_name": {}, "kms_key_id": {"references": ["aws_kms_key.k", "count.index"]}}}
+        ]}, "provider_config": {"aws": {"expressions": {"region": {"constant_value": "us-east-1"}}}}},
+    });
+    let scan = tfplan::scan("plan.json", &doc.to_string());
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS001"),
+        Status::Indeterminate
+    );
+}
+
+// A trail's alias name is looked up in the trail's own Region (its provider's): an alias the
+// plan creates in another Region does not resolve (KMS "Aliases" are Regional).
+#[test]
+fn plan_trail_alias_is_looked_up_in_the_trails_region() {
+    let planned = json!([
+        {"address": "aws_kms_key.k", "mode": "managed", "type": "aws_kms_key", "name": "k", "values": {}},
+        {"address": "aws_kms_alias.a", "mode": "managed", "type": "aws_kms_alias", "name": "a", "values": {"name": "alias/logs"}},
+        {"address": "aws_s3_bucket.b", "mode": "managed", "type": "aws_s3_bucket", "name": "b", "values": {"bucket": "logs"}},
+        {"address": "aws_cloudtrail.t", "mode": "managed", "type": "aws_cloudtrail", "name": "t", "values": {"name": "t", "s3_bucket_name": "logs", "kms_key_id": "alias/logs"}}
+    ]);
+    let doc = json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": planned}},
+        "resource_changes": [{"address": "aws_kms_alias.a", "change": {"after_unknown": {"target_key_id": true}}}],
+        "configuration": {"root_module": {"resources": [
+            {"address": "aws_kms_key.k", "type": "aws_kms_key", "name": "k", "expressions": {}},
+            {"address": "aws_kms_alias.a", "type": "aws_kms_alias", "name": "a", "expressions": {"name": {}, "target_key_id": {"references": ["aws_kms_key.k.key_id", "aws_kms_key.k"]}}},
+            {"address": "aws_s3_bucket.b", "type": "aws_s3_bucket", "name": "b", "expressions": {"bucket": {}}},
+            {"address": "aws_cloudtrail.t", "type": "aws_cloudtrail", "name": "t", "provider_config_key": "aws.eu", "expressions": {"name": {}, "s3_bucket_name": {}, "kms_key_id": {}}}
+        ]}, "provider_config": {
+            "aws": {"expressions": {"region": {"constant_value": "us-east-1"}}},
+            "aws.eu": {"expressions": {"region": {"constant_value": "eu-west-1"}}}
+        }},
+    });
+    let scan = tfplan::scan("plan.json", &doc.to_string());
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS002"),
+        Status::Indeterminate
+    );
+    assert!(scan.account.trails[0].arn.contains(":eu-west-1:"));
+}
+
+// A trail name known only after apply: the ARN CloudTrail's requests carry is unknown.
+#[test]
+fn plan_unknown_trail_name_is_not_the_address() {
+    let mut t = trail_to(
+        json!("arn:aws:kms:us-east-1:000000000000:key/aws_kms_key.k"),
+        json!([]),
+    );
+    t.2 = json!({"s3_bucket_name": "logs", "kms_key_id": "arn:aws:kms:us-east-1:000000000000:key/aws_kms_key.k"});
+    t.3 = json!({"name": true});
+    let scan = plan(
+        &[key("k", json!({}), json!({})), bucket(), t],
+        Some("us-east-1"),
+    );
+    assert!(scan.account.trails[0].name_unknown.is_some());
+}

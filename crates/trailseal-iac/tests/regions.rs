@@ -63,10 +63,15 @@ fn a_replica_key_takes_its_providers_region_and_its_primarys_rotation() {
 #[test]
 fn without_a_provider_region_a_region_difference_is_unknown() {
     // The primary is in the deploying Region (not set); the bucket in us-west-2: they may be
-    // the same Region, so the bucket's Region is not claimed.
+    // the same Region, so TS005 cannot decide.
+    let ts005 = |ev: &trailseal_model::AccountEvidence| {
+        let trail = ev.trails.first().expect("trail");
+        trailseal_checks::run_trail_checks(&ev.trail_evidence(trail), &["TS005"])
+            .remove(0)
+            .status
+    };
     let ev = scan(&REPLICA.replace("KEY", "aws_kms_key.primary.arn"));
-    let bucket = ev.buckets.first().expect("bucket");
-    assert!(matches!(&bucket.region, Fact::Unknown(w) if w.contains("us-west-2")));
+    assert_eq!(ts005(&ev), trailseal_model::Status::Indeterminate);
     // With the default provider's Region set, it is a definite difference.
     let ev = scan(&format!(
         "provider \"aws\" {{\n  region = \"us-east-1\"\n}}\n{}",
@@ -74,6 +79,7 @@ fn without_a_provider_region_a_region_difference_is_unknown() {
     ));
     let bucket = ev.buckets.first().expect("bucket");
     assert_eq!(bucket.region, Fact::Known("us-west-2".to_owned()));
+    assert_eq!(ts005(&ev), trailseal_model::Status::Fail);
 }
 
 #[test]

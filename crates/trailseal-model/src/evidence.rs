@@ -45,6 +45,11 @@ pub struct Trail {
     /// Why the status could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_error: Option<String>,
+    /// Infrastructure as code: the bucket resource the trail refers to when the bucket's name is
+    /// generated at deploy time (logical id or address). It identifies the bucket's evidence
+    /// (its Region is known) while `s3_bucket_name` stays unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_bucket_resource: Option<String>,
     /// Infrastructure as code: why the trail's name is not known before deployment (a
     /// CloudFormation trail without `TrailName` gets a generated name). `arn` then only
     /// identifies the resource in reports; the ARN CloudTrail's requests carry is unknown.
@@ -287,11 +292,61 @@ impl AccountEvidence {
         ev.bucket = trail
             .s3_bucket_name
             .known()
+            .or(trail.s3_bucket_resource.as_ref())
             .and_then(|b| self.bucket(b))
             .cloned();
         ev
     }
 }
+
+/// Infrastructure as code: the deploying account, when the configuration does not say which
+/// it is. It stands for one fixed but unknown account in every ARN the scan builds (so that
+/// `${AWS::AccountId}` in a key policy matches the trail's own ARN), never for a real account;
+/// reports show it as `${AWS::AccountId}`.
+pub const SYMBOLIC_ACCOUNT: &str = "000000000000";
+/// Infrastructure as code: the deploying Region, when the configuration does not set it (see
+/// [`SYMBOLIC_ACCOUNT`]); reports show it as `${AWS::Region}`.
+pub const SYMBOLIC_REGION: &str = "deploying-region-1";
+
+/// The Regions of the `aws` partition (what the symbolic deploying Region may stand for), as
+/// of 2026. A Region that is not listed is still represented by the symbol itself, which
+/// matches no Region name a policy mentions.
+pub const AWS_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+];
 
 /// Whether a `KmsKeyId` names an AWS-managed key by its alias (`alias/aws/...`, or an alias
 /// ARN ending in it). AWS reserves the prefix, so this holds whether or not the alias resolves.

@@ -12,6 +12,8 @@ pub use evidence::{
     key_region, AccountEvidence, Bucket, EventDataStore, Evidence, Key, KeyRef, LookupError,
     RegionEvidence, ToolInfo, Trail, TrailEvidence, TrailStatus, EVIDENCE_SCHEMA,
 };
-pub use evidence::{names_aws_managed_alias, usage_implied_by_spec};
+pub use evidence::{
+    names_aws_managed_alias, usage_implied_by_spec, AWS_REGIONS, SYMBOLIC_ACCOUNT, SYMBOLIC_REGION,
+};
 pub use fact::{Fact, NotKnown};
 pub use finding::{Finding, Severity, Status, Summary};

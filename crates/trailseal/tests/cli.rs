@@ -329,7 +329,6 @@ fn audit_evidence_runs_the_whole_catalogue() {
         compliant,
         vec![
             "arn:aws:cloudtrail:us-east-1:111122223333:trail/healthy",
-            "arn:aws:cloudtrail:us-east-1:111122223333:trail/mrk-replica",
             "arn:aws:cloudtrail:us-east-1:111122223333:trail/stopped"
         ]
     );

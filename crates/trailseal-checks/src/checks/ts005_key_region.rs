@@ -3,7 +3,12 @@
 //! What it checks
 //!   The trail's key is in the same Region as the S3 bucket that receives the logs (the
 //!   bucket's Region from GetBucketLocation: an empty location means us-east-1, `EU` means
-//!   eu-west-1). A multi-Region key passes when it has a replica in the bucket's Region.
+//!   eu-west-1). A multi-Region key is judged by the key the trail names: its replica in the
+//!   bucket's Region counts when the trail names the replica. A trail naming the key in another
+//!   Region is `indeterminate` even when a replica exists in the bucket's Region: whether
+//!   CloudTrail would use the replica is not documented, and the replica's state and key policy
+//!   are its own. Before deployment, a Region the configuration does not set (the deploying
+//!   Region) compared with a named one is `indeterminate`.
 //!
 //! Why it matters
 //!   AWS requires the KMS key to be in the bucket's Region. A multi-Region trail whose bucket is
@@ -14,10 +19,10 @@
 //!
 //! How to fix
 //!   Create a key in the bucket's Region (or replicate a multi-Region key there with
-//!   `aws kms replicate-key`) and point the trail at it.
+//!   `aws kms replicate-key`) and point the trail at it (for a replica: at the replica's ARN).
 
 use serde_json::json;
-use trailseal_model::{Finding, Severity, Status, TrailEvidence};
+use trailseal_model::{Finding, Severity, Status, TrailEvidence, SYMBOLIC_REGION};
 
 use crate::support::{finding, key, key_name, require};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
@@ -51,26 +56,31 @@ fn run(ev: &TrailEvidence) -> Finding {
         Ok(r) => r.clone(),
         Err(f) => return *f,
     };
-    let bucket_name = match require(
-        info,
-        ev,
-        &ev.trail.s3_bucket_name,
-        "the trail's bucket",
-        "Grant the auditing principal cloudtrail:DescribeTrails.",
-    ) {
-        Ok(b) => b.clone(),
-        Err(f) => return *f,
-    };
+    // The bucket's evidence, found by its name (or, before deployment, by the bucket resource
+    // when the name is generated at deploy time: its Region is still known).
     let Some(bucket) = &ev.bucket else {
+        if let Err(f) = require(
+            info,
+            ev,
+            &ev.trail.s3_bucket_name,
+            "the trail's bucket",
+            "Grant the auditing principal cloudtrail:DescribeTrails.",
+        ) {
+            return *f;
+        }
         return finding(
             info,
             ev,
             Status::Error,
-            format!("the trail's bucket {bucket_name:?} was not read"),
+            format!(
+                "the trail's bucket {:?} was not read",
+                ev.trail.s3_bucket_name.known().cloned().unwrap_or_default()
+            ),
             "Grant the auditing principal s3:GetBucketLocation on the trail's bucket.".into(),
             json!({"key_region": key_region}),
         );
     };
+    let bucket_name = bucket.name.clone();
     let bucket_region = match require(
         info,
         ev,
@@ -83,6 +93,21 @@ fn run(ev: &TrailEvidence) -> Finding {
     };
     let evidence = json!({"key_region": key_region, "bucket": bucket_name, "bucket_region": bucket_region,
         "multi_region_regions": key.multi_region_regions});
+    // Infrastructure as code: one Region is the deploying Region, which the configuration does
+    // not set, the other a named Region: they may be the same or not.
+    if (key_region == SYMBOLIC_REGION) != (bucket_region == SYMBOLIC_REGION) {
+        return finding(
+            info,
+            ev,
+            Status::Indeterminate,
+            format!(
+                "the key is in {key_region} and bucket {bucket_name} in {bucket_region}; the deploying \
+                 Region is not set in the configuration, so whether they are the same cannot be known"
+            ),
+            "Set the Region explicitly (provider region, or the resource's region), or audit the deployed account (trailseal audit).".into(),
+            evidence,
+        );
+    }
     if key_region == bucket_region {
         finding(
             info,
@@ -95,14 +120,23 @@ fn run(ev: &TrailEvidence) -> Finding {
     } else if key.multi_region.is(&true) == Some(true)
         && key.multi_region_regions.contains(&bucket_region)
     {
+        // The trail names the key in another Region. Whether CloudTrail then uses the replica
+        // in the bucket's Region is not documented, and the replica has its own state and
+        // policy (not the ones TS003/TS006 checked): not a pass.
         finding(
             info,
             ev,
-            Status::Pass,
+            Status::Indeterminate,
             format!(
-                "{arn} is a multi-Region key with a replica in the bucket's Region {bucket_region}"
+                "{arn} is in {key_region}, not in the bucket's Region {bucket_region}; it is a multi-Region key \
+                 with a replica there, but the trail names the key in {key_region}, and the replica's state and \
+                 policy are its own"
             ),
-            "Nothing to do.".into(),
+            format!(
+                "Point the trail at the replica in {bucket_region} (aws cloudtrail update-trail --region {} --name {} \
+                 --kms-key-id <replica ARN in {bucket_region}>), and make sure its key policy allows CloudTrail.",
+                ev.trail.home_region, ev.trail.arn
+            ),
             evidence,
         )
     } else {

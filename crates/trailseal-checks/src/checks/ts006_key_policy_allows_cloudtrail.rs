@@ -33,7 +33,7 @@
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 use trailseal_policy::{evaluate, Decision};
 
-use crate::support::{evaluation_evidence, finding, labels, load, near_misses};
+use crate::support::{evaluation_evidence, finding, labels, load, near_misses, Loaded};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -50,12 +50,25 @@ pub(crate) const CHECK: Check = Check {
 
 fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
-    let (policy, ctx) = match load(info, ev) {
+    let Loaded {
+        policy,
+        ctx,
+        alternatives,
+    } = match load(info, ev) {
         Ok(loaded) => loaded,
         Err(finding) => return *finding,
     };
     let request = ctx.generate_data_key_request();
-    let e = evaluate(&policy, &request);
+    let mut e = evaluate(&policy, &request);
+    // Infrastructure as code: the same answer wherever the stack is deployed?
+    if e.decision != Decision::Indeterminate {
+        if let Some(why) = alternatives.differ(&e.decision, |p, c| {
+            evaluate(p, &c.generate_data_key_request()).decision
+        }) {
+            e.decision = Decision::Indeterminate;
+            e.unknown_keys = vec![why];
+        }
+    }
     let statement = serde_json::to_string_pretty(&ctx.encrypt_statement()).unwrap_or_default();
     let add = format!(
         "Add this statement to the key policy (merge; keep the existing statements):\n{statement}"

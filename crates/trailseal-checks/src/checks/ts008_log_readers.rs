@@ -39,7 +39,7 @@ use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 use trailseal_policy::{who_may_decrypt, Audience, Decision, Reader, ReaderKind};
 
-use crate::support::{finding, labels, load};
+use crate::support::{finding, labels, load, Loaded};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -56,11 +56,24 @@ pub(crate) const CHECK: Check = Check {
 
 fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
-    let (policy, ctx) = match load(info, ev) {
+    let Loaded {
+        policy,
+        ctx,
+        alternatives,
+    } = match load(info, ev) {
         Ok(loaded) => loaded,
         Err(finding) => return *finding,
     };
-    let summary = who_may_decrypt(&policy, &ctx);
+    let mut summary = who_may_decrypt(&policy, &ctx);
+    // Infrastructure as code: the same kind of audience wherever the stack is deployed?
+    let kind = |a: &Audience| std::mem::discriminant(a);
+    if let Some(why) = alternatives.differ(&kind(&summary.audience), |p, c| {
+        kind(&who_may_decrypt(p, c).audience)
+    }) {
+        summary.audience = Audience::Undecided {
+            unknown_keys: vec![why],
+        };
+    }
     let describe = |r: &Reader| {
         let base = match r.kind {
             ReaderKind::DelegatedToIam => {

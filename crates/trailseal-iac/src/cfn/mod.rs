@@ -215,11 +215,19 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 "AWS::CloudTrail::Trail" => "TrailName",
                 _ => continue,
             };
+            // Without the name property CloudFormation generates a unique name at deploy
+            // time ("AWS::S3::Bucket": BucketName; "AWS::CloudTrail::Trail": TrailName): not
+            // the logical id, which must never stand for a real name.
             let value = r
                 .props
                 .and_then(|p| p.get(prop))
                 .map(|n| ev.eval(n))
-                .unwrap_or_else(|| Val::Str(r.id.clone()));
+                .unwrap_or_else(|| {
+                    Val::Unknown(format!(
+                        "{} has no {prop}: CloudFormation generates the name at deploy time",
+                        r.id
+                    ))
+                });
             names.insert(r.id.clone(), value);
         }
     }
@@ -317,12 +325,21 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
         account.keys.push(key);
     }
 
-    // Buckets defined here are in the deploying Region.
+    // Buckets defined here are in the deploying Region: by name, and (those without
+    // BucketName, whose name is generated at deploy time) by logical id.
+    let local = |r: &&Res<'_>| r.ty == "AWS::S3::Bucket" && exists(r);
     let local_buckets: Vec<String> = index
         .resources
         .iter()
-        .filter(|r| r.ty == "AWS::S3::Bucket" && exists(r))
+        .filter(local)
         .filter_map(|r| index.names.get(&r.id).and_then(Val::text))
+        .collect();
+    let unnamed_buckets: Vec<&str> = index
+        .resources
+        .iter()
+        .filter(local)
+        .filter(|r| index.names.get(&r.id).and_then(Val::text).is_none())
+        .map(|r| r.id.as_str())
         .collect();
 
     for r in index
@@ -386,6 +403,23 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
             other => other,
         };
         let bucket = arg("S3BucketName").string("S3BucketName", None);
+        // `!Ref Bucket` to a bucket of this template whose name is generated: the bucket is
+        // known (its Region), its name is not.
+        let bucket_resource = r
+            .props
+            .and_then(|p| p.get("S3BucketName"))
+            .and_then(|n| n.get("Ref"))
+            .and_then(Node::as_str)
+            .filter(|id| !bucket.is_known() && unnamed_buckets.contains(id))
+            .map(str::to_owned);
+        if let Some(id) = &bucket_resource {
+            if !account.buckets.iter().any(|b| b.name == *id) {
+                account.buckets.push(Bucket {
+                    name: id.clone(),
+                    region: Fact::Known(REGION.to_owned()),
+                });
+            }
+        }
         if let Fact::Known(name) = &bucket {
             let local = local_buckets.contains(name);
             account.buckets.push(Bucket {
@@ -409,6 +443,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
             validation: arg("EnableLogFileValidation"),
         });
         trail.name_unknown = name_unknown;
+        trail.s3_bucket_resource = bucket_resource;
         place(&mut out, &arn, r);
         account.trails.push(trail);
     }
@@ -443,7 +478,6 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
         .key_refs
         .sort_by(|a, b| a.reference.cmp(&b.reference));
     account.key_refs.dedup_by(|a, b| a.reference == b.reference);
-    mapper::settle_symbolic_regions(&mut account);
     out.account = account;
     out
 }
