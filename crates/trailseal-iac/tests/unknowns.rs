@@ -478,9 +478,18 @@ data "aws_iam_policy_document" "p" {
     let (policy, why) = key_policy(&doc.replace("toset(var.readers)", "toset(var.unset)"), &[]);
     assert_eq!(policy, None);
     assert!(why.is_some_and(|w| w.contains("var.unset")));
-    let (policy, why) = key_policy(&doc.replace("[reader.value]", "[var.unset]"), &[]);
-    assert_eq!(policy, None);
-    assert!(why.is_some());
+    // An unknown condition value: what is known of the document stays known, the value is the
+    // policy engine's unknown-value marker (a statement is never dropped).
+    let (policy, _) = key_policy(&doc.replace("[reader.value]", "[var.unset]"), &[]);
+    let policy = policy.expect("known shape");
+    let value = &policy["Statement"][1]["Condition"]["StringEquals"]["aws:PrincipalTag/team"][0];
+    assert!(
+        value
+            .as_str()
+            .and_then(trailseal_policy::unknown_reason)
+            .is_some_and(|r| r.contains("var.unset")),
+        "{policy}"
+    );
 }
 
 /// source_policy_documents, override_policy_documents, policy_id, version and the not_*
