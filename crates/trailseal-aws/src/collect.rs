@@ -47,49 +47,20 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "s3:GetBucketLocation",
 ];
 
-/// Region names `--regions` accepts without asking ec2:DescribeRegions (all partitions, as of
-/// 2026). A name not listed here is looked up; an unknown one is a usage error.
-const KNOWN_REGIONS: &[&str] = &[
-    "af-south-1",
-    "ap-east-1",
-    "ap-east-2",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-6",
-    "ap-southeast-7",
-    "ca-central-1",
-    "ca-west-1",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "il-central-1",
-    "me-central-1",
-    "me-south-1",
-    "mx-central-1",
-    "sa-east-1",
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
+/// Region names of the partitions other than `aws` (as of 2026). With the `aws` partition's
+/// ([`trailseal_model::AWS_REGIONS`]) they are the names `--regions` accepts without asking
+/// ec2:DescribeRegions. A name not listed is looked up; an unknown one is a usage error.
+const OTHER_PARTITION_REGIONS: &[&str] = &[
     "cn-north-1",
     "cn-northwest-1",
     "us-gov-east-1",
     "us-gov-west-1",
     "eusc-de-east-1",
 ];
+
+fn known_region(name: &str) -> bool {
+    trailseal_model::AWS_REGIONS.contains(&name) || OTHER_PARTITION_REGIONS.contains(&name)
+}
 
 /// Default number of requests in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -443,7 +414,7 @@ impl Collector {
             // (AWS adds Regions faster than this list is updated).
             if requested
                 .iter()
-                .all(|r| KNOWN_REGIONS.contains(&r.as_str()))
+                .all(|r| known_region(r))
             {
                 let mut out: Vec<String> = Vec::new();
                 for name in requested {

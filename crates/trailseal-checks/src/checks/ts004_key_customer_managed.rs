@@ -3,7 +3,11 @@
 //! What it checks
 //!   The trail's key is customer-managed (`KeyManager` CUSTOMER, and no `alias/aws/...` alias
 //!   targets it: AWS reserves that prefix for its own keys) and is a symmetric encryption key
-//!   (`KeySpec` SYMMETRIC_DEFAULT, `KeyUsage` ENCRYPT_DECRYPT).
+//!   (`KeySpec` SYMMETRIC_DEFAULT, `KeyUsage` ENCRYPT_DECRYPT). A `KmsKeyId` under `alias/aws/`
+//!   fails whether or not the alias resolves; a SYMMETRIC_DEFAULT key without `KeyUsage` is
+//!   ENCRYPT_DECRYPT (the only usage AWS allows for that spec). Every known problem is reported
+//!   even when another property is not known; only when none is known to fail and one is not
+//!   known is the result `indeterminate` (or `error` when it could not be read).
 //!
 //! Why it matters
 //!   The control requires a customer-managed key: its key policy, rotation and deletion are
