@@ -458,3 +458,29 @@ resource "aws_cloudtrail" "t" {
     )]);
     assert_eq!(value(&doc, "aws_cloudtrail.t", "kms_key_id"), None);
 }
+
+/// `.tf.json`: provider references are strings ("provider": "aws.west", "providers":
+/// {"aws": "aws.west"}), read like the native syntax's.
+#[test]
+fn json_syntax_provider_references() {
+    let root = r#"{
+  "provider": {"aws": [{"region": "us-east-1"}, {"alias": "west", "region": "us-west-2"}]},
+  "module": {"kms": {"source": "./kms", "providers": {"aws": "aws.west"}}},
+  "resource": {
+    "aws_s3_bucket": {"a": {"provider": "aws.west", "bucket": "logs-a"}}
+  }
+}"#;
+    let files = [
+        ("main.tf.json", root),
+        ("kms/main.tf", "resource \"aws_kms_key\" \"k\" {}\n"),
+    ];
+    let doc = plan(&files);
+    assert_eq!(
+        config(&doc, "aws_s3_bucket.a")["provider_config_key"],
+        "aws.west"
+    );
+    assert_eq!(
+        config(&doc, "module.kms.aws_kms_key.k")["provider_config_key"],
+        "aws.west"
+    );
+}

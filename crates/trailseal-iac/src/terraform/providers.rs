@@ -95,9 +95,27 @@ impl Providers {
     }
 }
 
-/// `aws` or `aws.west` from a reference to a provider configuration (`aws`, `aws.west`).
+/// `aws` or `aws.west` from a reference to a provider configuration (`aws`, `aws.west`), or
+/// from a string holding one: the `.tf.json` form ("the value is a string containing the
+/// reference", JSON Configuration Syntax,
+/// https://developer.hashicorp.com/terraform/language/syntax/json#provider-blocks).
 pub(super) fn provider_name(e: &Expression) -> Option<String> {
     match e {
+        Expression::String(s) => {
+            let s = s.as_str();
+            let word = |w: &str| {
+                !w.is_empty()
+                    && w.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            };
+            let mut parts = s.split('.');
+            let ok = match (parts.next(), parts.next(), parts.next()) {
+                (Some(p), None, None) => word(p),
+                (Some(p), Some(a), None) => word(p) && word(a),
+                _ => false,
+            };
+            ok.then(|| s.to_owned())
+        }
         Expression::Variable(v) => Some(v.as_str().to_owned()),
         Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
             (Expression::Variable(v), [op]) => match &**op {
