@@ -412,10 +412,7 @@ impl Collector {
         if let Some(requested) = requested {
             // Known names need no call; anything else is checked with ec2:DescribeRegions
             // (AWS adds Regions faster than this list is updated).
-            if requested
-                .iter()
-                .all(|r| known_region(r))
-            {
+            if requested.iter().all(|r| known_region(r)) {
                 let mut out: Vec<String> = Vec::new();
                 for name in requested {
                     if !out.contains(name) {

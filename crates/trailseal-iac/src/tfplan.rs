@@ -321,9 +321,19 @@ pub fn scan_value(
             Fact::Unknown(why) => return Fact::Unknown(why),
             Fact::Unreadable(_) => {}
         }
-        if let Some(key) = r.provider.as_deref() {
-            let key = key.rsplit(':').next().unwrap_or(key);
-            if let Some(p) = provider_config.and_then(|c| c.get(key)) {
+        if let Some(full) = r.provider.as_deref() {
+            // Terraform keys a child module's own configuration `module.kms:aws`: look up the
+            // full key first (never the root's `aws` for it); the part after `:` only as the
+            // fallback for older plans that key resources `kms:aws`.
+            let short = full.rsplit(':').next().unwrap_or(full);
+            let config = provider_config.and_then(|c| {
+                c.get(full).map(|p| (full, p)).or_else(|| {
+                    (short != full && !full.starts_with("module."))
+                        .then(|| c.get(short).map(|p| (short, p)))
+                        .flatten()
+                })
+            });
+            if let Some((key, p)) = config {
                 match p.pointer("/expressions/region") {
                     Some(e) => {
                         return match e.get("constant_value").and_then(Value::as_str) {
@@ -335,6 +345,14 @@ pub fn scan_value(
                     }
                     None => return Fact::Known(region.clone()),
                 }
+            }
+            // A configuration other than the root's default that the plan does not describe:
+            // its Region cannot be told.
+            if short != "aws" || full.starts_with("module.") {
+                return Fact::Unknown(format!(
+                    "{}: provider configuration {full} is not in the plan",
+                    r.address
+                ));
             }
         }
         Fact::Known(region.clone())

@@ -478,17 +478,16 @@ data "aws_iam_policy_document" "p" {
     let (policy, why) = key_policy(&doc.replace("toset(var.readers)", "toset(var.unset)"), &[]);
     assert_eq!(policy, None);
     assert!(why.is_some_and(|w| w.contains("var.unset")));
-    // An unknown condition value: what is known of the document stays known, the value is the
-    // policy engine's unknown-value marker (a statement is never dropped).
+    // A dynamic block over a list of one unknown value: one condition, whose value is
+    // unknown (the policy engine's marker, with the reason); the rest of the policy is known.
     let (policy, _) = key_policy(&doc.replace("[reader.value]", "[var.unset]"), &[]);
-    let policy = policy.expect("known shape");
-    let value = &policy["Statement"][1]["Condition"]["StringEquals"]["aws:PrincipalTag/team"][0];
+    let policy = policy.expect("known policy with an unknown value");
+    let value = policy["Statement"][1]["Condition"]["StringEquals"]["aws:PrincipalTag/team"][0]
+        .as_str()
+        .expect("a condition value");
     assert!(
-        value
-            .as_str()
-            .and_then(trailseal_policy::unknown_reason)
-            .is_some_and(|r| r.contains("var.unset")),
-        "{policy}"
+        trailseal_policy::unknown_reason(value).is_some_and(|r| r.contains("var.unset")),
+        "{value}"
     );
 }
 

@@ -138,7 +138,7 @@ pub(super) fn collect<'a>(module: &mut Module<'a>, parsed: &'a [File]) -> Declar
                 }),
                 ("module", [name]) => module_calls.push((name.clone(), fi, b)),
                 ("output", [name]) => outputs.push((name.clone(), b)),
-                ("provider", [name]) if name == "aws" => module.providers.push(b),
+                ("provider", [name]) if name == "aws" => module.provider_blocks.push(b),
                 _ => {}
             }
         }

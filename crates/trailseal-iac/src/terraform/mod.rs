@@ -14,6 +14,8 @@
 //! - [`resources`]: the AWS resources trailseal maps, into the plan-shaped document (symbolic
 //!   computed attributes such as `aws_kms_key.k.arn`, so a trail's `kms_key_id` leads to its
 //!   key), `count` / `for_each` instances, data sources, Regions;
+//! - [`providers`]: provider configurations across modules (`providers` of module calls, a
+//!   child module's own blocks) and their Regions;
 //! - [`policy_document`]: `data "aws_iam_policy_document"` rendered to policy JSON;
 //! - [`json`]: `.tf.json` converted to the same evaluation.
 
@@ -23,6 +25,7 @@ mod json;
 mod load;
 mod modules;
 mod policy_document;
+mod providers;
 mod resources;
 mod suppress;
 mod template;
@@ -83,8 +86,10 @@ struct Module<'a> {
     /// Set when the instances of this (child) module are not known before apply: every
     /// resource in it is then an unknown instance with this reason.
     instances_unknown: Option<String>,
-    /// `provider "aws"` blocks (the default one and aliases).
-    providers: Vec<&'a Block>,
+    /// The module's own `provider "aws"` blocks (the default one and aliases).
+    provider_blocks: Vec<&'a Block>,
+    /// The provider configurations the module can use, by local name.
+    providers: providers::Providers,
 }
 
 #[derive(Clone, Default)]
@@ -185,7 +190,7 @@ pub fn plan_document(dir: &Path, files: &[PathBuf], vars: &TfVars) -> Value {
 
 fn evaluate(dir: &Path, files: &[PathBuf], vars: &TfVars) -> (Value, Evaluated) {
     let mut stack = Vec::new();
-    let mut ev = evaluate_module(dir, files, vars, None, "", None, &mut stack);
+    let mut ev = evaluate_module(dir, files, vars, None, None, "", None, &mut stack);
     let mut plan = json!({
         "format_version": "1.2",
         "planned_values": {"root_module": {"resources": std::mem::take(&mut ev.planned)}},
@@ -193,17 +198,8 @@ fn evaluate(dir: &Path, files: &[PathBuf], vars: &TfVars) -> (Value, Evaluated) 
         "configuration": {"root_module": {"resources": std::mem::take(&mut ev.config)}},
     });
     let mut providers = serde_json::Map::new();
-    if let Some(r) = ev.provider_region.take() {
-        providers.insert(
-            "aws".into(),
-            json!({"expressions": {"region": {"constant_value": r}}}),
-        );
-    }
-    for (key, r) in std::mem::take(&mut ev.provider_aliases) {
-        providers.insert(
-            key,
-            json!({"expressions": {"region": {"constant_value": r}}}),
-        );
+    for (key, entry) in std::mem::take(&mut ev.provider_config) {
+        providers.insert(key, entry);
     }
     if !providers.is_empty() {
         plan["configuration"]["provider_config"] = Value::Object(providers);
@@ -274,9 +270,8 @@ struct Evaluated {
     problems: Vec<(String, Problem)>,
     /// Things not evaluated on purpose (remote modules): reported as skipped.
     notes: Vec<(String, Problem)>,
-    provider_region: Option<String>,
-    /// Aliased provider configurations: (`aws.west`, Region).
-    provider_aliases: Vec<(String, String)>,
+    /// `configuration.provider_config` entries: key, entry (see [`providers`]).
+    provider_config: Vec<(String, Value)>,
     /// Local module directories evaluated as children (canonical paths).
     children: Vec<PathBuf>,
     /// The module's `output` values.
@@ -284,12 +279,15 @@ struct Evaluated {
 }
 
 /// Evaluates the module in `dir`: the root module with `--var` values (`inputs` None), or a
-/// local child module with the values its call passes, its addresses under `prefix`.
+/// local child module with the values and provider configurations its call passes, its
+/// addresses under `prefix`.
+#[allow(clippy::too_many_arguments)]
 fn evaluate_module(
     dir: &Path,
     files: &[PathBuf],
     vars: &TfVars,
     inputs: Option<HashMap<String, Val>>,
+    inherited: Option<providers::Providers>,
     prefix: &str,
     instances_unknown: Option<String>,
     stack: &mut Vec<PathBuf>,
@@ -306,7 +304,8 @@ fn evaluate_module(
         dir: dir.to_owned(),
         prefix: prefix.to_owned(),
         module_outputs: RefCell::new(HashMap::new()),
-        providers: Vec::new(),
+        provider_blocks: Vec::new(),
+        providers: providers::Providers::default(),
         instances_unknown,
     };
     let decl = load::collect(&mut module, &parsed);
@@ -318,6 +317,8 @@ fn evaluate_module(
         inputs,
         &mut problems,
     );
+    // Provider blocks may use variables, and module calls pass configurations on.
+    module.providers = module.provider_namespace(inherited);
     // The chain of modules being evaluated, for cycles (canonical paths: only resolved when
     // the module calls others, which most do not).
     if !decl.module_calls.is_empty() {
@@ -342,7 +343,7 @@ fn evaluate_module(
             result.outputs.insert(name.clone(), v);
         }
     }
-    resources::provider_configs(&module, &parsed, &mut result);
+    result.provider_config.extend(module.provider_entries());
     result.problems.extend(problems);
     if !decl.module_calls.is_empty() {
         stack.pop();

@@ -187,6 +187,7 @@ pub(super) fn evaluate_calls<'a>(
                 &child_files,
                 vars,
                 Some(inputs),
+                Some(module.providers_for_call(b)),
                 &child_prefix,
                 instances_unknown.clone(),
                 stack,
@@ -199,6 +200,7 @@ pub(super) fn evaluate_calls<'a>(
             result.problems.extend(ev.problems);
             result.notes.extend(ev.notes);
             result.children.extend(ev.children);
+            result.provider_config.extend(ev.provider_config);
             module
                 .module_outputs
                 .borrow_mut()

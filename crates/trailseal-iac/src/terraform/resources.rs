@@ -10,65 +10,101 @@ use serde_json::json;
 
 use super::json::json_position;
 use super::suppress::inline_skips;
-use super::{label, line_col, unknown, Evaluated, File, Module, Scope, TYPES};
+use super::{error, line_col, unknown, Evaluated, File, Module, Scope, TYPES};
 use crate::value::{Val, ACCOUNT, REGION};
 use crate::Problem;
 
 impl<'a> Module<'a> {
-    /// A symbolic value for a resource attribute: identifies the resource where Terraform
-    /// would compute it; configured attributes are evaluated.
+    /// A resource attribute, where Terraform would compute it, as a value that stands for the
+    /// resource in references (`aws_kms_key.k.arn` is
+    /// `arn:aws:kms:REGION:ACCOUNT:key/aws_kms_key.k`, the key's Region being its provider
+    /// configuration's); a value Terraform only knows at apply that is used as such (a
+    /// generated bucket name, a trail's ARN in a Region not known) is unknown. Configured
+    /// attributes are evaluated in the instance's scope (`count.index`, `each.key`); an
+    /// instance that does not exist is an error, as in Terraform.
     pub(super) fn resource_attr(&self, ty: &str, name: &str, index: &str, attr: &str) -> Val {
-        let address = format!("{}{ty}.{name}{index}", self.prefix);
+        let base = format!("{}{ty}.{name}", self.prefix);
+        let address = format!("{base}{index}");
         let Some(res) = self.resources.iter().find(|r| r.ty == ty && r.name == name) else {
             return unknown(format!("{ty}.{name} is not defined in this module"));
         };
-        match (ty, attr) {
-            ("aws_kms_key" | "aws_kms_replica_key", "arn") => Val::Str(format!(
-                "arn:aws:kms:{}:{ACCOUNT}:key/{address}",
-                self.region_of(res.block)
-            )),
-            ("aws_kms_key" | "aws_kms_replica_key", "key_id" | "id") => Val::Str(address),
-            ("aws_s3_bucket", "id" | "bucket") => match self.attr(res.block, "bucket") {
-                Some(e) => self.eval(e, &Scope::default()),
-                None => Val::Str(address),
+        let scope = match self.instances(res.block) {
+            Ok(instances) => match instances.into_iter().find(|(i, _)| i == index) {
+                Some((_, scope)) => scope,
+                None if index.is_empty() => {
+                    return error(format!(
+                        "{base} has count or for_each: a reference to it needs an instance key"
+                    ))
+                }
+                None => return error(format!("{base} has no instance {index}")),
             },
+            Err(why) => {
+                return unknown(format!(
+                    "the instances of {base} are not known before apply: {why}"
+                ))
+            }
+        };
+        let configured = |attr: &str| -> Option<Val> {
+            match self.attr(res.block, attr).map(|e| self.eval(e, &scope)) {
+                None | Some(Val::Null) => None,
+                Some(v) => Some(v),
+            }
+        };
+        match (ty, attr) {
+            ("aws_kms_key" | "aws_kms_replica_key", "arn") => {
+                // A Region not known before apply is a token that names no Region (so no
+                // literal Region in a policy matches it), never the deploying Region; the
+                // key's Region itself is unknown in the document. Not the policy engine's
+                // unknown-value marker: that holds a `:`, and ARNs are split on `:`.
+                let region = self.region_of(res.block).unwrap_or_else(|_| {
+                    let of = if self.attr(res.block, "region").is_some() {
+                        address.clone()
+                    } else {
+                        let p = self.provider_of(res.block);
+                        p.key.unwrap_or_else(|| "aws".to_owned())
+                    };
+                    format!("unknown-region-of-{}", of.replace(':', "."))
+                });
+                Val::Str(format!("arn:aws:kms:{region}:{ACCOUNT}:key/{address}"))
+            }
+            ("aws_kms_key" | "aws_kms_replica_key", "key_id" | "id") => Val::Str(address),
+            // `bucket`: "If omitted, Terraform will assign a random, unique name", and
+            // `bucket_prefix` "Creates a unique bucket name beginning with the specified
+            // prefix" (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/s3_bucket#bucket):
+            // known only at apply.
+            ("aws_s3_bucket", "id" | "bucket") => configured("bucket").unwrap_or_else(|| {
+                unknown(format!(
+                    "{address} has no bucket name: Terraform generates it at apply"
+                ))
+            }),
             ("aws_s3_bucket", "arn") => match self.resource_attr(ty, name, index, "bucket") {
                 Val::Str(b) => Val::Str(format!("arn:aws:s3:::{b}")),
                 other => other,
             },
-            ("aws_kms_alias", "name" | "id") => match self.attr(res.block, "name") {
-                Some(e) => self.eval(e, &Scope::default()),
-                None => unknown(format!("{address}.name")),
-            },
-            ("aws_cloudtrail", "arn") => match self.attr(res.block, "name") {
-                Some(e) => match self.eval(e, &Scope::default()) {
-                    Val::Str(n) => {
-                        Val::Str(format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{n}"))
+            // `name`: "If omitted, Terraform will assign a random, unique name"
+            // (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/kms_alias#name).
+            ("aws_kms_alias", "name" | "id") => configured("name").unwrap_or_else(|| {
+                unknown(format!(
+                    "{address} has no name: Terraform generates it at apply"
+                ))
+            }),
+            // The trail's ARN is in its Region (its provider configuration's).
+            ("aws_cloudtrail", "arn") => match configured("name") {
+                Some(Val::Str(n)) => match self.region_of(res.block) {
+                    Ok(region) => {
+                        Val::Str(format!("arn:aws:cloudtrail:{region}:{ACCOUNT}:trail/{n}"))
                     }
-                    other => other,
+                    Err(why) => unknown(format!(
+                        "the ARN of {address} is known only at apply: its Region is not known: {why}"
+                    )),
                 },
-                None => unknown(format!("{address}.arn")),
+                Some(other) => other,
+                None => unknown(format!("{address}.arn is known only after apply")),
             },
             (_, attr) => match self.attr(res.block, attr) {
-                Some(e) => self.eval(e, &Scope::default()),
+                Some(e) => self.eval(e, &scope),
                 None => unknown(format!("{address}.{attr} is known only after apply")),
             },
-        }
-    }
-
-    /// `provider = aws.west` on a resource: ("aws", "west").
-    pub(super) fn provider_alias(&self, block: &Block) -> Option<(String, String)> {
-        let Some(Expression::Traversal(t)) = self.attr(block, "provider") else {
-            return None;
-        };
-        match (&t.expr, t.operators.as_slice()) {
-            (Expression::Variable(v), [op]) => match &**op {
-                TraversalOperator::GetAttr(alias) => {
-                    Some((v.as_str().to_owned(), alias.as_str().to_owned()))
-                }
-                _ => None,
-            },
-            _ => None,
         }
     }
 
@@ -140,34 +176,19 @@ impl<'a> Module<'a> {
         }
     }
 
-    /// A resource's Region when it sets one: its `region` argument (AWS provider 6) or the
-    /// Region of its aliased provider (`provider = aws.west`); else the deploying Region.
-    pub(super) fn region_of(&self, block: &Block) -> String {
-        if let Some(r) = self
-            .attr(block, "region")
-            .and_then(|e| self.eval(e, &Scope::default()).text())
-        {
-            return r;
-        }
-        self.provider_alias(block)
-            .and_then(|(_, alias)| {
-                self.providers.iter().find_map(|p| {
-                    let a = self
-                        .attr(p, "alias")
-                        .and_then(|e| self.eval(e, &Scope::default()).text())?;
-                    (a == alias).then(|| {
-                        self.attr(p, "region")
-                            .and_then(|e| self.eval(e, &Scope::default()).text())
-                    })?
-                })
-            })
-            .unwrap_or_else(|| REGION.to_owned())
-    }
-
     pub(super) fn data_attr(&self, ty: &str, name: &str, attr: &str) -> Val {
         match (ty, attr) {
             ("aws_caller_identity", "account_id") => Val::Str(ACCOUNT.into()),
-            ("aws_region", "name" | "region" | "id") => Val::Str(REGION.into()),
+            // The Region of the data source's provider configuration (or its own `region`).
+            ("aws_region", "name" | "region" | "id") => {
+                match self.data.iter().find(|d| d.ty == ty && d.name == name) {
+                    Some(d) => match self.region_of(d.block) {
+                        Ok(r) => Val::Str(r),
+                        Err(why) => unknown(format!("data.{ty}.{name}.{attr}: {why}")),
+                    },
+                    None => Val::Str(REGION.into()),
+                }
+            }
             ("aws_partition", "partition" | "id") => Val::Str("aws".into()),
             ("aws_partition", "dns_suffix") => Val::Str("amazonaws.com".into()),
             ("aws_iam_policy_document", "json" | "minified_json") => {
@@ -352,9 +373,14 @@ pub(super) fn emit<'a>(
         }
         let mut config =
             json!({"address": base, "type": r.ty, "name": r.name, "expressions": expressions});
-        // `provider = aws.west`: the Region of that provider configuration applies.
-        if let Some((provider, alias)) = module.provider_alias(r.block) {
-            config["provider_config_key"] = json!(format!("{provider}.{alias}"));
+        // The provider configuration it uses, whose Region applies (see [`super::providers`]).
+        let provider = module.provider_of(r.block);
+        if let Some(key) = &provider.key {
+            config["provider_config_key"] = json!(key);
+            result.provider_config.push((
+                key.clone(),
+                super::providers::config_entry(&provider.region),
+            ));
         }
         result.config.push(config);
         for (address, scope, instances_unknown) in instances {
@@ -410,33 +436,6 @@ pub(super) fn emit<'a>(
             result
                 .changes
                 .push(json!({"address": address, "change": {"after_unknown": after_unknown}}));
-        }
-    }
-}
-
-/// Provider configurations: `aws` (the deploying Region when set) and aliases (`aws.west`).
-pub(super) fn provider_configs<'a>(
-    module: &Module<'a>,
-    parsed: &'a [File],
-    result: &mut Evaluated,
-) {
-    for b in parsed.iter().flat_map(|f| f.body.blocks()).filter(|b| {
-        b.ident.as_str() == "provider" && b.labels.first().map(label).as_deref() == Some("aws")
-    }) {
-        let Some(r) = module
-            .attr(b, "region")
-            .map(|e| module.eval(e, &Scope::default()))
-            .and_then(|v| v.text())
-        else {
-            continue;
-        };
-        match module
-            .attr(b, "alias")
-            .map(|e| module.eval(e, &Scope::default()))
-            .and_then(|v| v.text())
-        {
-            Some(alias) => result.provider_aliases.push((format!("aws.{alias}"), r)),
-            None => result.provider_region = result.provider_region.take().or(Some(r)),
         }
     }
 }
