@@ -783,10 +783,10 @@ pub fn scan_value(
 
     evidence
         .key_refs
-        .sort_by(|a, b| a.reference.cmp(&b.reference));
+        .sort_by(|a, b| (&a.reference, &a.region).cmp(&(&b.reference, &b.region)));
     evidence
         .key_refs
-        .dedup_by(|a, b| a.reference == b.reference);
+        .dedup_by(|a, b| a.reference == b.reference && a.region == b.region);
     evidence.keys.sort_by(|a, b| a.arn.cmp(&b.arn));
     evidence.keys.dedup_by(|a, b| a.arn == b.arn);
     out.account = evidence;

@@ -476,8 +476,10 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
 
     account
         .key_refs
-        .sort_by(|a, b| a.reference.cmp(&b.reference));
-    account.key_refs.dedup_by(|a, b| a.reference == b.reference);
+        .sort_by(|a, b| (&a.reference, &a.region).cmp(&(&b.reference, &b.region)));
+    account
+        .key_refs
+        .dedup_by(|a, b| a.reference == b.reference && a.region == b.region);
     out.account = account;
     out
 }
