@@ -311,6 +311,39 @@ pub(crate) fn require<'a, T>(
     }
 }
 
+/// Why a key-policy answer is undecided, after "depends on KEYS": the trail facts that are not
+/// known before deployment (its name, bucket, prefix, organization flag), or else that the
+/// keys are not part of CloudTrail's request.
+pub(crate) fn undecided_because(ev: &TrailEvidence, keys: &[String]) -> String {
+    let t = &ev.trail;
+    let mut gaps: Vec<String> = Vec::new();
+    if let Some(why) = &t.name_unknown {
+        gaps.push(format!("the trail's name ({why})"));
+    }
+    for (what, fact) in [
+        ("the bucket", t.s3_bucket_name.as_ref().map(|_| ())),
+        ("the S3 key prefix", t.s3_key_prefix.as_ref().map(|_| ())),
+        (
+            "whether it is an organization trail",
+            t.is_organization_trail.as_ref().map(|_| ()),
+        ),
+    ] {
+        if let Fact::Unknown(why) | Fact::Unreadable(why) = fact {
+            gaps.push(format!("{what} ({why})"));
+        }
+    }
+    if !gaps.is_empty() {
+        format!(
+            "; what the request holds is not known before deployment: {}",
+            gaps.join("; ")
+        )
+    } else if keys.iter().all(|k| k.starts_with("the deploying account")) {
+        String::new()
+    } else {
+        ", which CloudTrail's request does not define".to_owned()
+    }
+}
+
 /// The key's ARN for messages (`the key` when it is not known).
 pub(crate) fn key_name(key: &Key) -> String {
     key.arn.clone().unwrap_or_else(|| "the key".to_owned())

@@ -681,3 +681,21 @@ fn plan_unknown_trail_name_is_not_the_address() {
     );
     assert!(scan.account.trails[0].name_unknown.is_some());
 }
+
+// A trail without TrailName: a key policy pinning aws:SourceArn to one trail cannot be
+// decided before deployment, and the finding says which fact is missing.
+#[test]
+fn an_unknown_trail_name_is_named_in_the_finding() {
+    let policy = format!(
+        "{CFN_TRAIL}  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Principal: {{Service: cloudtrail.amazonaws.com}}\n            Action: \"kms:GenerateDataKey*\"\n            Resource: \"*\"\n            Condition: {{StringEquals: {{\"aws:SourceArn\": !Sub \"arn:aws:cloudtrail:${{AWS::Region}}:${{AWS::AccountId}}:trail/main\"}}}}\n"
+    )
+    .replace("      TrailName: t\n", "");
+    let scan = template(&policy, "  X: {Type: String, Default: x}\n");
+    let findings = scan.localize(trailseal_checks::evaluate_account(&scan.account, IAC_CODES));
+    let f = findings
+        .iter()
+        .find(|f| f.resource == "Trail" && f.code == "TS006")
+        .expect("TS006");
+    assert_eq!(f.status, Status::Indeterminate, "{}", f.message);
+    assert!(f.message.contains("the trail's name"), "{}", f.message);
+}

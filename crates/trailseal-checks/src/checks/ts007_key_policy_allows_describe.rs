@@ -23,7 +23,9 @@
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 use trailseal_policy::{evaluate, Decision};
 
-use crate::support::{evaluation_evidence, finding, labels, load, near_misses, Loaded};
+use crate::support::{
+    evaluation_evidence, finding, labels, load, near_misses, undecided_because, Loaded,
+};
 use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -95,9 +97,10 @@ fn run(ev: &TrailEvidence) -> Finding {
         Decision::Indeterminate => (
             Status::Indeterminate,
             format!(
-                "whether CloudTrail may describe the key depends on {} (decided by {})",
+                "whether CloudTrail may describe the key depends on {} (decided by {}){}",
                 e.unknown_keys.join(", "),
-                labels(&policy, &e.deciding)
+                labels(&policy, &e.deciding),
+                undecided_because(ev, &e.unknown_keys)
             ),
             add,
         ),
