@@ -5,39 +5,50 @@
 //! each, used consistently, so a key policy written with `${AWS::AccountId}` matches the
 //! trail's own ARN. Compared with a literal the policy names (`"aws:SourceAccount":
 //! "444455556666"`, `"aws:SourceArn": "arn:aws:cloudtrail:eu-*:..."`), a symbol is neither equal
-//! nor different: it depends on where the stack is deployed. So when the policy names other
-//! accounts or Regions, the request is also evaluated with the symbol replaced (in the policy
-//! and the request alike) by each value it could take: each account the policy names, and
-//! every Region of the partition plus each Region-like name the policy holds. When the answers
-//! differ, the check is `indeterminate`, naming the value that changes it.
+//! nor different, and a pattern (`eu-*`, `*-1`, `1111*`, `0*`) may or may not match it: it
+//! depends on where the stack is deployed. So when a value the policy compares with the request
+//! could tell accounts or Regions apart ([`sensitivity`]), the request is also evaluated with
+//! the symbol replaced (in the policy and the request alike) by each value it could take: for
+//! the account, each account the policy names or a pattern of it matches, and one it does not
+//! name; for the Region, every Region of the partition plus each Region-like name the policy
+//! holds. When the answers differ, the check is `indeterminate`, naming the value that changes
+//! it. A policy that compares nothing account- or Region-specific (the usual `*`, or values
+//! built from `${AWS::AccountId}` / `${AWS::Region}`) costs nothing extra.
 
 use std::rc::Rc;
 
 use trailseal_model::{AWS_REGIONS, SYMBOLIC_ACCOUNT, SYMBOLIC_REGION};
-use trailseal_policy::{Given, Policy, TrailContext};
+use trailseal_policy::{Given, Policy, Principals, TrailContext};
 
-/// Region-name prefixes: a policy holding none of them names no Region.
-const REGION_PREFIXES: &[&str] = &[
-    "us-", "eu-", "ap-", "sa-", "ca-", "me-", "af-", "il-", "mx-", "cn-",
-];
+/// An account that no policy is expected to name: with the symbol, the two "other" accounts
+/// (a pattern may match the symbol itself, `0*`).
+const FRESH_ACCOUNT: &str = "987654321098";
 
 /// The other deployments to evaluate: (policy, request context, what was substituted).
 pub(crate) struct Alternatives(Vec<(Rc<Policy>, TrailContext, String)>);
 
 impl Alternatives {
-    /// The alternatives of `text` / `ctx` (none when the context holds no symbol, or the policy
-    /// names no other account or Region).
-    pub(crate) fn of(text: &str, ctx: &TrailContext) -> Alternatives {
+    /// The alternatives of `policy` (its `text`) for `ctx`: none when the context holds no
+    /// symbol, or when no value the policy compares could tell one account or Region from
+    /// another (see [`sensitivity`]).
+    pub(crate) fn of(text: &str, policy: &Policy, ctx: &TrailContext) -> Alternatives {
         let mentions = |symbol: &str| {
             ctx.trail_arn.contains(symbol)
                 || ctx.key_arn.as_deref().is_some_and(|k| k.contains(symbol))
         };
+        let (by_account, by_region) = sensitivity(policy);
         let mut accounts: Vec<Option<String>> = vec![None];
-        if mentions(SYMBOLIC_ACCOUNT) {
-            accounts.extend(account_literals(text).into_iter().map(Some));
+        if mentions(SYMBOLIC_ACCOUNT) && by_account {
+            let mut names = vec![FRESH_ACCOUNT.to_owned()];
+            for a in account_candidates(text) {
+                if !names.contains(&a) {
+                    names.push(a);
+                }
+            }
+            accounts.extend(names.into_iter().map(Some));
         }
         let mut regions: Vec<Option<String>> = vec![None];
-        if mentions(SYMBOLIC_REGION) && REGION_PREFIXES.iter().any(|p| text.contains(p)) {
+        if mentions(SYMBOLIC_REGION) && by_region {
             let mut names: Vec<String> = AWS_REGIONS.iter().map(|r| (*r).to_owned()).collect();
             for r in region_literals(text) {
                 if !names.contains(&r) {
@@ -104,12 +115,69 @@ fn substitute(ctx: &TrailContext, from: &str, to: &str) -> TrailContext {
     }
 }
 
-/// Every run of exactly 12 digits in `text` (account ids), the symbol excluded.
-fn account_literals(text: &str) -> Vec<String> {
+/// Whether a value the policy compares with the request (a Resource, a principal, a
+/// condition value) could tell one deploying (account, Region) from another. An ARN-shaped
+/// value matters for the Region when its Region part is neither `*`, empty nor the symbol, and
+/// for the account likewise; any other value with a wildcard or digits may stand for either.
+/// Actions never hold them.
+fn sensitivity(policy: &Policy) -> (bool, bool) {
+    let mut account = false;
+    let mut region = false;
+    let mut look = |v: &str| {
+        if v == "*" || v.is_empty() {
+            return;
+        }
+        let parts: Vec<&str> = v.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, _, r, a, ..] => {
+                region |= !matches!(*r, "*" | "" | SYMBOLIC_REGION);
+                account |= !matches!(*a, "*" | "" | SYMBOLIC_ACCOUNT);
+                // `*` crosses colons in StringLike: a wildcard before the Region part.
+                if parts[..3].iter().any(|p| p.contains(['*', '?'])) {
+                    region = true;
+                    account = true;
+                }
+            }
+            _ if v == SYMBOLIC_ACCOUNT || v == SYMBOLIC_REGION => {}
+            _ => {
+                let wild = v.contains(['*', '?']);
+                region |= wild || REGION_LIKE.iter().any(|p| v.contains(p));
+                account |= wild || v.bytes().any(|b| b.is_ascii_digit());
+            }
+        }
+    };
+    for st in &policy.statements {
+        st.resource.items.iter().for_each(|r| look(r));
+        if let Principals::Entries(entries) = &st.principal.items {
+            entries.iter().for_each(|e| look(&e.raw));
+        }
+        for c in &st.conditions {
+            c.values.iter().for_each(|v| look(v));
+        }
+    }
+    (account, region)
+}
+
+/// Region-name prefixes.
+const REGION_LIKE: &[&str] = &[
+    "us-", "eu-", "ap-", "sa-", "ca-", "me-", "af-", "il-", "mx-", "cn-",
+];
+
+/// Accounts the policy may single out: every 12-digit run in `text` (the symbol excluded), and
+/// for each digit run ending in a wildcard (`1111*`, `1111????????`) an account it matches.
+fn account_candidates(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for run in text.split(|c: char| !c.is_ascii_digit()) {
-        if run.len() == 12 && run != SYMBOLIC_ACCOUNT && !out.iter().any(|x| x == run) {
-            out.push(run.to_owned());
+    for run in text.split(|c: char| !(c.is_ascii_digit() || c == '*' || c == '?')) {
+        let digits: String = run.chars().take_while(char::is_ascii_digit).collect();
+        let candidate = if run.len() == 12 && digits.len() == 12 {
+            digits
+        } else if !digits.is_empty() && digits.len() < 12 && run.len() > digits.len() {
+            format!("{digits:0<12}")
+        } else {
+            continue;
+        };
+        if candidate != SYMBOLIC_ACCOUNT && !out.contains(&candidate) {
+            out.push(candidate);
         }
     }
     out
@@ -142,8 +210,10 @@ mod tests {
     #[test]
     fn literals() {
         assert_eq!(
-            account_literals("arn:aws:iam::444455556666:root 000000000000 1234567890123"),
-            vec!["444455556666"]
+            account_candidates(
+                "arn:aws:iam::444455556666:root 000000000000 1234567890123 1111* 22??"
+            ),
+            vec!["444455556666", "111100000000", "220000000000"]
         );
         assert_eq!(
             region_literals(

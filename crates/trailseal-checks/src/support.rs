@@ -209,11 +209,13 @@ pub(crate) fn load(info: &CheckInfo, ev: &TrailEvidence) -> Result<Loaded, Box<F
         name_known: ev.trail.name_unknown.is_none(),
         bucket: given(&ev.trail.s3_bucket_name),
         prefix: given(&ev.trail.s3_key_prefix),
-        key_arn: key.arn.clone(),
+        // The key ARN is the request's resource only when the key's Region is known (an ARN
+        // built for a key whose Region is not known holds a placeholder, never a real Region).
+        key_arn: key.arn.clone().filter(|_| key.region.is_known()),
         is_organization_trail: given(&ev.trail.is_organization_trail),
         ..TrailContext::new(&ev.trail.arn)
     };
-    let alternatives = Alternatives::of(text, &ctx);
+    let alternatives = Alternatives::of(text, &policy, &ctx);
     Ok(Loaded {
         policy,
         ctx,

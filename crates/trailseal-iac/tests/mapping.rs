@@ -699,3 +699,121 @@ fn an_unknown_trail_name_is_named_in_the_finding() {
     assert_eq!(f.status, Status::Indeterminate, "{}", f.message);
     assert!(f.message.contains("the trail's name"), "{}", f.message);
 }
+
+// Patterns that may or may not match the deploying Region or account (IAM "Condition
+// operators": `*` and `?` match any characters; CloudFormation "Pseudo parameters":
+// AWS::Region / AWS::AccountId are the deploying stack's), including patterns the symbols
+// themselves would match (`0*`, `*-1`): never decided on the symbol alone.
+#[test]
+fn patterns_on_the_deploying_account_or_region_are_undecided() {
+    let deny = |condition: &str| {
+        format!(
+            "{CFN_TRAIL}  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n        Version: \"2012-10-17\"\n        Statement:{CT_STATEMENTS}          - Effect: Deny\n            Principal: \"*\"\n            Action: \"kms:*\"\n            Resource: \"*\"\n            Condition: {condition}\n"
+        )
+    };
+    let params = "  X: {Type: String, Default: x}\n";
+    for condition in [
+        r#"{StringLike: {"aws:SourceArn": "arn:aws:cloudtrail:*-2:*"}}"#,
+        r#"{StringLike: {"aws:SourceArn": "arn:aws:cloudtrail:?u-*"}}"#,
+        r#"{StringNotLike: {"aws:SourceArn": "arn:aws:cloudtrail:*-1:*"}}"#,
+        r#"{StringLike: {"aws:SourceAccount": "1111*"}}"#,
+        r#"{StringNotLike: {"aws:SourceAccount": "0*"}}"#,
+    ] {
+        let scan = template(&deny(condition), params);
+        assert_eq!(
+            status(&scan, "Trail", "TS006"),
+            Status::Indeterminate,
+            "{condition}"
+        );
+    }
+}
+
+// aws_iam_policy_document: `type = "*"`, `identifiers = ["*"]` renders "Principal": "*" (the
+// data source's documentation), so such a Deny counts.
+#[test]
+fn terraform_policy_document_star_principal_is_everyone() {
+    let main = format!(
+        r#"{HCL_TRAIL}
+data "aws_iam_policy_document" "p" {{
+  statement {{
+    principals {{
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }}
+    actions   = ["kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = ["*"]
+  }}
+  statement {{
+    effect = "Deny"
+    principals {{
+      type        = "*"
+      identifiers = ["*"]
+    }}
+    actions   = ["kms:*"]
+    resources = ["*"]
+  }}
+}}
+resource "aws_kms_key" "k" {{
+  policy = data.aws_iam_policy_document.p.json
+}}
+"#
+    );
+    assert_eq!(
+        status(&hcl(&main), "aws_cloudtrail.t", "TS006"),
+        Status::Fail
+    );
+}
+
+// An object key known only later (`{ (var.x) = "*" }`): which entry it is cannot be known, so
+// the object is unknown as a whole (never an entry under an empty key).
+#[test]
+fn terraform_unknown_object_key_makes_the_object_unknown() {
+    let main = format!(
+        r#"{HCL_TRAIL}
+variable "x" {{}}
+resource "aws_kms_key" "k" {{
+  policy = jsonencode({{
+    Version = "2012-10-17"
+    Statement = [
+      {{ Effect = "Allow", Principal = {{ Service = "cloudtrail.amazonaws.com" }}, Action = "kms:*", Resource = "*" }},
+      {{ Effect = "Deny", Principal = {{ (var.x) = "*" }}, Action = "kms:*", Resource = "*" }},
+    ]
+  }})
+}}
+"#
+    );
+    assert_eq!(
+        status(&hcl(&main), "aws_cloudtrail.t", "TS006"),
+        Status::Indeterminate
+    );
+}
+
+// A key on a provider configuration whose Region is not known: its ARN is not the request's
+// resource, so a Deny naming key ARNs of some Regions is undecided.
+#[test]
+fn terraform_key_in_an_unknown_region_is_not_a_known_resource() {
+    let main = format!(
+        r#"{HCL_TRAIL}
+variable "r" {{ type = string }}
+provider "aws" {{ region = "us-east-1" }}
+provider "aws" {{
+  alias  = "b"
+  region = var.r
+}}
+resource "aws_kms_key" "k" {{
+  provider = aws.b
+  policy = jsonencode({{
+    Version = "2012-10-17"
+    Statement = [
+      {{ Effect = "Allow", Principal = {{ Service = "cloudtrail.amazonaws.com" }}, Action = "kms:*", Resource = "*" }},
+      {{ Effect = "Deny", Principal = "*", Action = "kms:*", Resource = "arn:aws:kms:eu-*:*:key/*" }},
+    ]
+  }})
+}}
+"#
+    );
+    assert_eq!(
+        status(&hcl(&main), "aws_cloudtrail.t", "TS006"),
+        Status::Indeterminate
+    );
+}

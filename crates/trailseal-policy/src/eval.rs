@@ -412,9 +412,25 @@ fn match_principal(
             let acct = listed_by(&|e| e.account_root() == Some(account.as_str()), unknown);
             me.and(acct)
         }
+        // Never fully listed by name; but an entry that is wholly unknown (or of an unknown
+        // type) could be `*`, which exempts everyone.
         RequestPrincipal::AccountMember { .. }
         | RequestPrincipal::OtherAccount
-        | RequestPrincipal::Anyone => Tri::False,
+        | RequestPrincipal::Anyone => {
+            match entries
+                .iter()
+                .find(|e| is_whole_marker(&e.raw) || unknown_reason(&e.type_key).is_some())
+            {
+                Some(e) => {
+                    if let Some(r) = unknown_reason(&e.raw).or_else(|| unknown_reason(&e.type_key))
+                    {
+                        push_unique(unknown, r);
+                    }
+                    Tri::Unknown
+                }
+                None => Tri::False,
+            }
+        }
     };
     match listed {
         Tri::True => PrincipalMatch::No,

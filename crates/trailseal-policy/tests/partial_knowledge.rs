@@ -355,3 +355,21 @@ fn recommended_statements_never_pin_an_unknown_trail_name() {
     // With the name known, aws:SourceArn is pinned to the trail, as AWS recommends.
     assert!(trail().encrypt_statement().to_string().contains(TRAIL));
 }
+
+// IAM User Guide, "NotPrincipal": a Deny with NotPrincipal applies to everyone not listed; a
+// wholly unknown NotPrincipal value could be "*" (which exempts everyone), so whether the Deny
+// applies to principals it cannot name is unknown, never "applies".
+#[test]
+fn a_wholly_unknown_not_principal_is_undecided_for_unnamed_principals() {
+    let marker = unknown_value("var.x has no value");
+    let p = policy(json!([
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCT}:root")}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "NotPrincipal": {"AWS": marker}, "Action": "kms:*", "Resource": "*"}
+    ]));
+    let request = trail().decrypt_request(RequestPrincipal::AccountMember {
+        account: ACCT.into(),
+    });
+    let e = evaluate(&p, &request);
+    assert_eq!(e.decision, Decision::Indeterminate, "{e:?}");
+    assert!(e.unknown_keys.iter().any(|k| k.contains("var.x")), "{e:?}");
+}

@@ -226,17 +226,25 @@ impl<'a> Module<'a> {
             Expression::Number(n) => Val::Num(n.to_string()),
             Expression::String(st) => Val::Str(st.as_str().to_owned()),
             Expression::Array(a) => Val::List(a.iter().map(|x| self.eval(x, s)).collect()),
-            Expression::Object(o) => Val::Map(
-                o.iter()
-                    .map(|(k, v)| {
-                        let key = match k {
-                            ObjectKey::Ident(i) => i.as_str().to_owned(),
-                            ObjectKey::Expression(x) => self.eval(x, s).text().unwrap_or_default(),
-                        };
-                        (key, self.eval(v.expr(), s))
-                    })
-                    .collect(),
-            ),
+            Expression::Object(o) => {
+                let mut entries = Vec::new();
+                for (k, v) in o.iter() {
+                    let key = match k {
+                        ObjectKey::Ident(i) => i.as_str().to_owned(),
+                        ObjectKey::Expression(x) => match self.eval(x, s) {
+                            // A key known only later: which entry this is is unknown, so the
+                            // whole object is (never an entry under a made-up key).
+                            Val::Unknown(why) => return Val::Unknown(why),
+                            key => match key.text() {
+                                Some(t) => t,
+                                None => return error("an object key that is not a string"),
+                            },
+                        },
+                    };
+                    entries.push((key, self.eval(v.expr(), s)));
+                }
+                Val::Map(entries)
+            }
             Expression::StringTemplate(t) => self.template(t, s),
             Expression::HeredocTemplate(h) => self.template(&h.template, s),
             Expression::Parenthesis(p) => self.eval(p.inner(), s),

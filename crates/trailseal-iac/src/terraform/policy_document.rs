@@ -234,6 +234,13 @@ impl<'a> Module<'a> {
                         .map(|a| self.eval(&a.value, &ps))
                 };
                 match (attr("type"), attr("identifiers")) {
+                    // "To have Terraform render JSON containing "Principal": "*", use
+                    // type = "*" and identifiers = ["*"]" (aws_iam_policy_document docs).
+                    (Some(Val::Str(t)), Some(Val::List(ids)))
+                        if t == "*" && ids == [Val::Str("*".into())] =>
+                    {
+                        principals.insert("*".into(), Value::Null);
+                    }
                     (Some(Val::Str(t)), Some(ids)) if !super::is_error(&ids) => {
                         let entry = principals.entry(t).or_insert_with(|| json!([]));
                         match (entry.as_array_mut(), ids.to_json_marked()) {
@@ -254,7 +261,14 @@ impl<'a> Module<'a> {
                     }
                 }
             }
-            if !principals.is_empty() {
+            if principals.contains_key("*") {
+                if principals.len() > 1 {
+                    return Err(error(format!(
+                        "{blk}: type \"*\" together with other principal types"
+                    )));
+                }
+                out.insert(key.into(), json!("*"));
+            } else if !principals.is_empty() {
                 out.insert(key.into(), Value::Object(principals));
             }
         }
@@ -269,6 +283,14 @@ impl<'a> Module<'a> {
                 (Some(Val::Str(t)), Some(Val::Str(k)), Some(v)) if !super::is_error(&v) => {
                     let op = conditions.entry(t).or_insert_with(|| json!({}));
                     if let Some(op) = op.as_object_mut() {
+                        // Two condition blocks with the same test and variable: how the
+                        // provider combines them has changed between versions
+                        // (terraform-provider-aws #33068), so the document is not known.
+                        if op.contains_key(&k) {
+                            return Err(unknown(format!(
+                                "two condition blocks test {k} with the same operator: how the AWS provider combines them depends on its version"
+                            )));
+                        }
                         op.insert(k, v.to_json_marked());
                     }
                 }
