@@ -38,11 +38,27 @@ fn char_eq(a: char, b: char, ignore_case: bool) -> bool {
 /// Matches a token pattern against the whole of `text`. Linear-time greedy algorithm with a
 /// single backtrack point (the last `*`), O(len(pattern) * len(text)) worst case, no recursion.
 pub fn matches_tokens(pattern: &[Tok], text: &str, ignore_case: bool) -> bool {
+    // Fast path, no allocation: ASCII text and literals (ARNs, account ids, key names). For
+    // ASCII, comparing lowercase characters is comparing ASCII-lowercase bytes.
+    if text.is_ascii()
+        && pattern
+            .iter()
+            .all(|t| !matches!(t, Tok::Lit(c) if !c.is_ascii()))
+    {
+        return match_seq(pattern, text.as_bytes(), |c, b| {
+            c == b as char || (ignore_case && c.eq_ignore_ascii_case(&(b as char)))
+        });
+    }
     let text: Vec<char> = text.chars().collect();
     matches_chars(pattern, &text, ignore_case)
 }
 
 pub(crate) fn matches_chars(pattern: &[Tok], text: &[char], ignore_case: bool) -> bool {
+    match_seq(pattern, text, |c, t| char_eq(c, t, ignore_case))
+}
+
+/// The matcher of [`matches_tokens`], over any sequence of characters or bytes.
+fn match_seq<T: Copy>(pattern: &[Tok], text: &[T], eq: impl Fn(char, T) -> bool) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut backtrack: Option<(usize, usize)> = None; // (pattern index after the star, text index)
     while t < text.len() {
@@ -55,7 +71,7 @@ pub(crate) fn matches_chars(pattern: &[Tok], text: &[char], ignore_case: bool) -
                 p += 1;
                 t += 1;
             }
-            Some(Tok::Lit(c)) if char_eq(*c, text[t], ignore_case) => {
+            Some(Tok::Lit(c)) if eq(*c, text[t]) => {
                 p += 1;
                 t += 1;
             }
@@ -76,6 +92,21 @@ pub(crate) fn matches_chars(pattern: &[Tok], text: &[char], ignore_case: bool) -
 pub fn glob_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
     if !ignore_case && !pattern.contains(['*', '?']) {
         return pattern == text;
+    }
+    if pattern.is_ascii() && text.is_ascii() {
+        // No token vector: the pattern's bytes are its tokens.
+        let toks = pattern.bytes().map(|b| match b {
+            b'*' => Tok::Star,
+            b'?' => Tok::One,
+            b => Tok::Lit(b as char),
+        });
+        let mut buf = [Tok::Star; 64];
+        if pattern.len() <= buf.len() {
+            for (slot, t) in buf.iter_mut().zip(toks) {
+                *slot = t;
+            }
+            return matches_tokens(&buf[..pattern.len()], text, ignore_case);
+        }
     }
     matches_tokens(&tokens(pattern, true), text, ignore_case)
 }
