@@ -11,19 +11,8 @@ use serde_json::{json, Value};
 use trailseal_iac::{cfn, tfplan, IacScan, IAC_CODES};
 use trailseal_model::{Fact, Status};
 
-fn statuses(scan: &IacScan) -> HashMap<(String, String), Status> {
-    let findings = trailseal_checks::evaluate_account(&scan.account, IAC_CODES);
-    scan.localize(findings)
-        .into_iter()
-        .map(|f| ((f.resource, f.code), f.status))
-        .collect()
-}
-
-fn status(scan: &IacScan, resource: &str, code: &str) -> Status {
-    *statuses(scan)
-        .get(&(resource.to_owned(), code.to_owned()))
-        .unwrap_or_else(|| panic!("no {code} finding on {resource}: {:#?}", statuses(scan)))
-}
+mod support;
+use support::{hcl, status};
 
 fn template(resources: &str, parameters: &str) -> IacScan {
     let text = format!("Parameters:\n{parameters}\nResources:\n{resources}");
@@ -417,13 +406,6 @@ fn cloudformation_policy_with_an_unknown_principal_keeps_what_is_known() {
     assert_eq!(status(&scan, "Trail", "TS006"), Status::Pass);
     let scan = template(&key("Deny", "kms:*"), params);
     assert_eq!(status(&scan, "Trail", "TS006"), Status::Indeterminate);
-}
-
-fn hcl(main: &str) -> IacScan {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("main.tf");
-    std::fs::write(&path, main).expect("write");
-    trailseal_iac::tf::scan_module(dir.path(), &[path], &trailseal_iac::tf::TfVars::default())
 }
 
 const HCL_TRAIL: &str = r#"

@@ -10,54 +10,25 @@
 //!   module's default `aws`, `aws.ALIAS` for the root's aliases (also when passed to a child
 //!   module with `providers`), `module.NAME.aws[.ALIAS]` for a child module's own blocks.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
 use serde_json::Value;
-use trailseal_iac::terraform::{plan_document, scan_module, TfVars};
-use trailseal_iac::{IacScan, IAC_CODES};
+use trailseal_iac::IacScan;
 use trailseal_model::{Fact, Status};
 
-/// Writes `files` (paths relative to the root module) into a temporary directory.
-fn module(files: &[(&str, &str)]) -> (tempfile::TempDir, Vec<PathBuf>) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut tf = Vec::new();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("dir");
-        }
-        std::fs::write(&path, text).expect("write");
-        if !name.contains('/') {
-            tf.push(path);
-        }
-    }
-    (dir, tf)
-}
+mod support;
 
 fn scan_files(files: &[(&str, &str)]) -> IacScan {
-    let (dir, tf) = module(files);
-    scan_module(dir.path(), &tf, &TfVars::default())
+    support::scan_with(files, &[])
 }
 
 fn plan(files: &[(&str, &str)]) -> Value {
-    let (dir, tf) = module(files);
-    plan_document(dir.path(), &tf, &TfVars::default())
-}
-
-fn statuses(scan: &IacScan) -> HashMap<(String, String), (Status, String)> {
-    let findings = trailseal_checks::evaluate_account(&scan.account, IAC_CODES);
-    scan.localize(findings)
-        .into_iter()
-        .map(|f| ((f.resource, f.code), (f.status, f.message)))
-        .collect()
+    support::plan_with(files, &[])
 }
 
 fn status(scan: &IacScan, resource: &str, code: &str) -> (Status, String) {
-    statuses(scan)
-        .get(&(resource.to_owned(), code.to_owned()))
+    let all = support::findings(scan);
+    all.get(&(resource.to_owned(), code.to_owned()))
         .cloned()
-        .unwrap_or_else(|| panic!("no {code} finding on {resource}: {:#?}", statuses(scan)))
+        .unwrap_or_else(|| panic!("no {code} finding on {resource}: {all:#?}"))
 }
 
 fn config<'a>(doc: &'a Value, address: &str) -> &'a Value {

@@ -1,32 +1,11 @@
 //! Terraform string templates: `%{if}` / `%{for}` directives with the `~` strip markers give
 //! exactly Terraform's text, in heredocs, quoted strings and templatefile().
 
-use std::path::PathBuf;
-
-use trailseal_iac::tf::{scan_module, TfVars};
+mod support;
 
 /// The key policy text the module gives `aws_kms_key.k`.
 fn policy(files: &[(&str, &str)], vars: &[(&str, &str)]) -> Option<String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut tf = Vec::new();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("dir");
-        }
-        std::fs::write(&path, text).expect("write");
-        if name.ends_with(".tf") {
-            tf.push(path);
-        }
-    }
-    let vars = TfVars {
-        values: vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        files: Vec::new(),
-    };
-    let scan = scan_module(&PathBuf::from(dir.path()), &tf, &vars);
+    let scan = support::scan_with(files, vars);
     let key = scan.account.keys.first()?;
     key.policy.known().cloned()
 }

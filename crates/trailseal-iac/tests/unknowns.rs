@@ -8,40 +8,21 @@ use std::path::PathBuf;
 use serde_json::Value;
 use trailseal_iac::terraform::{plan_document, scan_module, TfVars};
 
+mod support;
+use support::plan_with;
+
+/// A module in a temporary directory, with its `--var` settings.
+fn module(
+    files: &[(&str, &str)],
+    values: &[(&str, &str)],
+) -> (tempfile::TempDir, Vec<PathBuf>, TfVars) {
+    let (dir, tf) = support::module(files);
+    (dir, tf, support::vars(values))
+}
+
 /// Writes `files` into a temporary module directory and returns its plan-shaped document.
 fn plan(files: &[(&str, &str)]) -> Value {
     plan_with(files, &[])
-}
-
-fn plan_with(files: &[(&str, &str)], vars: &[(&str, &str)]) -> Value {
-    let (dir, tf, vars) = module(files, vars);
-    plan_document(dir.path(), &tf, &vars)
-}
-
-fn module(
-    files: &[(&str, &str)],
-    vars: &[(&str, &str)],
-) -> (tempfile::TempDir, Vec<PathBuf>, TfVars) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut tf = Vec::new();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("dir");
-        }
-        std::fs::write(&path, text).expect("write");
-        if name.ends_with(".tf") && !name.contains('/') {
-            tf.push(path);
-        }
-    }
-    let vars = TfVars {
-        values: vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        files: Vec::new(),
-    };
-    (dir, tf, vars)
 }
 
 fn addresses(doc: &Value) -> Vec<String> {
