@@ -48,7 +48,12 @@ pub(crate) fn evaluate_condition(
     unknown: &mut Vec<String>,
 ) -> Tri {
     if let Some(r) = unknown_reason(&c.key).or_else(|| unknown_reason(&c.operator_text)) {
-        push_unique(unknown, r);
+        let what = if r.trim().is_empty() {
+            "a condition not known before deployment"
+        } else {
+            r
+        };
+        push_unique(unknown, what);
         return Tri::Unknown;
     }
     let Some(op) = c.operator else {

@@ -96,7 +96,11 @@ fn run(ev: &TrailEvidence) -> Finding {
             .filter(|r| r.kind == kind)
             .map(|r| labels(&policy, &r.statements))
             .collect();
-        statements.join("; ")
+        if statements.is_empty() {
+            String::new()
+        } else {
+            format!(" (via {})", statements.join("; "))
+        }
     };
     let readers: Vec<String> = summary.readers.iter().map(describe).collect();
     let statement = serde_json::to_string_pretty(&ctx.decrypt_statement()).unwrap_or_default();
@@ -115,7 +119,7 @@ fn run(ev: &TrailEvidence) -> Finding {
             (
                 Status::Fail,
                 format!(
-                    "{who} may decrypt the logs (via {})",
+                    "{who} may decrypt the logs{}",
                     via_other(ReaderKind::OpenToEveryone)
                 ),
                 format!(
@@ -128,7 +132,7 @@ fn run(ev: &TrailEvidence) -> Finding {
             Status::Indeterminate,
             format!(
                 "whether principals of any AWS account may decrypt the logs depends on {}, which \
-                 trailseal cannot know (via {})",
+                 trailseal cannot know{}",
                 unknown_keys.join(", "),
                 via_other(ReaderKind::LimitedWildcard)
             ),
