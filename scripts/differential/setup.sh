@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the independent IAM evaluator that the differential test of the policy engine
-# (crates/trailseal-policy/tests/differential.rs) compares against: the npm package
+# (crates/trailseal-policy/tests/differential/) compares against: the npm package
 # @cloud-copilot/iam-simulate at the exact version pinned by package.json/package-lock.json
 # next to this script, with `npm ci` into a directory outside the clone
 # (default ~/.cache/trailseal-iam-simulate; override with TRAILSEAL_IAM_SIMULATE_DIR).

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Evaluates a batch of IAM requests with @cloud-copilot/iam-simulate, the independent evaluator
-// that crates/trailseal-policy/tests/differential.rs compares trailseal's policy engine with.
+// that crates/trailseal-policy/tests/differential/ compares trailseal's policy engine with.
 //
 // Usage:
 //   node scripts/differential/simulate.mjs [--modules DIR] < cases.jsonl > results.jsonl
