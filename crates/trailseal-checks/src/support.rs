@@ -346,6 +346,14 @@ pub(crate) fn undecided_because(ev: &TrailEvidence, keys: &[String]) -> String {
     }
 }
 
+/// The key's Region for the commands a remediation prints (`<key Region>` when not known).
+pub(crate) fn key_region_text(key: &Key) -> String {
+    key.region
+        .known()
+        .cloned()
+        .unwrap_or_else(|| "<key Region>".into())
+}
+
 /// The key's ARN for messages (`the key` when it is not known).
 pub(crate) fn key_name(key: &Key) -> String {
     key.arn.clone().unwrap_or_else(|| "the key".to_owned())

@@ -38,23 +38,7 @@ fn config<'a>(doc: &'a Value, address: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no configuration for {address}"))
 }
 
-fn value<'a>(doc: &'a Value, address: &str, attr: &str) -> Option<&'a Value> {
-    doc["planned_values"]["root_module"]["resources"]
-        .as_array()?
-        .iter()
-        .find(|r| r["address"] == address)?
-        .get("values")?
-        .get(attr)
-}
-
-fn unknown<'a>(doc: &'a Value, address: &str, attr: &str) -> Option<&'a str> {
-    doc["resource_changes"]
-        .as_array()?
-        .iter()
-        .find(|r| r["address"] == address)?
-        .pointer(&format!("/change/after_unknown/{attr}"))?
-        .as_str()
-}
+use support::{unknown, value};
 
 const POLICY: &str = r#"
   enable_key_rotation = true

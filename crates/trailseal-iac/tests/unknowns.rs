@@ -34,25 +34,7 @@ fn addresses(doc: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The known value of an attribute of an instance (None when absent or unknown).
-fn value<'a>(doc: &'a Value, address: &str, attr: &str) -> Option<&'a Value> {
-    doc["planned_values"]["root_module"]["resources"]
-        .as_array()?
-        .iter()
-        .find(|r| r["address"] == address)?
-        .get("values")?
-        .get(attr)
-}
-
-/// The reason an attribute of an instance is unknown (None when it is not).
-fn unknown<'a>(doc: &'a Value, address: &str, attr: &str) -> Option<&'a str> {
-    doc["resource_changes"]
-        .as_array()?
-        .iter()
-        .find(|r| r["address"] == address)?
-        .pointer(&format!("/change/after_unknown/{attr}"))?
-        .as_str()
-}
+use support::{unknown, value};
 
 fn references(doc: &Value, address: &str, attr: &str) -> Vec<String> {
     doc["configuration"]["root_module"]["resources"]

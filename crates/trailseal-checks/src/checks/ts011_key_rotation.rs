@@ -18,7 +18,7 @@
 use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
-use crate::support::{finding, key, key_name, require};
+use crate::support::{finding, key, key_name, key_region_text, require};
 use crate::{Check, CheckInfo, Runner, ROTATION_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -40,11 +40,7 @@ fn run(ev: &TrailEvidence) -> Finding {
         Err(f) => return *f,
     };
     let arn = key_name(key);
-    let region = key
-        .region
-        .known()
-        .cloned()
-        .unwrap_or_else(|| "<key Region>".into());
+    let region = key_region_text(key);
     if key.is_aws_managed().is(&true) == Some(true) {
         return finding(
             info,

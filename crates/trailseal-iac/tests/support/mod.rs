@@ -74,3 +74,24 @@ pub fn status(scan: &IacScan, resource: &str, code: &str) -> Status {
         None => panic!("no {code} finding on {resource}: {all:#?}"),
     }
 }
+
+/// The known value of an attribute of an instance in a plan-shaped document (None when absent
+/// or unknown).
+pub fn value<'a>(doc: &'a Value, address: &str, attr: &str) -> Option<&'a Value> {
+    doc["planned_values"]["root_module"]["resources"]
+        .as_array()?
+        .iter()
+        .find(|r| r["address"] == address)?
+        .get("values")?
+        .get(attr)
+}
+
+/// The reason an attribute of an instance is unknown (None when it is not).
+pub fn unknown<'a>(doc: &'a Value, address: &str, attr: &str) -> Option<&'a str> {
+    doc["resource_changes"]
+        .as_array()?
+        .iter()
+        .find(|r| r["address"] == address)?
+        .pointer(&format!("/change/after_unknown/{attr}"))?
+        .as_str()
+}
