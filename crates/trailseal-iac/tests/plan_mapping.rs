@@ -377,3 +377,145 @@ fn plan_unknown_trail_name_is_not_the_address() {
     );
     assert!(scan.account.trails[0].name_unknown.is_some());
 }
+
+/// (address, type, values, after_unknown, expressions, provider configuration key).
+type PlanResource<'a> = (&'a str, &'a str, Value, Value, Value, Option<&'a str>);
+
+/// A plan document of `resources` with these provider configurations.
+fn doc(resources: &[PlanResource<'_>], providers: Value) -> IacScan {
+    let planned: Vec<Value> = resources
+        .iter()
+        .map(|(a, ty, v, _, _, _)| {
+            json!({"address": a, "mode": "managed", "type": ty, "name": a.rsplit('.').next(), "values": v})
+        })
+        .collect();
+    let changes: Vec<Value> = resources
+        .iter()
+        .map(|(a, _, _, u, _, _)| json!({"address": a, "change": {"after_unknown": u}}))
+        .collect();
+    let config: Vec<Value> = resources
+        .iter()
+        .map(|(a, ty, _, _, e, p)| {
+            let mut c =
+                json!({"address": a, "type": ty, "name": a.rsplit('.').next(), "expressions": e});
+            if let Some(p) = p {
+                c["provider_config_key"] = json!(p);
+            }
+            c
+        })
+        .collect();
+    let d = json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": planned}},
+        "resource_changes": changes,
+        "configuration": {"root_module": {"resources": config}, "provider_config": providers},
+    });
+    tfplan::scan("plan.json", &d.to_string())
+}
+
+fn east() -> Value {
+    json!({"aws": {"expressions": {"region": {"constant_value": "us-east-1"}}}})
+}
+
+// Terraform "Local Values": a local can hold a resource's attribute. A value known only after
+// apply that refers to a local (or `each.value`) may come from another resource: unknown.
+#[test]
+fn plan_reference_through_a_local_is_unknown() {
+    let scan = doc(
+        &[
+            (
+                "aws_kms_key.good",
+                "aws_kms_key",
+                json!({}),
+                json!({}),
+                json!({}),
+                None,
+            ),
+            (
+                "aws_s3_bucket.b",
+                "aws_s3_bucket",
+                json!({"bucket": "logs"}),
+                json!({}),
+                json!({"bucket": {}}),
+                None,
+            ),
+            (
+                "aws_cloudtrail.t",
+                "aws_cloudtrail",
+                json!({"name": "t", "s3_bucket_name": "logs"}),
+                json!({"kms_key_id": true}),
+                json!({"name": {}, "s3_bucket_name": {}, "kms_key_id": {"references": ["var.use_local", "local.key", "aws_kms_key.good.arn", "aws_kms_key.good"]}}),
+                None,
+            ),
+        ],
+        east(),
+    );
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS001"),
+        Status::Indeterminate
+    );
+}
+
+// Terraform "Provider Configuration": a configuration without `region` takes it from the
+// environment, which is the default configuration's only when that sets none either.
+#[test]
+fn plan_provider_without_region_is_unknown_when_the_default_sets_one() {
+    let providers = json!({
+        "aws": {"expressions": {"region": {"constant_value": "us-east-1"}}},
+        "aws.other": {"name": "aws", "alias": "other"}
+    });
+    let scan = doc(
+        &[
+            (
+                "aws_kms_key.k",
+                "aws_kms_key",
+                json!({}),
+                json!({}),
+                json!({}),
+                None,
+            ),
+            (
+                "aws_s3_bucket.b",
+                "aws_s3_bucket",
+                json!({"bucket": "logs"}),
+                json!({}),
+                json!({"bucket": {}}),
+                Some("aws.other"),
+            ),
+            (
+                "aws_cloudtrail.t",
+                "aws_cloudtrail",
+                json!({"name": "t", "s3_bucket_name": "logs", "kms_key_id": "arn:aws:kms:us-east-1:000000000000:key/aws_kms_key.k"}),
+                json!({}),
+                json!({"name": {}, "s3_bucket_name": {}, "kms_key_id": {}}),
+                None,
+            ),
+        ],
+        providers,
+    );
+    assert_eq!(
+        status(&scan, "aws_cloudtrail.t", "TS005"),
+        Status::Indeterminate
+    );
+}
+
+// ARNs in GovCloud and China Regions are in their own partitions ("Amazon Resource Names"):
+// the trail ARN CloudTrail's requests carry is arn:aws-us-gov:..., never arn:aws:...
+#[test]
+fn plan_partition_follows_the_region() {
+    let scan = doc(
+        &[(
+            "aws_cloudtrail.t",
+            "aws_cloudtrail",
+            json!({"name": "t", "s3_bucket_name": "logs"}),
+            json!({}),
+            json!({"name": {}, "s3_bucket_name": {}}),
+            None,
+        )],
+        json!({"aws": {"expressions": {"region": {"constant_value": "us-gov-west-1"}}}}),
+    );
+    assert_eq!(scan.account.partition, "aws-us-gov");
+    assert!(scan.account.trails[0]
+        .arn
+        .starts_with("arn:aws-us-gov:cloudtrail:us-gov-west-1:"));
+}

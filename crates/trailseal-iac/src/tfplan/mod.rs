@@ -119,6 +119,11 @@ pub fn scan_value(
         })
         .unwrap_or_else(|| REGION.into());
 
+    // The partition: data.aws_partition, else the one the deploying Region belongs to
+    // (GovCloud and China Regions are in their own partitions).
+    let partition = data_value("aws_partition", &["partition"])
+        .unwrap_or_else(|| partition_of(&region).to_owned());
+
     let resources: Vec<Res<'_>> = planned
         .iter()
         .filter(|(r, _)| r.get("mode").and_then(Value::as_str) != Some("data"))
@@ -179,6 +184,10 @@ pub fn scan_value(
     let provider_config = plan
         .get("configuration")
         .and_then(|c| c.get("provider_config"));
+    let default_sets_region = provider_config
+        .and_then(|c| c.get("aws"))
+        .and_then(|p| p.pointer("/expressions/region"))
+        .is_some();
     let region_of = |r: &Res<'_>| -> Fact<String> {
         match r.arg("region").string("region", None) {
             Fact::Known(s) => return Fact::Known(s),
@@ -207,7 +216,17 @@ pub fn scan_value(
                             )),
                         }
                     }
-                    None => return Fact::Known(region.clone()),
+                    // No region: the Region comes from the environment, like the root
+                    // default configuration's when that sets none either (then both are the
+                    // deploying Region); when the default sets one, this one's is not known.
+                    None if key == "aws" || !default_sets_region => {
+                        return Fact::Known(region.clone())
+                    }
+                    None => {
+                        return Fact::Unknown(format!(
+                            "provider configuration {key} sets no region: it comes from the environment"
+                        ))
+                    }
                 }
             }
             // A configuration other than the root's default that the plan does not describe:
@@ -224,13 +243,16 @@ pub fn scan_value(
     let key_arn = |r: &Res<'_>| {
         r.str_attr("arn").unwrap_or_else(|| {
             let key_region = region_of(r).into_known().unwrap_or_else(|| REGION.into());
-            format!("arn:aws:kms:{key_region}:{account}:key/{}", r.address)
+            format!(
+                "arn:{partition}:kms:{key_region}:{account}:key/{}",
+                r.address
+            )
         })
     };
 
     let mut evidence = AccountEvidence {
         account: account.clone(),
-        partition: "aws".into(),
+        partition: partition.clone(),
         regions: vec![RegionEvidence {
             region: region.clone(),
             ..RegionEvidence::default()
@@ -476,7 +498,9 @@ pub fn scan_value(
         };
         if trailseal_model::names_aws_managed_alias(&reference) {
             let alias = reference.split(':').nth(5).unwrap_or(reference.as_str());
-            key_ref.key_arn = Some(format!("arn:aws:kms:{lookup_region}:{account}:{alias}"));
+            key_ref.key_arn = Some(format!(
+                "arn:{partition}:kms:{lookup_region}:{account}:{alias}"
+            ));
             key_ref.error = Some(LookupError::Unknown(format!(
                 "{alias} is AWS-managed: whether AWS has created it in the account is not known before deployment"
             )));
@@ -524,9 +548,9 @@ pub fn scan_value(
             Fact::Known(n) => (n, None),
             Fact::Unknown(why) | Fact::Unreadable(why) => (t.address.clone(), Some(why)),
         };
-        let arn = t
-            .str_attr("arn")
-            .unwrap_or_else(|| format!("arn:aws:cloudtrail:{home_region}:{account}:trail/{name}"));
+        let arn = t.str_attr("arn").unwrap_or_else(|| {
+            format!("arn:{partition}:cloudtrail:{home_region}:{account}:trail/{name}")
+        });
         let kms_key_id = match resolve_key(t, "kms_key_id", &home) {
             Ok(Some((key_ref, external))) => {
                 if trailseal_model::names_aws_managed_alias(&key_ref.reference) {
@@ -619,13 +643,16 @@ pub fn scan_value(
         .iter()
         .filter(|r| r.ty == "aws_cloudtrail_event_data_store")
     {
+        // The store is in its provider's Region (a key id or alias is looked up there).
+        let home = region_of(s);
+        let store_region = home.known().cloned().unwrap_or_else(|| REGION.to_owned());
         let arn = s.str_attr("arn").unwrap_or_else(|| {
             format!(
-                "arn:aws:cloudtrail:{region}:{account}:eventdatastore/{}",
+                "arn:{partition}:cloudtrail:{store_region}:{account}:eventdatastore/{}",
                 s.address
             )
         });
-        let kms_key_id = match resolve_key(s, "kms_key_id", &region_of(s)) {
+        let kms_key_id = match resolve_key(s, "kms_key_id", &home) {
             Ok(Some((key_ref, external))) => {
                 let r = key_ref.reference.clone();
                 evidence.key_refs.push(key_ref);
@@ -638,7 +665,7 @@ pub fn scan_value(
         evidence.event_data_stores.push(EventDataStore {
             arn: arn.clone(),
             name: s.str_attr("name").unwrap_or_else(|| s.address.clone()),
-            region: region.clone(),
+            region: store_region,
             kms_key_id,
             status: None,
         });
@@ -655,4 +682,17 @@ pub fn scan_value(
     evidence.keys.dedup_by(|a, b| a.arn == b.arn);
     out.account = evidence;
     out
+}
+
+/// The partition a Region belongs to (the symbolic deploying Region: `aws`).
+fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("eusc-") {
+        "aws-eusc"
+    } else {
+        "aws"
+    }
 }

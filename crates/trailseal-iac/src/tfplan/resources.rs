@@ -175,10 +175,14 @@ pub(super) fn single_reference(
     let mut found: Vec<String> = Vec::new();
     for reference in r.references(attr) {
         let relative = reference.strip_prefix(&r.module).unwrap_or(&reference);
-        if ["var.", "local.", "each.", "count.", "path.", "terraform."]
+        // What cannot supply a resource's value: the instance index, paths, the workspace,
+        // and the root module's variables (known in a plan). A local, `each.value` or a child
+        // module's variable can hold another resource's attribute: the value may come from it.
+        let inert = ["count.", "path.", "terraform."]
             .iter()
             .any(|p| relative.starts_with(p))
-        {
+            || (r.module.is_empty() && relative.starts_with("var."));
+        if inert {
             continue;
         }
         match resolve(&reference) {
