@@ -235,6 +235,9 @@ impl TrailContext {
                 "aws:PrincipalIsAWSService",
                 KeyState::Known(vec!["false".into()]),
             );
+            // Present only when an AWS service principal calls (IAM condition keys).
+            context.set("aws:PrincipalServiceName", KeyState::Absent);
+            context.set("aws:PrincipalServiceNamesList", KeyState::Absent);
         }
         match &principal {
             RequestPrincipal::Aws { arn, role_arn, .. } => {

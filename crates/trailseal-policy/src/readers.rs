@@ -22,7 +22,7 @@ use crate::glob::glob_match;
 use crate::model::{
     is_aws_principal_value, Effect, Policy, PrincipalEntry, PrincipalKind, Principals,
 };
-use crate::request::{KeyState, RequestPrincipal, FRESH};
+use crate::request::{KeyState, RequestPrincipal};
 use crate::unknown::unknown_reason;
 
 /// Condition keys that describe *who* calls. A grant limited only by these still names a set
@@ -154,7 +154,7 @@ impl Candidates {
                     },
                     named,
                 ),
-                None => self.add(RequestPrincipal::aws(&e.raw), named),
+                None => self.add(RequestPrincipal::caller(&e.raw), named),
             },
             PrincipalKind::Service if e.raw != CLOUDTRAIL_SERVICE => {
                 self.add(RequestPrincipal::service(&e.raw), named)
@@ -231,7 +231,7 @@ pub fn who_may_decrypt(policy: &Policy, trail: &TrailContext) -> ReadersSummary 
             if c.key.eq_ignore_ascii_case("aws:PrincipalArn") {
                 for v in &c.values {
                     if !v.contains(['*', '?']) && is_aws_principal_value(v) {
-                        candidates.add(RequestPrincipal::aws(v), false);
+                        candidates.add(RequestPrincipal::caller(v), false);
                     }
                 }
             }
@@ -300,12 +300,20 @@ pub fn who_may_decrypt(policy: &Policy, trail: &TrailContext) -> ReadersSummary 
         Decision::Indeterminate => {
             // Is it an organization condition that limits them? Ask again for a principal of
             // an organization the policy does not name.
+            // An organization the policy does not name, by an id of the documented shape
+            // (`o-` and 10-32 characters); its paths start with the id (`o-ID/r-ROOT/...`,
+            // aws:PrincipalOrgPaths in the IAM condition keys). A policy pattern that the id
+            // happens to match makes the answer "open", the safe side.
+            const OTHER_ORG: &str = "o-0trailseal0other0org";
             let mut outside = trail.decrypt_request(other.clone());
-            for key in ORGANIZATION_KEYS {
-                outside
-                    .context
-                    .set(key, KeyState::Pattern(vec![FRESH.to_owned()]));
-            }
+            outside.context.set(
+                "aws:PrincipalOrgID",
+                KeyState::Known(vec![OTHER_ORG.to_owned()]),
+            );
+            outside.context.set(
+                "aws:PrincipalOrgPaths",
+                KeyState::Pattern(vec![format!("{OTHER_ORG}/*")]),
+            );
             let outside = evaluate(policy, &outside);
             match outside.decision {
                 Decision::ExplicitDeny | Decision::ImplicitDeny => {

@@ -180,8 +180,34 @@ impl RequestPrincipal {
         }
     }
 
+    /// The principal that calls for a named IAM principal: a role never calls itself, its
+    /// sessions do (`arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION`, here a session name
+    /// the policy does not name); a user or a session calls as itself.
+    pub fn caller(arn: &str) -> Self {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if let [_, partition, "iam", _, account, resource] = parts.as_slice() {
+            if let Some(name) = resource
+                .strip_prefix("role/")
+                .and_then(|r| r.rsplit('/').next())
+            {
+                return RequestPrincipal::Aws {
+                    arn: format!("arn:{partition}:sts::{account}:assumed-role/{name}/{FRESH}"),
+                    account: (*account).to_owned(),
+                    role_arn: Some(arn.to_owned()),
+                };
+            }
+        }
+        RequestPrincipal::aws(arn)
+    }
+
     pub fn describe(&self) -> String {
         match self {
+            // A role's session the policy does not name: reported as the role.
+            RequestPrincipal::Aws {
+                arn,
+                role_arn: Some(role),
+                ..
+            } if arn.ends_with(FRESH) => role.clone(),
             RequestPrincipal::Service { name } => format!("service {name}"),
             RequestPrincipal::Aws { arn, .. } => arn.clone(),
             RequestPrincipal::AccountMember { account } => {

@@ -179,3 +179,37 @@ fn a_non_identity_condition_leaves_the_audience_undecided() {
         }
     );
 }
+
+// IAM condition keys, aws:PrincipalOrgPaths: a path starts with the organization id
+// (`o-ID/r-ROOT/ou-.../`), so `o-abc/*` limits decryption to one organization, like
+// `aws:PrincipalOrgID = o-abc`; `o-*/*` does not.
+#[test]
+fn an_organization_path_limits_the_readers() {
+    let limited = readers(decrypt_to_anyone(
+        json!({"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-abc/*"}}),
+    ));
+    assert!(
+        !matches!(limited.audience, Audience::Open { .. }),
+        "{:?}",
+        limited.audience
+    );
+    let open = readers(decrypt_to_anyone(
+        json!({"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-*/*"}}),
+    ));
+    assert!(
+        matches!(open.audience, Audience::Open { .. }),
+        "{:?}",
+        open.audience
+    );
+}
+
+// IAM User Guide, "NotPrincipal" with Deny: a role's sessions are exempt only when the session
+// ARN is listed (with the role and the account); listing the role alone exempts nobody.
+#[test]
+fn a_not_principal_role_does_not_exempt_its_sessions() {
+    let s = readers(json!([
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "NotPrincipal": {"AWS": ["arn:aws:iam::111122223333:root", "arn:aws:iam::111122223333:role/Admin"]}, "Action": "kms:Decrypt", "Resource": "*"}
+    ]));
+    assert!(matches!(s.audience, Audience::Nobody), "{:?}", s.audience);
+}
