@@ -1,16 +1,16 @@
 //! Which provider configuration (and so which Region) each Terraform resource uses, and the
-//! identity attributes Terraform only knows at apply, in the plan-shaped document built from
-//! HCL and in the checks' results. A resource placed in the wrong Region, or a generated name
+//! identity attributes Terraform only knows at apply, in the evaluation of HCL and in the checks' results. A resource placed in the wrong Region, or a generated name
 //! used as if it were known, is a false result; these tests run the real checks.
 //!
-//! Document shapes (what `tfplan::scan_value` reads):
-//! - `configuration.provider_config.<key>.expressions.region.constant_value` for a known Region,
-//!   `expressions.region` without `constant_value` for a Region not known before apply;
-//! - a resource's `provider_config_key` names the configuration it uses: none for the root
+//! What `terraform::planned` gives (and `tfplan::scan_planned` maps):
+//! - `providers[key]`: the Region a configuration sets, a constant, not constant (not known
+//!   before apply) or unset (the deploying Region);
+//! - a resource's `provider` names the configuration it uses: none for the root
 //!   module's default `aws`, `aws.ALIAS` for the root's aliases (also when passed to a child
 //!   module with `providers`), `module.NAME.aws[.ALIAS]` for a child module's own blocks.
 
 use serde_json::Value;
+use trailseal_iac::tfplan::{Planned, ProviderRegion};
 use trailseal_iac::IacScan;
 use trailseal_model::{Fact, Status};
 
@@ -20,7 +20,7 @@ fn scan_files(files: &[(&str, &str)]) -> IacScan {
     support::scan_with(files, &[])
 }
 
-fn plan(files: &[(&str, &str)]) -> Value {
+fn plan(files: &[(&str, &str)]) -> Planned {
     support::plan_with(files, &[])
 }
 
@@ -31,11 +31,19 @@ fn status(scan: &IacScan, resource: &str, code: &str) -> (Status, String) {
         .unwrap_or_else(|| panic!("no {code} finding on {resource}: {all:#?}"))
 }
 
-fn config<'a>(doc: &'a Value, address: &str) -> &'a Value {
-    doc["configuration"]["root_module"]["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["address"] == address))
-        .unwrap_or_else(|| panic!("no configuration for {address}"))
+/// The key of the provider configuration the resource at `address` (any instance) uses.
+fn provider<'a>(doc: &'a Planned, address: &str) -> &'a str {
+    support::instance(doc, address)
+        .provider
+        .as_deref()
+        .unwrap_or_else(|| panic!("{address} uses the default provider configuration"))
+}
+
+/// The Region a provider configuration sets.
+fn region<'a>(doc: &'a Planned, key: &str) -> &'a ProviderRegion {
+    doc.providers
+        .get(key)
+        .unwrap_or_else(|| panic!("no provider configuration {key}: {doc:#?}"))
 }
 
 use support::{unknown, value};
@@ -79,10 +87,7 @@ fn a_child_module_given_providers_uses_the_callers_configuration() {
     );
     let files = [("main.tf", root.as_str()), ("kms/main.tf", &key_module(""))];
     let doc = plan(&files);
-    assert_eq!(
-        config(&doc, "module.kms.aws_kms_key.k")["provider_config_key"],
-        "aws.west"
-    );
+    assert_eq!(provider(&doc, "module.kms.aws_kms_key.k"), "aws.west");
     assert_eq!(
         value(&doc, "module.kms.aws_kms_key.k", "arn"),
         Some(&Value::from(
@@ -109,10 +114,7 @@ fn mapped_aliases_and_a_default_not_passed() {
     );
     let files = [("main.tf", root.as_str()), ("kms/main.tf", child.as_str())];
     let doc = plan(&files);
-    assert_eq!(
-        config(&doc, "module.kms.aws_kms_key.k")["provider_config_key"],
-        "aws.west"
-    );
+    assert_eq!(provider(&doc, "module.kms.aws_kms_key.k"), "aws.west");
     let scan = scan_files(&files);
     let region = |id: &str| {
         scan.account
@@ -149,13 +151,10 @@ fn a_child_modules_own_provider_block_applies_to_its_resources() {
         ),
     ];
     let doc = plan(&files);
-    let key = config(&doc, "module.kms.aws_kms_key.k")["provider_config_key"]
-        .as_str()
-        .expect("a provider_config_key")
-        .to_owned();
+    let key = provider(&doc, "module.kms.aws_kms_key.k");
     assert_eq!(
-        doc["configuration"]["provider_config"][&key]["expressions"]["region"]["constant_value"],
-        "ap-south-1"
+        region(&doc, key),
+        &ProviderRegion::Constant("ap-south-1".into())
     );
     let scan = scan_files(&files);
     assert_eq!(
@@ -202,14 +201,10 @@ resource "aws_cloudtrail" "t" {{
     );
     let files = [("main.tf", main.as_str())];
     let doc = plan(&files);
-    let keys = &doc["configuration"]["provider_config"]["aws.keys"];
-    assert!(keys["expressions"]["region"].is_object(), "{doc:#}");
-    assert!(keys["expressions"]["region"]
-        .get("constant_value")
-        .is_none());
+    assert_eq!(region(&doc, "aws.keys"), &ProviderRegion::NotConstant);
     assert_eq!(
-        doc["configuration"]["provider_config"]["aws"]["expressions"]["region"]["constant_value"],
-        "us-east-1"
+        region(&doc, "aws"),
+        &ProviderRegion::Constant("us-east-1".into())
     );
     // The key's ARN does not claim a Region.
     let arn = value(&doc, "aws_kms_key.k", "arn")
@@ -235,16 +230,14 @@ fn the_default_providers_region_known_or_not() {
         "main.tf",
         "variable \"r\" {}\nprovider \"aws\" { region = var.r }\nresource \"aws_s3_bucket\" \"a\" { bucket = \"b\" }\n",
     )]);
-    let aws = &doc["configuration"]["provider_config"]["aws"];
-    assert!(aws["expressions"]["region"].is_object(), "{doc:#}");
-    assert!(aws["expressions"]["region"].get("constant_value").is_none());
+    assert_eq!(region(&doc, "aws"), &ProviderRegion::NotConstant);
     let doc = plan(&[(
         "main.tf",
         "variable \"r\" { default = \"eu-west-1\" }\nprovider \"aws\" { region = var.r }\n",
     )]);
     assert_eq!(
-        doc["configuration"]["provider_config"]["aws"]["expressions"]["region"]["constant_value"],
-        "eu-west-1"
+        region(&doc, "aws"),
+        &ProviderRegion::Constant("eu-west-1".into())
     );
 }
 
@@ -337,7 +330,7 @@ resource "aws_cloudtrail" "t" {
 }
 
 /// A trail's own `provider` (https://developer.hashicorp.com/terraform/language/meta-arguments/resource-provider)
-/// is in the document like a key's and a bucket's, and its symbolic ARN is in that Region.
+/// is in the plan like a key's and a bucket's, and its symbolic ARN is in that Region.
 #[test]
 fn a_trails_provider_is_in_the_document() {
     let main = r#"
@@ -358,10 +351,7 @@ resource "aws_cloudtrail" "home" {
 }
 "#;
     let doc = plan(&[("main.tf", main)]);
-    assert_eq!(
-        config(&doc, "aws_cloudtrail.eu")["provider_config_key"],
-        "aws.eu"
-    );
+    assert_eq!(provider(&doc, "aws_cloudtrail.eu"), "aws.eu");
     assert_eq!(
         value(&doc, "aws_cloudtrail.eu", "arn"),
         Some(&Value::from(
@@ -430,12 +420,6 @@ fn json_syntax_provider_references() {
         ("kms/main.tf", "resource \"aws_kms_key\" \"k\" {}\n"),
     ];
     let doc = plan(&files);
-    assert_eq!(
-        config(&doc, "aws_s3_bucket.a")["provider_config_key"],
-        "aws.west"
-    );
-    assert_eq!(
-        config(&doc, "module.kms.aws_kms_key.k")["provider_config_key"],
-        "aws.west"
-    );
+    assert_eq!(provider(&doc, "aws_s3_bucket.a"), "aws.west");
+    assert_eq!(provider(&doc, "module.kms.aws_kms_key.k"), "aws.west");
 }

@@ -1,12 +1,13 @@
 //! "Unknown is never pass" for Terraform HCL: what cannot be known before apply is unknown in
-//! the plan-shaped document (`after_unknown` with the reason), and what Terraform itself
-//! would know stays known. Tests over the document `terraform::plan_document` builds (the
-//! interface to the plan mapper), each citing the Terraform documentation that decides it.
+//! what `terraform::planned` gives the plan mapper (each unknown attribute with the reason),
+//! and what Terraform itself would know stays known. Each test cites the Terraform
+//! documentation that decides it.
 
 use std::path::PathBuf;
 
 use serde_json::Value;
-use trailseal_iac::terraform::{plan_document, scan_module, TfVars};
+use trailseal_iac::terraform::{planned, scan_module, TfVars};
+use trailseal_iac::tfplan::Planned;
 
 mod support;
 use support::plan_with;
@@ -20,35 +21,13 @@ fn module(
     (dir, tf, support::vars(values))
 }
 
-/// Writes `files` into a temporary module directory and returns its plan-shaped document.
-fn plan(files: &[(&str, &str)]) -> Value {
+/// Writes `files` into a temporary module directory and returns what Terraform would know
+/// before apply.
+fn plan(files: &[(&str, &str)]) -> Planned {
     plan_with(files, &[])
 }
 
-fn addresses(doc: &Value) -> Vec<String> {
-    doc["planned_values"]["root_module"]["resources"]
-        .as_array()
-        .expect("resources")
-        .iter()
-        .filter_map(|r| r["address"].as_str().map(str::to_owned))
-        .collect()
-}
-
-use support::{unknown, value};
-
-fn references(doc: &Value, address: &str, attr: &str) -> Vec<String> {
-    doc["configuration"]["root_module"]["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["address"] == address))
-        .and_then(|r| r.pointer(&format!("/expressions/{attr}/references")))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use support::{addresses, references, unknown, value};
 
 const KEYS: &str = r#"
 resource "aws_kms_key" "good" {}
@@ -323,7 +302,7 @@ fn a_value_of_the_wrong_type_is_an_error() {
         "{:?}",
         scan.file_problems
     );
-    let doc = plan_document(dir.path(), &tf, &vars);
+    let doc = planned(dir.path(), &tf, &vars);
     assert!(unknown(&doc, "aws_cloudtrail.t[0]", "enable_log_file_validation").is_some());
 }
 
@@ -358,7 +337,7 @@ resource "aws_kms_key" "k" {
         ],
         &[],
     );
-    let doc = plan_document(dir.path(), &tf, &vars);
+    let doc = planned(dir.path(), &tf, &vars);
     assert_eq!(
         value(&doc, "module.m.aws_kms_key.k", "enable_key_rotation"),
         Some(&Value::Bool(true))
@@ -611,7 +590,7 @@ fn every_argument_read_is_carried_when_unknown() {
                 let address = format!("{ty}.r");
                 assert!(
                     unknown(&doc, &address, attr).is_some_and(|w| w.contains("var.unset")),
-                    "{ty}.{attr} = {expr}: {doc:#}"
+                    "{ty}.{attr} = {expr}: {doc:#?}"
                 );
                 assert_eq!(value(&doc, &address, attr), None, "{ty}.{attr}");
             }
@@ -622,10 +601,7 @@ fn every_argument_read_is_carried_when_unknown() {
         "main.tf",
         "provider \"aws\" {\n  alias = \"west\"\n  region = \"us-west-2\"\n}\nresource \"aws_kms_key\" \"k\" {\n  provider = aws.west\n}\n",
     )]);
-    assert_eq!(
-        doc["configuration"]["root_module"]["resources"][0]["provider_config_key"],
-        "aws.west"
-    );
+    assert_eq!(doc.resources[0].provider.as_deref(), Some("aws.west"));
 }
 
 /// Module calls with unknown instances: their resources are unknown instances too.
@@ -641,7 +617,7 @@ fn a_module_call_with_unknown_instances() {
         ],
         &[],
     );
-    let doc = plan_document(dir.path(), &tf, &vars);
+    let doc = planned(dir.path(), &tf, &vars);
     assert_eq!(addresses(&doc), vec!["module.m[*].aws_kms_key.k"]);
     assert!(unknown(&doc, "module.m[*].aws_kms_key.k", "enable_key_rotation").is_some());
     assert!(unknown(&doc, "module.m[*].aws_kms_key.k", "policy").is_some());

@@ -1,8 +1,8 @@
 //! Terraform HCL (`.tf`, `.tf.json`) into evidence, without running Terraform.
 //!
 //! A module directory is evaluated with three-valued values (known / unknown with the reason /
-//! null), and the result is shaped like `terraform show -json` output, mapped by
-//! [`crate::tfplan`]. Where things are:
+//! null) into [`crate::tfplan::Planned`], what Terraform would know before apply, mapped to
+//! evidence by [`crate::tfplan`] as plans are. Where things are:
 //!
 //! - [`load`]: reading and parsing the files, collecting blocks, variable values and their
 //!   precedence (defaults, tfvars files, `--var-file`, `--var`);
@@ -11,7 +11,7 @@
 //! - [`template`]: string templates, directives, heredocs, `templatefile()`;
 //! - [`modules`]: local module calls, their outputs, cycles;
 //! - [`suppress`]: inline `# trailseal:skip=` comments;
-//! - [`resources`]: the AWS resources trailseal maps, into the plan-shaped document (symbolic
+//! - [`resources`]: the AWS resources trailseal maps, into [`crate::tfplan::Res`] (symbolic
 //!   computed attributes such as `aws_kms_key.k.arn`, so a trail's `kms_key_id` leads to its
 //!   key), `count` / `for_each` instances, data sources, Regions;
 //! - [`providers`]: provider configurations across modules (`providers` of module calls, a
@@ -36,10 +36,10 @@ use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, BlockLabel, Body};
-use serde_json::{json, Value};
 
 pub use modules::local_module_calls;
 
+use crate::tfplan::{Planned, ProviderRegion};
 use crate::value::Val;
 use crate::{IacScan, Problem};
 
@@ -180,30 +180,24 @@ impl<'a> Module<'a> {
     }
 }
 
-/// The plan-shaped document (`terraform show -json` form) the module in `dir` evaluates to:
-/// `planned_values` (known values), `resource_changes[].change.after_unknown` (each unknown
-/// attribute with the reason, a string), `configuration` (each attribute's `references`,
-/// provider configurations). What [`scan_module`] maps with [`crate::tfplan::scan_value`].
-pub fn plan_document(dir: &Path, files: &[PathBuf], vars: &TfVars) -> Value {
+/// What Terraform would know before apply about the module in `dir`: each instance of the
+/// mapped resources with its known values, its unknown attributes (each with the reason), the
+/// references of its arguments and its provider configuration. What [`scan_module`] maps with
+/// [`crate::tfplan::scan_planned`], the mapping plans use too.
+pub fn planned(dir: &Path, files: &[PathBuf], vars: &TfVars) -> Planned {
     evaluate(dir, files, vars).0
 }
 
-fn evaluate(dir: &Path, files: &[PathBuf], vars: &TfVars) -> (Value, Evaluated) {
+fn evaluate(dir: &Path, files: &[PathBuf], vars: &TfVars) -> (Planned, Evaluated) {
     let mut stack = Vec::new();
     let mut ev = evaluate_module(dir, files, vars, None, None, "", None, &mut stack);
-    let mut plan = json!({
-        "format_version": "1.2",
-        "planned_values": {"root_module": {"resources": std::mem::take(&mut ev.planned)}},
-        "resource_changes": std::mem::take(&mut ev.changes),
-        "configuration": {"root_module": {"resources": std::mem::take(&mut ev.config)}},
-    });
-    let mut providers = serde_json::Map::new();
-    for (key, entry) in std::mem::take(&mut ev.provider_config) {
-        providers.insert(key, entry);
-    }
-    if !providers.is_empty() {
-        plan["configuration"]["provider_config"] = Value::Object(providers);
-    }
+    let plan = Planned {
+        resources: std::mem::take(&mut ev.resources),
+        providers: std::mem::take(&mut ev.provider_config)
+            .into_iter()
+            .collect(),
+        ..Planned::default()
+    };
     (plan, ev)
 }
 
@@ -228,7 +222,7 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &TfVars) -> IacScan {
             .get(address)
             .map_or((1, 1), |(_, line, column)| (*line, *column))
     };
-    let mut out = crate::tfplan::scan_value(&dir.display().to_string(), &plan, &locate);
+    let mut out = crate::tfplan::scan_planned(&dir.display().to_string(), &plan, &locate);
     // Each finding's file is the .tf file of its resource.
     out.files = positions
         .iter()
@@ -257,21 +251,20 @@ pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &TfVars) -> IacScan {
     out
 }
 
-/// A module evaluated into plan-shaped parts.
+/// A module evaluated: its resource instances and what the scan reports besides.
 #[derive(Default)]
 struct Evaluated {
     /// Inline suppressions: (resource address without instance key, code, reason).
     skips: Vec<(String, String, String)>,
-    planned: Vec<Value>,
-    changes: Vec<Value>,
-    config: Vec<Value>,
+    /// Instances of the mapped resources.
+    resources: Vec<crate::tfplan::Res>,
     /// Address -> (file, line, column).
     positions: HashMap<String, (String, u32, u32)>,
     problems: Vec<(String, Problem)>,
     /// Things not evaluated on purpose (remote modules): reported as skipped.
     notes: Vec<(String, Problem)>,
-    /// `configuration.provider_config` entries: key, entry (see [`providers`]).
-    provider_config: Vec<(String, Value)>,
+    /// Provider configurations used: key, Region (see [`providers`]).
+    provider_config: Vec<(String, ProviderRegion)>,
     /// Local module directories evaluated as children (canonical paths).
     children: Vec<PathBuf>,
     /// The module's `output` values.
@@ -335,7 +328,7 @@ fn evaluate_module(
         &mut result,
         &mut problems,
     );
-    // Instances of the mapped resources, as plan-shaped parts.
+    // Instances of the mapped resources.
     resources::emit(&module, &parsed, prefix, &mut result, &mut problems);
     for (name, b) in &decl.outputs {
         if let Some(e) = module.attr(b, "value") {

@@ -192,9 +192,7 @@ pub(super) fn evaluate_calls<'a>(
                 instances_unknown.clone(),
                 stack,
             );
-            result.planned.extend(ev.planned);
-            result.changes.extend(ev.changes);
-            result.config.extend(ev.config);
+            result.resources.extend(ev.resources);
             result.positions.extend(ev.positions);
             result.skips.extend(ev.skips);
             result.problems.extend(ev.problems);

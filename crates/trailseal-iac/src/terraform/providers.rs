@@ -12,30 +12,27 @@
 //! child module's own `provider` blocks configure its own resources (legacy shared modules,
 //! https://developer.hashicorp.com/terraform/language/modules/develop/providers#legacy-shared-modules-with-provider-configurations).
 //!
-//! In the plan-shaped document a configuration is an entry of `configuration.provider_config`
-//! and a resource names it with `provider_config_key`:
+//! In [`crate::tfplan::Planned`] (as in a plan's `configuration.provider_config`) a
+//! configuration has a key, and a resource names the one it uses (`provider_config_key`):
 //!
 //! - the root module's default `aws`: key `aws`, and resources using it (in any module) have
 //!   no `provider_config_key` (the mapper's deploying Region);
 //! - a root module alias: key `aws.ALIAS` (also for a child's resources it is passed to, as
 //!   `terraform show -json` does for passed configurations);
 //! - a child module's own block: key `module.NAME.aws` / `module.NAME.aws.ALIAS` (the module
-//!   address, a dot, the local name). Terraform writes `module.NAME:aws`, but
-//!   `tfplan::scan_value` reads only the part of a key after its last `:`, which would be the
-//!   root's `aws`.
+//!   address, a dot, the local name). Terraform writes `module.NAME:aws`, but the plan mapping
+//!   falls back to the part of such a key after its last `:`, which would be the root's `aws`.
 //!
-//! An entry's `expressions.region` has a `constant_value` when the Region is known, is present
-//! without one (with the `references`) when it is not, and is absent when the configuration
-//! takes the deploying Region.
+//! Its Region is a constant when known, not constant when it is not known before apply, and
+//! unset when the configuration takes the deploying Region.
 
 use std::collections::HashMap;
 
 use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl_edit::structure::Block;
-use serde_json::{json, Value};
 
-use super::resources::references;
 use super::{Module, Scope};
+use crate::tfplan::ProviderRegion;
 use crate::value::{Val, REGION};
 
 /// The Region of a provider configuration.
@@ -44,8 +41,8 @@ pub(super) enum Region {
     /// Known: a Region, or [`REGION`], the deploying Region (the root module's default
     /// configuration's, whatever it is).
     Known(String),
-    /// Not known before apply: the reason, and the references of the `region` expression.
-    Unknown(String, Vec<String>),
+    /// Not known before apply: the reason.
+    Unknown(String),
 }
 
 /// A provider configuration as a resource sees it.
@@ -68,7 +65,7 @@ pub(super) struct Providers {
     /// else not known.
     pub(super) environment: Option<Region>,
     /// The root module's default configuration's entry (`aws`), when it has a block.
-    pub(super) default_entry: Option<Value>,
+    pub(super) default_entry: Option<ProviderRegion>,
 }
 
 impl Providers {
@@ -87,8 +84,7 @@ impl Providers {
                 region: Region::Unknown(
                     format!(
                         "provider configuration {name} is not configured in {module} (not defined there, or not passed to it with the module call's providers argument)"
-                    ),
-                    Vec::new(),
+                ),
                 ),
             }
         })
@@ -163,7 +159,7 @@ impl Module<'_> {
         let name = self.provider_local_name(block);
         match self.providers.get(&name, &self.prefix).region {
             Region::Known(r) => Ok(r),
-            Region::Unknown(why, _) => Err(format!("the Region of provider {name}: {why}")),
+            Region::Unknown(why) => Err(format!("the Region of provider {name}: {why}")),
         }
     }
 
@@ -175,17 +171,14 @@ impl Module<'_> {
         match self.eval(e, &Scope::default()) {
             Val::Str(r) => Region::Known(r),
             Val::Null => environment.clone(),
-            Val::Unknown(why) => Region::Unknown(why, references(e, &self.prefix)),
-            _ => Region::Unknown(
-                "its region is not a string".into(),
-                references(e, &self.prefix),
-            ),
+            Val::Unknown(why) => Region::Unknown(why),
+            _ => Region::Unknown("its region is not a string".into()),
         }
     }
 
-    /// The `configuration.provider_config` entries of this module's configurations.
-    pub(super) fn provider_entries(&self) -> Vec<(String, Value)> {
-        let mut out: Vec<(String, Value)> = self
+    /// The Regions of this module's configurations, by key.
+    pub(super) fn provider_entries(&self) -> Vec<(String, ProviderRegion)> {
+        let mut out: Vec<(String, ProviderRegion)> = self
             .providers
             .by_name
             .values()
@@ -219,7 +212,6 @@ impl Module<'_> {
                 let r = if default_sets_region {
                     Region::Unknown(
                         "it sets no region, so the Region comes from the environment (AWS_REGION, the shared config file), which is not known before apply".into(),
-                        Vec::new(),
                     )
                 } else {
                     Region::Known(REGION.to_owned())
@@ -302,11 +294,10 @@ impl Module<'_> {
 }
 
 /// A `configuration.provider_config` entry for a configuration's Region.
-pub(super) fn config_entry(region: &Region) -> Value {
+pub(super) fn config_entry(region: &Region) -> ProviderRegion {
     match region {
-        Region::Known(r) if r == REGION => json!({}),
-        Region::Known(r) => json!({"expressions": {"region": {"constant_value": r}}}),
-        Region::Unknown(_, refs) if refs.is_empty() => json!({"expressions": {"region": {}}}),
-        Region::Unknown(_, refs) => json!({"expressions": {"region": {"references": refs}}}),
+        Region::Known(r) if r == REGION => ProviderRegion::Unset,
+        Region::Known(r) => ProviderRegion::Constant(r.clone()),
+        Region::Unknown(..) => ProviderRegion::NotConstant,
     }
 }

@@ -1,16 +1,19 @@
-//! The AWS resources trailseal maps, as parts of a plan-shaped document (`planned_values`,
-//! `resource_changes[].change.after_unknown` with reasons, `configuration` expressions):
-//! symbolic computed attributes (`aws_kms_key.k.arn`), instances of `count` / `for_each`,
+//! The AWS resources trailseal maps, as [`crate::tfplan::Res`] instances (known values,
+//! unknown attributes with the reasons, the references of each argument): symbolic computed
+//! attributes (`aws_kms_key.k.arn`), instances of `count` / `for_each`,
 //! data sources, per-resource Regions and provider configurations.
 
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::Block;
 use hcl_edit::Span;
-use serde_json::json;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
 
 use super::json::json_position;
 use super::suppress::inline_skips;
 use super::{error, line_col, unknown, Evaluated, File, Module, Scope, TYPES};
+use crate::tfplan::Res;
 use crate::value::{Val, ACCOUNT, REGION};
 use crate::Problem;
 
@@ -305,7 +308,7 @@ pub(super) fn references(expr: &Expression, prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// The instances of the mapped resources of `module`, as plan-shaped parts in `result`, with
+/// The instances of the mapped resources of `module`, in `result`, with
 /// their inline suppressions.
 pub(super) fn emit<'a>(
     module: &Module<'a>,
@@ -359,33 +362,24 @@ pub(super) fn emit<'a>(
                 )),
             )],
         };
-        let mut expressions = serde_json::Map::new();
-        for a in r.block.body.attributes() {
-            let refs = references(&a.value, prefix);
-            expressions.insert(
-                a.key.as_str().to_owned(),
-                if refs.is_empty() {
-                    json!({})
-                } else {
-                    json!({ "references": refs })
-                },
-            );
-        }
-        let mut config =
-            json!({"address": base, "type": r.ty, "name": r.name, "expressions": expressions});
+        // The arguments it sets, with their references.
+        let config: BTreeMap<String, Vec<String>> = r
+            .block
+            .body
+            .attributes()
+            .map(|a| (a.key.as_str().to_owned(), references(&a.value, prefix)))
+            .collect();
         // The provider configuration it uses, whose Region applies (see [`super::providers`]).
         let provider = module.provider_of(r.block);
         if let Some(key) = &provider.key {
-            config["provider_config_key"] = json!(key);
             result.provider_config.push((
                 key.clone(),
                 super::providers::config_entry(&provider.region),
             ));
         }
-        result.config.push(config);
         for (address, scope, instances_unknown) in instances {
             let mut values = serde_json::Map::new();
-            let mut after_unknown = serde_json::Map::new();
+            let mut unknown = BTreeMap::new();
             if let Some(why) = &instances_unknown {
                 let read = READS
                     .iter()
@@ -394,7 +388,7 @@ pub(super) fn emit<'a>(
                 let configured = r.block.body.attributes().map(|a| a.key.as_str());
                 for key in read.iter().copied().chain(configured) {
                     if key != "count" && key != "for_each" {
-                        after_unknown.insert(key.to_owned(), json!(why));
+                        unknown.insert(key.to_owned(), Some(why.clone()));
                     }
                 }
             }
@@ -404,9 +398,10 @@ pub(super) fn emit<'a>(
                     continue;
                 }
                 match module.eval(&a.value, &scope) {
+                    // A list or map with an unknown part is unknown as a whole here: the
+                    // mapper reads whole arguments.
                     v if v.unknown().is_some() => {
-                        after_unknown
-                            .insert(key.to_owned(), json!(v.unknown().unwrap_or_default()));
+                        unknown.insert(key.to_owned(), v.unknown().map(str::to_owned));
                     }
                     v => {
                         values.insert(key.to_owned(), v.to_json());
@@ -418,7 +413,7 @@ pub(super) fn emit<'a>(
             for attr in ["arn", "key_id"] {
                 if !values.contains_key(attr) {
                     if let Val::Str(v) = module.resource_attr(&r.ty, &r.name, &index, attr) {
-                        values.insert(attr.to_owned(), json!(v));
+                        values.insert(attr.to_owned(), Value::String(v));
                     }
                 }
             }
@@ -432,10 +427,15 @@ pub(super) fn emit<'a>(
             result
                 .positions
                 .insert(address.clone(), (parsed[r.file].name.clone(), line, column));
-            result.planned.push(json!({"address": address, "mode": "managed", "type": r.ty, "name": r.name, "values": values}));
-            result
-                .changes
-                .push(json!({"address": address, "change": {"after_unknown": after_unknown}}));
+            result.resources.push(Res {
+                address,
+                module: String::new(),
+                ty: r.ty.clone(),
+                values,
+                unknown,
+                config: Some(config.clone()),
+                provider: provider.key.clone(),
+            });
         }
     }
 }

@@ -9,19 +9,16 @@
 //! module; instances of `count` / `for_each` by their full address
 //! (`module.m.aws_cloudtrail.t["a"]`). Arguments become evidence through [`crate::mapper`].
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 use trailseal_model::{
     AccountEvidence, Bucket, EventDataStore, Fact, Key, KeyRef, LookupError, RegionEvidence,
 };
 
+mod read;
 mod resources;
 
-use resources::{
-    collect_config, collect_resources, config_address, evidence_key, single_reference, Attr, Res,
-    KEY_TYPES,
-};
+use resources::{config_address, evidence_key, single_reference, Attr, KEY_TYPES};
+pub use resources::{Planned, ProviderRegion, Res};
 
 use crate::cfn::eval::{ACCOUNT, REGION};
 use crate::mapper::{self, Arg, KeyArgs, TrailArgs};
@@ -54,107 +51,54 @@ pub fn scan(file: &str, text: &str) -> IacScan {
             return out;
         }
     };
-    scan_value(file, &plan, &|address: &str| (line_of(text, address), 1))
+    match read::planned(&plan) {
+        Ok(planned) => scan_planned(file, &planned, &|address: &str| (line_of(text, address), 1)),
+        Err(message) => {
+            let mut out = IacScan::new(file);
+            out.problems.push(Problem {
+                address: None,
+                line: 1,
+                column: 1,
+                message,
+            });
+            out
+        }
+    }
 }
 
-/// Maps a plan (or a plan-shaped document built from HCL) to evidence; `locate` gives the
-/// line and column of a resource address.
-pub fn scan_value(
+/// Maps what Terraform knows before apply (from a plan, or evaluated from HCL) to evidence;
+/// `locate` gives the line and column of a resource address.
+pub fn scan_planned(
     file: &str,
-    plan: &Value,
+    plan: &Planned,
     locate_address: &dyn Fn(&str) -> (u32, u32),
 ) -> IacScan {
     let mut out = IacScan::new(file);
-    let Some(root) = plan
-        .get("planned_values")
-        .and_then(|p| p.get("root_module"))
-    else {
-        out.problems.push(Problem {
-            address: None,
-            line: 1,
-            column: 1,
-            message: "not a Terraform plan: no planned_values.root_module (use `terraform show -json PLANFILE`)".into(),
-        });
-        return out;
-    };
-
-    let mut planned = Vec::new();
-    collect_resources(root, &mut planned, "");
-    let mut config = HashMap::new();
-    if let Some(c) = plan.get("configuration").and_then(|c| c.get("root_module")) {
-        collect_config(c, "", &mut config);
-    }
-    let changes: HashMap<&str, &Value> = plan
-        .get("resource_changes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| Some((c.get("address")?.as_str()?, c.get("change")?)))
-        .collect();
-
+    let resources = &plan.resources;
     // The deploying account and Region: from data sources and the provider, else symbols.
-    let mut data = Vec::new();
-    if let Some(prior) = plan
-        .get("prior_state")
-        .and_then(|p| p.get("values"))
-        .and_then(|v| v.get("root_module"))
-    {
-        collect_resources(prior, &mut data, "");
-    }
-    let data_value = |ty: &str, keys: &[&str]| -> Option<String> {
-        data.iter()
-            .filter(|(r, _)| r.get("type").and_then(Value::as_str) == Some(ty))
-            .find_map(|(r, _)| {
-                keys.iter()
-                    .find_map(|k| r.get("values")?.get(k)?.as_str().map(str::to_owned))
-            })
-    };
-    let account =
-        data_value("aws_caller_identity", &["account_id"]).unwrap_or_else(|| ACCOUNT.into());
-    let region = data_value("aws_region", &["name", "region"])
-        .or_else(|| {
-            plan.pointer("/configuration/provider_config/aws/expressions/region/constant_value")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+    let account = plan.account.clone().unwrap_or_else(|| ACCOUNT.into());
+    let region = plan
+        .region
+        .clone()
+        .or_else(|| match plan.providers.get("aws") {
+            Some(ProviderRegion::Constant(r)) => Some(r.clone()),
+            _ => None,
         })
         .unwrap_or_else(|| REGION.into());
-
     // The partition: data.aws_partition, else the one the deploying Region belongs to
     // (GovCloud and China Regions are in their own partitions).
-    let partition = data_value("aws_partition", &["partition"])
+    let partition = plan
+        .partition
+        .clone()
         .unwrap_or_else(|| partition_of(&region).to_owned());
 
-    let resources: Vec<Res<'_>> = planned
-        .iter()
-        .filter(|(r, _)| r.get("mode").and_then(Value::as_str) != Some("data"))
-        .filter_map(|(r, module)| {
-            let address = r.get("address")?.as_str()?.to_owned();
-            Some(Res {
-                ty: r.get("type")?.as_str()?.to_owned(),
-                values: r.get("values")?,
-                unknown: changes
-                    .get(address.as_str())
-                    .and_then(|c| c.get("after_unknown")),
-                config: config
-                    .get(&config_address(&address))
-                    .and_then(|c| c.get("expressions")),
-                provider: config
-                    .get(&config_address(&address))
-                    .and_then(|c| c.get("provider_config_key"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                module: module.clone(),
-                address,
-            })
-        })
-        .collect();
-    let find = |reference: &str, types: &[&str]| -> Option<&Res<'_>> {
+    let find = |reference: &str, types: &[&str]| -> Option<&Res> {
         // `aws_kms_key.k.arn` -> `aws_kms_key.k`; an instance, or the only instance. A
         // reference to a resource with several instances and no index (Terraform lists
         // `aws_kms_key.k[count.index]` as `aws_kms_key.k`) names none of them for sure.
         let mut candidate = reference.to_owned();
         loop {
-            let of_type = |r: &&Res<'_>| types.contains(&r.ty.as_str());
+            let of_type = |r: &&Res| types.contains(&r.ty.as_str());
             if let Some(r) = resources
                 .iter()
                 .filter(of_type)
@@ -162,7 +106,7 @@ pub fn scan_value(
             {
                 return Some(r);
             }
-            let instances: Vec<&Res<'_>> = resources
+            let instances: Vec<&Res> = resources
                 .iter()
                 .filter(of_type)
                 .filter(|r| config_address(&r.address) == candidate)
@@ -181,14 +125,11 @@ pub fn scan_value(
     // A resource's Region: its own `region` argument (AWS provider 6), else the Region of the
     // provider configuration it uses (`provider = aws.west`), else the deploying Region. A
     // Region whose value is unknown stays unknown: it is never the deploying Region.
-    let provider_config = plan
-        .get("configuration")
-        .and_then(|c| c.get("provider_config"));
-    let default_sets_region = provider_config
-        .and_then(|c| c.get("aws"))
-        .and_then(|p| p.pointer("/expressions/region"))
-        .is_some();
-    let region_of = |r: &Res<'_>| -> Fact<String> {
+    let default_sets_region = !matches!(
+        plan.providers.get("aws"),
+        None | Some(ProviderRegion::Unset)
+    );
+    let region_of = |r: &Res| -> Fact<String> {
         match r.arg("region").string("region", None) {
             Fact::Known(s) => return Fact::Known(s),
             Fact::Unknown(why) => return Fact::Unknown(why),
@@ -199,35 +140,27 @@ pub fn scan_value(
             // full key first (never the root's `aws` for it); the part after `:` only as the
             // fallback for older plans that key resources `kms:aws`.
             let short = full.rsplit(':').next().unwrap_or(full);
-            let config = provider_config.and_then(|c| {
-                c.get(full).map(|p| (full, p)).or_else(|| {
-                    (short != full && !full.starts_with("module."))
-                        .then(|| c.get(short).map(|p| (short, p)))
-                        .flatten()
-                })
+            let config = plan.providers.get(full).map(|p| (full, p)).or_else(|| {
+                (short != full && !full.starts_with("module."))
+                    .then(|| plan.providers.get(short).map(|p| (short, p)))
+                    .flatten()
             });
             if let Some((key, p)) = config {
-                match p.pointer("/expressions/region") {
-                    Some(e) => {
-                        return match e.get("constant_value").and_then(Value::as_str) {
-                            Some(r) => Fact::Known(r.to_owned()),
-                            None => Fact::Unknown(format!(
-                                "the Region of provider configuration {key} is not a constant"
-                            )),
-                        }
-                    }
+                return match p {
+                    ProviderRegion::Constant(r) => Fact::Known(r.clone()),
+                    ProviderRegion::NotConstant => Fact::Unknown(format!(
+                        "the Region of provider configuration {key} is not a constant"
+                    )),
                     // No region: the Region comes from the environment, like the root
                     // default configuration's when that sets none either (then both are the
                     // deploying Region); when the default sets one, this one's is not known.
-                    None if key == "aws" || !default_sets_region => {
-                        return Fact::Known(region.clone())
+                    ProviderRegion::Unset if key == "aws" || !default_sets_region => {
+                        Fact::Known(region.clone())
                     }
-                    None => {
-                        return Fact::Unknown(format!(
-                            "provider configuration {key} sets no region: it comes from the environment"
-                        ))
-                    }
-                }
+                    ProviderRegion::Unset => Fact::Unknown(format!(
+                        "provider configuration {key} sets no region: it comes from the environment"
+                    )),
+                };
             }
             // A configuration other than the root's default that the plan does not describe:
             // its Region cannot be told.
@@ -240,7 +173,7 @@ pub fn scan_value(
         }
         Fact::Known(region.clone())
     };
-    let key_arn = |r: &Res<'_>| {
+    let key_arn = |r: &Res| {
         r.str_attr("arn").unwrap_or_else(|| {
             let key_region = region_of(r).into_known().unwrap_or_else(|| REGION.into());
             format!(
@@ -297,10 +230,10 @@ pub fn scan_value(
 
     // aws_kms_key_policy: the policy it sets is its key's policy. One whose key cannot be
     // told may set any key's policy.
-    let mut key_policies: Vec<(Option<String>, &Res<'_>)> = Vec::new();
+    let mut key_policies: Vec<(Option<String>, &Res)> = Vec::new();
     for p in resources.iter().filter(|r| r.ty == "aws_kms_key_policy") {
         let target = match p.attr("key_id") {
-            Attr::Known(Value::String(t)) => evidence_key(&resources, &t, &key_arn),
+            Attr::Known(Value::String(t)) => evidence_key(resources, &t, &key_arn),
             _ => p
                 .references("key_id")
                 .iter()
@@ -312,7 +245,7 @@ pub fn scan_value(
 
     // A replica (aws_kms_replica_key) shares its primary's key material, spec, usage and
     // rotation; the primary is found through primary_key_arn.
-    let primary_of = |k: &Res<'_>| -> Option<&Res<'_>> {
+    let primary_of = |k: &Res| -> Option<&Res> {
         if k.ty != "aws_kms_replica_key" {
             return None;
         }
@@ -365,12 +298,12 @@ pub fn scan_value(
         // The key's policy: its own `policy`, or the one aws_kms_key_policy sets. Two
         // setters, or one whose key cannot be told: which applies is not known.
         let own = k.configured("policy");
-        let exact: Vec<&Res<'_>> = key_policies
+        let exact: Vec<&Res> = key_policies
             .iter()
             .filter(|(target, _)| target.as_deref() == Some(arn.as_str()))
             .map(|(_, p)| *p)
             .collect();
-        let untold: Vec<&Res<'_>> = key_policies
+        let untold: Vec<&Res> = key_policies
             .iter()
             .filter(|(target, _)| target.is_none())
             .map(|(_, p)| *p)
@@ -435,7 +368,7 @@ pub fn scan_value(
     // evidence of a key outside the configuration that the reference itself describes.
     // `home` is the Region of the resource that refers to the key: a key id or alias name is
     // looked up there.
-    let resolve_key = |r: &Res<'_>,
+    let resolve_key = |r: &Res,
                        attr: &str,
                        home: &Fact<String>|
      -> Result<Option<(KeyRef, Option<Key>)>, String> {
@@ -524,7 +457,7 @@ pub fn scan_value(
                     )))
                 }
             }
-        } else if let Some(k) = evidence_key(&resources, &reference, &key_arn) {
+        } else if let Some(k) = evidence_key(resources, &reference, &key_arn) {
             key_ref.key_arn = Some(k);
         } else {
             key_ref.error = Some(LookupError::Unknown(format!(

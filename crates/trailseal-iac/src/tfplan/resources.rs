@@ -1,43 +1,84 @@
-//! The plan's resources as the mapper reads them: planned values, `after_unknown` (with the
-//! reasons an HCL-built document gives), configuration expressions and `references`; and the
-//! rules for what a value known only after apply refers to.
+//! What the mapper reads: [`Planned`], the resources Terraform would create with what is known
+//! of each before apply. Built by reading a plan's JSON ([`super::read`]) and by evaluating
+//! HCL ([`crate::terraform`]), so both front ends share one mapping and neither goes through
+//! the other's format. Also the rules for what a value known only after apply refers to.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::mapper::Arg;
 
 /// Resource types that are KMS keys.
 pub(super) const KEY_TYPES: &[&str] = &["aws_kms_key", "aws_kms_replica_key"];
 
-pub(super) struct Res<'a> {
-    pub(super) address: String,
-    /// `module.a.module.b.` or empty: the prefix configuration references are relative to.
-    pub(super) module: String,
-    pub(super) ty: String,
-    pub(super) values: &'a Value,
-    pub(super) unknown: Option<&'a Value>,
-    /// The resource's configuration `expressions`.
-    pub(super) config: Option<&'a Value>,
-    /// The provider configuration it uses (`aws.west` for `provider = aws.west`).
-    pub(super) provider: Option<String>,
+/// What Terraform knows before apply about the resources of a configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Planned {
+    /// Managed resource instances (data sources are not here: see the fields below).
+    pub resources: Vec<Res>,
+    /// The deploying account, from `data.aws_caller_identity` (None: not known).
+    pub account: Option<String>,
+    /// The deploying Region, from `data.aws_region` (None: the default provider
+    /// configuration's, else not known).
+    pub region: Option<String>,
+    /// The partition, from `data.aws_partition` (None: the Region's).
+    pub partition: Option<String>,
+    /// Provider configurations by key (`aws`, `aws.west`, `module.kms:aws`): the Region each
+    /// sets.
+    pub providers: BTreeMap<String, ProviderRegion>,
+}
+
+impl Planned {
+    /// The first instance at `address`.
+    pub fn resource(&self, address: &str) -> Option<&Res> {
+        self.resources.iter().find(|r| r.address == address)
+    }
+}
+
+/// The `region` a provider configuration sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderRegion {
+    /// No `region` argument: the environment's.
+    Unset,
+    Constant(String),
+    /// Set by an expression whose value is not known before apply.
+    NotConstant,
+}
+
+/// One resource instance.
+#[derive(Debug, Clone, Default)]
+pub struct Res {
+    /// `module.m.aws_kms_key.k["a"]`.
+    pub address: String,
+    /// `module.a.module.b.` or empty: the prefix of the module the resource is in, which
+    /// [`Res::references`] may name things relative to.
+    pub module: String,
+    pub ty: String,
+    /// Known values of its arguments and attributes (null: not set).
+    pub values: Map<String, Value>,
+    /// Attributes known only after apply, with the reason when the producer knows one (HCL
+    /// evaluation does: the expression that is unknown; a plan says only `true`: None).
+    pub unknown: BTreeMap<String, Option<String>>,
+    /// The configuration: each argument it sets, with the references of its expression (full
+    /// addresses: `module.m.aws_kms_key.k.arn`). None: the plan has no configuration.
+    pub config: Option<BTreeMap<String, Vec<String>>>,
+    /// The provider configuration it uses (`aws.west` for `provider = aws.west`); None:
+    /// the default `aws`.
+    pub provider: Option<String>,
 }
 
 pub(super) enum Attr {
     Known(Value),
-    /// Known only after apply; with the reason when the producer gave one (HCL scanning
-    /// puts a reason string in `after_unknown` instead of `true`).
+    /// Known only after apply; with the reason when the producer gave one.
     Unknown(Option<String>),
     Absent,
 }
 
-impl Res<'_> {
+impl Res {
     pub(super) fn attr(&self, name: &str) -> Attr {
-        match self.unknown.and_then(|u| u.get(name)) {
-            Some(Value::Bool(true)) => return Attr::Unknown(None),
-            Some(Value::String(why)) => return Attr::Unknown(Some(why.clone())),
-            _ => {}
+        if let Some(why) = self.unknown.get(name) {
+            return Attr::Unknown(why.clone());
         }
         match self.values.get(name) {
             Some(Value::Null) | None => Attr::Absent,
@@ -46,29 +87,22 @@ impl Res<'_> {
     }
 
     pub(super) fn str_attr(&self, name: &str) -> Option<String> {
-        match self.attr(name) {
-            Attr::Known(Value::String(s)) => Some(s),
+        match self.values.get(name) {
+            Some(Value::String(s)) if !self.unknown.contains_key(name) => Some(s.clone()),
             _ => None,
         }
     }
 
     /// The resource addresses an attribute's expression refers to.
-    pub(super) fn references(&self, name: &str) -> Vec<String> {
+    pub(super) fn references(&self, name: &str) -> &[String] {
         self.config
+            .as_ref()
             .and_then(|c| c.get(name))
-            .and_then(|e| e.get("references"))
-            .and_then(Value::as_array)
-            .map(|refs| {
-                refs.iter()
-                    .filter_map(Value::as_str)
-                    .map(|r| format!("{}{r}", self.module))
-                    .collect()
-            })
-            .unwrap_or_default()
+            .map_or(&[], Vec::as_slice)
     }
 
     pub(super) fn configured(&self, name: &str) -> bool {
-        self.config.is_some_and(|c| c.get(name).is_some())
+        self.config.as_ref().is_some_and(|c| c.contains_key(name))
     }
 
     /// An attribute as a mapper argument. An attribute known only after apply that the
@@ -110,71 +144,20 @@ pub(super) fn config_address(address: &str) -> String {
     out
 }
 
-pub(super) fn collect_resources<'a>(
-    module: &'a Value,
-    out: &mut Vec<(&'a Value, String)>,
-    prefix: &str,
-) {
-    for r in module
-        .get("resources")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        out.push((r, prefix.to_owned()));
-    }
-    for child in module
-        .get("child_modules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let address = child
-            .get("address")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        collect_resources(child, out, &format!("{address}."));
-    }
-}
-
-pub(super) fn collect_config<'a>(
-    module: &'a Value,
-    prefix: &str,
-    out: &mut HashMap<String, &'a Value>,
-) {
-    for r in module
-        .get("resources")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(address) = r.get("address").and_then(Value::as_str) {
-            out.insert(format!("{prefix}{address}"), r);
-        }
-    }
-    if let Some(calls) = module.get("module_calls").and_then(Value::as_object) {
-        for (name, call) in calls {
-            if let Some(child) = call.get("module") {
-                collect_config(child, &format!("{prefix}module.{name}."), out);
-            }
-        }
-    }
-}
-
 /// What a value known only after apply stands for, by the configuration's references: the one
 /// thing (`resolve` of each reference) it refers to; `Ok(None)` when it refers to none. A value
 /// that refers to several (`var.a ? aws_kms_key.a.arn : aws_kms_key.b.arn`), or to anything
 /// else that could supply it (another resource, a data source), is unknown (`Err(reason)`).
 /// `what` names the things for the reason ("keys").
 pub(super) fn single_reference(
-    r: &Res<'_>,
+    r: &Res,
     attr: &str,
     what: &str,
     resolve: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, String> {
     let mut found: Vec<String> = Vec::new();
     for reference in r.references(attr) {
-        let relative = reference.strip_prefix(&r.module).unwrap_or(&reference);
+        let relative = reference.strip_prefix(&r.module).unwrap_or(reference);
         // What cannot supply a resource's value: the instance index, paths, the workspace,
         // and the root module's variables (known in a plan). A local, `each.value` or a child
         // module's variable can hold another resource's attribute: the value may come from it.
@@ -185,7 +168,7 @@ pub(super) fn single_reference(
         if inert {
             continue;
         }
-        match resolve(&reference) {
+        match resolve(reference) {
             Some(x) if !found.contains(&x) => found.push(x),
             Some(_) => {}
             None => {
@@ -209,9 +192,9 @@ pub(super) fn single_reference(
 
 /// The ARN of the plan's key that `reference` (ARN or key id) names.
 pub(super) fn evidence_key(
-    resources: &[Res<'_>],
+    resources: &[Res],
     reference: &str,
-    key_arn: &dyn Fn(&Res<'_>) -> String,
+    key_arn: &dyn Fn(&Res) -> String,
 ) -> Option<String> {
     resources
         .iter()

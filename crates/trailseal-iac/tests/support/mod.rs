@@ -1,12 +1,13 @@
 //! Helpers shared by the IaC tests: a Terraform module written to a temporary directory, the
-//! plan-shaped document and evidence it gives, and the checks' statuses on a scan.
+//! plan (`terraform::planned`) and evidence it gives, and the checks' statuses on a scan.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
-use trailseal_iac::terraform::{plan_document, scan_module, TfVars};
+use trailseal_iac::terraform::{planned, scan_module, TfVars};
+use trailseal_iac::tfplan::{Planned, Res};
 use trailseal_iac::{IacScan, IAC_CODES};
 use trailseal_model::Status;
 
@@ -50,10 +51,10 @@ pub fn hcl(main: &str) -> IacScan {
     scan_with(&[("main.tf", main)], &[])
 }
 
-/// The plan-shaped document of a module with `--var` settings.
-pub fn plan_with(files: &[(&str, &str)], values: &[(&str, &str)]) -> Value {
+/// What Terraform would know before apply of a module with `--var` settings.
+pub fn plan_with(files: &[(&str, &str)], values: &[(&str, &str)]) -> Planned {
     let (dir, tf) = module(files);
-    plan_document(dir.path(), &tf, &vars(values))
+    planned(dir.path(), &tf, &vars(values))
 }
 
 /// (resource, code) -> (status, message) of the checks on a scan, as `trailseal scan` reports
@@ -75,23 +76,44 @@ pub fn status(scan: &IacScan, resource: &str, code: &str) -> Status {
     }
 }
 
-/// The known value of an attribute of an instance in a plan-shaped document (None when absent
-/// or unknown).
-pub fn value<'a>(doc: &'a Value, address: &str, attr: &str) -> Option<&'a Value> {
-    doc["planned_values"]["root_module"]["resources"]
-        .as_array()?
-        .iter()
-        .find(|r| r["address"] == address)?
-        .get("values")?
-        .get(attr)
+/// The first instance of the resource at `address` (an instance address, or the resource's).
+pub fn instance<'a>(doc: &'a Planned, address: &str) -> &'a Res {
+    doc.resource(address)
+        .or_else(|| {
+            doc.resources.iter().find(|r| {
+                r.address
+                    .strip_prefix(address)
+                    .is_some_and(|rest| rest.starts_with('['))
+            })
+        })
+        .unwrap_or_else(|| panic!("no instance of {address}: {doc:#?}"))
+}
+
+/// The known value of an attribute of an instance (None when absent or unknown).
+pub fn value<'a>(doc: &'a Planned, address: &str, attr: &str) -> Option<&'a Value> {
+    let r = doc.resource(address)?;
+    if r.unknown.contains_key(attr) {
+        return None;
+    }
+    r.values.get(attr)
 }
 
 /// The reason an attribute of an instance is unknown (None when it is not).
-pub fn unknown<'a>(doc: &'a Value, address: &str, attr: &str) -> Option<&'a str> {
-    doc["resource_changes"]
-        .as_array()?
-        .iter()
-        .find(|r| r["address"] == address)?
-        .pointer(&format!("/change/after_unknown/{attr}"))?
-        .as_str()
+pub fn unknown<'a>(doc: &'a Planned, address: &str, attr: &str) -> Option<&'a str> {
+    doc.resource(address)?.unknown.get(attr)?.as_deref()
+}
+
+/// The references of an argument of the resource at `address` (any instance).
+pub fn references(doc: &Planned, address: &str, attr: &str) -> Vec<String> {
+    instance(doc, address)
+        .config
+        .as_ref()
+        .and_then(|c| c.get(attr))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The instance addresses, in order.
+pub fn addresses(doc: &Planned) -> Vec<String> {
+    doc.resources.iter().map(|r| r.address.clone()).collect()
 }
