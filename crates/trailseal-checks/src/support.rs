@@ -161,7 +161,7 @@ pub(crate) fn key<'a>(info: &CheckInfo, ev: &'a TrailEvidence) -> Result<&'a Key
 pub(crate) struct Loaded {
     pub policy: Rc<Policy>,
     pub ctx: TrailContext,
-    pub alternatives: Alternatives,
+    pub alternatives: Rc<Alternatives>,
 }
 
 /// The parsed key policy and the trail's request context, or the finding that says why the
@@ -215,7 +215,7 @@ pub(crate) fn load(info: &CheckInfo, ev: &TrailEvidence) -> Result<Loaded, Box<F
         is_organization_trail: given(&ev.trail.is_organization_trail),
         ..TrailContext::new(&ev.trail.arn)
     };
-    let alternatives = Alternatives::of(text, &policy, &ctx);
+    let alternatives = alternatives_cached(text, &policy, &ctx);
     Ok(Loaded {
         policy,
         ctx,
@@ -363,6 +363,24 @@ thread_local! {
     /// The last key policy parsed on this thread: TS006, TS007 and TS008 run one after the
     /// other on the same trail's key, so each policy is parsed once per trail, not three times.
     static LAST_POLICY: RefCell<Option<(String, Rc<Policy>)>> = const { RefCell::new(None) };
+    /// Likewise the other deployments to evaluate ([`Alternatives`]) for the last policy and
+    /// trail context: computing them parses the policy once per substituted account or Region.
+    #[allow(clippy::type_complexity)]
+    static LAST_ALTERNATIVES: RefCell<Option<(String, TrailContext, Rc<Alternatives>)>> =
+        const { RefCell::new(None) };
+}
+
+fn alternatives_cached(text: &str, policy: &Policy, ctx: &TrailContext) -> Rc<Alternatives> {
+    LAST_ALTERNATIVES.with(|cell| {
+        if let Some((t, c, alternatives)) = &*cell.borrow() {
+            if t == text && c == ctx {
+                return Rc::clone(alternatives);
+            }
+        }
+        let alternatives = Rc::new(Alternatives::of(text, policy, ctx));
+        *cell.borrow_mut() = Some((text.to_owned(), ctx.clone(), Rc::clone(&alternatives)));
+        alternatives
+    })
 }
 
 fn parse_cached(text: &str) -> Result<Rc<Policy>, trailseal_policy::PolicyError> {

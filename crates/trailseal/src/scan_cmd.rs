@@ -19,6 +19,10 @@ use crate::UsageError;
 
 /// Files larger than this are reported, not read (a template is at most 1 MB on AWS).
 const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// How many bytes of Terraform file texts the module pre-pass keeps for the scan (beyond
+/// this, a file is read a second time when its module is scanned): bounds memory on very
+/// large trees.
+const TEXT_BUDGET: usize = 64 * 1024 * 1024;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let parameters = pairs("--parameter", &args.parameters)?;
@@ -121,13 +125,31 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
 /// (a cycle, no root above them) are scanned as roots, which reports the cycle.
 fn roots(modules: BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Unit> {
     let modules: Vec<(PathBuf, Vec<PathBuf>)> = modules.into_iter().collect();
-    // The local modules each directory calls (canonical paths), on every core.
-    let calls: Vec<Vec<PathBuf>> =
-        parallel_map(&modules, |(dir, files)| tf::local_module_calls(dir, files));
+    // The local modules each directory calls (canonical paths), on every core; the texts
+    // read for it are kept for the scan (each file read once) up to a memory budget.
+    let budget = AtomicUsize::new(TEXT_BUDGET);
+    let (calls, mut texts): (Vec<Vec<PathBuf>>, Vec<Vec<Option<String>>>) =
+        parallel_map(&modules, |(dir, files)| {
+            let texts: Vec<Option<String>> = files
+                .iter()
+                .map(|f| std::fs::read_to_string(f).ok())
+                .collect();
+            let calls = tf::local_module_calls(dir, files, &texts);
+            let size: usize = texts.iter().flatten().map(String::len).sum();
+            let kept = budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(size)
+                })
+                .is_ok();
+            (calls, if kept { texts } else { Vec::new() })
+        })
+        .into_iter()
+        .unzip();
     if calls.iter().all(Vec::is_empty) {
         return modules
             .into_iter()
-            .map(|(dir, files)| Unit::Module(dir, files))
+            .zip(texts)
+            .map(|((dir, files), texts)| Unit::Module(dir, files, texts))
             .collect();
     }
     let calls: Vec<(PathBuf, Vec<PathBuf>)> = parallel_map(&modules, |(dir, _)| {
@@ -162,8 +184,9 @@ fn roots(modules: BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Unit> {
     modules
         .into_iter()
         .zip(child)
-        .filter(|(_, is_child)| !is_child)
-        .map(|((dir, files), _)| Unit::Module(dir, files))
+        .zip(texts.iter_mut().map(std::mem::take))
+        .filter(|((_, is_child), _)| !is_child)
+        .map(|(((dir, files), _), texts)| Unit::Module(dir, files, texts))
         .collect()
 }
 
@@ -206,7 +229,9 @@ fn pairs(option: &str, values: &[String]) -> anyhow::Result<HashMap<String, Stri
 /// What one worker scans: a file (CloudFormation, plan JSON) or a Terraform module directory.
 enum Unit {
     File(PathBuf),
-    Module(PathBuf, Vec<PathBuf>),
+    /// A root module's directory, its files, and their texts when already read (see
+    /// [`roots`]).
+    Module(PathBuf, Vec<PathBuf>, Vec<Option<String>>),
 }
 
 struct Inputs<'a> {
@@ -300,8 +325,8 @@ fn scan_unit(unit: &Unit, inputs: &Inputs<'_>) -> (usize, Vec<Finding>) {
             let (counted, findings) = scan_file(f, inputs.parameters, inputs.codes);
             (usize::from(counted), findings)
         }
-        Unit::Module(dir, files) => {
-            let scan = tf::scan_module(dir, files, inputs.vars);
+        Unit::Module(dir, files, texts) => {
+            let scan = tf::scan_module_texts(dir, files, texts.clone(), inputs.vars);
             let evaluated = trailseal_checks::evaluate_account(&scan.account, inputs.codes);
             (files.len(), scan.localize(evaluated))
         }
@@ -309,7 +334,7 @@ fn scan_unit(unit: &Unit, inputs: &Inputs<'_>) -> (usize, Vec<Finding>) {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
         let path = match unit {
             Unit::File(f) => f,
-            Unit::Module(dir, _) => dir,
+            Unit::Module(dir, ..) => dir,
         };
         let name = path.display().to_string();
         (

@@ -15,14 +15,19 @@ use super::{error, label, line_col, File, Module, Res, Scope, TfVars};
 use crate::value::Val;
 use crate::Problem;
 
-/// Reads and parses the files of a module; a file that cannot be read or parsed is a
-/// problem (file, position, message) and the others are still evaluated.
-pub(super) fn parse_files(files: &[PathBuf]) -> (Vec<File>, Vec<(String, Problem)>) {
+/// Reads and parses the files of a module (`texts`: the texts the caller has already read,
+/// in the same order; a file without one is read here); a file that cannot be read or parsed
+/// is a problem (file, position, message) and the others are still evaluated.
+pub(super) fn parse_files(
+    files: &[PathBuf],
+    mut texts: Vec<Option<String>>,
+) -> (Vec<File>, Vec<(String, Problem)>) {
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
-    for path in files {
+    texts.resize(files.len(), None);
+    for (path, text) in files.iter().zip(texts) {
         let name = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
+        let text = match text.map_or_else(|| std::fs::read_to_string(path), Ok) {
             Ok(t) => t,
             Err(e) => {
                 problems.push((

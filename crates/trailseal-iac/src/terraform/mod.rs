@@ -185,12 +185,17 @@ impl<'a> Module<'a> {
 /// references of its arguments and its provider configuration. What [`scan_module`] maps with
 /// [`crate::tfplan::scan_planned`], the mapping plans use too.
 pub fn planned(dir: &Path, files: &[PathBuf], vars: &TfVars) -> Planned {
-    evaluate(dir, files, vars).0
+    evaluate(dir, files, Vec::new(), vars).0
 }
 
-fn evaluate(dir: &Path, files: &[PathBuf], vars: &TfVars) -> (Planned, Evaluated) {
+fn evaluate(
+    dir: &Path,
+    files: &[PathBuf],
+    texts: Vec<Option<String>>,
+    vars: &TfVars,
+) -> (Planned, Evaluated) {
     let mut stack = Vec::new();
-    let mut ev = evaluate_module(dir, files, vars, None, None, "", None, &mut stack);
+    let mut ev = evaluate_module(dir, files, texts, vars, None, None, "", None, &mut stack);
     let plan = Planned {
         resources: std::mem::take(&mut ev.resources),
         providers: std::mem::take(&mut ev.provider_config)
@@ -215,7 +220,18 @@ pub struct TfVars {
 /// Scans the module in `dir` made of `files` (`.tf`, `.tf.json`) with the root module's
 /// variable values `vars`.
 pub fn scan_module(dir: &Path, files: &[PathBuf], vars: &TfVars) -> IacScan {
-    let (plan, ev) = evaluate(dir, files, vars);
+    scan_module_texts(dir, files, Vec::new(), vars)
+}
+
+/// [`scan_module`] with the texts of `files` the caller has already read (same order; None or
+/// missing: read here), so that no file is read twice.
+pub fn scan_module_texts(
+    dir: &Path,
+    files: &[PathBuf],
+    texts: Vec<Option<String>>,
+    vars: &TfVars,
+) -> IacScan {
+    let (plan, ev) = evaluate(dir, files, texts, vars);
     let positions = ev.positions;
     let locate = |address: &str| -> (u32, u32) {
         positions
@@ -278,6 +294,7 @@ struct Evaluated {
 fn evaluate_module(
     dir: &Path,
     files: &[PathBuf],
+    texts: Vec<Option<String>>,
     vars: &TfVars,
     inputs: Option<HashMap<String, Val>>,
     inherited: Option<providers::Providers>,
@@ -286,7 +303,7 @@ fn evaluate_module(
     stack: &mut Vec<PathBuf>,
 ) -> Evaluated {
     let mut result = Evaluated::default();
-    let (parsed, mut problems) = load::parse_files(files);
+    let (parsed, mut problems) = load::parse_files(files, texts);
     let mut module = Module {
         vars: HashMap::new(),
         locals: HashMap::new(),

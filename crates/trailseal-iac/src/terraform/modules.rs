@@ -34,25 +34,31 @@ pub(super) fn child_dir(dir: &Path, source: &str) -> PathBuf {
 /// The local module directories (canonical paths) that the module in `dir` calls: `module`
 /// blocks whose `source` is `./...` or `../...` (Terraform requires a literal source). Cheap
 /// enough for a pre-pass over every module: a file without the word `module` is not parsed.
-/// A file that cannot be read or parsed gives nothing here; its scan reports it.
-pub fn local_module_calls(dir: &Path, files: &[PathBuf]) -> Vec<PathBuf> {
+/// `texts` are the files' texts, as read by the caller (None: not readable; its scan reports
+/// it), so that the caller can hand them to [`super::scan_module_texts`] and each file is read
+/// once.
+pub fn local_module_calls(dir: &Path, files: &[PathBuf], texts: &[Option<String>]) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for path in files {
-        let Ok(text) = std::fs::read_to_string(path) else {
+    for (path, text) in files.iter().zip(texts) {
+        let Some(text) = text else {
             continue;
         };
         if !text.contains("module") {
             continue;
         }
+        let converted;
         let text = if path.to_string_lossy().ends_with(".tf.json") {
-            match serde_json::from_str::<Value>(&text) {
-                Ok(v) => json_to_hcl(&v),
+            match serde_json::from_str::<Value>(text) {
+                Ok(v) => {
+                    converted = json_to_hcl(&v);
+                    &converted
+                }
                 Err(_) => continue,
             }
         } else {
             text
         };
-        let Ok(body) = hcl_edit::parser::parse_body(&text) else {
+        let Ok(body) = hcl_edit::parser::parse_body(text) else {
             continue;
         };
         for b in body.blocks().filter(|b| b.ident.as_str() == "module") {
@@ -185,6 +191,7 @@ pub(super) fn evaluate_calls<'a>(
             let ev = evaluate_module(
                 &child,
                 &child_files,
+                Vec::new(),
                 vars,
                 Some(inputs),
                 Some(module.providers_for_call(b)),
