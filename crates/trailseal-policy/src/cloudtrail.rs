@@ -262,6 +262,22 @@ impl TrailContext {
     }
 }
 
+impl TrailContext {
+    /// A principal administering the key: `kms:PutKeyPolicy`, the permission AWS's policy
+    /// lockout safety check requires ("The key policy must allow the calling principal to make
+    /// a subsequent PutKeyPolicy request on the KMS key", AWS KMS API Reference, PutKeyPolicy,
+    /// BypassPolicyLockoutSafetyCheck). The identity keys follow from the principal as for
+    /// [`TrailContext::decrypt_request`]; no encryption context (PutKeyPolicy takes none).
+    pub fn administer_request(&self, principal: RequestPrincipal) -> Request {
+        let mut request = self.decrypt_request(principal);
+        request.action = "kms:PutKeyPolicy".into();
+        for key in [EC_TRAIL_ARN, EC_S3_ARN, EC_KEYS] {
+            request.context.set(key, KeyState::Absent);
+        }
+        request
+    }
+}
+
 /// Sids of the statements trailseal recommends (and `fix` merges by Sid).
 pub const SID_ENCRYPT: &str = "TrailsealAllowCloudTrailEncrypt";
 pub const SID_DESCRIBE: &str = "TrailsealAllowCloudTrailDescribeKey";

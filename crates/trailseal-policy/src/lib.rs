@@ -46,7 +46,10 @@ pub use eval::{evaluate, Decision, Evaluation, PrincipalMatch, Tri};
 pub use explain::explain;
 pub use lint::{lint, LintReport};
 pub use model::*;
-pub use readers::{who_may_decrypt, Audience, Reader, ReaderKind, ReadersSummary};
+pub use readers::{
+    who_may, who_may_administer, who_may_decrypt, Access, Audience, Reader, ReaderKind,
+    ReadersSummary,
+};
 pub use request::{Context, KeyState, Request, RequestPrincipal, FRESH};
 pub use unknown::{unknown_reason, unknown_value};
 

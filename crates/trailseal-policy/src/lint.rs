@@ -375,7 +375,30 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
             }
         }
     }
+    out.extend(lockout(policy));
     out
+}
+
+/// `NO_KEY_ADMINISTRATOR`: no principal may call `kms:PutKeyPolicy`. "The key policy must
+/// allow the calling principal to make a subsequent PutKeyPolicy request on the KMS key"
+/// (AWS KMS API Reference, PutKeyPolicy, BypassPolicyLockoutSafetyCheck): AWS rejects such a
+/// policy with MalformedPolicyDocumentException, and if the check is bypassed the key "becomes
+/// unmanageable". The policy most guides print for this control (only CloudTrail's statement)
+/// is one. Undecided (conditions trailseal cannot evaluate): no finding.
+fn lockout(policy: &Policy) -> Option<Diagnostic> {
+    let admins = crate::readers::who_may_administer(policy, &crate::TrailContext::default());
+    (admins.audience == crate::Audience::Nobody).then(|| Diagnostic {
+        code: "NO_KEY_ADMINISTRATOR",
+        severity: Severity::Error,
+        fatal: false,
+        location: Location::document("Statement"),
+        message: "no principal may call kms:PutKeyPolicy: AWS rejects this key policy \
+                  (MalformedPolicyDocumentException) unless the policy lockout safety check is \
+                  bypassed, and then nobody can ever change the key policy again; keep a \
+                  statement that lets the account (arn:aws:iam::ACCOUNT:root, the default key \
+                  policy) or a key administrator role call kms:PutKeyPolicy"
+            .into(),
+    })
 }
 
 /// Every element path of the statement that holds an unknown-value marker, with its reason

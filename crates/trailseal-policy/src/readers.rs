@@ -1,4 +1,5 @@
-//! "Who may decrypt the logs": the key policy is evaluated for `kms:Decrypt` of a log file by
+//! "Who may decrypt the logs" (and, the same way, "who may administer the key":
+//! [`who_may_administer`]): the key policy is evaluated for `kms:Decrypt` of a log file by
 //! every kind of principal the policy can tell apart, Denies included:
 //! - each principal ARN the policy names (in Principal, NotPrincipal, or as a literal
 //!   `aws:PrincipalArn` value), so a principal exempted from a Deny by NotPrincipal is seen;
@@ -22,7 +23,7 @@ use crate::glob::glob_match;
 use crate::model::{
     is_aws_principal_value, Effect, Policy, PrincipalEntry, PrincipalKind, Principals,
 };
-use crate::request::{KeyState, RequestPrincipal};
+use crate::request::{KeyState, Request, RequestPrincipal};
 use crate::unknown::unknown_reason;
 
 /// Condition keys that describe *who* calls. A grant limited only by these still names a set
@@ -211,17 +212,55 @@ fn mentioned_accounts(policy: &Policy, trail: &TrailContext) -> Vec<String> {
     out
 }
 
-fn covers_decrypt(items: &[String], negated: bool) -> bool {
-    let listed = items.iter().any(|a| glob_match(a, "kms:Decrypt", true));
+/// What a principal does with the key, for [`who_may`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `kms:Decrypt` of the trail's log files ([`TrailContext::decrypt_request`]).
+    DecryptLogs,
+    /// `kms:PutKeyPolicy` ([`TrailContext::administer_request`]): whoever may do this can
+    /// change everything else; nobody means the key can no longer be managed.
+    Administer,
+}
+
+impl Access {
+    fn action(self) -> &'static str {
+        match self {
+            Access::DecryptLogs => "kms:Decrypt",
+            Access::Administer => "kms:PutKeyPolicy",
+        }
+    }
+
+    fn request(self, trail: &TrailContext, principal: RequestPrincipal) -> Request {
+        match self {
+            Access::DecryptLogs => trail.decrypt_request(principal),
+            Access::Administer => trail.administer_request(principal),
+        }
+    }
+}
+
+fn covers(items: &[String], negated: bool, action: &str) -> bool {
+    let listed = items.iter().any(|a| glob_match(a, action, true));
     let marker = items.iter().any(|a| unknown_reason(a).is_some());
     marker || listed != negated
 }
 
 /// Lists who may `kms:Decrypt` the trail's log files.
 pub fn who_may_decrypt(policy: &Policy, trail: &TrailContext) -> ReadersSummary {
+    who_may(policy, trail, Access::DecryptLogs)
+}
+
+/// Lists who may administer the key (`kms:PutKeyPolicy`). [`Audience::Nobody`]: AWS rejects
+/// the policy unless its lockout safety check is bypassed, and then nobody can manage the key.
+pub fn who_may_administer(policy: &Policy, trail: &TrailContext) -> ReadersSummary {
+    who_may(policy, trail, Access::Administer)
+}
+
+/// Lists who may do `access` (see the module documentation; the same analysis for each).
+pub fn who_may(policy: &Policy, trail: &TrailContext, access: Access) -> ReadersSummary {
+    let action = access.action();
     let mut candidates = Candidates::default();
     for s in &policy.statements {
-        let grants = s.effect != Effect::Deny && covers_decrypt(&s.action.items, s.action.negated);
+        let grants = s.effect != Effect::Deny && covers(&s.action.items, s.action.negated, action);
         if let Principals::Entries(entries) = &s.principal.items {
             for e in entries {
                 candidates.add_entry(e, grants && !s.principal.negated);
@@ -251,7 +290,7 @@ pub fn who_may_decrypt(policy: &Policy, trail: &TrailContext) -> ReadersSummary 
     let mut blocked = Vec::new();
     let mut except = Vec::new();
     for (principal, named) in &candidates.list {
-        let eval = evaluate(policy, &trail.decrypt_request(principal.clone()));
+        let eval = evaluate(policy, &access.request(trail, principal.clone()));
         // Delegated when every Allow that may apply names the account, not the principal.
         let mut allows = eval
             .statements
@@ -282,7 +321,7 @@ pub fn who_may_decrypt(policy: &Policy, trail: &TrailContext) -> ReadersSummary 
 
     // Principals of every other account.
     let other = RequestPrincipal::OtherAccount;
-    let eval = evaluate(policy, &trail.decrypt_request(other.clone()));
+    let eval = evaluate(policy, &access.request(trail, other.clone()));
     let audience = match eval.decision {
         Decision::Allow => {
             readers.push(reader(
@@ -305,7 +344,7 @@ pub fn who_may_decrypt(policy: &Policy, trail: &TrailContext) -> ReadersSummary 
             // aws:PrincipalOrgPaths in the IAM condition keys). A policy pattern that the id
             // happens to match makes the answer "open", the safe side.
             const OTHER_ORG: &str = "o-0trailseal0other0org";
-            let mut outside = trail.decrypt_request(other.clone());
+            let mut outside = access.request(trail, other.clone());
             outside.context.set(
                 "aws:PrincipalOrgID",
                 KeyState::Known(vec![OTHER_ORG.to_owned()]),

@@ -86,3 +86,72 @@ fn unknown_values_are_accepted_and_reported_once_per_element() {
     let p = report.policy.expect("parses");
     assert_eq!(Policy::parse(&p.to_json().to_string()).ok(), Some(p));
 }
+
+fn admin_codes(statements: Value) -> Vec<&'static str> {
+    let doc = json!({"Version": "2012-10-17", "Statement": statements});
+    lint(&doc.to_string())
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect()
+}
+
+const CLOUDTRAIL_ONLY: &str = r#"{"Sid": "AllowCloudTrailEncrypt", "Effect": "Allow",
+    "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*",
+    "Resource": "*", "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
+    "arn:aws:cloudtrail:*:111122223333:trail/*"}}}"#;
+
+fn cloudtrail_only() -> Value {
+    serde_json::from_str(CLOUDTRAIL_ONLY).expect("statement")
+}
+
+// AWS KMS API Reference, PutKeyPolicy, BypassPolicyLockoutSafetyCheck: "The key policy must
+// allow the calling principal to make a subsequent PutKeyPolicy request on the KMS key."
+// The policy most guides print for this control (only CloudTrail's statement) lets nobody.
+#[test]
+fn a_policy_nobody_can_administer_is_invalid() {
+    let found = admin_codes(json!([cloudtrail_only()]));
+    assert!(found.contains(&"NO_KEY_ADMINISTRATOR"), "{found:?}");
+    let doc = json!({"Version": "2012-10-17", "Statement": [cloudtrail_only()]});
+    assert!(lint(&doc.to_string()).is_invalid());
+    // A Deny of kms:PutKeyPolicy to everyone locks out the account root too.
+    let found = admin_codes(json!([
+        cloudtrail_only(),
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:PutKeyPolicy", "Resource": "*"}
+    ]));
+    assert!(found.contains(&"NO_KEY_ADMINISTRATOR"), "{found:?}");
+    // Service principals other than CloudTrail do not call PutKeyPolicy for anyone either,
+    // but they are principals the policy names: granting one kms:* is not a lockout.
+    // A condition on a key only a service request carries (aws:SourceAccount) never holds for
+    // an administrator's own call.
+    let found = admin_codes(json!([
+        cloudtrail_only(),
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}}}
+    ]));
+    assert!(found.contains(&"NO_KEY_ADMINISTRATOR"), "{found:?}");
+}
+
+#[test]
+fn a_policy_someone_can_administer_is_not_flagged() {
+    for admin in [
+        // The default key policy's statement: the account, through IAM.
+        json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}),
+        // A key administrator role with the documented administrator actions.
+        json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/KeyAdmin"},
+               "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*"], "Resource": "*"}),
+        // Every principal of the account, by kms:CallerAccount.
+        json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:PutKeyPolicy", "Resource": "*",
+               "Condition": {"StringEquals": {"kms:CallerAccount": "111122223333"}}}),
+        // A condition trailseal cannot decide: not reported (undecided is not "nobody").
+        json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*",
+               "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}),
+    ] {
+        let found = admin_codes(json!([cloudtrail_only(), admin]));
+        assert!(
+            !found.contains(&"NO_KEY_ADMINISTRATOR"),
+            "{admin}: {found:?}"
+        );
+    }
+}
