@@ -73,6 +73,9 @@ pub enum ReaderKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reader {
     pub principal: String,
+    /// The principal the policy was evaluated for (what `principal` describes).
+    #[serde(skip)]
+    pub request_principal: RequestPrincipal,
     pub kind: ReaderKind,
     pub decision: Decision,
     /// Statements that decided.
@@ -422,6 +425,7 @@ fn reader(
 ) -> Reader {
     Reader {
         principal: principal.describe(),
+        request_principal: principal.clone(),
         kind,
         decision: eval.decision,
         statements: eval.deciding.clone(),

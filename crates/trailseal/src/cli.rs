@@ -32,6 +32,66 @@ pub enum Command {
     Scan(ScanArgs),
     /// Print a check's documentation: what it checks, why it matters, an example, how to fix.
     Explain(ExplainArgs),
+    /// Plan the remediation of every trail that is not compliant (TS001-TS006): what, where
+    /// and why, with the equivalent AWS CLI commands and how to back each change out, every
+    /// planned key policy proven with the policy engine. Reads like `audit`; changes nothing
+    /// (this version plans; applying is not built yet).
+    Fix(FixArgs),
+}
+
+/// What `fix` prints instead of the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// A bash script of the AWS CLI commands, with the backout as comments.
+    Cli,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Plan from this evidence file (trailseal.evidence/v1, from `trailseal collect`) instead
+    /// of reading AWS.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "profile", "concurrency"])]
+    pub evidence: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Only these trails (ARN or name; repeatable or comma-separated).
+    #[arg(long = "trail", value_name = "ARN|NAME", value_delimiter = ',')]
+    pub trails: Vec<String>,
+    /// Leave out log file validation (TS010) and key rotation (TS011).
+    #[arg(long)]
+    pub no_extras: bool,
+    /// Alias of the key trailseal creates (one per account and Region, reused when it exists).
+    #[arg(long, value_name = "ALIAS", default_value = trailseal_plan::DEFAULT_ALIAS)]
+    pub alias: String,
+    /// A principal ARN or account id that must be able to decrypt the logs under a new key
+    /// (repeatable); the old key's readers are carried over as well.
+    #[arg(long = "reader", value_name = "PRINCIPAL")]
+    pub readers: Vec<String>,
+    /// Re-enable a disabled key instead of replacing it.
+    #[arg(long)]
+    pub enable_disabled_keys: bool,
+    /// When an explicit Deny in the key policy blocks CloudTrail, point the trail at the
+    /// trailseal key (without it the plan changes nothing for that trail and says so).
+    #[arg(long)]
+    pub replace_key: bool,
+    /// Keep changes whose proof fails (the plan flags them).
+    #[arg(long)]
+    pub force: bool,
+    /// Plan format (json: trailseal.plan/v1).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Print the plan as code instead.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub emit: Option<Emit>,
+    /// Also save the plan (trailseal.plan/v1 JSON) to this file, for review.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
 }
 
 /// Where and how to read AWS.

@@ -7,6 +7,7 @@ mod audit_cmd;
 mod cli;
 mod collect_cmd;
 mod explain_cmd;
+mod fix_cmd;
 mod output;
 mod policy_cmd;
 mod scan_cmd;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         cli::Command::Collect(c) => collect_cmd::run(c),
         cli::Command::Scan(s) => scan_cmd::run(s),
         cli::Command::Explain(e) => explain_cmd::run(e),
+        cli::Command::Fix(f) => fix_cmd::run(f),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,464 @@
+//! The planner on the example broken account (examples/evidence/broken-account.json) and on
+//! small cases: what is planned for each kind of breakage, that the plan makes the account
+//! compliant (applied to the evidence here, then audited with the checks), that a second plan
+//! is empty, that merged policies keep every existing statement, and that unknown evidence,
+//! explicit Denies and unprovable policies change nothing.
+
+use serde_json::{json, Value};
+use trailseal_model::{AccountEvidence, Evidence, Fact, Key, KeyRef, Status};
+use trailseal_plan::{plan, render, KeyTarget, Options, Outcome, Plan, Step};
+
+fn broken() -> AccountEvidence {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/evidence/broken-account.json"
+    );
+    let text = std::fs::read_to_string(path).expect("example evidence");
+    let evidence: Evidence = serde_json::from_str(&text).expect("evidence");
+    evidence.accounts.into_iter().next().expect("one account")
+}
+
+fn outcome(plan: &Plan, name: &str) -> Outcome {
+    plan.trails
+        .iter()
+        .find(|t| t.trail_arn.ends_with(&format!("trail/{name}")))
+        .unwrap_or_else(|| panic!("no trail {name}"))
+        .outcome
+}
+
+/// The plan applied to the evidence as the executor would apply it to the account (keys get
+/// ARNs such as AWS gives them).
+fn apply(account: &AccountEvidence, plan: &Plan) -> AccountEvidence {
+    let mut after = account.clone();
+    let mut created: Vec<(String, String)> = Vec::new();
+    let arn_of = |created: &[(String, String)], key: &KeyTarget| match key {
+        KeyTarget::Existing { arn } => arn.clone(),
+        KeyTarget::New { id } => created
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, a)| a.clone())
+            .expect("created before use"),
+    };
+    for step in &plan.steps {
+        match step {
+            Step::CreateKey {
+                id, region, policy, ..
+            } => {
+                let arn = format!(
+                    "arn:aws:kms:{region}:{}:key/1234abcd-12ab-34cd-56ef-{:012}",
+                    account.account,
+                    created.len()
+                );
+                after.keys.push(Key {
+                    arn: Some(arn.clone()),
+                    key_id: arn.rsplit('/').next().map(str::to_owned),
+                    region: Fact::Known(region.clone()),
+                    state: Fact::Known("Enabled".into()),
+                    manager: Fact::Known("CUSTOMER".into()),
+                    key_spec: Fact::Known("SYMMETRIC_DEFAULT".into()),
+                    key_usage: Fact::Known("ENCRYPT_DECRYPT".into()),
+                    multi_region: Fact::Known(false),
+                    policy: Fact::Known(policy.clone()),
+                    rotation_enabled: Fact::Known(false),
+                    ..Key::default()
+                });
+                created.push((id.clone(), arn));
+            }
+            Step::EnableKeyRotation { key, .. } => {
+                let arn = arn_of(&created, key);
+                let k = after
+                    .keys
+                    .iter_mut()
+                    .find(|k| k.arn.as_deref() == Some(&arn))
+                    .expect("key");
+                k.rotation_enabled = Fact::Known(true);
+            }
+            Step::CreateAlias { alias, key, .. } => {
+                let arn = arn_of(&created, key);
+                let k = after
+                    .keys
+                    .iter_mut()
+                    .find(|k| k.arn.as_deref() == Some(&arn))
+                    .expect("key");
+                k.aliases.push(alias.clone());
+            }
+            Step::EnableKey { key_arn, .. } => {
+                let k = after
+                    .keys
+                    .iter_mut()
+                    .find(|k| k.arn.as_deref() == Some(key_arn))
+                    .expect("key");
+                k.state = Fact::Known("Enabled".into());
+            }
+            Step::PutKeyPolicy {
+                key_arn,
+                after: policy,
+                ..
+            } => {
+                let k = after
+                    .keys
+                    .iter_mut()
+                    .find(|k| k.arn.as_deref() == Some(key_arn))
+                    .expect("key");
+                k.policy = Fact::Known(policy.clone());
+            }
+            Step::UpdateTrailKey {
+                trail_arn,
+                after: key,
+                ..
+            } => {
+                let arn = arn_of(&created, key);
+                let t = after
+                    .trails
+                    .iter_mut()
+                    .find(|t| t.arn == *trail_arn)
+                    .expect("trail");
+                t.kms_key_id = Fact::Known(Some(arn.clone()));
+                let region = trailseal_model::key_region(&arn, &t.home_region);
+                after.key_refs.push(KeyRef {
+                    region,
+                    reference: arn.clone(),
+                    key_arn: Some(arn),
+                    error: None,
+                });
+            }
+            Step::EnableLogFileValidation { trail_arn, .. } => {
+                let t = after
+                    .trails
+                    .iter_mut()
+                    .find(|t| t.arn == *trail_arn)
+                    .expect("trail");
+                t.log_file_validation_enabled = Fact::Known(true);
+            }
+        }
+    }
+    after
+}
+
+fn core_statuses(account: &AccountEvidence, name: &str) -> Vec<(String, Status)> {
+    let trail = account
+        .trails
+        .iter()
+        .find(|t| t.name == name)
+        .expect("trail");
+    trailseal_checks::run_trail_checks(
+        &account.trail_evidence(trail),
+        &[
+            "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008",
+        ],
+    )
+    .into_iter()
+    .map(|f| (f.code, f.status))
+    .collect()
+}
+
+#[test]
+fn the_broken_account_plan_decides_each_kind_of_breakage() {
+    let account = broken();
+    let p = plan(&account, &Options::default()).expect("plan");
+    let got: Vec<String> = p
+        .trails
+        .iter()
+        .map(|t| {
+            format!(
+                "{}: {:?}",
+                t.trail_arn.rsplit('/').next().unwrap_or(""),
+                t.outcome
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("broken_account_outcomes", got.join("\n"));
+    // One new key, in the bucket's Region, shared by every trail that needs a new key.
+    let creates: Vec<&Step> = p
+        .steps
+        .iter()
+        .filter(|s| matches!(s, Step::CreateKey { .. }))
+        .collect();
+    assert_eq!(creates.len(), 1, "{:#?}", p.steps);
+    assert!(matches!(creates[0], Step::CreateKey { region, .. } if region == "us-east-1"));
+    assert!(
+        p.proofs.iter().all(|proof| proof.holds()),
+        "{:#?}",
+        p.proofs
+    );
+}
+
+#[test]
+fn applying_the_plan_makes_every_fixed_trail_compliant_and_a_second_plan_is_empty() {
+    let account = broken();
+    let p = plan(&account, &Options::default()).expect("plan");
+    let after = apply(&account, &p);
+    for t in p.trails.iter().filter(|t| t.outcome == Outcome::Fixed) {
+        let name = t.trail_arn.rsplit('/').next().unwrap_or_default();
+        for (code, status) in core_statuses(&after, name) {
+            assert_eq!(status, Status::Pass, "{name} {code} after the plan");
+        }
+    }
+    let again = plan(&after, &Options::default()).expect("second plan");
+    assert!(again.steps.is_empty(), "{}", render::text(&again));
+    for t in &again.trails {
+        assert!(
+            matches!(
+                t.outcome,
+                Outcome::Compliant | Outcome::NeedsDecision | Outcome::CannotPlan
+            ),
+            "{t:?}"
+        );
+    }
+}
+
+#[test]
+fn a_merged_policy_keeps_every_existing_statement_as_it_was() {
+    let account = broken();
+    let p = plan(&account, &Options::default()).expect("plan");
+    let merges: Vec<(&String, &String, &Vec<String>)> = p
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::PutKeyPolicy {
+                before,
+                after,
+                added,
+                ..
+            } => Some((before, after, added)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !merges.is_empty(),
+        "the default-policy trail's key gets a merge"
+    );
+    for (before, after, added) in merges {
+        let before: Value = serde_json::from_str(before).expect("json");
+        let after: Value = serde_json::from_str(after).expect("json");
+        let old = before["Statement"].as_array().expect("list");
+        let new = after["Statement"].as_array().expect("list");
+        assert_eq!(
+            &new[..old.len()],
+            &old[..],
+            "existing statements unchanged, in order"
+        );
+        assert_eq!(new.len(), old.len() + added.len());
+        assert!(
+            added.iter().all(|sid| sid.starts_with("Trailseal")),
+            "{added:?}"
+        );
+    }
+}
+
+#[test]
+fn unknown_or_unreadable_evidence_changes_nothing() {
+    let account = broken();
+    let p = plan(&account, &Options::default()).expect("plan");
+    // The key policy could not be read; the bucket's Region could not be read.
+    for name in ["policy-unreadable", "eu-single"] {
+        assert_eq!(outcome(&p, name), Outcome::CannotPlan, "{name}");
+        let arn = p
+            .trails
+            .iter()
+            .find(|t| t.trail_arn.ends_with(name))
+            .map(|t| t.trail_arn.clone());
+        assert!(
+            !p.steps.iter().any(|s| Some(s.target()) == arn),
+            "{name}: no step"
+        );
+    }
+    assert!(!p.fixes_everything());
+}
+
+/// The key the default-policy trail uses, with `policy` as its policy.
+fn with_default_key_policy(policy: &str) -> AccountEvidence {
+    let mut account = broken();
+    let key = account
+        .keys
+        .iter_mut()
+        .find(|k| k.arn.as_deref() == Some("arn:aws:kms:us-east-1:111122223333:key/default"))
+        .expect("key");
+    key.policy = Fact::Known(policy.to_owned());
+    account
+}
+
+#[test]
+fn an_explicit_deny_needs_a_decision_and_replace_key_decides_it() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policies/explicit-deny-cloudtrail.json"
+    );
+    let account = with_default_key_policy(&std::fs::read_to_string(path).expect("policy"));
+    let options = Options {
+        trails: vec!["default-policy".into()],
+        ..Options::default()
+    };
+    let p = plan(&account, &options).expect("plan");
+    assert_eq!(outcome(&p, "default-policy"), Outcome::NeedsDecision);
+    assert!(p.steps.is_empty(), "{:#?}", p.steps);
+    let p = plan(
+        &account,
+        &Options {
+            replace_key: true,
+            ..options
+        },
+    )
+    .expect("plan");
+    assert_eq!(outcome(&p, "default-policy"), Outcome::Fixed);
+    assert!(p.steps.iter().any(|s| matches!(
+        s,
+        Step::UpdateTrailKey {
+            after: KeyTarget::New { .. },
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_disabled_key_is_re_enabled_only_when_asked() {
+    let account = broken();
+    let options = Options {
+        trails: vec!["disabled-key".into()],
+        ..Options::default()
+    };
+    let replaced = plan(&account, &options).expect("plan");
+    assert!(replaced
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::CreateKey { .. })));
+    let enabled = plan(
+        &account,
+        &Options {
+            enable_disabled_keys: true,
+            ..options
+        },
+    )
+    .expect("plan");
+    assert!(enabled.steps.iter().any(
+        |s| matches!(s, Step::EnableKey { key_arn, .. } if key_arn.ends_with("key/disabled"))
+    ));
+    assert!(!enabled
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::CreateKey { .. })));
+}
+
+/// A key whose policy gives nobody kms:PutKeyPolicy: merging CloudTrail's statements would
+/// leave it unmanageable (AWS rejects such a policy), so the plan is refused unless forced.
+#[test]
+fn a_plan_that_leaves_nobody_able_to_administer_the_key_is_refused() {
+    let readers_only = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Readers", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/LogReaders"},
+         "Action": "kms:Decrypt", "Resource": "*"}
+    ]});
+    let account = with_default_key_policy(&readers_only.to_string());
+    let options = Options {
+        trails: vec!["default-policy".into()],
+        ..Options::default()
+    };
+    let p = plan(&account, &options).expect("plan");
+    assert_eq!(outcome(&p, "default-policy"), Outcome::Refused);
+    assert!(p.steps.is_empty(), "{:#?}", p.steps);
+    assert!(p
+        .proofs
+        .iter()
+        .any(|proof| proof.failures.iter().any(|f| f.contains("administer"))));
+    let forced = plan(
+        &account,
+        &Options {
+            force: true,
+            ..options
+        },
+    )
+    .expect("plan");
+    assert!(forced.is_forced());
+    assert!(forced
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::PutKeyPolicy { .. })));
+    assert!(render::text(&forced).contains("--force"));
+}
+
+/// The CloudTrail User Guide warns that readers lose access when the key changes: the old
+/// key's unconditional decrypt grants are carried over, and --reader adds more.
+#[test]
+fn readers_of_the_old_key_keep_decrypt_on_the_new_key() {
+    let mut account = broken();
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:role/Auditors"}, "Action": "kms:Decrypt", "Resource": "*"}
+    ]});
+    let key = account
+        .keys
+        .iter_mut()
+        .find(|k| k.arn.as_deref() == Some("arn:aws:kms:us-west-2:111122223333:key/west"))
+        .expect("key");
+    key.policy = Fact::Known(policy.to_string());
+    let options = Options {
+        trails: vec!["wrong-region".into()],
+        readers: vec!["arn:aws:iam::111122223333:role/SecOps".into()],
+        ..Options::default()
+    };
+    let p = plan(&account, &options).expect("plan");
+    let Some(Step::CreateKey { policy, .. }) =
+        p.steps.iter().find(|s| matches!(s, Step::CreateKey { .. }))
+    else {
+        panic!("a new key: {:#?}", p.steps);
+    };
+    assert!(
+        policy.contains("arn:aws:iam::444455556666:role/Auditors"),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("arn:aws:iam::111122223333:role/SecOps"),
+        "{policy}"
+    );
+    let readers = &p.proofs[0].readers;
+    assert!(
+        readers.iter().any(|r| r.contains("role/Auditors")),
+        "{readers:?}"
+    );
+    assert!(!p.proofs[0].administrators.is_empty());
+}
+
+#[test]
+fn bad_options_are_errors() {
+    let account = broken();
+    for options in [
+        Options {
+            trails: vec!["no-such-trail".into()],
+            ..Options::default()
+        },
+        Options {
+            readers: vec!["LogReaders".into()],
+            ..Options::default()
+        },
+        Options {
+            readers: vec!["arn:aws:iam::111122223333:role/*".into()],
+            ..Options::default()
+        },
+    ] {
+        assert!(plan(&account, &options).is_err(), "{options:?}");
+    }
+}
+
+/// The backout commands users copy from guides do not exist (`--no-kms-key-id`,
+/// `aws kms delete-key`): the documented ones are emitted.
+#[test]
+fn the_script_uses_the_documented_commands() {
+    let account = broken();
+    let p = plan(&account, &Options::default()).expect("plan");
+    let script = render::cli_script(&p);
+    assert!(script.contains("--kms-key-id ''"), "{script}");
+    assert!(script.contains("aws kms schedule-key-deletion"), "{script}");
+    assert!(script.contains("--policy-name default"), "{script}");
+    assert!(!script.contains("--no-kms-key-id") && !script.contains("kms delete-key"));
+    let text = render::text(&p);
+    assert!(text.contains("Nothing was changed"), "{text}");
+}
+
+#[test]
+fn the_plan_round_trips_as_json() {
+    let account = broken();
+    let p = plan(&account, &Options::default()).expect("plan");
+    let text = serde_json::to_string(&p).expect("json");
+    let back: Plan = serde_json::from_str(&text).expect("parse");
+    assert_eq!(back, p);
+    assert_eq!(back.schema, "trailseal.plan/v1");
+}
