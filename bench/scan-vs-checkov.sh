@@ -15,8 +15,8 @@ RUNS="${RUNS:-3}"
 CHECKOV_VERSION="${CHECKOV_VERSION:-3.3.30}"
 work="$(mktemp -d -t trailseal-scan-bench.XXXXXX)"
 
-cargo build --quiet --profile dist -p trailseal
-ts="$CARGO_TARGET_DIR/dist/trailseal"
+cargo build --quiet --release -p trailseal
+ts="$CARGO_TARGET_DIR/release/trailseal"
 echo "== corpus: $N Terraform modules + $((N / 4)) CloudFormation templates in $work/corpus"
 expected="$(python3 bench/gen-iac-corpus.py "$work/corpus" --modules "$N")"
 echo "expected: $expected"

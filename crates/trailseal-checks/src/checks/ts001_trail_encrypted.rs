@@ -20,7 +20,9 @@
 //!   Create a customer-managed symmetric key in the bucket's Region with the CloudTrail key
 //!   policy statements (see TS006-TS008), then
 //!   `aws cloudtrail update-trail --name <trail> --kms-key-id <key ARN>`.
-//!   `trailseal fix` plans and applies this safely.
+//!   `trailseal fix` plans this (a key in the bucket's Region whose policy it proves with the
+//!   same engine, the trail update, and the backout); `trailseal fix --emit cli` prints it as a
+//!   script.
 
 use serde_json::json;
 use trailseal_model::{Fact, Finding, Severity, Status, TrailEvidence};
