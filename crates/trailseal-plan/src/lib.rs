@@ -199,6 +199,19 @@ pub enum Step {
 }
 
 impl Step {
+    /// The Region the step's call is made in.
+    pub fn region(&self) -> &str {
+        match self {
+            Step::CreateKey { region, .. }
+            | Step::EnableKeyRotation { region, .. }
+            | Step::CreateAlias { region, .. }
+            | Step::EnableKey { region, .. }
+            | Step::PutKeyPolicy { region, .. }
+            | Step::UpdateTrailKey { region, .. }
+            | Step::EnableLogFileValidation { region, .. } => region,
+        }
+    }
+
     /// The trail or key the step changes, for display.
     pub fn target(&self) -> String {
         match self {

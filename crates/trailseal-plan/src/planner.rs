@@ -9,7 +9,8 @@ use trailseal_model::{
     key_region, AccountEvidence, Fact, Finding, Key, KeyRef, Status, Trail, TrailEvidence,
 };
 use trailseal_policy::{
-    who_may_decrypt, Decision, Given, Policy, ReaderKind, RequestPrincipal, TrailContext,
+    who_may_decrypt, Decision, Effect, Given, Policy, PrincipalKind, Principals, RequestPrincipal,
+    TrailContext,
 };
 
 use crate::statements::{self, Readers};
@@ -69,7 +70,14 @@ pub(crate) struct TrailWork {
 /// Computes the plan for `account` (see the crate documentation).
 pub fn plan(account: &AccountEvidence, options: &Options) -> Result<Plan, PlanError> {
     let extra = parse_readers(&options.readers)?;
-    let partition = partition(account);
+    let partition = partition_of(account);
+    if let Some(p) = extra.principals.iter().find(|p| {
+        trailseal_policy::cloudtrail::arn_parts(p).map(|x| x.0) != Some(partition.as_str())
+    }) {
+        return Err(PlanError(format!(
+            "--reader {p}: not in the account's partition {partition}"
+        )));
+    }
     let mut keys: BTreeMap<String, KeyWork> = BTreeMap::new();
     let mut work: Vec<TrailWork> = Vec::new();
     for trail in select(account, &options.trails)? {
@@ -130,12 +138,34 @@ pub(crate) fn key_id(target: &KeyTarget) -> String {
     }
 }
 
-fn partition(account: &AccountEvidence) -> String {
-    if account.partition.is_empty() {
-        "aws".to_owned()
-    } else {
-        account.partition.clone()
+/// The evidence's partition; when it does not say, the partition of its trails' ARNs (all
+/// the same), else `aws`.
+fn partition_of(account: &AccountEvidence) -> String {
+    if !account.partition.is_empty() {
+        return account.partition.clone();
     }
+    let mut parts = account
+        .trails
+        .iter()
+        .filter_map(|t| trailseal_policy::cloudtrail::arn_parts(&t.arn).map(|p| p.0));
+    match parts.next() {
+        Some(first) if parts.all(|p| p == first) => first.to_owned(),
+        _ => "aws".to_owned(),
+    }
+}
+
+/// A Region name as AWS spells them (`us-east-1`, `us-gov-west-1`, `cn-north-1`): lower-case
+/// letters in parts joined by `-`, ending in a number. Anything else is never put in a
+/// command.
+pub(crate) fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `--reader`: an account id or a principal ARN.
@@ -145,11 +175,11 @@ fn parse_readers(values: &[String]) -> Result<Readers, PlanError> {
         let v = v.trim();
         if v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()) {
             readers.add_account(v);
-        } else if v.starts_with("arn:") && v.split(':').count() >= 6 && !v.contains('*') {
+        } else if is_principal_arn(v) {
             readers.add_principal(v);
         } else {
             return Err(PlanError(format!(
-                "--reader {v}: expected a 12-digit account id or an IAM principal ARN (arn:aws:iam::111122223333:role/LogReaders), without wildcards"
+                "--reader {v}: expected a 12-digit account id or an IAM role or user ARN (arn:aws:iam::111122223333:role/LogReaders), without wildcards"
             )));
         }
     }
@@ -242,25 +272,52 @@ fn decide(
         key: None,
     };
     let core: Vec<&Finding> = CORE.iter().filter_map(|c| status(findings, c)).collect();
+    let fails = |code: &str| status(findings, code).is_some_and(|f| f.status == Status::Fail);
+    let passes = |code: &str| status(findings, code).is_some_and(|f| f.status == Status::Pass);
     w.plan.reasons = core
         .iter()
         .filter(|f| !matches!(f.status, Status::Pass | Status::Skipped))
         .map(|f| line(f))
         .collect();
-    // An organization trail seen from a member account is changed only by its owner.
-    if !trail.account.is_empty() && trail.account != account.account {
-        if w.plan.reasons.is_empty() {
-            return w;
-        }
-        w.plan.outcome = Outcome::CannotPlan;
-        w.plan.reasons.push(format!(
-            "the trail belongs to account {} (an organization trail): run fix there",
-            trail.account
-        ));
-        return w;
+    if w.plan.reasons.is_empty() && CORE.iter().all(|c| passes(c)) && !fails("TS007") {
+        return extras(options, findings, keys, w);
     }
-    let fails = |code: &str| status(findings, code).is_some_and(|f| f.status == Status::Fail);
-    let passes = |code: &str| status(findings, code).is_some_and(|f| f.status == Status::Pass);
+    // Who owns the trail is read from its ARN: an organization trail seen from a member
+    // account is changed only by its owner.
+    let cannot = |mut w: TrailWork, why: String| {
+        w.plan.outcome = Outcome::CannotPlan;
+        w.plan.reasons.push(why);
+        w
+    };
+    match trailseal_policy::cloudtrail::arn_parts(&trail.arn) {
+        Some((p, "cloudtrail", region, owner, _)) => {
+            if owner != account.account {
+                return cannot(w, format!("the trail belongs to account {owner} (an organization trail seen from a member account): run fix in {owner}"));
+            }
+            if p != partition_of(account) {
+                return cannot(
+                    w,
+                    format!(
+                        "the trail's ARN is in partition {p}, the evidence's account in {}",
+                        partition_of(account)
+                    ),
+                );
+            }
+            if !is_region(region) || !is_region(&trail.home_region) {
+                return cannot(
+                    w,
+                    format!(
+                        "the trail's Region {:?} is not a Region name",
+                        trail.home_region
+                    ),
+                );
+            }
+        }
+        _ => return cannot(w, format!("{:?} is not a trail ARN", trail.arn)),
+    }
+    if let Some(why) = &trail.name_unknown {
+        return cannot(w, format!("the trail's name is not known: {why}"));
+    }
     let key_unusable = CORE[..5].iter().any(|c| fails(c));
     let ctx = trail_context(ev);
 
@@ -304,6 +361,17 @@ fn decide(
         w.plan.reasons.push("the key's ARN is not known".into());
         return w;
     };
+    // A key of another account: its policy can only be changed there (PutKeyPolicy and
+    // EnableKey have no cross-account use, AWS KMS API Reference).
+    let key_owner = trailseal_policy::cloudtrail::arn_parts(&arn).map(|p| p.3.to_owned());
+    if key_owner.as_deref() != Some(account.account.as_str()) {
+        w.plan.outcome = Outcome::CannotPlan;
+        w.plan.reasons.push(format!(
+            "the key {arn} belongs to account {}: its policy and state can be changed only there",
+            key_owner.unwrap_or_default()
+        ));
+        return w;
+    }
     if fails("TS006") {
         let explicit = status(findings, "TS006")
             .and_then(|f| f.evidence.get("decision"))
@@ -361,7 +429,14 @@ fn replace_key(
     w: &mut TrailWork,
 ) {
     let region = match ev.bucket.as_ref().map(|b| &b.region) {
-        Some(Fact::Known(r)) => r.clone(),
+        Some(Fact::Known(r)) if is_region(r) => r.clone(),
+        Some(Fact::Known(r)) => {
+            w.plan.outcome = Outcome::CannotPlan;
+            w.plan
+                .reasons
+                .push(format!("the bucket's Region {r:?} is not a Region name"));
+            return;
+        }
         Some(other) => {
             w.plan.outcome = Outcome::CannotPlan;
             w.plan.reasons.push(format!(
@@ -382,13 +457,29 @@ fn replace_key(
             return;
         }
     };
-    // The trailseal key of this Region, when the account has one (found by its alias).
-    let existing = account.keys.iter().find(|k| {
-        k.aliases.contains(&options.alias)
-            && k.region.known() == Some(&region)
-            && k.manager.known().map(String::as_str) == Some("CUSTOMER")
+    // The trailseal key of this Region, when the account has one (found by its alias; the
+    // evidence holds the keys trails use, so a trailseal key no trail uses is not seen).
+    let aliased: Vec<&Key> = account
+        .keys
+        .iter()
+        .filter(|k| k.aliases.contains(&options.alias) && k.region.known() == Some(&region))
+        .collect();
+    let usable = |k: &Key| {
+        k.manager.known().map(String::as_str) == Some("CUSTOMER")
             && k.state.known().map(String::as_str) == Some("Enabled")
-    });
+    };
+    if let Some(k) = aliased.iter().find(|k| !usable(k)) {
+        // An alias names one key per Region: it cannot be created again.
+        w.plan.outcome = Outcome::CannotPlan;
+        w.plan.reasons.push(format!(
+            "{} in {region} already names {} ({}), which CloudTrail cannot use: give another --alias, or fix that key",
+            options.alias,
+            k.arn.as_deref().unwrap_or("a key"),
+            k.state.known().map(String::as_str).unwrap_or("state not known")
+        ));
+        return;
+    }
+    let existing = aliased.first().copied();
     let id = match existing {
         Some(k) => {
             let Some(arn) = k.arn.clone() else {
@@ -427,10 +518,19 @@ fn replace_key(
             if st("TS007") == Some(Status::Fail) {
                 entry.describe_for.push(ctx.clone());
             }
+            // The old key's readers and --reader keep decrypt on the reused key too.
+            let mut readers = extra.clone();
+            carry_readers(account, ev, ctx, &mut readers, &mut w.plan.reasons);
+            for p in &readers.principals {
+                entry.readers.add_principal(p);
+            }
+            for a in &readers.accounts {
+                entry.readers.add_account(a);
+            }
             arn
         }
         None => {
-            let id = format!("trailseal-{region}");
+            let id = format!("trailseal-{}-{region}", account.account);
             let entry = keys.entry(id.clone()).or_insert_with(|| KeyWork {
                 target: Some(KeyTarget::New { id: id.clone() }),
                 region: region.clone(),
@@ -440,7 +540,7 @@ fn replace_key(
             });
             entry.encrypt_for.push(ctx.clone());
             entry.describe_for.push(ctx.clone());
-            carry_readers(ev, ctx, &mut entry.readers, &mut w.plan.reasons);
+            carry_readers(account, ev, ctx, &mut entry.readers, &mut w.plan.reasons);
             id
         }
     };
@@ -455,40 +555,116 @@ fn replace_key(
     w.plan.outcome = Outcome::Fixed;
 }
 
-/// The readers of the old key (decrypt allowed without conditions) that the new key keeps.
+/// The readers of the old key that the new key keeps: principals an Allow statement of the
+/// old key policy names directly for `kms:Decrypt`, without a condition, and that the old
+/// policy really lets decrypt (no Deny). Anyone else who could decrypt (through the account's
+/// IAM delegation, under conditions, by a wildcard) is named as not carried over: a key policy
+/// that names a principal of its own account needs no IAM permission ("Key policies in AWS
+/// KMS"), so carrying a grant over without its conditions would widen it.
 fn carry_readers(
+    account: &AccountEvidence,
     ev: &TrailEvidence,
     ctx: &TrailContext,
     readers: &mut Readers,
     notes: &mut Vec<String>,
 ) {
-    let Some(text) = ev.key.as_ref().and_then(|k| k.policy.known()) else {
+    let Some(key) = &ev.key else {
+        if ev.trail.key_id().is_some() {
+            notes.push("the old key could not be read: nobody is carried over from its policy as a log reader; name them with --reader".into());
+        }
         return;
+    };
+    let text = match &key.policy {
+        Fact::Known(t) => t,
+        _ => {
+            notes.push("the old key's policy could not be read: nobody is carried over from it as a log reader; name them with --reader".into());
+            return;
+        }
     };
     let Ok(policy) = Policy::parse(text) else {
-        notes.push("the old key's policy could not be evaluated: nobody is carried over from it as a reader".into());
+        notes.push("the old key's policy could not be evaluated: nobody is carried over from it as a log reader; name them with --reader".into());
         return;
     };
-    for r in who_may_decrypt(&policy, ctx).readers {
-        if r.decision != Decision::Allow || !r.conditions.is_empty() {
-            notes.push(format!(
-                "not carried over to the new key: {} (may decrypt only under conditions: {}); add it with --reader if it must read the logs",
-                r.principal,
-                r.conditions.join(", ")
-            ));
+    let summary = who_may_decrypt(&policy, ctx);
+    // Whether the old policy lets `raw` (a role or user ARN, or an account's root) decrypt.
+    let allowed = |raw: &str, root_of: Option<&str>| {
+        summary.readers.iter().any(|r| {
+            r.decision == Decision::Allow
+                && match (&r.request_principal, root_of) {
+                    (RequestPrincipal::Aws { arn, role_arn, .. }, None) => {
+                        arn == raw || role_arn.as_deref() == Some(raw)
+                    }
+                    (RequestPrincipal::AccountMember { account }, Some(root)) => account == root,
+                    _ => false,
+                }
+        })
+    };
+    let mut carried: Vec<String> = Vec::new();
+    for s in &policy.statements {
+        let decrypt = s
+            .action
+            .items
+            .iter()
+            .any(|a| trailseal_policy::glob::glob_match(a, "kms:Decrypt", true));
+        if s.effect != Effect::Allow || s.principal.negated || s.action.negated || !decrypt {
             continue;
         }
-        match (&r.kind, &r.request_principal) {
-            (ReaderKind::OpenToEveryone | ReaderKind::LimitedWildcard, _) => notes.push(format!(
-                "not carried over to the new key: {} (a grant to every account is what TS008 fails on)",
-                r.principal
-            )),
-            (_, RequestPrincipal::Aws { arn, role_arn, .. }) => {
-                readers.add_principal(role_arn.as_ref().unwrap_or(arn));
+        let Principals::Entries(entries) = &s.principal.items else {
+            continue;
+        };
+        for e in entries
+            .iter()
+            .filter(|e| e.kind == PrincipalKind::Aws && !e.is_wildcard())
+        {
+            let raw = e.raw.as_str();
+            let named = is_principal_arn(raw) || e.account_root().is_some();
+            if !named || !s.conditions.is_empty() || !allowed(raw, e.account_root()) {
+                continue;
             }
-            (_, RequestPrincipal::AccountMember { account }) => readers.add_account(account),
-            _ => notes.push(format!("not carried over to the new key: {}", r.principal)),
+            match e.account_root() {
+                // The trail's own account: the new key's decrypt statement covers it.
+                Some(a) if a == account.account => {}
+                Some(a) => readers.add_account(a),
+                None => readers.add_principal(raw),
+            }
+            carried.push(raw.to_owned());
         }
+    }
+    for r in &summary.readers {
+        let covered = match &r.request_principal {
+            RequestPrincipal::Aws { arn, role_arn, .. } => carried
+                .iter()
+                .any(|c| c == arn || Some(c) == role_arn.as_ref()),
+            RequestPrincipal::AccountMember { account: a } => {
+                *a == account.account
+                    || carried
+                        .iter()
+                        .any(|c| trailseal_policy::cloudtrail::arn_parts(c).map(|p| p.3) == Some(a))
+            }
+            _ => false,
+        };
+        if !covered {
+            notes.push(format!(
+                "not carried over to the new key: {} (the old key's policy lets it decrypt only through IAM, under conditions or by a wildcard); add it with --reader if it must read the logs",
+                r.principal
+            ));
+        }
+    }
+}
+
+/// An IAM role or user ARN (what `--reader` and carried-over readers may name).
+pub(crate) fn is_principal_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", p, "iam", "", acct, resource] => {
+            !p.is_empty()
+                && acct.len() == 12
+                && acct.bytes().all(|b| b.is_ascii_digit())
+                && (resource.starts_with("role/") || resource.starts_with("user/"))
+                && resource.len() > 5
+                && !resource.contains(['*', '?', ' ', '\'', '"', '$', '`'])
+        }
+        _ => false,
     }
 }
 
@@ -499,11 +675,14 @@ fn extras(
     keys: &mut BTreeMap<String, KeyWork>,
     mut w: TrailWork,
 ) -> TrailWork {
-    if options.no_extras || !matches!(w.plan.outcome, Outcome::Fixed) {
+    if options.no_extras
+        || !matches!(w.plan.outcome, Outcome::Fixed | Outcome::Compliant)
+        || (w.plan.outcome == Outcome::Compliant && w.key.is_none())
+    {
         return w;
     }
     let fails = |code: &str| status(findings, code).is_some_and(|f| f.status == Status::Fail);
-    if fails("TS010") {
+    if fails("TS010") && w.plan.outcome == Outcome::Fixed {
         w.validation = true;
     }
     // Rotation of an existing key the plan keeps (a new key gets it at creation).
@@ -527,6 +706,9 @@ fn finish_keys(
         let mut add = Vec::new();
         add.extend(statements::encrypt_statement(&k.encrypt_for));
         add.extend(statements::describe_statement(&k.describe_for));
+        if k.existing.is_some() {
+            add.extend(statements::readers_statements(&k.readers));
+        }
         match &k.existing {
             None => {
                 k.after = Some(statements::new_key_policy(

@@ -90,11 +90,25 @@ pub(crate) fn prove(post: &AccountEvidence, partition: &str, id: &str, k: &KeyWo
         key_arn: Some(key_arn),
         ..ctx
     };
-    proof.administrators = definite(&who_may_administer(&policy, &ctx).readers);
+    // What AWS would reject (lint errors: the size quota, a lockout, ...).
+    for d in trailseal_policy::lint(&text).diagnostics {
+        if d.severity == trailseal_policy::Severity::Error {
+            proof.failures.push(format!(
+                "the key policy after the change: {} {}",
+                d.code, d.message
+            ));
+        }
+    }
+    let admins = who_may_administer(&policy, &ctx);
+    proof.administrators = definite(&admins.readers);
     if proof.administrators.is_empty() {
-        proof.failures.push(
-            "nobody may administer the key after the change (kms:PutKeyPolicy): AWS would reject the policy, or the key could never be managed again".into(),
-        );
+        proof.failures.push(match &admins.audience {
+            trailseal_policy::Audience::Undecided { unknown_keys } => format!(
+                "nobody is certain to be able to administer the key after the change (kms:PutKeyPolicy depends on {})",
+                unknown_keys.join(", ")
+            ),
+            _ => "nobody may administer the key after the change (kms:PutKeyPolicy): AWS would reject the policy, or the key could never be managed again".into(),
+        });
     }
     proof.readers = definite(&who_may_decrypt(&policy, &ctx).readers);
     if proof.readers.is_empty() {

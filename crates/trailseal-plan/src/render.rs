@@ -51,51 +51,50 @@ fn compact(policy: &str) -> String {
 
 /// The AWS CLI command that makes a step.
 pub fn command(step: &Step) -> String {
+    let r = sh(step.region());
     match step {
         Step::CreateKey {
             id,
-            region,
             description,
             policy,
+            ..
         } => format!(
-            "{}=$(aws kms create-key --region {region} --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --description {} --policy {} --query KeyMetadata.Arn --output text)",
+            "{}=$(aws kms create-key --region {r} --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --description {} --policy {} --query KeyMetadata.Arn --output text)",
             var(id),
             sh(description),
             sh(&compact(policy))
         ),
-        Step::EnableKeyRotation { key, region } => {
-            format!("aws kms enable-key-rotation --region {region} --key-id {}", key_arg(key))
+        Step::EnableKeyRotation { key, .. } => {
+            format!("aws kms enable-key-rotation --region {r} --key-id {}", key_arg(key))
         }
-        Step::CreateAlias { region, alias, key } => format!(
-            "aws kms create-alias --region {region} --alias-name {} --target-key-id {}",
+        Step::CreateAlias { alias, key, .. } => format!(
+            "aws kms create-alias --region {r} --alias-name {} --target-key-id {}",
             sh(alias),
             key_arg(key)
         ),
-        Step::EnableKey { key_arn, region } => {
-            format!("aws kms enable-key --region {region} --key-id {}", sh(key_arn))
+        Step::EnableKey { key_arn, .. } => {
+            format!("aws kms enable-key --region {r} --key-id {}", sh(key_arn))
         }
         Step::PutKeyPolicy {
             key_arn,
-            region,
             after,
             ..
         } => format!(
-            "aws kms put-key-policy --region {region} --key-id {} --policy-name default --policy {}",
+            "aws kms put-key-policy --region {r} --key-id {} --policy-name default --policy {}",
             sh(key_arn),
             sh(&compact(after))
         ),
         Step::UpdateTrailKey {
             trail_arn,
-            region,
             after,
             ..
         } => format!(
-            "aws cloudtrail update-trail --region {region} --name {} --kms-key-id {}",
+            "aws cloudtrail update-trail --region {r} --name {} --kms-key-id {}",
             sh(trail_arn),
             key_arg(after)
         ),
-        Step::EnableLogFileValidation { trail_arn, region } => format!(
-            "aws cloudtrail update-trail --region {region} --name {} --enable-log-file-validation",
+        Step::EnableLogFileValidation { trail_arn, .. } => format!(
+            "aws cloudtrail update-trail --region {r} --name {} --enable-log-file-validation",
             sh(trail_arn)
         ),
     }
@@ -103,48 +102,47 @@ pub fn command(step: &Step) -> String {
 
 /// The AWS CLI commands that undo a step.
 pub fn backout(step: &Step) -> Vec<String> {
+    let r = sh(step.region());
     match step {
-        Step::CreateKey { id, region, .. } => vec![
-            format!("aws kms disable-key --region {region} --key-id \"${}\"", var(id)),
+        Step::CreateKey { id, .. } => vec![
+            format!("aws kms disable-key --region {r} --key-id \"${}\"", var(id)),
             format!(
-                "aws kms schedule-key-deletion --region {region} --key-id \"${}\" --pending-window-in-days 30",
+                "aws kms schedule-key-deletion --region {r} --key-id \"${}\" --pending-window-in-days 30",
                 var(id)
             ),
         ],
-        Step::EnableKeyRotation { key, region } => vec![format!(
-            "aws kms disable-key-rotation --region {region} --key-id {}",
+        Step::EnableKeyRotation { key, .. } => vec![format!(
+            "aws kms disable-key-rotation --region {r} --key-id {}",
             key_arg(key)
         )],
-        Step::CreateAlias { region, alias, .. } => vec![format!(
-            "aws kms delete-alias --region {region} --alias-name {}",
+        Step::CreateAlias { alias, .. } => vec![format!(
+            "aws kms delete-alias --region {r} --alias-name {}",
             sh(alias)
         )],
-        Step::EnableKey { key_arn, region } => vec![format!(
-            "aws kms disable-key --region {region} --key-id {}",
+        Step::EnableKey { key_arn, .. } => vec![format!(
+            "aws kms disable-key --region {r} --key-id {}",
             sh(key_arn)
         )],
         Step::PutKeyPolicy {
             key_arn,
-            region,
             before,
             ..
         } => vec![format!(
-            "aws kms put-key-policy --region {region} --key-id {} --policy-name default --policy {}",
+            "aws kms put-key-policy --region {r} --key-id {} --policy-name default --policy {}",
             sh(key_arn),
             sh(&compact(before))
         )],
         Step::UpdateTrailKey {
             trail_arn,
-            region,
             before,
             ..
         } => vec![format!(
-            "aws cloudtrail update-trail --region {region} --name {} --kms-key-id {}",
+            "aws cloudtrail update-trail --region {r} --name {} --kms-key-id {}",
             sh(trail_arn),
             sh(before.as_deref().unwrap_or(""))
         )],
-        Step::EnableLogFileValidation { trail_arn, region } => vec![format!(
-            "aws cloudtrail update-trail --region {region} --name {} --no-enable-log-file-validation",
+        Step::EnableLogFileValidation { trail_arn, .. } => vec![format!(
+            "aws cloudtrail update-trail --region {r} --name {} --no-enable-log-file-validation",
             sh(trail_arn)
         )],
     }
@@ -162,7 +160,7 @@ pub fn why(step: &Step) -> String {
         }
         Step::EnableKey { .. } => "re-enable the disabled key (TS003)".into(),
         Step::PutKeyPolicy { added, .. } => format!(
-            "add CloudTrail's statements to the key policy ({}); every existing statement is kept as it is",
+            "add trailseal's statements to the key policy ({}); every existing statement is kept as it is",
             added.join(", ")
         ),
         Step::UpdateTrailKey { before: Some(b), .. } => {
@@ -271,6 +269,11 @@ pub fn cli_script(plan: &Plan) -> String {
         plan.steps.len()
     );
     let _ = writeln!(out, "set -euo pipefail");
+    let _ = writeln!(
+        out,
+        "if [ \"$(aws sts get-caller-identity --query Account --output text)\" != {account} ]; then\n  echo 'trailseal: these commands are for account {account}: use its credentials' >&2\n  exit 1\nfi",
+        account = sh(&plan.account)
+    );
     for (i, step) in plan.steps.iter().enumerate() {
         let _ = writeln!(out);
         let _ = writeln!(out, "# {}. {}: {}", i + 1, step.target(), why(step));

@@ -10,7 +10,10 @@
 //! manageable.
 
 use serde_json::{json, Value};
-use trailseal_policy::TrailContext;
+use trailseal_policy::{Policy, TrailContext};
+
+/// The key policy size quota: 32 KB ("Key policies in AWS KMS", AWS KMS Developer Guide).
+pub const MAX_POLICY_BYTES: usize = 32 * 1024;
 
 /// Sid of the new key's administration statement.
 pub const SID_ADMIN: &str = "TrailsealKeyAdministration";
@@ -113,34 +116,135 @@ pub fn new_key_policy(
         }
         statements.push(decrypt);
     }
+    let principals_only = Readers {
+        principals: readers.principals.clone(),
+        accounts: Vec::new(),
+    };
+    statements.extend(readers_statements(&principals_only));
+    let policy = json!({"Version": "2012-10-17", "Statement": statements});
+    serde_json::to_string_pretty(&policy).unwrap_or_default()
+}
+
+/// Statements letting `readers` decrypt log files (none when there are none): the principals
+/// by name, the accounts by `kms:CallerAccount` (as the documented decrypt statement does).
+pub fn readers_statements(readers: &Readers) -> Vec<Value> {
+    let mut out = Vec::new();
+    let only_logs = json!({"Null": {trailseal_policy::cloudtrail::EC_TRAIL_ARN: "false"}});
     if !readers.principals.is_empty() {
-        statements.push(json!({
+        out.push(json!({
             "Sid": SID_READERS,
             "Effect": "Allow",
             "Principal": {"AWS": one_or_many(&readers.principals)},
             "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
             "Resource": "*",
-            "Condition": {"Null": {trailseal_policy::cloudtrail::EC_TRAIL_ARN: "false"}}
+            "Condition": only_logs
         }));
     }
-    let policy = json!({"Version": "2012-10-17", "Statement": statements});
-    serde_json::to_string_pretty(&policy).unwrap_or_default()
+    if !readers.accounts.is_empty() {
+        let mut condition = only_logs;
+        condition["StringEquals"] = json!({"kms:CallerAccount": one_or_many(&readers.accounts)});
+        out.push(json!({
+            "Sid": format!("{SID_READERS}Accounts"),
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+            "Resource": "*",
+            "Condition": condition
+        }));
+    }
+    out
+}
+
+/// Pretty JSON when it fits the key policy quota, else compact; Err when neither does.
+fn fit(doc: &Value) -> Result<String, String> {
+    let pretty = serde_json::to_string_pretty(doc).unwrap_or_default();
+    if pretty.len() <= MAX_POLICY_BYTES {
+        return Ok(pretty);
+    }
+    let compact = doc.to_string();
+    if compact.len() <= MAX_POLICY_BYTES {
+        return Ok(compact);
+    }
+    Err(format!(
+        "the key policy would be {} bytes, over the {MAX_POLICY_BYTES}-byte key policy quota",
+        compact.len()
+    ))
+}
+
+/// The first number token of the JSON `text` (outside strings) that does not survive a
+/// parse and write unchanged (`10.50`, `1e3`, integers beyond 64 bits).
+fn unfaithful_number(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_digit() || b"+-.eE".contains(&bytes[i])) {
+                i += 1;
+            }
+            let token = text.get(start..i).unwrap_or_default();
+            let written = serde_json::from_str::<Value>(token).map(|v| v.to_string());
+            if written.ok().as_deref() != Some(token) {
+                return Some(token.to_owned());
+            }
+            continue;
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `policy` with `statements` appended, each under a Sid no existing statement uses (its own
 /// Sid, else the Sid with a number). Existing statements are kept as they are, in order.
-/// Returns the new text and the Sids added; Err when `policy` is not a JSON policy document.
+/// Returns the new text and the Sids added. Err, so that nothing is planned, when `policy` is
+/// not a policy document trailseal can evaluate, when it gives a JSON key twice (what IAM
+/// reads and what a reader sees differ), when writing it back would change any existing
+/// statement as IAM reads it (a number such as `10.50` does not survive a JSON round trip),
+/// or when the result is over the size quota.
 pub fn merge(policy: &str, statements: Vec<Value>) -> Result<(String, Vec<String>), String> {
+    let original = Policy::parse(policy)
+        .map_err(|e| format!("the key policy cannot be evaluated ({e}): it is not changed"))?;
+    if trailseal_policy::lint(policy)
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "DUPLICATE_KEY")
+    {
+        return Err(
+            "the key policy gives a JSON key twice (see `trailseal policy lint`): IAM reads the last one, people the first; trailseal does not rewrite such a policy, fix it by hand first".into(),
+        );
+    }
+    if let Some(n) = unfaithful_number(policy) {
+        return Err(format!(
+            "the key policy holds the number {n}, which JSON tools write back differently (IAM compares condition values as text): trailseal does not rewrite it; add the statements by hand, or write the number as a string"
+        ));
+    }
     let mut doc: Value =
         serde_json::from_str(policy).map_err(|e| format!("the key policy is not JSON: {e}"))?;
     let Some(root) = doc.as_object_mut() else {
         return Err("the key policy is not a JSON object".into());
     };
-    let existing = match root.remove("Statement") {
-        Some(Value::Array(list)) => list,
-        Some(one @ Value::Object(_)) => vec![one],
-        None => Vec::new(),
-        Some(_) => return Err("the key policy's Statement is not a list or an object".into()),
+    // Replaced in place, so the document's keys keep their order.
+    let slot = root.entry("Statement").or_insert(Value::Null);
+    let existing = match std::mem::take(slot) {
+        Value::Array(list) => list,
+        one @ Value::Object(_) => vec![one],
+        Value::Null => Vec::new(),
+        _ => return Err("the key policy's Statement is not a list or an object".into()),
     };
     let mut sids: Vec<String> = existing
         .iter()
@@ -167,11 +271,21 @@ pub fn merge(policy: &str, statements: Vec<Value>) -> Result<(String, Vec<String
         added.push(sid);
         list.push(statement);
     }
-    root.insert("Statement".into(), Value::Array(list));
+    *slot = Value::Array(list);
     // No Version is added where there is none: under 2008-10-17 rules policy variables in the
     // existing statements are literal text, and adding one would change what they mean.
-    Ok((
-        serde_json::to_string_pretty(&doc).unwrap_or_default(),
-        added,
-    ))
+    let text = fit(&doc)?;
+    let merged =
+        Policy::parse(&text).map_err(|e| format!("the merged key policy is not valid: {e}"))?;
+    let n = original.statements.len();
+    let kept = merged.version == original.version
+        && merged.id == original.id
+        && merged.statements.len() == n + added.len()
+        && merged.statements[..n] == original.statements[..];
+    if !kept {
+        return Err(
+            "writing the key policy back would change how IAM reads an existing statement (a number or text that JSON does not carry through unchanged): it is not rewritten; add the statements by hand".into(),
+        );
+    }
+    Ok((text, added))
 }

@@ -5,135 +5,11 @@
 //! explicit Denies and unprovable policies change nothing.
 
 use serde_json::{json, Value};
-use trailseal_model::{AccountEvidence, Evidence, Fact, Key, KeyRef, Status};
+use trailseal_model::{AccountEvidence, Fact, Status};
 use trailseal_plan::{plan, render, KeyTarget, Options, Outcome, Plan, Step};
 
-fn broken() -> AccountEvidence {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/evidence/broken-account.json"
-    );
-    let text = std::fs::read_to_string(path).expect("example evidence");
-    let evidence: Evidence = serde_json::from_str(&text).expect("evidence");
-    evidence.accounts.into_iter().next().expect("one account")
-}
-
-fn outcome(plan: &Plan, name: &str) -> Outcome {
-    plan.trails
-        .iter()
-        .find(|t| t.trail_arn.ends_with(&format!("trail/{name}")))
-        .unwrap_or_else(|| panic!("no trail {name}"))
-        .outcome
-}
-
-/// The plan applied to the evidence as the executor would apply it to the account (keys get
-/// ARNs such as AWS gives them).
-fn apply(account: &AccountEvidence, plan: &Plan) -> AccountEvidence {
-    let mut after = account.clone();
-    let mut created: Vec<(String, String)> = Vec::new();
-    let arn_of = |created: &[(String, String)], key: &KeyTarget| match key {
-        KeyTarget::Existing { arn } => arn.clone(),
-        KeyTarget::New { id } => created
-            .iter()
-            .find(|(i, _)| i == id)
-            .map(|(_, a)| a.clone())
-            .expect("created before use"),
-    };
-    for step in &plan.steps {
-        match step {
-            Step::CreateKey {
-                id, region, policy, ..
-            } => {
-                let arn = format!(
-                    "arn:aws:kms:{region}:{}:key/1234abcd-12ab-34cd-56ef-{:012}",
-                    account.account,
-                    created.len()
-                );
-                after.keys.push(Key {
-                    arn: Some(arn.clone()),
-                    key_id: arn.rsplit('/').next().map(str::to_owned),
-                    region: Fact::Known(region.clone()),
-                    state: Fact::Known("Enabled".into()),
-                    manager: Fact::Known("CUSTOMER".into()),
-                    key_spec: Fact::Known("SYMMETRIC_DEFAULT".into()),
-                    key_usage: Fact::Known("ENCRYPT_DECRYPT".into()),
-                    multi_region: Fact::Known(false),
-                    policy: Fact::Known(policy.clone()),
-                    rotation_enabled: Fact::Known(false),
-                    ..Key::default()
-                });
-                created.push((id.clone(), arn));
-            }
-            Step::EnableKeyRotation { key, .. } => {
-                let arn = arn_of(&created, key);
-                let k = after
-                    .keys
-                    .iter_mut()
-                    .find(|k| k.arn.as_deref() == Some(&arn))
-                    .expect("key");
-                k.rotation_enabled = Fact::Known(true);
-            }
-            Step::CreateAlias { alias, key, .. } => {
-                let arn = arn_of(&created, key);
-                let k = after
-                    .keys
-                    .iter_mut()
-                    .find(|k| k.arn.as_deref() == Some(&arn))
-                    .expect("key");
-                k.aliases.push(alias.clone());
-            }
-            Step::EnableKey { key_arn, .. } => {
-                let k = after
-                    .keys
-                    .iter_mut()
-                    .find(|k| k.arn.as_deref() == Some(key_arn))
-                    .expect("key");
-                k.state = Fact::Known("Enabled".into());
-            }
-            Step::PutKeyPolicy {
-                key_arn,
-                after: policy,
-                ..
-            } => {
-                let k = after
-                    .keys
-                    .iter_mut()
-                    .find(|k| k.arn.as_deref() == Some(key_arn))
-                    .expect("key");
-                k.policy = Fact::Known(policy.clone());
-            }
-            Step::UpdateTrailKey {
-                trail_arn,
-                after: key,
-                ..
-            } => {
-                let arn = arn_of(&created, key);
-                let t = after
-                    .trails
-                    .iter_mut()
-                    .find(|t| t.arn == *trail_arn)
-                    .expect("trail");
-                t.kms_key_id = Fact::Known(Some(arn.clone()));
-                let region = trailseal_model::key_region(&arn, &t.home_region);
-                after.key_refs.push(KeyRef {
-                    region,
-                    reference: arn.clone(),
-                    key_arn: Some(arn),
-                    error: None,
-                });
-            }
-            Step::EnableLogFileValidation { trail_arn, .. } => {
-                let t = after
-                    .trails
-                    .iter_mut()
-                    .find(|t| t.arn == *trail_arn)
-                    .expect("trail");
-                t.log_file_validation_enabled = Fact::Known(true);
-            }
-        }
-    }
-    after
-}
+mod common;
+use common::{apply, broken, outcome, with_default_key_policy};
 
 fn core_statuses(account: &AccountEvidence, name: &str) -> Vec<(String, Status)> {
     let trail = account
@@ -264,18 +140,6 @@ fn unknown_or_unreadable_evidence_changes_nothing() {
         );
     }
     assert!(!p.fixes_everything());
-}
-
-/// The key the default-policy trail uses, with `policy` as its policy.
-fn with_default_key_policy(policy: &str) -> AccountEvidence {
-    let mut account = broken();
-    let key = account
-        .keys
-        .iter_mut()
-        .find(|k| k.arn.as_deref() == Some("arn:aws:kms:us-east-1:111122223333:key/default"))
-        .expect("key");
-    key.policy = Fact::Known(policy.to_owned());
-    account
 }
 
 #[test]

@@ -25,24 +25,53 @@ pub fn run(args: FixArgs) -> anyhow::Result<u8> {
         replace_key: args.replace_key,
         force: args.force,
     };
-    if !args.alias.starts_with("alias/") || args.alias.starts_with("alias/aws/") {
+    // "The alias name must begin with alias/ followed by a name ... can contain only
+    // alphanumeric characters, forward slashes (/), underscores (_), and dashes (-)", and
+    // alias/aws/ is reserved for AWS-managed keys (AWS KMS API Reference, CreateAlias).
+    let name = args.alias.strip_prefix("alias/").unwrap_or_default();
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
+        || name == "aws"
+        || name.starts_with("aws/")
+    {
         return Err(UsageError(format!(
-            "--alias {}: a key alias starts with alias/ (and alias/aws/ is reserved for AWS-managed keys)",
+            "--alias {}: a key alias is alias/NAME, NAME of letters, digits, /, _ and - (alias/aws/ is reserved for AWS-managed keys)",
             args.alias
         ))
         .into());
     }
+    // Each --trail names a trail of some account in the evidence.
+    for w in &options.trails {
+        let known = evidence
+            .accounts
+            .iter()
+            .flat_map(|a| &a.trails)
+            .any(|t| t.arn == *w || t.name == *w);
+        if !known {
+            return Err(UsageError(format!(
+                "--trail {w}: no such trail in the evidence (give its ARN or name; `trailseal audit` lists them)"
+            ))
+            .into());
+        }
+    }
     let mut plans: Vec<Plan> = Vec::new();
     for account in &evidence.accounts {
-        // A trail filter names trails of some account: the others have none of them.
-        if !options.trails.is_empty()
-            && !account
-                .trails
-                .iter()
-                .any(|t| options.trails.iter().any(|w| *w == t.arn || *w == t.name))
-        {
+        // The --trail values that name this account's trails (none: not planned).
+        let mine: Vec<String> = options
+            .trails
+            .iter()
+            .filter(|w| account.trails.iter().any(|t| t.arn == **w || t.name == **w))
+            .cloned()
+            .collect();
+        if !options.trails.is_empty() && mine.is_empty() {
             continue;
         }
+        let options = Options {
+            trails: mine,
+            ..options.clone()
+        };
         plans.push(plan(account, &options).map_err(|e| UsageError(e.to_string()))?);
     }
     if plans.is_empty() {

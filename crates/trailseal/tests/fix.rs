@@ -91,6 +91,9 @@ fn bad_options_exit_2_with_a_message() {
         (&["--reader", "LogReaders"][..], "--reader LogReaders"),
         (&["--alias", "trailseal"][..], "--alias trailseal"),
         (&["--alias", "alias/aws/cloudtrail"][..], "reserved"),
+        (&["--alias", "alias/"][..], "--alias alias/"),
+        (&["--alias", "alias/has space"][..], "letters, digits"),
+        (&["--reader", "arn:aws:s3:::bucket"][..], "role or user ARN"),
     ] {
         fix(args)
             .assert()
