@@ -7,7 +7,7 @@ use trailseal_model::{AccountEvidence, Fact};
 use trailseal_plan::{plan, render, Options, Outcome, Step};
 
 mod common;
-use common::{broken, outcome, with_default_key_policy};
+use common::{assert_not_planned, broken, outcome, plan_for, with_default_key_policy};
 
 const WEST_KEY: &str = "arn:aws:kms:us-west-2:111122223333:key/west";
 
@@ -123,21 +123,8 @@ fn a_key_of_another_account_is_not_changed() {
         r.reference = other.into();
         r.key_arn = Some(other.into());
     }
-    let p = plan(
-        &account,
-        &Options {
-            trails: vec!["default-policy".into()],
-            ..Options::default()
-        },
-    )
-    .expect("plan");
-    assert_eq!(
-        outcome(&p, "default-policy"),
-        Outcome::CannotPlan,
-        "{}",
-        render::text(&p)
-    );
-    assert!(p.steps.is_empty());
+    let p = plan_for(&account, &["default-policy"]);
+    assert_not_planned(&p, "default-policy");
 }
 
 /// Ownership comes from the trail's ARN, never from a field that may be empty or disagree.
@@ -226,21 +213,8 @@ fn an_alias_taken_by_an_unusable_key_is_not_created_again() {
     {
         k.aliases.push("alias/trailseal-cloudtrail".into());
     }
-    let p = plan(
-        &account,
-        &Options {
-            trails: vec!["unencrypted".into()],
-            ..Options::default()
-        },
-    )
-    .expect("plan");
-    assert_eq!(
-        outcome(&p, "unencrypted"),
-        Outcome::CannotPlan,
-        "{}",
-        render::text(&p)
-    );
-    assert!(p.steps.is_empty());
+    let p = plan_for(&account, &["unencrypted"]);
+    assert_not_planned(&p, "unencrypted");
 }
 
 /// A reused trailseal key gets the readers too (the old key's and --reader).

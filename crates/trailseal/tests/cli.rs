@@ -235,10 +235,17 @@ fn lint_exit_codes_and_json() {
         .stdout(predicate::str::contains("valid"));
     trailseal()
         .args(["policy", "lint", "-", "--format", "json"])
-        .write_stdin(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#)
+        .write_stdin(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#)
         .assert()
         .code(1)
         .stdout(predicate::str::contains("WILDCARD_PRINCIPAL_WITHOUT_CONDITION"));
+    // Nobody may call kms:PutKeyPolicy: AWS rejects the policy (lockout safety check).
+    trailseal()
+        .args(["policy", "lint", "-", "--format", "json"])
+        .write_stdin(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("NO_KEY_ADMINISTRATOR"));
     let out = trailseal()
         .args(["policy", "lint", "-", "--format", "json"])
         .write_stdin(r#"{"Statement":[{"Effect":"Permit","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}"#)

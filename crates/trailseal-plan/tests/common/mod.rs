@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use trailseal_model::{AccountEvidence, Evidence, Fact, Key, KeyRef};
-use trailseal_plan::{KeyTarget, Outcome, Plan, Step};
+use trailseal_plan::{KeyTarget, Options, Outcome, Plan, Step};
 
 pub fn broken() -> AccountEvidence {
     let path = concat!(
@@ -21,6 +21,34 @@ pub fn outcome(plan: &Plan, name: &str) -> Outcome {
         .find(|t| t.trail_arn.ends_with(&format!("trail/{name}")))
         .unwrap_or_else(|| panic!("no trail {name}"))
         .outcome
+}
+
+/// The plan for the trails named `trails`, with default options otherwise.
+pub fn plan_for(account: &AccountEvidence, trails: &[&str]) -> Plan {
+    let options = Options {
+        trails: trails.iter().map(|t| (*t).to_owned()).collect(),
+        ..Options::default()
+    };
+    trailseal_plan::plan(account, &options).expect("plan")
+}
+
+/// Nothing is planned for the trail `name`, and nothing at all is changed.
+pub fn assert_not_planned(plan: &Plan, name: &str) {
+    assert_eq!(
+        outcome(plan, name),
+        Outcome::CannotPlan,
+        "{}",
+        trailseal_plan::render::text(plan)
+    );
+    assert!(plan.steps.is_empty(), "{:#?}", plan.steps);
+}
+
+fn key_mut<'a>(account: &'a mut AccountEvidence, arn: &str) -> &'a mut Key {
+    account
+        .keys
+        .iter_mut()
+        .find(|k| k.arn.as_deref() == Some(arn))
+        .expect("key")
 }
 
 /// The plan applied to the evidence as the executor would apply it to the account (keys get
@@ -63,28 +91,16 @@ pub fn apply(account: &AccountEvidence, plan: &Plan) -> AccountEvidence {
             }
             Step::EnableKeyRotation { key, .. } => {
                 let arn = arn_of(&created, key);
-                let k = after
-                    .keys
-                    .iter_mut()
-                    .find(|k| k.arn.as_deref() == Some(&arn))
-                    .expect("key");
+                let k = key_mut(&mut after, &arn);
                 k.rotation_enabled = Fact::Known(true);
             }
             Step::CreateAlias { alias, key, .. } => {
                 let arn = arn_of(&created, key);
-                let k = after
-                    .keys
-                    .iter_mut()
-                    .find(|k| k.arn.as_deref() == Some(&arn))
-                    .expect("key");
+                let k = key_mut(&mut after, &arn);
                 k.aliases.push(alias.clone());
             }
             Step::EnableKey { key_arn, .. } => {
-                let k = after
-                    .keys
-                    .iter_mut()
-                    .find(|k| k.arn.as_deref() == Some(key_arn))
-                    .expect("key");
+                let k = key_mut(&mut after, key_arn);
                 k.state = Fact::Known("Enabled".into());
             }
             Step::PutKeyPolicy {
@@ -92,11 +108,7 @@ pub fn apply(account: &AccountEvidence, plan: &Plan) -> AccountEvidence {
                 after: policy,
                 ..
             } => {
-                let k = after
-                    .keys
-                    .iter_mut()
-                    .find(|k| k.arn.as_deref() == Some(key_arn))
-                    .expect("key");
+                let k = key_mut(&mut after, key_arn);
                 k.policy = Fact::Known(policy.clone());
             }
             Step::UpdateTrailKey {
