@@ -51,7 +51,13 @@ fn one_or_many(values: &[String]) -> Value {
     }
 }
 
-/// A statement built for the first trail with `aws:SourceArn` widened to every trail's ARN.
+/// At most this many trail ARNs are listed in `aws:SourceArn`; a key serving more trails is
+/// pinned to the account's trails by pattern instead, so that the policy stays far below the
+/// 32 KB quota (about 70 bytes an ARN, in two statements).
+pub const MAX_PINNED_TRAILS: usize = 20;
+
+/// A statement built for the first trail with `aws:SourceArn` widened to every trail's ARN
+/// (or, beyond [`MAX_PINNED_TRAILS`], to `arn:P:cloudtrail:*:ACCOUNT:trail/*`).
 fn for_trails(trails: &[TrailContext], build: impl Fn(&TrailContext) -> Value) -> Option<Value> {
     let first = trails.first()?;
     let mut statement = build(first);
@@ -60,13 +66,48 @@ fn for_trails(trails: &[TrailContext], build: impl Fn(&TrailContext) -> Value) -
         .filter(|t| t.name_known)
         .map(|t| t.trail_arn.clone())
         .collect();
-    if let Some(equals) = statement
-        .pointer_mut("/Condition/StringEquals")
+    let Some(condition) = statement
+        .get_mut("Condition")
         .and_then(Value::as_object_mut)
-    {
-        if equals.contains_key("aws:SourceArn") && !arns.is_empty() {
+    else {
+        return Some(statement);
+    };
+    let pinned = condition
+        .get("StringEquals")
+        .is_some_and(|e| e.get("aws:SourceArn").is_some());
+    if !pinned || arns.is_empty() {
+        return Some(statement);
+    }
+    if arns.len() <= MAX_PINNED_TRAILS {
+        if let Some(equals) = condition
+            .get_mut("StringEquals")
+            .and_then(Value::as_object_mut)
+        {
             equals.insert("aws:SourceArn".into(), one_or_many(&arns));
         }
+        return Some(statement);
+    }
+    if let Some(equals) = condition
+        .get_mut("StringEquals")
+        .and_then(Value::as_object_mut)
+    {
+        equals.remove("aws:SourceArn");
+    }
+    if condition
+        .get("StringEquals")
+        .and_then(Value::as_object)
+        .is_some_and(serde_json::Map::is_empty)
+    {
+        condition.remove("StringEquals");
+    }
+    let pattern = format!(
+        "arn:{}:cloudtrail:*:{}:trail/*",
+        first.partition(),
+        first.account()
+    );
+    let like = condition.entry("StringLike").or_insert_with(|| json!({}));
+    if let Some(like) = like.as_object_mut() {
+        like.insert("aws:SourceArn".into(), Value::String(pattern));
     }
     Some(statement)
 }

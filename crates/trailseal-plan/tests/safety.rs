@@ -320,3 +320,44 @@ fn a_region_that_is_not_a_region_never_reaches_a_command() {
         "the script checks the account first"
     );
 }
+
+/// A key shared by many trails stays under the 32 KB key policy quota: beyond
+/// MAX_PINNED_TRAILS trails, aws:SourceArn is the account's trails by pattern, and the proof
+/// (TS006 for each trail) still holds.
+#[test]
+fn a_key_for_many_trails_stays_under_the_quota() {
+    let mut account = broken();
+    let template = account
+        .trails
+        .iter()
+        .find(|t| t.name == "unencrypted")
+        .cloned()
+        .expect("trail");
+    for i in 0..150 {
+        let mut t = template.clone();
+        t.name = format!("many-{i:03}");
+        t.arn = template
+            .arn
+            .replace("trail/unencrypted", &format!("trail/{}", t.name));
+        account.trails.push(t);
+    }
+    let p = plan(&account, &Options::default()).expect("plan");
+    assert!(
+        p.proofs.iter().all(|proof| proof.holds()),
+        "{:#?}",
+        p.proofs.iter().map(|x| &x.failures).collect::<Vec<_>>()
+    );
+    let policy = p
+        .steps
+        .iter()
+        .find_map(|s| match s {
+            Step::CreateKey { policy, .. } => Some(policy.clone()),
+            _ => None,
+        })
+        .expect("a new key");
+    assert!(policy.len() < 8 * 1024, "{} bytes", policy.len());
+    assert!(
+        policy.contains("arn:aws:cloudtrail:*:111122223333:trail/*"),
+        "{policy}"
+    );
+}
