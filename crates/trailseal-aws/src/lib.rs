@@ -1,11 +1,15 @@
 //! trailseal-aws: the only trailseal crate that talks to AWS.
 //!
 //! [`Collector`] reads one account, read-only, into the evidence model of `trailseal-model`;
-//! everything after that (checks, reports) is pure and works the same on a saved evidence file.
+//! everything after that (checks, reports, plans) is pure and works the same on a saved
+//! evidence file. [`Applier`] applies a remediation plan with a journal and rolls it back.
 
+mod apply;
 mod collect;
 mod error;
+pub mod journal;
 
+pub use apply::{Applier, ApplyError, Report, RollbackOptions, TAG_JOURNAL, TAG_STEP};
 pub use collect::{
     bucket_region, load_config, now_rfc3339, CollectOptions, Collection, Collector,
     DEFAULT_CONCURRENCY, READ_ONLY_ACTIONS,

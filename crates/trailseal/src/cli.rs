@@ -35,8 +35,11 @@ pub enum Command {
     /// Plan the remediation of every trail that is not compliant (TS001-TS006): what, where
     /// and why, with the equivalent AWS CLI commands and how to back each change out, every
     /// planned key policy proven with the policy engine. Reads like `audit`; changes nothing
-    /// (this version plans; applying is not built yet).
+    /// without `--apply` (which journals every change for `rollback`).
     Fix(FixArgs),
+    /// Undo every change a `fix --apply` journal records, newest first (also after a crash
+    /// mid-apply); a second rollback of the same journal does nothing.
+    Rollback(RollbackArgs),
 }
 
 /// What `fix` prints instead of the plan.
@@ -86,6 +89,35 @@ pub struct FixArgs {
     /// Also save the plan (trailseal.plan/v1 JSON) to this file, for review.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Apply the plan (asks for confirmation on a terminal unless --yes). With a file, apply
+    /// exactly that saved plan, after checking that the account still gives the same plan.
+    #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with_all = ["evidence", "emit"])]
+    pub apply: Option<Option<PathBuf>>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Journal of the apply (JSON lines; default: trailseal-journal-ACCOUNT-TIME.jsonl here).
+    #[arg(long, value_name = "FILE", requires = "apply")]
+    pub journal: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The journal `fix --apply` wrote.
+    pub journal: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Also schedule the deletion of the keys the apply created (else they are only disabled).
+    #[arg(long)]
+    pub delete_keys: bool,
+    /// The waiting period of that deletion, in days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(i32).range(7..=30))]
+    pub pending_days: i32,
+    /// Named profile from the AWS config/credentials files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,11 +1,20 @@
 //! `trailseal fix`: the remediation plan (crate `trailseal-plan`) for the account read live
-//! or from an evidence file. Prints it (text, JSON, or as a script) and changes nothing.
+//! or from an evidence file. Prints it (text, JSON, or as a script); with `--apply`, applies
+//! it with a journal (crate `trailseal-aws`) and audits the trails it fixed again.
 //!
-//! Exit codes: 0 when every trail considered is compliant or fixed by the plan, 1 when some
-//! trail is not (needs a decision, cannot be planned, refused), 2 on bad input.
+//! Exit codes: 0 when every trail considered is compliant or fixed by the plan (and, with
+//! `--apply`, compliant when read again), 1 when some trail is not (needs a decision, cannot
+//! be planned, refused, a step failed), 2 on bad input (including a saved plan the account no
+//! longer gives).
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use trailseal_plan::{plan, render, Options, Plan};
+use trailseal_aws::journal::JournalWriter;
+use trailseal_aws::Applier;
+use trailseal_model::Status;
+use trailseal_plan::{plan, render, Options, Outcome, Plan, PLAN_SCHEMA};
 
 use crate::cli::{Emit, FixArgs, PlanFormat};
 use crate::output::print_stdout;
@@ -94,6 +103,9 @@ pub fn run(args: FixArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("cannot write the plan to {}", path.display()))?;
         eprintln!("trailseal: plan saved to {}", path.display());
     }
+    if let Some(saved) = &args.apply {
+        return apply(&args, saved.as_deref(), plans);
+    }
     let text = match (args.emit, args.format) {
         (Some(Emit::Cli), _) => plans
             .iter()
@@ -113,4 +125,191 @@ pub fn run(args: FixArgs) -> anyhow::Result<u8> {
     } else {
         1
     })
+}
+
+/// Asks on the terminal; without one, --yes is required.
+pub fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(UsageError(
+            "refusing to change the account without confirmation: run on a terminal, or pass --yes"
+                .into(),
+        )
+        .into());
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+/// The plan saved with --out, checked.
+fn read_plan(path: &Path) -> anyhow::Result<Plan> {
+    let text = crate::output::read_input(path)?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        UsageError(format!(
+            "{} is not a trailseal plan (from `trailseal fix --out FILE`): {e}",
+            path.display()
+        ))
+    })?;
+    if plan.schema != PLAN_SCHEMA {
+        return Err(UsageError(format!(
+            "{} has schema {:?}; this trailseal applies {PLAN_SCHEMA}",
+            path.display(),
+            plan.schema
+        ))
+        .into());
+    }
+    Ok(plan)
+}
+
+fn apply(args: &FixArgs, saved: Option<&Path>, fresh: Vec<Plan>) -> anyhow::Result<u8> {
+    let [fresh] = <[Plan; 1]>::try_from(fresh)
+        .map_err(|_| UsageError("--apply works on one account at a time".into()))?;
+    let plan = match saved {
+        None => fresh,
+        Some(path) => {
+            let saved = read_plan(path)?;
+            if saved.account != fresh.account {
+                return Err(UsageError(format!(
+                    "{} is a plan for account {}; the credentials are for account {}: nothing was changed",
+                    path.display(),
+                    saved.account,
+                    fresh.account
+                ))
+                .into());
+            }
+            // The account still gives exactly this plan (computed with the saved options)?
+            let account = collect_cmd::collect_live(&args.aws)?
+                .accounts
+                .into_iter()
+                .next()
+                .ok_or_else(|| UsageError("the collection holds no account".into()))?;
+            let now = trailseal_plan::plan(&account, &saved.options)
+                .map_err(|e| UsageError(e.to_string()))?;
+            let text = |s: &trailseal_plan::Step| serde_json::to_string(s).unwrap_or_default();
+            let was: Vec<String> = saved.steps.iter().map(text).collect();
+            let is: Vec<String> = now.steps.iter().map(text).collect();
+            if was != is {
+                let mut changes = Vec::new();
+                for (s, t) in saved.steps.iter().zip(&was) {
+                    if !is.contains(t) {
+                        changes.push(format!(
+                            "  no longer planned: {}: {}",
+                            s.target(),
+                            render::why(s)
+                        ));
+                    }
+                }
+                for (s, t) in now.steps.iter().zip(&is) {
+                    if !was.contains(t) {
+                        changes.push(format!("  now planned: {}: {}", s.target(), render::why(s)));
+                    }
+                }
+                return Err(UsageError(format!(
+                    "the account changed since {} was computed (a trail, key or key policy is not as it was); nothing was changed. Compute a new plan and review it.\n{}",
+                    path.display(),
+                    changes.join("\n")
+                ))
+                .into());
+            }
+            saved
+        }
+    };
+    print_stdout(&render::text(&plan))?;
+    if plan.steps.is_empty() {
+        eprintln!("trailseal: nothing to apply");
+        return Ok(if plan.fixes_everything() { 0 } else { 1 });
+    }
+    if !confirm(
+        &format!(
+            "Apply these {} changes to account {}?",
+            plan.steps.len(),
+            plan.account
+        ),
+        args.yes,
+    )? {
+        eprintln!("trailseal: not applied");
+        return Ok(1);
+    }
+    let path = args.journal.clone().unwrap_or_else(|| {
+        let stamp = trailseal_aws::now_rfc3339().replace([':', '-'], "");
+        PathBuf::from(format!("trailseal-journal-{}-{stamp}.jsonl", plan.account))
+    });
+    let writer = JournalWriter::create(&path).map_err(|e| UsageError(e.to_string()))?;
+    eprintln!(
+        "trailseal: journal {} (undo with: trailseal rollback {})",
+        path.display(),
+        path.display()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(async {
+        let config = trailseal_aws::load_config(args.aws.profile.as_deref()).await;
+        let applier = Applier::new(config).await?;
+        applier.apply(&plan, writer).await
+    });
+    let report = report.map_err(|e| UsageError(e.to_string()))?;
+    for line in &report.done {
+        eprintln!("  done     {line}");
+    }
+    for line in &report.failed {
+        eprintln!("  FAILED   {line}");
+    }
+    for line in &report.skipped {
+        eprintln!("  not run  {line}");
+    }
+    // The trails the plan fixes, read again and audited.
+    let after = collect_cmd::collect_live(&args.aws)?;
+    let mut still = Vec::new();
+    let fixed = plan
+        .trails
+        .iter()
+        .filter(|t| t.outcome == Outcome::Fixed)
+        .count();
+    for account in &after.accounts {
+        for t in plan.trails.iter().filter(|t| t.outcome == Outcome::Fixed) {
+            let Some(trail) = account.trails.iter().find(|x| x.arn == t.trail_arn) else {
+                still.push(format!("{}: not found when read again", t.trail_arn));
+                continue;
+            };
+            let findings = trailseal_checks::run_trail_checks(
+                &account.trail_evidence(trail),
+                &["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"],
+            );
+            for f in findings.iter().filter(|f| f.status != Status::Pass) {
+                still.push(format!(
+                    "{}: {} {}: {}",
+                    t.trail_arn,
+                    f.code,
+                    f.status.as_str(),
+                    f.message
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "trailseal: audited again: {} of {fixed} fixed trail(s) compliant",
+        fixed
+            - still
+                .iter()
+                .map(|s| s.split(": ").next().unwrap_or_default())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+    );
+    for s in &still {
+        eprintln!("  {s}");
+    }
+    Ok(
+        if report.ok() && still.is_empty() && plan.fixes_everything() {
+            0
+        } else {
+            1
+        },
+    )
 }

@@ -10,6 +10,7 @@ mod explain_cmd;
 mod fix_cmd;
 mod output;
 mod policy_cmd;
+mod rollback_cmd;
 mod scan_cmd;
 
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         cli::Command::Scan(s) => scan_cmd::run(s),
         cli::Command::Explain(e) => explain_cmd::run(e),
         cli::Command::Fix(f) => fix_cmd::run(f),
+        cli::Command::Rollback(r) => rollback_cmd::run(r),
     };
     match result {
         Ok(code) => ExitCode::from(code),

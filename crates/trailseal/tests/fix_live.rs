@@ -1,0 +1,229 @@
+//! `trailseal fix --apply` and `trailseal rollback` against the AWS emulator (moto in server
+//! mode, see support/moto.rs) on the demo account of scripts/seed-moto.py. moto accepts any
+//! KmsKeyId and any key policy (../shared/EMULATOR.md), so the proof is trailseal's own audit
+//! after the apply and state comparisons after the rollback, never moto's acceptance.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use support::moto::{moto, trailseal, Moto};
+
+const REGIONS: &str = "us-east-1,eu-west-1,ap-southeast-2";
+
+fn tempdir() -> PathBuf {
+    let dir = tempfile::tempdir().expect("temp dir");
+    dir.keep()
+}
+
+fn collect(server: &Moto, file: &Path) -> Value {
+    trailseal(server)
+        .args(["collect", "--regions", REGIONS, "--output"])
+        .arg(file)
+        .assert()
+        .code(0);
+    serde_json::from_str(&std::fs::read_to_string(file).expect("evidence")).expect("JSON")
+}
+
+/// What a rollback must restore: each trail's key (no key and `""` are the same: the
+/// documented backout) and log file validation; each key's policy, rotation, state, aliases.
+fn state(evidence: &Value) -> BTreeMap<String, String> {
+    let account = &evidence["accounts"][0];
+    let mut out = BTreeMap::new();
+    for t in account["trails"].as_array().expect("trails") {
+        let key = t["kms_key_id"]
+            .as_str()
+            .filter(|k| !k.is_empty())
+            .unwrap_or("none");
+        out.insert(
+            t["arn"].as_str().unwrap_or_default().to_owned(),
+            format!("{key} validation={}", t["log_file_validation_enabled"]),
+        );
+    }
+    for k in account["keys"].as_array().expect("keys") {
+        out.insert(
+            k["arn"].as_str().unwrap_or_default().to_owned(),
+            format!(
+                "{} rotation={} state={} aliases={}",
+                k["policy"], k["rotation_enabled"], k["state"], k["aliases"]
+            ),
+        );
+    }
+    out
+}
+
+fn audit_core(server: &Moto) -> BTreeMap<String, Vec<String>> {
+    let out = trailseal(server)
+        .args([
+            "audit",
+            "--format",
+            "json",
+            "--regions",
+            REGIONS,
+            "--checks",
+        ])
+        .arg("TS001,TS002,TS003,TS004,TS005,TS006")
+        .output()
+        .expect("audit");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("audit JSON");
+    let mut failing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in doc["findings"].as_array().expect("findings") {
+        let resource = f["resource"].as_str().unwrap_or_default();
+        if let Some((_, name)) = resource.rsplit_once(":trail/") {
+            if f["status"] != "pass" {
+                failing
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push(f["code"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    failing
+}
+
+#[test]
+fn fix_then_audit_then_fix_again_then_rollback_restores_everything() {
+    let (_lock, server) = moto();
+    server.seed(&["--scenario", "broken"]);
+    let dir = tempdir();
+    let before = state(&collect(server, &dir.join("before.json")));
+    let journal = dir.join("journal.jsonl");
+
+    // Apply: exit 1 because one trail needs a decision (an explicit Deny), not a failure.
+    let out = trailseal(server)
+        .args(["fix", "--regions", REGIONS, "--apply", "--yes", "--journal"])
+        .arg(&journal)
+        .output()
+        .expect("fix --apply");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("audited again: 12 of 12 fixed trail(s) compliant"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("FAILED"), "{stderr}");
+
+    // trailseal's own audit: only the trail with the explicit Deny is still not compliant.
+    let failing = audit_core(server);
+    assert_eq!(
+        failing.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["policy-explicit-deny"],
+        "{failing:#?}"
+    );
+
+    // A second fix plans nothing.
+    trailseal(server)
+        .args(["fix", "--regions", REGIONS])
+        .assert()
+        .stdout(predicates::str::contains("Nothing to change."));
+
+    // Rollback restores every trail, key policy, rotation setting and alias; the keys the
+    // apply created are disabled and scheduled for deletion.
+    trailseal(server)
+        .args(["rollback", "--yes", "--delete-keys", "--pending-days", "7"])
+        .arg(&journal)
+        .assert()
+        .code(0);
+    let after_evidence = collect(server, &dir.join("after.json"));
+    let after = state(&after_evidence);
+    for (resource, was) in &before {
+        assert_eq!(after.get(resource), Some(was), "{resource}");
+    }
+    assert!(
+        !after_evidence
+            .to_string()
+            .contains("alias/trailseal-cloudtrail"),
+        "the created aliases are deleted"
+    );
+    // A second rollback does nothing.
+    trailseal(server)
+        .arg("rollback")
+        .arg(&journal)
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("Nothing to roll back"));
+}
+
+#[test]
+fn a_saved_plan_is_applied_only_if_the_account_still_gives_it() {
+    let (_lock, server) = moto();
+    server.seed(&["--scenario", "broken"]);
+    let dir = tempdir();
+    let plan = dir.join("plan.json");
+    trailseal(server)
+        .args([
+            "fix",
+            "--regions",
+            REGIONS,
+            "--trail",
+            "no-key,policy-root-only",
+            "--format",
+            "json",
+            "--out",
+        ])
+        .arg(&plan)
+        .assert()
+        .code(0);
+    // Someone changes a trail after the plan was reviewed.
+    server.python(
+        "client('cloudtrail').update_trail(Name='no-key', EnableLogFileValidation=False, KmsKeyId='alias/aws/cloudtrail')",
+    );
+    let journal = dir.join("journal.jsonl");
+    trailseal(server)
+        .args(["fix", "--regions", REGIONS, "--yes", "--journal"])
+        .arg(&journal)
+        .arg("--apply")
+        .arg(&plan)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("the account changed since"));
+    assert!(!journal.exists(), "nothing applied, no journal");
+}
+
+#[test]
+fn a_journal_that_is_cut_off_or_edited_is_refused() {
+    let (_lock, server) = moto();
+    server.seed(&["--scenario", "broken"]);
+    let dir = tempdir();
+    let journal = dir.join("journal.jsonl");
+    trailseal(server)
+        .args([
+            "fix",
+            "--regions",
+            REGIONS,
+            "--trail",
+            "no-key",
+            "--apply",
+            "--yes",
+            "--journal",
+        ])
+        .arg(&journal)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let cut = dir.join("cut.jsonl");
+    std::fs::write(&cut, &text[..text.len() - 10]).expect("write");
+    let edited = dir.join("edited.jsonl");
+    std::fs::write(&edited, text.replace("trail/no-key", "trail/main")).expect("write");
+    for (file, says) in [
+        (&cut, "cut off"),
+        (&edited, "edited by hand"),
+        (&dir.join("missing.jsonl"), "cannot read"),
+    ] {
+        trailseal(server)
+            .args(["rollback", "--yes"])
+            .arg(file)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
+    // Without a terminal and without --yes, nothing is changed.
+    trailseal(server)
+        .arg("rollback")
+        .arg(&journal)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--yes"));
+}
