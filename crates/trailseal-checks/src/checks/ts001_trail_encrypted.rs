@@ -21,8 +21,8 @@
 //!   policy statements (see TS006-TS008), then
 //!   `aws cloudtrail update-trail --name <trail> --kms-key-id <key ARN>`.
 //!   `trailseal fix` plans this (a key in the bucket's Region whose policy it proves with the
-//!   same engine, the trail update, and the backout); `trailseal fix --emit cli` prints it as a
-//!   script.
+//!   same engine, the trail update, and the backout); `trailseal fix --apply` applies it with a
+//!   journal, and `trailseal rollback JOURNAL` undoes it.
 
 use serde_json::json;
 use trailseal_model::{Fact, Finding, Severity, Status, TrailEvidence};

@@ -28,8 +28,8 @@
 //!        "StringEquals": {"aws:SourceArn": "<trail ARN>"},
 //!        "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:<account>:trail/*"}}}
 //!   and make sure no Deny statement applies to cloudtrail.amazonaws.com.
-//!   `trailseal fix` plans this merge and proves the result before offering it; `trailseal
-//!   policy check` shows the deciding statement.
+//!   `trailseal fix` plans this merge, proves the result and applies it with `--apply`;
+//!   `trailseal policy check` shows the deciding statement.
 
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 use trailseal_policy::{evaluate, Decision};
