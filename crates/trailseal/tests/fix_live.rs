@@ -227,3 +227,152 @@ fn a_journal_that_is_cut_off_or_edited_is_refused() {
         .code(2)
         .stderr(predicates::str::contains("--yes"));
 }
+
+/// A small plan: a new key (created, rotation, alias), a merged policy, trail updates.
+const SOME_TRAILS: &str = "no-key,key-disabled,policy-root-only";
+
+/// The actions of the plan's steps, in order.
+fn plan_steps(server: &Moto) -> Vec<String> {
+    let out = trailseal(server)
+        .args([
+            "fix",
+            "--regions",
+            REGIONS,
+            "--trail",
+            SOME_TRAILS,
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("fix");
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
+    plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["action"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn assert_restored(server: &Moto, dir: &Path, before: &BTreeMap<String, String>, k: usize) {
+    let after = state(&collect(server, &dir.join(format!("after-{k}.json"))));
+    for (resource, was) in before {
+        assert_eq!(after.get(resource), Some(was), "fault at {k}: {resource}");
+    }
+}
+
+/// Fault injection at every mutating step k: a proxy in front of moto answers the k-th
+/// mutating call with a non-retryable error; fix stops with a clear report and rollback
+/// restores the account exactly.
+#[test]
+fn a_failure_at_any_step_stops_the_apply_and_rollback_restores_the_account() {
+    let (_lock, server) = moto();
+    server.seed(&["--scenario", "broken"]);
+    let steps = plan_steps(server).len();
+    assert!(steps >= 5, "a plan with keys and trails: {steps} steps");
+    let dir = tempdir();
+    for k in 1..=steps {
+        server.post("/moto-api/reset");
+        server.seed(&["--scenario", "broken"]);
+        let before = state(&collect(server, &dir.join(format!("before-{k}.json"))));
+        let proxy = support::proxy::start(server.port, support::proxy::Fault::Fail(k));
+        let journal = dir.join(format!("journal-{k}.jsonl"));
+        let out = support::moto::trailseal_at(&proxy.endpoint())
+            .args([
+                "fix",
+                "--regions",
+                REGIONS,
+                "--trail",
+                SOME_TRAILS,
+                "--apply",
+                "--yes",
+                "--journal",
+            ])
+            .arg(&journal)
+            .output()
+            .expect("fix --apply");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "fault at {k}: {stderr}");
+        assert!(
+            stderr.contains("FAILED") && stderr.contains("injected by the test proxy"),
+            "fault at {k}: {stderr}"
+        );
+        trailseal(server)
+            .args(["rollback", "--yes", "--delete-keys", "--pending-days", "7"])
+            .arg(&journal)
+            .assert()
+            .code(0);
+        assert_restored(server, &dir, &before, k);
+    }
+}
+
+/// SIGKILL in the middle of apply (the call has reached AWS, its answer never arrives): the
+/// journal has the intent without the outcome, and rollback still restores the account (a
+/// key created by the killed call is found by its tags).
+#[test]
+fn a_killed_apply_is_rolled_back_from_its_journal() {
+    let (_lock, server) = moto();
+    server.seed(&["--scenario", "broken"]);
+    let steps = plan_steps(server);
+    // Killed in CreateKey (the key exists, its ARN was never journaled), and in the last step.
+    let create = steps
+        .iter()
+        .position(|a| a == "create_key")
+        .expect("a new key")
+        + 1;
+    let dir = tempdir();
+    for k in [create, steps.len()] {
+        server.post("/moto-api/reset");
+        server.seed(&["--scenario", "broken"]);
+        let before = state(&collect(server, &dir.join(format!("before-kill-{k}.json"))));
+        let proxy = support::proxy::start(server.port, support::proxy::Fault::Hold(k));
+        let journal = dir.join(format!("journal-kill-{k}.jsonl"));
+        let mut child = support::moto::trailseal_at(&proxy.endpoint())
+            .args([
+                "fix",
+                "--regions",
+                REGIONS,
+                "--trail",
+                SOME_TRAILS,
+                "--apply",
+                "--yes",
+                "--journal",
+            ])
+            .arg(&journal)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn fix --apply");
+        proxy
+            .held
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the held call reached moto");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        let text = std::fs::read_to_string(&journal).expect("journal");
+        assert!(
+            !text.contains("\"kind\":\"end\""),
+            "killed before the end: {text}"
+        );
+        trailseal(server)
+            .args(["rollback", "--yes", "--delete-keys", "--pending-days", "7"])
+            .arg(&journal)
+            .assert()
+            .code(0);
+        assert_restored(server, &dir, &before, k);
+        // Every key trailseal created (found by its tags) is disabled and pending deletion.
+        server.python(
+            "import sys\n\
+             found = 0\n\
+             for region in ['us-east-1', 'eu-west-1', 'ap-southeast-2']:\n    \
+                 kms = client('kms', region)\n    \
+                 for key in kms.list_keys()['Keys']:\n        \
+                     tags = kms.list_resource_tags(KeyId=key['KeyId'])['Tags']\n        \
+                     if any(t['TagKey'] == 'trailseal:journal' for t in tags):\n            \
+                         found += 1\n            \
+                         state = kms.describe_key(KeyId=key['KeyId'])['KeyMetadata']['KeyState']\n            \
+                         assert state == 'PendingDeletion', state\n\
+             assert found == 1, found\n",
+        );
+    }
+}

@@ -161,7 +161,13 @@ pub fn moto() -> (MutexGuard<'static, ()>, &'static Moto) {
 /// `trailseal` pointed at the emulator with static test credentials and nothing from the
 /// developer's own AWS configuration.
 pub fn trailseal(server: &Moto) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("trailseal").expect("the trailseal binary");
+    assert_cmd::Command::from_std(trailseal_at(&server.endpoint()))
+}
+
+/// The same as a `std::process::Command` (to spawn and kill), pointed at `endpoint` (the
+/// emulator, or a proxy in front of it).
+pub fn trailseal_at(endpoint: &str) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("trailseal"));
     for var in [
         "AWS_PROFILE",
         "AWS_SESSION_TOKEN",
@@ -172,7 +178,7 @@ pub fn trailseal(server: &Moto) -> assert_cmd::Command {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("AWS_ENDPOINT_URL", server.endpoint())
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")

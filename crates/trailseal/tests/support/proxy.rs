@@ -1,0 +1,135 @@
+//! A loopback HTTP proxy in front of moto that injects faults into *mutating* calls (any
+//! `x-amz-target` action that is not a read: not `Describe*`, `Get*`, `List*`, `Lookup*`):
+//! the k-th one is answered with a non-retryable AWS error instead of reaching moto, or is
+//! forwarded and then held (no answer) so that the test can kill the caller mid-call.
+//!
+//! One request per connection (`Connection: close` both ways): the SDK opens a new connection
+//! for the next request.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Fault {
+    /// The k-th mutating call fails with AccessDeniedException (HTTP 400).
+    Fail(usize),
+    /// The k-th mutating call reaches moto, then the proxy never answers.
+    Hold(usize),
+}
+
+pub struct Proxy {
+    pub port: u16,
+    /// Mutating calls seen so far.
+    pub mutating: Arc<AtomicUsize>,
+    /// Signalled when a held call has reached moto.
+    pub held: mpsc::Receiver<()>,
+}
+
+impl Proxy {
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn is_mutating(target: &str) -> bool {
+    let action = target.rsplit('.').next().unwrap_or_default();
+    !["Describe", "Get", "List", "Lookup"]
+        .iter()
+        .any(|p| action.starts_with(p))
+}
+
+/// Starts a proxy to moto on `upstream` (port) with `fault`; it serves until the test process
+/// ends.
+pub fn start(upstream: u16, fault: Fault) -> Proxy {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+    let port = listener.local_addr().expect("address").port();
+    let mutating = Arc::new(AtomicUsize::new(0));
+    let (tx, held) = mpsc::channel();
+    let count = Arc::clone(&mutating);
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let count = Arc::clone(&count);
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let _ = serve(client, upstream, fault, &count, &tx);
+            });
+        }
+    });
+    Proxy {
+        port,
+        mutating,
+        held,
+    }
+}
+
+fn serve(
+    mut client: TcpStream,
+    upstream: u16,
+    fault: Fault,
+    count: &AtomicUsize,
+    held: &mpsc::Sender<()>,
+) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = Vec::new();
+    let mut length = 0usize;
+    let mut target = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("x-amz-target:") {
+            target = line["x-amz-target:".len()..].trim().to_owned();
+        }
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        if line == "\r\n" {
+            head.extend_from_slice(b"Connection: close\r\n\r\n");
+            break;
+        }
+        head.extend_from_slice(line.as_bytes());
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let n = if !target.is_empty() && is_mutating(&target) {
+        count.fetch_add(1, Ordering::SeqCst) + 1
+    } else {
+        0
+    };
+    if let Fault::Fail(k) = fault {
+        if n == k {
+            let error =
+                r#"{"__type":"AccessDeniedException","message":"injected by the test proxy"}"#;
+            write!(
+                client,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{error}",
+                error.len()
+            )?;
+            return Ok(());
+        }
+    }
+    let mut server = TcpStream::connect(("127.0.0.1", upstream))?;
+    server.write_all(&head)?;
+    server.write_all(&body)?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer)?;
+    if let Fault::Hold(k) = fault {
+        if n == k {
+            let _ = held.send(());
+            std::thread::sleep(Duration::from_secs(3600));
+            return Ok(());
+        }
+    }
+    client.write_all(&answer)?;
+    Ok(())
+}
