@@ -139,6 +139,7 @@ impl Applier {
             account: self.account.clone(),
             partition: self.partition.clone(),
             caller: self.caller.clone(),
+            plan_sha256: crate::journal::plan_digest(plan),
             started_at: now(),
             steps: plan.steps.len(),
         })?;

@@ -31,6 +31,8 @@ pub enum Entry {
         partition: String,
         /// Who applied (sts:GetCallerIdentity ARN).
         caller: String,
+        /// Which plan: SHA-256 of its JSON (`trailseal.plan/v1`), as `fix --out` reports it.
+        plan_sha256: String,
         started_at: String,
         steps: usize,
     },
@@ -109,6 +111,17 @@ struct Line {
     #[serde(flatten)]
     entry: Entry,
     chain: String,
+}
+
+/// SHA-256 (hex) of a plan's JSON: what identifies a reviewed plan in the journal.
+pub fn plan_digest(plan: &trailseal_plan::Plan) -> String {
+    hex(&Sha256::digest(
+        serde_json::to_string(plan).unwrap_or_default().as_bytes(),
+    ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn chain(previous: &str, entry_json: &str) -> String {

@@ -101,7 +101,15 @@ pub fn run(args: FixArgs) -> anyhow::Result<u8> {
     if let Some(path) = &args.out {
         std::fs::write(path, json()?)
             .with_context(|| format!("cannot write the plan to {}", path.display()))?;
-        eprintln!("trailseal: plan saved to {}", path.display());
+        let digests: Vec<String> = plans
+            .iter()
+            .map(trailseal_aws::journal::plan_digest)
+            .collect();
+        eprintln!(
+            "trailseal: plan saved to {} (sha256 {}; the journal of its apply records it)",
+            path.display(),
+            digests.join(", ")
+        );
     }
     if let Some(saved) = &args.apply {
         return apply(&args, saved.as_deref(), plans);

@@ -151,6 +151,43 @@ fn a_saved_plan_is_applied_only_if_the_account_still_gives_it() {
     let (_lock, server) = moto();
     server.seed(&["--scenario", "broken"]);
     let dir = tempdir();
+    // Reviewed and applied as it is: the journal names the plan by its digest.
+    let reviewed = dir.join("reviewed.json");
+    let out = trailseal(server)
+        .args([
+            "fix",
+            "--regions",
+            REGIONS,
+            "--trail",
+            "policy-root-only",
+            "--format",
+            "json",
+            "--out",
+        ])
+        .arg(&reviewed)
+        .output()
+        .expect("fix --out");
+    let said = String::from_utf8_lossy(&out.stderr);
+    let digest = said
+        .split("sha256 ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no digest: {said}"))
+        .to_owned();
+    let applied = dir.join("applied.jsonl");
+    trailseal(server)
+        .args(["fix", "--regions", REGIONS, "--yes", "--journal"])
+        .arg(&applied)
+        .arg("--apply")
+        .arg(&reviewed)
+        .assert()
+        .code(0);
+    let journal = std::fs::read_to_string(&applied).expect("journal");
+    assert!(
+        journal.lines().next().is_some_and(|l| l.contains(&digest)),
+        "{journal}"
+    );
+
     let plan = dir.join("plan.json");
     trailseal(server)
         .args([
@@ -158,7 +195,7 @@ fn a_saved_plan_is_applied_only_if_the_account_still_gives_it() {
             "--regions",
             REGIONS,
             "--trail",
-            "no-key,policy-root-only",
+            "no-key",
             "--format",
             "json",
             "--out",
