@@ -326,3 +326,31 @@ fn the_plan_round_trips_as_json() {
     assert_eq!(back, p);
     assert_eq!(back.schema, "trailseal.plan/v1");
 }
+
+/// What a reviewer reads: a new key for an unencrypted trail and a merge for a key with the
+/// default key policy, as text, as a script, and as data.
+#[test]
+fn plan_text_script_and_json_snapshots() {
+    let options = Options {
+        trails: vec!["unencrypted".into(), "default-policy".into()],
+        ..Options::default()
+    };
+    let p = plan(&broken(), &options).expect("plan");
+    insta::assert_snapshot!("plan_text", render::text(&p));
+    insta::assert_snapshot!("plan_script", render::cli_script(&p));
+    let steps: Vec<Value> = p
+        .steps
+        .iter()
+        .map(|s| {
+            let mut v = serde_json::to_value(s).expect("json");
+            // The policies are in the text snapshot; here, the shape of each step.
+            for field in ["policy", "before", "after"] {
+                if let Some(text) = v.get(field).and_then(Value::as_str) {
+                    v[field] = Value::String(format!("<{} bytes>", text.len()));
+                }
+            }
+            v
+        })
+        .collect();
+    insta::assert_json_snapshot!("plan_steps", steps);
+}
