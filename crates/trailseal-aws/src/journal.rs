@@ -142,24 +142,17 @@ pub struct JournalWriter {
 impl JournalWriter {
     /// A new journal at `path` (never overwrites an existing file).
     pub fn create(path: &Path) -> Result<JournalWriter, JournalError> {
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| JournalError::Write {
-                path: path.display().to_string(),
-                why: e.to_string(),
-            })?;
-        Ok(JournalWriter {
-            file,
-            path: path.to_owned(),
-            last: String::new(),
-        })
+        Self::open(path, true, String::new())
     }
 
     /// Appends to an existing journal whose entries were read with [`read`] (rollback).
     pub fn append(path: &Path, read: &Journal) -> Result<JournalWriter, JournalError> {
+        Self::open(path, false, read.last_chain.clone())
+    }
+
+    fn open(path: &Path, new: bool, last: String) -> Result<JournalWriter, JournalError> {
         let file = OpenOptions::new()
+            .create_new(new)
             .append(true)
             .open(path)
             .map_err(|e| JournalError::Write {
@@ -169,7 +162,7 @@ impl JournalWriter {
         Ok(JournalWriter {
             file,
             path: path.to_owned(),
-            last: read.last_chain.clone(),
+            last,
         })
     }
 

@@ -291,6 +291,23 @@ fn plan_steps(server: &Moto) -> Vec<String> {
         .collect()
 }
 
+/// `fix --apply --yes` of SOME_TRAILS through `endpoint` (moto, or the proxy in front of it).
+fn apply_some(endpoint: &str, journal: &Path) -> std::process::Command {
+    let mut cmd = support::moto::trailseal_at(endpoint);
+    cmd.args([
+        "fix",
+        "--regions",
+        REGIONS,
+        "--trail",
+        SOME_TRAILS,
+        "--apply",
+        "--yes",
+        "--journal",
+    ])
+    .arg(journal);
+    cmd
+}
+
 fn assert_restored(server: &Moto, dir: &Path, before: &BTreeMap<String, String>, k: usize) {
     let after = state(&collect(server, &dir.join(format!("after-{k}.json"))));
     for (resource, was) in before {
@@ -314,18 +331,7 @@ fn a_failure_at_any_step_stops_the_apply_and_rollback_restores_the_account() {
         let before = state(&collect(server, &dir.join(format!("before-{k}.json"))));
         let proxy = support::proxy::start(server.port, support::proxy::Fault::Fail(k));
         let journal = dir.join(format!("journal-{k}.jsonl"));
-        let out = support::moto::trailseal_at(&proxy.endpoint())
-            .args([
-                "fix",
-                "--regions",
-                REGIONS,
-                "--trail",
-                SOME_TRAILS,
-                "--apply",
-                "--yes",
-                "--journal",
-            ])
-            .arg(&journal)
+        let out = apply_some(&proxy.endpoint(), &journal)
             .output()
             .expect("fix --apply");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -364,18 +370,7 @@ fn a_killed_apply_is_rolled_back_from_its_journal() {
         let before = state(&collect(server, &dir.join(format!("before-kill-{k}.json"))));
         let proxy = support::proxy::start(server.port, support::proxy::Fault::Hold(k));
         let journal = dir.join(format!("journal-kill-{k}.jsonl"));
-        let mut child = support::moto::trailseal_at(&proxy.endpoint())
-            .args([
-                "fix",
-                "--regions",
-                REGIONS,
-                "--trail",
-                SOME_TRAILS,
-                "--apply",
-                "--yes",
-                "--journal",
-            ])
-            .arg(&journal)
+        let mut child = apply_some(&proxy.endpoint(), &journal)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
