@@ -29,8 +29,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod assemble;
 mod planner;
 pub mod proof;
+mod readers;
 pub mod render;
 pub mod statements;
 

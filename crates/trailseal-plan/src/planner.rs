@@ -1,20 +1,17 @@
 //! The decisions: per trail, from the findings of TS001-TS008, TS010 and TS011 on the
-//! evidence; per key, the policy to set; then the proof and the steps. See the crate
+//! evidence, what is done to it and to its key ([`KeyWork`], [`TrailWork`]); then
+//! [`crate::assemble`] turns them into policies and steps, and [`crate::proof`] proves them.
+//! [`crate::readers`] decides who may decrypt under a new or reused key. See the crate
 //! documentation for the rules.
 
 use std::collections::BTreeMap;
 
 use trailseal_checks::run_trail_checks;
-use trailseal_model::{
-    key_region, AccountEvidence, Fact, Finding, Key, KeyRef, Status, Trail, TrailEvidence,
-};
-use trailseal_policy::{
-    who_may_decrypt, Decision, Effect, Given, Policy, PrincipalKind, Principals, RequestPrincipal,
-    TrailContext,
-};
+use trailseal_model::{AccountEvidence, Fact, Finding, Key, Status, Trail, TrailEvidence};
+use trailseal_policy::{Decision, Given, TrailContext};
 
-use crate::statements::{self, Readers};
-use crate::{KeyTarget, Options, Outcome, Plan, Proof, Step, TrailPlan, PLAN_SCHEMA};
+use crate::statements::Readers;
+use crate::{KeyTarget, Options, Outcome, Plan, Proof, TrailPlan, PLAN_SCHEMA};
 
 /// The checks that make a trail compliant.
 const CORE: &[&str] = &["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"];
@@ -69,7 +66,7 @@ pub(crate) struct TrailWork {
 
 /// Computes the plan for `account` (see the crate documentation).
 pub fn plan(account: &AccountEvidence, options: &Options) -> Result<Plan, PlanError> {
-    let extra = parse_readers(&options.readers)?;
+    let extra = crate::readers::parse_readers(&options.readers)?;
     let partition = partition_of(account);
     if let Some(p) = extra.principals.iter().find(|p| {
         trailseal_policy::cloudtrail::arn_parts(p).map(|x| x.0) != Some(partition.as_str())
@@ -85,14 +82,14 @@ pub fn plan(account: &AccountEvidence, options: &Options) -> Result<Plan, PlanEr
         let findings = run_trail_checks(&ev, READ);
         work.push(decide(account, options, &ev, &findings, &extra, &mut keys));
     }
-    let failed = finish_keys(account, &partition, &mut keys);
+    let failed = crate::assemble::finish_keys(account, &partition, &mut keys);
     for w in &mut work {
         if let Some(why) = w.key.as_ref().and_then(|k| failed.get(k)) {
             w.plan.outcome = Outcome::CannotPlan;
             w.plan.reasons.push(why.clone());
         }
     }
-    let post = post_evidence(account, &partition, &keys, &work);
+    let post = crate::assemble::post_evidence(account, &partition, &keys, &work);
     let mut proofs: Vec<Proof> = Vec::new();
     for (id, k) in &keys {
         if failed.contains_key(id) || k.trails.is_empty() {
@@ -119,7 +116,7 @@ pub fn plan(account: &AccountEvidence, options: &Options) -> Result<Plan, PlanEr
             );
         }
     }
-    let steps = steps(options, &keys, &work, &refused, &failed);
+    let steps = crate::assemble::steps(options, &keys, &work, &refused, &failed);
     Ok(Plan {
         schema: PLAN_SCHEMA.to_owned(),
         account: account.account.clone(),
@@ -166,24 +163,6 @@ pub(crate) fn is_region(r: &str) -> bool {
         && parts
             .last()
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// `--reader`: an account id or a principal ARN.
-fn parse_readers(values: &[String]) -> Result<Readers, PlanError> {
-    let mut readers = Readers::default();
-    for v in values {
-        let v = v.trim();
-        if v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()) {
-            readers.add_account(v);
-        } else if is_principal_arn(v) {
-            readers.add_principal(v);
-        } else {
-            return Err(PlanError(format!(
-                "--reader {v}: expected a 12-digit account id or an IAM role or user ARN (arn:aws:iam::111122223333:role/LogReaders), without wildcards"
-            )));
-        }
-    }
-    Ok(readers)
 }
 
 /// The trails `wanted` names (ARN or name; every trail when empty).
@@ -520,7 +499,7 @@ fn replace_key(
             }
             // The old key's readers and --reader keep decrypt on the reused key too.
             let mut readers = extra.clone();
-            carry_readers(account, ev, ctx, &mut readers, &mut w.plan.reasons);
+            crate::readers::carry_readers(account, ev, ctx, &mut readers, &mut w.plan.reasons);
             for p in &readers.principals {
                 entry.readers.add_principal(p);
             }
@@ -540,7 +519,13 @@ fn replace_key(
             });
             entry.encrypt_for.push(ctx.clone());
             entry.describe_for.push(ctx.clone());
-            carry_readers(account, ev, ctx, &mut entry.readers, &mut w.plan.reasons);
+            crate::readers::carry_readers(
+                account,
+                ev,
+                ctx,
+                &mut entry.readers,
+                &mut w.plan.reasons,
+            );
             id
         }
     };
@@ -553,119 +538,6 @@ fn replace_key(
     w.update_key = entry.target.clone();
     w.key = Some(id);
     w.plan.outcome = Outcome::Fixed;
-}
-
-/// The readers of the old key that the new key keeps: principals an Allow statement of the
-/// old key policy names directly for `kms:Decrypt`, without a condition, and that the old
-/// policy really lets decrypt (no Deny). Anyone else who could decrypt (through the account's
-/// IAM delegation, under conditions, by a wildcard) is named as not carried over: a key policy
-/// that names a principal of its own account needs no IAM permission ("Key policies in AWS
-/// KMS"), so carrying a grant over without its conditions would widen it.
-fn carry_readers(
-    account: &AccountEvidence,
-    ev: &TrailEvidence,
-    ctx: &TrailContext,
-    readers: &mut Readers,
-    notes: &mut Vec<String>,
-) {
-    let Some(key) = &ev.key else {
-        if ev.trail.key_id().is_some() {
-            notes.push("the old key could not be read: nobody is carried over from its policy as a log reader; name them with --reader".into());
-        }
-        return;
-    };
-    let text = match &key.policy {
-        Fact::Known(t) => t,
-        _ => {
-            notes.push("the old key's policy could not be read: nobody is carried over from it as a log reader; name them with --reader".into());
-            return;
-        }
-    };
-    let Ok(policy) = Policy::parse(text) else {
-        notes.push("the old key's policy could not be evaluated: nobody is carried over from it as a log reader; name them with --reader".into());
-        return;
-    };
-    let summary = who_may_decrypt(&policy, ctx);
-    // Whether the old policy lets `raw` (a role or user ARN, or an account's root) decrypt.
-    let allowed = |raw: &str, root_of: Option<&str>| {
-        summary.readers.iter().any(|r| {
-            r.decision == Decision::Allow
-                && match (&r.request_principal, root_of) {
-                    (RequestPrincipal::Aws { arn, role_arn, .. }, None) => {
-                        arn == raw || role_arn.as_deref() == Some(raw)
-                    }
-                    (RequestPrincipal::AccountMember { account }, Some(root)) => account == root,
-                    _ => false,
-                }
-        })
-    };
-    let mut carried: Vec<String> = Vec::new();
-    for s in &policy.statements {
-        let decrypt = s
-            .action
-            .items
-            .iter()
-            .any(|a| trailseal_policy::glob::glob_match(a, "kms:Decrypt", true));
-        if s.effect != Effect::Allow || s.principal.negated || s.action.negated || !decrypt {
-            continue;
-        }
-        let Principals::Entries(entries) = &s.principal.items else {
-            continue;
-        };
-        for e in entries
-            .iter()
-            .filter(|e| e.kind == PrincipalKind::Aws && !e.is_wildcard())
-        {
-            let raw = e.raw.as_str();
-            let named = is_principal_arn(raw) || e.account_root().is_some();
-            if !named || !s.conditions.is_empty() || !allowed(raw, e.account_root()) {
-                continue;
-            }
-            match e.account_root() {
-                // The trail's own account: the new key's decrypt statement covers it.
-                Some(a) if a == account.account => {}
-                Some(a) => readers.add_account(a),
-                None => readers.add_principal(raw),
-            }
-            carried.push(raw.to_owned());
-        }
-    }
-    for r in &summary.readers {
-        let covered = match &r.request_principal {
-            RequestPrincipal::Aws { arn, role_arn, .. } => carried
-                .iter()
-                .any(|c| c == arn || Some(c) == role_arn.as_ref()),
-            RequestPrincipal::AccountMember { account: a } => {
-                *a == account.account
-                    || carried
-                        .iter()
-                        .any(|c| trailseal_policy::cloudtrail::arn_parts(c).map(|p| p.3) == Some(a))
-            }
-            _ => false,
-        };
-        if !covered {
-            notes.push(format!(
-                "not carried over to the new key: {} (the old key's policy lets it decrypt only through IAM, under conditions or by a wildcard); add it with --reader if it must read the logs",
-                r.principal
-            ));
-        }
-    }
-}
-
-/// An IAM role or user ARN (what `--reader` and carried-over readers may name).
-pub(crate) fn is_principal_arn(s: &str) -> bool {
-    let parts: Vec<&str> = s.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", p, "iam", "", acct, resource] => {
-            !p.is_empty()
-                && acct.len() == 12
-                && acct.bytes().all(|b| b.is_ascii_digit())
-                && (resource.starts_with("role/") || resource.starts_with("user/"))
-                && resource.len() > 5
-                && !resource.contains(['*', '?', ' ', '\'', '"', '$', '`'])
-        }
-        _ => false,
-    }
 }
 
 /// Log file validation (TS010) on a trail the plan fixes, rotation (TS011) on a key it touches.
@@ -692,218 +564,4 @@ fn extras(
         }
     }
     w
-}
-
-/// The policy each key gets: merged (existing) or new. Returns the keys whose policy cannot be
-/// merged, with why.
-fn finish_keys(
-    account: &AccountEvidence,
-    partition: &str,
-    keys: &mut BTreeMap<String, KeyWork>,
-) -> BTreeMap<String, String> {
-    let mut failed = BTreeMap::new();
-    for (id, k) in keys.iter_mut() {
-        let mut add = Vec::new();
-        add.extend(statements::encrypt_statement(&k.encrypt_for));
-        add.extend(statements::describe_statement(&k.describe_for));
-        if k.existing.is_some() {
-            add.extend(statements::readers_statements(&k.readers));
-        }
-        match &k.existing {
-            None => {
-                k.after = Some(statements::new_key_policy(
-                    partition,
-                    &account.account,
-                    &k.encrypt_for,
-                    &k.readers,
-                ));
-            }
-            Some(_) if add.is_empty() => {}
-            Some(key) => match key.policy.known() {
-                Some(before) => match statements::merge(before, add) {
-                    Ok((after, added)) => {
-                        k.before = Some(before.clone());
-                        k.after = Some(after);
-                        k.added = added;
-                    }
-                    Err(why) => {
-                        failed.insert(id.clone(), format!("{id}: {why}"));
-                    }
-                },
-                None => {
-                    failed.insert(id.clone(), format!("{id}: the key policy was not read"));
-                }
-            },
-        }
-    }
-    failed
-}
-
-/// The placeholder ARN a key the plan creates has in the proof (only a name there: the
-/// planned policies use `"Resource": "*"`).
-pub(crate) fn new_key_arn(partition: &str, account: &str, region: &str, id: &str) -> String {
-    format!("arn:{partition}:kms:{region}:{account}:key/{id}")
-}
-
-/// The account as it will be after the plan.
-fn post_evidence(
-    account: &AccountEvidence,
-    partition: &str,
-    keys: &BTreeMap<String, KeyWork>,
-    work: &[TrailWork],
-) -> AccountEvidence {
-    let mut post = account.clone();
-    let mut arns: BTreeMap<String, String> = BTreeMap::new();
-    for (id, k) in keys {
-        match &k.existing {
-            None => {
-                let arn = new_key_arn(partition, &account.account, &k.region, id);
-                post.keys.push(Key {
-                    arn: Some(arn.clone()),
-                    key_id: Some(id.clone()),
-                    region: Fact::Known(k.region.clone()),
-                    state: Fact::Known("Enabled".into()),
-                    manager: Fact::Known("CUSTOMER".into()),
-                    key_spec: Fact::Known("SYMMETRIC_DEFAULT".into()),
-                    key_usage: Fact::Known("ENCRYPT_DECRYPT".into()),
-                    multi_region: Fact::Known(false),
-                    policy: Fact::Known(k.after.clone().unwrap_or_default()),
-                    rotation_enabled: Fact::Known(k.rotate),
-                    ..Key::default()
-                });
-                arns.insert(id.clone(), arn);
-            }
-            Some(existing) => {
-                let arn = existing.arn.clone().unwrap_or_default();
-                if let Some(key) = post
-                    .keys
-                    .iter_mut()
-                    .find(|x| x.arn.as_deref() == Some(&arn))
-                {
-                    if let Some(after) = &k.after {
-                        key.policy = Fact::Known(after.clone());
-                    }
-                    if k.enable {
-                        key.state = Fact::Known("Enabled".into());
-                    }
-                    if k.rotate {
-                        key.rotation_enabled = Fact::Known(true);
-                    }
-                }
-                arns.insert(id.clone(), arn);
-            }
-        }
-    }
-    for w in work {
-        let Some(trail) = post.trails.iter_mut().find(|t| t.arn == w.trail.arn) else {
-            continue;
-        };
-        if w.validation {
-            trail.log_file_validation_enabled = Fact::Known(true);
-        }
-        if let Some(target) = &w.update_key {
-            if let Some(arn) = arns.get(&key_id(target)) {
-                trail.kms_key_id = Fact::Known(Some(arn.clone()));
-                let region = key_region(arn, &trail.home_region);
-                post.key_refs
-                    .retain(|r| !(r.region == region && r.reference == *arn));
-                post.key_refs.push(KeyRef {
-                    region,
-                    reference: arn.clone(),
-                    key_arn: Some(arn.clone()),
-                    error: None,
-                });
-            }
-        }
-    }
-    post
-}
-
-/// The steps, keys first (created, enabled, policies), then trails; nothing for a refused or
-/// failed key nor for the trails that depend on it.
-fn steps(
-    options: &Options,
-    keys: &BTreeMap<String, KeyWork>,
-    work: &[TrailWork],
-    refused: &[String],
-    failed: &BTreeMap<String, String>,
-) -> Vec<Step> {
-    let mut out = Vec::new();
-    let skip = |id: &String| refused.contains(id) || failed.contains_key(id);
-    for (id, k) in keys {
-        if skip(id) || k.trails.is_empty() {
-            continue;
-        }
-        let Some(target) = k.target.clone() else {
-            continue;
-        };
-        match &k.existing {
-            None => {
-                out.push(Step::CreateKey {
-                    id: id.clone(),
-                    region: k.region.clone(),
-                    description: "trailseal: encrypts CloudTrail log files (SSE-KMS)".into(),
-                    policy: k.after.clone().unwrap_or_default(),
-                });
-                if k.rotate {
-                    out.push(Step::EnableKeyRotation {
-                        key: target.clone(),
-                        region: k.region.clone(),
-                    });
-                }
-                out.push(Step::CreateAlias {
-                    region: k.region.clone(),
-                    alias: options.alias.clone(),
-                    key: target,
-                });
-            }
-            Some(existing) => {
-                let arn = existing.arn.clone().unwrap_or_default();
-                if k.enable {
-                    out.push(Step::EnableKey {
-                        key_arn: arn.clone(),
-                        region: k.region.clone(),
-                    });
-                }
-                if let (Some(before), Some(after)) = (&k.before, &k.after) {
-                    out.push(Step::PutKeyPolicy {
-                        key_arn: arn.clone(),
-                        region: k.region.clone(),
-                        before: before.clone(),
-                        after: after.clone(),
-                        added: k.added.clone(),
-                    });
-                }
-                if k.rotate {
-                    out.push(Step::EnableKeyRotation {
-                        key: target,
-                        region: k.region.clone(),
-                    });
-                }
-            }
-        }
-    }
-    for w in work {
-        if matches!(
-            w.plan.outcome,
-            Outcome::Refused | Outcome::CannotPlan | Outcome::NeedsDecision
-        ) {
-            continue;
-        }
-        if let Some(target) = &w.update_key {
-            out.push(Step::UpdateTrailKey {
-                trail_arn: w.trail.arn.clone(),
-                region: w.trail.home_region.clone(),
-                before: w.trail.key_id().map(str::to_owned),
-                after: target.clone(),
-            });
-        }
-        if w.validation {
-            out.push(Step::EnableLogFileValidation {
-                trail_arn: w.trail.arn.clone(),
-                region: w.trail.home_region.clone(),
-            });
-        }
-    }
-    out
 }

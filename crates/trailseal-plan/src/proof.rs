@@ -7,7 +7,8 @@ use trailseal_checks::run_trail_checks;
 use trailseal_model::{AccountEvidence, Status};
 use trailseal_policy::{who_may_administer, who_may_decrypt, Policy, Reader, TrailContext};
 
-use crate::planner::{new_key_arn, KeyWork};
+use crate::assemble::new_key_arn;
+use crate::planner::KeyWork;
 use crate::{KeyTarget, Proof, ProvenTrail};
 
 const PROVEN: &[&str] = &[
