@@ -37,6 +37,9 @@ pub enum ApplyError {
     Credentials(String),
     #[error("the plan is for account {plan} but the credentials are for account {caller}: nothing was changed")]
     WrongAccount { plan: String, caller: String },
+    /// The account is not as the plan expects, found before anything was changed.
+    #[error("{0}; nothing was changed")]
+    Conflict(String),
     #[error("{0}")]
     Journal(#[from] JournalError),
 }
@@ -125,6 +128,7 @@ impl Applier {
                 caller: self.account.clone(),
             });
         }
+        self.preflight(plan).await?;
         let journal_id = format!("{}-{}", now().replace([':', '-'], ""), std::process::id());
         let journal = Mutex::new(journal);
         let write = |entry: Entry| -> Result<(), JournalError> {
@@ -214,6 +218,37 @@ impl Applier {
             at: now(),
         })?;
         Ok(report)
+    }
+
+    /// What can be checked before anything is changed: an alias the plan creates must not
+    /// exist yet (an alias names one key per Region; the evidence holds only the keys trails
+    /// use, so a trailseal key no trail uses was not seen when the plan was made).
+    async fn preflight(&self, plan: &Plan) -> Result<(), ApplyError> {
+        for step in &plan.steps {
+            let Step::CreateAlias { alias, region, .. } = step else {
+                continue;
+            };
+            match self.kms(region).describe_key().key_id(alias).send().await {
+                Ok(out) => {
+                    let target = out
+                        .key_metadata()
+                        .and_then(|m| m.arn())
+                        .unwrap_or("a key")
+                        .to_owned();
+                    return Err(ApplyError::Conflict(format!(
+                        "{alias} already exists in {region} and names {target}: point a trail at that key and run fix again (it reuses the key when CloudTrail can use it), or give another --alias"
+                    )));
+                }
+                Err(e) if crate::error::code(&e) == Some("NotFoundException") => {}
+                Err(e) => {
+                    return Err(ApplyError::Conflict(format!(
+                        "could not check whether {alias} exists in {region}: {}",
+                        describe("kms:DescribeKey", &e)
+                    )))
+                }
+            }
+        }
+        Ok(())
     }
 
     /// One step: prior state (checked against the plan), intent, call, outcome. Returns the

@@ -262,7 +262,16 @@ fn apply(args: &FixArgs, saved: Option<&Path>, fresh: Vec<Plan>) -> anyhow::Resu
         let applier = Applier::new(config).await?;
         applier.apply(&plan, writer).await
     });
-    let report = report.map_err(|e| UsageError(e.to_string()))?;
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            // Refused before the first change: the journal is empty, remove it.
+            if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+                let _ = std::fs::remove_file(&path);
+            }
+            return Err(UsageError(e.to_string()).into());
+        }
+    };
     for line in &report.done {
         eprintln!("  done     {line}");
     }

@@ -408,3 +408,38 @@ fn a_killed_apply_is_rolled_back_from_its_journal() {
         );
     }
 }
+
+/// An alias names one key per Region: when the alias the plan would create already exists
+/// (on a key no trail uses, so the plan could not see it), apply refuses before any change.
+#[test]
+fn an_existing_alias_stops_the_apply_before_any_change() {
+    let (_lock, server) = moto();
+    server.seed(&["--scenario", "broken"]);
+    server.python(
+        "kms = client('kms')\n\
+         key = kms.create_key(Description='someone else')['KeyMetadata']['KeyId']\n\
+         kms.create_alias(AliasName='alias/trailseal-cloudtrail', TargetKeyId=key)\n",
+    );
+    let dir = tempdir();
+    let before = state(&collect(server, &dir.join("before.json")));
+    let journal = dir.join("journal.jsonl");
+    trailseal(server)
+        .args([
+            "fix",
+            "--regions",
+            REGIONS,
+            "--trail",
+            "no-key",
+            "--apply",
+            "--yes",
+            "--journal",
+        ])
+        .arg(&journal)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "alias/trailseal-cloudtrail already exists",
+        ));
+    assert!(!journal.exists(), "nothing changed, no journal left");
+    assert_restored(server, &dir, &before, 0);
+}
