@@ -8,12 +8,7 @@
 //! trail's steps, in order within a trail and concurrently across trails. The first failure
 //! stops the steps after it (of its trail, or everything when a key step fails).
 //!
-//! Rollback: every announced step not yet rolled back, newest first: a trail's previous
-//! `KmsKeyId` (or `""`, the documented backout), validation and rotation settings and key
-//! policies are restored, created aliases deleted, created keys disabled and, only when asked,
-//! scheduled for deletion. A key created by a step whose outcome was never journaled (a crash
-//! right after the call) is found by the tags it was created with. Each undo is journaled, so a
-//! second rollback does nothing.
+//! Rollback: see [`crate::rollback`].
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -24,7 +19,7 @@ use futures::future::join_all;
 use trailseal_plan::{KeyTarget, Plan, Step};
 
 use crate::error::describe;
-use crate::journal::{Entry, Journal, JournalError, JournalWriter, Prior, JOURNAL_SCHEMA};
+use crate::journal::{Entry, JournalError, JournalWriter, Prior, JOURNAL_SCHEMA};
 
 /// Tag keys on the keys trailseal creates.
 pub const TAG_JOURNAL: &str = "trailseal:journal";
@@ -35,8 +30,12 @@ pub const TAG_STEP: &str = "trailseal:step";
 pub enum ApplyError {
     #[error("could not use the AWS credentials: {0}")]
     Credentials(String),
-    #[error("the plan is for account {plan} but the credentials are for account {caller}: nothing was changed")]
-    WrongAccount { plan: String, caller: String },
+    #[error("the {what} is for account {plan} but the credentials are for account {caller}: nothing was changed")]
+    WrongAccount {
+        what: &'static str,
+        plan: String,
+        caller: String,
+    },
     /// The account is not as the plan expects, found before anything was changed.
     #[error("{0}; nothing was changed")]
     Conflict(String),
@@ -66,6 +65,8 @@ pub struct RollbackOptions {
     pub delete_keys: bool,
     /// Waiting period of that deletion, 7 to 30 days.
     pub pending_days: i32,
+    /// Restore the state before the apply even where it was changed since the apply.
+    pub force: bool,
 }
 
 /// Applies plans and rolls them back in one account.
@@ -77,14 +78,14 @@ pub struct Applier {
     pub caller: String,
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     crate::now_rfc3339()
 }
 
 /// The key id of a key ARN (`arn:aws:kms:R:A:key/ID` -> `ID`). KMS takes either in `KeyId`
 /// for a key of the caller's account in the client's Region; moto's EnableKey, DisableKey and
 /// ScheduleKeyDeletion take only the id.
-fn key_id(arn: &str) -> &str {
+pub(crate) fn key_id(arn: &str) -> &str {
     arn.rsplit_once(":key/").map_or(arn, |(_, id)| id)
 }
 
@@ -112,11 +113,11 @@ impl Applier {
             .build()
     }
 
-    fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+    pub(crate) fn kms(&self, region: &str) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.region(region))
     }
 
-    fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+    pub(crate) fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::new(&self.region(region))
     }
 
@@ -124,6 +125,7 @@ impl Applier {
     pub async fn apply(&self, plan: &Plan, journal: JournalWriter) -> Result<Report, ApplyError> {
         if plan.account != self.account {
             return Err(ApplyError::WrongAccount {
+                what: "plan",
                 plan: plan.account.clone(),
                 caller: self.account.clone(),
             });
@@ -213,10 +215,12 @@ impl Applier {
             report.failed.extend(g.failed);
             report.skipped.extend(g.skipped);
         }
-        write(Entry::End {
+        if let Err(e) = write(Entry::End {
             ok: report.ok(),
             at: now(),
-        })?;
+        }) {
+            report.failed.push(format!("the journal's end line: {e}"));
+        }
         Ok(report)
     }
 
@@ -380,7 +384,11 @@ impl Applier {
         }
     }
 
-    async fn trail(&self, region: &str, arn: &str) -> Result<(Option<String>, bool), String> {
+    pub(crate) async fn trail(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<(Option<String>, bool), String> {
         let out = self
             .cloudtrail(region)
             .get_trail()
@@ -495,224 +503,6 @@ impl Applier {
                     .map_err(|e| describe("cloudtrail:UpdateTrail", &e))?;
                 Ok(None)
             }
-        }
-    }
-
-    /// Undoes every step of `journal` not yet rolled back, newest first.
-    pub async fn rollback(
-        &self,
-        journal: &Journal,
-        mut writer: JournalWriter,
-        options: RollbackOptions,
-    ) -> Result<Report, ApplyError> {
-        let Some((account, _, journal_id)) = journal.begin() else {
-            return Err(ApplyError::Journal(JournalError::Invalid {
-                path: writer.path().display().to_string(),
-                line: 1,
-                why: "no begin".into(),
-            }));
-        };
-        if account != self.account {
-            return Err(ApplyError::WrongAccount {
-                plan: account.to_owned(),
-                caller: self.account.clone(),
-            });
-        }
-        let journal_id = journal_id.to_owned();
-        let mut created: BTreeMap<usize, String> = BTreeMap::new();
-        let mut undone: Vec<usize> = Vec::new();
-        let mut intents: Vec<(usize, &Step, &Prior)> = Vec::new();
-        for e in &journal.entries {
-            match e {
-                Entry::Intent {
-                    seq, step, prior, ..
-                } => intents.push((*seq, step, prior)),
-                Entry::Done {
-                    seq,
-                    created_key_arn: Some(arn),
-                    ..
-                } => {
-                    created.insert(*seq, arn.clone());
-                }
-                Entry::RolledBack { seq, .. } => undone.push(*seq),
-                _ => {}
-            }
-        }
-        // The ARNs of the keys created by the apply, by new-key id (for aliases and rotation).
-        let mut by_id: BTreeMap<String, String> = BTreeMap::new();
-        for (seq, step, _) in &intents {
-            if let Step::CreateKey { id, region, .. } = step {
-                let arn = match created.get(seq) {
-                    Some(a) => Some(a.clone()),
-                    None => self.find_created(region, &journal_id, *seq).await,
-                };
-                if let Some(a) = arn {
-                    created.insert(*seq, a.clone());
-                    by_id.insert(id.clone(), a);
-                }
-            }
-        }
-        let mut report = Report::default();
-        for (seq, step, prior) in intents.iter().rev() {
-            if undone.contains(seq) {
-                continue;
-            }
-            let result = self
-                .undo(step, prior, created.get(seq), &by_id, options)
-                .await;
-            let entry = match &result {
-                Ok(()) => {
-                    report.done.push(format!("{seq}. {}", step.target()));
-                    Entry::RolledBack {
-                        seq: *seq,
-                        at: now(),
-                    }
-                }
-                Err(e) => {
-                    report.failed.push(format!("{seq}. {}: {e}", step.target()));
-                    Entry::RollbackFailed {
-                        seq: *seq,
-                        error: e.clone(),
-                        at: now(),
-                    }
-                }
-            };
-            writer.write(&entry)?;
-        }
-        Ok(report)
-    }
-
-    /// A key created with this journal's tags (found after a crash before `done`).
-    async fn find_created(&self, region: &str, journal_id: &str, seq: usize) -> Option<String> {
-        let kms = self.kms(region);
-        let mut marker: Option<String> = None;
-        loop {
-            let out = kms
-                .list_keys()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .ok()?;
-            for k in out.keys() {
-                let Some(arn) = k.key_arn() else { continue };
-                let Ok(tags) = kms.list_resource_tags().key_id(arn).send().await else {
-                    continue;
-                };
-                let has = |key: &str, value: &str| {
-                    tags.tags()
-                        .iter()
-                        .any(|t| t.tag_key() == key && t.tag_value() == value)
-                };
-                if has(TAG_JOURNAL, journal_id) && has(TAG_STEP, &seq.to_string()) {
-                    return Some(arn.to_owned());
-                }
-            }
-            match out.next_marker() {
-                Some(m) if out.truncated() => marker = Some(m.to_owned()),
-                _ => return None,
-            }
-        }
-    }
-
-    async fn undo(
-        &self,
-        step: &Step,
-        prior: &Prior,
-        created: Option<&String>,
-        by_id: &BTreeMap<String, String>,
-        options: RollbackOptions,
-    ) -> Result<(), String> {
-        let region = step.region();
-        let kms = || self.kms(region);
-        let key = |k: &KeyTarget| match k {
-            KeyTarget::Existing { arn } => Some(arn.clone()),
-            KeyTarget::New { id } => by_id.get(id).cloned(),
-        };
-        match (step, prior) {
-            (Step::CreateKey { .. }, _) => {
-                // Never created (the call failed before AWS made it): nothing to undo.
-                let Some(arn) = created else { return Ok(()) };
-                kms()
-                    .disable_key()
-                    .key_id(key_id(arn))
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:DisableKey", &e))?;
-                if options.delete_keys {
-                    kms()
-                        .schedule_key_deletion()
-                        .key_id(key_id(arn))
-                        .pending_window_in_days(options.pending_days)
-                        .send()
-                        .await
-                        .map_err(|e| describe("kms:ScheduleKeyDeletion", &e))?;
-                }
-                Ok(())
-            }
-            (Step::EnableKeyRotation { key: k, .. }, Prior::Rotation { enabled: false }) => {
-                let Some(arn) = key(k) else { return Ok(()) };
-                kms()
-                    .disable_key_rotation()
-                    .key_id(arn)
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:DisableKeyRotation", &e))?;
-                Ok(())
-            }
-            (Step::CreateAlias { alias, .. }, _) => {
-                match kms().delete_alias().alias_name(alias).send().await {
-                    Ok(_) => Ok(()),
-                    // Not there: the create never happened.
-                    Err(e) if crate::error::code(&e) == Some("NotFoundException") => Ok(()),
-                    Err(e) => Err(describe("kms:DeleteAlias", &e)),
-                }
-            }
-            (Step::EnableKey { key_arn, .. }, Prior::KeyState { .. }) => {
-                kms()
-                    .disable_key()
-                    .key_id(key_id(key_arn))
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:DisableKey", &e))?;
-                Ok(())
-            }
-            (Step::PutKeyPolicy { key_arn, .. }, Prior::KeyPolicy { policy }) => {
-                kms()
-                    .put_key_policy()
-                    .key_id(key_arn)
-                    .policy_name("default")
-                    .policy(policy)
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:PutKeyPolicy", &e))?;
-                Ok(())
-            }
-            (Step::UpdateTrailKey { trail_arn, .. }, Prior::TrailKey { kms_key_id }) => {
-                // "" turns encryption off: the documented backout.
-                self.cloudtrail(region)
-                    .update_trail()
-                    .name(trail_arn)
-                    .kms_key_id(kms_key_id.clone().unwrap_or_default())
-                    .send()
-                    .await
-                    .map_err(|e| describe("cloudtrail:UpdateTrail", &e))?;
-                Ok(())
-            }
-            (
-                Step::EnableLogFileValidation { trail_arn, .. },
-                Prior::LogFileValidation { enabled },
-            ) => {
-                self.cloudtrail(region)
-                    .update_trail()
-                    .name(trail_arn)
-                    .enable_log_file_validation(*enabled)
-                    .send()
-                    .await
-                    .map_err(|e| describe("cloudtrail:UpdateTrail", &e))?;
-                Ok(())
-            }
-            // Rotation that was already on: nothing to undo.
-            _ => Ok(()),
         }
     }
 }

@@ -104,6 +104,8 @@ pub enum JournalError {
     },
     #[error("cannot write the journal {path}: {why}")]
     Write { path: String, why: String },
+    #[error("the journal {path} is in use by another trailseal (an apply or a rollback still running): wait for it to end")]
+    Busy { path: String },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -140,30 +142,59 @@ pub struct JournalWriter {
 }
 
 impl JournalWriter {
-    /// A new journal at `path` (never overwrites an existing file).
+    /// A new journal at `path` (never overwrites an existing file), locked for this process
+    /// until the writer is dropped.
     pub fn create(path: &Path) -> Result<JournalWriter, JournalError> {
-        Self::open(path, true, String::new())
-    }
-
-    /// Appends to an existing journal whose entries were read with [`read`] (rollback).
-    pub fn append(path: &Path, read: &Journal) -> Result<JournalWriter, JournalError> {
-        Self::open(path, false, read.last_chain.clone())
-    }
-
-    fn open(path: &Path, new: bool, last: String) -> Result<JournalWriter, JournalError> {
         let file = OpenOptions::new()
-            .create_new(new)
+            .create_new(true)
             .append(true)
             .open(path)
             .map_err(|e| JournalError::Write {
                 path: path.display().to_string(),
                 why: e.to_string(),
             })?;
+        lock(&file, path)?;
         Ok(JournalWriter {
             file,
             path: path.to_owned(),
-            last,
+            last: String::new(),
         })
+    }
+
+    /// Opens an existing journal to roll it back: locked (an apply or another rollback of it
+    /// still running is refused), read and checked, a line cut off at the end (the process
+    /// was killed while writing it) removed so that new lines follow a complete one.
+    pub fn open(path: &Path) -> Result<(Journal, JournalWriter), JournalError> {
+        let name = path.display().to_string();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| JournalError::Read {
+                path: name.clone(),
+                why: e.to_string(),
+            })?;
+        lock(&file, path)?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| JournalError::Read {
+            path: name.clone(),
+            why: e.to_string(),
+        })?;
+        let journal = parse(&name, &text)?;
+        if journal.complete_len < text.len() {
+            file.set_len(journal.complete_len as u64)
+                .and_then(|()| file.sync_data())
+                .map_err(|e| JournalError::Write {
+                    path: name.clone(),
+                    why: e.to_string(),
+                })?;
+        }
+        let writer = JournalWriter {
+            file,
+            path: path.to_owned(),
+            last: journal.last_chain.clone(),
+        };
+        Ok((journal, writer))
     }
 
     pub fn path(&self) -> &Path {
@@ -192,11 +223,27 @@ impl JournalWriter {
     }
 }
 
+fn lock(file: &File, path: &Path) -> Result<(), JournalError> {
+    file.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => JournalError::Busy {
+            path: path.display().to_string(),
+        },
+        std::fs::TryLockError::Error(e) => JournalError::Write {
+            path: path.display().to_string(),
+            why: e.to_string(),
+        },
+    })
+}
+
 /// A journal as read back.
 #[derive(Debug, Clone)]
 pub struct Journal {
     pub entries: Vec<Entry>,
+    /// What the reader should know (a line cut off at the end, no end line).
+    pub warnings: Vec<String>,
     last_chain: String,
+    /// Bytes up to the end of the last complete line.
+    complete_len: usize,
 }
 
 impl Journal {
@@ -214,28 +261,38 @@ impl Journal {
     }
 }
 
-/// Reads and checks a journal: every line complete, parseable and chained to the ones before
-/// it, a `begin` first, steps announced before they are reported.
+/// Reads and checks a journal (see [`JournalWriter::open`] to roll it back).
 pub fn read(path: &Path) -> Result<Journal, JournalError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| JournalError::Read {
         path: name.clone(),
         why: e.to_string(),
     })?;
+    parse(&name, &text)
+}
+
+/// Checks a journal's text: every line parseable and chained to the ones before it (the
+/// chain catches accidental edits and lost lines in the middle; it is not a signature), a
+/// `begin` first, steps announced before they are reported. A last line cut off is ignored
+/// with a warning: its write never completed, so it announced a call that was not made, or an
+/// outcome rollback finds again (a created key by its tags).
+fn parse(name: &str, text: &str) -> Result<Journal, JournalError> {
     let invalid = |line: usize, why: &str| JournalError::Invalid {
-        path: name.clone(),
+        path: name.to_owned(),
         line,
         why: why.to_owned(),
     };
+    let mut warnings = Vec::new();
+    let complete_len = text.rfind('\n').map_or(0, |i| i + 1);
+    if complete_len < text.len() {
+        warnings.push(format!(
+            "line {} is cut off (the process was killed while writing it): it is ignored",
+            text.lines().count()
+        ));
+    }
+    let text = &text[..complete_len];
     if text.is_empty() {
         return Err(invalid(1, "the journal is empty"));
-    }
-    if !text.ends_with('\n') {
-        let lines = text.lines().count();
-        return Err(invalid(
-            lines,
-            "the last line is cut off (written when the process was killed?)",
-        ));
     }
     let mut entries = Vec::new();
     let mut last = String::new();
@@ -278,8 +335,15 @@ pub fn read(path: &Path) -> Result<Journal, JournalError> {
         }
         entries.push(line.entry);
     }
+    if !entries.iter().any(|e| matches!(e, Entry::End { .. })) {
+        warnings.push(
+            "the journal has no end line: the apply was interrupted (or the journal was cut short); what it records is rolled back".into(),
+        );
+    }
     Ok(Journal {
         entries,
+        warnings,
         last_chain: last,
+        complete_len,
     })
 }

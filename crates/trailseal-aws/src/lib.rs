@@ -8,6 +8,7 @@ mod apply;
 mod collect;
 mod error;
 pub mod journal;
+mod rollback;
 
 pub use apply::{Applier, ApplyError, Report, RollbackOptions, TAG_JOURNAL, TAG_STEP};
 pub use collect::{

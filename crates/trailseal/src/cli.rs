@@ -115,6 +115,10 @@ pub struct RollbackArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(i32).range(7..=30))]
     pub pending_days: i32,
+    /// Restore the state before the apply even where it was changed after the apply (without
+    /// it, such a change is left as it is and the rollback stops there).
+    #[arg(long)]
+    pub force: bool,
     /// Named profile from the AWS config/credentials files.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,

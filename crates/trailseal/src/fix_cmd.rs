@@ -201,7 +201,7 @@ fn apply(args: &FixArgs, saved: Option<&Path>, fresh: Vec<Plan>) -> anyhow::Resu
             let text = |s: &trailseal_plan::Step| serde_json::to_string(s).unwrap_or_default();
             let was: Vec<String> = saved.steps.iter().map(text).collect();
             let is: Vec<String> = now.steps.iter().map(text).collect();
-            if was != is {
+            if was != is || saved.trails != now.trails || saved.proofs != now.proofs {
                 let mut changes = Vec::new();
                 for (s, t) in saved.steps.iter().zip(&was) {
                     if !is.contains(t) {
@@ -292,7 +292,10 @@ fn apply(args: &FixArgs, saved: Option<&Path>, fresh: Vec<Plan>) -> anyhow::Resu
     for account in &after.accounts {
         for t in plan.trails.iter().filter(|t| t.outcome == Outcome::Fixed) {
             let Some(trail) = account.trails.iter().find(|x| x.arn == t.trail_arn) else {
-                still.push(format!("{}: not found when read again", t.trail_arn));
+                still.push(format!(
+                    "{}: not in the account as read again (see the collection's notes)",
+                    t.trail_arn
+                ));
                 continue;
             };
             let findings = trailseal_checks::run_trail_checks(

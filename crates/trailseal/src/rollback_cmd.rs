@@ -1,16 +1,24 @@
 //! `trailseal rollback JOURNAL`: undoes what a `fix --apply` journal records (crate
 //! `trailseal-aws`). Exit 0 when every step is rolled back (or was already), 1 when an undo
-//! failed, 2 when the journal cannot be used (missing, cut off, edited, another account).
+//! failed or found a later change (the rollback stops there), 2 when the journal cannot be
+//! used (missing, edited, in use, another account).
 
 use anyhow::Context as _;
-use trailseal_aws::journal::{self, Entry, JournalWriter};
+use trailseal_aws::journal::{Entry, JournalWriter};
 use trailseal_aws::{Applier, RollbackOptions};
 
 use crate::cli::RollbackArgs;
+use crate::output::print_stdout;
 use crate::UsageError;
 
 pub fn run(args: RollbackArgs) -> anyhow::Result<u8> {
-    let journal = journal::read(&args.journal).map_err(|e| UsageError(e.to_string()))?;
+    // Locked for the whole rollback: an apply or another rollback of it still running is
+    // refused.
+    let (journal, writer) =
+        JournalWriter::open(&args.journal).map_err(|e| UsageError(e.to_string()))?;
+    for w in &journal.warnings {
+        eprintln!("trailseal: warning: {}: {w}", args.journal.display());
+    }
     let undone: Vec<usize> = journal
         .entries
         .iter()
@@ -32,28 +40,34 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<u8> {
         })
         .collect();
     if pending.is_empty() {
-        println!(
-            "Nothing to roll back: every step of {} is already rolled back.",
+        print_stdout(&format!(
+            "Nothing to roll back: every step of {} is already rolled back.\n",
             args.journal.display()
-        );
+        ))?;
         return Ok(0);
     }
     let Some((account, _, _)) = journal.begin() else {
         return Err(UsageError(format!("{}: no begin line", args.journal.display())).into());
     };
-    println!(
-        "Rolling back {} step(s) of account {account}, newest first:",
+    let mut text = format!(
+        "Rolling back {} step(s) of account {account}, newest first:\n",
         pending.len()
     );
     for p in pending.iter().rev() {
-        println!("{p}");
+        text += &format!("{p}\n");
     }
+    if args.delete_keys {
+        text += &format!(
+            "The keys the apply created are scheduled for deletion in {} days: log files written \
+             under them since the apply can no longer be decrypted once they are deleted.\n",
+            args.pending_days
+        );
+    }
+    print_stdout(&text)?;
     if !crate::fix_cmd::confirm("Undo these changes?", args.yes)? {
         eprintln!("trailseal: not rolled back");
         return Ok(1);
     }
-    let writer =
-        JournalWriter::append(&args.journal, &journal).map_err(|e| UsageError(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,6 +75,7 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<u8> {
     let options = RollbackOptions {
         delete_keys: args.delete_keys,
         pending_days: args.pending_days,
+        force: args.force,
     };
     let report = runtime
         .block_on(async {
@@ -69,11 +84,19 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<u8> {
             applier.rollback(&journal, writer, options).await
         })
         .map_err(|e| UsageError(e.to_string()))?;
+    let mut text = String::new();
     for line in &report.done {
-        println!("  undone   {line}");
+        text += &format!("  undone   {line}\n");
     }
     for line in &report.failed {
-        println!("  FAILED   {line}");
+        text += &format!("  FAILED   {line}\n");
     }
-    Ok(if report.failed.is_empty() { 0 } else { 1 })
+    for line in &report.skipped {
+        text += &format!("  not run  {line}\n");
+    }
+    if !report.ok() {
+        text += "Stopped at the first step that could not be undone; run rollback again once it is resolved.\n";
+    }
+    print_stdout(&text)?;
+    Ok(if report.ok() { 0 } else { 1 })
 }

@@ -220,7 +220,7 @@ fn a_saved_plan_is_applied_only_if_the_account_still_gives_it() {
 }
 
 #[test]
-fn a_journal_that_is_cut_off_or_edited_is_refused() {
+fn journals_edited_in_use_or_cut_off() {
     let (_lock, server) = moto();
     server.seed(&["--scenario", "broken"]);
     let dir = tempdir();
@@ -240,13 +240,10 @@ fn a_journal_that_is_cut_off_or_edited_is_refused() {
         .assert()
         .code(0);
     let text = std::fs::read_to_string(&journal).expect("journal");
-    let cut = dir.join("cut.jsonl");
-    std::fs::write(&cut, &text[..text.len() - 10]).expect("write");
     let edited = dir.join("edited.jsonl");
     std::fs::write(&edited, text.replace("trail/no-key", "trail/main")).expect("write");
     for (file, says) in [
-        (&cut, "cut off"),
-        (&edited, "edited by hand"),
+        (&edited, "does not match the lines before it"),
         (&dir.join("missing.jsonl"), "cannot read"),
     ] {
         trailseal(server)
@@ -256,6 +253,29 @@ fn a_journal_that_is_cut_off_or_edited_is_refused() {
             .code(2)
             .stderr(predicates::str::contains(says));
     }
+    // In use by another trailseal (an apply or rollback still running): refused.
+    let held = std::fs::File::open(&journal).expect("open");
+    held.lock().expect("lock");
+    trailseal(server)
+        .args(["rollback", "--yes"])
+        .arg(&journal)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("in use by another trailseal"));
+    held.unlock().expect("unlock");
+    // A last line cut off (killed while writing it) is ignored with a warning; without an end
+    // line, the rollback says the apply was interrupted, and still restores what it records.
+    let cut = dir.join("cut.jsonl");
+    let lines: Vec<&str> = text.lines().collect();
+    let kept = lines[..lines.len() - 1].join("\n") + "\n" + &lines[lines.len() - 1][..10];
+    std::fs::write(&cut, kept).expect("write");
+    trailseal(server)
+        .args(["rollback", "--yes"])
+        .arg(&cut)
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("is cut off"))
+        .stderr(predicates::str::contains("no end line"));
     // Without a terminal and without --yes, nothing is changed.
     trailseal(server)
         .arg("rollback")
@@ -442,4 +462,64 @@ fn an_existing_alias_stops_the_apply_before_any_change() {
         ));
     assert!(!journal.exists(), "nothing changed, no journal left");
     assert_restored(server, &dir, &before, 0);
+}
+
+/// A rollback never silently overwrites a change made after the apply: it stops there and
+/// says so; --force restores the state before the apply anyway.
+#[test]
+fn a_change_made_after_the_apply_is_not_overwritten_by_rollback() {
+    let (_lock, server) = moto();
+    server.seed(&["--scenario", "broken"]);
+    let dir = tempdir();
+    let before = state(&collect(server, &dir.join("before.json")));
+    let journal = dir.join("journal.jsonl");
+    trailseal(server)
+        .args([
+            "fix",
+            "--regions",
+            REGIONS,
+            "--trail",
+            "no-key",
+            "--apply",
+            "--yes",
+            "--journal",
+        ])
+        .arg(&journal)
+        .assert()
+        .code(0);
+    // The security team points the trail at their own key after the apply.
+    server.python(
+        "kms = client('kms')\n\
+         key = kms.create_key(Description='security team')['KeyMetadata']['Arn']\n\
+         client('cloudtrail').update_trail(Name='no-key', KmsKeyId=key)\n",
+    );
+    let after_change = state(&collect(server, &dir.join("changed.json")));
+    let no_key = before
+        .keys()
+        .find(|k| k.ends_with("trail/no-key"))
+        .expect("trail")
+        .clone();
+    trailseal(server)
+        .args(["rollback", "--yes"])
+        .arg(&journal)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("changed since the apply"));
+    let now = state(&collect(server, &dir.join("now.json")));
+    assert_eq!(
+        now.get(&no_key),
+        after_change.get(&no_key),
+        "left as the team set it"
+    );
+    trailseal(server)
+        .args(["rollback", "--yes", "--force"])
+        .arg(&journal)
+        .assert()
+        .code(0);
+    let forced = state(&collect(server, &dir.join("forced.json")));
+    assert_eq!(
+        forced.get(&no_key),
+        before.get(&no_key),
+        "--force restores it"
+    );
 }
