@@ -35,6 +35,7 @@ pub mod proof;
 mod readers;
 pub mod render;
 pub mod statements;
+pub mod terraform;
 
 pub use planner::{plan, PlanError};
 

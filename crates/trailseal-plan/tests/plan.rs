@@ -354,3 +354,58 @@ fn plan_text_script_and_json_snapshots() {
         .collect();
     insta::assert_json_snapshot!("plan_steps", steps);
 }
+
+/// The plan as Terraform, scanned by trailseal's own IaC scanner: every trail the plan fixes
+/// passes TS001-TS008 in the emitted configuration.
+#[test]
+fn the_emitted_terraform_passes_the_checks_when_scanned() {
+    let account = broken();
+    let p = plan(&account, &Options::default()).expect("plan");
+    let code = trailseal_plan::terraform::emit(&p, &account).expect("terraform");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("main.tf");
+    std::fs::write(&file, &code).expect("write");
+    let scan = trailseal_iac::terraform::scan_module(
+        dir.path(),
+        &[file],
+        &trailseal_iac::terraform::TfVars::default(),
+    );
+    assert!(
+        scan.file_problems.is_empty(),
+        "{:#?}\n{code}",
+        scan.file_problems
+    );
+    let findings = scan.localize(trailseal_checks::evaluate_account(
+        &scan.account,
+        &[
+            "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008",
+        ],
+    ));
+    let fixed: Vec<String> = p
+        .trails
+        .iter()
+        .filter(|t| t.outcome == Outcome::Fixed)
+        .map(|t| {
+            t.trail_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .replace('-', "_")
+        })
+        .collect();
+    assert!(!fixed.is_empty());
+    for name in &fixed {
+        let address = format!("aws_cloudtrail.trail_{name}");
+        let mine: Vec<_> = findings.iter().filter(|f| f.resource == address).collect();
+        assert_eq!(mine.len(), 8, "{address}: {mine:#?}");
+        for f in mine {
+            assert_eq!(
+                f.status,
+                Status::Pass,
+                "{address} {}: {}\n{code}",
+                f.code,
+                f.message
+            );
+        }
+    }
+}

@@ -47,6 +47,9 @@ pub enum Command {
 pub enum Emit {
     /// A bash script of the AWS CLI commands, with the backout as comments.
     Cli,
+    /// A Terraform configuration: existing trails, keys and buckets adopted with import
+    /// blocks, the change as their arguments; new keys and aliases as resources.
+    Terraform,
 }
 
 #[derive(Debug, Args)]

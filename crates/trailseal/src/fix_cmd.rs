@@ -66,6 +66,7 @@ pub fn run(args: FixArgs) -> anyhow::Result<u8> {
         }
     }
     let mut plans: Vec<Plan> = Vec::new();
+    let mut planned_accounts = Vec::new();
     for account in &evidence.accounts {
         // The --trail values that name this account's trails (none: not planned).
         let mine: Vec<String> = options
@@ -82,6 +83,7 @@ pub fn run(args: FixArgs) -> anyhow::Result<u8> {
             ..options.clone()
         };
         plans.push(plan(account, &options).map_err(|e| UsageError(e.to_string()))?);
+        planned_accounts.push(account);
     }
     if plans.is_empty() {
         return Err(UsageError(match options.trails.first() {
@@ -115,6 +117,17 @@ pub fn run(args: FixArgs) -> anyhow::Result<u8> {
         return apply(&args, saved.as_deref(), plans);
     }
     let text = match (args.emit, args.format) {
+        (Some(Emit::Terraform), _) => {
+            let mut code = Vec::new();
+            for (p, account) in plans.iter().zip(&planned_accounts) {
+                code.push(trailseal_plan::terraform::emit(p, account).map_err(|e| {
+                    UsageError(format!(
+                        "the plan cannot be written as Terraform: {e} (--emit cli can)"
+                    ))
+                })?);
+            }
+            code.join("\n")
+        }
         (Some(Emit::Cli), _) => plans
             .iter()
             .map(render::cli_script)

@@ -101,3 +101,27 @@ fn bad_options_exit_2_with_a_message() {
             .stderr(predicate::str::contains(says));
     }
 }
+
+#[test]
+fn emit_terraform_prints_the_change_as_code() {
+    fix(&[
+        "--emit",
+        "terraform",
+        "--trail",
+        "unencrypted,default-policy",
+    ])
+    .assert()
+    .code(0)
+    .stdout(predicate::str::contains(
+        "data \"aws_caller_identity\" \"current\" {}",
+    ))
+    .stdout(predicate::str::contains(
+        "resource \"aws_kms_key\" \"trailseal_us_east_1\"",
+    ))
+    .stdout(predicate::str::contains(
+        "to       = aws_cloudtrail.trail_unencrypted",
+    ))
+    .stdout(predicate::str::contains(
+        "kms_key_id                 = aws_kms_key.trailseal_us_east_1.arn",
+    ));
+}
