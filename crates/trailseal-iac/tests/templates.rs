@@ -101,3 +101,34 @@ fn an_unknown_condition_is_never_a_known_policy() {
     );
     assert_eq!(policy(&[("main.tf", &text)], &[]), None);
 }
+
+/// An indented heredoc whose first line is not indented and with interpolations on two
+/// lines (a JSON policy with the account id): Terraform strips the smallest indentation of
+/// all lines (none here), so the policy is valid JSON and is evaluated, never an error
+/// (https://developer.hashicorp.com/terraform/language/expressions/strings#indented-heredocs).
+#[test]
+fn an_indented_heredoc_policy_with_interpolations_is_read_as_terraform_reads_it() {
+    let main = r#"
+data "aws_caller_identity" "current" {}
+resource "aws_kms_key" "k" {
+  policy = <<-EOT
+{
+  "Version": "2012-10-17",
+  "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+    {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+     "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:${data.aws_caller_identity.current.account_id}:trail/*"}}}]
+}
+  EOT
+}
+resource "aws_cloudtrail" "t" {
+  name           = "t"
+  s3_bucket_name = "b"
+  kms_key_id     = aws_kms_key.k.arn
+}
+"#;
+    let scan = support::hcl(main);
+    assert_eq!(
+        support::status(&scan, "aws_cloudtrail.t", "TS006"),
+        trailseal_model::Status::Pass
+    );
+}

@@ -59,7 +59,8 @@ pub(super) fn parse_files(
                 }
             }
         } else {
-            (text, None)
+            let dedented = super::heredoc::dedent_indented_heredocs(&text).into_owned();
+            (dedented, None)
         };
         match hcl_edit::parser::parse_body(&text) {
             Ok(body) => parsed.push(File {

@@ -8,7 +8,8 @@
 //!   precedence (defaults, tfvars files, `--var-file`, `--var`);
 //! - [`expr`]: expression evaluation (references, traversals, operators, conditionals, `for`);
 //! - [`functions`]: the built-in functions;
-//! - [`template`]: string templates, directives, heredocs, `templatefile()`;
+//! - [`template`]: string templates, directives, heredocs, `templatefile()`; [`heredoc`]:
+//!   indented heredocs dedented as Terraform does (around an hcl-edit bug);
 //! - [`modules`]: local module calls, their outputs, cycles;
 //! - [`suppress`]: inline `# trailseal:skip=` comments;
 //! - [`resources`]: the AWS resources trailseal maps, into [`crate::tfplan::Res`] (symbolic
@@ -21,6 +22,7 @@
 
 mod expr;
 mod functions;
+mod heredoc;
 mod json;
 mod load;
 mod modules;
