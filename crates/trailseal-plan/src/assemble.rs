@@ -33,9 +33,14 @@ pub(crate) fn finish_keys(
                     &k.readers,
                 ));
             }
-            Some(_) if add.is_empty() => {}
+            Some(_) if add.is_empty() && k.narrowed.is_none() => {}
             Some(key) => match key.policy.known() {
-                Some(before) => match statements::merge(before, add) {
+                Some(before) => match statements::merge(
+                    k.narrowed
+                        .as_ref()
+                        .map_or(before.as_str(), |(text, _)| text.as_str()),
+                    add,
+                ) {
                     Ok((after, added)) => {
                         k.before = Some(before.clone());
                         k.after = Some(after);
@@ -187,6 +192,11 @@ pub(crate) fn steps(
                         before: before.clone(),
                         after: after.clone(),
                         added: k.added.clone(),
+                        narrowed: k
+                            .narrowed
+                            .as_ref()
+                            .map(|(_, labels)| labels.clone())
+                            .unwrap_or_default(),
                     });
                 }
                 if k.rotate {

@@ -14,7 +14,9 @@
 //!   whose policy gives key administration to the account, CloudTrail's statements, and
 //!   decrypt to the readers the old key's policy allowed plus `--reader`s;
 //! - an explicit Deny blocks CloudTrail: nothing by default ("needs a decision");
-//!   `replace_key` points the trail at the trailseal key instead;
+//!   `replace_key` points the trail at the trailseal key instead; `edit_deny` (unsafe)
+//!   adds CloudTrail to the NotPrincipal of a Deny that has one, proven to change nothing
+//!   else (who may decrypt and who may administer are the same before and after);
 //! - anything the evidence does not decide (`indeterminate`, `error`): nothing (unknown is
 //!   never a reason to change a key policy).
 //!
@@ -65,6 +67,10 @@ pub struct Options {
     /// Point a trail whose key policy explicitly denies CloudTrail at the trailseal key.
     #[serde(default)]
     pub replace_key: bool,
+    /// Unsafe: exempt CloudTrail from the Deny statements (with NotPrincipal) that block it,
+    /// when that changes nothing else (who may decrypt or administer stays the same).
+    #[serde(default)]
+    pub edit_deny: bool,
     /// Keep a plan that fails its proof (flagged in the plan).
     #[serde(default)]
     pub force: bool,
@@ -79,6 +85,7 @@ impl Default for Options {
             readers: Vec::new(),
             enable_disabled_keys: false,
             replace_key: false,
+            edit_deny: false,
             force: false,
         }
     }
@@ -188,6 +195,9 @@ pub enum Step {
         after: String,
         /// The Sids added.
         added: Vec<String>,
+        /// Deny statements changed (`--edit-deny`): CloudTrail added to their NotPrincipal.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        narrowed: Vec<String>,
     },
     /// `cloudtrail:UpdateTrail --kms-key-id`, in the trail's home Region.
     UpdateTrailKey {

@@ -45,6 +45,9 @@ pub(crate) struct KeyWork {
     pub readers: Readers,
     pub enable: bool,
     pub rotate: bool,
+    /// `--edit-deny`: the policy with the blocking Denies narrowed (the base the statements
+    /// are merged into), and the labels of the statements changed.
+    pub narrowed: Option<(String, Vec<String>)>,
     /// The trails that will use the key after the plan.
     pub trails: Vec<String>,
     /// Set by [`finish_keys`]: the policy before and after (None: unchanged) and the Sids added.
@@ -361,16 +364,57 @@ fn decide(
                 replace_key(account, options, ev, &ctx, extra, keys, &mut w);
                 return extras(options, findings, keys, w);
             }
-            w.plan.outcome = Outcome::NeedsDecision;
-            w.plan.reasons.push(
-                "an explicit Deny in the key policy blocks CloudTrail: trailseal does not edit a Deny on its own; --replace-key points the trail at the trailseal key instead".into(),
-            );
-            return w;
+            let deciding: Vec<usize> = status(findings, "TS006")
+                .and_then(|f| f.evidence.get("deciding_statements"))
+                .and_then(|d| d.as_array())
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|d| d.get("index").and_then(|i| i.as_u64()))
+                        .filter_map(|i| usize::try_from(i).ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let narrowed = match (options.edit_deny, key.policy.known()) {
+                (true, Some(text)) if !deciding.is_empty() => {
+                    Some(crate::statements::narrow_denies(text, &deciding))
+                }
+                _ => None,
+            };
+            match narrowed {
+                Some(Ok(n)) => {
+                    w.plan.reasons.push(format!(
+                        "--edit-deny (unsafe): CloudTrail is exempted from {} (added to its NotPrincipal)",
+                        n.1.join(", ")
+                    ));
+                    let k = keys.entry(arn.clone()).or_insert_with(|| KeyWork {
+                        target: Some(KeyTarget::Existing { arn: arn.clone() }),
+                        region: key.region.known().cloned().unwrap_or_default(),
+                        existing: Some(key.clone()),
+                        ..KeyWork::default()
+                    });
+                    k.narrowed = Some(n);
+                }
+                Some(Err(why)) => {
+                    w.plan.outcome = Outcome::NeedsDecision;
+                    w.plan
+                        .reasons
+                        .push(format!("--edit-deny cannot narrow the Deny: {why}"));
+                    return w;
+                }
+                None => {
+                    w.plan.outcome = Outcome::NeedsDecision;
+                    w.plan.reasons.push(
+                        "an explicit Deny in the key policy blocks CloudTrail: trailseal does not edit a Deny on its own; --replace-key points the trail at the trailseal key instead, --edit-deny (unsafe) exempts CloudTrail from a Deny with NotPrincipal".into(),
+                    );
+                    return w;
+                }
+            }
         }
     }
+    let narrowing = keys.get(&arn).is_some_and(|k| k.narrowed.is_some());
     let needs_encrypt = fails("TS006");
     let needs_describe = fails("TS007");
-    if needs_encrypt || needs_describe || reenable {
+    if needs_encrypt || needs_describe || reenable || narrowing {
         let k = keys.entry(arn.clone()).or_insert_with(|| KeyWork {
             target: Some(KeyTarget::Existing { arn: arn.clone() }),
             region: key.region.known().cloned().unwrap_or_default(),

@@ -112,6 +112,32 @@ pub(crate) fn prove(post: &AccountEvidence, partition: &str, id: &str, k: &KeyWo
         });
     }
     proof.readers = definite(&who_may_decrypt(&policy, &ctx).readers);
+    // --edit-deny rewrites existing statements: it must change nothing but CloudTrail's
+    // exemption, so who may decrypt and who may administer are the same as before.
+    if let (Some(_), Some(before)) = (&k.narrowed, &k.before) {
+        match Policy::parse(before) {
+            Ok(old) => {
+                let decrypt = |p: &Policy| who_may_decrypt(p, &ctx);
+                let admin = |p: &Policy| who_may_administer(p, &ctx);
+                let (d0, d1) = (decrypt(&old), decrypt(&policy));
+                let (a0, a1) = (admin(&old), admin(&policy));
+                if d0.audience != d1.audience || definite(&d0.readers) != proof.readers {
+                    proof.failures.push(
+                        "narrowing the Deny changes who may decrypt the logs besides CloudTrail"
+                            .into(),
+                    );
+                }
+                if a0.audience != a1.audience || definite(&a0.readers) != proof.administrators {
+                    proof
+                        .failures
+                        .push("narrowing the Deny changes who may administer the key".into());
+                }
+            }
+            Err(e) => proof.failures.push(format!(
+                "the key policy before the change cannot be evaluated: {e}"
+            )),
+        }
+    }
     if proof.readers.is_empty() {
         proof
             .failures

@@ -159,6 +159,13 @@ pub fn why(step: &Step) -> String {
             format!("name the key {alias}, so the next fix finds and reuses it")
         }
         Step::EnableKey { .. } => "re-enable the disabled key (TS003)".into(),
+        Step::PutKeyPolicy {
+            added, narrowed, ..
+        } if !narrowed.is_empty() => format!(
+            "UNSAFE (--edit-deny): exempt CloudTrail from {} (added to NotPrincipal), add trailseal's statements ({}); the other statements are kept as they are",
+            narrowed.join(", "),
+            added.join(", ")
+        ),
         Step::PutKeyPolicy { added, .. } => format!(
             "add trailseal's statements to the key policy ({}); every existing statement is kept as it is",
             added.join(", ")

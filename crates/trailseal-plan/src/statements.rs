@@ -212,6 +212,80 @@ fn fit(doc: &Value) -> Result<String, String> {
     ))
 }
 
+/// `policy` with CloudTrail's service principal added to the `NotPrincipal` of the Deny
+/// statements at `indices` (0-based; as the policy parser numbers them). Err when one is not a
+/// Deny with a `NotPrincipal` (narrowing a `Principal` Deny is a decision for a person), or
+/// when the document cannot be rewritten faithfully (see [`merge`]). Returns the text and the
+/// labels of the statements changed.
+pub fn narrow_denies(policy: &str, indices: &[usize]) -> Result<(String, Vec<String>), String> {
+    if let Some(n) = unfaithful_number(policy) {
+        return Err(format!(
+            "the key policy holds the number {n}: it is not rewritten"
+        ));
+    }
+    if trailseal_policy::lint(policy)
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "DUPLICATE_KEY")
+    {
+        return Err("the key policy gives a JSON key twice: it is not rewritten".into());
+    }
+    let mut doc: Value =
+        serde_json::from_str(policy).map_err(|e| format!("the key policy is not JSON: {e}"))?;
+    let statements: &mut Vec<Value> = match doc.get_mut("Statement") {
+        Some(Value::Array(list)) => list,
+        Some(one @ Value::Object(_)) => {
+            *one = Value::Array(vec![one.take()]);
+            match one {
+                Value::Array(list) => list,
+                _ => return Err("the key policy's Statement is not a list".into()),
+            }
+        }
+        _ => return Err("the key policy has no Statement list".into()),
+    };
+    let mut labels = Vec::new();
+    for &i in indices {
+        let Some(s) = statements.get_mut(i) else {
+            return Err(format!("the key policy has no Statement[{i}]"));
+        };
+        let label = match s.get("Sid").and_then(Value::as_str) {
+            Some(sid) => format!("Statement[{i}] (Sid \"{sid}\")"),
+            None => format!("Statement[{i}]"),
+        };
+        if s.get("Effect").and_then(Value::as_str) != Some("Deny") {
+            return Err(format!("{label} is not a Deny"));
+        }
+        let Some(not) = s.get_mut("NotPrincipal").and_then(Value::as_object_mut) else {
+            return Err(format!(
+                "{label} names its principals with Principal, not NotPrincipal: exempting CloudTrail from it is a decision for a person"
+            ));
+        };
+        let service = not.entry("Service").or_insert(Value::Array(Vec::new()));
+        let mut list = match service.take() {
+            Value::Array(l) => l,
+            Value::String(one) => vec![Value::String(one)],
+            _ => {
+                return Err(format!(
+                    "{label}: its NotPrincipal Service is not a string or list"
+                ))
+            }
+        };
+        if !list
+            .iter()
+            .any(|v| v.as_str() == Some(trailseal_policy::CLOUDTRAIL_SERVICE))
+        {
+            list.push(Value::String(trailseal_policy::CLOUDTRAIL_SERVICE.into()));
+        }
+        *service = if list.len() == 1 {
+            list.remove(0)
+        } else {
+            Value::Array(list)
+        };
+        labels.push(label);
+    }
+    Ok((fit(&doc)?, labels))
+}
+
 /// The first number token of the JSON `text` (outside strings) that does not survive a
 /// parse and write unchanged (`10.50`, `1e3`, integers beyond 64 bits).
 fn unfaithful_number(text: &str) -> Option<String> {

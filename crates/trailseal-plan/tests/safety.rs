@@ -336,3 +336,94 @@ fn a_key_for_many_trails_stays_under_the_quota() {
         "{policy}"
     );
 }
+
+/// --edit-deny (unsafe): a Deny with NotPrincipal that forgets CloudTrail gets CloudTrail in
+/// its NotPrincipal, and only when who may decrypt and who may administer stay the same; a
+/// Deny that names CloudTrail with Principal is a decision for a person.
+#[test]
+fn edit_deny_exempts_cloudtrail_from_a_not_principal_deny_and_changes_nothing_else() {
+    // "Only the account may generate data keys": a Deny with NotPrincipal that forgets
+    // CloudTrail.
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CloudTrail", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+         "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:111122223333:trail/*"}}},
+        {"Sid": "OnlyTheAccountEncrypts", "Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"},
+         "Action": "kms:GenerateDataKey*", "Resource": "*"}
+    ]});
+    let account = with_default_key_policy(&policy.to_string());
+    let options = Options {
+        trails: vec!["default-policy".into()],
+        edit_deny: true,
+        ..Options::default()
+    };
+    let p = plan(&account, &options).expect("plan");
+    assert_eq!(
+        outcome(&p, "default-policy"),
+        Outcome::Fixed,
+        "{}",
+        render::text(&p)
+    );
+    assert!(
+        p.proofs.iter().all(|proof| proof.holds()),
+        "{:#?}",
+        p.proofs
+    );
+    let Some(Step::PutKeyPolicy {
+        after, narrowed, ..
+    }) = p
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::PutKeyPolicy { .. }))
+    else {
+        panic!("a policy change: {}", render::text(&p));
+    };
+    assert_eq!(narrowed.len(), 1, "{narrowed:?}");
+    let doc: serde_json::Value = serde_json::from_str(after).expect("json");
+    let deny = doc["Statement"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|s| s["Effect"] == "Deny")
+        .expect("the Deny is kept");
+    assert_eq!(deny["NotPrincipal"]["Service"], "cloudtrail.amazonaws.com");
+    assert!(render::text(&p).contains("UNSAFE (--edit-deny)"));
+    // Applied to the evidence, the trail is compliant.
+    let after = common::apply(&account, &p);
+    let trail = after
+        .trails
+        .iter()
+        .find(|t| t.name == "default-policy")
+        .expect("trail");
+    for f in trailseal_checks::run_trail_checks(&after.trail_evidence(trail), &["TS006"]) {
+        assert_eq!(f.status, trailseal_model::Status::Pass, "{}", f.message);
+    }
+
+    // The policy of examples/policies/explicit-deny-cloudtrail.json denies everyone but the
+    // account's root user everything: narrowing it for CloudTrail would still leave nobody
+    // able to decrypt or administer the key, so the proof refuses it.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policies/explicit-deny-cloudtrail.json"
+    );
+    let account = with_default_key_policy(&std::fs::read_to_string(path).expect("policy"));
+    let p = plan(&account, &options).expect("plan");
+    assert_eq!(
+        outcome(&p, "default-policy"),
+        Outcome::Refused,
+        "{}",
+        render::text(&p)
+    );
+    assert!(p.steps.is_empty());
+
+    // A Deny with Principal naming CloudTrail: not edited.
+    let named = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*"},
+        {"Sid": "Deny CloudTrail", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*"}
+    ]});
+    let account = with_default_key_policy(&named.to_string());
+    let p = plan(&account, &options).expect("plan");
+    assert_eq!(outcome(&p, "default-policy"), Outcome::NeedsDecision);
+    assert!(p.steps.is_empty());
+}

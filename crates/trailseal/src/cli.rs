@@ -80,6 +80,11 @@ pub struct FixArgs {
     /// trailseal key (without it the plan changes nothing for that trail and says so).
     #[arg(long)]
     pub replace_key: bool,
+    /// UNSAFE: exempt CloudTrail from the blocking Deny statements that use NotPrincipal
+    /// (CloudTrail is added to it); refused unless who may decrypt and who may administer the
+    /// key stay exactly the same (the proof), or --force.
+    #[arg(long)]
+    pub edit_deny: bool,
     /// Keep changes whose proof fails (the plan flags them).
     #[arg(long)]
     pub force: bool,

@@ -32,6 +32,7 @@ pub fn run(args: FixArgs) -> anyhow::Result<u8> {
         readers: args.readers.clone(),
         enable_disabled_keys: args.enable_disabled_keys,
         replace_key: args.replace_key,
+        edit_deny: args.edit_deny,
         force: args.force,
     };
     // "The alias name must begin with alias/ followed by a name ... can contain only
