@@ -106,3 +106,25 @@ fn an_unknown_kms_key_id_is_indeterminate_for_every_key_check() {
         assert_eq!(status(&ev, code).0, Status::Indeterminate, "{code}");
     }
 }
+
+/// A key in another Region than the bucket fails TS005, unless it is a multi-Region key with
+/// a replica there (undecided): whether it is multi-Region, when that could not be read, is
+/// not a failure but an error; known single-Region, it fails.
+#[test]
+fn a_key_in_another_region_whose_multi_region_flag_is_unknown_is_not_a_failure() {
+    let mut ev = evidence(Key {
+        region: Fact::Known("us-west-2".into()),
+        multi_region: Fact::Unreadable("kms:DescribeKey: AccessDeniedException".into()),
+        ..good_key()
+    });
+    ev.bucket = Some(trailseal_model::Bucket {
+        name: "logs".into(),
+        region: Fact::Known("us-east-1".into()),
+    });
+    let (s, message) = status(&ev, "TS005");
+    assert_eq!(s, Status::Error, "{message}");
+    if let Some(key) = ev.key.as_mut() {
+        key.multi_region = Fact::Known(false);
+    }
+    assert_eq!(status(&ev, "TS005").0, Status::Fail);
+}

@@ -139,6 +139,18 @@ fn run(ev: &TrailEvidence) -> Finding {
             ),
             evidence,
         )
+    } else if let Err(f) = require(
+        info,
+        ev,
+        &key.multi_region,
+        &format!(
+            "whether {arn} is a multi-Region key (it is in {key_region}, the bucket in {bucket_region}; a replica there would make this undecided rather than a failure)"
+        ),
+        "Grant the auditing principal kms:DescribeKey on the key.",
+    ) {
+        // Not in the bucket's Region: a failure, unless it is a multi-Region key with a
+        // replica there (undecided, above). Not knowing which is not a failure.
+        *f
     } else {
         finding(
             info,
