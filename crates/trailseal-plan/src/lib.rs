@@ -32,6 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 mod assemble;
+pub mod cloudformation;
 mod planner;
 pub mod proof;
 mod readers;

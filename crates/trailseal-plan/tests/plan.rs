@@ -409,3 +409,50 @@ fn the_emitted_terraform_passes_the_checks_when_scanned() {
         }
     }
 }
+
+/// The plan as a CloudFormation template, scanned by trailseal's own IaC scanner: every trail
+/// the plan fixes passes TS001-TS008 in it.
+#[test]
+fn the_emitted_cloudformation_passes_the_checks_when_scanned() {
+    let account = broken();
+    let p = plan(&account, &Options::default()).expect("plan");
+    let template = trailseal_plan::cloudformation::emit(&p, &account).expect("template");
+    let scan = trailseal_iac::cfn::scan("plan.json", &template, &Default::default());
+    assert!(scan.problems.is_empty(), "{:#?}\n{template}", scan.problems);
+    let findings = scan.localize(trailseal_checks::evaluate_account(
+        &scan.account,
+        &[
+            "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008",
+        ],
+    ));
+    let fixed: Vec<&str> = p
+        .trails
+        .iter()
+        .filter(|t| t.outcome == Outcome::Fixed)
+        .map(|t| t.trail_arn.rsplit('/').next().unwrap_or_default())
+        .collect();
+    assert!(!fixed.is_empty());
+    for name in fixed {
+        let id: String = name
+            .split('-')
+            .map(|p| {
+                let mut c = p.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let resource = format!("Trail{id}");
+        let mine: Vec<_> = findings.iter().filter(|f| f.resource == resource).collect();
+        assert_eq!(mine.len(), 8, "{resource}: {mine:#?}");
+        for f in mine {
+            assert_eq!(
+                f.status,
+                Status::Pass,
+                "{resource} {}: {}\n{template}",
+                f.code,
+                f.message
+            );
+        }
+    }
+}

@@ -50,6 +50,9 @@ pub enum Emit {
     /// A Terraform configuration: existing trails, keys and buckets adopted with import
     /// blocks, the change as their arguments; new keys and aliases as resources.
     Terraform,
+    /// A CloudFormation template (one Region): existing resources with DeletionPolicy
+    /// Retain, to import first and then update; new keys and aliases as resources.
+    Cloudformation,
 }
 
 #[derive(Debug, Args)]

@@ -118,12 +118,19 @@ pub fn run(args: FixArgs) -> anyhow::Result<u8> {
         return apply(&args, saved.as_deref(), plans);
     }
     let text = match (args.emit, args.format) {
-        (Some(Emit::Terraform), _) => {
+        (Some(kind @ (Emit::Terraform | Emit::Cloudformation)), _) => {
             let mut code = Vec::new();
             for (p, account) in plans.iter().zip(&planned_accounts) {
-                code.push(trailseal_plan::terraform::emit(p, account).map_err(|e| {
+                let (written, language) = match kind {
+                    Emit::Terraform => (trailseal_plan::terraform::emit(p, account), "Terraform"),
+                    _ => (
+                        trailseal_plan::cloudformation::emit(p, account),
+                        "a CloudFormation template",
+                    ),
+                };
+                code.push(written.map_err(|e| {
                     UsageError(format!(
-                        "the plan cannot be written as Terraform: {e} (--emit cli can)"
+                        "the plan cannot be written as {language}: {e} (--emit cli can)"
                     ))
                 })?);
             }

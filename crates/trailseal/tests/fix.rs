@@ -125,3 +125,28 @@ fn emit_terraform_prints_the_change_as_code() {
         "kms_key_id                 = aws_kms_key.trailseal_us_east_1.arn",
     ));
 }
+
+#[test]
+fn emit_cloudformation_prints_one_regions_template() {
+    let out = fix(&[
+        "--emit",
+        "cloudformation",
+        "--trail",
+        "unencrypted,default-policy",
+    ])
+    .assert()
+    .code(0)
+    .get_output()
+    .stdout
+    .clone();
+    let template: Value = serde_json::from_slice(&out).expect("a JSON template");
+    assert_eq!(template["AWSTemplateFormatVersion"], "2010-09-09");
+    assert_eq!(
+        template["Resources"]["TrailUnencrypted"]["DeletionPolicy"],
+        "Retain"
+    );
+    assert_eq!(
+        template["Resources"]["TrailUnencrypted"]["Properties"]["KMSKeyId"]["Fn::GetAtt"][0],
+        "TrailsealKeyUsEast1"
+    );
+}
