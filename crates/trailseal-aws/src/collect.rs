@@ -72,6 +72,8 @@ pub struct CollectOptions {
     pub regions: Option<Vec<String>>,
     /// Requests in flight at most.
     pub concurrency: usize,
+    /// Key ARNs to read besides the trails' keys (`fix --key`).
+    pub extra_keys: Vec<String>,
 }
 
 impl Default for CollectOptions {
@@ -79,6 +81,7 @@ impl Default for CollectOptions {
         CollectOptions {
             regions: None,
             concurrency: DEFAULT_CONCURRENCY,
+            extra_keys: Vec::new(),
         }
     }
 }
@@ -187,6 +190,9 @@ impl Collector {
 
         // Phase 2: trail status, key references, aliases, buckets.
         let mut references: BTreeSet<(String, String)> = BTreeSet::new();
+        for k in &options.extra_keys {
+            references.insert((key_region(k, "us-east-1"), k.clone()));
+        }
         for t in trails.values() {
             if let Some(r) = t.key_id() {
                 references.insert((key_region(r, &t.home_region), r.to_owned()));

@@ -164,7 +164,7 @@ impl JournalWriter {
     /// Opens an existing journal to roll it back: locked (an apply or another rollback of it
     /// still running is refused), read and checked, a line cut off at the end (the process
     /// was killed while writing it) removed so that new lines follow a complete one.
-    pub fn open(path: &Path) -> Result<(Journal, JournalWriter), JournalError> {
+    pub fn open(path: &Path, torn_ok: bool) -> Result<(Journal, JournalWriter), JournalError> {
         let name = path.display().to_string();
         let mut file = OpenOptions::new()
             .read(true)
@@ -181,6 +181,13 @@ impl JournalWriter {
             why: e.to_string(),
         })?;
         let journal = parse(&name, &text)?;
+        if journal.complete_len < text.len() && !torn_ok {
+            return Err(JournalError::Invalid {
+                path: name,
+                line: text.lines().count(),
+                why: "the last line is cut off. If the process was killed while writing it, run rollback with --torn-ok to ignore that line (its call was not made, or its outcome is found again)".into(),
+            });
+        }
         if journal.complete_len < text.len() {
             file.set_len(journal.complete_len as u64)
                 .and_then(|()| file.sync_data())

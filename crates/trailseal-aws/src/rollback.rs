@@ -43,18 +43,18 @@ impl Applier {
         mut writer: JournalWriter,
         options: RollbackOptions,
     ) -> Result<Report, ApplyError> {
-        let Some((account, _, journal_id)) = journal.begin() else {
+        let Some((account, partition, journal_id)) = journal.begin() else {
             return Err(ApplyError::Journal(JournalError::Invalid {
                 path: writer.path().display().to_string(),
                 line: 1,
                 why: "no begin".into(),
             }));
         };
-        if account != self.account {
+        if account != self.account || partition != self.partition {
             return Err(ApplyError::WrongAccount {
                 what: "journal",
-                plan: account.to_owned(),
-                caller: self.account.clone(),
+                plan: format!("{account} ({partition})"),
+                caller: format!("{} ({})", self.account, self.partition),
             });
         }
         let journal_id = journal_id.to_owned();

@@ -59,6 +59,10 @@ pub struct Options {
     pub no_extras: bool,
     /// The alias of the trailseal key.
     pub alias: String,
+    /// A key (ARN) to point the trails that need a new key at, instead of the trailseal key;
+    /// it must be in their bucket's Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// Principals (ARNs or account ids) that must be able to decrypt the logs under a new key.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub readers: Vec<String>,
@@ -83,6 +87,7 @@ impl Default for Options {
             trails: Vec::new(),
             no_extras: false,
             alias: DEFAULT_ALIAS.to_owned(),
+            key: None,
             readers: Vec::new(),
             enable_disabled_keys: false,
             replace_key: false,

@@ -491,7 +491,11 @@ fn replace_key(
         k.manager.known().map(String::as_str) == Some("CUSTOMER")
             && k.state.known().map(String::as_str) == Some("Enabled")
     };
-    if let Some(k) = aliased.iter().find(|k| !usable(k)) {
+    if let Some(k) = aliased
+        .iter()
+        .find(|k| !usable(k))
+        .filter(|_| options.key.is_none())
+    {
         // An alias names one key per Region: it cannot be created again.
         w.plan.outcome = Outcome::CannotPlan;
         w.plan.reasons.push(format!(
@@ -502,7 +506,37 @@ fn replace_key(
         ));
         return;
     }
-    let existing = aliased.first().copied();
+    let mut existing = aliased.first().copied();
+    // --key: the key the user named, in the bucket's Region.
+    if let Some(named) = &options.key {
+        let Some(k) = account
+            .keys
+            .iter()
+            .find(|k| k.arn.as_deref() == Some(named.as_str()))
+        else {
+            w.plan.outcome = Outcome::CannotPlan;
+            w.plan.reasons.push(format!(
+                "--key {named} was not read (it must be a key ARN this account can describe)"
+            ));
+            return;
+        };
+        if k.region.known() != Some(&region) {
+            w.plan.outcome = Outcome::CannotPlan;
+            w.plan.reasons.push(format!(
+                "--key {named} is in {}, the trail's bucket in {region}: CloudTrail needs a key in the bucket's Region",
+                k.region.known().map(String::as_str).unwrap_or("a Region not known")
+            ));
+            return;
+        }
+        if !usable(k) {
+            w.plan.outcome = Outcome::CannotPlan;
+            w.plan.reasons.push(format!(
+                "--key {named} is not an enabled customer-managed key"
+            ));
+            return;
+        }
+        existing = Some(k);
+    }
     let id = match existing {
         Some(k) => {
             let Some(arn) = k.arn.clone() else {
@@ -523,8 +557,8 @@ fn replace_key(
             if explicit || matches!(st("TS006"), Some(Status::Indeterminate | Status::Error)) {
                 w.plan.outcome = Outcome::CannotPlan;
                 w.plan.reasons.push(format!(
-                    "the trailseal key {arn} ({}) cannot be used as it is: {}",
-                    options.alias,
+                    "the key {arn} ({}) cannot be used as it is: {}",
+                    options.key.as_deref().unwrap_or(&options.alias),
                     status(&f2, "TS006").map(line).unwrap_or_default()
                 ));
                 return;

@@ -427,3 +427,49 @@ fn edit_deny_exempts_cloudtrail_from_a_not_principal_deny_and_changes_nothing_el
     assert_eq!(outcome(&p, "default-policy"), Outcome::NeedsDecision);
     assert!(p.steps.is_empty());
 }
+
+/// --key names the key to use instead of the trailseal key: it must be in the bucket's Region
+/// (refused otherwise) and be an enabled customer-managed key.
+#[test]
+fn a_named_key_is_used_only_in_the_buckets_region() {
+    let account = broken();
+    let west = Options {
+        trails: vec!["unencrypted".into()],
+        key: Some(WEST_KEY.into()),
+        ..Options::default()
+    };
+    let p = plan(&account, &west).expect("plan");
+    assert_eq!(outcome(&p, "unencrypted"), Outcome::CannotPlan);
+    assert!(
+        p.trails[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("bucket's Region")),
+        "{:?}",
+        p.trails[0].reasons
+    );
+    assert!(p.steps.is_empty());
+    let good = "arn:aws:kms:us-east-1:111122223333:key/good";
+    let p = plan(
+        &account,
+        &Options {
+            key: Some(good.into()),
+            ..west
+        },
+    )
+    .expect("plan");
+    assert_eq!(
+        outcome(&p, "unencrypted"),
+        Outcome::Fixed,
+        "{}",
+        render::text(&p)
+    );
+    assert!(!p.steps.iter().any(|s| matches!(s, Step::CreateKey { .. })));
+    assert!(p.steps.iter().any(|s| matches!(s,
+        Step::UpdateTrailKey { after: trailseal_plan::KeyTarget::Existing { arn }, .. } if arn == good)));
+    assert!(
+        p.proofs.iter().all(|proof| proof.holds()),
+        "{:#?}",
+        p.proofs
+    );
+}

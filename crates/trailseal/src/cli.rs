@@ -69,6 +69,10 @@ pub struct FixArgs {
     /// Leave out log file validation (TS010) and key rotation (TS011).
     #[arg(long)]
     pub no_extras: bool,
+    /// Point the trails that need a new key at this key (ARN; it must be an enabled
+    /// customer-managed key in their bucket's Region) instead of the trailseal key.
+    #[arg(long, value_name = "KEY_ARN")]
+    pub key: Option<String>,
     /// Alias of the key trailseal creates (one per account and Region, reused when it exists).
     #[arg(long, value_name = "ALIAS", default_value = trailseal_plan::DEFAULT_ALIAS)]
     pub alias: String,
@@ -122,6 +126,10 @@ pub struct RollbackArgs {
     /// Also schedule the deletion of the keys the apply created (else they are only disabled).
     #[arg(long)]
     pub delete_keys: bool,
+    /// Use a journal whose last line was cut off (the process was killed while writing it):
+    /// that line is ignored. Without it such a journal is refused.
+    #[arg(long)]
+    pub torn_ok: bool,
     /// The waiting period of that deletion, in days.
     #[arg(long, value_name = "DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(i32).range(7..=30))]

@@ -35,6 +35,11 @@ pub fn run(args: CollectArgs) -> anyhow::Result<u8> {
 /// Collects the configured account. Usage problems (unknown Region, unusable credentials) are
 /// [`UsageError`]s: exit code 2.
 pub fn collect_live(args: &AwsArgs) -> anyhow::Result<Evidence> {
+    collect_live_with(args, Vec::new())
+}
+
+/// [`collect_live`], also reading the keys `extra_keys` name (key ARNs).
+pub fn collect_live_with(args: &AwsArgs, extra_keys: Vec<String>) -> anyhow::Result<Evidence> {
     let regions: Vec<String> = args
         .regions
         .iter()
@@ -44,6 +49,7 @@ pub fn collect_live(args: &AwsArgs) -> anyhow::Result<Evidence> {
     let options = CollectOptions {
         regions: (!regions.is_empty()).then_some(regions),
         concurrency: usize::from(args.concurrency),
+        extra_keys,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -21,14 +21,26 @@ use crate::output::print_stdout;
 use crate::{audit_cmd, collect_cmd, UsageError};
 
 pub fn run(args: FixArgs) -> anyhow::Result<u8> {
+    if let Some(k) = &args.key {
+        let parts: Vec<&str> = k.splitn(6, ':').collect();
+        let ok = matches!(parts.as_slice(), ["arn", _, "kms", r, a, res]
+            if !r.is_empty() && a.len() == 12 && res.starts_with("key/"));
+        if !ok {
+            return Err(UsageError(format!(
+                "--key {k}: expected a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); the key must be in the trails' bucket Region"
+            ))
+            .into());
+        }
+    }
     let evidence = match &args.evidence {
         Some(path) => audit_cmd::read_evidence(path)?,
-        None => collect_cmd::collect_live(&args.aws)?,
+        None => collect_cmd::collect_live_with(&args.aws, args.key.iter().cloned().collect())?,
     };
     let options = Options {
         trails: args.trails.clone(),
         no_extras: args.no_extras,
         alias: args.alias.clone(),
+        key: args.key.clone(),
         readers: args.readers.clone(),
         enable_disabled_keys: args.enable_disabled_keys,
         replace_key: args.replace_key,

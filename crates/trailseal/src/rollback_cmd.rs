@@ -15,7 +15,7 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<u8> {
     // Locked for the whole rollback: an apply or another rollback of it still running is
     // refused.
     let (journal, writer) =
-        JournalWriter::open(&args.journal).map_err(|e| UsageError(e.to_string()))?;
+        JournalWriter::open(&args.journal, args.torn_ok).map_err(|e| UsageError(e.to_string()))?;
     for w in &journal.warnings {
         eprintln!("trailseal: warning: {}: {w}", args.journal.display());
     }
@@ -40,11 +40,11 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<u8> {
         })
         .collect();
     if pending.is_empty() {
-        print_stdout(&format!(
-            "Nothing to roll back: every step of {} is already rolled back.\n",
+        return Err(UsageError(format!(
+            "{} is already rolled back: nothing to do",
             args.journal.display()
-        ))?;
-        return Ok(0);
+        ))
+        .into());
     }
     let Some((account, _, _)) = journal.begin() else {
         return Err(UsageError(format!("{}: no begin line", args.journal.display())).into());

@@ -94,6 +94,7 @@ fn bad_options_exit_2_with_a_message() {
         (&["--alias", "alias/"][..], "--alias alias/"),
         (&["--alias", "alias/has space"][..], "letters, digits"),
         (&["--reader", "arn:aws:s3:::bucket"][..], "role or user ARN"),
+        (&["--key", "alias/mine"][..], "expected a key ARN"),
     ] {
         fix(args)
             .assert()

@@ -137,13 +137,13 @@ fn fix_then_audit_then_fix_again_then_rollback_restores_everything() {
             .contains("alias/trailseal-cloudtrail"),
         "the created aliases are deleted"
     );
-    // A second rollback does nothing.
+    // A second rollback does nothing: refused, saying so.
     trailseal(server)
         .arg("rollback")
         .arg(&journal)
         .assert()
-        .code(0)
-        .stdout(predicates::str::contains("Nothing to roll back"));
+        .code(2)
+        .stderr(predicates::str::contains("already rolled back"));
 }
 
 #[test]
@@ -263,14 +263,21 @@ fn journals_edited_in_use_or_cut_off() {
         .code(2)
         .stderr(predicates::str::contains("in use by another trailseal"));
     held.unlock().expect("unlock");
-    // A last line cut off (killed while writing it) is ignored with a warning; without an end
-    // line, the rollback says the apply was interrupted, and still restores what it records.
+    // A last line cut off (killed while writing it): refused, unless --torn-ok says that is
+    // what happened; then it is ignored with a warning, and without an end line the rollback
+    // says the apply was interrupted and still restores what it records.
     let cut = dir.join("cut.jsonl");
     let lines: Vec<&str> = text.lines().collect();
     let kept = lines[..lines.len() - 1].join("\n") + "\n" + &lines[lines.len() - 1][..10];
     std::fs::write(&cut, kept).expect("write");
     trailseal(server)
         .args(["rollback", "--yes"])
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--torn-ok"));
+    trailseal(server)
+        .args(["rollback", "--yes", "--torn-ok"])
         .arg(&cut)
         .assert()
         .code(0)
