@@ -353,6 +353,33 @@ fn plan_text_script_and_json_snapshots() {
         })
         .collect();
     insta::assert_json_snapshot!("plan_steps", steps);
+    // The same change as code (the policies are long: the snapshots show the shape).
+    let terraform = trailseal_plan::terraform::emit(&p, &broken()).expect("terraform");
+    let shape = |code: &str| -> String {
+        code.lines()
+            .filter(|l| {
+                !l.trim_start().starts_with('"')
+                    && !l.trim().trim_matches(|c| "{}[],".contains(c)).is_empty()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!("plan_terraform", shape(&terraform));
+    let template = trailseal_plan::cloudformation::emit(&p, &broken()).expect("template");
+    let doc: Value = serde_json::from_str(&template).expect("JSON");
+    let resources: Vec<String> = doc["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .map(|(id, r)| {
+            format!(
+                "{id}: {} {}",
+                r["Type"].as_str().unwrap_or_default(),
+                r["DeletionPolicy"].as_str().unwrap_or("(created)")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("plan_cloudformation", resources.join("\n"));
 }
 
 /// The plan as Terraform, scanned by trailseal's own IaC scanner: every trail the plan fixes
