@@ -85,6 +85,12 @@ pub(crate) fn now() -> String {
 /// The key id of a key ARN (`arn:aws:kms:R:A:key/ID` -> `ID`). KMS takes either in `KeyId`
 /// for a key of the caller's account in the client's Region; moto's EnableKey, DisableKey and
 /// ScheduleKeyDeletion take only the id.
+/// Two policy texts with the same JSON (formatting aside).
+pub(crate) fn same_policy(a: &str, b: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(a).ok()
+        == serde_json::from_str::<serde_json::Value>(b).ok()
+}
+
 pub(crate) fn key_id(arn: &str) -> &str {
     arn.rsplit_once(":key/").map_or(arn, |(_, id)| id)
 }
@@ -316,30 +322,12 @@ impl Applier {
                         None => return Ok(Prior::Rotation { enabled: false }),
                     },
                 };
-                let out = self
-                    .kms(region)
-                    .get_key_rotation_status()
-                    .key_id(&arn)
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:GetKeyRotationStatus", &e))?;
                 Ok(Prior::Rotation {
-                    enabled: out.key_rotation_enabled(),
+                    enabled: self.rotation(region, &arn).await?,
                 })
             }
             Step::EnableKey { key_arn, .. } => {
-                let out = self
-                    .kms(region)
-                    .describe_key()
-                    .key_id(key_arn)
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:DescribeKey", &e))?;
-                let state = out
-                    .key_metadata()
-                    .and_then(|m| m.key_state())
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default();
+                let state = self.key_state(region, key_arn).await?;
                 if state != "Disabled" {
                     return Err(format!("the key is {state} now, not Disabled as when the plan was made: run fix again"));
                 }
@@ -348,18 +336,8 @@ impl Applier {
             Step::PutKeyPolicy {
                 key_arn, before, ..
             } => {
-                let out = self
-                    .kms(region)
-                    .get_key_policy()
-                    .key_id(key_arn)
-                    .policy_name("default")
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:GetKeyPolicy", &e))?;
-                let policy = out.policy().unwrap_or_default().to_owned();
-                let same = serde_json::from_str::<serde_json::Value>(&policy).ok()
-                    == serde_json::from_str::<serde_json::Value>(before).ok();
-                if !same {
+                let policy = self.key_policy(region, key_arn).await?;
+                if !same_policy(&policy, before) {
                     return Err("the key policy changed since the plan was made: nothing was written; run fix again".into());
                 }
                 Ok(Prior::KeyPolicy { policy })
@@ -382,6 +360,47 @@ impl Applier {
                 Ok(Prior::LogFileValidation { enabled })
             }
         }
+    }
+
+    /// A key's state (`Enabled`, `Disabled`, ...), read now.
+    pub(crate) async fn key_state(&self, region: &str, arn: &str) -> Result<String, String> {
+        let out = self
+            .kms(region)
+            .describe_key()
+            .key_id(arn)
+            .send()
+            .await
+            .map_err(|e| describe("kms:DescribeKey", &e))?;
+        Ok(out
+            .key_metadata()
+            .and_then(|m| m.key_state())
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default())
+    }
+
+    /// Whether a key's rotation is on, read now.
+    pub(crate) async fn rotation(&self, region: &str, arn: &str) -> Result<bool, String> {
+        let out = self
+            .kms(region)
+            .get_key_rotation_status()
+            .key_id(arn)
+            .send()
+            .await
+            .map_err(|e| describe("kms:GetKeyRotationStatus", &e))?;
+        Ok(out.key_rotation_enabled())
+    }
+
+    /// A key's policy (`default`), read now.
+    pub(crate) async fn key_policy(&self, region: &str, arn: &str) -> Result<String, String> {
+        let out = self
+            .kms(region)
+            .get_key_policy()
+            .key_id(arn)
+            .policy_name("default")
+            .send()
+            .await
+            .map_err(|e| describe("kms:GetKeyPolicy", &e))?;
+        Ok(out.policy().unwrap_or_default().to_owned())
     }
 
     pub(crate) async fn trail(

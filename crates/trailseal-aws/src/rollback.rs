@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use trailseal_plan::{KeyTarget, Step};
 
-use crate::apply::{key_id, now, Applier, ApplyError, Report, RollbackOptions};
+use crate::apply::{key_id, now, same_policy, Applier, ApplyError, Report, RollbackOptions};
 use crate::error::{code, describe};
 use crate::journal::{Entry, Journal, JournalError, JournalWriter, Prior};
 use crate::{TAG_JOURNAL, TAG_STEP};
@@ -190,21 +190,6 @@ impl Applier {
         }
     }
 
-    async fn key_state(&self, region: &str, arn: &str) -> Result<String, String> {
-        let out = self
-            .kms(region)
-            .describe_key()
-            .key_id(arn)
-            .send()
-            .await
-            .map_err(|e| describe("kms:DescribeKey", &e))?;
-        Ok(out
-            .key_metadata()
-            .and_then(|m| m.key_state())
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default())
-    }
-
     async fn undo(
         &self,
         step: &Step,
@@ -250,14 +235,7 @@ impl Applier {
                 let Some(arn) = key(k) else {
                     return Ok(Undo::AsBefore);
                 };
-                let now = kms()
-                    .get_key_rotation_status()
-                    .key_id(&arn)
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:GetKeyRotationStatus", &e))?
-                    .key_rotation_enabled();
-                if !now {
+                if !self.rotation(region, &arn).await? {
                     return Ok(Undo::AsBefore);
                 }
                 kms()
@@ -305,22 +283,11 @@ impl Applier {
                 }
             }
             (Step::PutKeyPolicy { key_arn, after, .. }, Prior::KeyPolicy { policy }) => {
-                let now = kms()
-                    .get_key_policy()
-                    .key_id(key_arn)
-                    .policy_name("default")
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:GetKeyPolicy", &e))?;
-                let now = now.policy().unwrap_or_default();
-                let same = |a: &str, b: &str| {
-                    serde_json::from_str::<serde_json::Value>(a).ok()
-                        == serde_json::from_str::<serde_json::Value>(b).ok()
-                };
-                if same(now, policy) {
+                let now = self.key_policy(region, key_arn).await?;
+                if same_policy(&now, policy) {
                     return Ok(Undo::AsBefore);
                 }
-                if !same(now, after) && !options.force {
+                if !same_policy(&now, after) && !options.force {
                     return conflict("the key policy was edited after the apply".into());
                 }
                 kms()

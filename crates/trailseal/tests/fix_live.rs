@@ -225,18 +225,7 @@ fn journals_edited_in_use_or_cut_off() {
     server.seed(&["--scenario", "broken"]);
     let dir = tempdir();
     let journal = dir.join("journal.jsonl");
-    trailseal(server)
-        .args([
-            "fix",
-            "--regions",
-            REGIONS,
-            "--trail",
-            "no-key",
-            "--apply",
-            "--yes",
-            "--journal",
-        ])
-        .arg(&journal)
+    assert_cmd::Command::from_std(apply_trails(&server.endpoint(), "no-key", &journal))
         .assert()
         .code(0);
     let text = std::fs::read_to_string(&journal).expect("journal");
@@ -318,15 +307,16 @@ fn plan_steps(server: &Moto) -> Vec<String> {
         .collect()
 }
 
-/// `fix --apply --yes` of SOME_TRAILS through `endpoint` (moto, or the proxy in front of it).
-fn apply_some(endpoint: &str, journal: &Path) -> std::process::Command {
+/// `fix --apply --yes --journal JOURNAL` of `trails` (comma-separated) through `endpoint`
+/// (moto, or the proxy in front of it).
+fn apply_trails(endpoint: &str, trails: &str, journal: &Path) -> std::process::Command {
     let mut cmd = support::moto::trailseal_at(endpoint);
     cmd.args([
         "fix",
         "--regions",
         REGIONS,
         "--trail",
-        SOME_TRAILS,
+        trails,
         "--apply",
         "--yes",
         "--journal",
@@ -358,7 +348,7 @@ fn a_failure_at_any_step_stops_the_apply_and_rollback_restores_the_account() {
         let before = state(&collect(server, &dir.join(format!("before-{k}.json"))));
         let proxy = support::proxy::start(server.port, support::proxy::Fault::Fail(k));
         let journal = dir.join(format!("journal-{k}.jsonl"));
-        let out = apply_some(&proxy.endpoint(), &journal)
+        let out = apply_trails(&proxy.endpoint(), SOME_TRAILS, &journal)
             .output()
             .expect("fix --apply");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -397,7 +387,7 @@ fn a_killed_apply_is_rolled_back_from_its_journal() {
         let before = state(&collect(server, &dir.join(format!("before-kill-{k}.json"))));
         let proxy = support::proxy::start(server.port, support::proxy::Fault::Hold(k));
         let journal = dir.join(format!("journal-kill-{k}.jsonl"));
-        let mut child = apply_some(&proxy.endpoint(), &journal)
+        let mut child = apply_trails(&proxy.endpoint(), SOME_TRAILS, &journal)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -450,18 +440,7 @@ fn an_existing_alias_stops_the_apply_before_any_change() {
     let dir = tempdir();
     let before = state(&collect(server, &dir.join("before.json")));
     let journal = dir.join("journal.jsonl");
-    trailseal(server)
-        .args([
-            "fix",
-            "--regions",
-            REGIONS,
-            "--trail",
-            "no-key",
-            "--apply",
-            "--yes",
-            "--journal",
-        ])
-        .arg(&journal)
+    assert_cmd::Command::from_std(apply_trails(&server.endpoint(), "no-key", &journal))
         .assert()
         .code(2)
         .stderr(predicates::str::contains(
@@ -480,18 +459,7 @@ fn a_change_made_after_the_apply_is_not_overwritten_by_rollback() {
     let dir = tempdir();
     let before = state(&collect(server, &dir.join("before.json")));
     let journal = dir.join("journal.jsonl");
-    trailseal(server)
-        .args([
-            "fix",
-            "--regions",
-            REGIONS,
-            "--trail",
-            "no-key",
-            "--apply",
-            "--yes",
-            "--journal",
-        ])
-        .arg(&journal)
+    assert_cmd::Command::from_std(apply_trails(&server.endpoint(), "no-key", &journal))
         .assert()
         .code(0);
     // The security team points the trail at their own key after the apply.
