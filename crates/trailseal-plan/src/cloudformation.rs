@@ -13,9 +13,10 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
-use trailseal_model::{AccountEvidence, Key, Trail};
+use trailseal_model::AccountEvidence;
 
-use crate::{KeyTarget, Plan, Step};
+use crate::described::{describe, TrailKey};
+use crate::{Plan, Step};
 
 /// A logical id from any text (`trail-a.b` -> `TrailAB` style: letters and digits only).
 fn logical(prefix: &str, s: &str, taken: &mut Vec<String>) -> String {
@@ -94,187 +95,94 @@ pub fn emit(plan: &Plan, account: &AccountEvidence) -> Result<String, String> {
             ))
         }
     };
-    let partition = plan.partition.clone();
+    let d = describe(plan, account)?;
     let sub = |policy: &str| -> Result<Value, String> {
         let v: Value = serde_json::from_str(policy)
             .map_err(|e| format!("a planned policy is not JSON: {e}"))?;
-        Ok(substitute(&v, &plan.account, &region, &partition))
+        Ok(substitute(&v, &plan.account, &region, &plan.partition))
     };
     let mut taken = Vec::new();
     let mut resources = Map::new();
+    // Logical ids of the keys: new keys by id, existing ones by ARN.
     let mut key_ids: BTreeMap<String, String> = BTreeMap::new();
-    let key_of = |arn: &str| -> Result<&Key, String> {
-        account
-            .keys
-            .iter()
-            .find(|k| k.arn.as_deref() == Some(arn))
-            .ok_or_else(|| format!("{arn} is not in the evidence"))
-    };
-    // Keys: new ones, then existing ones the plan changes.
-    let mut existing: BTreeMap<String, (Option<String>, bool, bool)> = BTreeMap::new();
-    for step in &plan.steps {
-        match step {
-            Step::CreateKey {
-                id,
-                policy,
-                description,
-                ..
-            } => {
-                let name = logical("TrailsealKey", &region, &mut taken);
-                let rotation = plan.steps.iter().any(|s| {
-                    matches!(s, Step::EnableKeyRotation { key: KeyTarget::New { id: i }, .. } if i == id)
-                });
-                resources.insert(
-                    name.clone(),
-                    json!({"Type": "AWS::KMS::Key", "Properties": {
-                        "Description": description,
-                        "KeySpec": "SYMMETRIC_DEFAULT",
-                        "KeyUsage": "ENCRYPT_DECRYPT",
-                        "EnableKeyRotation": rotation,
-                        "KeyPolicy": sub(policy)?
-                    }}),
-                );
-                key_ids.insert(id.clone(), name);
-            }
-            Step::PutKeyPolicy { key_arn, after, .. } => {
-                existing.entry(key_arn.clone()).or_default().0 = Some(after.clone());
-            }
-            Step::EnableKey { key_arn, .. } => {
-                existing.entry(key_arn.clone()).or_default().1 = true
-            }
-            Step::EnableKeyRotation {
-                key: KeyTarget::Existing { arn },
-                ..
-            } => {
-                existing.entry(arn.clone()).or_default().2 = true;
-            }
-            Step::UpdateTrailKey {
-                after: KeyTarget::Existing { arn },
-                ..
-            } => {
-                existing.entry(arn.clone()).or_default();
-            }
-            _ => {}
-        }
-    }
-    for step in &plan.steps {
-        if let Step::CreateAlias {
-            alias,
-            key: KeyTarget::New { id },
-            ..
-        } = step
-        {
-            let key = key_ids.get(id).cloned().unwrap_or_default();
-            let name = logical("TrailsealAlias", &region, &mut taken);
+    for k in &d.new_keys {
+        let name = logical("TrailsealKey", &region, &mut taken);
+        resources.insert(
+            name.clone(),
+            json!({"Type": "AWS::KMS::Key", "Properties": {
+                "Description": k.description,
+                "KeySpec": "SYMMETRIC_DEFAULT",
+                "KeyUsage": "ENCRYPT_DECRYPT",
+                "EnableKeyRotation": k.rotation,
+                "KeyPolicy": sub(&k.policy)?
+            }}),
+        );
+        if let Some(alias) = &k.alias {
+            let alias_name = logical("TrailsealAlias", &region, &mut taken);
             resources.insert(
-                name,
-                json!({"Type": "AWS::KMS::Alias", "Properties": {"AliasName": alias, "TargetKeyId": {"Ref": key}}}),
+                alias_name,
+                json!({"Type": "AWS::KMS::Alias", "Properties": {"AliasName": alias, "TargetKeyId": {"Ref": name}}}),
             );
         }
+        key_ids.insert(k.id.clone(), name);
     }
-    for (arn, (policy, enable, rotate)) in &existing {
-        let key = key_of(arn)?;
-        let known = |f: &trailseal_model::Fact<String>, what: &str| {
-            f.known()
-                .cloned()
-                .ok_or_else(|| format!("{arn}: its {what} is not known"))
-        };
-        let policy = match policy {
-            Some(p) => p.clone(),
-            None => known(&key.policy, "policy")?,
-        };
-        let name = logical("Key", key.key_id.as_deref().unwrap_or(arn), &mut taken);
+    for k in &d.keys {
+        let name = logical("Key", &k.key_id, &mut taken);
         resources.insert(
             name.clone(),
             retained(
                 "AWS::KMS::Key",
                 json!({
-                    "KeySpec": known(&key.key_spec, "key spec")?,
-                    "KeyUsage": key.usage().into_known().unwrap_or_else(|| "ENCRYPT_DECRYPT".into()),
-                    "Enabled": *enable || key.state.known().map(String::as_str) == Some("Enabled"),
-                    "EnableKeyRotation": *rotate || key.rotation_enabled.known() == Some(&true),
-                    "KeyPolicy": sub(&policy)?
+                    "KeySpec": k.spec,
+                    "KeyUsage": k.usage,
+                    "Enabled": k.enabled,
+                    "EnableKeyRotation": k.rotation,
+                    "KeyPolicy": sub(&k.policy)?
                 }),
             ),
         );
-        key_ids.insert(arn.clone(), name);
-    }
-    // Trails the plan changes or whose key's policy it changes, and their buckets.
-    let mut trails: Vec<&Trail> = Vec::new();
-    for t in &account.trails {
-        let touched = plan.steps.iter().any(|s| s.target() == t.arn)
-            || t.key_id().is_some_and(|k| existing.contains_key(k));
-        if touched {
-            trails.push(t);
-        }
+        key_ids.insert(k.arn.clone(), name);
     }
     let mut buckets: BTreeMap<String, String> = BTreeMap::new();
-    for t in trails {
+    for t in &d.trails {
         let arn = &t.arn;
-        let bucket = t
-            .s3_bucket_name
-            .known()
-            .ok_or_else(|| format!("{arn}: its bucket is not known"))?;
-        let bucket_region = account
-            .bucket(bucket)
-            .and_then(|b| b.region.known().cloned())
-            .ok_or_else(|| format!("{arn}: the Region of bucket {bucket} is not known"))?;
-        if bucket_region != region || t.home_region != region {
+        if t.bucket_region != region || t.home_region != region {
             return Err(format!(
-                "{arn} is in {} and logs to a bucket in {bucket_region}: one template cannot hold both (use --emit terraform)",
-                t.home_region
+                "{arn} is in {} and logs to a bucket in {}: one template cannot hold both (use --emit terraform)",
+                t.home_region, t.bucket_region
             ));
         }
-        let bucket_id = match buckets.get(bucket) {
+        let bucket_id = match buckets.get(&t.bucket) {
             Some(id) => id.clone(),
             None => {
-                let id = logical("Bucket", bucket, &mut taken);
+                let id = logical("Bucket", &t.bucket, &mut taken);
                 resources.insert(
                     id.clone(),
-                    retained("AWS::S3::Bucket", json!({"BucketName": bucket})),
+                    retained("AWS::S3::Bucket", json!({"BucketName": t.bucket})),
                 );
-                buckets.insert(bucket.clone(), id.clone());
+                buckets.insert(t.bucket.clone(), id.clone());
                 id
             }
         };
-        let target = plan.steps.iter().find_map(|s| match s {
-            Step::UpdateTrailKey {
-                trail_arn, after, ..
-            } if trail_arn == arn => Some(after.clone()),
-            _ => None,
-        });
-        let key_ref = match target {
-            Some(KeyTarget::New { id }) => key_ids.get(&id).cloned(),
-            Some(KeyTarget::Existing { arn: k }) => key_ids.get(&k).cloned(),
-            None => t.key_id().and_then(|k| key_ids.get(k).cloned()),
+        let key_ref = match &t.key {
+            TrailKey::New(k) | TrailKey::Existing(k) => key_ids.get(k).cloned(),
+            TrailKey::External(_) => None,
         }
         .ok_or_else(|| format!("{arn}: its key is not in the template"))?;
-        let validation = plan.steps.iter().any(
-            |s| matches!(s, Step::EnableLogFileValidation { trail_arn, .. } if trail_arn == arn),
-        ) || t.log_file_validation_enabled.known() == Some(&true);
-        let flag = |f: &trailseal_model::Fact<bool>, what: &str| {
-            f.known()
-                .copied()
-                .ok_or_else(|| format!("{arn}: {what} is not known"))
-        };
         let logging = t
-            .status
-            .as_ref()
-            .map(|s| s.is_logging)
+            .logging
             .ok_or_else(|| format!("{arn}: whether it is logging is not known"))?;
         let mut properties = json!({
             "TrailName": t.name,
             "IsLogging": logging,
             "S3BucketName": {"Ref": bucket_id},
-            "IsMultiRegionTrail": flag(&t.is_multi_region, "IsMultiRegionTrail")?,
-            "IsOrganizationTrail": flag(&t.is_organization_trail, "IsOrganizationTrail")?,
-            "EnableLogFileValidation": validation,
+            "IsMultiRegionTrail": t.multi_region,
+            "IsOrganizationTrail": t.organization,
+            "EnableLogFileValidation": t.validation,
             "KMSKeyId": {"Fn::GetAtt": [key_ref, "Arn"]}
         });
-        match t.s3_key_prefix.known() {
-            Some(Some(p)) => properties["S3KeyPrefix"] = json!(p),
-            Some(None) => {}
-            None => return Err(format!("{arn}: its S3 key prefix is not known")),
+        if let Some(p) = &t.prefix {
+            properties["S3KeyPrefix"] = json!(p);
         }
         let name = logical("Trail", &t.name, &mut taken);
         resources.insert(name, retained("AWS::CloudTrail::Trail", properties));

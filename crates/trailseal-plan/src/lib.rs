@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 mod assemble;
 pub mod cloudformation;
+mod described;
 mod planner;
 pub mod proof;
 mod readers;
