@@ -483,3 +483,25 @@ fn the_emitted_cloudformation_passes_the_checks_when_scanned() {
         }
     }
 }
+
+/// no_extras: neither rotation nor log file validation is planned.
+#[test]
+fn no_extras_plans_only_the_control() {
+    let p = plan(
+        &broken(),
+        &Options {
+            no_extras: true,
+            ..Options::default()
+        },
+    )
+    .expect("plan");
+    assert!(
+        !p.steps.iter().any(|s| matches!(
+            s,
+            Step::EnableKeyRotation { .. } | Step::EnableLogFileValidation { .. }
+        )),
+        "{:#?}",
+        p.steps
+    );
+    assert!(p.steps.iter().any(|s| matches!(s, Step::CreateKey { .. })));
+}

@@ -151,3 +151,39 @@ fn emit_cloudformation_prints_one_regions_template() {
         "TrailsealKeyUsEast1"
     );
 }
+
+/// The planner's options reach it from the command line: --no-extras drops rotation and
+/// validation, --enable-disabled-keys re-enables instead of replacing, --replace-key and
+/// --force are accepted (the planner's own tests cover what they decide).
+#[test]
+fn planner_flags_reach_the_plan() {
+    let actions = |args: &[&str]| -> Vec<String> {
+        let out = fix(&[&["--format", "json"][..], args].concat())
+            .output()
+            .expect("fix");
+        let plan: Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
+        plan["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s["action"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let all = actions(&["--trail", "unencrypted"]);
+    assert!(all.contains(&"enable_key_rotation".to_owned()), "{all:?}");
+    let bare = actions(&["--trail", "unencrypted", "--no-extras"]);
+    assert!(
+        !bare
+            .iter()
+            .any(|a| a == "enable_key_rotation" || a == "enable_log_file_validation"),
+        "{bare:?}"
+    );
+    let enabled = actions(&["--trail", "disabled-key", "--enable-disabled-keys"]);
+    assert!(
+        enabled.contains(&"enable_key".to_owned()) && !enabled.contains(&"create_key".to_owned()),
+        "{enabled:?}"
+    );
+    fix(&["--trail", "healthy", "--replace-key", "--force"])
+        .assert()
+        .code(0);
+}
