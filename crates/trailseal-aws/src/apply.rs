@@ -41,6 +41,9 @@ pub enum ApplyError {
     Conflict(String),
     #[error("{0}")]
     Journal(#[from] JournalError),
+    /// The configuration could not be loaded (a profile that does not exist).
+    #[error("{0}")]
+    Config(#[from] crate::CollectError),
 }
 
 /// The outcome of each step: (step number, description, error if it failed).

@@ -30,7 +30,7 @@ use trailseal_model::{
     LookupError, RegionEvidence, Trail, TrailStatus,
 };
 
-use crate::error::{code, describe, CollectError};
+use crate::error::{code, credentials_advice, describe, human, CollectError, Trouble};
 
 /// Every AWS action `collect` / `audit` may call. All are reads.
 pub const READ_ONLY_ACTIONS: &[&str] = &[
@@ -58,8 +58,31 @@ const OTHER_PARTITION_REGIONS: &[&str] = &[
     "eusc-de-east-1",
 ];
 
-fn known_region(name: &str) -> bool {
+/// Whether `name` is a Region trailseal knows without asking AWS (every partition's, as of
+/// 2026).
+pub fn known_region(name: &str) -> bool {
     trailseal_model::AWS_REGIONS.contains(&name) || OTHER_PARTITION_REGIONS.contains(&name)
+}
+
+/// The known Region closest to a mistyped name (`eu-west1` -> `eu-west-1`), if one is close.
+pub fn closest_region<'a>(name: &str, among: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    among
+        .into_iter()
+        .map(|r| (strsim::damerau_levenshtein(name, r), r))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, r)| r)
+}
+
+/// [`closest_region`] among every Region trailseal knows.
+pub fn closest_known_region(name: &str) -> Option<&'static str> {
+    closest_region(
+        name,
+        trailseal_model::AWS_REGIONS
+            .iter()
+            .chain(OTHER_PARTITION_REGIONS)
+            .copied(),
+    )
 }
 
 /// Default number of requests in flight.
@@ -98,8 +121,16 @@ pub struct Collection {
 /// config and credentials files, SSO, credential_process, container and instance metadata),
 /// including `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`. Standard retries with backoff
 /// (5 attempts), and timeouts so that an unreachable Region fails instead of hanging.
-/// Without a configured Region, `us-east-1` is used for the global calls.
-pub async fn load_config(profile: Option<&str>) -> SdkConfig {
+/// Without a configured Region, `us-east-1` is used for the global calls. A named profile
+/// (`--profile`, `AWS_PROFILE`) that the config files do not define is an error, as in the AWS
+/// CLI.
+pub async fn load_config(profile: Option<&str>) -> Result<SdkConfig, CollectError> {
+    let named = profile
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+    if let Some(name) = named.as_deref().filter(|n| *n != "default") {
+        check_profile(name).await?;
+    }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .timeout_config(
@@ -114,12 +145,43 @@ pub async fn load_config(profile: Option<&str>) -> SdkConfig {
     }
     let config = loader.load().await;
     if config.region().is_none() {
-        return config
+        return Ok(config
             .into_builder()
             .region(Region::new("us-east-1"))
-            .build();
+            .build());
     }
-    config
+    Ok(config)
+}
+
+/// A named profile must be in the shared config or credentials files (aws-config would
+/// otherwise only say that no credentials were found).
+async fn check_profile(name: &str) -> Result<(), CollectError> {
+    use aws_runtime::env_config::file::EnvConfigFiles;
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files =
+        aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
+            .await;
+    let message = match files {
+        Ok(set) if set.get_profile(name).is_some() => return Ok(()),
+        Ok(set) => {
+            let mut known: Vec<&str> = set.profiles().collect();
+            known.sort_unstable();
+            format!(
+                "profile {name:?} is not in the AWS config or credentials files ({})",
+                if known.is_empty() {
+                    "they define no profile".to_owned()
+                } else {
+                    format!("profiles there: {}", known.join(", "))
+                }
+            )
+        }
+        Err(e) => format!("profile {name:?}: the AWS config files cannot be read ({e})"),
+    };
+    Err(CollectError::Credentials {
+        detail: message.clone(),
+        message,
+        advice: credentials_advice(Trouble::Profile),
+    })
 }
 
 /// RFC 3339 UTC timestamp of now, e.g. `2026-11-25T10:00:00Z`.
@@ -392,7 +454,18 @@ impl Collector {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| CollectError::Credentials(describe("sts:GetCallerIdentity", &e)))?;
+            .map_err(|e| {
+                let trouble = match &e {
+                    aws_sdk_sts::error::SdkError::ServiceError(_) => Trouble::Other,
+                    aws_sdk_sts::error::SdkError::TimeoutError(_) => Trouble::Network,
+                    other => human(other).map_or(Trouble::Other, |(t, _)| t),
+                };
+                CollectError::Credentials {
+                    message: describe("sts:GetCallerIdentity", &e),
+                    advice: credentials_advice(trouble),
+                    detail: format!("{}", aws_sdk_sts::error::DisplayErrorContext(&e)),
+                }
+            })?;
         let account = out.account().unwrap_or_default().to_owned();
         let partition = out
             .arn()
@@ -401,9 +474,12 @@ impl Collector {
             .unwrap_or("aws")
             .to_owned();
         if account.is_empty() {
-            return Err(CollectError::Credentials(
-                "sts:GetCallerIdentity returned no account".into(),
-            ));
+            let message = "sts:GetCallerIdentity returned no account".to_owned();
+            return Err(CollectError::Credentials {
+                advice: credentials_advice(Trouble::Other),
+                detail: message.clone(),
+                message,
+            });
         }
         Ok((account, partition))
     }
@@ -430,26 +506,12 @@ impl Collector {
         }
         let listed = {
             let _p = self.permit().await;
-            aws_sdk_ec2::Client::new(&self.config)
-                .describe_regions()
-                .all_regions(true)
-                .send()
-                .await
+            crate::regions::describe_regions(&self.config).await
         };
         match (listed, requested) {
-            (Ok(out), requested) => {
-                let all: Vec<(String, bool)> = out
-                    .regions()
-                    .iter()
-                    .filter_map(|r| {
-                        let name = r.region_name()?.to_owned();
-                        let enabled = matches!(
-                            r.opt_in_status(),
-                            None | Some("opt-in-not-required") | Some("opted-in")
-                        );
-                        Some((name, enabled))
-                    })
-                    .collect();
+            (Ok(listed), requested) => {
+                let all: Vec<(String, bool)> =
+                    listed.into_iter().map(|r| (r.name, r.enabled)).collect();
                 match requested {
                     Some(requested) => {
                         let mut out = Vec::new();
@@ -463,9 +525,12 @@ impl Collector {
                                     let mut known: Vec<&str> =
                                         all.iter().map(|(n, _)| n.as_str()).collect();
                                     known.sort_unstable();
+                                    let suggestion = closest_region(name, known.iter().copied())
+                                        .map(str::to_owned);
                                     return Err(CollectError::UnknownRegion {
                                         name: name.clone(),
                                         known: known.join(", "),
+                                        suggestion,
                                     });
                                 }
                             }

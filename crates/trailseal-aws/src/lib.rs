@@ -8,11 +8,12 @@ mod apply;
 mod collect;
 mod error;
 pub mod journal;
+mod regions;
 mod rollback;
 
 pub use apply::{Applier, ApplyError, Report, RollbackOptions, TAG_JOURNAL, TAG_STEP};
 pub use collect::{
-    bucket_region, load_config, now_rfc3339, CollectOptions, Collection, Collector,
-    DEFAULT_CONCURRENCY, READ_ONLY_ACTIONS,
+    bucket_region, closest_known_region, known_region, load_config, now_rfc3339, CollectOptions,
+    Collection, Collector, DEFAULT_CONCURRENCY, READ_ONLY_ACTIONS,
 };
 pub use error::CollectError;

@@ -13,13 +13,17 @@ mod support;
 use trailseal_model::{AccountEvidence, Evidence, Finding, Severity, TrailEvidence};
 
 /// Compliance references for the control "CloudTrail logs are encrypted at rest with SSE-KMS
-/// under a customer-managed key CloudTrail can use". CIS numbers by benchmark version:
-/// v1.2 2.7, v1.4-v2.0 3.7, v3-v5 3.5, v6-v7 4.5.
+/// under a customer-managed key CloudTrail can use". CIS ids carry the benchmark version, since
+/// the number moved: 2.7 in v1.2.0, 3.7 in v1.4.0-v2.0.0, 3.5 in v3.0.0-v5.0.0, 4.5 in v6.0.0.
 pub const CONTROL_COMPLIANCE: &[&str] = &[
-    "CIS-AWS-2.7",
-    "CIS-AWS-3.7",
-    "CIS-AWS-3.5",
-    "CIS-AWS-4.5",
+    "CIS-AWS-v1.2.0-2.7",
+    "CIS-AWS-v1.4.0-3.7",
+    "CIS-AWS-v1.5.0-3.7",
+    "CIS-AWS-v2.0.0-3.7",
+    "CIS-AWS-v3.0.0-3.5",
+    "CIS-AWS-v4.0.1-3.5",
+    "CIS-AWS-v5.0.0-3.5",
+    "CIS-AWS-v6.0.0-4.5",
     "AWS-SecurityHub-CloudTrail.2",
     "AWS-Config-cloud-trail-encryption-enabled",
     "PCI-DSS-10.3.2",
@@ -31,6 +35,48 @@ pub const CONTROL_COMPLIANCE: &[&str] = &[
     "EU-GMP-Annex-11-7.1",
 ];
 
+/// Where a check runs: on a live account (`audit`), on a saved evidence file
+/// (`audit --evidence`), on infrastructure as code before deployment (`scan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applies {
+    pub live: bool,
+    pub evidence: bool,
+    pub iac: bool,
+}
+
+impl Applies {
+    /// Live, evidence and IaC.
+    pub const EVERYWHERE: Applies = Applies {
+        live: true,
+        evidence: true,
+        iac: true,
+    };
+    /// Needs a deployed account (delivery status, Region coverage): live and evidence only.
+    pub const ACCOUNT: Applies = Applies {
+        live: true,
+        evidence: true,
+        iac: false,
+    };
+    /// Only `scan` (TS000: a file it could not read).
+    pub const IAC: Applies = Applies {
+        live: false,
+        evidence: false,
+        iac: true,
+    };
+
+    /// `live, evidence, iac` as words, for docs and `explain`.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.live, "live"),
+            (self.evidence, "evidence"),
+            (self.iac, "iac"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
 /// Static description of a check.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckInfo {
@@ -41,6 +87,11 @@ pub struct CheckInfo {
     pub title: &'static str,
     /// Framework references printed on every finding of this check.
     pub compliance: &'static [&'static str],
+    /// Where the check runs.
+    pub applies: Applies,
+    /// Part of "compliant": a trail is compliant when every check with this flag passes
+    /// (TS001-TS006, the encryption control itself).
+    pub compliant: bool,
     /// The check's source file; its leading `//!` lines are the documentation.
     source: &'static str,
 }
@@ -62,6 +113,19 @@ impl CheckInfo {
             lines.pop();
         }
         lines.join("\n")
+    }
+
+    /// The first section of the doc ("What it checks", or "What it reports" for TS000), as one
+    /// paragraph.
+    pub fn summary(&self) -> String {
+        let doc = self.doc();
+        let heading = doc
+            .lines()
+            .skip(1)
+            .find(|l| !l.trim().is_empty() && !l.starts_with(' '))
+            .unwrap_or("What it checks")
+            .to_owned();
+        self.section(&heading)
     }
 
     /// One section of the doc ("What it checks", "Why it matters", "Example", "How to fix"),
@@ -96,6 +160,45 @@ pub struct Check {
 /// Every implemented check, by code.
 pub fn registry() -> &'static [Check] {
     checks::ALL
+}
+
+/// The whole catalogue, in code order: TS000 (input that could not be read, reported by `scan`)
+/// and every check. The one place codes, names, severities, compliance ids and where each
+/// applies are written; every other crate asks here.
+pub fn catalogue() -> impl Iterator<Item = &'static CheckInfo> {
+    std::iter::once(&checks::INPUT).chain(registry().iter().map(|c| &c.info))
+}
+
+/// A catalogue entry by code (case-insensitive), TS000 included.
+pub fn info(code: &str) -> Option<&'static CheckInfo> {
+    catalogue().find(|i| i.code.eq_ignore_ascii_case(code))
+}
+
+/// The codes that must all pass for a trail to be "compliant" (TS001-TS006).
+pub fn compliant_codes() -> Vec<&'static str> {
+    catalogue()
+        .filter(|i| i.compliant)
+        .map(|i| i.code)
+        .collect()
+}
+
+/// The checks `scan` runs on infrastructure as code.
+pub fn iac_codes() -> Vec<&'static str> {
+    registry()
+        .iter()
+        .filter(|c| c.info.applies.iac)
+        .map(|c| c.info.code)
+        .collect()
+}
+
+pub use checks::input_finding;
+
+/// Whether a finding says that input could not be read or parsed at all (TS000 with
+/// `evidence.unreadable`): such a run exits 2 whatever --fail-on says.
+pub fn is_unreadable_input(f: &Finding) -> bool {
+    f.code == checks::INPUT.code
+        && f.status == trailseal_model::Status::Error
+        && f.evidence.get("unreadable") == Some(&serde_json::Value::Bool(true))
 }
 
 /// Looks a check up by code (case-insensitive: `ts006` works).
@@ -155,8 +258,13 @@ pub fn evaluate(evidence: &Evidence, codes: &[&str]) -> Vec<Finding> {
 
 /// CIS "log file validation enabled" and related references.
 pub const VALIDATION_COMPLIANCE: &[&str] = &[
-    "CIS-AWS-2.2",
-    "CIS-AWS-3.2",
+    "CIS-AWS-v1.2.0-2.2",
+    "CIS-AWS-v1.4.0-3.2",
+    "CIS-AWS-v1.5.0-3.2",
+    "CIS-AWS-v2.0.0-3.2",
+    "CIS-AWS-v3.0.0-3.2",
+    "CIS-AWS-v4.0.1-3.2",
+    "CIS-AWS-v5.0.0-3.2",
     "NIST-800-53-AU-9",
     "PCI-DSS-10.3.2",
     "ISO-27001-A.8.15",
@@ -164,17 +272,26 @@ pub const VALIDATION_COMPLIANCE: &[&str] = &[
 
 /// CIS "rotation for customer-created symmetric keys" references.
 pub const ROTATION_COMPLIANCE: &[&str] = &[
-    "CIS-AWS-2.8",
-    "CIS-AWS-3.8",
-    "CIS-AWS-3.6",
+    "CIS-AWS-v1.2.0-2.8",
+    "CIS-AWS-v1.4.0-3.8",
+    "CIS-AWS-v1.5.0-3.8",
+    "CIS-AWS-v2.0.0-3.8",
+    "CIS-AWS-v3.0.0-3.6",
+    "CIS-AWS-v4.0.1-3.6",
+    "CIS-AWS-v5.0.0-3.6",
     "NIST-800-53-SC-12",
     "PCI-DSS-3.7.4",
 ];
 
 /// CIS "CloudTrail enabled in all Regions" references.
 pub const COVERAGE_COMPLIANCE: &[&str] = &[
-    "CIS-AWS-2.1",
-    "CIS-AWS-3.1",
+    "CIS-AWS-v1.2.0-2.1",
+    "CIS-AWS-v1.4.0-3.1",
+    "CIS-AWS-v1.5.0-3.1",
+    "CIS-AWS-v2.0.0-3.1",
+    "CIS-AWS-v3.0.0-3.1",
+    "CIS-AWS-v4.0.1-3.1",
+    "CIS-AWS-v5.0.0-3.1",
     "AWS-SecurityHub-CloudTrail.1",
     "NIST-800-53-AU-2",
     "PCI-DSS-10.2.1",

@@ -2,9 +2,13 @@
 //! collects, so that the same checks (same codes) run before deployment. Pure: no AWS SDK,
 //! no async.
 //!
-//! Today: CloudFormation (YAML and JSON, short and long intrinsic forms) in [`cfn`].
-//! Every resource keeps its file position; findings are mapped back from the synthetic ARNs
-//! the evidence uses to logical ids with [`IacScan::localize`].
+//! Front ends: CloudFormation (YAML and JSON, short and long intrinsic forms) in [`cfn`];
+//! Terraform HCL (modules, variables, locals, `count` / `for_each`, evaluated by
+//! [`terraform`]) and Terraform plan JSON ([`tfplan`]), which both produce the typed
+//! [`tfplan::Planned`]. Every resource keeps its file position; findings are mapped back from
+//! the synthetic ARNs the evidence uses to logical ids / addresses with [`IacScan::localize`].
+//! Which checks run on IaC, and TS000 for input that cannot be read, come from the catalogue
+//! (`trailseal_checks::iac_codes`, `trailseal_checks::input_finding`).
 
 pub mod cfn;
 pub mod discover;
@@ -20,14 +24,7 @@ pub use terraform as tf;
 use std::collections::HashMap;
 
 use serde_json::json;
-use trailseal_model::{AccountEvidence, Finding, Severity, Status};
-
-/// Checks that make sense before deployment (TS009 delivery and TS012 coverage need a live
-/// account).
-pub const IAC_CODES: &[&str] = &[
-    "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008", "TS010", "TS011",
-    "TS013",
-];
+use trailseal_model::{AccountEvidence, Finding, Status};
 
 /// Where a resource is defined.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,16 +43,20 @@ pub struct Problem {
     pub line: u32,
     pub column: u32,
     pub message: String,
+    /// The input could not be read or parsed (as opposed to read, but wrong in itself): the
+    /// run exits 2 whatever --fail-on says.
+    pub unreadable: bool,
 }
 
 impl Problem {
-    /// A problem with the file as a whole (reported at line 1, column 1).
+    /// A file that could not be read or parsed as a whole (reported at line 1, column 1).
     pub fn file(message: impl Into<String>) -> Problem {
         Problem {
             address: None,
             line: 1,
             column: 1,
             message: message.into(),
+            unreadable: true,
         }
     }
 }
@@ -138,6 +139,7 @@ impl IacScan {
                         "suppression of {} on {address} has no reason: give `id` and a non-empty `reason`",
                         code.as_deref().unwrap_or("(no id)")
                     ),
+                    unreadable: false,
                 }),
             }
         }
@@ -194,42 +196,10 @@ impl IacScan {
     }
 }
 
-/// What `trailseal explain TS000` prints.
-pub const INPUT_DOC: &str = "TS000 iac-input (high; trailseal scan only, not a check)
-
-What it reports
-  A file `trailseal scan` could not read, or something in it that is wrong in itself: a parse
-  error, a non-UTF-8 or oversized file, a CloudFormation property CloudFormation rejects (such as
-  `KmsKeyId` on AWS::CloudTrail::Trail, whose property is `KMSKeyId`), a suppression without a
-  reason, a Terraform module cycle, an unknown --parameter. Status `error`, with file, line and
-  column. A remote Terraform module source, deliberately not evaluated, is reported `skipped`.
-
-Why it matters
-  What cannot be read cannot be checked: the rest of the scan goes on, but the file's resources
-  are not covered until it is fixed.
-
-How to fix
-  Fix the file at the line given (or pass the missing value); scan a Terraform plan to cover
-  remote modules.";
-
-/// An `error` finding for a problem in a file (code `TS000`: the file itself).
+/// An `error` finding (TS000, from the catalogue) for a problem in a file.
 pub fn problem_finding(file: &str, p: &Problem) -> Finding {
-    Finding {
-        code: "TS000".to_owned(),
-        name: "iac-input".to_owned(),
-        status: Status::Error,
-        severity: Severity::High,
-        account: String::new(),
-        region: String::new(),
-        resource: p.address.clone().unwrap_or_else(|| file.to_owned()),
-        message: p.message.clone(),
-        remediation: "Fix the file; the rest of the scan went on without it.".to_owned(),
-        evidence: json!({}),
-        compliance: Vec::new(),
-        file: Some(file.to_owned()),
-        line: Some(p.line),
-        column: Some(p.column),
-    }
+    let resource = p.address.as_deref().unwrap_or(file);
+    trailseal_checks::input_finding(file, resource, p.line, p.column, &p.message, p.unreadable)
 }
 
 /// The AWS default key policy (what KMS applies when a key is created without one): it

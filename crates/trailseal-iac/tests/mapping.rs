@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use trailseal_iac::{cfn, IacScan, IAC_CODES};
+use trailseal_iac::{cfn, IacScan};
 use trailseal_model::{Fact, Status};
 
 mod support;
@@ -306,7 +306,10 @@ fn an_unknown_trail_name_is_named_in_the_finding() {
     )
     .replace("      TrailName: t\n", "");
     let scan = template(&policy, "  X: {Type: String, Default: x}\n");
-    let findings = scan.localize(trailseal_checks::evaluate_account(&scan.account, IAC_CODES));
+    let findings = scan.localize(trailseal_checks::evaluate_account(
+        &scan.account,
+        &trailseal_checks::iac_codes(),
+    ));
     let f = findings
         .iter()
         .find(|f| f.resource == "Trail" && f.code == "TS006")

@@ -14,7 +14,8 @@ use crate::statements::Readers;
 use crate::{KeyTarget, Options, Outcome, Plan, Proof, TrailPlan, PLAN_SCHEMA};
 
 /// The checks that make a trail compliant.
-const CORE: &[&str] = &["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"];
+/// The key's own usability: TS001-TS005 (TS006, the key policy, is planned separately).
+const KEY_USABLE: &[&str] = &["TS001", "TS002", "TS003", "TS004", "TS005"];
 /// The checks the planner reads.
 const READ: &[&str] = &[
     "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008", "TS010", "TS011",
@@ -253,7 +254,11 @@ fn decide(
         validation: false,
         key: None,
     };
-    let core: Vec<&Finding> = CORE.iter().filter_map(|c| status(findings, c)).collect();
+    let compliant = trailseal_checks::compliant_codes();
+    let core: Vec<&Finding> = compliant
+        .iter()
+        .filter_map(|c| status(findings, c))
+        .collect();
     let fails = |code: &str| status(findings, code).is_some_and(|f| f.status == Status::Fail);
     let passes = |code: &str| status(findings, code).is_some_and(|f| f.status == Status::Pass);
     w.plan.reasons = core
@@ -261,7 +266,7 @@ fn decide(
         .filter(|f| !matches!(f.status, Status::Pass | Status::Skipped))
         .map(|f| line(f))
         .collect();
-    if w.plan.reasons.is_empty() && CORE.iter().all(|c| passes(c)) && !fails("TS007") {
+    if w.plan.reasons.is_empty() && compliant.iter().all(|c| passes(c)) && !fails("TS007") {
         return extras(options, findings, keys, w);
     }
     // Who owns the trail is read from its ARN: an organization trail seen from a member
@@ -300,14 +305,14 @@ fn decide(
     if let Some(why) = &trail.name_unknown {
         return cannot(w, format!("the trail's name is not known: {why}"));
     }
-    let key_unusable = CORE[..5].iter().any(|c| fails(c));
+    let key_unusable = KEY_USABLE.iter().any(|c| fails(c));
     let ctx = trail_context(ev);
 
     // Re-enable a disabled key instead of replacing it: only when that is all that is wrong
     // with the key itself.
     let reenable = options.enable_disabled_keys
         && fails("TS003")
-        && !CORE[..5].iter().any(|c| *c != "TS003" && fails(c))
+        && !KEY_USABLE.iter().any(|c| *c != "TS003" && fails(c))
         && ev
             .key
             .as_ref()

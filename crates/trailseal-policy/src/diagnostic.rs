@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// Severities in the spirit of IAM Access Analyzer `ValidatePolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// AWS would reject the policy (MalformedPolicyDocument) or the text is not a policy.
     Error,

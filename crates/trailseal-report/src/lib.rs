@@ -13,15 +13,12 @@ use serde_json::{json, Value};
 use trailseal_model::{Finding, Severity, Status, Summary};
 
 pub use sarif::sarif_report;
-pub use stream::{Rendered, Renderer, ReportWriter, Style, Tally};
+pub use stream::{write_report, Rendered, Renderer, ReportWriter, Style, Tally};
 
 pub const SCHEMA: &str = "trailseal.audit/v1";
 
-/// The codes that must all pass for a trail to be compliant.
-pub const COMPLIANCE_CODES: &[&str] = &["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"];
-
-/// A trail's compliance verdict: present only when every code of [`COMPLIANCE_CODES`] was
-/// evaluated for it.
+/// A trail's compliance verdict: present only when every code of the catalogue's "compliant"
+/// set (`trailseal_checks::compliant_codes`, TS001-TS006) was evaluated for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrailVerdict {
     pub arn: String,
@@ -31,6 +28,7 @@ pub struct TrailVerdict {
 }
 
 pub fn trail_verdicts(findings: &[Finding]) -> Vec<TrailVerdict> {
+    let compliance_codes = trailseal_checks::compliant_codes();
     let mut by_trail: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in findings
         .iter()
@@ -41,14 +39,14 @@ pub fn trail_verdicts(findings: &[Finding]) -> Vec<TrailVerdict> {
     by_trail
         .into_iter()
         .filter(|(_, fs)| {
-            COMPLIANCE_CODES
+            compliance_codes
                 .iter()
                 .all(|c| fs.iter().any(|f| f.code == *c))
         })
         .map(|(arn, fs)| {
             let failing: Vec<String> = fs
                 .iter()
-                .filter(|f| COMPLIANCE_CODES.contains(&f.code.as_str()) && f.status != Status::Pass)
+                .filter(|f| compliance_codes.contains(&f.code.as_str()) && f.status != Status::Pass)
                 .map(|f| f.code.clone())
                 .collect();
             TrailVerdict {
@@ -109,6 +107,8 @@ pub struct TextOptions {
     /// Under a resource with problems, the first lines of its definition in its file
     /// (infrastructure as code: `trailseal scan`).
     pub snippets: bool,
+    /// Only resources with problems (and the summary): `--quiet`.
+    pub quiet: bool,
 }
 
 fn paint(on: bool, code: &str, text: &str) -> String {
@@ -173,9 +173,10 @@ pub fn text_footer(tally: &Tally) -> String {
     if !tally.verdicts.is_empty() {
         let compliant = tally.verdicts.iter().filter(|v| v.compliant).count();
         out += &format!(
-            "Trails: {} compliant, {} not compliant (TS001-TS006)\n",
+            "Trails: {} compliant, {} not compliant ({})\n",
             compliant,
-            tally.verdicts.len() - compliant
+            tally.verdicts.len() - compliant,
+            compliant_scope()
         );
     }
     let s = &tally.summary;
@@ -183,7 +184,29 @@ pub fn text_footer(tally: &Tally) -> String {
         "Summary: {} pass, {} fail, {} error, {} indeterminate, {} skipped\n",
         s.pass, s.fail, s.error, s.indeterminate, s.skipped
     );
+    let by_severity: Vec<String> = ["info", "low", "medium", "high", "critical"]
+        .iter()
+        .zip(tally.problems_by_severity)
+        .rev()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    if !by_severity.is_empty() {
+        out += &format!(
+            "Problems by severity: {} (fail, error and indeterminate)\n",
+            by_severity.join(", ")
+        );
+    }
     out
+}
+
+/// What "compliant" covers, said wherever the word is printed: "encryption, TS001-TS006".
+pub fn compliant_scope() -> String {
+    let codes = trailseal_checks::compliant_codes();
+    match (codes.first(), codes.last()) {
+        (Some(first), Some(last)) => format!("encryption, {first}-{last}"),
+        _ => "encryption".to_owned(),
+    }
 }
 
 /// The text block of each resource (file and resource) of `findings`, with its place in the
@@ -205,6 +228,7 @@ pub fn text_blocks(findings: &[Finding], opts: TextOptions) -> Vec<(BlockKey, St
     let mut sources = HashMap::new();
     groups
         .into_iter()
+        .filter(|(_, fs)| !opts.quiet || fs.iter().any(|f| is_problem(f)))
         .map(|((file, resource), fs)| {
             let key = block_key(file, resource, &fs);
             let block = text_block(resource, fs, verdicts.get(resource), opts, &mut sources);
@@ -258,13 +282,30 @@ fn text_block(
         _ if first.region.is_empty() => format!("account {}", first.account),
         _ => format!("account {}, {}", first.account, first.region),
     };
+    // Problems of checks outside "compliant" (TS007-TS013), counted beside the verdict so that
+    // "compliant" is never read as "no problem".
+    let other_problems = fs
+        .iter()
+        .filter(|f| is_problem(f) && !trailseal_checks::info(&f.code).is_some_and(|i| i.compliant))
+        .count();
+    let others = match other_problems {
+        0 => String::new(),
+        1 => "; 1 other problem below".to_owned(),
+        n => format!("; {n} other problems below"),
+    };
     let verdict = match verdict {
-        Some(v) if v.compliant => format!(": {}", paint(opts.color, "32", "compliant")),
+        Some(v) if v.compliant => format!(
+            ": {} ({}){others}",
+            paint(opts.color, "32", "compliant"),
+            compliant_scope()
+        ),
         Some(v) => {
             // Name the checks that failed; the ones skipped because of them follow.
             let mut failing: Vec<&str> = fs
                 .iter()
-                .filter(|f| is_problem(f) && COMPLIANCE_CODES.contains(&f.code.as_str()))
+                .filter(|f| {
+                    is_problem(f) && trailseal_checks::info(&f.code).is_some_and(|i| i.compliant)
+                })
                 .map(|f| f.code.as_str())
                 .collect();
             if failing.is_empty() {
@@ -272,8 +313,9 @@ fn text_block(
             }
             failing.sort_unstable();
             format!(
-                ": {} ({})",
+                ": {} ({}: {} not passing){others}",
                 paint(opts.color, "31;1", "NOT COMPLIANT"),
+                compliant_scope(),
                 failing.join(", ")
             )
         }
@@ -366,6 +408,20 @@ fn text_block(
 
 /// How many lines of a resource's definition the text report shows.
 const SNIPPET_LINES: usize = 6;
+/// How many characters of each of those lines (a minified template is one long line).
+const SNIPPET_WIDTH: usize = 160;
+
+/// `text` cut to `width` characters, with how much was left out.
+fn clip(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(width) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!(
+            "{} [... {} more characters]",
+            &text[..cut],
+            text[cut..].chars().count()
+        )),
+    }
+}
 
 /// The first lines of a definition starting at `line` (1-based) of a file's `text`, numbered,
 /// up to a blank line. (No snippet when the file cannot be read again: it was read for the
@@ -382,7 +438,11 @@ fn snippet(text: &str, line: u32, color: bool) -> String {
         .take_while(|(i, l)| *i + 1 == start || !l.trim().is_empty())
     {
         let number = format!("{:>width$} |", i + 1);
-        out += &format!("    {} {}\n", paint(color, "2", &number), l.trim_end());
+        out += &format!(
+            "    {} {}\n",
+            paint(color, "2", &number),
+            clip(l.trim_end(), SNIPPET_WIDTH)
+        );
     }
     out
 }

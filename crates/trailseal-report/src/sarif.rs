@@ -20,28 +20,19 @@ fn level(severity: Severity) -> &'static str {
 }
 
 pub(crate) fn rules() -> Vec<Value> {
-    let mut rules: Vec<Value> = trailseal_checks::registry()
-        .iter()
-        .map(|c| {
-            let i = &c.info;
+    trailseal_checks::catalogue()
+        .map(|i| {
             json!({
                 "id": i.code,
                 "name": i.name,
                 "shortDescription": {"text": format!("{}: {}", i.code, i.title)},
-                "fullDescription": {"text": i.section("What it checks")},
+                "fullDescription": {"text": i.summary()},
                 "help": {"text": i.doc()},
                 "defaultConfiguration": {"level": level(i.severity)},
                 "properties": {"tags": i.compliance, "problem.severity": i.severity.as_str()},
             })
         })
-        .collect();
-    rules.push(json!({
-        "id": "TS000",
-        "name": "iac-input",
-        "shortDescription": {"text": "TS000: the input could not be read (parse error, unknown property, suppression without a reason)"},
-        "defaultConfiguration": {"level": "error"},
-    }));
-    rules
+        .collect()
 }
 
 /// The `--format sarif` document.

@@ -40,11 +40,39 @@ pub struct Tally {
     /// The highest severity of a `fail`, `error` or `indeterminate` finding.
     pub worst_problem: Option<Severity>,
     pub findings: usize,
+    /// Problems (`fail`, `error`, `indeterminate`) by severity: info, low, medium, high,
+    /// critical.
+    pub problems_by_severity: [usize; 5],
+    /// Some input could not be read (a TS000 `error`): the run exits 2 whatever --fail-on says.
+    pub unreadable_input: bool,
+}
+
+fn is_problem(f: &Finding) -> bool {
+    matches!(
+        f.status,
+        Status::Fail | Status::Error | Status::Indeterminate
+    )
+}
+
+fn severity_index(s: Severity) -> usize {
+    match s {
+        Severity::Info => 0,
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+        Severity::Critical => 4,
+    }
 }
 
 impl Tally {
     pub fn of(findings: &[Finding]) -> Tally {
+        let mut problems_by_severity = [0; 5];
+        for f in findings.iter().filter(|f| is_problem(f)) {
+            problems_by_severity[severity_index(f.severity)] += 1;
+        }
         Tally {
+            problems_by_severity,
+            unreadable_input: findings.iter().any(trailseal_checks::is_unreadable_input),
             summary: Summary::of(findings),
             verdicts: trail_verdicts(findings),
             evaluated: findings
@@ -52,12 +80,7 @@ impl Tally {
                 .any(|f| !matches!(f.status, Status::Error | Status::Skipped)),
             worst_problem: findings
                 .iter()
-                .filter(|f| {
-                    matches!(
-                        f.status,
-                        Status::Fail | Status::Error | Status::Indeterminate
-                    )
-                })
+                .filter(|f| is_problem(f))
                 .map(|f| f.severity)
                 .max(),
             findings: findings.len(),
@@ -76,16 +99,25 @@ impl Tally {
         self.evaluated |= other.evaluated;
         self.worst_problem = self.worst_problem.max(other.worst_problem);
         self.findings += other.findings;
+        for (a, b) in self
+            .problems_by_severity
+            .iter_mut()
+            .zip(other.problems_by_severity)
+        {
+            *a += b;
+        }
+        self.unreadable_input |= other.unreadable_input;
     }
 
-    /// 0: nothing at or above `fail_on` failed; 1: something did (fail, error or
-    /// indeterminate); 2: nothing could be evaluated.
-    pub fn exit_code(&self, fail_on: &str) -> u8 {
-        if !self.evaluated {
+    /// The one exit-code rule of `audit`, `audit --evidence`, `policy check` and `scan`:
+    /// 2 when some input could not be read (TS000) or nothing could be evaluated, whatever the
+    /// threshold; else 1 when a problem (fail, error or indeterminate) is at or above
+    /// `threshold` (`None`: report only, never); else 0.
+    pub fn exit_code(&self, threshold: Option<Severity>) -> u8 {
+        if !self.evaluated || self.unreadable_input {
             return 2;
         }
-        let threshold = Severity::parse(fail_on).unwrap_or(Severity::Info);
-        u8::from(self.worst_problem.is_some_and(|s| s >= threshold))
+        u8::from(threshold.is_some_and(|t| self.worst_problem.is_some_and(|s| s >= t)))
     }
 }
 
@@ -461,4 +493,19 @@ impl Spill {
             }
         }
     }
+}
+
+/// The one way `audit`, `audit --evidence`, `policy check` (and, unit by unit, `scan`) write
+/// their report: the findings through a [`ReportWriter`] into `out`, then the tally that
+/// [`Tally::exit_code`] turns into the exit code.
+pub fn write_report<W: Write>(
+    out: W,
+    renderer: &Renderer,
+    findings: &[Finding],
+    input: Option<&Value>,
+    text_header: &str,
+) -> io::Result<Tally> {
+    let mut writer = ReportWriter::new(io::BufWriter::with_capacity(1 << 16, out), renderer)?;
+    writer.push(renderer.render(findings))?;
+    writer.finish(input, text_header)
 }

@@ -75,7 +75,7 @@ fn streamed_json_without_findings() {
     let (got, tally) = streamed(Style::Json, &[Vec::new(), Vec::new()], 1 << 20);
     assert_eq!(got, expected);
     assert!(got.contains("\"findings\": [],"));
-    assert_eq!(tally.exit_code("info"), 2);
+    assert_eq!(tally.exit_code(Some(Severity::Info)), 2);
 }
 
 #[test]
@@ -97,6 +97,7 @@ fn streamed_text_is_the_text_report_in_memory_and_spilled() {
             verbose,
             compact: true,
             snippets: false,
+            quiet: false,
         };
         let expected = format!("Header\n\n{}", text_report(&all, opts));
         // 64 bytes: nearly every block goes to the temporary file.
@@ -111,22 +112,22 @@ fn streamed_text_is_the_text_report_in_memory_and_spilled() {
 fn tally_exit_codes() {
     let all = findings();
     let t = Tally::of(&all);
-    assert_eq!(t.exit_code("info"), 1);
+    assert_eq!(t.exit_code(Some(Severity::Info)), 1);
     assert_eq!(t.worst_problem, Some(Severity::Critical));
-    assert_eq!(t.exit_code("critical"), 1);
+    assert_eq!(t.exit_code(Some(Severity::Critical)), 1);
     let passes: Vec<Finding> = all
         .iter()
         .filter(|f| f.status == Status::Pass)
         .cloned()
         .collect();
-    assert_eq!(Tally::of(&passes).exit_code("info"), 0);
+    assert_eq!(Tally::of(&passes).exit_code(Some(Severity::Info)), 0);
     let errors: Vec<Finding> = all
         .iter()
         .filter(|f| f.status == Status::Error)
         .cloned()
         .collect();
     assert!(!errors.is_empty());
-    assert_eq!(Tally::of(&errors).exit_code("info"), 2);
+    assert_eq!(Tally::of(&errors).exit_code(Some(Severity::Info)), 2);
     // Adding up units gives the tally of the whole.
     let mut sum = Tally::default();
     for u in units(&all) {
@@ -135,4 +136,22 @@ fn tally_exit_codes() {
     assert_eq!(sum.summary, t.summary);
     assert_eq!(sum.worst_problem, t.worst_problem);
     assert_eq!(sum.findings, all.len());
+    assert_eq!(sum.problems_by_severity, t.problems_by_severity);
+    // Report only: findings never fail the run...
+    assert_eq!(t.exit_code(None), 0);
+    // ...but input that could not be read always does, whatever the threshold.
+    let mut with_unreadable = passes.clone();
+    with_unreadable.push(trailseal_checks::input_finding(
+        "main.tf",
+        "main.tf",
+        1,
+        1,
+        "cannot parse",
+        true,
+    ));
+    let u = Tally::of(&with_unreadable);
+    assert!(u.unreadable_input);
+    for threshold in [None, Some(Severity::Critical), Some(Severity::Info)] {
+        assert_eq!(u.exit_code(threshold), 2);
+    }
 }

@@ -40,6 +40,10 @@ pub enum Command {
     /// Undo every change a `fix --apply` journal records, newest first (also after a crash
     /// mid-apply); a second rollback of the same journal does nothing.
     Rollback(RollbackArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), generated from the same definitions as --help.
+    Man(ManArgs),
 }
 
 /// What `fix` prints instead of the plan.
@@ -96,10 +100,10 @@ pub struct FixArgs {
     #[arg(long)]
     pub force: bool,
     /// Plan format (json: trailseal.plan/v1).
-    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
     /// Print the plan as code instead.
-    #[arg(long, value_enum, value_name = "KIND")]
+    #[arg(long, value_enum, ignore_case = true, value_name = "KIND")]
     pub emit: Option<Emit>,
     /// Also save the plan (trailseal.plan/v1 JSON) to this file, for review.
     #[arg(long, value_name = "FILE")]
@@ -114,6 +118,9 @@ pub struct FixArgs {
     /// Journal of the apply (JSON lines; default: trailseal-journal-ACCOUNT-TIME.jsonl here).
     #[arg(long, value_name = "FILE", requires = "apply")]
     pub journal: Option<PathBuf>,
+    /// When AWS cannot be used, also print the SDK's whole error chain.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +171,10 @@ pub struct AwsArgs {
     #[arg(long, value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+    /// Print the AWS SDK's whole error chain when AWS cannot be used (set from the command's
+    /// own `-v`).
+    #[arg(skip)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +184,9 @@ pub struct CollectArgs {
     /// Write the evidence to this file (default: standard output).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// When AWS cannot be used, also print the SDK's whole error chain.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -189,36 +203,108 @@ pub struct AuditArgs {
     pub out: OutputArgs,
 }
 
-/// Which findings to report and which fail the run (audit, scan).
+/// The lowest severity that fails the run (exit 1), or `none`: report only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Report only: findings never fail the run (input that cannot be read still exits 2).
+    None,
+}
+
+/// Which findings to report and which fail the run (audit, scan, policy check).
 #[derive(Debug, Args)]
 pub struct FilterArgs {
     /// Only these checks, comma-separated (e.g. TS001,TS006).
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub checks: Vec<String>,
-    /// Exit non-zero only for findings of at least this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "info",
-          value_parser = ["info", "low", "medium", "high", "critical"])]
-    pub fail_on: String,
+    /// Leave these checks out, comma-separated (e.g. TS011,TS013).
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub skip_checks: Vec<String>,
+    /// Exit 1 only for findings (fail, error, indeterminate) of at least this severity;
+    /// `none` reports only. Input that cannot be read always exits 2.
+    #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true,
+          default_value_t = FailOn::Info)]
+    pub fail_on: FailOn,
+    /// Report only: the same as --fail-on none.
+    #[arg(long, conflicts_with = "fail_on")]
+    pub exit_zero: bool,
     /// Also print passing findings in full.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Only the problems and the summary (text): no passing resources.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 impl FilterArgs {
-    /// The `--checks` codes, checked against the catalogue (an unknown code is a usage error).
-    pub fn codes(&self) -> Result<Vec<&str>, crate::UsageError> {
-        let codes: Vec<&str> = self
-            .checks
-            .iter()
-            .map(|c| c.trim())
-            .filter(|c| !c.is_empty())
-            .collect();
-        match codes.iter().find(|c| trailseal_checks::find(c).is_none()) {
-            Some(bad) => Err(crate::UsageError(format!(
-                "--checks: unknown check code {bad:?} (see `trailseal explain`)"
-            ))),
-            None => Ok(codes),
+    /// The threshold of the exit code: `None` when nothing fails the run.
+    pub fn threshold(&self) -> Option<trailseal_model::Severity> {
+        use trailseal_model::Severity;
+        if self.exit_zero {
+            return None;
         }
+        match self.fail_on {
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::None => None,
+        }
+    }
+
+    /// The checks to run among `available` (the command's checks, in catalogue order): all of
+    /// them, or those `--checks` names, minus `--skip-checks`. A code the catalogue does not
+    /// know, or nothing left to run, is a usage error.
+    pub fn codes(
+        &self,
+        available: &[&'static str],
+    ) -> Result<Vec<&'static str>, crate::UsageError> {
+        let listed =
+            |flag: &str, list: &[String]| -> Result<Vec<&'static str>, crate::UsageError> {
+                list.iter()
+                    .map(|c| c.trim())
+                    .filter(|c| !c.is_empty())
+                    .map(|c| {
+                        trailseal_checks::find(c)
+                            .map(|k| k.info.code)
+                            .ok_or_else(|| {
+                                crate::UsageError(format!(
+                            "{flag}: unknown check code {c:?} (`trailseal explain` lists them)"
+                        ))
+                            })
+                    })
+                    .collect()
+            };
+        let only = listed("--checks", &self.checks)?;
+        let skip = listed("--skip-checks", &self.skip_checks)?;
+        let codes: Vec<&'static str> = available
+            .iter()
+            .copied()
+            .filter(|c| only.is_empty() || only.contains(c))
+            .filter(|c| !skip.contains(c))
+            .collect();
+        if codes.is_empty() {
+            return Err(crate::UsageError(format!(
+                "no check left to run: this command runs {}{}{}",
+                available.join(","),
+                if only.is_empty() {
+                    String::new()
+                } else {
+                    format!("; --checks named {}", only.join(","))
+                },
+                if skip.is_empty() {
+                    String::new()
+                } else {
+                    format!("; --skip-checks named {}", skip.join(","))
+                },
+            )));
+        }
+        Ok(codes)
     }
 }
 
@@ -264,10 +350,10 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Output format (default: text).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Format::Text)]
     pub format: Format,
     /// Write the report to this file instead of standard output.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// No ANSI colours (colours are only used on a terminal anyway).
     #[arg(long)]
@@ -293,13 +379,8 @@ pub struct PolicyCheckArgs {
     /// The trail is an organization trail (member accounts' log paths are then unknown).
     #[arg(long)]
     pub organization_trail: bool,
-    /// Exit non-zero only for findings of at least this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "info",
-          value_parser = ["info", "low", "medium", "high", "critical"])]
-    pub fail_on: String,
-    /// Also print passing findings in full.
-    #[arg(long, short)]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     #[command(flatten)]
     pub out: OutputArgs,
 }
@@ -308,12 +389,42 @@ pub struct PolicyCheckArgs {
 pub struct PolicyLintArgs {
     /// The policy JSON file (`-` for standard input).
     pub policy: PathBuf,
-    #[command(flatten)]
-    pub out: OutputArgs,
+    /// Output format (json: trailseal.lint/v1).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+    /// Write the diagnostics to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `policy lint` prints diagnostics, not findings: no SARIF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// A check code such as TS006. Without one, lists every check.
+    /// A check code such as TS006. Without one, lists every check and where it applies.
     pub code: Option<String>,
+    /// json: the catalogue entries (code, name, severity, title, compliance, applies,
+    /// compliant, doc), for tools.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, ignore_case = true)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write trailseal.1 and one page per subcommand (trailseal-audit.1, ...) into this
+    /// directory instead of printing trailseal.1 to standard output.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }

@@ -11,7 +11,8 @@ use trailseal_model::{Evidence, ToolInfo, EVIDENCE_SCHEMA};
 use crate::cli::{AwsArgs, CollectArgs};
 use crate::UsageError;
 
-pub fn run(args: CollectArgs) -> anyhow::Result<u8> {
+pub fn run(mut args: CollectArgs) -> anyhow::Result<u8> {
+    args.aws.verbose = args.verbose;
     let evidence = collect_live(&args.aws)?;
     let text = serde_json::to_string_pretty(&evidence)? + "\n";
     match &args.output {
@@ -40,12 +41,15 @@ pub fn collect_live(args: &AwsArgs) -> anyhow::Result<Evidence> {
 
 /// [`collect_live`], also reading the keys `extra_keys` name (key ARNs).
 pub fn collect_live_with(args: &AwsArgs, extra_keys: Vec<String>) -> anyhow::Result<Evidence> {
-    let regions: Vec<String> = args
-        .regions
-        .iter()
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty())
-        .collect();
+    let regions: Vec<String> = args.regions.iter().map(|r| r.trim().to_owned()).collect();
+    if regions.iter().any(String::is_empty) {
+        return Err(UsageError(format!(
+            "--regions {:?} names an empty Region: give names like us-east-1,eu-west-1, or leave \
+             --regions out to scan every Region enabled for the account",
+            args.regions.join(",")
+        ))
+        .into());
+    }
     let options = CollectOptions {
         regions: (!regions.is_empty()).then_some(regions),
         concurrency: usize::from(args.concurrency),
@@ -57,13 +61,16 @@ pub fn collect_live_with(args: &AwsArgs, extra_keys: Vec<String>) -> anyhow::Res
         .context("cannot start the async runtime")?;
     let started = Instant::now();
     let collection = runtime.block_on(async {
-        let config = trailseal_aws::load_config(args.profile.as_deref()).await;
+        let config = trailseal_aws::load_config(args.profile.as_deref()).await?;
         Collector::new(config, options.concurrency)
             .collect(&options)
             .await
     });
     let collection = collection.map_err(|e| match e {
         CollectError::UnknownRegion { .. } => UsageError(format!("--regions: {e}")),
+        CollectError::Credentials { ref detail, .. } if args.verbose => {
+            UsageError(format!("{e}\n  AWS SDK detail: {detail}"))
+        }
         other => UsageError(other.to_string()),
     })?;
     for note in &collection.notes {

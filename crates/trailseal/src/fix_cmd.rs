@@ -20,7 +20,8 @@ use crate::cli::{Emit, FixArgs, PlanFormat};
 use crate::output::print_stdout;
 use crate::{audit_cmd, collect_cmd, UsageError};
 
-pub fn run(args: FixArgs) -> anyhow::Result<u8> {
+pub fn run(mut args: FixArgs) -> anyhow::Result<u8> {
+    args.aws.verbose = args.verbose;
     if let Some(k) = &args.key {
         let parts: Vec<&str> = k.splitn(6, ':').collect();
         let ok = matches!(parts.as_slice(), ["arn", _, "kms", r, a, res]
@@ -291,7 +292,7 @@ fn apply(args: &FixArgs, saved: Option<&Path>, fresh: Vec<Plan>) -> anyhow::Resu
         .build()
         .context("cannot start the async runtime")?;
     let report = runtime.block_on(async {
-        let config = trailseal_aws::load_config(args.aws.profile.as_deref()).await;
+        let config = trailseal_aws::load_config(args.aws.profile.as_deref()).await?;
         let applier = Applier::new(config).await?;
         applier.apply(&plan, writer).await
     });
@@ -333,7 +334,7 @@ fn apply(args: &FixArgs, saved: Option<&Path>, fresh: Vec<Plan>) -> anyhow::Resu
             };
             let findings = trailseal_checks::run_trail_checks(
                 &account.trail_evidence(trail),
-                &["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"],
+                &trailseal_checks::compliant_codes(),
             );
             for f in findings.iter().filter(|f| f.status != Status::Pass) {
                 still.push(format!(

@@ -1,11 +1,13 @@
 //! The `trailseal` command line. Thin: parses arguments, reads files, calls the pure crates,
 //! renders, and maps results to the exit codes of ../shared/PRODUCT.md:
 //! 0 everything evaluated passed (or only findings below --fail-on), 1 at least one finding
-//! failed (or could not be decided), 2 usage error or nothing could be evaluated.
+//! failed (or could not be decided), 2 usage error, input that could not be read, or nothing
+//! could be evaluated (`policy lint`: 3 for a policy AWS would reject). docs/exit-codes.md.
 
 mod audit_cmd;
 mod cli;
 mod collect_cmd;
+mod completions_cmd;
 mod explain_cmd;
 mod fix_cmd;
 mod output;
@@ -44,6 +46,8 @@ fn main() -> ExitCode {
         cli::Command::Explain(e) => explain_cmd::run(e),
         cli::Command::Fix(f) => fix_cmd::run(f),
         cli::Command::Rollback(r) => rollback_cmd::run(r),
+        cli::Command::Completions(c) => completions_cmd::completions(c),
+        cli::Command::Man(m) => completions_cmd::man(m),
     };
     match result {
         Ok(code) => ExitCode::from(code),

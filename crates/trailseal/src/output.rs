@@ -5,7 +5,10 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::cli::OutputArgs;
+use trailseal_model::Finding;
+use trailseal_report::{write_report, Renderer, Style, Tally, TextOptions};
+
+use crate::cli::{FilterArgs, Format, OutputArgs};
 use crate::UsageError;
 
 /// Reads a file, or standard input for `-`. Errors name the file and what to do.
@@ -40,15 +43,6 @@ pub fn use_color(out: &OutputArgs) -> bool {
         && std::io::stdout().is_terminal()
 }
 
-/// Writes the report to --output or standard output.
-pub fn emit(out: &OutputArgs, text: &str) -> anyhow::Result<()> {
-    match &out.output {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write the report to {}", path.display())),
-        None => print_stdout(text),
-    }
-}
-
 /// Writes to standard output; a reader that went away (`trailseal ... | head`) is not an
 /// error and never a panic.
 pub fn print_stdout(text: &str) -> anyhow::Result<()> {
@@ -59,5 +53,52 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
     {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+/// The report style of `--format`, with the text options of `--verbose` / `--quiet`.
+pub fn style(out: &OutputArgs, filter: &FilterArgs, snippets: bool) -> Style {
+    match out.format {
+        Format::Json => Style::Json,
+        Format::Sarif => Style::Sarif,
+        Format::Text => Style::Text(TextOptions {
+            color: use_color(out),
+            verbose: filter.verbose,
+            compact: true,
+            snippets,
+            quiet: filter.quiet,
+        }),
+    }
+}
+
+/// Where the report goes: `--output FILE` or standard output.
+pub fn report_sink(out: &OutputArgs) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match &out.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+/// Writes a whole report (audit, policy check) the one way reports are written
+/// ([`trailseal_report::write_report`]) and returns its tally for the exit code. A reader that
+/// went away (`| head`) is not an error.
+pub fn write_findings(
+    out: &OutputArgs,
+    style: Style,
+    findings: &[Finding],
+    input: Option<&serde_json::Value>,
+    text_header: &str,
+) -> anyhow::Result<Tally> {
+    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));
+    match write_report(report_sink(out)?, &renderer, findings, input, text_header) {
+        Ok(tally) => Ok(tally),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Tally::of(findings)),
+        Err(e) => Err(e).with_context(|| match &out.output {
+            Some(path) => format!("cannot write the report to {}", path.display()),
+            None => "cannot write the report to standard output".to_owned(),
+        }),
     }
 }

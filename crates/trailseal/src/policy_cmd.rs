@@ -1,13 +1,17 @@
 //! `trailseal policy check` and `trailseal policy lint`.
 
+use anyhow::Context as _;
 use serde_json::json;
-use trailseal_model::{Fact, Key, Severity, Status, Trail, TrailEvidence};
+use trailseal_model::{Fact, Key, Trail, TrailEvidence};
 use trailseal_policy::{cloudtrail::arn_parts, lint, Severity as LintSeverity};
-use trailseal_report::{json_report, sarif_report, text_report, TextOptions};
 
-use crate::cli::{Format, PolicyCheckArgs, PolicyCommand, PolicyLintArgs};
-use crate::output::{emit, read_input, use_color};
+use crate::cli::{Format, LintFormat, PolicyCheckArgs, PolicyCommand, PolicyLintArgs};
+use crate::output::{print_stdout, read_input, style, write_findings};
 use crate::UsageError;
+
+/// `policy lint`'s exit code for a policy AWS would reject (2 stays "usage error": a file that
+/// cannot be read, a bad option).
+pub const LINT_INVALID: u8 = 3;
 
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<u8> {
     match cmd {
@@ -17,6 +21,17 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<u8> {
 }
 
 fn validate_trail_arn(arn: &str) -> Result<(), UsageError> {
+    // The same Region names --regions accepts without asking AWS.
+    if let Some((_, "cloudtrail", region, _, _)) = arn_parts(arn) {
+        if !region.is_empty() && !trailseal_aws::known_region(region) {
+            let hint = trailseal_aws::closest_known_region(region)
+                .map(|r| format!("; did you mean {r}?"))
+                .unwrap_or_default();
+            return Err(UsageError(format!(
+                "--trail-arn {arn:?}: unknown Region {region:?}{hint}"
+            )));
+        }
+    }
     match arn_parts(arn) {
         Some((_, "cloudtrail", region, account, resource))
             if !region.is_empty()
@@ -36,6 +51,7 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
     validate_trail_arn(&args.trail_arn)?;
     let file = args.policy.display().to_string();
     let text = read_input(&args.policy)?;
+    refuse_other_documents(&file, &text)?;
     let report = lint(&text);
     if report.policy.is_none() {
         let fatal: Vec<String> = report
@@ -85,70 +101,67 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
         key: Some(key),
         ..TrailEvidence::default()
     };
-    let findings =
-        trailseal_checks::run_trail_checks(&evidence, trailseal_checks::KEY_POLICY_CHECKS);
+    let codes = args.filter.codes(trailseal_checks::KEY_POLICY_CHECKS)?;
+    let mut findings = trailseal_checks::run_trail_checks(&evidence, &codes);
+    if args.out.format == Format::Sarif {
+        // Code-scanning UIs place results in files: the policy file.
+        for f in &mut findings {
+            f.file = Some(file.clone());
+        }
+    }
+    let input = json!({"policy_file": file, "trail_arn": args.trail_arn, "bucket": args.bucket});
+    let mut header = format!(
+        "Key policy {file}, evaluated for trail {}\n",
+        args.trail_arn
+    );
+    if args.bucket.is_none() {
+        header += "(no --bucket: the log object ARN in the encryption context is unknown)\n";
+    }
+    header.push('\n');
+    let tally = write_findings(
+        &args.out,
+        style(&args.out, &args.filter, false),
+        &findings,
+        Some(&input),
+        &header,
+    )?;
+    Ok(tally.exit_code(args.filter.threshold()))
+}
 
-    let rendered = match args.out.format {
-        Format::Json => {
-            let mut doc = json_report(&findings, env!("CARGO_PKG_VERSION"));
-            doc["input"] =
-                json!({"policy_file": file, "trail_arn": args.trail_arn, "bucket": args.bucket});
-            serde_json::to_string_pretty(&doc)? + "\n"
-        }
-        Format::Sarif => {
-            let located: Vec<_> = findings
-                .iter()
-                .cloned()
-                .map(|mut f| {
-                    f.file = Some(file.clone());
-                    f
-                })
-                .collect();
-            serde_json::to_string_pretty(&sarif_report(&located, env!("CARGO_PKG_VERSION")))? + "\n"
-        }
-        Format::Text => {
-            let mut header = format!(
-                "Key policy {file}, evaluated for trail {}\n",
-                args.trail_arn
-            );
-            if args.bucket.is_none() {
-                header +=
-                    "(no --bucket: the log object ARN in the encryption context is unknown)\n";
-            }
-            header.push('\n');
-            let opts = TextOptions {
-                color: use_color(&args.out),
-                verbose: args.verbose,
-                compact: false,
-                snippets: false,
-            };
-            header + &text_report(&findings, opts)
-        }
+/// Refuses a file that is infrastructure as code or a trailseal document rather than a policy,
+/// saying which command reads it.
+fn refuse_other_documents(file: &str, text: &str) -> Result<(), UsageError> {
+    let head: String = text.chars().take(4096).collect();
+    let what = if head.contains("AWSTemplateFormatVersion")
+        || head.trim_start().starts_with("Resources:")
+        || head.contains("\"Resources\"") && head.contains("\"Type\"")
+    {
+        Some("a CloudFormation template: `trailseal scan` checks the key policies in it")
+    } else if head.contains("\"planned_values\"") || head.contains("\"resource_changes\"") {
+        Some("a Terraform plan: `trailseal scan` checks the key policies in it")
+    } else if head.contains("resource \"aws_") {
+        Some("Terraform: `trailseal scan` checks the key policies in it")
+    } else if head.contains("\"trailseal.evidence/") {
+        Some("trailseal evidence: `trailseal audit --evidence` evaluates it")
+    } else {
+        None
     };
-    emit(&args.out, &rendered)?;
-    let threshold = Severity::parse(&args.fail_on).unwrap_or(Severity::Info);
-    let failing = findings.iter().any(|f| {
-        matches!(
-            f.status,
-            Status::Fail | Status::Error | Status::Indeterminate
-        ) && f.severity >= threshold
-    });
-    Ok(u8::from(failing))
+    match what {
+        Some(what) => Err(UsageError(format!(
+            "{file} is {what}, not a policy document"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn lint_cmd(args: PolicyLintArgs) -> anyhow::Result<u8> {
     let file = args.policy.display().to_string();
     let text = read_input(&args.policy)?;
+    refuse_other_documents(&file, &text)?;
     let report = lint(&text);
     let invalid = report.is_invalid();
-    let rendered = match args.out.format {
-        Format::Sarif => {
-            return Err(UsageError(
-                "--format sarif is for findings (audit, scan, policy check); policy lint prints text or json".into(),
-            )
-            .into())
-        }
-        Format::Json => {
+    let rendered = match args.format {
+        LintFormat::Json => {
             let doc = json!({
                 "schema": "trailseal.lint/v1",
                 "tool": {"name": "trailseal", "version": env!("CARGO_PKG_VERSION")},
@@ -158,7 +171,7 @@ fn lint_cmd(args: PolicyLintArgs) -> anyhow::Result<u8> {
             });
             serde_json::to_string_pretty(&doc)? + "\n"
         }
-        Format::Text => {
+        LintFormat::Text => {
             let mut out = String::new();
             for d in &report.diagnostics {
                 out += &format!("{file}: {d}\n");
@@ -185,9 +198,22 @@ fn lint_cmd(args: PolicyLintArgs) -> anyhow::Result<u8> {
             out
         }
     };
-    emit(&args.out, &rendered)?;
-    if invalid {
+    match &args.output {
+        Some(path) => std::fs::write(path, &rendered)
+            .with_context(|| format!("cannot write the diagnostics to {}", path.display()))?,
+        None => print_stdout(&rendered)?,
+    }
+    // Not a JSON document at all: input that cannot be parsed (2, as everywhere). A document
+    // AWS would reject: 3.
+    let unparseable = report
+        .diagnostics
+        .iter()
+        .any(|d| matches!(d.code, "INVALID_JSON" | "NOT_AN_OBJECT" | "INVALID_TYPE"));
+    if unparseable {
         return Ok(2);
+    }
+    if invalid {
+        return Ok(LINT_INVALID);
     }
     let warned = report.diagnostics.iter().any(|d| {
         matches!(

@@ -79,7 +79,7 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<u8> {
     };
     let report = runtime
         .block_on(async {
-            let config = trailseal_aws::load_config(args.profile.as_deref()).await;
+            let config = trailseal_aws::load_config(args.profile.as_deref()).await?;
             let applier = Applier::new(config).await?;
             applier.rollback(&journal, writer, options).await
         })

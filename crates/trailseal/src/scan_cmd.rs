@@ -9,12 +9,12 @@ use std::sync::{mpsc, Condvar, Mutex, PoisonError};
 use anyhow::Context as _;
 
 use trailseal_iac::discover::{discover, kind, Kind};
-use trailseal_iac::{cfn, problem_finding, tf, tfplan, IacScan, Problem, IAC_CODES};
+use trailseal_iac::{cfn, problem_finding, tf, tfplan, IacScan, Problem};
 use trailseal_model::Finding;
-use trailseal_report::{Rendered, Renderer, ReportWriter, Style, TextOptions};
+use trailseal_report::{Rendered, Renderer, ReportWriter};
 
-use crate::cli::{Format, ScanArgs};
-use crate::output::use_color;
+use crate::cli::ScanArgs;
+use crate::output::{report_sink, style};
 use crate::UsageError;
 
 /// Files larger than this are reported, not read (a template is at most 1 MB on AWS).
@@ -37,20 +37,26 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         ))
         .into());
     }
-    let requested = args.filter.codes()?;
-    let codes: Vec<&str> = IAC_CODES
-        .iter()
-        .copied()
-        .filter(|c| requested.is_empty() || requested.iter().any(|r| r.eq_ignore_ascii_case(c)))
-        .collect();
-    if codes.is_empty() {
-        return Err(UsageError(format!(
-            "--checks: none of {} applies to infrastructure as code (these do: {})",
-            requested.join(","),
-            IAC_CODES.join(",")
-        ))
-        .into());
-    }
+    let iac_codes = trailseal_checks::iac_codes();
+    let codes = args.filter.codes(&iac_codes).map_err(|e| {
+        let live_only: Vec<&str> = args
+            .filter
+            .checks
+            .iter()
+            .filter_map(|c| trailseal_checks::find(c.trim()))
+            .filter(|c| !c.info.applies.iac)
+            .map(|c| c.info.code)
+            .collect();
+        if live_only.is_empty() {
+            e
+        } else {
+            UsageError(format!(
+                "--checks: {} need(s) a deployed account (`trailseal audit`): none of them applies to infrastructure as code (these do: {})",
+                live_only.join(","),
+                iac_codes.join(",")
+            ))
+        }
+    })?;
 
     let (files, walk_errors) = discover(&args.paths);
     let walk_findings: Vec<Finding> = walk_errors
@@ -80,24 +86,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         codes: &codes,
     };
 
-    let style = match args.out.format {
-        Format::Json => Style::Json,
-        Format::Sarif => Style::Sarif,
-        Format::Text => Style::Text(TextOptions {
-            color: use_color(&args.out),
-            verbose: args.filter.verbose,
-            compact: true,
-            snippets: true,
-        }),
-    };
-    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));
-    let sink: Box<dyn Write> = match &args.out.output {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot write the report to {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    let renderer = Renderer::new(
+        style(&args.out, &args.filter, true),
+        env!("CARGO_PKG_VERSION"),
+    );
+    let sink = report_sink(&args.out)?;
     let mut writer =
         ReportWriter::new(std::io::BufWriter::with_capacity(1 << 16, sink), &renderer)?;
     writer.push(renderer.render(&walk_findings))?;
@@ -116,7 +109,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
         return Ok(2);
     }
-    Ok(tally.exit_code(&args.filter.fail_on))
+    let code = tally.exit_code(args.filter.threshold());
+    if tally.unreadable_input {
+        eprintln!(
+            "trailseal: error: some input could not be read or parsed (TS000 above): the run fails (exit 2) whatever --fail-on says"
+        );
+    }
+    Ok(code)
 }
 
 /// The Terraform module directories to scan as root modules: a directory another scanned

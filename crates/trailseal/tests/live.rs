@@ -333,14 +333,69 @@ fn minimal_iam_policy_in_the_readme_is_the_read_only_action_list() {
     assert_eq!(listed, expected);
 }
 
+/// A Region name trailseal does not know is looked up with ec2:DescribeRegions (one SigV4-signed
+/// Query request, without aws-sdk-ec2): a typo is a usage error with a suggestion.
 #[test]
-fn unknown_region_is_a_usage_error() {
+fn unknown_region_is_a_usage_error_with_a_suggestion() {
     let (_lock, server) = moto();
+    server.start_recording();
     trailseal(server)
-        .args(["audit", "--regions", "us-east-1,mars-north-7"])
+        .args(["audit", "--regions", "us-east-1,eu-west1"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("mars-north-7"));
+        .stderr(predicates::str::contains("unknown Region \"eu-west1\""))
+        .stderr(predicates::str::contains("did you mean eu-west-1?"));
+    server.stop_recording();
+    let calls = support::recording::parse(&server.recorded());
+    let listed: Vec<_> = calls
+        .iter()
+        .filter(|c| c.action == "ec2:DescribeRegions")
+        .collect();
+    assert_eq!(listed.len(), 1, "{calls:?}");
+    // Signed for EC2 in the configured Region, asking for every Region of the partition.
+    assert_eq!(listed[0].region, "us-east-1");
+    assert!(
+        listed[0].body.contains("AllRegions=true"),
+        "{:?}",
+        listed[0]
+    );
+}
+
+/// Without --regions, every Region DescribeRegions lists as enabled is read.
+#[test]
+fn without_regions_every_enabled_region_is_collected() {
+    let (_lock, server) = moto();
+    let dir = tempdir();
+    let evidence = dir.join("evidence.json");
+    trailseal(server)
+        .args(["collect", "--output"])
+        .arg(&evidence)
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .code(0);
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&evidence).expect("evidence")).expect("JSON");
+    let regions: Vec<&str> = doc["accounts"][0]["regions"]
+        .as_array()
+        .expect("regions")
+        .iter()
+        .filter_map(|r| r["region"].as_str())
+        .collect();
+    for expected in ["us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1"] {
+        assert!(regions.contains(&expected), "{expected} in {regions:?}");
+    }
+    assert!(regions.len() >= 15, "{regions:?}");
+}
+
+/// The message a user gets when AWS cannot be used: one or two lines saying what was tried and
+/// what to do, never the SDK's provider-chain dump (that only with -v).
+fn assert_human(stderr: &str, says: &str, advice: &str) {
+    assert!(stderr.contains("could not use AWS: "), "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+    assert!(stderr.contains(advice), "{stderr}");
+    assert!(stderr.lines().count() <= 2, "{stderr}");
+    assert!(stderr.len() < 500, "{} characters: {stderr}", stderr.len());
+    assert!(!stderr.contains("dispatch failure"), "{stderr}");
 }
 
 #[test]
@@ -351,25 +406,61 @@ fn unusable_credentials_are_a_clear_error_with_exit_2() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port");
-    trailseal(server)
+    let out = trailseal(server)
         .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
         .args(["audit", "--regions", "us-east-1"])
         .timeout(std::time::Duration::from_secs(120))
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains(
-            "could not use the AWS credentials",
-        ));
-    trailseal(server)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_human(
+        &String::from_utf8_lossy(&out.stderr),
+        "the connection was refused",
+        "Check the network",
+    );
+
+    // Credentials removed.
+    let out = trailseal(server)
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .args(["collect", "--regions", "us-east-1"])
         .timeout(std::time::Duration::from_secs(120))
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains(
-            "could not use the AWS credentials",
-        ));
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_human(
+        &stderr,
+        "no AWS credentials were found",
+        "scripts/demo.sh --emulator",
+    );
+    // -v adds the SDK's detail.
+    let out = trailseal(server)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["collect", "--regions", "us-east-1", "-v"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AWS SDK detail: "));
+
+    // A profile that does not exist, with the profiles that do.
+    let dir = tempdir();
+    let config = dir.join("config");
+    std::fs::write(&config, "[profile dev]\nregion = us-east-1\n").expect("write");
+    let out = trailseal(server)
+        .env("AWS_CONFIG_FILE", &config)
+        .args(["audit", "--regions", "us-east-1", "--profile", "prod"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_human(
+        &String::from_utf8_lossy(&out.stderr),
+        "profile \"prod\" is not in the AWS config or credentials files (profiles there: dev)",
+        "--profile",
+    );
 }
 
 #[test]
@@ -428,4 +519,31 @@ fn tempdir() -> std::path::PathBuf {
 /// different paths may hold binaries built elsewhere).
 fn manifest_dir() -> String {
     std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+}
+
+/// The thin DescribeRegions request keeps the SDK's standard retries: EC2 throttling
+/// (HTTP 503 RequestLimitExceeded) twice, then the answer.
+#[test]
+fn describe_regions_is_retried_on_throttling() {
+    let (_lock, server) = moto();
+    let proxy = support::proxy::start(
+        server.port,
+        support::proxy::Fault::ThrottleQuery {
+            action: "DescribeRegions",
+            times: 2,
+        },
+    );
+    let out = assert_cmd::Command::from_std(support::moto::trailseal_at(&proxy.endpoint()))
+        .args(["audit", "--regions", "us-east-1,eu-west1"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("did you mean eu-west-1?"), "{stderr}");
+    assert_eq!(
+        proxy.mutating.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "two throttled attempts and the one that got through"
+    );
 }

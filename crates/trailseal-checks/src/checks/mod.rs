@@ -1,5 +1,6 @@
 //! One file per check. Register new checks in `ALL`, in code order.
 
+mod ts000_input;
 mod ts001_trail_encrypted;
 mod ts002_key_exists;
 mod ts003_key_enabled;
@@ -14,7 +15,12 @@ mod ts011_key_rotation;
 mod ts012_region_covered;
 mod ts013_event_data_store_encrypted;
 
-use crate::Check;
+use crate::{Check, CheckInfo};
+
+pub use ts000_input::input_finding;
+
+/// TS000: not a check, the catalogue entry for input that could not be read.
+pub(crate) static INPUT: CheckInfo = ts000_input::INFO;
 
 pub(crate) static ALL: &[Check] = &[
     ts001_trail_encrypted::CHECK,

@@ -28,7 +28,7 @@ use serde_json::json;
 use trailseal_model::{Fact, Finding, Severity, Status, TrailEvidence};
 
 use crate::support::finding;
-use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -37,6 +37,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::High,
         title: "the trail has no KmsKeyId (logs are not encrypted with SSE-KMS)",
         compliance: CONTROL_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: true,
         source: include_str!("ts001_trail_encrypted.rs"),
     },
     runner: Runner::Trail(run),

@@ -23,7 +23,7 @@ use serde_json::json;
 use trailseal_model::{Finding, LookupError, Severity, Status, TrailEvidence};
 
 use crate::support::{finding, key_reference};
-use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -32,6 +32,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::Critical,
         title: "the trail's KmsKeyId does not resolve to a KMS key",
         compliance: CONTROL_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: true,
         source: include_str!("ts002_key_exists.rs"),
     },
     runner: Runner::Trail(run),

@@ -21,7 +21,7 @@ use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
 use crate::support::{finding, key, key_name, key_region_text, require};
-use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -30,6 +30,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::Critical,
         title: "the trail's key is not Enabled",
         compliance: CONTROL_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: true,
         source: include_str!("ts003_key_enabled.rs"),
     },
     runner: Runner::Trail(run),

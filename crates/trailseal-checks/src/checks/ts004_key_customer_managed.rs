@@ -27,7 +27,7 @@ use serde_json::json;
 use trailseal_model::{names_aws_managed_alias, Fact, Finding, Severity, Status, TrailEvidence};
 
 use crate::support::{finding, key, key_name};
-use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -36,6 +36,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::High,
         title: "the key is AWS-managed, or not a symmetric ENCRYPT_DECRYPT key",
         compliance: CONTROL_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: true,
         source: include_str!("ts004_key_customer_managed.rs"),
     },
     runner: Runner::Trail(run),

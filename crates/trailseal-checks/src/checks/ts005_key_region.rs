@@ -25,7 +25,7 @@ use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence, SYMBOLIC_REGION};
 
 use crate::support::{finding, key, key_name, require};
-use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -34,6 +34,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::High,
         title: "the key is not in the bucket's Region",
         compliance: CONTROL_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: true,
         source: include_str!("ts005_key_region.rs"),
     },
     runner: Runner::Trail(run),

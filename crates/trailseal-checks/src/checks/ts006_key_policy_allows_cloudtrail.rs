@@ -32,12 +32,12 @@
 //!   `trailseal policy check` shows the deciding statement.
 
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
-use trailseal_policy::{evaluate, Decision};
+use trailseal_policy::{evaluate, Decision, Effect, Policy};
 
 use crate::support::{
     evaluation_evidence, finding, labels, load, near_misses, undecided_because, Loaded,
 };
-use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -46,6 +46,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::Critical,
         title: "the key policy does not let CloudTrail kms:GenerateDataKey* for this trail",
         compliance: CONTROL_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: true,
         source: include_str!("ts006_key_policy_allows_cloudtrail.rs"),
     },
     runner: Runner::Trail(run),
@@ -88,11 +90,40 @@ fn run(ev: &TrailEvidence) -> Finding {
                 "CloudTrail cannot encrypt this trail's logs: explicitly denied by {}; log delivery fails",
                 labels(&policy, &e.deciding)
             ),
-            format!(
-                "Change {} so that it does not apply to cloudtrail.amazonaws.com (for a Deny with \
-                 NotPrincipal, add {{\"Service\": \"cloudtrail.amazonaws.com\"}} to NotPrincipal). {add}",
-                labels(&policy, &e.deciding)
-            ),
+            {
+                // Is the Deny the only problem? Then adding an Allow would change nothing.
+                let kept: Vec<usize> = (0..policy.statements.len())
+                    .filter(|&i| policy.statements[i].effect != Effect::Deny)
+                    .collect();
+                let allows = Policy {
+                    statements: kept.iter().map(|&i| policy.statements[i].clone()).collect(),
+                    ..(*policy).clone()
+                };
+                let allowed_without_deny = evaluate(&allows, &request);
+                let deny = labels(&policy, &e.deciding);
+                let change = format!(
+                    "Change {deny} so that it does not apply to cloudtrail.amazonaws.com (for a \
+                     Deny with NotPrincipal, add {{\"Service\": \"cloudtrail.amazonaws.com\"}} to \
+                     NotPrincipal), or point the trail at another key (`trailseal fix \
+                     --replace-key`)."
+                );
+                if allowed_without_deny.decision == Decision::Allow {
+                    format!(
+                        "{change} The Allow is already there ({}): the Deny is the only problem; \
+                         adding another Allow would not help.",
+                        labels(
+                            &policy,
+                            &allowed_without_deny
+                                .deciding
+                                .iter()
+                                .filter_map(|&i| kept.get(i).copied())
+                                .collect::<Vec<_>>()
+                        )
+                    )
+                } else {
+                    format!("{change} Then {}", add.replacen("Add", "add", 1))
+                }
+            },
         ),
         Decision::ImplicitDeny => {
             let mut message =

@@ -26,7 +26,7 @@ use trailseal_policy::{evaluate, Decision};
 use crate::support::{
     evaluation_evidence, finding, labels, load, near_misses, undecided_because, Loaded,
 };
-use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -35,6 +35,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::Medium,
         title: "the key policy does not let CloudTrail kms:DescribeKey",
         compliance: CONTROL_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: false,
         source: include_str!("ts007_key_policy_allows_describe.rs"),
     },
     runner: Runner::Trail(run),

@@ -40,7 +40,7 @@ use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 use trailseal_policy::{who_may_decrypt, Audience, Decision, Reader, ReaderKind};
 
 use crate::support::{finding, labels, load, Loaded};
-use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -49,6 +49,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::Medium,
         title: "nobody but CloudTrail can decrypt the logs, or anyone can",
         compliance: CONTROL_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: false,
         source: include_str!("ts008_log_readers.rs"),
     },
     runner: Runner::Trail(run),

@@ -23,7 +23,7 @@ use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
 use crate::support::finding;
-use crate::{Check, CheckInfo, Runner, DELIVERY_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, DELIVERY_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -32,6 +32,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::High,
         title: "the trail is not logging, or its latest delivery failed",
         compliance: DELIVERY_COMPLIANCE,
+        applies: Applies::ACCOUNT,
+        compliant: false,
         source: include_str!("ts009_delivery_healthy.rs"),
     },
     runner: Runner::Trail(run),

@@ -18,7 +18,7 @@ use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
 use crate::support::{finding, require};
-use crate::{Check, CheckInfo, Runner, VALIDATION_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, VALIDATION_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -27,6 +27,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::Medium,
         title: "log file integrity validation is off",
         compliance: VALIDATION_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: false,
         source: include_str!("ts010_log_file_validation.rs"),
     },
     runner: Runner::Trail(run),

@@ -2,7 +2,9 @@
 //!
 //! What it checks
 //!   Automatic rotation is enabled on the trail's key (GetKeyRotationStatus). AWS-managed keys
-//!   rotate automatically and pass (TS004 reports them).
+//!   rotate automatically and pass (TS004 reports them). Keys that are not symmetric encryption
+//!   keys (asymmetric, HMAC) cannot be rotated by KMS: the check is `skipped` for them, and
+//!   TS004 fails them because CloudTrail cannot use them either.
 //!
 //! Why it matters
 //!   Rotation limits how much data one key version protects; CIS AWS (2.8 / 3.8 / 3.6) requires
@@ -19,7 +21,7 @@ use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 
 use crate::support::{finding, key, key_name, key_region_text, require};
-use crate::{Check, CheckInfo, Runner, ROTATION_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, ROTATION_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -28,6 +30,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::Medium,
         title: "automatic key rotation is off",
         compliance: ROTATION_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: false,
         source: include_str!("ts011_key_rotation.rs"),
     },
     runner: Runner::Trail(run),
@@ -49,6 +53,26 @@ fn run(ev: &TrailEvidence) -> Finding {
             format!("{arn} is AWS-managed and rotated by AWS (see TS004)"),
             "Nothing to do.".into(),
             json!({"aws_managed": true}),
+        );
+    }
+    // KMS rotates only symmetric encryption keys: for any other key spec EnableKeyRotation is
+    // rejected, so the check does not apply (TS004 fails such a key: CloudTrail cannot use it).
+    if let Some(spec) = key
+        .key_spec
+        .known()
+        .filter(|s| s.as_str() != "SYMMETRIC_DEFAULT")
+    {
+        return finding(
+            info,
+            ev,
+            Status::Skipped,
+            format!(
+                "{arn} has key spec {spec}: KMS rotates only symmetric encryption keys, so \
+                 rotation does not apply (TS004 reports that CloudTrail cannot use this key)"
+            ),
+            "Nothing to do for rotation; replace the key with a SYMMETRIC_DEFAULT key (TS004)."
+                .into(),
+            json!({"key_spec": spec}),
         );
     }
     let rotation = match require(

@@ -25,7 +25,7 @@ use serde_json::json;
 use trailseal_model::{AccountEvidence, Finding, Severity, Status, Trail};
 
 use crate::support::account_finding;
-use crate::{Check, CheckInfo, Runner, COVERAGE_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, COVERAGE_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -34,6 +34,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::High,
         title: "an account/Region is not covered by any logging trail",
         compliance: COVERAGE_COMPLIANCE,
+        applies: Applies::ACCOUNT,
+        compliant: false,
         source: include_str!("ts012_region_covered.rs"),
     },
     runner: Runner::Account(run),

@@ -26,7 +26,7 @@ use trailseal_model::{
 };
 
 use crate::support::account_finding;
-use crate::{Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
     info: CheckInfo {
@@ -35,6 +35,8 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::Medium,
         title: "a CloudTrail Lake event data store is not encrypted with a customer-managed key",
         compliance: CONTROL_COMPLIANCE,
+        applies: Applies::EVERYWHERE,
+        compliant: false,
         source: include_str!("ts013_event_data_store_encrypted.rs"),
     },
     runner: Runner::Account(run),

@@ -125,6 +125,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 line: e.line,
                 column: e.column,
                 message: format!("cannot parse the template: {}", e.message),
+                unreadable: true,
             });
             return out;
         }
@@ -135,6 +136,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
             line: 1,
             column: 1,
             message: "not a CloudFormation template: no Resources section".into(),
+            unreadable: true,
         });
         return out;
     };
@@ -179,6 +181,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 line: 1,
                 column: 1,
                 message: format!("--parameter {name}: the template has no such parameter"),
+                unreadable: false,
             });
         }
     }
@@ -381,6 +384,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                         "AWS::CloudTrail::Trail {} has unknown property {p}{hint}",
                         r.id
                     ),
+                    unreadable: false,
                 });
             }
         }

@@ -37,6 +37,7 @@ pub(super) fn parse_files(
                         line: 1,
                         column: 1,
                         message: format!("cannot read: {e}"),
+                        unreadable: true,
                     },
                 ));
                 continue;
@@ -53,6 +54,7 @@ pub(super) fn parse_files(
                             line: u32::try_from(e.line()).unwrap_or(1),
                             column: u32::try_from(e.column()).unwrap_or(1),
                             message: format!("cannot parse: {e}"),
+                            unreadable: true,
                         },
                     ));
                     continue;
@@ -76,6 +78,7 @@ pub(super) fn parse_files(
                     line: u32::try_from(e.location().line()).unwrap_or(1),
                     column: u32::try_from(e.location().column()).unwrap_or(1),
                     message: format!("cannot parse: {}", e.message()),
+                    unreadable: true,
                 },
             )),
         }
@@ -257,6 +260,7 @@ pub(super) fn assign_variables(
                     line: var.line,
                     column: var.column,
                     message,
+                    unreadable: false,
                 },
             )
         };

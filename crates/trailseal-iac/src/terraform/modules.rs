@@ -113,11 +113,14 @@ pub(super) fn evaluate_calls<'a>(
             .map(|e| module.eval(e, &Scope::default()))
             .and_then(|v| v.text())
             .unwrap_or_default();
+        // A module that cannot be found or forms a cycle cannot be read (exit 2); a remote
+        // source is a `skipped` note, not a problem.
         let at = |message: String| Problem {
             address: Some(format!("{prefix}module.{name}")),
             line,
             column,
             message,
+            unreadable: true,
         };
         if !is_local_source(&source) {
             result.notes.push((

@@ -335,6 +335,7 @@ pub(super) fn emit<'a>(
                             line,
                             column: 1,
                             message: format!("{base}: {message}"),
+                            unreadable: false,
                         },
                     )),
                 }

@@ -42,10 +42,12 @@ pub(super) fn inline_skips(
         let line_no = u32::try_from(first_line + i + 1).unwrap_or(u32::MAX);
         let code = code.to_ascii_uppercase();
         if code.is_empty() || reason.is_empty() {
+            // The example names the code that was written, so it can be pasted back.
+            let example = if code.is_empty() { "TS0NN" } else { &code };
             out.push(Err((
                 line_no,
                 format!(
-                    "suppression of {} has no reason: write `# {MARK}=TS011:why it does not apply`",
+                    "suppression of {} has no reason: write `# {MARK}={example}:why it does not apply here`",
                     if code.is_empty() { "(no code)" } else { &code }
                 ),
             )));

@@ -47,6 +47,7 @@ pub fn scan(file: &str, text: &str) -> IacScan {
                 line: u32::try_from(e.line()).unwrap_or(1),
                 column: u32::try_from(e.column()).unwrap_or(1),
                 message: format!("cannot parse the plan JSON: {e}"),
+                unreadable: true,
             });
             return out;
         }
@@ -60,6 +61,7 @@ pub fn scan(file: &str, text: &str) -> IacScan {
                 line: 1,
                 column: 1,
                 message,
+                unreadable: true,
             });
             out
         }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 use trailseal_iac::terraform::{planned, scan_module, TfVars};
 use trailseal_iac::tfplan::{Planned, Res};
-use trailseal_iac::{IacScan, IAC_CODES};
+use trailseal_iac::IacScan;
 use trailseal_model::Status;
 
 /// Writes `files` (paths relative to the root module; `policies/x.tpl` in subdirectories)
@@ -60,7 +60,8 @@ pub fn plan_with(files: &[(&str, &str)], values: &[(&str, &str)]) -> Planned {
 /// (resource, code) -> (status, message) of the checks on a scan, as `trailseal scan` reports
 /// them.
 pub fn findings(scan: &IacScan) -> HashMap<(String, String), (Status, String)> {
-    let findings = trailseal_checks::evaluate_account(&scan.account, IAC_CODES);
+    let findings =
+        trailseal_checks::evaluate_account(&scan.account, &trailseal_checks::iac_codes());
     scan.localize(findings)
         .into_iter()
         .map(|f| ((f.resource, f.code), (f.status, f.message)))

@@ -19,6 +19,9 @@ pub enum Fault {
     Fail(usize),
     /// The k-th mutating call reaches moto, then the proxy never answers.
     Hold(usize),
+    /// The first `times` Query-protocol requests with `Action=action` in their body are
+    /// answered with EC2's throttling error (HTTP 503 RequestLimitExceeded).
+    ThrottleQuery { action: &'static str, times: usize },
 }
 
 pub struct Proxy {
@@ -101,6 +104,20 @@ fn serve(
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    if let Fault::ThrottleQuery { action, times } = fault {
+        let wanted = format!("Action={action}&");
+        if String::from_utf8_lossy(&body).contains(&wanted)
+            && count.fetch_add(1, Ordering::SeqCst) < times
+        {
+            let error = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded (injected by the test proxy).</Message></Error></Errors><RequestID>test</RequestID></Response>";
+            write!(
+                client,
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{error}",
+                error.len()
+            )?;
+            return Ok(());
+        }
+    }
     let n = if !target.is_empty() && is_mutating(&target) {
         count.fetch_add(1, Ordering::SeqCst) + 1
     } else {

@@ -1,0 +1,486 @@
+//! `ec2:DescribeRegions` as one SigV4-signed Query request, without `aws-sdk-ec2`.
+//!
+//! Why: `aws-sdk-ec2` is the largest crate of the AWS SDK (its debug rlib alone was 651 MB and
+//! most of a clean build's time) and trailseal made exactly one call with it. The rule for AWS
+//! services (bench/README.md, "Build cost"): a full SDK crate where many operations are used, a
+//! thin signed request like this one where one or two are.
+//!
+//! The request goes through the same smithy orchestrator the SDK crates use, configured from the
+//! same [`SdkConfig`]: its HTTP client, its retry settings (standard retries with backoff; EC2's
+//! throttling and transient error codes, 5xx and connection errors are retried), its timeouts,
+//! its sleep and time sources, and its endpoint settings (`AWS_ENDPOINT_URL_EC2`, the profile's
+//! `services` section, `AWS_ENDPOINT_URL`, FIPS and dual-stack). Each attempt is signed anew with
+//! `aws-sigv4` from the configured credentials provider. Errors are ordinary [`SdkError`]s, so
+//! [`crate::error::describe`] words them like every other call.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use aws_config::SdkConfig;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::Credentials;
+use aws_runtime::retries::classifiers::AwsErrorCodeClassifier;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime::client::orchestrator::operation::Operation;
+use aws_smithy_runtime::client::retries::classifiers::{
+    HttpStatusCodeClassifier, TransientErrorClassifier,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::identity::Identity;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, OrchestratorError};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
+use aws_types::service_config::ServiceConfigKey;
+
+/// The Query API version of EC2 that DescribeRegions is sent with.
+const EC2_API_VERSION: &str = "2016-11-15";
+
+/// One Region as DescribeRegions lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListedRegion {
+    pub name: String,
+    /// `opt-in-not-required` or `opted-in` (or no status, as older answers and moto give).
+    pub enabled: bool,
+}
+
+/// An error answer of EC2 (`<Response><Errors><Error><Code>...`), or an answer that is not one.
+#[derive(Debug)]
+pub(crate) struct Ec2Error {
+    meta: ErrorMetadata,
+}
+
+impl fmt::Display for Ec2Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.meta.code(), self.meta.message()) {
+            (Some(code), Some(message)) => write!(f, "{code}: {message}"),
+            (Some(code), None) => f.write_str(code),
+            (None, Some(message)) => f.write_str(message),
+            (None, None) => f.write_str("unrecognised answer"),
+        }
+    }
+}
+
+impl std::error::Error for Ec2Error {}
+
+impl ProvideErrorMetadata for Ec2Error {
+    fn meta(&self) -> &ErrorMetadata {
+        &self.meta
+    }
+}
+
+/// Every Region of the caller's partition, with whether it is enabled for the account
+/// (`DescribeRegions` with `AllRegions=true`), asked in the configuration's Region.
+pub(crate) async fn describe_regions(
+    config: &SdkConfig,
+) -> Result<Vec<ListedRegion>, SdkError<Ec2Error, HttpResponse>> {
+    let region = config
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let credentials = match config.credentials_provider() {
+        Some(provider) => provider
+            .provide_credentials()
+            .await
+            .map_err(SdkError::construction_failure)?,
+        None => {
+            return Err(SdkError::construction_failure(
+                "no credentials provider is configured",
+            ))
+        }
+    };
+    let endpoint = endpoint_url(config, &region);
+
+    let mut builder = Operation::builder()
+        .service_name("ec2")
+        .operation_name("DescribeRegions")
+        .endpoint_url(&endpoint)
+        .no_auth()
+        .with_connection_poisoning()
+        .interceptor(Signer {
+            credentials,
+            region: region.clone(),
+        })
+        .standard_retry(
+            &config
+                .retry_config()
+                .cloned()
+                .unwrap_or_else(RetryConfig::standard),
+        )
+        .retry_classifier(AwsErrorCodeClassifier::<Ec2Error>::new())
+        .retry_classifier(TransientErrorClassifier::<Ec2Error>::new())
+        .retry_classifier(HttpStatusCodeClassifier::default());
+    if let Some(client) = config.http_client() {
+        builder = builder.http_client(client);
+    }
+    builder = builder.timeout_config(
+        config
+            .timeout_config()
+            .cloned()
+            .unwrap_or_else(|| TimeoutConfig::builder().build()),
+    );
+    if let Some(version) = config.behavior_version() {
+        builder = builder.behavior_version(version);
+    }
+    if let Some(sleep) = config.sleep_impl() {
+        builder = builder.sleep_impl(sleep);
+    }
+    if let Some(time) = config.time_source() {
+        builder = builder.time_source(time);
+    }
+    let operation = builder
+        .serializer(|(): ()| {
+            let body = format!("Action=DescribeRegions&Version={EC2_API_VERSION}&AllRegions=true");
+            let request = http::Request::builder()
+                .method("POST")
+                .uri("/")
+                .header(
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )
+                .body(SdkBody::from(body))?;
+            Ok(HttpRequest::try_from(request)?)
+        })
+        .deserializer(parse_response)
+        .build();
+    operation.invoke(()).await
+}
+
+/// The endpoint of EC2 in `region`: an override if one is configured (service-specific first,
+/// as the SDK crates resolve it), else the partition's standard, FIPS or dual-stack endpoint.
+fn endpoint_url(config: &SdkConfig, region: &str) -> String {
+    let key = ServiceConfigKey::builder()
+        .service_id("EC2")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build();
+    let overridden = key
+        .ok()
+        .and_then(|key| config.service_config()?.load_config(key))
+        .or_else(|| config.endpoint_url().map(str::to_owned));
+    if let Some(url) = overridden {
+        return url;
+    }
+    default_endpoint(
+        region,
+        config.use_fips().unwrap_or(false),
+        config.use_dual_stack().unwrap_or(false),
+    )
+}
+
+fn default_endpoint(region: &str, fips: bool, dual_stack: bool) -> String {
+    let host = if fips { "ec2-fips" } else { "ec2" };
+    let suffix = if dual_stack {
+        if region.starts_with("cn-") {
+            "api.amazonwebservices.com.cn"
+        } else {
+            "api.aws"
+        }
+    } else if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else if region.starts_with("eusc-") {
+        "amazonaws.eu"
+    } else if region.starts_with("us-isob-") {
+        "sc2s.sgov.gov"
+    } else if region.starts_with("us-iso-") {
+        "c2s.ic.gov"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://{host}.{region}.{suffix}")
+}
+
+/// Signs each attempt (after the endpoint is applied, so the Host is the real one) with SigV4.
+#[derive(Debug)]
+struct Signer {
+    credentials: Credentials,
+    region: String,
+}
+
+impl Intercept for Signer {
+    fn name(&self) -> &'static str {
+        "trailseal SigV4 signer"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        sign_request(request, &self.credentials, &self.region, SystemTime::now())
+    }
+}
+
+fn sign_request(
+    request: &mut HttpRequest,
+    credentials: &Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<(), BoxError> {
+    let identity = Identity::from(credentials.clone());
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("ec2")
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()?;
+    let body = request
+        .body()
+        .bytes()
+        .ok_or("the DescribeRegions body is not in memory")?;
+    let signable = SignableRequest::new(
+        request.method(),
+        request.uri(),
+        request.headers().iter(),
+        SignableBody::Bytes(body),
+    )?;
+    let (instructions, _signature) = sign(signable, &params.into())?.into_parts();
+    let (headers, _query) = instructions.into_parts();
+    for header in headers {
+        let mut value = http::HeaderValue::from_str(header.value())?;
+        value.set_sensitive(header.sensitive());
+        request.headers_mut().insert(header.name(), value);
+    }
+    Ok(())
+}
+
+fn parse_response(
+    response: &HttpResponse,
+) -> Result<Vec<ListedRegion>, OrchestratorError<Ec2Error>> {
+    let body = response
+        .body()
+        .bytes()
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or_default();
+    if !response.status().is_success() {
+        return Err(OrchestratorError::operation(Ec2Error {
+            meta: parse_error(body, response.status().as_u16()),
+        }));
+    }
+    parse_regions(body).map_err(|e| {
+        OrchestratorError::operation(Ec2Error {
+            meta: ErrorMetadata::builder()
+                .message(format!("unreadable DescribeRegions answer: {e}"))
+                .build(),
+        })
+    })
+}
+
+/// `<DescribeRegionsResponse><regionInfo><item><regionName>..</regionName><optInStatus>..`
+fn parse_regions(body: &str) -> Result<Vec<ListedRegion>, String> {
+    let mut doc = Document::new(body);
+    let mut root = doc.root_element().map_err(|e| e.to_string())?;
+    if !root.start_el().matches("DescribeRegionsResponse") {
+        return Err(format!("root element {}", root.start_el().local()));
+    }
+    let mut out = Vec::new();
+    while let Some(mut tag) = root.next_tag() {
+        if !tag.start_el().matches("regionInfo") {
+            continue;
+        }
+        while let Some(mut item) = tag.next_tag() {
+            if item.start_el().matches("item") {
+                out.push(parse_item(&mut item)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_item(item: &mut ScopedDecoder<'_, '_>) -> Result<ListedRegion, String> {
+    let mut name = None;
+    let mut status = None;
+    while let Some(mut field) = item.next_tag() {
+        if field.start_el().matches("regionName") {
+            name = Some(
+                try_data(&mut field)
+                    .map_err(|e| e.to_string())?
+                    .into_owned(),
+            );
+        } else if field.start_el().matches("optInStatus") {
+            status = Some(
+                try_data(&mut field)
+                    .map_err(|e| e.to_string())?
+                    .into_owned(),
+            );
+        }
+    }
+    let name = name
+        .filter(|n| !n.is_empty())
+        .ok_or("a Region without regionName")?;
+    let enabled = matches!(
+        status.as_deref(),
+        None | Some("opt-in-not-required") | Some("opted-in")
+    );
+    Ok(ListedRegion { name, enabled })
+}
+
+/// EC2's error document: `<Response><Errors><Error><Code>..</Code><Message>..</Message>`.
+fn parse_error(body: &str, status: u16) -> ErrorMetadata {
+    let mut builder = ErrorMetadata::builder();
+    let mut found = false;
+    let mut doc = Document::new(body);
+    if let Ok(mut root) = doc.root_element() {
+        while let Some(mut errors) = root.next_tag() {
+            if !errors.start_el().matches("Errors") {
+                continue;
+            }
+            while let Some(mut error) = errors.next_tag() {
+                if !error.start_el().matches("Error") {
+                    continue;
+                }
+                while let Some(mut field) = error.next_tag() {
+                    let name = field.start_el().local().to_owned();
+                    if let Ok(data) = try_data(&mut field) {
+                        match name.as_str() {
+                            "Code" => {
+                                builder = builder.code(data.into_owned());
+                                found = true;
+                            }
+                            "Message" => builder = builder.message(data.into_owned()),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !found {
+        builder = builder.message(format!("HTTP {status} without an AWS error code"));
+    }
+    builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_regions_and_their_opt_in_status() {
+        let body = r#"<?xml version="1.0" encoding="UTF-8"?>
+<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
+  <regionInfo>
+    <item><regionName>us-east-1</regionName><regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item>
+    <item><regionName>af-south-1</regionName><regionEndpoint>ec2.af-south-1.amazonaws.com</regionEndpoint><optInStatus>not-opted-in</optInStatus></item>
+    <item><regionName>me-central-1</regionName><optInStatus>opted-in</optInStatus></item>
+    <item><regionName>eu-west-1</regionName></item>
+  </regionInfo>
+</DescribeRegionsResponse>"#;
+        let regions = parse_regions(body).expect("parses");
+        let got: Vec<(&str, bool)> = regions
+            .iter()
+            .map(|r| (r.name.as_str(), r.enabled))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("us-east-1", true),
+                ("af-south-1", false),
+                ("me-central-1", true),
+                ("eu-west-1", true)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_answer_that_is_not_a_region_list_is_an_error_not_an_empty_list() {
+        assert!(parse_regions("<Other/>").is_err());
+        assert!(parse_regions("not xml").is_err());
+        let nameless = "<DescribeRegionsResponse><regionInfo><item><optInStatus>opted-in</optInStatus></item></regionInfo></DescribeRegionsResponse>";
+        assert!(parse_regions(nameless).is_err());
+    }
+
+    #[test]
+    fn reads_ec2_error_codes() {
+        let body = "<?xml version=\"1.0\"?><Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>abc</RequestID></Response>";
+        let meta = parse_error(body, 403);
+        assert_eq!(meta.code(), Some("UnauthorizedOperation"));
+        assert_eq!(
+            meta.message(),
+            Some("You are not authorized to perform this operation.")
+        );
+        let meta = parse_error("<html>bad gateway</html>", 502);
+        assert_eq!(meta.code(), None);
+        assert_eq!(meta.message(), Some("HTTP 502 without an AWS error code"));
+    }
+
+    #[test]
+    fn default_endpoints_follow_the_partition() {
+        assert_eq!(
+            default_endpoint("eu-west-1", false, false),
+            "https://ec2.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            default_endpoint("cn-north-1", false, false),
+            "https://ec2.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            default_endpoint("us-gov-west-1", true, false),
+            "https://ec2-fips.us-gov-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            default_endpoint("us-east-1", false, true),
+            "https://ec2.us-east-1.api.aws"
+        );
+    }
+
+    /// The signature of a fixed request, time and key: computed independently with botocore
+    /// (`botocore.auth.SigV4Auth`, see the comment in the test body) so that a wrong service
+    /// name, Region, body hash or header set fails here, not only against real AWS.
+    #[test]
+    fn signs_like_botocore() {
+        let body = format!("Action=DescribeRegions&Version={EC2_API_VERSION}&AllRegions=true");
+        let request = http::Request::builder()
+            .method("POST")
+            .uri("https://ec2.eu-west-1.amazonaws.com/")
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
+            .header("host", "ec2.eu-west-1.amazonaws.com")
+            .body(SdkBody::from(body))
+            .expect("request");
+        let mut request = HttpRequest::try_from(request).expect("request");
+        let credentials = Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "test",
+        );
+        let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        sign_request(&mut request, &credentials, "eu-west-1", time).expect("signs");
+        let auth = request
+            .headers()
+            .get("authorization")
+            .expect("an Authorization header");
+        assert_eq!(auth, BOTOCORE_AUTHORIZATION);
+    }
+
+    /// From:
+    /// ```python
+    /// from botocore.awsrequest import AWSRequest; from botocore.auth import SigV4Auth
+    /// from botocore.credentials import Credentials; import datetime, unittest.mock as m
+    /// body = "Action=DescribeRegions&Version=2016-11-15&AllRegions=true"
+    /// r = AWSRequest("POST", "https://ec2.eu-west-1.amazonaws.com/", data=body,
+    ///     headers={"content-type": "application/x-www-form-urlencoded; charset=utf-8"})
+    /// with m.patch("botocore.auth.get_current_datetime",
+    ///              return_value=datetime.datetime(2023, 11, 14, 22, 13, 20)):
+    ///     SigV4Auth(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+    ///               "ec2", "eu-west-1").add_auth(r)
+    /// print(r.headers["Authorization"])
+    /// ```
+    const BOTOCORE_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/eu-west-1/ec2/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=4b88fab9486f9da4328c89426bf9dfb7aeba2d010a4940cee311224fb064e281";
+}
