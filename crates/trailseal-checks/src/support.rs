@@ -19,6 +19,7 @@ pub(crate) fn finding(
     remediation: String,
     evidence: Value,
 ) -> Finding {
+    let remediation = fix_for(status, &message, remediation);
     Finding {
         code: info.code.to_owned(),
         name: info.name.to_owned(),
@@ -34,6 +35,45 @@ pub(crate) fn finding(
         file: None,
         line: None,
         column: None,
+    }
+}
+
+/// The fix of an `error` finding must match its error: "grant the auditing principal ..." only
+/// when the error can be a permissions problem. A server error (HTTP 5xx), throttling beyond the
+/// retries or an endpoint that did not answer gets "try again" instead.
+pub(crate) fn fix_for(status: Status, message: &str, remediation: String) -> String {
+    if status != Status::Error || !remediation.starts_with("Grant") {
+        return remediation;
+    }
+    let m = message.to_ascii_lowercase();
+    let permissions = [
+        "accessdenied",
+        "not authorized",
+        "unauthorized",
+        "forbidden",
+    ]
+    .iter()
+    .any(|p| m.contains(p));
+    let transient = [
+        "http 5",
+        "internalerror",
+        "internalfailure",
+        "internal server error",
+        "serviceunavailable",
+        "throttl",
+        "requestlimitexceeded",
+        "timed out",
+        "could not reach",
+    ]
+    .iter()
+    .any(|p| m.contains(p));
+    if transient && !permissions {
+        "AWS did not answer this call (a server error, throttling beyond the retries, or an \
+         endpoint that did not respond): not a permissions problem. Run the audit again later; if \
+         it persists, check the service's health in this Region and any AWS_ENDPOINT_URL setting."
+            .to_owned()
+    } else {
+        remediation
     }
 }
 
@@ -55,6 +95,7 @@ pub(crate) fn account_finding(
     } else {
         account.partition.as_str()
     };
+    let remediation = fix_for(status, &message, remediation);
     Finding {
         code: info.code.to_owned(),
         name: info.name.to_owned(),

@@ -13,6 +13,7 @@
 pub mod cfn;
 pub mod discover;
 pub(crate) mod mapper;
+pub mod suggest;
 pub mod terraform;
 pub mod tfplan;
 pub mod value;
@@ -91,6 +92,11 @@ pub struct IacScan {
     /// Terraform: the local module directories this scan evaluated as children (canonical),
     /// which are then not scanned again as root modules.
     pub module_dirs: Vec<std::path::PathBuf>,
+    /// The language the resources are written in: fixes are suggested in it.
+    pub lang: suggest::Lang,
+    /// The inputs the file declares: a template's parameters, a root module's variables (so
+    /// that a --parameter or --var that names nothing scanned is not ignored silently).
+    pub declared_inputs: Vec<String>,
 }
 
 impl IacScan {
@@ -145,6 +151,30 @@ impl IacScan {
         }
     }
 
+    /// Rewrites a finding's fix in the file's language, at the resource to edit (its trail, or
+    /// its key when the key is defined in the scanned files).
+    fn suggest(&self, f: &mut Finding, trail: &Location) {
+        let file_of = |loc: &Location| {
+            self.files
+                .get(&loc.address)
+                .map(String::as_str)
+                .unwrap_or(self.file.as_str())
+        };
+        let trail_target = suggest::Target {
+            location: trail,
+            file: file_of(trail),
+        };
+        let key = self
+            .trail_keys
+            .get(&f.resource)
+            .and_then(|k| self.locations.get(k))
+            .map(|location| suggest::Target {
+                location,
+                file: file_of(location),
+            });
+        suggest::rewrite(f, self.lang, &trail_target, key.as_ref());
+    }
+
     /// Maps findings on the evidence back to the file: resource = logical id / address,
     /// `file`, `line`, `column`; the symbolic account and Region read as
     /// `${AWS::AccountId}` / `${AWS::Region}`; suppressed findings become `skipped`.
@@ -163,6 +193,7 @@ impl IacScan {
                     f.status = Status::Skipped;
                     f.message = format!("suppressed: {} (was: {})", s.reason, f.message);
                 }
+                self.suggest(&mut f, loc);
                 f.resource = loc.address.clone();
                 f.account = symbolic(&f.account);
                 f.region = symbolic(&f.region);

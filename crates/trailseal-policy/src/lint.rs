@@ -6,7 +6,6 @@
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::glob::glob_match;
 use crate::model::*;
-use crate::parse::parse_document;
 use crate::starts_with_ignore_case;
 use crate::unknown::unknown_reason;
 use crate::values::{parse_bool, parse_cidr, parse_date, parse_number};
@@ -90,9 +89,14 @@ impl LintReport {
 
 /// Parses and validates a policy text.
 pub fn lint(text: &str) -> LintReport {
-    let (policy, mut diagnostics) = parse_document(text);
+    let (policy, partial, mut diagnostics) = crate::parse::parse_document_partial(text);
     if let Some(p) = &policy {
         diagnostics.extend(lint_policy(p));
+    } else if let Some(p) = &partial {
+        // Every problem, not only the fatal one: the statements that parsed are linted too
+        // (not the policy as a whole: whether anyone may administer the key depends on the
+        // statements that did not parse).
+        diagnostics.extend(lint_statements(p));
     }
     diagnostics.sort_by(|a, b| {
         (a.location.statement, a.severity, a.code).cmp(&(b.location.statement, b.severity, b.code))
@@ -105,6 +109,15 @@ pub fn lint(text: &str) -> LintReport {
 
 /// Semantic checks on a parsed policy.
 pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
+    let mut out = lint_statements(policy);
+    out.extend(lockout(policy));
+    out
+}
+
+/// The checks of each statement on its own (and Sid uniqueness), without evaluating the policy:
+/// they also run on the statements that parsed when another one did not (whose `index` is then
+/// not their position in `policy.statements`).
+fn lint_statements(policy: &Policy) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut push =
         |code: &'static str, severity: Severity, s: &Statement, path: &str, message: String| {
@@ -375,7 +388,6 @@ pub fn lint_policy(policy: &Policy) -> Vec<Diagnostic> {
             }
         }
     }
-    out.extend(lockout(policy));
     out
 }
 

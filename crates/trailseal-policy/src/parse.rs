@@ -27,6 +27,15 @@ const STATEMENT_ELEMENTS: &[&str] = &[
 /// Parses policy text. Returns the policy when no fatal diagnostic was raised, and every
 /// diagnostic found while parsing (lint adds semantic ones on top, see [`crate::lint`]).
 pub fn parse_document(text: &str) -> (Option<Policy>, Vec<Diagnostic>) {
+    let (policy, _, diags) = parse_document_partial(text);
+    (policy, diags)
+}
+
+/// [`parse_document`], plus the statements that did parse when another one could not (fatal):
+/// lint still reports every problem of those, not only the first fatal one.
+pub(crate) fn parse_document_partial(
+    text: &str,
+) -> (Option<Policy>, Option<Policy>, Vec<Diagnostic>) {
     let mut p = Parser::default();
     let policy = match Json::parse(text) {
         Ok(json) => {
@@ -55,12 +64,14 @@ pub fn parse_document(text: &str) -> (Option<Policy>, Vec<Diagnostic>) {
             None
         }
     };
-    (policy, p.diags)
+    (policy, p.partial, p.diags)
 }
 
 #[derive(Default)]
 struct Parser {
     diags: Vec<Diagnostic>,
+    /// The statements that parsed, when another statement could not.
+    partial: Option<Policy>,
 }
 
 /// Marker: a fatal diagnostic was pushed.
@@ -256,11 +267,16 @@ impl Parser {
                 Err(Fatal) => failed = true,
             }
         }
-        (!failed).then_some(Policy {
+        let policy = Policy {
             version,
             id,
             statements,
-        })
+        };
+        if failed {
+            self.partial = Some(policy);
+            return None;
+        }
+        Some(policy)
     }
 
     fn statement(&mut self, index: usize, json: &Json) -> Result<Statement, Fatal> {

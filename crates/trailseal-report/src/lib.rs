@@ -28,12 +28,13 @@ pub struct TrailVerdict {
 }
 
 pub fn trail_verdicts(findings: &[Finding]) -> Vec<TrailVerdict> {
+    verdicts_of(findings.iter())
+}
+
+fn verdicts_of<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<TrailVerdict> {
     let compliance_codes = trailseal_checks::compliant_codes();
     let mut by_trail: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    for f in findings
-        .iter()
-        .filter(|f| f.resource.starts_with("arn:") && f.resource.contains(":trail/"))
-    {
+    for f in findings.filter(|f| f.resource.starts_with("arn:") && f.resource.contains(":trail/")) {
         by_trail.entry(f.resource.as_str()).or_default().push(f);
     }
     by_trail
@@ -162,7 +163,11 @@ pub type BlockKey = (
 pub fn text_report(findings: &[Finding], opts: TextOptions) -> String {
     let mut blocks = text_blocks(findings, opts);
     blocks.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out: String = blocks.into_iter().map(|(_, text)| text).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut out: String = blocks
+        .into_iter()
+        .map(|(_, text)| drop_repeated_why(&text, &mut seen))
+        .collect();
     out += &text_footer(&Tally::of(findings));
     out
 }
@@ -212,15 +217,17 @@ pub fn compliant_scope() -> String {
 /// The text block of each resource (file and resource) of `findings`, with its place in the
 /// report. All the findings of a resource must be in `findings`.
 pub fn text_blocks(findings: &[Finding], opts: TextOptions) -> Vec<(BlockKey, String)> {
+    let (merged, findings) = merge_regional(findings);
     // Grouped by file too: two templates may use the same logical id.
     let mut groups: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
-    for f in findings {
+    for f in findings.iter().copied().chain(merged.iter()) {
         groups
             .entry((f.file.as_deref().unwrap_or(""), f.resource.as_str()))
             .or_default()
             .push(f);
     }
-    let verdicts: BTreeMap<String, TrailVerdict> = trail_verdicts(findings)
+    // Merged findings are about Regions, never trails.
+    let verdicts: BTreeMap<String, TrailVerdict> = verdicts_of(findings.iter().copied())
         .into_iter()
         .map(|v| (v.arn.clone(), v))
         .collect();
@@ -235,6 +242,66 @@ pub fn text_blocks(findings: &[Finding], opts: TextOptions) -> Vec<(BlockKey, St
             (key, block)
         })
         .collect()
+}
+
+/// Identical problems of several Regions of an account (the same check, status, message and fix
+/// but for the Region's name: the same call failing in every Region) become one finding whose
+/// resource lists the Regions; the others are returned as they are.
+fn merge_regional(findings: &[Finding]) -> (Vec<Finding>, Vec<&Finding>) {
+    let regional = |f: &Finding| {
+        is_problem(f)
+            && f.file.is_none()
+            && !f.region.is_empty()
+            && f.resource.ends_with(':')
+            && f.resource.contains(&format!(":{}:", f.region))
+    };
+    let key = |f: &Finding| {
+        (
+            f.account.clone(),
+            f.code.clone(),
+            f.status.as_str(),
+            f.message.replace(&f.region, "<Region>"),
+            f.remediation.replace(&f.region, "<Region>"),
+        )
+    };
+    let mut groups: BTreeMap<_, Vec<&Finding>> = BTreeMap::new();
+    for f in findings.iter().filter(|f| regional(f)) {
+        groups.entry(key(f)).or_default().push(f);
+    }
+    let mut merged = Vec::new();
+    let mut kept: Vec<&Finding> = Vec::new();
+    for f in findings {
+        if !regional(f) || groups.get(&key(f)).is_none_or(|g| g.len() < 2) {
+            kept.push(f);
+        }
+    }
+    for ((_, _, _, message, remediation), group) in groups.into_iter().filter(|(_, g)| g.len() >= 2)
+    {
+        let mut regions: Vec<&str> = group.iter().map(|f| f.region.as_str()).collect();
+        regions.sort_unstable();
+        let mut f = group[0].clone();
+        f.resource = format!("{} Regions ({})", regions.len(), regions.join(", "));
+        f.region = String::new();
+        f.message = message.replace("<Region>", "each of these Regions");
+        f.remediation = remediation.replace("<Region>", "each of these Regions");
+        merged.push(f);
+    }
+    (merged, kept)
+}
+
+/// A check's "why it matters" is the same text every time: in a report it is printed the first
+/// time only (blocks are passed in report order; `seen` holds the "why" lines so far).
+pub fn drop_repeated_why(block: &str, seen: &mut std::collections::HashSet<String>) -> String {
+    let mut out = String::with_capacity(block.len());
+    for line in block.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let is_why = trimmed.starts_with("why: ") || trimmed.starts_with("\x1b[1mwhy:");
+        if is_why && !seen.insert(line.to_owned()) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 fn block_key(file: &str, resource: &str, fs: &[&Finding]) -> BlockKey {

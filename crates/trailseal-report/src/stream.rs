@@ -413,9 +413,11 @@ impl<'r, W: Write> ReportWriter<'r, W> {
             self.write(text_header.as_bytes())?;
             let mut blocks = std::mem::take(&mut self.blocks);
             blocks.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut seen = std::collections::HashSet::new();
             for (_, offset, len) in blocks {
                 let text = self.spill.read(offset, len)?;
-                self.write(&text)?;
+                let text = crate::drop_repeated_why(&String::from_utf8_lossy(&text), &mut seen);
+                self.write(text.as_bytes())?;
             }
             let footer = text_footer(&self.tally);
             self.write(footer.as_bytes())?;

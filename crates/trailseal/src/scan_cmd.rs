@@ -80,10 +80,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         .map(|f| Unit::File(f.clone()))
         .collect();
     units.extend(roots(modules));
+    let declared = Mutex::new(HashSet::new());
     let inputs = Inputs {
         parameters: &parameters,
         vars: &vars,
         codes: &codes,
+        declared: &declared,
     };
 
     let renderer = Renderer::new(
@@ -107,6 +109,31 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         })?;
     if scanned == 0 && tally.findings == 0 {
         eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
+        return Ok(2);
+    }
+    // A --var or --parameter that no scanned file declares is a mistake (a typo, the wrong
+    // directory): Terraform refuses an undeclared -var too.
+    let declared = declared
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    let mut unused: Vec<String> = vars
+        .values
+        .keys()
+        .filter(|k| !declared.contains(*k))
+        .map(|k| format!("--var {k}"))
+        .chain(
+            parameters
+                .keys()
+                .filter(|k| !declared.contains(*k))
+                .map(|k| format!("--parameter {k}")),
+        )
+        .collect();
+    if !unused.is_empty() {
+        unused.sort();
+        eprintln!(
+            "trailseal: error: {} named by no scanned file (no template parameter or root-module variable of that name)",
+            unused.join(", ")
+        );
         return Ok(2);
     }
     let code = tally.exit_code(args.filter.threshold());
@@ -220,6 +247,11 @@ fn pairs(option: &str, values: &[String]) -> anyhow::Result<HashMap<String, Stri
         let Some((k, v)) = p.split_once('=') else {
             return Err(UsageError(format!("{option} {p:?}: expected NAME=VALUE")).into());
         };
+        if k.trim().is_empty() {
+            return Err(
+                UsageError(format!("{option} {p:?} names nothing: expected NAME=VALUE")).into(),
+            );
+        }
         out.insert(k.trim().to_owned(), v.to_owned());
     }
     Ok(out)
@@ -237,6 +269,20 @@ struct Inputs<'a> {
     parameters: &'a HashMap<String, String>,
     vars: &'a tf::TfVars,
     codes: &'a [&'a str],
+    /// Every template parameter and root-module variable the scanned files declare.
+    declared: &'a Mutex<HashSet<String>>,
+}
+
+impl Inputs<'_> {
+    fn declare(&self, scan: &IacScan) {
+        if self.parameters.is_empty() && self.vars.values.is_empty() {
+            return;
+        }
+        self.declared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(scan.declared_inputs.iter().cloned());
+    }
 }
 
 /// Units a worker takes at a time (fewer hand-overs and wake-ups than one by one).
@@ -321,11 +367,12 @@ fn scan_units<W: Write>(
 fn scan_unit(unit: &Unit, inputs: &Inputs<'_>) -> (usize, Vec<Finding>) {
     let run = || match unit {
         Unit::File(f) => {
-            let (counted, findings) = scan_file(f, inputs.parameters, inputs.codes);
+            let (counted, findings) = scan_file(f, inputs);
             (usize::from(counted), findings)
         }
         Unit::Module(dir, files, texts) => {
             let scan = tf::scan_module_texts(dir, files, texts.clone(), inputs.vars);
+            inputs.declare(&scan);
             let evaluated = trailseal_checks::evaluate_account(&scan.account, inputs.codes);
             (files.len(), scan.localize(evaluated))
         }
@@ -348,11 +395,8 @@ fn scan_unit(unit: &Unit, inputs: &Inputs<'_>) -> (usize, Vec<Finding>) {
     })
 }
 
-fn scan_file(
-    path: &Path,
-    parameters: &HashMap<String, String>,
-    codes: &[&str],
-) -> (bool, Vec<Finding>) {
+fn scan_file(path: &Path, inputs: &Inputs<'_>) -> (bool, Vec<Finding>) {
+    let codes = inputs.codes;
     let name = path.display().to_string();
     let error = |message: String| (true, vec![problem_finding(&name, &Problem::file(message))]);
     match std::fs::metadata(path) {
@@ -381,7 +425,8 @@ fn scan_file(
             (true, scan.localize(findings))
         }
         Some(Kind::CloudFormation) if cfn::looks_like_template(&text) => {
-            let scan: IacScan = cfn::scan(&name, &text, parameters);
+            let scan: IacScan = cfn::scan(&name, &text, inputs.parameters);
+            inputs.declare(&scan);
             let findings = trailseal_checks::evaluate_account(&scan.account, codes);
             (true, scan.localize(findings))
         }

@@ -476,3 +476,236 @@ fn explain_lists_where_each_check_applies_and_prints_json() {
         .stdout(predicate::str::contains("TS000 iac-input (high)"))
         .stdout(predicate::str::contains("Applies to: iac"));
 }
+
+// --- scan's fixes are in the file's own language, at the resource to edit ---------------------
+
+fn scan_json(dir: &std::path::Path) -> Value {
+    let out = trailseal()
+        .args(["scan", "--format", "json"])
+        .arg(dir)
+        .output()
+        .expect("runs");
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn finding<'a>(doc: &'a Value, resource: &str, code: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["resource"] == resource && f["code"] == code)
+        .unwrap_or_else(|| panic!("{code} of {resource} in {doc}"))
+}
+
+/// The rendered statement in a fix: from its first line "{" (HCL) or "- " (YAML) to the line
+/// before "(an item of ...".
+fn suggested(remediation: &str, first: &str) -> String {
+    let start = remediation
+        .find(first)
+        .unwrap_or_else(|| panic!("{first:?} in {remediation}"));
+    let end = remediation
+        .find("\n(an item of")
+        .unwrap_or_else(|| panic!("the end of the statement in {remediation}"));
+    remediation[start..end].to_owned()
+}
+
+const TF_KEY_AND_TRAIL: &str = r#"
+resource "aws_kms_key" "logs" {
+  description = "trail key"
+  POLICY
+}
+
+resource "aws_cloudtrail" "main" {
+  name           = "main"
+  s3_bucket_name = "logs-bucket"
+  kms_key_id     = aws_kms_key.logs.arn
+}
+"#;
+
+#[test]
+fn terraform_fixes_are_hcl_that_makes_the_rescan_pass() {
+    let dir = tempdir();
+    let main = dir.path().join("main.tf");
+    let admin = r#"{ Sid = "Admin", Effect = "Allow", Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }, Action = "kms:*", Resource = "*" }"#;
+    let policy =
+        format!("policy = jsonencode({{ Version = \"2012-10-17\", Statement = [{admin}] }})");
+    std::fs::write(
+        &main,
+        format!(
+            "data \"aws_caller_identity\" \"current\" {{}}\n{}",
+            TF_KEY_AND_TRAIL.replace("POLICY", &policy)
+        ),
+    )
+    .expect("write");
+    let doc = scan_json(dir.path());
+    let ts006 = finding(&doc, "aws_cloudtrail.main", "TS006");
+    assert_eq!(ts006["status"], "fail", "{ts006}");
+    let fix = ts006["remediation"].as_str().expect("remediation");
+    assert!(
+        fix.contains("the key policy of aws_kms_key.logs ("),
+        "{fix}"
+    );
+    assert!(fix.contains("main.tf:3)"), "the key's line: {fix}");
+    assert!(
+        !fix.contains("AWS::"),
+        "no CloudFormation placeholders in Terraform: {fix}"
+    );
+    let statement = suggested(fix, "{\n");
+    assert!(
+        statement.contains("data.aws_caller_identity.current.account_id"),
+        "{statement}"
+    );
+    // TS010 is an attribute of the trail, written as the attribute.
+    let ts010 = finding(&doc, "aws_cloudtrail.main", "TS010");
+    assert_eq!(
+        ts010["remediation"],
+        format!(
+            "Set `enable_log_file_validation = true` in aws_cloudtrail.main ({}:8).",
+            main.display()
+        )
+    );
+    let ts011 = finding(&doc, "aws_cloudtrail.main", "TS011");
+    assert!(
+        ts011["remediation"].as_str().is_some_and(
+            |r| r.starts_with("Set `enable_key_rotation = true` in aws_kms_key.logs (")
+        ),
+        "{ts011}"
+    );
+
+    // Pasted as told, the rescan parses and passes.
+    let policy = format!(
+        "policy = jsonencode({{ Version = \"2012-10-17\", Statement = [{admin}, {statement}] }})"
+    );
+    std::fs::write(
+        &main,
+        format!(
+            "data \"aws_caller_identity\" \"current\" {{}}\n{}",
+            TF_KEY_AND_TRAIL.replace("POLICY", &policy)
+        ),
+    )
+    .expect("write");
+    let doc = scan_json(dir.path());
+    assert_eq!(
+        finding(&doc, "aws_cloudtrail.main", "TS006")["status"],
+        "pass",
+        "{doc}"
+    );
+}
+
+#[test]
+fn cloudformation_fixes_are_yaml_with_sub_that_makes_the_rescan_pass() {
+    let template = |extra: &str| {
+        format!(
+            r#"AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  LogKey:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Version: '2012-10-17'
+        Statement:
+          - Sid: Admin
+            Effect: Allow
+            Principal:
+              AWS: !Sub 'arn:aws:iam::${{AWS::AccountId}}:root'
+            Action: 'kms:*'
+            Resource: '*'
+{extra}
+  Trail:
+    Type: AWS::CloudTrail::Trail
+    Properties:
+      TrailName: main
+      IsLogging: true
+      S3BucketName: logs-bucket
+      KMSKeyId: !GetAtt LogKey.Arn
+"#
+        )
+    };
+    let dir = tempdir();
+    let file = dir.path().join("stack.yaml");
+    std::fs::write(&file, template("")).expect("write");
+    let doc = scan_json(dir.path());
+    let ts006 = finding(&doc, "Trail", "TS006");
+    assert_eq!(ts006["status"], "fail", "{ts006}");
+    let fix = ts006["remediation"].as_str().expect("remediation");
+    assert!(fix.contains("the key policy of LogKey ("), "{fix}");
+    assert!(fix.contains("!Sub '"), "{fix}");
+    let statement = suggested(fix, "- Sid: ");
+    // Indented as an item of the Statement list above, pasted: the rescan passes.
+    let pasted: String = statement
+        .lines()
+        .map(|l| format!("          {l}\n"))
+        .collect();
+    std::fs::write(&file, template(pasted.trim_end())).expect("write");
+    let doc = scan_json(dir.path());
+    assert_eq!(finding(&doc, "Trail", "TS006")["status"], "pass", "{doc}");
+    let ts010 = finding(&doc, "Trail", "TS010");
+    assert!(
+        ts010["remediation"]
+            .as_str()
+            .is_some_and(|r| r
+                .starts_with("Set `EnableLogFileValidation: true` in the Properties of Trail (")),
+        "{ts010}"
+    );
+}
+
+#[test]
+fn policy_lint_lists_every_problem_not_only_the_first_fatal_one() {
+    let out = trailseal()
+        .args(["policy", "lint", "-", "--format", "json"])
+        .write_stdin(
+            r#"{"Version": "2012-10-17", "Statement": [
+                {"Sid": "Broken", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+                {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+                {"Sid": "Open", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*"}
+            ]}"#,
+        )
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let codes: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    for expected in [
+        "MISSING_EFFECT",
+        "WILDCARD_PRINCIPAL_WITHOUT_CONDITION",
+        "DUPLICATE_SID",
+    ] {
+        assert!(codes.contains(&expected), "{expected} in {codes:?}");
+    }
+    // Whether anyone may administer the key depends on the statement that did not parse.
+    assert!(!codes.contains(&"NO_KEY_ADMINISTRATOR"), "{codes:?}");
+}
+
+#[test]
+fn a_var_or_parameter_that_names_nothing_is_not_ignored() {
+    let root = example("iac/terraform/root");
+    trailseal()
+        .args(["scan", &root, "--var", "no_such_variable=1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--var no_such_variable named by no scanned file",
+        ));
+    trailseal()
+        .args(["scan", &root, "--var", "=1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("names nothing"));
+    trailseal()
+        .args([
+            "scan",
+            &example("iac/cloudformation/good.yaml"),
+            "--parameter",
+            "NoSuchParameter=x",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--parameter NoSuchParameter named by no scanned file",
+        ));
+}

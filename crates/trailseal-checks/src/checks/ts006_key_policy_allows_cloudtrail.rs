@@ -149,12 +149,11 @@ fn run(ev: &TrailEvidence) -> Finding {
             ),
         ),
     };
-    finding(
-        info,
-        ev,
-        status,
-        message,
-        remediation,
-        evaluation_evidence(&policy, &request, &e),
-    )
+    // The statement the fix prints, for renderers that write it in another language
+    // (infrastructure as code: YAML, HCL).
+    let mut evidence = evaluation_evidence(&policy, &request, &e);
+    if remediation.contains(&statement) {
+        evidence["statement_to_add"] = ctx.encrypt_statement();
+    }
+    finding(info, ev, status, message, remediation, evidence)
 }

@@ -107,12 +107,11 @@ fn run(ev: &TrailEvidence) -> Finding {
             add,
         ),
     };
-    finding(
-        info,
-        ev,
-        status,
-        message,
-        remediation,
-        evaluation_evidence(&policy, &request, &e),
-    )
+    // The statement the fix prints, for renderers that write it in another language
+    // (infrastructure as code: YAML, HCL).
+    let mut evidence = evaluation_evidence(&policy, &request, &e);
+    if remediation.contains(&statement) {
+        evidence["statement_to_add"] = ctx.describe_statement();
+    }
+    finding(info, ev, status, message, remediation, evidence)
 }

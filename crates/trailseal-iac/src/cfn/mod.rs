@@ -117,6 +117,11 @@ const KEY_TYPES: &[&str] = &["AWS::KMS::Key", "AWS::KMS::ReplicaKey"];
 /// Reads one template. `parameters` are `--parameter K=V` overrides.
 pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> IacScan {
     let mut out = IacScan::new(file);
+    out.lang = if text.trim_start().starts_with('{') {
+        crate::suggest::Lang::CloudFormationJson
+    } else {
+        crate::suggest::Lang::CloudFormationYaml
+    };
     let root = match yaml::parse(text) {
         Ok(root) => root,
         Err(e) => {
@@ -174,6 +179,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
         };
         params.insert(name.clone(), value);
     }
+    out.declared_inputs = params.keys().cloned().collect();
     for name in parameters.keys() {
         if !params.contains_key(name) {
             out.problems.push(Problem {

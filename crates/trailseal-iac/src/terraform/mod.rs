@@ -266,6 +266,7 @@ pub fn scan_module_texts(
     out.file_problems = ev.problems;
     out.file_notes = ev.notes;
     out.module_dirs = ev.children;
+    out.declared_inputs = ev.declared;
     out
 }
 
@@ -287,6 +288,8 @@ struct Evaluated {
     children: Vec<PathBuf>,
     /// The module's `output` values.
     outputs: HashMap<String, Val>,
+    /// The root module's variable names.
+    declared: Vec<String>,
 }
 
 /// Evaluates the module in `dir`: the root module with `--var` values (`inputs` None), or a
@@ -321,6 +324,9 @@ fn evaluate_module(
         instances_unknown,
     };
     let decl = load::collect(&mut module, &parsed);
+    if inputs.is_none() {
+        result.declared = decl.variables.iter().map(|v| v.name.clone()).collect();
+    }
     load::assign_variables(
         &mut module,
         &parsed,

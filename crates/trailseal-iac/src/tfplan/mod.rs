@@ -76,6 +76,7 @@ pub fn scan_planned(
     locate_address: &dyn Fn(&str) -> (u32, u32),
 ) -> IacScan {
     let mut out = IacScan::new(file);
+    out.lang = crate::suggest::Lang::Terraform;
     let resources = &plan.resources;
     // The deploying account and Region: from data sources and the provider, else symbols.
     let account = plan.account.clone().unwrap_or_else(|| ACCOUNT.into());
