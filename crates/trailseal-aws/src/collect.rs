@@ -22,6 +22,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
 use futures::future::join_all;
 use tokio::sync::Semaphore;
@@ -140,17 +141,59 @@ pub async fn load_config(profile: Option<&str>) -> Result<SdkConfig, CollectErro
                 .operation_timeout(Duration::from_secs(90))
                 .build(),
         );
+    // The Region: the standard chain (of the named profile), else us-east-1 for the global
+    // calls. Given to the loader, not patched in afterwards, so that the credential providers
+    // (AssumeRole with source_profile, SSO) have one too.
+    let mut region_chain = aws_config::default_provider::region::DefaultRegionChain::builder();
     if let Some(p) = profile {
         loader = loader.profile_name(p);
+        region_chain = region_chain.profile_name(p);
     }
+    loader = loader.region(
+        aws_config::meta::region::RegionProviderChain::first_try(region_chain.build())
+            .or_else(Region::new("us-east-1")),
+    );
     let config = loader.load().await;
-    if config.region().is_none() {
-        return Ok(config
-            .into_builder()
-            .region(Region::new("us-east-1"))
-            .build());
+    let chain = config.credentials_provider();
+    let mut builder = config.into_builder();
+    if let Some(chain) = chain {
+        builder = builder.credentials_provider(SharedCredentialsProvider::new(ResolvedOnce {
+            chain,
+            cached: tokio::sync::Mutex::new(None),
+        }));
     }
-    Ok(config)
+    Ok(builder.build())
+}
+
+/// The credential chain, resolved once and shared until shortly before the credentials expire.
+/// The SDK clients cache what they resolve, but the thin DescribeRegions request
+/// ([`crate::regions`]) resolves its own: without this, a `credential_process`, an AssumeRole
+/// or an SSO exchange would run twice per audit.
+#[derive(Debug)]
+struct ResolvedOnce {
+    chain: SharedCredentialsProvider,
+    cached: tokio::sync::Mutex<Option<aws_credential_types::Credentials>>,
+}
+
+impl ProvideCredentials for ResolvedOnce {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let mut cached = self.cached.lock().await;
+            let fresh_enough = |c: &aws_credential_types::Credentials| {
+                c.expiry()
+                    .is_none_or(|at| at > std::time::SystemTime::now() + Duration::from_secs(300))
+            };
+            if let Some(c) = cached.as_ref().filter(|c| fresh_enough(c)) {
+                return Ok(c.clone());
+            }
+            let resolved = self.chain.provide_credentials().await?;
+            *cached = Some(resolved.clone());
+            Ok(resolved)
+        })
+    }
 }
 
 /// A named profile must be in the shared config or credentials files (aws-config would
@@ -162,7 +205,35 @@ async fn check_profile(name: &str) -> Result<(), CollectError> {
         aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
             .await;
     let message = match files {
-        Ok(set) if set.get_profile(name).is_some() => return Ok(()),
+        Ok(set) if set.get_profile(name).is_some() => {
+            // A role profile's source_profile chain must exist too (aws-config would only say
+            // that no credentials were found).
+            let mut current = name.to_owned();
+            for _ in 0..16 {
+                let Some(source) = set
+                    .get_profile(&current)
+                    .and_then(|p| p.get("source_profile"))
+                    .map(str::to_owned)
+                else {
+                    return Ok(());
+                };
+                if source == current {
+                    return Ok(());
+                }
+                if set.get_profile(&source).is_none() {
+                    return Err(CollectError::Credentials {
+                        message: format!(
+                            "profile {current:?} takes its credentials from source_profile \
+                             {source:?}, which is not in the AWS config or credentials files"
+                        ),
+                        advice: credentials_advice(Trouble::Profile),
+                        detail: String::new(),
+                    });
+                }
+                current = source;
+            }
+            return Ok(());
+        }
         Ok(set) => {
             let mut known: Vec<&str> = set.profiles().collect();
             known.sort_unstable();
@@ -547,6 +618,13 @@ impl Collector {
                             .map(|(n, _)| n)
                             .collect();
                         enabled.sort();
+                        // Scanning no Region would pass everything: never silently.
+                        if enabled.is_empty() {
+                            return Err(CollectError::Regions(
+                                "ec2:DescribeRegions lists no Region enabled for the account"
+                                    .into(),
+                            ));
+                        }
                         Ok(enabled)
                     }
                 }

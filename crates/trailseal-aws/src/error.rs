@@ -1,7 +1,7 @@
 //! Errors of the collector, and one readable line for any SDK error.
 
 // The SDK crates re-export the shared smithy error types; any one of them will do.
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// What stops a collection as a whole (exit code 2 in the CLI). Anything narrower (one Region,
@@ -46,11 +46,13 @@ pub(crate) fn credentials_advice(trouble: Trouble) -> &'static str {
         }
         Trouble::SsoSession => "Run `aws sso login` (with the same --profile) and try again",
         Trouble::Profile => {
-            "Pass --profile with a profile of ~/.aws/config (`aws configure list-profiles` lists them)"
+            "Pass --profile (or set AWS_PROFILE) to a profile of ~/.aws/config or \
+             ~/.aws/credentials (`aws configure list-profiles` lists them)"
         }
         Trouble::NoCredentials | Trouble::Other => {
             "Configure credentials (environment, `aws configure`, `aws sso login`, `--profile \
-             NAME`), or run the demo without AWS: bash scripts/demo.sh --emulator"
+             NAME`); to try trailseal without an AWS account, run `bash scripts/demo.sh \
+             --emulator` in its repository"
         }
     }
 }
@@ -76,59 +78,72 @@ pub(crate) fn human(err: &(dyn std::error::Error + 'static)) -> Option<(Trouble,
     let links = chain(err);
     let text: Vec<String> = links.iter().map(|e| e.to_string()).collect();
     let all = text.join(" | ").to_ascii_lowercase();
-    let innermost = text.last().cloned().unwrap_or_default();
-    let short = |s: &str| -> String {
-        let s = s.trim();
-        match s.char_indices().nth(200) {
-            Some((cut, _)) => format!("{}...", &s[..cut]),
-            None => s.to_owned(),
-        }
+    let innermost = short(text.last().map(String::as_str).unwrap_or_default());
+    let credentials = links
+        .iter()
+        .find_map(|e| e.downcast_ref::<CredentialsError>());
+    let while_getting = if credentials.is_some() {
+        " while getting credentials"
+    } else {
+        ""
     };
-    for e in &links {
-        if let Some(c) = e.downcast_ref::<CredentialsError>() {
-            return Some(match c {
-                CredentialsError::CredentialsNotLoaded(_) => (
-                    Trouble::NoCredentials,
-                    "no AWS credentials were found (looked in: environment variables, the shared \
-                     config and credentials files, SSO, web identity, container and instance \
-                     metadata)"
-                        .to_owned(),
-                ),
-                CredentialsError::ProviderTimedOut(_) => (
-                    Trouble::Network,
-                    "getting the credentials timed out".to_owned(),
-                ),
-                _ if all.contains("sso") && (all.contains("expired") || all.contains("token")) => (
-                    Trouble::SsoSession,
-                    format!(
-                        "the SSO session has expired or is not logged in ({})",
-                        short(&innermost)
-                    ),
-                ),
-                _ if all.contains("profile") => (
-                    Trouble::Profile,
-                    format!("the profile cannot be used: {}", short(&innermost)),
-                ),
-                _ => (Trouble::Other, short(&innermost)),
-            });
-        }
-    }
-    let refused = links.iter().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
-    }) || all.contains("connection refused");
-    if refused {
+    // The network first: a credential provider that could not reach its endpoint (STS for a
+    // role, the SSO portal) is a network problem, not a configuration one.
+    let io_kind = |kind: std::io::ErrorKind| {
+        links.iter().any(|e| {
+            e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == kind)
+        })
+    };
+    if io_kind(std::io::ErrorKind::ConnectionRefused) || all.contains("connection refused") {
         return Some((
             Trouble::Network,
-            "could not reach AWS: the connection was refused".to_owned(),
+            format!("could not reach AWS{while_getting}: the connection was refused"),
         ));
     }
     if all.contains("dns error") || all.contains("failed to lookup address") {
         return Some((
             Trouble::Network,
-            "could not reach AWS: the endpoint's host name does not resolve (no network?)"
-                .to_owned(),
+            format!(
+                "could not reach AWS{while_getting}: the endpoint's host name does not resolve \
+                 (no network?)"
+            ),
         ));
+    }
+    if let Some(c) = credentials {
+        return Some(match c {
+            CredentialsError::CredentialsNotLoaded(_) => (
+                Trouble::NoCredentials,
+                "no AWS credentials were found (looked in: environment variables, the shared \
+                 config and credentials files, SSO, web identity, container and instance \
+                 metadata)"
+                    .to_owned(),
+            ),
+            CredentialsError::ProviderTimedOut(_) => (
+                Trouble::Network,
+                "getting the credentials timed out".to_owned(),
+            ),
+            _ if all.contains("sso")
+                || all.contains("unauthorizedexception")
+                || io_kind(std::io::ErrorKind::NotFound) =>
+            {
+                (
+                    Trouble::SsoSession,
+                    format!(
+                        "the SSO login is missing or has expired (for an SSO profile), or a file \
+                         the credentials need is missing: {innermost}"
+                    ),
+                )
+            }
+            _ if all.contains("profile") => (
+                Trouble::Profile,
+                format!("the profile cannot be used: {innermost}"),
+            ),
+            _ => (
+                Trouble::Other,
+                format!("the credentials could not be loaded: {innermost}"),
+            ),
+        });
     }
     if all.contains("timed out") || all.contains("timeout") {
         return Some((
@@ -137,6 +152,15 @@ pub(crate) fn human(err: &(dyn std::error::Error + 'static)) -> Option<(Trouble,
         ));
     }
     None
+}
+
+/// `s` on one line, at most 200 characters.
+fn short(s: &str) -> String {
+    let s = s.trim().replace('\n', " ");
+    match s.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &s[..cut]),
+        None => s,
+    }
 }
 
 /// `"kms:DescribeKey: AccessDeniedException: User ... is not authorized"`: the AWS error code and
@@ -164,7 +188,13 @@ where
         SdkError::TimeoutError(_) => format!("{operation}: timed out"),
         _ => match human(err) {
             Some((_, line)) => format!("{operation}: {line}"),
-            None => format!("{operation}: {}", DisplayErrorContext(err)),
+            // Something else before AWS answered: its innermost cause, on one line (the whole
+            // chain is in the -v detail of fatal errors).
+            None => {
+                let links = chain(err);
+                let innermost = links.last().map(|e| e.to_string()).unwrap_or_default();
+                format!("{operation}: {}", short(&innermost))
+            }
         },
     }
 }

@@ -176,25 +176,30 @@ fn endpoint_url(config: &SdkConfig, region: &str) -> String {
     )
 }
 
+/// The partitions' DNS suffixes (plain, dual-stack), as in the SDK's endpoint ruleset
+/// (`partitions.json`: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f,
+/// aws-eusc), by Region prefix.
+const PARTITION_SUFFIXES: &[(&str, &str, &str)] = &[
+    ("cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"),
+    ("us-isob-", "sc2s.sgov.gov", "api.aws.scloud"),
+    ("us-iso-", "c2s.ic.gov", "api.aws.ic.gov"),
+    ("eu-isoe-", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
+    ("us-isof-", "csp.hci.ic.gov", "api.aws.hci.ic.gov"),
+    ("eusc-", "amazonaws.eu", "api.amazonwebservices.eu"),
+];
+
 fn default_endpoint(region: &str, fips: bool, dual_stack: bool) -> String {
-    let host = if fips { "ec2-fips" } else { "ec2" };
-    let suffix = if dual_stack {
-        if region.starts_with("cn-") {
-            "api.amazonwebservices.com.cn"
-        } else {
-            "api.aws"
-        }
-    } else if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else if region.starts_with("eusc-") {
-        "amazonaws.eu"
-    } else if region.starts_with("us-isob-") {
-        "sc2s.sgov.gov"
-    } else if region.starts_with("us-iso-") {
-        "c2s.ic.gov"
+    let (suffix, dual_suffix) = PARTITION_SUFFIXES
+        .iter()
+        .find(|(prefix, _, _)| region.starts_with(prefix))
+        .map_or(("amazonaws.com", "api.aws"), |(_, s, d)| (*s, *d));
+    // EC2's FIPS endpoints in GovCloud are its ordinary ones (the ruleset's special case).
+    let host = if fips && !region.starts_with("us-gov-") {
+        "ec2-fips"
     } else {
-        "amazonaws.com"
+        "ec2"
     };
+    let suffix = if dual_stack { dual_suffix } else { suffix };
     format!("https://{host}.{region}.{suffix}")
 }
 
@@ -285,15 +290,22 @@ fn parse_regions(body: &str) -> Result<Vec<ListedRegion>, String> {
         return Err(format!("root element {}", root.start_el().local()));
     }
     let mut out = Vec::new();
+    let mut listed = false;
     while let Some(mut tag) = root.next_tag() {
         if !tag.start_el().matches("regionInfo") {
             continue;
         }
+        listed = true;
         while let Some(mut item) = tag.next_tag() {
             if item.start_el().matches("item") {
                 out.push(parse_item(&mut item)?);
             }
         }
+    }
+    // An answer without a Region list, or with an empty one, is not "no Regions to scan":
+    // every account has Regions. Scanning nothing would pass everything.
+    if !listed || out.is_empty() {
+        return Err("the answer lists no Region".to_owned());
     }
     Ok(out)
 }
@@ -400,6 +412,15 @@ mod tests {
         assert!(parse_regions("not xml").is_err());
         let nameless = "<DescribeRegionsResponse><regionInfo><item><optInStatus>opted-in</optInStatus></item></regionInfo></DescribeRegionsResponse>";
         assert!(parse_regions(nameless).is_err());
+        // No list, or an empty one: an error, never "nothing to scan".
+        assert!(parse_regions(
+            "<DescribeRegionsResponse><requestId>x</requestId></DescribeRegionsResponse>"
+        )
+        .is_err());
+        assert!(
+            parse_regions("<DescribeRegionsResponse><regionInfo/></DescribeRegionsResponse>")
+                .is_err()
+        );
     }
 
     #[test]
@@ -426,9 +447,22 @@ mod tests {
             default_endpoint("cn-north-1", false, false),
             "https://ec2.cn-north-1.amazonaws.com.cn"
         );
+        // GovCloud's EC2 endpoints are FIPS already (aws-sdk-ec2's endpoint tests).
         assert_eq!(
             default_endpoint("us-gov-west-1", true, false),
-            "https://ec2-fips.us-gov-west-1.amazonaws.com"
+            "https://ec2.us-gov-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            default_endpoint("us-east-1", true, false),
+            "https://ec2-fips.us-east-1.amazonaws.com"
+        );
+        assert_eq!(
+            default_endpoint("us-isof-south-1", false, false),
+            "https://ec2.us-isof-south-1.csp.hci.ic.gov"
+        );
+        assert_eq!(
+            default_endpoint("eusc-de-east-1", false, true),
+            "https://ec2.eusc-de-east-1.api.amazonwebservices.eu"
         );
         assert_eq!(
             default_endpoint("us-east-1", false, true),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use trailseal_checks::{evaluate, registry};
-use trailseal_model::{Evidence, Status};
+use trailseal_model::{Evidence, Finding, Status};
 
 fn fixture() -> Evidence {
     let path = &format!(
@@ -94,11 +94,38 @@ fn one_finding_per_trail_and_code_and_every_cause_detected() {
         ),
         Status::Fail
     );
-    // Never a pass where evidence is missing.
-    for f in &findings {
-        if f.message.contains("could not") {
-            assert_ne!(f.status, Status::Pass, "{f:?}");
+    // Never a pass where evidence is missing, decided from the evidence (not from how the
+    // messages are worded): every check that needs what could not be read is not `pass`.
+    let needs_key = [
+        "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008", "TS011",
+    ];
+    let missing: &[(&str, &[&str])] = &[
+        // DescribeKey denied: nothing about the key is known.
+        ("denied-key", &needs_key),
+        // GetKeyPolicy denied: the key policy checks.
+        ("policy-unreadable", &["TS006", "TS007", "TS008"]),
+        // GetTrailStatus throttled: delivery health.
+        ("eu-single", &["TS009"]),
+        // DescribeTrails failed in ap-south-1: its coverage.
+        ("arn:aws:cloudtrail:ap-south-1:111122223333:", &["TS012"]),
+    ];
+    let mut checked = 0;
+    for (resource, codes) in missing {
+        for code in *codes {
+            assert_ne!(st(resource, code), Status::Pass, "{resource} {code}");
+            checked += 1;
         }
+    }
+    assert_eq!(checked, 13);
+    // And wherever a message says something could not be read, the finding is not a pass
+    // (a second net; the assertions above do not depend on wording).
+    let unreadable: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.message.contains("could not"))
+        .collect();
+    assert!(unreadable.len() >= 10, "{}", unreadable.len());
+    for f in unreadable {
+        assert_ne!(f.status, Status::Pass, "{f:?}");
     }
     let table: Vec<String> = s
         .iter()

@@ -94,6 +94,7 @@ fn recommended_statements_make_every_key_policy_check_pass() {
     statements.push(ctx.describe_statement());
     statements.push(ctx.decrypt_statement());
     let got = statuses(&evidence(Some(doc.to_string())));
+    assert_eq!(got.len(), 3, "TS006, TS007, TS008: {got:#?}");
     assert!(got.iter().all(|g| g.1 == Status::Pass), "{got:#?}");
     let lint = trailseal_policy::lint(&doc.to_string());
     assert!(!lint.is_invalid(), "{:?}", lint.diagnostics);
@@ -136,15 +137,22 @@ fn missing_or_unreadable_evidence_is_never_a_pass() {
     // no key on the trail: skipped (TS001 reports it)
     let mut ev = evidence(None);
     ev.trail.kms_key_id = Fact::Known(Some(String::new()));
-    assert!(statuses(&ev).iter().all(|g| g.1 == Status::Skipped));
+    // (Every list is checked to hold the three key policy checks: `all` over an empty list
+    // would pass whatever the checks said.)
+    let got = statuses(&ev);
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(got.iter().all(|g| g.1 == Status::Skipped));
     // key not resolved
     let mut ev = evidence(None);
     ev.key = None;
-    assert!(statuses(&ev).iter().all(|g| g.1 == Status::Error));
+    let got = statuses(&ev);
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(got.iter().all(|g| g.1 == Status::Error));
     // policy unreadable
     let mut ev = evidence(None);
     ev.key.as_mut().unwrap().policy = Fact::Unreadable("AccessDenied on kms:GetKeyPolicy".into());
     let got = statuses(&ev);
+    assert_eq!(got.len(), 3, "{got:#?}");
     assert!(
         got.iter()
             .all(|g| g.1 == Status::Error && g.2.contains("AccessDenied")),
@@ -152,6 +160,7 @@ fn missing_or_unreadable_evidence_is_never_a_pass() {
     );
     // policy not JSON
     let got = statuses(&evidence(Some("{not json".into())));
+    assert_eq!(got.len(), 3, "{got:#?}");
     assert!(
         got.iter()
             .all(|g| g.1 == Status::Error && g.2.contains("not valid JSON")),

@@ -94,6 +94,9 @@ pub struct IacScan {
     pub module_dirs: Vec<std::path::PathBuf>,
     /// The language the resources are written in: fixes are suggested in it.
     pub lang: suggest::Lang,
+    /// How each key's policy is written (key ARN -> where and in what form), so that a fix adds
+    /// the statement where it belongs.
+    pub key_policy_sites: HashMap<String, suggest::PolicySite>,
     /// The inputs the file declares: a template's parameters, a root module's variables (so
     /// that a --parameter or --var that names nothing scanned is not ignored silently).
     pub declared_inputs: Vec<String>,
@@ -164,15 +167,35 @@ impl IacScan {
             location: trail,
             file: file_of(trail),
         };
-        let key = self
-            .trail_keys
-            .get(&f.resource)
+        let key_arn = self.trail_keys.get(&f.resource);
+        let key = key_arn
             .and_then(|k| self.locations.get(k))
             .map(|location| suggest::Target {
                 location,
                 file: file_of(location),
             });
-        suggest::rewrite(f, self.lang, &trail_target, key.as_ref());
+        let site = key_arn.and_then(|k| self.key_policy_sites.get(k));
+        let setter = match site {
+            Some(suggest::PolicySite::Argument { setter, .. }) => self
+                .locations
+                .values()
+                .find(|l| &l.address == setter)
+                .map(|location| suggest::Target {
+                    location,
+                    file: file_of(location),
+                }),
+            _ => None,
+        };
+        suggest::rewrite(
+            f,
+            self.lang,
+            &suggest::Places {
+                trail: &trail_target,
+                key: key.as_ref(),
+                policy: site,
+                setter: setter.as_ref(),
+            },
+        );
     }
 
     /// Maps findings on the evidence back to the file: resource = logical id / address,

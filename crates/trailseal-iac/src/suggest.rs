@@ -29,6 +29,28 @@ pub enum Lang {
     Terraform,
 }
 
+/// How a key's policy is written, so that a fix adds the statement where it belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySite {
+    /// No policy argument: KMS's default key policy applies (the account's IAM principals only).
+    Default,
+    /// The policy argument of `setter` (the key itself, or an `aws_kms_key_policy`), built from
+    /// the `data.aws_iam_policy_document` `document` when there is one.
+    Argument {
+        setter: String,
+        document: Option<String>,
+    },
+}
+
+/// What a fix may point at: the trail, its key, how the key's policy is written and where.
+pub(crate) struct Places<'a> {
+    pub trail: &'a Target<'a>,
+    pub key: Option<&'a Target<'a>>,
+    pub policy: Option<&'a PolicySite>,
+    /// The resource that sets the policy, when it is not the key (`aws_kms_key_policy`).
+    pub setter: Option<&'a Target<'a>>,
+}
+
 /// Where the resource to edit is: its address and `file:line`.
 pub(crate) struct Target<'a> {
     pub location: &'a Location,
@@ -44,56 +66,25 @@ impl Target<'_> {
     }
 }
 
-/// Rewrites `f`'s remediation for `lang`. `trail` is the trail's own definition, `key` the
-/// definition of its key when the key is in the scanned files.
-pub(crate) fn rewrite(f: &mut Finding, lang: Lang, trail: &Target<'_>, key: Option<&Target<'_>>) {
-    if f.status == trailseal_model::Status::Pass || f.status == trailseal_model::Status::Skipped {
+/// Rewrites `f`'s remediation for `lang`, at the places `at` names.
+pub(crate) fn rewrite(f: &mut Finding, lang: Lang, at: &Places<'_>) {
+    use trailseal_model::Status;
+    if f.status == Status::Pass || f.status == Status::Skipped {
         return;
     }
+    let replica = at
+        .key
+        .is_some_and(|k| k.location.address.contains("aws_kms_replica_key."));
     match f.code.as_str() {
         "TS006" | "TS007" => {
-            let (Some(key), Some(statement)) = (key, f.evidence.get("statement_to_add").cloned())
-            else {
-                return;
-            };
-            let json = serde_json::to_string_pretty(&statement).unwrap_or_default();
-            let Some(at) = f.remediation.find(&json) else {
-                return;
-            };
-            let before = f.remediation[..at].replace(
-                "the key policy",
-                &format!("the key policy of {}", key.describe()),
-            );
-            let rendered = match lang {
-                Lang::CloudFormationYaml => format!(
-                    "{}\n(an item of its KeyPolicy Statement list, in YAML)",
-                    yaml(&statement, 0).trim_end()
-                ),
-                Lang::CloudFormationJson => format!(
-                    "{}\n(an item of its KeyPolicy Statement list)",
-                    serde_json::to_string_pretty(&cfn_json(&statement)).unwrap_or_default()
-                ),
-                Lang::Terraform => {
-                    let mut text = format!(
-                        "{}\n(an item of the Statement list in its policy's jsonencode(...)",
-                        hcl(&statement, 0)
-                    );
-                    if json.contains(ACCOUNT) {
-                        text += "; declare data \"aws_caller_identity\" \"current\" {} once in the module";
-                    }
-                    if json.contains(REGION) {
-                        text += "; declare data \"aws_region\" \"current\" {} once in the module";
-                    }
-                    text + ")"
-                }
-            };
-            let after = &f.remediation[at + json.len()..];
-            f.remediation = format!("{before}{rendered}{after}");
+            if let Some(fix) = statement_fix(f, lang, at) {
+                f.remediation = fix;
+            }
         }
         "TS010" => {
             f.remediation = attribute(
                 lang,
-                trail,
+                at.trail,
                 (
                     "enable_log_file_validation = true",
                     "EnableLogFileValidation",
@@ -101,34 +92,228 @@ pub(crate) fn rewrite(f: &mut Finding, lang: Lang, trail: &Target<'_>, key: Opti
                 ),
             );
         }
-        "TS001" => {
+        "TS001" if f.status == Status::Fail => {
             f.remediation = attribute(
                 lang,
-                trail,
-                (
-                    "kms_key_id = aws_kms_key.KEY.arn",
-                    "KMSKeyId",
-                    "!GetAtt KEY.Arn",
-                ),
+                at.trail,
+                ("kms_key_id = aws_kms_key.KEY.arn", "KMSKeyId", "!GetAtt KEY.Arn"),
             ) + " (KEY: a customer-managed symmetric key in the bucket's Region whose policy lets \
                   CloudTrail encrypt; see `trailseal explain TS006`)";
         }
-        "TS003" if f.status == trailseal_model::Status::Fail => {
-            if let Some(key) = key {
-                f.remediation = attribute(lang, key, ("is_enabled = true", "Enabled", "true"));
+        "TS003" if f.status == Status::Fail => {
+            if let Some(key) = at.key {
+                // aws_kms_replica_key's argument is `enabled`.
+                let hcl = if replica {
+                    "enabled = true"
+                } else {
+                    "is_enabled = true"
+                };
+                f.remediation = attribute(lang, key, (hcl, "Enabled", "true"));
             }
         }
-        "TS011" if f.status == trailseal_model::Status::Fail => {
-            if let Some(key) = key {
-                f.remediation = attribute(
-                    lang,
-                    key,
-                    ("enable_key_rotation = true", "EnableKeyRotation", "true"),
-                );
+        "TS011" if f.status == Status::Fail => {
+            if let Some(key) = at.key {
+                f.remediation = if replica && lang == Lang::Terraform {
+                    format!(
+                        "Rotation is a property of the primary key of {}: set \
+                         `enable_key_rotation = true` on the aws_kms_key its primary_key_arn names.",
+                        key.describe()
+                    )
+                } else {
+                    attribute(
+                        lang,
+                        key,
+                        ("enable_key_rotation = true", "EnableKeyRotation", "true"),
+                    )
+                };
             }
         }
         _ => {}
     }
+}
+
+/// The fix of TS006 / TS007: the statement the check prints, in the file's language, added
+/// where the key's policy is written. None: keep the check's own fix (the key is not in the
+/// scanned files, or the fix has no statement).
+fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
+    let key = at.key?;
+    let mut statement = f.evidence.get("statement_to_add").cloned()?;
+    let json = serde_json::to_string_pretty(&statement).unwrap_or_default();
+    let start = f.remediation.find(&json)?;
+    // One Sid per trail: several trails share a key, and a policy with two equal Sids is
+    // rejected.
+    if let (Some(sid), Some(name)) = (
+        statement
+            .get("Sid")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        f.resource.rsplit_once("trail/").map(|(_, n)| n),
+    ) {
+        let suffix: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+        if !suffix.is_empty() {
+            statement["Sid"] = Value::String(format!("{sid}{suffix}"));
+        }
+    }
+    let policy_of = match (at.policy, at.setter) {
+        (_, Some(setter)) => setter.describe(),
+        (Some(PolicySite::Argument { setter, .. }), None) if *setter != key.location.address => {
+            setter.clone()
+        }
+        _ => key.describe(),
+    };
+    let before =
+        f.remediation[..start].replace("the key policy", &format!("the key policy of {policy_of}"));
+    let after = &f.remediation[start + json.len()..];
+    let needs = declarations(&json, lang);
+    let rendered = match (lang, at.policy) {
+        (Lang::CloudFormationYaml, Some(PolicySite::Default)) => format!(
+            "{} has no KeyPolicy, so KMS's default key policy applies (the account's IAM \
+             principals only). Give it this KeyPolicy (the default statement and CloudTrail's):\n\
+             KeyPolicy:\n  Version: '2012-10-17'\n  Statement:\n{}{}",
+            key.describe(),
+            indent(&yaml(&root_statement(), 0), 4),
+            indent(&yaml(&statement, 0), 4).trim_end()
+        ),
+        (Lang::CloudFormationJson, Some(PolicySite::Default)) => format!(
+            "{} has no KeyPolicy, so KMS's default key policy applies (the account's IAM \
+             principals only). Give it this KeyPolicy (the default statement and CloudTrail's):\n{}",
+            key.describe(),
+            serde_json::to_string_pretty(&cfn_json(&serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [root_statement(), statement],
+            })))
+            .unwrap_or_default()
+        ),
+        (Lang::Terraform, Some(PolicySite::Default)) => format!(
+            "{} has no policy argument, so KMS's default key policy applies (the account's IAM \
+             principals only). Give it this policy (the default statement and CloudTrail's; add \
+             the statements of other trails that use the key to the same list):\n\
+             policy = jsonencode({})\n({})",
+            key.describe(),
+            hcl(
+                &serde_json::json!({
+                    "Version": "2012-10-17",
+                    "Statement": [root_statement(), statement],
+                }),
+                0
+            ),
+            declarations(&format!("{ACCOUNT}{json}"), lang).trim_start_matches("; ")
+        ),
+        (Lang::CloudFormationYaml, _) => format!(
+            "{before}{}\n(an item of its KeyPolicy Statement list, in YAML){after}",
+            yaml(&statement, 0).trim_end()
+        ),
+        (Lang::CloudFormationJson, _) => format!(
+            "{before}{}\n(an item of its KeyPolicy Statement list){after}",
+            serde_json::to_string_pretty(&cfn_json(&statement)).unwrap_or_default()
+        ),
+        (Lang::Terraform, Some(PolicySite::Argument { document: Some(doc), .. })) => format!(
+            "{} builds its policy from {doc}: add this statement block to {doc}:\n{}{needs}",
+            policy_of,
+            document_block(&statement)
+        ),
+        (Lang::Terraform, _) => format!(
+            "{before}{}\n(an item of the Statement list in its policy's jsonencode(...){needs}; \
+             if the policy is JSON text instead (a heredoc), add it as JSON:\n{})",
+            hcl(&statement, 0),
+            serde_json::to_string_pretty(&terraform_json(&statement)).unwrap_or_default()
+        ),
+    };
+    Some(rendered)
+}
+
+/// The `data` sources a Terraform fix refers to, to declare once in the module.
+fn declarations(text: &str, lang: Lang) -> String {
+    let mut out = String::new();
+    if lang == Lang::Terraform {
+        if text.contains(ACCOUNT) {
+            out += "; declare data \"aws_caller_identity\" \"current\" {} once in the module";
+        }
+        if text.contains(REGION) {
+            out += "; declare data \"aws_region\" \"current\" {} once in the module";
+        }
+    }
+    out
+}
+
+/// The default key policy's statement (KMS Developer Guide, "Default key policy"): the
+/// account's IAM principals may use the key, as their IAM policies allow.
+fn root_statement() -> Value {
+    serde_json::json!({
+        "Sid": "Enable IAM User Permissions",
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
+        "Action": "kms:*",
+        "Resource": "*",
+    })
+}
+
+fn indent(text: &str, n: usize) -> String {
+    text.lines()
+        .map(|l| format!("{}{l}\n", " ".repeat(n)))
+        .collect()
+}
+
+/// The statement with Terraform interpolations for the placeholders (JSON text in a heredoc).
+fn terraform_json(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(
+            s.replace(ACCOUNT, "${data.aws_caller_identity.current.account_id}")
+                .replace(REGION, "${data.aws_region.current.name}"),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(terraform_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), terraform_json(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The statement as a `statement { }` block of `data "aws_iam_policy_document"`.
+fn document_block(statement: &Value) -> String {
+    let list = |v: Option<&Value>| -> String {
+        let items: Vec<String> = match v {
+            Some(Value::Array(items)) => items.iter().map(|i| hcl(i, 0)).collect(),
+            Some(other) => vec![hcl(other, 0)],
+            None => Vec::new(),
+        };
+        format!("[{}]", items.join(", "))
+    };
+    let mut out = String::from("statement {\n");
+    if let Some(sid) = statement.get("Sid") {
+        out += &format!("  sid       = {}\n", hcl(sid, 0));
+    }
+    if let Some(effect) = statement.get("Effect") {
+        out += &format!("  effect    = {}\n", hcl(effect, 0));
+    }
+    out += &format!("  actions   = {}\n", list(statement.get("Action")));
+    out += &format!("  resources = {}\n", list(statement.get("Resource")));
+    if let Some(Value::Object(principals)) = statement.get("Principal") {
+        for (ty, ids) in principals {
+            out += &format!(
+                "  principals {{\n    type        = {}\n    identifiers = {}\n  }}\n",
+                hcl_string(ty),
+                list(Some(ids))
+            );
+        }
+    }
+    if let Some(Value::Object(tests)) = statement.get("Condition") {
+        for (test, vars) in tests {
+            if let Value::Object(vars) = vars {
+                for (variable, values) in vars {
+                    out += &format!(
+                        "  condition {{\n    test     = {}\n    variable = {}\n    values   = {}\n  }}\n",
+                        hcl_string(test),
+                        hcl_string(variable),
+                        list(Some(values))
+                    );
+                }
+            }
+        }
+    }
+    out + "}"
 }
 
 /// "Set `X` in R (file:line)." in the file's language: (Terraform argument, CloudFormation
@@ -256,6 +441,14 @@ fn hcl(v: &Value, indent: usize) -> String {
                 out += &format!("{pad}{key} = {}\n", hcl(v, indent + 2));
             }
             out + &close + "}"
+        }
+        Value::Array(items) if items.iter().any(Value::is_object) => {
+            // Objects one per line, at the list's indentation plus two.
+            let items: Vec<String> = items
+                .iter()
+                .map(|i| format!("{pad}{}", hcl(i, indent + 2)))
+                .collect();
+            format!("[\n{}\n{close}]", items.join(",\n"))
         }
         Value::Array(items) => {
             let items: Vec<String> = items.iter().map(|i| hcl(i, indent + 2)).collect();

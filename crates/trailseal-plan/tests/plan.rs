@@ -52,6 +52,7 @@ fn the_broken_account_plan_decides_each_kind_of_breakage() {
         .collect();
     assert_eq!(creates.len(), 1, "{:#?}", p.steps);
     assert!(matches!(creates[0], Step::CreateKey { region, .. } if region == "us-east-1"));
+    assert!(!p.proofs.is_empty(), "every touched key has a proof");
     assert!(
         p.proofs.iter().all(|proof| proof.holds()),
         "{:#?}",
@@ -115,6 +116,10 @@ fn a_merged_policy_keeps_every_existing_statement_as_it_was() {
             "existing statements unchanged, in order"
         );
         assert_eq!(new.len(), old.len() + added.len());
+        assert!(
+            !added.is_empty(),
+            "the merge added the CloudTrail statements"
+        );
         assert!(
             added.iter().all(|sid| sid.starts_with("Trailseal")),
             "{added:?}"

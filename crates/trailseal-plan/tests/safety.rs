@@ -317,6 +317,7 @@ fn a_key_for_many_trails_stays_under_the_quota() {
         account.trails.push(t);
     }
     let p = plan(&account, &Options::default()).expect("plan");
+    assert!(!p.proofs.is_empty(), "every touched key has a proof");
     assert!(
         p.proofs.iter().all(|proof| proof.holds()),
         "{:#?}",
@@ -364,6 +365,7 @@ fn edit_deny_exempts_cloudtrail_from_a_not_principal_deny_and_changes_nothing_el
         "{}",
         render::text(&p)
     );
+    assert!(!p.proofs.is_empty(), "every touched key has a proof");
     assert!(
         p.proofs.iter().all(|proof| proof.holds()),
         "{:#?}",
@@ -467,6 +469,7 @@ fn a_named_key_is_used_only_in_the_buckets_region() {
     assert!(!p.steps.iter().any(|s| matches!(s, Step::CreateKey { .. })));
     assert!(p.steps.iter().any(|s| matches!(s,
         Step::UpdateTrailKey { after: trailseal_plan::KeyTarget::Existing { arn }, .. } if arn == good)));
+    assert!(!p.proofs.is_empty(), "every touched key has a proof");
     assert!(
         p.proofs.iter().all(|proof| proof.holds()),
         "{:#?}",

@@ -78,6 +78,7 @@ fn unknown_values_are_accepted_and_reported_once_per_element() {
         .map(|d| d.location.path.as_str())
         .collect();
     assert_eq!(unknown.len(), 6, "{unknown:?}");
+    assert!(!report.diagnostics.is_empty());
     assert!(report
         .diagnostics
         .iter()

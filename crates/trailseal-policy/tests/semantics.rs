@@ -30,6 +30,7 @@ fn every_statement_is_considered_not_just_the_first_match() {
     ]));
     let e = evaluate(&p, &ct());
     assert_eq!(e.decision, Decision::ExplicitDeny);
+    assert_eq!(e.statements.len(), 3, "all three statements evaluated");
     assert!(e.statements.iter().all(|s| s.applies == Tri::True));
 }
 

@@ -13,6 +13,7 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         .map(|c| c.info.code)
         .collect();
     let codes = args.filter.codes(&all)?;
+    crate::output::refuse_overwriting_input(args.out.output.as_deref(), args.evidence.as_deref())?;
     let (evidence, source) = match &args.evidence {
         Some(path) => (read_evidence(path)?, format!("Evidence {}", path.display())),
         None => {
@@ -59,8 +60,21 @@ pub fn read_evidence(path: &std::path::Path) -> anyhow::Result<Evidence> {
     let expected = format!(
         "expected a trailseal evidence file ({EVIDENCE_SCHEMA}), which `trailseal collect -o FILE` writes"
     );
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| UsageError(format!("{file} is not JSON ({e}); {expected}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let head: String = text.chars().take(4096).collect();
+        if head.contains("AWSTemplateFormatVersion") || head.trim_start().starts_with("Resources:")
+        {
+            UsageError(format!(
+                "{file} is a CloudFormation template (try `trailseal scan`), not evidence; {expected}"
+            ))
+        } else if head.contains("resource \"") || head.contains("terraform {") {
+            UsageError(format!(
+                "{file} is Terraform (try `trailseal scan`), not evidence; {expected}"
+            ))
+        } else {
+            UsageError(format!("{file} is not JSON ({e}); {expected}"))
+        }
+    })?;
     if let Some(what) = identify_other(&value) {
         return Err(UsageError(format!("{file} is {what}, not evidence; {expected}")).into());
     }

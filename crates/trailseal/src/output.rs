@@ -28,7 +28,7 @@ pub fn read_input(path: &Path) -> anyhow::Result<String> {
     })?;
     String::from_utf8(bytes).map_err(|_| {
         UsageError(format!(
-            "{} is not UTF-8 text: a policy document is JSON text",
+            "{} is not UTF-8 text (a binary file?): the input is a JSON document",
             path.display()
         ))
         .into()
@@ -69,6 +69,27 @@ pub fn style(out: &OutputArgs, filter: &FilterArgs, snippets: bool) -> Style {
             quiet: filter.quiet,
         }),
     }
+}
+
+/// Refuses an `--output` that is one of the command's inputs: the report would overwrite what it
+/// reports on (and a scan could destroy a file before reading it).
+pub fn refuse_overwriting_input<'a>(
+    output: Option<&Path>,
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> Result<(), UsageError> {
+    let Some(out) = output.and_then(|o| o.canonicalize().ok()) else {
+        return Ok(());
+    };
+    for input in inputs {
+        if input.canonicalize().is_ok_and(|i| i == out) {
+            return Err(UsageError(format!(
+                "--output {} is one of the inputs: the report would overwrite it; write the \
+                 report elsewhere",
+                input.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Where the report goes: `--output FILE` or standard output.

@@ -49,6 +49,7 @@ fn validate_trail_arn(arn: &str) -> Result<(), UsageError> {
 
 fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
     validate_trail_arn(&args.trail_arn)?;
+    crate::output::refuse_overwriting_input(args.out.output.as_deref(), [args.policy.as_path()])?;
     let file = args.policy.display().to_string();
     let text = read_input(&args.policy)?;
     refuse_other_documents(&file, &text)?;
@@ -155,6 +156,7 @@ fn refuse_other_documents(file: &str, text: &str) -> Result<(), UsageError> {
 }
 
 fn lint_cmd(args: PolicyLintArgs) -> anyhow::Result<u8> {
+    crate::output::refuse_overwriting_input(args.output.as_deref(), [args.policy.as_path()])?;
     let file = args.policy.display().to_string();
     let text = read_input(&args.policy)?;
     refuse_other_documents(&file, &text)?;

@@ -59,6 +59,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     })?;
 
     let (files, walk_errors) = discover(&args.paths);
+    crate::output::refuse_overwriting_input(
+        args.out.output.as_deref(),
+        files.iter().map(PathBuf::as_path),
+    )?;
     let walk_findings: Vec<Finding> = walk_errors
         .iter()
         .map(|(path, message)| {
@@ -111,6 +115,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
         return Ok(2);
     }
+    if tally.unreadable_input {
+        eprintln!(
+            "trailseal: error: some input could not be read or parsed (TS000 above): the run fails (exit 2) whatever --fail-on says"
+        );
+    }
     // A --var or --parameter that no scanned file declares is a mistake (a typo, the wrong
     // directory): Terraform refuses an undeclared -var too.
     let declared = declared
@@ -137,11 +146,6 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         return Ok(2);
     }
     let code = tally.exit_code(args.filter.threshold());
-    if tally.unreadable_input {
-        eprintln!(
-            "trailseal: error: some input could not be read or parsed (TS000 above): the run fails (exit 2) whatever --fail-on says"
-        );
-    }
     Ok(code)
 }
 

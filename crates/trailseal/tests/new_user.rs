@@ -709,3 +709,97 @@ fn a_var_or_parameter_that_names_nothing_is_not_ignored() {
             "--parameter NoSuchParameter named by no scanned file",
         ));
 }
+
+/// A key without a policy argument has KMS's default policy: the fix is a whole policy (the
+/// default statement and CloudTrail's), which pasted as told passes and can be administered.
+#[test]
+fn terraform_key_without_a_policy_gets_a_whole_policy() {
+    let dir = tempdir();
+    let main = dir.path().join("main.tf");
+    std::fs::write(
+        &main,
+        format!(
+            "data \"aws_caller_identity\" \"current\" {{}}\n{}",
+            TF_KEY_AND_TRAIL.replace("POLICY", "")
+        ),
+    )
+    .expect("write");
+    let doc = scan_json(dir.path());
+    let ts006 = finding(&doc, "aws_cloudtrail.main", "TS006");
+    assert_eq!(ts006["status"], "fail", "{ts006}");
+    let fix = ts006["remediation"].as_str().expect("remediation");
+    assert!(fix.contains("has no policy argument"), "{fix}");
+    let start = fix.find("policy = jsonencode(").expect("a policy argument");
+    let end = fix[start..]
+        .find("\n(")
+        .map(|e| start + e)
+        .expect("its end");
+    let policy = &fix[start..end];
+    assert!(policy.contains("Enable IAM User Permissions"), "{policy}");
+    std::fs::write(
+        &main,
+        format!(
+            "data \"aws_caller_identity\" \"current\" {{}}\n{}",
+            TF_KEY_AND_TRAIL.replace("POLICY", policy)
+        ),
+    )
+    .expect("write");
+    let doc = scan_json(dir.path());
+    assert_eq!(
+        finding(&doc, "aws_cloudtrail.main", "TS006")["status"],
+        "pass",
+        "{doc}"
+    );
+}
+
+/// A policy built from data "aws_iam_policy_document" gets a statement block for it.
+#[test]
+fn terraform_policy_document_gets_a_statement_block() {
+    let dir = tempdir();
+    let main = dir.path().join("main.tf");
+    let write = |extra: &str| {
+        std::fs::write(
+            &main,
+            format!(
+                r#"data "aws_caller_identity" "current" {{}}
+data "aws_iam_policy_document" "key" {{
+  statement {{
+    sid       = "Admin"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {{
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${{data.aws_caller_identity.current.account_id}}:root"]
+    }}
+  }}
+{extra}
+}}
+{}"#,
+                TF_KEY_AND_TRAIL
+                    .replace("POLICY", "policy = data.aws_iam_policy_document.key.json")
+            ),
+        )
+        .expect("write");
+    };
+    write("");
+    let doc = scan_json(dir.path());
+    let ts006 = finding(&doc, "aws_cloudtrail.main", "TS006");
+    assert_eq!(ts006["status"], "fail", "{ts006}");
+    let fix = ts006["remediation"].as_str().expect("remediation");
+    assert!(
+        fix.contains("add this statement block to data.aws_iam_policy_document.key"),
+        "{fix}"
+    );
+    let start = fix.find("statement {\n").expect("a statement block");
+    let end = fix[start..]
+        .find("\n}")
+        .map(|e| start + e + 2)
+        .expect("its end");
+    write(&fix[start..end]);
+    let doc = scan_json(dir.path());
+    assert_eq!(
+        finding(&doc, "aws_cloudtrail.main", "TS006")["status"],
+        "pass",
+        "{doc}"
+    );
+}

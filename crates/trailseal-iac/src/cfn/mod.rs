@@ -25,8 +25,17 @@ use eval::{Evaluator, Resources, Val, ACCOUNT, REGION};
 
 /// Whether `text` looks like a CloudFormation template (cheap test before parsing).
 pub fn looks_like_template(text: &str) -> bool {
-    text.contains("AWSTemplateFormatVersion")
-        || (text.contains("Resources") && text.contains("AWS::"))
+    if text.contains("AWSTemplateFormatVersion") {
+        return true;
+    }
+    // A report that mentions templates (SARIF, trailseal's own JSON) is not one.
+    let head: String = text.chars().take(2048).collect();
+    if head.contains("\"$schema\"") && head.contains("sarif")
+        || head.contains("\"schema\": \"trailseal.")
+    {
+        return false;
+    }
+    text.contains("Resources") && text.contains("AWS::")
 }
 
 struct Res<'a> {
@@ -330,6 +339,16 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 .map(|(name, _)| name.clone())
                 .collect(),
         });
+        out.key_policy_sites.insert(
+            key_arn(&r.id),
+            match r.props.and_then(|p| p.get("KeyPolicy")) {
+                None => crate::suggest::PolicySite::Default,
+                Some(_) => crate::suggest::PolicySite::Argument {
+                    setter: r.id.clone(),
+                    document: None,
+                },
+            },
+        );
         place(&mut out, &key_arn(&r.id), r);
         account.keys.push(key);
     }

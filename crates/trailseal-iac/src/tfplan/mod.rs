@@ -311,6 +311,39 @@ pub fn scan_planned(
             .filter(|(target, _)| target.is_none())
             .map(|(_, p)| *p)
             .collect();
+        // Where a fix adds a statement: the one setter's policy argument (and the policy
+        // document it is built from), or nothing when KMS's default policy applies.
+        let document = |r: &Res| {
+            r.references("policy")
+                .iter()
+                .find(|a| a.contains("data.aws_iam_policy_document."))
+                .map(|a| a.trim_end_matches(".json").to_owned())
+        };
+        match (exact.as_slice(), untold.is_empty(), own) {
+            ([], true, false) if k.config.is_some() => {
+                out.key_policy_sites
+                    .insert(arn.clone(), crate::suggest::PolicySite::Default);
+            }
+            ([], true, true) => {
+                out.key_policy_sites.insert(
+                    arn.clone(),
+                    crate::suggest::PolicySite::Argument {
+                        setter: k.address.clone(),
+                        document: document(k),
+                    },
+                );
+            }
+            ([p], true, false) => {
+                out.key_policy_sites.insert(
+                    arn.clone(),
+                    crate::suggest::PolicySite::Argument {
+                        setter: p.address.clone(),
+                        document: document(p),
+                    },
+                );
+            }
+            _ => {}
+        }
         let policy = match (exact.as_slice(), untold.is_empty(), own) {
             ([], true, _) => k.arg("policy"),
             ([p], true, false) => p.arg("policy"),
