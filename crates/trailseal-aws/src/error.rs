@@ -70,6 +70,29 @@ fn chain<'a>(
     out
 }
 
+/// Error codes AWS answers credential providers with (STS, SSO): not a network or login problem.
+const AWS_ERROR_CODES: &[&str] = &[
+    "accessdenied",
+    "invalidclienttokenid",
+    "expiredtoken",
+    "signaturedoesnotmatch",
+    "invalididentitytoken",
+    "regiondisabled",
+];
+
+/// What the SSO credential and token providers say when there is no valid login (not merely
+/// "sso" somewhere in the text: a role may be named after it).
+const SSO_MARKERS: &[&str] = &[
+    "sso token",
+    "sso session",
+    "sso_session",
+    "sso_start_url",
+    "cached sso",
+    "token has expired",
+    "unauthorizedexception",
+    "aws sso login",
+];
+
 /// One line for an error that stopped a call before AWS answered: credentials that could not
 /// be loaded, a connection refused, a host that does not resolve, a timeout. `None` when the
 /// chain says nothing recognisable.
@@ -123,18 +146,20 @@ pub(crate) fn human(err: &(dyn std::error::Error + 'static)) -> Option<(Trouble,
                 Trouble::Network,
                 "getting the credentials timed out".to_owned(),
             ),
-            _ if all.contains("sso")
-                || all.contains("unauthorizedexception")
-                || io_kind(std::io::ErrorKind::NotFound) =>
-            {
-                (
-                    Trouble::SsoSession,
-                    format!(
-                        "the SSO login is missing or has expired (for an SSO profile), or a file \
-                         the credentials need is missing: {innermost}"
-                    ),
-                )
-            }
+            // An AWS error answered to a credential provider (AssumeRole denied, an expired
+            // or invalid token): say so, with the provider's own words.
+            _ if AWS_ERROR_CODES.iter().any(|c| all.contains(c)) => (
+                Trouble::Other,
+                format!("AWS refused the credentials or the role: {innermost}"),
+            ),
+            _ if SSO_MARKERS.iter().any(|m| all.contains(m)) => (
+                Trouble::SsoSession,
+                format!("the SSO login is missing or has expired: {innermost}"),
+            ),
+            _ if io_kind(std::io::ErrorKind::NotFound) => (
+                Trouble::Other,
+                format!("a file the credentials need does not exist: {innermost}"),
+            ),
             _ if all.contains("profile") => (
                 Trouble::Profile,
                 format!("the profile cannot be used: {innermost}"),
@@ -207,5 +232,43 @@ where
     match err {
         SdkError::ServiceError(_) => err.code(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
+
+    fn classify(e: CredentialsError) -> (Trouble, String) {
+        human(&e).expect("a credentials error is always classified")
+    }
+
+    #[test]
+    fn aws_errors_from_a_credential_provider_are_not_called_sso_problems() {
+        // A role named after SSO, refused by STS: AWS said no; not a login to renew.
+        let (trouble, line) = classify(CredentialsError::provider_error(
+            "AccessDenied: User is not authorized to perform sts:AssumeRole on \
+             arn:aws:iam::111122223333:role/AWSReservedSSO_Audit",
+        ));
+        assert_eq!(trouble, Trouble::Other, "{line}");
+        assert!(line.contains("AWS refused"), "{line}");
+        let (trouble, _) = classify(CredentialsError::provider_error(
+            "the SSO token has expired: run aws sso login",
+        ));
+        assert_eq!(trouble, Trouble::SsoSession);
+        let (trouble, line) = classify(CredentialsError::provider_error(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "/var/run/secrets/token",
+        )));
+        assert_eq!(trouble, Trouble::Other, "{line}");
+        assert!(line.contains("does not exist"), "{line}");
+        let (trouble, _) = classify(CredentialsError::not_loaded_no_source());
+        assert_eq!(trouble, Trouble::NoCredentials);
+        let (trouble, _) = classify(CredentialsError::provider_error(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connect",
+        )));
+        assert_eq!(trouble, Trouble::Network);
     }
 }

@@ -155,8 +155,14 @@ impl IacScan {
     }
 
     /// Rewrites a finding's fix in the file's language, at the resource to edit (its trail, or
-    /// its key when the key is defined in the scanned files).
-    fn suggest(&self, f: &mut Finding, trail: &Location) {
+    /// its key when the key is defined in the scanned files). `key_statements`: what the
+    /// failing TS006/TS007 findings add to each key, for all its trails.
+    fn suggest(
+        &self,
+        f: &mut Finding,
+        trail: &Location,
+        key_statements: &HashMap<&str, Vec<serde_json::Value>>,
+    ) {
         let file_of = |loc: &Location| {
             self.files
                 .get(&loc.address)
@@ -194,6 +200,9 @@ impl IacScan {
                 key: key.as_ref(),
                 policy: site,
                 setter: setter.as_ref(),
+                key_statements: key_arn
+                    .and_then(|k| key_statements.get(k.as_str()))
+                    .map_or(&[], Vec::as_slice),
             },
         );
     }
@@ -205,6 +214,18 @@ impl IacScan {
     /// The file's problems are appended as `error` findings.
     pub fn localize(&self, findings: Vec<Finding>) -> Vec<Finding> {
         let symbolic = |s: &str| symbolic(s).unwrap_or_else(|| s.to_owned());
+        let mut key_statements: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
+        for f in &findings {
+            if let (Some(key), Some(statement)) = (
+                self.trail_keys.get(&f.resource),
+                suggest::statement_to_add(f),
+            ) {
+                let list = key_statements.entry(key.as_str()).or_default();
+                if !list.contains(&statement) {
+                    list.push(statement);
+                }
+            }
+        }
         let mut out: Vec<Finding> = findings
             .into_iter()
             .filter_map(|mut f| {
@@ -216,7 +237,7 @@ impl IacScan {
                     f.status = Status::Skipped;
                     f.message = format!("suppressed: {} (was: {})", s.reason, f.message);
                 }
-                self.suggest(&mut f, loc);
+                self.suggest(&mut f, loc, &key_statements);
                 f.resource = loc.address.clone();
                 f.account = symbolic(&f.account);
                 f.region = symbolic(&f.region);

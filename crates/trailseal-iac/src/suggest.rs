@@ -49,6 +49,42 @@ pub(crate) struct Places<'a> {
     pub policy: Option<&'a PolicySite>,
     /// The resource that sets the policy, when it is not the key (`aws_kms_key_policy`).
     pub setter: Option<&'a Target<'a>>,
+    /// Every statement the key's failing TS006/TS007 findings add, for all its trails (with
+    /// [`unique_sid`]): a key with KMS's default policy gets one whole policy holding them all,
+    /// the same in each of those findings.
+    pub key_statements: &'a [Value],
+}
+
+/// The statement a failing TS006/TS007 finding adds, with a Sid that is unique per trail: the
+/// trail's name and a short hash of its ARN (two trails named `a-b` and `a_b`, or alike in
+/// two Regions, share a key and must not give two equal Sids, which AWS rejects).
+pub(crate) fn statement_to_add(f: &Finding) -> Option<Value> {
+    if f.status != trailseal_model::Status::Fail || !matches!(f.code.as_str(), "TS006" | "TS007") {
+        return None;
+    }
+    let mut statement = f.evidence.get("statement_to_add").cloned()?;
+    if let Some(sid) = statement
+        .get("Sid")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    {
+        statement["Sid"] = Value::String(unique_sid(&sid, &f.resource));
+    }
+    Some(statement)
+}
+
+fn unique_sid(sid: &str, trail_arn: &str) -> String {
+    use sha2::Digest as _;
+    let name: String = trail_arn
+        .rsplit_once("trail/")
+        .map_or("", |(_, n)| n)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(32)
+        .collect();
+    let digest = sha2::Sha256::digest(trail_arn.as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{sid}{name}{hash}")
 }
 
 /// Where the resource to edit is: its address and `file:line`.
@@ -76,7 +112,9 @@ pub(crate) fn rewrite(f: &mut Finding, lang: Lang, at: &Places<'_>) {
         .key
         .is_some_and(|k| k.location.address.contains("aws_kms_replica_key."));
     match f.code.as_str() {
-        "TS006" | "TS007" => {
+        // Only a failing check adds a statement: an indeterminate one keeps the check's own
+        // advice (make the statements explicit), which names what is undecided.
+        "TS006" | "TS007" if f.status == Status::Fail => {
             if let Some(fix) = statement_fix(f, lang, at) {
                 f.remediation = fix;
             }
@@ -137,22 +175,16 @@ pub(crate) fn rewrite(f: &mut Finding, lang: Lang, at: &Places<'_>) {
 /// scanned files, or the fix has no statement).
 fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
     let key = at.key?;
-    let mut statement = f.evidence.get("statement_to_add").cloned()?;
-    let json = serde_json::to_string_pretty(&statement).unwrap_or_default();
+    let original = f.evidence.get("statement_to_add")?;
+    let json = serde_json::to_string_pretty(original).unwrap_or_default();
     let start = f.remediation.find(&json)?;
-    // One Sid per trail: several trails share a key, and a policy with two equal Sids is
-    // rejected.
-    if let (Some(sid), Some(name)) = (
-        statement
-            .get("Sid")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        f.resource.rsplit_once("trail/").map(|(_, n)| n),
-    ) {
-        let suffix: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
-        if !suffix.is_empty() {
-            statement["Sid"] = Value::String(format!("{sid}{suffix}"));
-        }
+    let statement = statement_to_add(f)?;
+    // A whole policy for a key with KMS's default one: the default statement, and every
+    // statement its trails need (the same policy in each of their findings).
+    let mut whole = vec![root_statement(&json)];
+    whole.extend(at.key_statements.iter().cloned());
+    if !at.key_statements.contains(&statement) {
+        whole.push(statement.clone());
     }
     let policy_of = match (at.policy, at.setter) {
         (_, Some(setter)) => setter.describe(),
@@ -168,32 +200,37 @@ fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
     let rendered = match (lang, at.policy) {
         (Lang::CloudFormationYaml, Some(PolicySite::Default)) => format!(
             "{} has no KeyPolicy, so KMS's default key policy applies (the account's IAM \
-             principals only). Give it this KeyPolicy (the default statement and CloudTrail's):\n\
-             KeyPolicy:\n  Version: '2012-10-17'\n  Statement:\n{}{}",
+             principals only). Give it this KeyPolicy (the default statement and what every \
+             trail using the key needs; the same in each of their findings):\n\
+             KeyPolicy:\n  Version: '2012-10-17'\n  Statement:\n{}",
             key.describe(),
-            indent(&yaml(&root_statement(), 0), 4),
-            indent(&yaml(&statement, 0), 4).trim_end()
+            whole
+                .iter()
+                .map(|st| indent(&yaml(st, 0), 4))
+                .collect::<String>()
+                .trim_end()
         ),
         (Lang::CloudFormationJson, Some(PolicySite::Default)) => format!(
             "{} has no KeyPolicy, so KMS's default key policy applies (the account's IAM \
-             principals only). Give it this KeyPolicy (the default statement and CloudTrail's):\n{}",
+             principals only). Give it this KeyPolicy (the default statement and what every \
+             trail using the key needs; the same in each of their findings):\n{}",
             key.describe(),
             serde_json::to_string_pretty(&cfn_json(&serde_json::json!({
                 "Version": "2012-10-17",
-                "Statement": [root_statement(), statement],
+                "Statement": whole,
             })))
             .unwrap_or_default()
         ),
         (Lang::Terraform, Some(PolicySite::Default)) => format!(
             "{} has no policy argument, so KMS's default key policy applies (the account's IAM \
-             principals only). Give it this policy (the default statement and CloudTrail's; add \
-             the statements of other trails that use the key to the same list):\n\
+             principals only). Give it this policy (the default statement and what every trail \
+             using the key needs; the same in each of their findings):\n\
              policy = jsonencode({})\n({})",
             key.describe(),
             hcl(
                 &serde_json::json!({
                     "Version": "2012-10-17",
-                    "Statement": [root_statement(), statement],
+                    "Statement": whole,
                 }),
                 0
             ),
@@ -207,10 +244,21 @@ fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
             "{before}{}\n(an item of its KeyPolicy Statement list){after}",
             serde_json::to_string_pretty(&cfn_json(&statement)).unwrap_or_default()
         ),
-        (Lang::Terraform, Some(PolicySite::Argument { document: Some(doc), .. })) => format!(
-            "{} builds its policy from {doc}: add this statement block to {doc}:\n{}{needs}",
+        (
+            Lang::Terraform,
+            Some(PolicySite::Argument {
+                document: Some(doc),
+                ..
+            }),
+        ) => format!(
+            "{} builds its policy from {doc}: add this statement block to {doc}:\n{}\n({})",
             policy_of,
-            document_block(&statement)
+            document_block(&statement),
+            if needs.is_empty() {
+                "a block of its own, next to the other statement blocks".to_owned()
+            } else {
+                needs.trim_start_matches("; ").to_owned()
+            }
         ),
         (Lang::Terraform, _) => format!(
             "{before}{}\n(an item of the Statement list in its policy's jsonencode(...){needs}; \
@@ -237,12 +285,19 @@ fn declarations(text: &str, lang: Lang) -> String {
 }
 
 /// The default key policy's statement (KMS Developer Guide, "Default key policy"): the
-/// account's IAM principals may use the key, as their IAM policies allow.
-fn root_statement() -> Value {
+/// account's IAM principals may use the key, as their IAM policies allow. In the partition of
+/// the statements it goes with (`arn:aws-us-gov:...` in GovCloud).
+fn root_statement(statements: &str) -> Value {
+    let partition = statements
+        .split("arn:")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or("aws");
     serde_json::json!({
         "Sid": "Enable IAM User Permissions",
         "Effect": "Allow",
-        "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
+        "Principal": {"AWS": format!("arn:{partition}:iam::{ACCOUNT}:root")},
         "Action": "kms:*",
         "Resource": "*",
     })

@@ -3,7 +3,7 @@
 use trailseal_model::{Evidence, EVIDENCE_SCHEMA};
 
 use crate::cli::AuditArgs;
-use crate::output::{read_input, style, write_findings};
+use crate::output::{read_input, report};
 use crate::{collect_cmd, UsageError};
 
 pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
@@ -38,14 +38,7 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         }),
     };
     let header = format!("{source}, collected {}\n\n", evidence.collected_at);
-    let tally = write_findings(
-        &args.out,
-        style(&args.out, &args.filter, false),
-        &findings,
-        Some(&input),
-        &header,
-    )?;
-    let code = tally.exit_code(args.filter.threshold());
+    let code = report(&args.out, &args.filter, &findings, &input, &header)?;
     if code == 2 {
         eprintln!("trailseal: error: nothing could be evaluated ({source})");
     }

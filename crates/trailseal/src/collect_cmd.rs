@@ -13,6 +13,9 @@ use crate::UsageError;
 
 pub fn run(mut args: CollectArgs) -> anyhow::Result<u8> {
     args.aws.verbose = args.verbose;
+    if let Some(path) = &args.output {
+        crate::output::refuse_overwriting_other_files(path)?;
+    }
     let evidence = collect_live(&args.aws)?;
     let text = serde_json::to_string_pretty(&evidence)? + "\n";
     match &args.output {

@@ -115,6 +115,8 @@ pub fn run(mut args: FixArgs) -> anyhow::Result<u8> {
         Ok(serde_json::to_string_pretty(&value)? + "\n")
     };
     if let Some(path) = &args.out {
+        crate::output::refuse_overwriting_input(Some(path), args.evidence.as_deref())?;
+        crate::output::refuse_overwriting_other_files(path)?;
         std::fs::write(path, json()?)
             .with_context(|| format!("cannot write the plan to {}", path.display()))?;
         let digests: Vec<String> = plans

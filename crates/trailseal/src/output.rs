@@ -71,20 +71,37 @@ pub fn style(out: &OutputArgs, filter: &FilterArgs, snippets: bool) -> Style {
     }
 }
 
+/// Whether two paths name the same file (the same inode: hard links and symbolic links too).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
 /// Refuses an `--output` that is one of the command's inputs: the report would overwrite what it
-/// reports on (and a scan could destroy a file before reading it).
+/// reports on.
 pub fn refuse_overwriting_input<'a>(
     output: Option<&Path>,
     inputs: impl IntoIterator<Item = &'a Path>,
 ) -> Result<(), UsageError> {
-    let Some(out) = output.and_then(|o| o.canonicalize().ok()) else {
+    let Some(out) = output else {
         return Ok(());
     };
     for input in inputs {
-        if input.canonicalize().is_ok_and(|i| i == out) {
+        if same_file(out, input) {
             return Err(UsageError(format!(
-                "--output {} is one of the inputs: the report would overwrite it; write the \
-                 report elsewhere",
+                "--output {} is the input {}: the report would overwrite it; write the report \
+                 elsewhere",
+                out.display(),
                 input.display()
             )));
         }
@@ -92,8 +109,47 @@ pub fn refuse_overwriting_input<'a>(
     Ok(())
 }
 
+/// Refuses to overwrite an existing file that trailseal did not write: a report, evidence or a
+/// plan (a trailseal JSON document, SARIF, a text report) may be replaced; a template, a
+/// Terraform or variables file, a policy, anything else may not (`-o main.tf`, or a hard link
+/// to an input, would destroy it, and a scan could read it empty).
+pub fn refuse_overwriting_other_files(path: &Path) -> Result<(), UsageError> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if !meta.is_file() || meta.len() == 0 {
+        return Ok(());
+    }
+    let mut head = vec![0; 4096];
+    let read = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = String::from_utf8_lossy(&head[..read]);
+    // JSON documents (reports, evidence, plans, lint), SARIF, and the first line of each text
+    // report (scan, audit of evidence or of an account, policy check, policy lint).
+    let ours = head.contains("\"schema\": \"trailseal.")
+        || head.contains("\"schema\":\"trailseal.")
+        || (head.contains("sarif") && head.contains("\"runs\""))
+        || ["Scanned ", "Evidence ", "Account ", "Key policy "]
+            .iter()
+            .any(|p| head.starts_with(p))
+        || head.contains(": valid (")
+        || head.contains(": invalid: AWS would reject this policy (");
+    if ours {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "refusing to overwrite {}: it is not a report trailseal wrote (choose a new file name, or \
+         delete it first)",
+        path.display()
+    )))
+}
+
 /// Where the report goes: `--output FILE` or standard output.
 pub fn report_sink(out: &OutputArgs) -> anyhow::Result<Box<dyn Write>> {
+    if let Some(path) = &out.output {
+        refuse_overwriting_other_files(path)?;
+    }
     Ok(match &out.output {
         Some(path) => Box::new(
             std::fs::File::create(path)
@@ -101,6 +157,25 @@ pub fn report_sink(out: &OutputArgs) -> anyhow::Result<Box<dyn Write>> {
         ),
         None => Box::new(std::io::stdout().lock()),
     })
+}
+
+/// Writes the whole report of `findings` (audit, policy check) and returns the exit code of
+/// the one rule ([`Tally::exit_code`] with `--fail-on` / `--exit-zero`).
+pub fn report(
+    out: &OutputArgs,
+    filter: &FilterArgs,
+    findings: &[Finding],
+    input: &serde_json::Value,
+    text_header: &str,
+) -> anyhow::Result<u8> {
+    let tally = write_findings(
+        out,
+        style(out, filter, false),
+        findings,
+        Some(input),
+        text_header,
+    )?;
+    Ok(tally.exit_code(filter.threshold()))
 }
 
 /// Writes a whole report (audit, policy check) the one way reports are written

@@ -6,7 +6,7 @@ use trailseal_model::{Fact, Key, Trail, TrailEvidence};
 use trailseal_policy::{cloudtrail::arn_parts, lint, Severity as LintSeverity};
 
 use crate::cli::{Format, LintFormat, PolicyCheckArgs, PolicyCommand, PolicyLintArgs};
-use crate::output::{print_stdout, read_input, style, write_findings};
+use crate::output::{print_stdout, read_input};
 use crate::UsageError;
 
 /// `policy lint`'s exit code for a policy AWS would reject (2 stays "usage error": a file that
@@ -119,14 +119,7 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
         header += "(no --bucket: the log object ARN in the encryption context is unknown)\n";
     }
     header.push('\n');
-    let tally = write_findings(
-        &args.out,
-        style(&args.out, &args.filter, false),
-        &findings,
-        Some(&input),
-        &header,
-    )?;
-    Ok(tally.exit_code(args.filter.threshold()))
+    crate::output::report(&args.out, &args.filter, &findings, &input, &header)
 }
 
 /// Refuses a file that is infrastructure as code or a trailseal document rather than a policy,
@@ -157,6 +150,9 @@ fn refuse_other_documents(file: &str, text: &str) -> Result<(), UsageError> {
 
 fn lint_cmd(args: PolicyLintArgs) -> anyhow::Result<u8> {
     crate::output::refuse_overwriting_input(args.output.as_deref(), [args.policy.as_path()])?;
+    if let Some(path) = &args.output {
+        crate::output::refuse_overwriting_other_files(path)?;
+    }
     let file = args.policy.display().to_string();
     let text = read_input(&args.policy)?;
     refuse_other_documents(&file, &text)?;

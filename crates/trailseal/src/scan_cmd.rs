@@ -61,8 +61,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let (files, walk_errors) = discover(&args.paths);
     crate::output::refuse_overwriting_input(
         args.out.output.as_deref(),
-        files.iter().map(PathBuf::as_path),
+        args.var_files.iter().map(PathBuf::as_path),
     )?;
+    if let Some(path) = &args.out.output {
+        // Before anything is read: a template, .tf or tfvars file named as the output would
+        // otherwise be emptied first and scanned empty.
+        crate::output::refuse_overwriting_other_files(path)?;
+    }
     let walk_findings: Vec<Finding> = walk_errors
         .iter()
         .map(|(path, message)| {

@@ -398,6 +398,16 @@ fn assert_human(stderr: &str, says: &str, advice: &str) {
     assert!(!stderr.contains("dispatch failure"), "{stderr}");
 }
 
+/// Runs `cmd` (at most two minutes), asserts exit code 2, and returns its standard error.
+fn fails_with_2(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn unusable_credentials_are_a_clear_error_with_exit_2() {
     let (_lock, server) = moto();
@@ -406,58 +416,44 @@ fn unusable_credentials_are_a_clear_error_with_exit_2() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port");
-    let out = trailseal(server)
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
-        .args(["audit", "--regions", "us-east-1"])
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert_human(
-        &String::from_utf8_lossy(&out.stderr),
-        "the connection was refused",
-        "Check the network",
+    let stderr = fails_with_2(
+        trailseal(server)
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
+            .args(["audit", "--regions", "us-east-1"]),
     );
+    assert_human(&stderr, "the connection was refused", "Check the network");
 
     // Credentials removed.
-    let out = trailseal(server)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .args(["collect", "--regions", "us-east-1"])
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let no_credentials = |extra: &[&str]| {
+        fails_with_2(
+            trailseal(server)
+                .env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY")
+                .args(["collect", "--regions", "us-east-1"])
+                .args(extra),
+        )
+    };
     assert_human(
-        &stderr,
+        &no_credentials(&[]),
         "no AWS credentials were found",
         "scripts/demo.sh --emulator",
     );
     // -v adds the SDK's detail.
-    let out = trailseal(server)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .args(["collect", "--regions", "us-east-1", "-v"])
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("AWS SDK detail: "));
+    assert!(no_credentials(&["-v"]).contains("AWS SDK detail: "));
 
     // A profile that does not exist, with the profiles that do.
     let dir = tempdir();
     let config = dir.join("config");
     std::fs::write(&config, "[profile dev]\nregion = us-east-1\n").expect("write");
-    let out = trailseal(server)
-        .env("AWS_CONFIG_FILE", &config)
-        .args(["audit", "--regions", "us-east-1", "--profile", "prod"])
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
+    let stderr = fails_with_2(trailseal(server).env("AWS_CONFIG_FILE", &config).args([
+        "audit",
+        "--regions",
+        "us-east-1",
+        "--profile",
+        "prod",
+    ]));
     assert_human(
-        &String::from_utf8_lossy(&out.stderr),
+        &stderr,
         "profile \"prod\" is not in the AWS config or credentials files (profiles there: dev)",
         "--profile",
     );
