@@ -163,6 +163,11 @@ impl IacScan {
         trail: &Location,
         key_statements: &HashMap<&str, Vec<serde_json::Value>>,
     ) {
+        // Most findings pass: nothing to rewrite, and nothing to look up (this runs for every
+        // finding of a scan).
+        if !suggest::rewrites(f) {
+            return;
+        }
         let file_of = |loc: &Location| {
             self.files
                 .get(&loc.address)
@@ -216,10 +221,9 @@ impl IacScan {
         let symbolic = |s: &str| symbolic(s).unwrap_or_else(|| s.to_owned());
         let mut key_statements: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
         for f in &findings {
-            if let (Some(key), Some(statement)) = (
-                self.trail_keys.get(&f.resource),
-                suggest::statement_to_add(f),
-            ) {
+            if let Some((statement, key)) = suggest::statement_to_add(f)
+                .and_then(|s| Some((s, self.trail_keys.get(&f.resource)?)))
+            {
                 let list = key_statements.entry(key.as_str()).or_default();
                 if !list.contains(&statement) {
                     list.push(statement);
@@ -238,6 +242,11 @@ impl IacScan {
                     f.message = format!("suppressed: {} (was: {})", s.reason, f.message);
                 }
                 self.suggest(&mut f, loc, &key_statements);
+                // The fix now holds the statement in the file's language; the live form (with
+                // the deploying account as a placeholder) would only mislead here.
+                if let Some(evidence) = f.evidence.as_object_mut() {
+                    evidence.remove("statement_to_add");
+                }
                 f.resource = loc.address.clone();
                 f.account = symbolic(&f.account);
                 f.region = symbolic(&f.region);

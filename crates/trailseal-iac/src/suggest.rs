@@ -102,6 +102,18 @@ impl Target<'_> {
     }
 }
 
+/// Whether [`rewrite`] may change `f` (a problem of a check whose fix it writes).
+pub(crate) fn rewrites(f: &Finding) -> bool {
+    use trailseal_model::Status;
+    matches!(
+        f.status,
+        Status::Fail | Status::Error | Status::Indeterminate
+    ) && matches!(
+        f.code.as_str(),
+        "TS001" | "TS003" | "TS006" | "TS007" | "TS010" | "TS011"
+    )
+}
+
 /// Rewrites `f`'s remediation for `lang`, at the places `at` names.
 pub(crate) fn rewrite(f: &mut Finding, lang: Lang, at: &Places<'_>) {
     use trailseal_model::Status;
@@ -262,9 +274,9 @@ fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
         ),
         (Lang::Terraform, _) => format!(
             "{before}{}\n(an item of the Statement list in its policy's jsonencode(...){needs}; \
-             if the policy is JSON text instead (a heredoc), add it as JSON:\n{})",
+             if the policy is JSON text instead, a heredoc, write the same statement in JSON, \
+             `\"Key\": value` for `Key = value`){after}",
             hcl(&statement, 0),
-            serde_json::to_string_pretty(&terraform_json(&statement)).unwrap_or_default()
         ),
     };
     Some(rendered)
@@ -307,23 +319,6 @@ fn indent(text: &str, n: usize) -> String {
     text.lines()
         .map(|l| format!("{}{l}\n", " ".repeat(n)))
         .collect()
-}
-
-/// The statement with Terraform interpolations for the placeholders (JSON text in a heredoc).
-fn terraform_json(v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(
-            s.replace(ACCOUNT, "${data.aws_caller_identity.current.account_id}")
-                .replace(REGION, "${data.aws_region.current.name}"),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(terraform_json).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), terraform_json(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 /// The statement as a `statement { }` block of `data "aws_iam_policy_document"`.
