@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 pub enum CollectError {
     /// No credentials, expired credentials, no way to reach AWS, or the identity call was
     /// refused. `detail` is the SDK's whole error chain (printed with `-v` only).
-    #[error("could not use AWS: {message}. {advice}")]
+    #[error("could not use AWS: {}. {advice}", message.trim_end().trim_end_matches('.'))]
     Credentials {
         message: String,
         advice: &'static str,

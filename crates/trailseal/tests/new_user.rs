@@ -900,3 +900,38 @@ fn trails_sharing_a_key_get_one_policy_with_distinct_sids() {
     assert_eq!(sids.len(), 5, "{sids:?}");
     assert_eq!(unique.len(), sids.len(), "{sids:?}");
 }
+
+/// A GovCloud provider puts the trail, the key and the fix in the aws-us-gov partition (a
+/// statement for arn:aws:... would never match the real trail).
+#[test]
+fn govcloud_fixes_use_the_govcloud_partition() {
+    let dir = tempdir();
+    let main = dir.path().join("main.tf");
+    let config = |policy: &str| {
+        format!(
+            "provider \"aws\" {{\n  region = \"us-gov-west-1\"\n}}\ndata \"aws_caller_identity\" \"current\" {{}}\n{}",
+            TF_KEY_AND_TRAIL.replace("POLICY", policy)
+        )
+    };
+    std::fs::write(&main, config("")).expect("write");
+    let doc = scan_json(dir.path());
+    let fix = finding(&doc, "aws_cloudtrail.main", "TS006")["remediation"]
+        .as_str()
+        .expect("remediation")
+        .to_owned();
+    assert!(
+        fix.contains("arn:aws-us-gov:cloudtrail:us-gov-west-1:"),
+        "{fix}"
+    );
+    assert!(fix.contains("arn:aws-us-gov:iam::"), "{fix}");
+    assert!(!fix.contains("arn:aws:"), "{fix}");
+    let start = fix.find("policy = jsonencode(").expect("a policy");
+    let end = start + fix[start..].find("\n(").expect("its end");
+    std::fs::write(&main, config(&fix[start..end])).expect("write");
+    let doc = scan_json(dir.path());
+    assert_eq!(
+        finding(&doc, "aws_cloudtrail.main", "TS006")["status"],
+        "pass",
+        "{doc}"
+    );
+}

@@ -68,7 +68,10 @@ impl<'a> Module<'a> {
                     };
                     format!("unknown-region-of-{}", of.replace(':', "."))
                 });
-                Val::Str(format!("arn:aws:kms:{region}:{ACCOUNT}:key/{address}"))
+                // In the partition of its Region (GovCloud, China): `aws` for a Region not
+                // known, whose token matches no literal Region anyway.
+                let partition = crate::tfplan::partition_of(&region);
+                Val::Str(format!("arn:{partition}:kms:{region}:{ACCOUNT}:key/{address}"))
             }
             ("aws_kms_key" | "aws_kms_replica_key", "key_id" | "id") => Val::Str(address),
             // `bucket`: "If omitted, Terraform will assign a random, unique name", and
@@ -81,7 +84,15 @@ impl<'a> Module<'a> {
                 ))
             }),
             ("aws_s3_bucket", "arn") => match self.resource_attr(ty, name, index, "bucket") {
-                Val::Str(b) => Val::Str(format!("arn:aws:s3:::{b}")),
+                Val::Str(b) => match self.region_of(res.block) {
+                    Ok(region) => Val::Str(format!(
+                        "arn:{}:s3:::{b}",
+                        crate::tfplan::partition_of(&region)
+                    )),
+                    Err(why) => unknown(format!(
+                        "the ARN of {address} is known only at apply: its partition (Region) is not known: {why}"
+                    )),
+                },
                 other => other,
             },
             // `name`: "If omitted, Terraform will assign a random, unique name"
@@ -94,9 +105,10 @@ impl<'a> Module<'a> {
             // The trail's ARN is in its Region (its provider configuration's).
             ("aws_cloudtrail", "arn") => match configured("name") {
                 Some(Val::Str(n)) => match self.region_of(res.block) {
-                    Ok(region) => {
-                        Val::Str(format!("arn:aws:cloudtrail:{region}:{ACCOUNT}:trail/{n}"))
-                    }
+                    Ok(region) => Val::Str(format!(
+                        "arn:{}:cloudtrail:{region}:{ACCOUNT}:trail/{n}",
+                        crate::tfplan::partition_of(&region)
+                    )),
                     Err(why) => unknown(format!(
                         "the ARN of {address} is known only at apply: its Region is not known: {why}"
                     )),
@@ -192,8 +204,30 @@ impl<'a> Module<'a> {
                     None => Val::Str(REGION.into()),
                 }
             }
-            ("aws_partition", "partition" | "id") => Val::Str("aws".into()),
-            ("aws_partition", "dns_suffix") => Val::Str("amazonaws.com".into()),
+            // The partition of the data source's provider Region (a guess of `aws` would put a
+            // GovCloud or China configuration's ARNs in the wrong partition).
+            ("aws_partition", "partition" | "id" | "dns_suffix") => {
+                let region = match self.data.iter().find(|d| d.ty == ty && d.name == name) {
+                    Some(d) => self.region_of(d.block),
+                    None => Ok(REGION.to_owned()),
+                };
+                match region {
+                    Ok(r) => {
+                        let partition = crate::tfplan::partition_of(&r);
+                        Val::Str(if attr == "dns_suffix" {
+                            match partition {
+                                "aws-cn" => "amazonaws.com.cn",
+                                "aws-eusc" => "amazonaws.eu",
+                                _ => "amazonaws.com",
+                            }
+                            .to_owned()
+                        } else {
+                            partition.to_owned()
+                        })
+                    }
+                    Err(why) => unknown(format!("data.{ty}.{name}.{attr}: {why}")),
+                }
+            }
             ("aws_iam_policy_document", "json" | "minified_json") => {
                 match self.data.iter().find(|d| d.ty == ty && d.name == name) {
                     Some(d) => self.policy_document(d.block),

@@ -94,6 +94,13 @@ pub fn scan_planned(
         .partition
         .clone()
         .unwrap_or_else(|| partition_of(&region).to_owned());
+    // A resource's own ARN is in the partition of its own Region (a provider in us-gov-west-1
+    // puts its trail in aws-us-gov even when the deploying Region is symbolic).
+    let partition_in = |resource_region: &str| -> String {
+        plan.partition
+            .clone()
+            .unwrap_or_else(|| partition_of(resource_region).to_owned())
+    };
 
     let find = |reference: &str, types: &[&str]| -> Option<&Res> {
         // `aws_kms_key.k.arn` -> `aws_kms_key.k`; an instance, or the only instance. A
@@ -180,7 +187,8 @@ pub fn scan_planned(
         r.str_attr("arn").unwrap_or_else(|| {
             let key_region = region_of(r).into_known().unwrap_or_else(|| REGION.into());
             format!(
-                "arn:{partition}:kms:{key_region}:{account}:key/{}",
+                "arn:{}:kms:{key_region}:{account}:key/{}",
+                partition_in(&key_region),
                 r.address
             )
         })
@@ -468,7 +476,8 @@ pub fn scan_planned(
         if trailseal_model::names_aws_managed_alias(&reference) {
             let alias = reference.split(':').nth(5).unwrap_or(reference.as_str());
             key_ref.key_arn = Some(format!(
-                "arn:{partition}:kms:{lookup_region}:{account}:{alias}"
+                "arn:{}:kms:{lookup_region}:{account}:{alias}",
+                partition_in(&lookup_region)
             ));
             key_ref.error = Some(LookupError::Unknown(format!(
                 "{alias} is AWS-managed: whether AWS has created it in the account is not known before deployment"
@@ -518,7 +527,10 @@ pub fn scan_planned(
             Fact::Unknown(why) | Fact::Unreadable(why) => (t.address.clone(), Some(why)),
         };
         let arn = t.str_attr("arn").unwrap_or_else(|| {
-            format!("arn:{partition}:cloudtrail:{home_region}:{account}:trail/{name}")
+            format!(
+                "arn:{}:cloudtrail:{home_region}:{account}:trail/{name}",
+                partition_in(&home_region)
+            )
         });
         let kms_key_id = match resolve_key(t, "kms_key_id", &home) {
             Ok(Some((key_ref, external))) => {
@@ -617,7 +629,8 @@ pub fn scan_planned(
         let store_region = home.known().cloned().unwrap_or_else(|| REGION.to_owned());
         let arn = s.str_attr("arn").unwrap_or_else(|| {
             format!(
-                "arn:{partition}:cloudtrail:{store_region}:{account}:eventdatastore/{}",
+                "arn:{}:cloudtrail:{store_region}:{account}:eventdatastore/{}",
+                partition_in(&store_region),
                 s.address
             )
         });
@@ -654,7 +667,7 @@ pub fn scan_planned(
 }
 
 /// The partition a Region belongs to (the symbolic deploying Region: `aws`).
-fn partition_of(region: &str) -> &'static str {
+pub(crate) fn partition_of(region: &str) -> &'static str {
     if region.starts_with("us-gov-") {
         "aws-us-gov"
     } else if region.starts_with("cn-") {
