@@ -436,3 +436,37 @@ fn parse_cached(text: &str) -> Result<Rc<Policy>, trailseal_policy::PolicyError>
         Ok(policy)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_gets_a_permissions_fix_only_when_it_can_be_about_permissions() {
+        let grant = "Grant the auditing principal cloudtrail:ListEventDataStores.".to_owned();
+        for (message, permissions) in [
+            (
+                "cloudtrail:ListEventDataStores: HTTP 500 without an AWS error code",
+                false,
+            ),
+            (
+                "cloudtrail:GetTrailStatus: ThrottlingException: Rate exceeded",
+                false,
+            ),
+            (
+                "kms:DescribeKey: could not reach AWS: the connection was refused",
+                false,
+            ),
+            (
+                "kms:DescribeKey: AccessDeniedException: not authorized",
+                true,
+            ),
+            ("kms:GetKeyPolicy: something unexpected", true),
+        ] {
+            let fix = fix_for(Status::Error, message, grant.clone());
+            assert_eq!(fix == grant, permissions, "{message}: {fix}");
+        }
+        // Other statuses keep their fix.
+        assert_eq!(fix_for(Status::Fail, "HTTP 500", grant.clone()), grant);
+    }
+}

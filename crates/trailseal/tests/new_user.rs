@@ -935,3 +935,31 @@ fn govcloud_fixes_use_the_govcloud_partition() {
         "{doc}"
     );
 }
+
+#[test]
+fn a_suppression_without_a_reason_is_answered_with_its_own_code() {
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            "# trailseal:skip=TS010\n{}",
+            TF_KEY_AND_TRAIL.replace("POLICY", "")
+        )
+        .replace(
+            "resource \"aws_cloudtrail\" \"main\" {",
+            "resource \"aws_cloudtrail\" \"main\" {\n  # trailseal:skip=TS010",
+        ),
+    )
+    .expect("write");
+    let out = trailseal()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let messages = json_fields(&out.stdout, "findings", "message");
+    let problem = messages
+        .iter()
+        .find(|m| m.contains("has no reason"))
+        .unwrap_or_else(|| panic!("{messages:#?}"));
+    assert!(problem.contains("trailseal:skip=TS010:"), "{problem}");
+}
