@@ -963,3 +963,24 @@ fn a_suppression_without_a_reason_is_answered_with_its_own_code() {
         .unwrap_or_else(|| panic!("{messages:#?}"));
     assert!(problem.contains("trailseal:skip=TS010:"), "{problem}");
 }
+
+#[test]
+fn text_snippets_cut_long_lines() {
+    let dir = tempdir();
+    // A one-line, 40 KB template that does not parse.
+    let long = format!(
+        "{{\"AWSTemplateFormatVersion\": \"2010-09-09\", \"Resources\": {{\"X\": \"{}\" ]}}}}",
+        "x".repeat(40_000)
+    );
+    std::fs::write(dir.path().join("minified.json"), long).expect("write");
+    let out = trailseal()
+        .arg("scan")
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("more characters]"), "{text}");
+    let longest = text.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 1_000, "a line of {longest} characters");
+}
