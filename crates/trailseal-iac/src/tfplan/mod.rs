@@ -342,6 +342,12 @@ pub fn scan_planned(
                 );
             }
             ([p], true, false) => {
+                // Its position, for fixes that name it (no finding is about it).
+                locate(
+                    &mut out,
+                    &format!("policy-setter:{}", p.address),
+                    &p.address,
+                );
                 out.key_policy_sites.insert(
                     arn.clone(),
                     crate::suggest::PolicySite::Argument {
