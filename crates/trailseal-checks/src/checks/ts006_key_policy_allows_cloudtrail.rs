@@ -74,10 +74,15 @@ fn run(ev: &TrailEvidence) -> Finding {
             e.unknown_keys = vec![why];
         }
     }
-    let statement = serde_json::to_string_pretty(&ctx.encrypt_statement()).unwrap_or_default();
-    let add = format!(
-        "Add this statement to the key policy (merge; keep the existing statements):\n{statement}"
-    );
+    // The statement to add, written out only when the check does not pass (most pass, and a
+    // scan evaluates thousands of trails).
+    let statement = || serde_json::to_string_pretty(&ctx.encrypt_statement()).unwrap_or_default();
+    let add = || {
+        format!(
+            "Add this statement to the key policy (merge; keep the existing statements):\n{}",
+            statement()
+        )
+    };
     let (status, message, remediation) = match e.decision {
         Decision::Allow => (
             Status::Pass,
@@ -121,7 +126,7 @@ fn run(ev: &TrailEvidence) -> Finding {
                         )
                     )
                 } else {
-                    format!("{change} Then {}", add.replacen("Add", "add", 1))
+                    format!("{change} Then {}", add().replacen("Add", "add", 1))
                 }
             },
         ),
@@ -133,7 +138,7 @@ fn run(ev: &TrailEvidence) -> Finding {
             for miss in near_misses(&policy, &e) {
                 message += &format!("; {miss}");
             }
-            (Status::Fail, message, add)
+            (Status::Fail, message, add())
         }
         Decision::Indeterminate => (
             Status::Indeterminate,
@@ -144,15 +149,16 @@ fn run(ev: &TrailEvidence) -> Finding {
                 undecided_because(ev, &e.unknown_keys)
             ),
             format!(
-                "Make the statements that mention {} explicit about cloudtrail.amazonaws.com. {add}",
-                e.unknown_keys.join(", ")
+                "Make the statements that mention {} explicit about cloudtrail.amazonaws.com. {}",
+                e.unknown_keys.join(", "),
+                add()
             ),
         ),
     };
     // The statement the fix prints, for renderers that write it in another language
     // (infrastructure as code: YAML, HCL).
     let mut evidence = evaluation_evidence(&policy, &request, &e);
-    if remediation.contains(&statement) {
+    if status != Status::Pass && remediation.contains(&statement()) {
         evidence["statement_to_add"] = ctx.encrypt_statement();
     }
     finding(info, ev, status, message, remediation, evidence)

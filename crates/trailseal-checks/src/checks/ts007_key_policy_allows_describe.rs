@@ -63,10 +63,15 @@ fn run(ev: &TrailEvidence) -> Finding {
             e.unknown_keys = vec![why];
         }
     }
-    let statement = serde_json::to_string_pretty(&ctx.describe_statement()).unwrap_or_default();
-    let add = format!(
-        "Add this statement to the key policy (merge; keep the existing statements):\n{statement}"
-    );
+    // The statement to add, written out only when the check does not pass (most pass, and a
+    // scan evaluates thousands of trails).
+    let statement = || serde_json::to_string_pretty(&ctx.describe_statement()).unwrap_or_default();
+    let add = || {
+        format!(
+            "Add this statement to the key policy (merge; keep the existing statements):\n{}",
+            statement()
+        )
+    };
     let (status, message, remediation) = match e.decision {
         Decision::Allow => (
             Status::Pass,
@@ -83,8 +88,9 @@ fn run(ev: &TrailEvidence) -> Finding {
                 labels(&policy, &e.deciding)
             ),
             format!(
-                "Exclude cloudtrail.amazonaws.com from {}. {add}",
-                labels(&policy, &e.deciding)
+                "Exclude cloudtrail.amazonaws.com from {}. {}",
+                labels(&policy, &e.deciding),
+                add()
             ),
         ),
         Decision::ImplicitDeny => {
@@ -94,7 +100,7 @@ fn run(ev: &TrailEvidence) -> Finding {
             for miss in near_misses(&policy, &e) {
                 message += &format!("; {miss}");
             }
-            (Status::Fail, message, add)
+            (Status::Fail, message, add())
         }
         Decision::Indeterminate => (
             Status::Indeterminate,
@@ -104,13 +110,13 @@ fn run(ev: &TrailEvidence) -> Finding {
                 labels(&policy, &e.deciding),
                 undecided_because(ev, &e.unknown_keys)
             ),
-            add,
+            add(),
         ),
     };
     // The statement the fix prints, for renderers that write it in another language
     // (infrastructure as code: YAML, HCL).
     let mut evidence = evaluation_evidence(&policy, &request, &e);
-    if remediation.contains(&statement) {
+    if status != Status::Pass && remediation.contains(&statement()) {
         evidence["statement_to_add"] = ctx.describe_statement();
     }
     finding(info, ev, status, message, remediation, evidence)
