@@ -193,6 +193,12 @@ pub fn iac_codes() -> Vec<&'static str> {
 
 pub use checks::input_finding;
 
+/// Whether a finding is TS000 (input trailseal could not read or did not evaluate), not a
+/// check's.
+pub fn is_input_finding(f: &Finding) -> bool {
+    f.code == checks::INPUT.code
+}
+
 /// Whether a finding says that input could not be read or parsed at all (TS000 with
 /// `evidence.unreadable`): such a run exits 2 whatever --fail-on says.
 pub fn is_unreadable_input(f: &Finding) -> bool {

@@ -157,7 +157,17 @@ impl Key {
         if by_alias {
             return Fact::Known(true);
         }
-        self.manager.as_ref().map(|m| m == "AWS")
+        // KeyManager is AWS or CUSTOMER; anything else (a value a newer API adds, a typo in an
+        // evidence file) decides nothing.
+        match self.manager.as_deref() {
+            Fact::Known("AWS") => Fact::Known(true),
+            Fact::Known("CUSTOMER") => Fact::Known(false),
+            Fact::Known(other) => {
+                Fact::Unreadable(format!("KeyManager {other:?} is neither AWS nor CUSTOMER"))
+            }
+            Fact::Unknown(why) => Fact::Unknown(why.to_owned()),
+            Fact::Unreadable(why) => Fact::Unreadable(why.to_owned()),
+        }
     }
 
     /// `KeyUsage`, or the usage the known key spec implies when it was not returned.

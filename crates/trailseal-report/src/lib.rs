@@ -235,7 +235,13 @@ pub fn text_blocks(findings: &[Finding], opts: TextOptions) -> Vec<(BlockKey, St
     let mut sources = HashMap::new();
     groups
         .into_iter()
-        .filter(|(_, fs)| !opts.quiet || fs.iter().any(|f| is_problem(f)))
+        // --quiet keeps problems, and notes about input that was not evaluated (TS000 skipped).
+        .filter(|(_, fs)| {
+            !opts.quiet
+                || fs
+                    .iter()
+                    .any(|f| is_problem(f) || trailseal_checks::is_input_finding(f))
+        })
         .map(|((file, resource), fs)| {
             let key = block_key(file, resource, &fs);
             let block = text_block(resource, fs, verdicts.get(resource), opts, &mut sources);

@@ -264,24 +264,39 @@ impl FilterArgs {
         &self,
         available: &[&'static str],
     ) -> Result<Vec<&'static str>, crate::UsageError> {
-        let listed =
-            |flag: &str, list: &[String]| -> Result<Vec<&'static str>, crate::UsageError> {
-                list.iter()
-                    .map(|c| c.trim())
-                    .filter(|c| !c.is_empty())
-                    .map(|c| {
-                        trailseal_checks::find(c)
-                            .map(|k| k.info.code)
-                            .ok_or_else(|| {
-                                crate::UsageError(format!(
-                            "{flag}: unknown check code {c:?} (`trailseal explain` lists them)"
-                        ))
-                            })
-                    })
-                    .collect()
-            };
+        let listed = |flag: &str,
+                      list: &[String]|
+         -> Result<Vec<&'static str>, crate::UsageError> {
+            list.iter()
+                .map(|c| c.trim())
+                .filter(|c| !c.is_empty())
+                .map(|c| match trailseal_checks::find(c) {
+                    Some(k) => Ok(k.info.code),
+                    None if trailseal_checks::info(c).is_some() => Err(crate::UsageError(format!(
+                        "{flag}: {c} reports input that cannot be read; it is not a \
+                                 check and cannot be selected or skipped"
+                    ))),
+                    None => Err(crate::UsageError(format!(
+                        "{flag}: unknown check code {c:?} (`trailseal explain` lists them)"
+                    ))),
+                })
+                .collect()
+        };
         let only = listed("--checks", &self.checks)?;
         let skip = listed("--skip-checks", &self.skip_checks)?;
+        // A code this command does not run is a mistake, never silently dropped.
+        let foreign: Vec<&str> = only
+            .iter()
+            .copied()
+            .filter(|c| !available.contains(c))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(crate::UsageError(format!(
+                "--checks {}: not run by this command (it runs {})",
+                foreign.join(","),
+                available.join(",")
+            )));
+        }
         let codes: Vec<&'static str> = available
             .iter()
             .copied()

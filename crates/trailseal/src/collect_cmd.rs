@@ -15,6 +15,20 @@ pub fn run(mut args: CollectArgs) -> anyhow::Result<u8> {
     args.aws.verbose = args.verbose;
     if let Some(path) = &args.output {
         crate::output::refuse_overwriting_other_files(path)?;
+        // Before reading the whole account: a path that cannot be written fails now.
+        if path.is_dir() {
+            return Err(UsageError(format!("--output {} is a directory", path.display())).into());
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(UsageError(format!(
+                    "--output {}: the directory {} does not exist",
+                    path.display(),
+                    parent.display()
+                ))
+                .into());
+            }
+        }
     }
     let evidence = collect_live(&args.aws)?;
     let text = serde_json::to_string_pretty(&evidence)? + "\n";

@@ -41,7 +41,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
             for i in trailseal_checks::catalogue() {
                 let _ = writeln!(
                     out,
-                    "  {}{} {:<24} {:<8} {:<20} {}",
+                    "  {}{} {:<30} {:<8} {:<18} {}",
                     i.code,
                     if i.compliant { "*" } else { " " },
                     i.name,
@@ -53,7 +53,10 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<u8> {
             print_stdout(&out)?;
             Ok(0)
         }
-        Some(code) => match trailseal_checks::info(&code) {
+        Some(code) => match trailseal_checks::info(&code).or_else(|| {
+            // A check's name works too (`trailseal explain key-rotation`).
+            trailseal_checks::catalogue().find(|i| i.name.eq_ignore_ascii_case(&code))
+        }) {
             Some(i) if json => {
                 print_stdout(&(serde_json::to_string_pretty(&entry(i))? + "\n"))?;
                 Ok(0)

@@ -99,8 +99,7 @@ pub fn refuse_overwriting_input<'a>(
     for input in inputs {
         if same_file(out, input) {
             return Err(UsageError(format!(
-                "--output {} is the input {}: the report would overwrite it; write the report \
-                 elsewhere",
+                "the output file {} is the input {}: writing would overwrite it; write elsewhere",
                 out.display(),
                 input.display()
             )));
@@ -125,17 +124,7 @@ pub fn refuse_overwriting_other_files(path: &Path) -> Result<(), UsageError> {
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
     let head = String::from_utf8_lossy(&head[..read]);
-    // JSON documents (reports, evidence, plans, lint), SARIF, and the first line of each text
-    // report (scan, audit of evidence or of an account, policy check, policy lint).
-    let ours = head.contains("\"schema\": \"trailseal.")
-        || head.contains("\"schema\":\"trailseal.")
-        || (head.contains("sarif") && head.contains("\"runs\""))
-        || ["Scanned ", "Evidence ", "Account ", "Key policy "]
-            .iter()
-            .any(|p| head.starts_with(p))
-        || head.contains(": valid (")
-        || head.contains(": invalid: AWS would reject this policy (");
-    if ours {
+    if written_by_trailseal(&head) {
         return Ok(());
     }
     Err(UsageError(format!(
@@ -143,6 +132,43 @@ pub fn refuse_overwriting_other_files(path: &Path) -> Result<(), UsageError> {
          delete it first)",
         path.display()
     )))
+}
+
+/// Whether the start of a file is a whole document trailseal writes and may replace: a JSON
+/// document whose first key is `schema` naming one of trailseal's documents (never a journal:
+/// replacing it would make `rollback` impossible), SARIF whose driver is trailseal, or a text
+/// report whose first line is one of trailseal's headers.
+fn written_by_trailseal(head: &str) -> bool {
+    let text = head.trim_start();
+    // Several plans (accounts) are a JSON array of them.
+    let text = match text.strip_prefix('[') {
+        Some(rest) if rest.trim_start().starts_with('{') => rest.trim_start(),
+        _ => text,
+    };
+    if let Some(rest) = text.strip_prefix('{') {
+        let rest = rest.trim_start();
+        if let Some(schema) = rest
+            .strip_prefix("\"schema\":")
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix("\"trailseal."))
+        {
+            return ["audit/", "evidence/", "plan/", "lint/", "catalogue/"]
+                .iter()
+                .any(|d| schema.starts_with(d));
+        }
+        return rest.starts_with("\"$schema\":")
+            && rest.contains("sarif")
+            && rest.contains("\"name\": \"trailseal\"");
+    }
+    let first = text.lines().next().unwrap_or_default();
+    let scanned = first
+        .strip_prefix("Scanned ")
+        .and_then(|r| r.strip_suffix(" file(s)"))
+        .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+    scanned
+        || (first.starts_with("Evidence ") || first.starts_with("Account "))
+            && first.contains(", collected ")
+        || first.starts_with("Key policy ") && first.contains(", evaluated for trail ")
 }
 
 /// Where the report goes: `--output FILE` or standard output.

@@ -137,6 +137,13 @@ fn refuse_other_documents(file: &str, text: &str) -> Result<(), UsageError> {
         Some("Terraform: `trailseal scan` checks the key policies in it")
     } else if head.contains("\"trailseal.evidence/") {
         Some("trailseal evidence: `trailseal audit --evidence` evaluates it")
+    } else if head.contains("\"trailseal.journal/") {
+        Some("a fix --apply journal: `trailseal rollback` reads it")
+    } else if head.contains("\"schema\": \"trailseal.") || head.contains("\"schema\":\"trailseal.")
+    {
+        Some("a trailseal report or plan, not a policy")
+    } else if head.contains("\"$schema\"") && head.contains("sarif") {
+        Some("a SARIF report")
     } else {
         None
     };

@@ -151,6 +151,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         return Ok(2);
     }
     let code = tally.exit_code(args.filter.threshold());
+    if code == 2 && !tally.unreadable_input {
+        eprintln!(
+            "trailseal: error: nothing could be evaluated: every file found was skipped (see the TS000 notes above)"
+        );
+    }
     Ok(code)
 }
 

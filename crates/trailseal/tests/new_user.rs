@@ -984,3 +984,150 @@ fn text_snippets_cut_long_lines() {
     let longest = text.lines().map(str::len).max().unwrap_or(0);
     assert!(longest < 1_000, "a line of {longest} characters");
 }
+
+/// The example evidence, changed by `edit`, written to a file in `dir`.
+fn edited_evidence(dir: &std::path::Path, edit: impl Fn(&mut Value)) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(example("evidence/broken-account.json")).expect("read");
+    let mut doc: Value = serde_json::from_str(&text).expect("JSON");
+    edit(&mut doc);
+    let path = dir.join("evidence.json");
+    std::fs::write(&path, doc.to_string()).expect("write");
+    path
+}
+
+/// Statuses of `code` in a JSON report.
+fn statuses_of(stdout: &[u8], code: &str) -> Vec<String> {
+    let doc: Value = serde_json::from_slice(stdout).expect("JSON");
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == code)
+        .filter_map(|f| f["status"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn evidence_without_scanned_regions_is_never_a_pass() {
+    let dir = tempdir();
+    let path = edited_evidence(dir.path(), |doc| {
+        doc["accounts"][0]["regions"] = serde_json::json!([]);
+        doc["accounts"][0]["trails"] = serde_json::json!([]);
+        doc["accounts"][0]["event_data_stores"] = serde_json::json!([]);
+    });
+    let out = trailseal()
+        .args(["audit", "--format", "json", "--evidence"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    for code in ["TS012", "TS013"] {
+        assert_eq!(statuses_of(&out.stdout, code), vec!["error"], "{code}");
+    }
+}
+
+#[test]
+fn a_key_manager_that_is_neither_aws_nor_customer_decides_nothing() {
+    let dir = tempdir();
+    let path = edited_evidence(dir.path(), |doc| {
+        for key in doc["accounts"][0]["keys"].as_array_mut().expect("keys") {
+            if key["arn"] == "arn:aws:kms:us-east-1:111122223333:key/good" {
+                key["manager"] = serde_json::json!("aws");
+            }
+        }
+    });
+    let out = trailseal()
+        .args([
+            "audit",
+            "--format",
+            "json",
+            "--checks",
+            "TS004",
+            "--evidence",
+        ])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let on_good_key: Vec<&Value> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("key/good"))
+        })
+        .collect();
+    assert!(!on_good_key.is_empty(), "{doc}");
+    for f in on_good_key {
+        assert_ne!(f["status"], "pass", "{f}");
+    }
+}
+
+#[test]
+fn output_never_replaces_a_journal_or_a_document_that_merely_mentions_trailseal() {
+    let dir = tempdir();
+    let journal = dir.path().join("journal.jsonl");
+    std::fs::write(
+        &journal,
+        "{\"schema\":\"trailseal.journal/v1\",\"kind\":\"header\"}\n",
+    )
+    .expect("write");
+    let notes = dir.path().join("notes.md");
+    std::fs::write(
+        &notes,
+        "# Notes\n```json\n{\"schema\": \"trailseal.audit/v1\"}\n```\nAccount 1, collected never\n",
+    )
+    .expect("write");
+    for target in [&journal, &notes] {
+        trailseal()
+            .args([
+                "audit",
+                "--evidence",
+                &example("evidence/broken-account.json"),
+            ])
+            .arg("-o")
+            .arg(target)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("refusing to overwrite"));
+    }
+    assert!(std::fs::read_to_string(&journal)
+        .expect("read")
+        .contains("trailseal.journal/v1"));
+}
+
+#[test]
+fn checks_a_command_does_not_run_are_refused_not_dropped() {
+    trailseal()
+        .args([
+            "policy",
+            "check",
+            &example("policies/cloudtrail-console-key-policy.json"),
+            "--trail-arn",
+            TRAIL,
+            "--checks",
+            "TS001,TS006",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--checks TS001: not run by this command",
+        ));
+    trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &example("evidence/broken-account.json"),
+        ])
+        .args(["--checks", "TS000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a check"));
+    trailseal()
+        .args(["explain", "key-rotation"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("TS011 key-rotation"));
+}

@@ -45,6 +45,21 @@ pub(crate) const CHECK: Check = Check {
 fn run(account: &AccountEvidence) -> Vec<Finding> {
     let info = &CHECK.info;
     let mut out = Vec::new();
+    // No Region was scanned (an evidence file without any): nothing says anything about the
+    // account, which is not a pass.
+    if account.regions.is_empty() {
+        out.push(account_finding(
+            info,
+            account,
+            "",
+            None,
+            Status::Error,
+            "the evidence holds no scanned Region for this account: which CloudTrail Lake event data stores exist is not known".into(),
+            "Collect the account again (trailseal collect), with the Regions to scan.".into(),
+            json!({}),
+        ));
+        return out;
+    }
     for r in &account.regions {
         if let Some(err) = &r.event_data_stores_error {
             out.push(account_finding(
