@@ -35,6 +35,27 @@ pub(crate) fn rules() -> Vec<Value> {
         .collect()
 }
 
+/// A file as a SARIF artifact URI: relative paths stay relative (to the directory the scan ran
+/// in, as code-scanning UIs expect), absolute ones become `file://` URIs; characters a URI
+/// cannot hold are percent-encoded.
+fn artifact_uri(file: &str) -> String {
+    let encoded: String = file
+        .trim_start_matches("./")
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    if encoded.starts_with('/') {
+        format!("file://{encoded}")
+    } else {
+        encoded
+    }
+}
+
 /// The `--format sarif` document.
 pub fn sarif_report(findings: &[Finding], tool_version: &str) -> Value {
     let rules = rules();
@@ -88,13 +109,14 @@ pub(crate) fn sarif_result(
     let mut location = json!({
         "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
     });
-    if let Some(file) = &f.file {
+    // Standard input has no location a code-scanning UI could open.
+    if let Some(file) = f.file.as_deref().filter(|f| *f != "-") {
         let mut region = json!({"startLine": f.line.unwrap_or(1).max(1)});
         if let Some(c) = f.column {
             region["startColumn"] = json!(c.max(1));
         }
         location["physicalLocation"] = json!({
-            "artifactLocation": {"uri": file.trim_start_matches("./")},
+            "artifactLocation": {"uri": artifact_uri(file)},
             "region": region,
         });
     }
@@ -116,4 +138,19 @@ pub(crate) fn sarif_result(
         }]);
     }
     Some(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::artifact_uri;
+
+    #[test]
+    fn artifact_uris_are_uris() {
+        assert_eq!(artifact_uri("./infra/main.tf"), "infra/main.tf");
+        assert_eq!(
+            artifact_uri("/srv/my infra/a.yaml"),
+            "file:///srv/my%20infra/a.yaml"
+        );
+        assert_eq!(artifact_uri("infra/ü.json"), "infra/%C3%BC.json");
+    }
 }

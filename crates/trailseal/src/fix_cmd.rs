@@ -123,11 +123,13 @@ pub fn run(mut args: FixArgs) -> anyhow::Result<u8> {
             .iter()
             .map(trailseal_aws::journal::plan_digest)
             .collect();
-        eprintln!(
-            "trailseal: plan saved to {} (sha256 {}; the journal of its apply records it)",
-            path.display(),
-            digests.join(", ")
-        );
+        if path.is_file() {
+            eprintln!(
+                "trailseal: plan saved to {} (sha256 {}; the journal of its apply records it)",
+                path.display(),
+                digests.join(", ")
+            );
+        }
     }
     if let Some(saved) = &args.apply {
         return apply(&args, saved.as_deref(), plans);

@@ -25,6 +25,12 @@ const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 const TEXT_BUDGET: usize = 64 * 1024 * 1024;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
+    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err(UsageError(
+            "scan reads files and directories, not standard input: give the template's path".into(),
+        )
+        .into());
+    }
     let parameters = pairs("--parameter", &args.parameters)?;
     let vars = tf::TfVars {
         values: pairs("--var", &args.vars)?,
