@@ -38,6 +38,28 @@ pub(crate) fn finding(
     }
 }
 
+/// The `error` finding of an account-level check when the evidence holds no scanned Region for
+/// the account (an evidence file without any): nothing is known about `what`, which is not a
+/// pass. None when a Region was scanned.
+pub(crate) fn no_region_scanned(
+    info: &CheckInfo,
+    account: &AccountEvidence,
+    what: &str,
+) -> Option<Finding> {
+    account.regions.is_empty().then(|| {
+        account_finding(
+            info,
+            account,
+            "",
+            None,
+            Status::Error,
+            format!("the evidence holds no scanned Region for this account: {what} is not known"),
+            "Collect the account again (trailseal collect), with the Regions to scan.".into(),
+            json!({}),
+        )
+    })
+}
+
 /// The fix of an `error` finding must match its error: "grant the auditing principal ..." only
 /// when the error can be a permissions problem. A server error (HTTP 5xx), throttling beyond the
 /// retries or an endpoint that did not answer gets "try again" instead.

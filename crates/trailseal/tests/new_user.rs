@@ -487,6 +487,12 @@ fn scan_json(dir: &std::path::Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
+/// Scans `dir` and asserts the status of `code` on `resource`.
+fn assert_scanned_status(dir: &std::path::Path, resource: &str, code: &str, status: &str) {
+    let doc = scan_json(dir);
+    assert_eq!(finding(&doc, resource, code)["status"], status, "{doc}");
+}
+
 fn finding<'a>(doc: &'a Value, resource: &str, code: &str) -> &'a Value {
     doc["findings"]
         .as_array()
@@ -583,12 +589,7 @@ fn terraform_fixes_are_hcl_that_makes_the_rescan_pass() {
         ),
     )
     .expect("write");
-    let doc = scan_json(dir.path());
-    assert_eq!(
-        finding(&doc, "aws_cloudtrail.main", "TS006")["status"],
-        "pass",
-        "{doc}"
-    );
+    assert_scanned_status(dir.path(), "aws_cloudtrail.main", "TS006", "pass");
 }
 
 #[test]
@@ -743,12 +744,7 @@ fn terraform_key_without_a_policy_gets_a_whole_policy() {
         ),
     )
     .expect("write");
-    let doc = scan_json(dir.path());
-    assert_eq!(
-        finding(&doc, "aws_cloudtrail.main", "TS006")["status"],
-        "pass",
-        "{doc}"
-    );
+    assert_scanned_status(dir.path(), "aws_cloudtrail.main", "TS006", "pass");
 }
 
 /// A policy built from data "aws_iam_policy_document" gets a statement block for it.
@@ -795,12 +791,7 @@ data "aws_iam_policy_document" "key" {{
         .map(|e| start + e + 2)
         .expect("its end");
     write(&fix[start..end]);
-    let doc = scan_json(dir.path());
-    assert_eq!(
-        finding(&doc, "aws_cloudtrail.main", "TS006")["status"],
-        "pass",
-        "{doc}"
-    );
+    assert_scanned_status(dir.path(), "aws_cloudtrail.main", "TS006", "pass");
 }
 
 #[test]
@@ -928,12 +919,7 @@ fn govcloud_fixes_use_the_govcloud_partition() {
     let start = fix.find("policy = jsonencode(").expect("a policy");
     let end = start + fix[start..].find("\n(").expect("its end");
     std::fs::write(&main, config(&fix[start..end])).expect("write");
-    let doc = scan_json(dir.path());
-    assert_eq!(
-        finding(&doc, "aws_cloudtrail.main", "TS006")["status"],
-        "pass",
-        "{doc}"
-    );
+    assert_scanned_status(dir.path(), "aws_cloudtrail.main", "TS006", "pass");
 }
 
 #[test]

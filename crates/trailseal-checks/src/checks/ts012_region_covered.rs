@@ -24,7 +24,7 @@
 use serde_json::json;
 use trailseal_model::{AccountEvidence, Finding, Severity, Status, Trail};
 
-use crate::support::account_finding;
+use crate::support::{account_finding, no_region_scanned};
 use crate::{Applies, Check, CheckInfo, Runner, COVERAGE_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -59,20 +59,12 @@ fn covers(t: &Trail, region: &str) -> Option<bool> {
 fn run(account: &AccountEvidence) -> Vec<Finding> {
     let info = &CHECK.info;
     let mut out = Vec::new();
-    // No Region was scanned (an evidence file without any): nothing says anything about the
-    // account, which is not a pass.
-    if account.regions.is_empty() {
-        out.push(account_finding(
-            info,
-            account,
-            "",
-            None,
-            Status::Error,
-            "the evidence holds no scanned Region for this account: which Regions are covered by a logging trail is not known".into(),
-            "Collect the account again (trailseal collect), with the Regions to scan.".into(),
-            json!({}),
-        ));
-        return out;
+    if let Some(f) = no_region_scanned(
+        info,
+        account,
+        "which Regions are covered by a logging trail",
+    ) {
+        return vec![f];
     }
     for r in &account.regions {
         let region = r.region.as_str();

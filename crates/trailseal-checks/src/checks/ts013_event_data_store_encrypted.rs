@@ -25,7 +25,7 @@ use trailseal_model::{
     Status,
 };
 
-use crate::support::account_finding;
+use crate::support::{account_finding, no_region_scanned};
 use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -45,20 +45,12 @@ pub(crate) const CHECK: Check = Check {
 fn run(account: &AccountEvidence) -> Vec<Finding> {
     let info = &CHECK.info;
     let mut out = Vec::new();
-    // No Region was scanned (an evidence file without any): nothing says anything about the
-    // account, which is not a pass.
-    if account.regions.is_empty() {
-        out.push(account_finding(
-            info,
-            account,
-            "",
-            None,
-            Status::Error,
-            "the evidence holds no scanned Region for this account: which CloudTrail Lake event data stores exist is not known".into(),
-            "Collect the account again (trailseal collect), with the Regions to scan.".into(),
-            json!({}),
-        ));
-        return out;
+    if let Some(f) = no_region_scanned(
+        info,
+        account,
+        "which CloudTrail Lake event data stores exist",
+    ) {
+        return vec![f];
     }
     for r in &account.regions {
         if let Some(err) = &r.event_data_stores_error {
