@@ -6,6 +6,7 @@
 
 mod apply;
 mod collect;
+mod config;
 mod error;
 pub mod journal;
 mod regions;
@@ -13,7 +14,9 @@ mod rollback;
 
 pub use apply::{Applier, ApplyError, Report, RollbackOptions, TAG_JOURNAL, TAG_STEP};
 pub use collect::{
-    bucket_region, closest_known_region, known_region, load_config, now_rfc3339, CollectOptions,
-    Collection, Collector, DEFAULT_CONCURRENCY, READ_ONLY_ACTIONS,
+    bucket_region, now_rfc3339, CollectOptions, Collection, Collector, DEFAULT_CONCURRENCY,
+    READ_ONLY_ACTIONS,
 };
+pub use config::load_config;
 pub use error::CollectError;
+pub use regions::{closest_known_region, known_region};

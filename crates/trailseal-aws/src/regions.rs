@@ -41,6 +41,44 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
 use aws_types::service_config::ServiceConfigKey;
 
+/// Region names of the partitions other than `aws` (as of 2026). With the `aws` partition's
+/// ([`trailseal_model::AWS_REGIONS`]) they are the names `--regions` accepts without asking
+/// ec2:DescribeRegions. A name not listed is looked up; an unknown one is a usage error.
+const OTHER_PARTITION_REGIONS: &[&str] = &[
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "eusc-de-east-1",
+];
+
+/// Whether `name` is a Region trailseal knows without asking AWS (every partition's, as of
+/// 2026).
+pub fn known_region(name: &str) -> bool {
+    trailseal_model::AWS_REGIONS.contains(&name) || OTHER_PARTITION_REGIONS.contains(&name)
+}
+
+/// The known Region closest to a mistyped name (`eu-west1` -> `eu-west-1`), if one is close.
+pub fn closest_region<'a>(name: &str, among: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    among
+        .into_iter()
+        .map(|r| (strsim::damerau_levenshtein(name, r), r))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, r)| r)
+}
+
+/// [`closest_region`] among every Region trailseal knows.
+pub fn closest_known_region(name: &str) -> Option<&'static str> {
+    closest_region(
+        name,
+        trailseal_model::AWS_REGIONS
+            .iter()
+            .chain(OTHER_PARTITION_REGIONS)
+            .copied(),
+    )
+}
+
 /// The Query API version of EC2 that DescribeRegions is sent with.
 const EC2_API_VERSION: &str = "2016-11-15";
 

@@ -2,6 +2,7 @@
 //! fault-injecting proxy in front of it.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod moto;
 pub mod proxy;
 pub mod recording;
