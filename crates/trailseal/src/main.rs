@@ -2,7 +2,7 @@
 //! renders, and maps results to the exit codes of ../shared/PRODUCT.md:
 //! 0 everything evaluated passed (or only findings below --fail-on), 1 at least one finding
 //! failed (or could not be decided), 2 usage error, input that could not be read, or nothing
-//! could be evaluated (`policy lint`: 3 for a policy AWS would reject). docs/exit-codes.md.
+//! could be evaluated. docs/reference.md has the details.
 
 mod audit_cmd;
 mod cli;

@@ -9,10 +9,6 @@ use crate::cli::{Format, LintFormat, PolicyCheckArgs, PolicyCommand, PolicyLintA
 use crate::output::{print_stdout, read_input};
 use crate::UsageError;
 
-/// `policy lint`'s exit code for a policy AWS would reject (2 stays "usage error": a file that
-/// cannot be read, a bad option).
-pub const LINT_INVALID: u8 = 3;
-
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<u8> {
     match cmd {
         PolicyCommand::Check(args) => check(args),
@@ -208,8 +204,9 @@ fn lint_cmd(args: PolicyLintArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("cannot write the diagnostics to {}", path.display()))?,
         None => print_stdout(&rendered)?,
     }
-    // Not a JSON document at all: input that cannot be parsed (2, as everywhere). A document
-    // AWS would reject: 3.
+    // PRODUCT.md's exit codes: not a JSON document at all is input that cannot be parsed (2, as
+    // everywhere, like a usage error); a document AWS would reject, or warnings, are findings
+    // (1; `valid` in the JSON tells them apart).
     let unparseable = report
         .diagnostics
         .iter()
@@ -218,7 +215,7 @@ fn lint_cmd(args: PolicyLintArgs) -> anyhow::Result<u8> {
         return Ok(2);
     }
     if invalid {
-        return Ok(LINT_INVALID);
+        return Ok(1);
     }
     let warned = report.diagnostics.iter().any(|d| {
         matches!(

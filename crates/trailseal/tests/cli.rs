@@ -242,7 +242,7 @@ fn lint_exit_codes_and_json() {
         .args(["policy", "lint", "-", "--format", "json"])
         .write_stdin(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#)
         .assert()
-        .code(3)
+        .code(1)
         .stdout(predicate::str::contains("NO_KEY_ADMINISTRATOR"));
     let out = trailseal()
         .args(["policy", "lint", "-", "--format", "json"])

@@ -270,7 +270,10 @@ fn policy_lint_tells_an_invalid_policy_from_a_usage_error() {
         .args(["policy", "lint"])
         .arg(&invalid)
         .assert()
-        .code(3);
+        .code(1)
+        .stdout(predicate::str::contains(
+            "invalid: AWS would reject this policy",
+        ));
     trailseal()
         .args(["policy", "lint"])
         .arg(dir.path().join("no-such-file.json"))
@@ -390,6 +393,8 @@ fn completions_are_generated_for_each_shell() {
         ("bash", "complete -F"),
         ("zsh", "#compdef trailseal"),
         ("fish", "complete -c trailseal"),
+        ("elvish", "edit:completion:arg-completer[trailseal]"),
+        ("powershell", "Register-ArgumentCompleter"),
     ] {
         trailseal()
             .args(["completions", shell])
@@ -464,7 +469,7 @@ fn policy_lint_lists_every_problem_not_only_the_first_fatal_one() {
         )
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(1));
     let codes = json_fields(&out.stdout, "diagnostics", "code");
     for expected in [
         "MISSING_EFFECT",
@@ -752,4 +757,102 @@ fn checks_a_command_does_not_run_are_refused_not_dropped() {
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with("TS011 key-rotation"));
+}
+
+/// `-v` on the commands that talk to AWS adds the SDK's error chain to the one-line message
+/// (nothing listens on the endpoint; no emulator needed).
+#[test]
+fn verbose_adds_the_sdk_detail_on_every_aws_command() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    for command in [&["audit"][..], &["collect"], &["fix"]] {
+        let run = |verbose: bool| {
+            let mut cmd = trailseal();
+            cmd.args(command)
+                .args(["--regions", "us-east-1"])
+                .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
+                .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+                .env("AWS_SECRET_ACCESS_KEY", "secret")
+                .env("AWS_CONFIG_FILE", "/nonexistent")
+                .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env_remove("AWS_PROFILE")
+                .timeout(std::time::Duration::from_secs(120));
+            if verbose {
+                cmd.arg("-v");
+            }
+            let out = cmd.output().expect("runs");
+            assert_eq!(out.status.code(), Some(2), "{command:?}: {out:?}");
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        };
+        // (Without -v once: each run waits for the SDK's retries.)
+        if command == ["collect"] {
+            let plain = run(false);
+            assert!(plain.contains("the connection was refused"), "{plain}");
+            assert!(!plain.contains("AWS SDK detail"), "{plain}");
+        }
+        let verbose = run(true);
+        assert!(
+            verbose.contains("the connection was refused"),
+            "{command:?}: {verbose}"
+        );
+        assert!(
+            verbose.contains("AWS SDK detail: "),
+            "{command:?}: {verbose}"
+        );
+    }
+}
+
+/// The partition follows the provider's Region: a GovCloud trail is arn:aws-us-gov:..., so a
+/// key policy that names arn:aws:... trails does not let it encrypt (the evaluator used to
+/// write arn:aws: into every symbolic ARN, a false pass), while one built from
+/// data.aws_partition does. A root variable without a value is the deploying Region, assumed
+/// in the aws partition (as before).
+#[test]
+fn the_partition_follows_the_providers_region() {
+    let dir = tempdir();
+    let write = |partition: &str| {
+        let policy = format!(
+            r#"policy = jsonencode({{ Version = "2012-10-17", Statement = [
+    {{ Sid = "Admin", Effect = "Allow", Principal = {{ AWS = "arn:${{data.aws_partition.current.partition}}:iam::${{data.aws_caller_identity.current.account_id}}:root" }}, Action = "kms:*", Resource = "*" }},
+    {{ Sid = "CloudTrail", Effect = "Allow", Principal = {{ Service = "cloudtrail.amazonaws.com" }}, Action = "kms:GenerateDataKey*", Resource = "*",
+      Condition = {{ StringLike = {{ "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:{partition}:cloudtrail:*:${{data.aws_caller_identity.current.account_id}}:trail/*" }} }} }}
+  ] }})"#
+        );
+        std::fs::write(
+            dir.path().join("main.tf"),
+            format!(
+                "variable \"region\" {{\n  type = string\n}}\nprovider \"aws\" {{\n  region = var.region\n}}\ndata \"aws_partition\" \"current\" {{}}\ndata \"aws_caller_identity\" \"current\" {{}}\n{}",
+                TF_KEY_AND_TRAIL.replace("POLICY", &policy)
+            ),
+        )
+        .expect("write");
+    };
+    let ts006 = |region: &str| {
+        let mut cmd = trailseal();
+        cmd.args(["scan", "--format", "json", "--checks", "TS006"])
+            .arg(dir.path());
+        if !region.is_empty() {
+            cmd.args(["--var", &format!("region={region}")]);
+        }
+        let out = cmd.output().expect("runs");
+        json_fields(&out.stdout, "findings", "status")
+    };
+    write("aws");
+    assert_eq!(
+        ts006("us-gov-west-1"),
+        vec!["fail"],
+        "arn:aws: does not match a GovCloud trail"
+    );
+    assert_eq!(ts006("eu-west-1"), vec!["pass"]);
+    assert_eq!(
+        ts006(""),
+        vec!["pass"],
+        "the deploying Region, in the aws partition"
+    );
+    write("${data.aws_partition.current.partition}");
+    assert_eq!(ts006("us-gov-west-1"), vec!["pass"]);
+    assert_eq!(ts006("cn-north-1"), vec!["pass"]);
 }
