@@ -8,6 +8,7 @@ mod audit_cmd;
 mod cli;
 mod collect_cmd;
 mod completions_cmd;
+mod documents;
 mod explain_cmd;
 mod fix_cmd;
 mod output;

@@ -6,6 +6,7 @@ use trailseal_model::{Fact, Key, Trail, TrailEvidence};
 use trailseal_policy::{cloudtrail::arn_parts, lint, Severity as LintSeverity};
 
 use crate::cli::{Format, LintFormat, PolicyCheckArgs, PolicyCommand, PolicyLintArgs};
+use crate::documents::{other_document, Expect};
 use crate::output::{print_stdout, read_input};
 use crate::UsageError;
 
@@ -118,32 +119,10 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
     crate::output::report(&args.out, &args.filter, &findings, &input, &header)
 }
 
-/// Refuses a file that is infrastructure as code or a trailseal document rather than a policy,
-/// saying which command reads it.
+/// Refuses a file that is infrastructure as code, a report or another trailseal document
+/// rather than a policy, saying which command reads it.
 fn refuse_other_documents(file: &str, text: &str) -> Result<(), UsageError> {
-    let head: String = text.chars().take(4096).collect();
-    let what = if head.contains("AWSTemplateFormatVersion")
-        || head.trim_start().starts_with("Resources:")
-        || head.contains("\"Resources\"") && head.contains("\"Type\"")
-    {
-        Some("a CloudFormation template: `trailseal scan` checks the key policies in it")
-    } else if head.contains("\"planned_values\"") || head.contains("\"resource_changes\"") {
-        Some("a Terraform plan: `trailseal scan` checks the key policies in it")
-    } else if head.contains("resource \"aws_") {
-        Some("Terraform: `trailseal scan` checks the key policies in it")
-    } else if head.contains("\"trailseal.evidence/") {
-        Some("trailseal evidence: `trailseal audit --evidence` evaluates it")
-    } else if head.contains("\"trailseal.journal/") {
-        Some("a fix --apply journal: `trailseal rollback` reads it")
-    } else if head.contains("\"schema\": \"trailseal.") || head.contains("\"schema\":\"trailseal.")
-    {
-        Some("a trailseal report or plan, not a policy")
-    } else if head.contains("\"$schema\"") && head.contains("sarif") {
-        Some("a SARIF report")
-    } else {
-        None
-    };
-    match what {
+    match other_document(text, Expect::Policy) {
         Some(what) => Err(UsageError(format!(
             "{file} is {what}, not a policy document"
         ))),
