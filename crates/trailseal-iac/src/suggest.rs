@@ -193,11 +193,15 @@ fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
     let statement = statement_to_add(f)?;
     // A whole policy for a key with KMS's default one: the default statement, and every
     // statement its trails need (the same policy in each of their findings).
-    let mut whole = vec![root_statement(&json)];
-    whole.extend(at.key_statements.iter().cloned());
-    if !at.key_statements.contains(&statement) {
-        whole.push(statement.clone());
-    }
+    // Built only for such a key.
+    let whole = || {
+        let mut all = vec![root_statement(&json)];
+        all.extend(at.key_statements.iter().cloned());
+        if !at.key_statements.contains(&statement) {
+            all.push(statement.clone());
+        }
+        all
+    };
     let policy_of = match (at.policy, at.setter) {
         (_, Some(setter)) => setter.describe(),
         (Some(PolicySite::Argument { setter, .. }), None) if *setter != key.location.address => {
@@ -216,7 +220,7 @@ fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
              trail using the key needs; the same in each of their findings):\n\
              KeyPolicy:\n  Version: '2012-10-17'\n  Statement:\n{}",
             key.describe(),
-            whole
+            whole()
                 .iter()
                 .map(|st| indent(&yaml(st, 0), 4))
                 .collect::<String>()
@@ -229,7 +233,7 @@ fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
             key.describe(),
             serde_json::to_string_pretty(&cfn_json(&serde_json::json!({
                 "Version": "2012-10-17",
-                "Statement": whole,
+                "Statement": whole(),
             })))
             .unwrap_or_default()
         ),
@@ -242,7 +246,7 @@ fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
             hcl(
                 &serde_json::json!({
                     "Version": "2012-10-17",
-                    "Statement": whole,
+                    "Statement": whole(),
                 }),
                 0
             ),

@@ -69,11 +69,6 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         args.out.output.as_deref(),
         args.var_files.iter().map(PathBuf::as_path),
     )?;
-    if let Some(path) = &args.out.output {
-        // Before anything is read: a template, .tf or tfvars file named as the output would
-        // otherwise be emptied first and scanned empty.
-        crate::output::refuse_overwriting_other_files(path)?;
-    }
     let walk_findings: Vec<Finding> = walk_errors
         .iter()
         .map(|(path, message)| {
