@@ -15,6 +15,8 @@
 //! SDK's retries; a Region that does not answer) is recorded in the evidence and becomes an
 //! `error` finding; the rest of the collection goes on.
 
+mod reads;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -23,12 +25,14 @@ use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 use trailseal_model::{
-    key_region, usage_implied_by_spec, AccountEvidence, Bucket, EventDataStore, Fact, Key, KeyRef,
-    LookupError, RegionEvidence, Trail, TrailStatus,
+    key_region, AccountEvidence, EventDataStore, Key, KeyRef, OrganizationInfo, RegionEvidence,
+    Trail,
 };
 
-use crate::error::{code, credentials_advice, describe, human, CollectError, Trouble};
+use crate::error::{credentials_advice, describe, human, CollectError, Trouble};
 use crate::regions::{closest_region, known_region};
+use reads::alias_name;
+pub use reads::bucket_region;
 
 /// Every AWS action `collect` / `audit` may call. All are reads.
 pub const READ_ONLY_ACTIONS: &[&str] = &[
@@ -57,6 +61,21 @@ pub struct CollectOptions {
     pub concurrency: usize,
     /// Key ARNs to read besides the trails' keys (`fix --key`).
     pub extra_keys: Vec<String>,
+    /// Regions never to scan (`--exclude-regions`), also when they are enabled.
+    pub exclude_regions: Vec<String>,
+    /// The account and partition, when already known (an assumed role in an organization
+    /// audit): no sts:GetCallerIdentity then.
+    pub identity: Option<(String, String)>,
+    /// The account's organization, recorded in the evidence.
+    pub organization: Option<OrganizationInfo>,
+    /// Organization trails of another account of the same collection (read there): when
+    /// DescribeTrails lists one of them here it is not read again, and they are recorded as
+    /// covering the account ([`AccountEvidence::organization_trails`]).
+    pub organization_trails: Vec<Trail>,
+    /// The account is known to be a member of the organization that owns
+    /// `organization_trails` (ListAccounts lists it): they cover it even when DescribeTrails
+    /// here does not list them.
+    pub member_of_organization: bool,
 }
 
 impl Default for CollectOptions {
@@ -65,6 +84,11 @@ impl Default for CollectOptions {
             regions: None,
             concurrency: DEFAULT_CONCURRENCY,
             extra_keys: Vec::new(),
+            exclude_regions: Vec::new(),
+            identity: None,
+            organization: None,
+            organization_trails: Vec::new(),
+            member_of_organization: false,
         }
     }
 }
@@ -89,7 +113,10 @@ pub struct Collector {
     config: SdkConfig,
     /// Path-style S3 addressing: needed when an endpoint override points at an emulator.
     path_style: bool,
+    /// Requests in flight for this account.
     permits: Arc<Semaphore>,
+    /// Requests in flight over every account of an organization audit.
+    global: Option<Arc<Semaphore>>,
     clients: std::sync::Mutex<HashMap<String, RegionClients>>,
 }
 
@@ -98,6 +125,12 @@ struct RegionClients {
     cloudtrail: aws_sdk_cloudtrail::Client,
     kms: aws_sdk_kms::Client,
     s3: aws_sdk_s3::Client,
+}
+
+/// A request slot: this account's, and the global one of an organization audit.
+struct Permit<'a> {
+    _own: tokio::sync::SemaphorePermit<'a>,
+    _global: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 
 /// A trail as DescribeTrails returned it (any Region's copy: shadow copies carry the same
@@ -118,16 +151,33 @@ impl Collector {
             config,
             path_style,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            global: None,
             clients: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Shares a limit of requests in flight with other collectors (an organization audit: one
+    /// collector per account, one global limit).
+    pub fn with_global_limit(mut self, global: Arc<Semaphore>) -> Collector {
+        self.global = Some(global);
+        self
     }
 
     /// Runs the whole collection. Fails as a whole only when the credentials cannot be used or
     /// the Regions to scan cannot be determined.
     pub async fn collect(&self, options: &CollectOptions) -> Result<Collection, CollectError> {
         let mut notes = Vec::new();
-        let (account, partition) = self.identity().await?;
-        let regions = self.regions(options.regions.as_deref(), &mut notes).await?;
+        let (account, partition) = match &options.identity {
+            Some(known) => known.clone(),
+            None => self.identity().await?,
+        };
+        let mut regions = self.regions(options.regions.as_deref(), &mut notes).await?;
+        regions.retain(|r| !options.exclude_regions.contains(r));
+        if regions.is_empty() {
+            return Err(CollectError::Regions(
+                "--exclude-regions leaves no Region to scan".into(),
+            ));
+        }
 
         // Phase 1: every Region's trails and event data stores.
         let reads = join_all(regions.iter().map(|r| self.read_region(r))).await;
@@ -142,6 +192,15 @@ impl Collector {
                 trails.entry(t.arn.clone()).or_insert(t);
             }
         }
+        // An organization trail of the management account, listed here as a shadow: it was
+        // read (and is evaluated) in its owner account, and it covers this one.
+        let before = trails.len();
+        trails.retain(|arn, _| !options.organization_trails.iter().any(|o| &o.arn == arn));
+        let organization_trails = if options.member_of_organization || trails.len() < before {
+            options.organization_trails.clone()
+        } else {
+            Vec::new()
+        };
 
         // Phase 2: trail status, key references, aliases, buckets.
         let mut references: BTreeSet<(String, String)> = BTreeSet::new();
@@ -201,6 +260,9 @@ impl Collector {
                     stores.sort_by(|a, b| a.arn.cmp(&b.arn));
                     stores
                 },
+                error: None,
+                organization: options.organization.clone(),
+                organization_trails,
             },
             notes,
         })
@@ -293,8 +355,16 @@ impl Collector {
 
     /// One of the `concurrency` slots; held until the guard is dropped. The semaphore is never
     /// closed, so this is always `Some`.
-    async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        self.permits.acquire().await.ok()
+    async fn permit(&self) -> Option<Permit<'_>> {
+        let own = self.permits.acquire().await.ok()?;
+        let global = match &self.global {
+            Some(g) => Some(g.acquire().await.ok()?),
+            None => None,
+        };
+        Some(Permit {
+            _own: own,
+            _global: global,
+        })
     }
 
     fn region_config(&self, region: &str) -> SdkConfig {
@@ -341,7 +411,7 @@ impl Collector {
     }
 
     /// The caller's account and partition. Fails when the credentials cannot be used.
-    async fn identity(&self) -> Result<(String, String), CollectError> {
+    pub(crate) async fn identity(&self) -> Result<(String, String), CollectError> {
         let _p = self.permit().await;
         let out = aws_sdk_sts::Client::new(&self.config)
             .get_caller_identity()
@@ -466,444 +536,5 @@ impl Collector {
             }
             (Err(e), None) => Err(CollectError::Regions(describe("ec2:DescribeRegions", &e))),
         }
-    }
-
-    async fn read_region(&self, region: &str) -> RegionRead {
-        let (trails, stores) = tokio::join!(self.trails(region), self.event_data_stores(region));
-        let mut evidence = RegionEvidence {
-            region: region.to_owned(),
-            ..RegionEvidence::default()
-        };
-        let trails = trails.unwrap_or_else(|e| {
-            evidence.trails_error = Some(e);
-            Vec::new()
-        });
-        let stores = stores.unwrap_or_else(|e| {
-            evidence.event_data_stores_error = Some(e);
-            Vec::new()
-        });
-        RegionRead {
-            evidence,
-            trails,
-            stores,
-        }
-    }
-
-    async fn trails(&self, region: &str) -> Result<Vec<Trail>, String> {
-        let out = {
-            let _p = self.permit().await;
-            self.cloudtrail(region)
-                .describe_trails()
-                .include_shadow_trails(true)
-                .send()
-                .await
-                .map_err(|e| describe("cloudtrail:DescribeTrails", &e))?
-        };
-        Ok(out
-            .trail_list()
-            .iter()
-            .filter_map(|t| {
-                let arn = t.trail_arn()?;
-                let mut trail = Trail::from_arn(arn);
-                if let Some(home) = t.home_region() {
-                    trail.home_region = home.to_owned();
-                }
-                if let Some(name) = t.name() {
-                    trail.name = name.to_owned();
-                }
-                // Absent optional fields mean "not set" (no prefix, no key); absent flags
-                // that AWS always returns are reported as not read.
-                let flag = |field: &str, v: Option<bool>| match v {
-                    Some(v) => Fact::Known(v),
-                    None => {
-                        Fact::Unreadable(format!("cloudtrail:DescribeTrails returned no {field}"))
-                    }
-                };
-                trail.s3_bucket_name = match t.s3_bucket_name() {
-                    Some(b) => Fact::Known(b.to_owned()),
-                    None => Fact::Unreadable(
-                        "cloudtrail:DescribeTrails returned no S3BucketName".into(),
-                    ),
-                };
-                trail.s3_key_prefix = Fact::Known(t.s3_key_prefix().map(str::to_owned));
-                trail.kms_key_id = Fact::Known(t.kms_key_id().map(str::to_owned));
-                trail.is_multi_region = flag("IsMultiRegionTrail", t.is_multi_region_trail());
-                trail.is_organization_trail =
-                    flag("IsOrganizationTrail", t.is_organization_trail());
-                trail.log_file_validation_enabled =
-                    flag("LogFileValidationEnabled", t.log_file_validation_enabled());
-                Some(trail)
-            })
-            .collect())
-    }
-
-    async fn event_data_stores(&self, region: &str) -> Result<Vec<EventDataStore>, String> {
-        let client = self.cloudtrail(region);
-        let mut arns = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = {
-                let _p = self.permit().await;
-                client
-                    .list_event_data_stores()
-                    .set_next_token(token.take())
-                    .customize()
-                    .config_override(lake_retries())
-                    .send()
-                    .await
-                    .map_err(|e| describe("cloudtrail:ListEventDataStores", &e))?
-            };
-            arns.extend(
-                out.event_data_stores()
-                    .iter()
-                    .filter_map(|s| s.event_data_store_arn().map(str::to_owned)),
-            );
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
-            }
-        }
-        let client = &client;
-        let reads = join_all(arns.iter().map(|arn| async move {
-            let _p = self.permit().await;
-            client
-                .get_event_data_store()
-                .event_data_store(arn)
-                .customize()
-                .config_override(lake_retries())
-                .send()
-                .await
-                .map(|out| EventDataStore {
-                    arn: arn.clone(),
-                    name: out.name().unwrap_or_default().to_owned(),
-                    region: region.to_owned(),
-                    kms_key_id: Fact::Known(out.kms_key_id().map(str::to_owned)),
-                    status: out.status().map(|s| s.as_str().to_owned()),
-                })
-                .map_err(|e| describe(&format!("cloudtrail:GetEventDataStore {arn}"), &e))
-        }))
-        .await;
-        reads.into_iter().collect()
-    }
-
-    async fn trail_status(&self, trail: &Trail) -> (Option<TrailStatus>, Option<String>) {
-        let result = {
-            let _p = self.permit().await;
-            self.cloudtrail(&trail.home_region)
-                .get_trail_status()
-                .name(&trail.arn)
-                .send()
-                .await
-        };
-        match result {
-            Ok(out) => (
-                Some(TrailStatus {
-                    is_logging: out.is_logging().unwrap_or(false),
-                    latest_delivery_error: out
-                        .latest_delivery_error()
-                        .filter(|e| !e.is_empty())
-                        .map(str::to_owned),
-                    latest_digest_delivery_error: out
-                        .latest_digest_delivery_error()
-                        .filter(|e| !e.is_empty())
-                        .map(str::to_owned),
-                    latest_delivery_time: out
-                        .latest_delivery_time()
-                        .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
-                }),
-                None,
-            ),
-            Err(e) if code(&e) == Some("TrailNotFoundException") => (
-                None,
-                Some(format!(
-                    "the trail was deleted during the scan ({})",
-                    describe("cloudtrail:GetTrailStatus", &e)
-                )),
-            ),
-            Err(e) => (None, Some(describe("cloudtrail:GetTrailStatus", &e))),
-        }
-    }
-
-    /// Resolves a `KmsKeyId` (key ARN, key id, alias name or alias ARN) in `region`.
-    async fn describe_key(&self, region: &str, reference: &str) -> (KeyRef, Option<Key>) {
-        let mut key_ref = KeyRef {
-            region: region.to_owned(),
-            reference: reference.to_owned(),
-            key_arn: None,
-            error: None,
-        };
-        let result = {
-            let _p = self.permit().await;
-            self.kms(region)
-                .describe_key()
-                .key_id(reference)
-                .send()
-                .await
-        };
-        let out = match result {
-            Ok(out) => out,
-            Err(e) => {
-                let message = describe("kms:DescribeKey", &e);
-                key_ref.error = Some(match code(&e) {
-                    Some("NotFoundException") | Some("InvalidArnException") => {
-                        LookupError::NotFound(message)
-                    }
-                    _ => LookupError::Failed(message),
-                });
-                return (key_ref, None);
-            }
-        };
-        let Some(meta) = out.key_metadata() else {
-            key_ref.error = Some(LookupError::Failed(
-                "kms:DescribeKey returned no key metadata".into(),
-            ));
-            return (key_ref, None);
-        };
-        let arn = meta.arn().map(str::to_owned);
-        key_ref.key_arn = arn.clone();
-        let mut regions: Vec<String> = Vec::new();
-        if let Some(conf) = meta.multi_region_configuration() {
-            regions.extend(
-                conf.primary_key()
-                    .and_then(|k| k.region())
-                    .map(str::to_owned),
-            );
-            regions.extend(
-                conf.replica_keys()
-                    .iter()
-                    .filter_map(|k| k.region().map(str::to_owned)),
-            );
-            regions.sort();
-            regions.dedup();
-        }
-        let returned = |field: &str, v: Option<String>| match v {
-            Some(v) => Fact::Known(v),
-            None => Fact::Unreadable(format!("kms:DescribeKey returned no {field}")),
-        };
-        let key_spec = returned("KeySpec", meta.key_spec().map(|s| s.as_str().to_owned()));
-        // AWS always returns KeyUsage; some emulators omit it. A SYMMETRIC_DEFAULT key can only
-        // be ENCRYPT_DECRYPT, so the spec decides it then.
-        let key_usage = match meta.key_usage() {
-            Some(u) => Fact::Known(u.as_str().to_owned()),
-            None => match key_spec.known().and_then(|s| usage_implied_by_spec(s)) {
-                Some(u) => Fact::Known(u.to_owned()),
-                None => Fact::Unreadable("kms:DescribeKey returned no KeyUsage".into()),
-            },
-        };
-        let key = Key {
-            region: Fact::Known(
-                arn.as_deref()
-                    .and_then(|a| a.split(':').nth(3))
-                    .filter(|r| !r.is_empty())
-                    .unwrap_or(region)
-                    .to_owned(),
-            ),
-            arn,
-            key_id: Some(meta.key_id().to_owned()),
-            state: returned("KeyState", meta.key_state().map(|s| s.as_str().to_owned())),
-            manager: returned(
-                "KeyManager",
-                meta.key_manager().map(|s| s.as_str().to_owned()),
-            ),
-            key_spec,
-            key_usage,
-            multi_region: match meta.multi_region() {
-                Some(m) => Fact::Known(m),
-                None => Fact::Unreadable("kms:DescribeKey returned no MultiRegion".into()),
-            },
-            multi_region_regions: regions,
-            ..Key::default()
-        };
-        (key_ref, Some(key))
-    }
-
-    /// Every alias of `region`: (alias name, target key id).
-    async fn aliases(&self, region: &str) -> Result<Vec<(String, String)>, String> {
-        let client = self.kms(region);
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = {
-                let _p = self.permit().await;
-                client
-                    .list_aliases()
-                    .set_marker(marker.take())
-                    .send()
-                    .await
-                    .map_err(|e| describe("kms:ListAliases", &e))?
-            };
-            for a in page.aliases() {
-                if let (Some(name), Some(target)) = (a.alias_name(), a.target_key_id()) {
-                    out.push((name.to_owned(), target.to_owned()));
-                }
-            }
-            match (page.truncated(), page.next_marker()) {
-                (true, Some(m)) if !m.is_empty() => marker = Some(m.to_owned()),
-                _ => break,
-            }
-        }
-        Ok(out)
-    }
-
-    /// The key policy and the rotation status.
-    async fn key_details(&self, key: &Key) -> (Fact<String>, Fact<bool>) {
-        let (Some(arn), Fact::Known(region)) = (key.arn.as_deref(), &key.region) else {
-            let why = "the key's ARN or Region is not known".to_owned();
-            return (Fact::Unreadable(why.clone()), Fact::Unreadable(why));
-        };
-        let client = self.kms(region);
-        let policy = async {
-            let _p = self.permit().await;
-            client
-                .get_key_policy()
-                .key_id(arn)
-                .policy_name("default")
-                .send()
-                .await
-        };
-        let rotation = async {
-            let _p = self.permit().await;
-            client.get_key_rotation_status().key_id(arn).send().await
-        };
-        let (policy, rotation) = tokio::join!(policy, rotation);
-        let policy = match policy {
-            Ok(out) => match out.policy() {
-                Some(p) => Fact::Known(p.to_owned()),
-                None => Fact::Unreadable("kms:GetKeyPolicy returned no policy".into()),
-            },
-            Err(e) => Fact::Unreadable(describe("kms:GetKeyPolicy", &e)),
-        };
-        let rotation = match rotation {
-            Ok(out) => Fact::Known(out.key_rotation_enabled()),
-            Err(e) => Fact::Unreadable(describe("kms:GetKeyRotationStatus", &e)),
-        };
-        (policy, rotation)
-    }
-
-    /// GetBucketLocation: empty means us-east-1, `EU` means eu-west-1.
-    async fn bucket_location(&self, name: &str, region: &str) -> Bucket {
-        let result = {
-            let _p = self.permit().await;
-            self.s3(region)
-                .get_bucket_location()
-                .bucket(name)
-                .send()
-                .await
-        };
-        match result {
-            Ok(out) => Bucket {
-                name: name.to_owned(),
-                region: Fact::Known(bucket_region(out.location_constraint().map(|c| c.as_str()))),
-            },
-            Err(e) => Bucket {
-                name: name.to_owned(),
-                region: Fact::Unreadable(describe("s3:GetBucketLocation", &e)),
-            },
-        }
-    }
-}
-
-/// CloudTrail Lake is an optional feature (TS013 only, medium): its calls are retried on
-/// throttling like every other call, but not on server errors (HTTP 5xx), so that a Region whose
-/// Lake API keeps failing costs one request and no backoff; the Region's TS013 is then `error`.
-fn lake_retries() -> aws_sdk_cloudtrail::config::Builder {
-    aws_sdk_cloudtrail::config::Builder::default().retry_classifier(NoServerErrorRetry)
-}
-
-#[derive(Debug)]
-struct NoServerErrorRetry;
-
-impl aws_sdk_cloudtrail::config::retry::ClassifyRetry for NoServerErrorRetry {
-    fn classify_retry(
-        &self,
-        ctx: &aws_sdk_cloudtrail::config::interceptors::InterceptorContext,
-    ) -> aws_sdk_cloudtrail::config::retry::RetryAction {
-        use aws_sdk_cloudtrail::config::retry::RetryAction;
-        match ctx.response() {
-            Some(r) if r.status().is_server_error() => RetryAction::RetryForbidden,
-            _ => RetryAction::NoActionIndicated,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "trailseal: no retry of CloudTrail Lake server errors"
-    }
-}
-
-/// `alias/NAME` when `reference` names an alias of `account` in `region` (alias name, or alias
-/// ARN of that account and Region).
-fn alias_name<'a>(reference: &'a str, region: &str, account: &str) -> Option<&'a str> {
-    if reference.starts_with("alias/") {
-        return Some(reference);
-    }
-    let parts: Vec<&str> = reference.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", _, "kms", r, a, resource]
-            if *r == region && *a == account && resource.starts_with("alias/") =>
-        {
-            Some(resource)
-        }
-        _ => None,
-    }
-}
-
-/// The Region a `LocationConstraint` stands for.
-pub fn bucket_region(constraint: Option<&str>) -> String {
-    match constraint.map(str::trim) {
-        None | Some("") | Some("null") => "us-east-1".to_owned(),
-        Some("EU") => "eu-west-1".to_owned(),
-        Some(other) => other.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bucket_region;
-
-    #[test]
-    fn alias_references() {
-        use super::alias_name;
-        let acct = "111122223333";
-        assert_eq!(
-            alias_name("alias/logs", "us-east-1", acct),
-            Some("alias/logs")
-        );
-        assert_eq!(
-            alias_name(
-                "arn:aws:kms:us-east-1:111122223333:alias/logs",
-                "us-east-1",
-                acct
-            ),
-            Some("alias/logs")
-        );
-        // Another account's alias, or a key ARN, is looked up with DescribeKey.
-        assert_eq!(
-            alias_name(
-                "arn:aws:kms:us-east-1:999999999999:alias/logs",
-                "us-east-1",
-                acct
-            ),
-            None
-        );
-        assert_eq!(
-            alias_name(
-                "arn:aws:kms:us-east-1:111122223333:key/1234",
-                "us-east-1",
-                acct
-            ),
-            None
-        );
-        assert_eq!(
-            alias_name("1234abcd-12ab-34cd-56ef-1234567890ab", "us-east-1", acct),
-            None
-        );
-    }
-
-    #[test]
-    fn bucket_location_constraints() {
-        assert_eq!(bucket_region(None), "us-east-1");
-        assert_eq!(bucket_region(Some("")), "us-east-1");
-        assert_eq!(bucket_region(Some("EU")), "eu-west-1");
-        assert_eq!(bucket_region(Some("eu-central-1")), "eu-central-1");
     }
 }

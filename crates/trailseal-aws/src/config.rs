@@ -19,6 +19,31 @@ use crate::error::{credentials_advice, CollectError, Trouble};
 /// (`--profile`, `AWS_PROFILE`) that the config files do not define is an error, as in the AWS
 /// CLI.
 pub async fn load_config(profile: Option<&str>) -> Result<SdkConfig, CollectError> {
+    load_config_with(profile, &Timeouts::default()).await
+}
+
+/// How long a call may take: to connect (an unreachable Region fails after this, per attempt),
+/// and each attempt in all (a stalled connection fails after this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub attempt: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            attempt: Duration::from_secs(20),
+        }
+    }
+}
+
+/// [`load_config`] with other timeouts (`--connect-timeout`, `--call-timeout`).
+pub async fn load_config_with(
+    profile: Option<&str>,
+    timeouts: &Timeouts,
+) -> Result<SdkConfig, CollectError> {
     let named = profile
         .map(str::to_owned)
         .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
@@ -29,9 +54,10 @@ pub async fn load_config(profile: Option<&str>) -> Result<SdkConfig, CollectErro
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(20))
-                .operation_timeout(Duration::from_secs(90))
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.attempt)
+                // Every attempt of the five, with backoff, and no more.
+                .operation_timeout(timeouts.attempt * 5 + Duration::from_secs(10))
                 .build(),
         );
     // The Region: the standard chain (of the named profile), else us-east-1 for the global
@@ -50,12 +76,17 @@ pub async fn load_config(profile: Option<&str>) -> Result<SdkConfig, CollectErro
     let chain = config.credentials_provider();
     let mut builder = config.into_builder();
     if let Some(chain) = chain {
-        builder = builder.credentials_provider(SharedCredentialsProvider::new(ResolvedOnce {
-            chain,
-            cached: tokio::sync::Mutex::new(None),
-        }));
+        builder = builder.credentials_provider(resolved_once(chain));
     }
     Ok(builder.build())
+}
+
+/// `provider`, resolved once and shared until shortly before the credentials expire.
+pub(crate) fn resolved_once(provider: SharedCredentialsProvider) -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(ResolvedOnce {
+        chain: provider,
+        cached: tokio::sync::Mutex::new(None),
+    })
 }
 
 /// The credential chain, resolved once and shared until shortly before the credentials expire.

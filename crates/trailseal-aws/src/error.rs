@@ -23,6 +23,14 @@ pub enum CollectError {
         known: String,
         suggestion: Option<String>,
     },
+    /// `--org`: the organization or its accounts could not be listed (not the management
+    /// account or a delegated administrator, not in an organization), or nothing is left to
+    /// audit.
+    #[error("{}. {advice}", message.trim_end().trim_end_matches('.'))]
+    Organization {
+        message: String,
+        advice: &'static str,
+    },
     /// The Regions to scan could not be listed and none were given.
     #[error("could not list the account's Regions ({0}); pass --regions a,b or grant ec2:DescribeRegions")]
     Regions(String),

@@ -2,21 +2,27 @@
 //!
 //! [`Collector`] reads one account, read-only, into the evidence model of `trailseal-model`;
 //! everything after that (checks, reports, plans) is pure and works the same on a saved
-//! evidence file. [`Applier`] applies a remediation plan with a journal and rolls it back.
+//! evidence file. [`OrgCollector`] reads the accounts of an organization, one [`Collector`]
+//! each. [`Applier`] applies a remediation plan with a journal and rolls it back.
 
 mod apply;
 mod collect;
 mod config;
 mod error;
 pub mod journal;
+mod org;
+mod organizations;
 mod regions;
 mod rollback;
+mod signed;
 
 pub use apply::{Applier, ApplyError, Report, RollbackOptions, TAG_JOURNAL, TAG_STEP};
 pub use collect::{
     bucket_region, now_rfc3339, CollectOptions, Collection, Collector, DEFAULT_CONCURRENCY,
     READ_ONLY_ACTIONS,
 };
-pub use config::load_config;
+pub use config::{load_config, load_config_with, Timeouts};
 pub use error::CollectError;
+pub use org::{AccountsPlan, OrgCollector, OrgOptions, Selection, Shard, DEFAULT_ROLE_NAME};
+pub use organizations::{OrgAccount, Organization};
 pub use regions::{closest_known_region, known_region};

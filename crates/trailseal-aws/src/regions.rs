@@ -13,33 +13,13 @@
 //! `aws-sigv4` from the configured credentials provider. Errors are ordinary [`SdkError`]s, so
 //! [`crate::error::describe`] words them like every other call.
 
-use std::fmt;
-use std::time::SystemTime;
-
 use aws_config::SdkConfig;
-use aws_credential_types::provider::ProvideCredentials;
-use aws_credential_types::Credentials;
-use aws_runtime::retries::classifiers::AwsErrorCodeClassifier;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime::client::orchestrator::operation::Operation;
-use aws_smithy_runtime::client::retries::classifiers::{
-    HttpStatusCodeClassifier, TransientErrorClassifier,
-};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::identity::Identity;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, OrchestratorError};
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
-use aws_smithy_types::retry::RetryConfig;
-use aws_smithy_types::timeout::TimeoutConfig;
+use aws_smithy_types::error::metadata::ErrorMetadata;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
-use aws_types::service_config::ServiceConfigKey;
+
+use crate::signed::{body_text, endpoint_url, partition_suffixes, ApiError, Call};
 
 /// Region names of the partitions other than `aws` (as of 2026). With the `aws` partition's
 /// ([`trailseal_model::AWS_REGIONS`]) they are the names `--regions` accepts without asking
@@ -90,147 +70,37 @@ pub(crate) struct ListedRegion {
     pub enabled: bool,
 }
 
-/// An error answer of EC2 (`<Response><Errors><Error><Code>...`), or an answer that is not one.
-#[derive(Debug)]
-pub(crate) struct Ec2Error {
-    meta: ErrorMetadata,
-}
-
-impl fmt::Display for Ec2Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.meta.code(), self.meta.message()) {
-            (Some(code), Some(message)) => write!(f, "{code}: {message}"),
-            (Some(code), None) => f.write_str(code),
-            (None, Some(message)) => f.write_str(message),
-            (None, None) => f.write_str("unrecognised answer"),
-        }
-    }
-}
-
-impl std::error::Error for Ec2Error {}
-
-impl ProvideErrorMetadata for Ec2Error {
-    fn meta(&self) -> &ErrorMetadata {
-        &self.meta
-    }
-}
-
 /// Every Region of the caller's partition, with whether it is enabled for the account
 /// (`DescribeRegions` with `AllRegions=true`), asked in the configuration's Region.
 pub(crate) async fn describe_regions(
     config: &SdkConfig,
-) -> Result<Vec<ListedRegion>, SdkError<Ec2Error, HttpResponse>> {
+) -> Result<Vec<ListedRegion>, SdkError<ApiError, HttpResponse>> {
     let region = config
         .region()
         .map(|r| r.as_ref().to_owned())
         .unwrap_or_else(|| "us-east-1".to_owned());
-    let credentials = match config.credentials_provider() {
-        Some(provider) => provider
-            .provide_credentials()
-            .await
-            .map_err(SdkError::construction_failure)?,
-        None => {
-            return Err(SdkError::construction_failure(
-                "no credentials provider is configured",
-            ))
-        }
-    };
-    let endpoint = endpoint_url(config, &region);
-
-    let mut builder = Operation::builder()
-        .service_name("ec2")
-        .operation_name("DescribeRegions")
-        .endpoint_url(&endpoint)
-        .no_auth()
-        .with_connection_poisoning()
-        .interceptor(Signer {
-            credentials,
-            region: region.clone(),
-        })
-        .standard_retry(
-            &config
-                .retry_config()
-                .cloned()
-                .unwrap_or_else(RetryConfig::standard),
+    let endpoint = endpoint_url(config, "EC2").unwrap_or_else(|| {
+        default_endpoint(
+            &region,
+            config.use_fips().unwrap_or(false),
+            config.use_dual_stack().unwrap_or(false),
         )
-        .retry_classifier(AwsErrorCodeClassifier::<Ec2Error>::new())
-        .retry_classifier(TransientErrorClassifier::<Ec2Error>::new())
-        .retry_classifier(HttpStatusCodeClassifier::default());
-    if let Some(client) = config.http_client() {
-        builder = builder.http_client(client);
+    });
+    Call {
+        service: "ec2",
+        operation: "DescribeRegions",
+        endpoint,
+        signing_region: region,
+        content_type: "application/x-www-form-urlencoded; charset=utf-8",
+        target: None,
+        body: format!("Action=DescribeRegions&Version={EC2_API_VERSION}&AllRegions=true"),
     }
-    builder = builder.timeout_config(
-        config
-            .timeout_config()
-            .cloned()
-            .unwrap_or_else(|| TimeoutConfig::builder().build()),
-    );
-    if let Some(version) = config.behavior_version() {
-        builder = builder.behavior_version(version);
-    }
-    if let Some(sleep) = config.sleep_impl() {
-        builder = builder.sleep_impl(sleep);
-    }
-    if let Some(time) = config.time_source() {
-        builder = builder.time_source(time);
-    }
-    let operation = builder
-        .serializer(|(): ()| {
-            let body = format!("Action=DescribeRegions&Version={EC2_API_VERSION}&AllRegions=true");
-            let request = http::Request::builder()
-                .method("POST")
-                .uri("/")
-                .header(
-                    "content-type",
-                    "application/x-www-form-urlencoded; charset=utf-8",
-                )
-                .body(SdkBody::from(body))?;
-            Ok(HttpRequest::try_from(request)?)
-        })
-        .deserializer(parse_response)
-        .build();
-    operation.invoke(()).await
+    .send(config, parse_response)
+    .await
 }
-
-/// The endpoint of EC2 in `region`: an override if one is configured (service-specific first,
-/// as the SDK crates resolve it), else the partition's standard, FIPS or dual-stack endpoint.
-fn endpoint_url(config: &SdkConfig, region: &str) -> String {
-    let key = ServiceConfigKey::builder()
-        .service_id("EC2")
-        .env("AWS_ENDPOINT_URL")
-        .profile("endpoint_url")
-        .build();
-    let overridden = key
-        .ok()
-        .and_then(|key| config.service_config()?.load_config(key))
-        .or_else(|| config.endpoint_url().map(str::to_owned));
-    if let Some(url) = overridden {
-        return url;
-    }
-    default_endpoint(
-        region,
-        config.use_fips().unwrap_or(false),
-        config.use_dual_stack().unwrap_or(false),
-    )
-}
-
-/// The partitions' DNS suffixes (plain, dual-stack), as in the SDK's endpoint ruleset
-/// (`partitions.json`: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f,
-/// aws-eusc), by Region prefix.
-const PARTITION_SUFFIXES: &[(&str, &str, &str)] = &[
-    ("cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"),
-    ("us-isob-", "sc2s.sgov.gov", "api.aws.scloud"),
-    ("us-iso-", "c2s.ic.gov", "api.aws.ic.gov"),
-    ("eu-isoe-", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
-    ("us-isof-", "csp.hci.ic.gov", "api.aws.hci.ic.gov"),
-    ("eusc-", "amazonaws.eu", "api.amazonwebservices.eu"),
-];
 
 fn default_endpoint(region: &str, fips: bool, dual_stack: bool) -> String {
-    let (suffix, dual_suffix) = PARTITION_SUFFIXES
-        .iter()
-        .find(|(prefix, _, _)| region.starts_with(prefix))
-        .map_or(("amazonaws.com", "api.aws"), |(_, s, d)| (*s, *d));
+    let (suffix, dual_suffix) = partition_suffixes(region);
     // EC2's FIPS endpoints in GovCloud are its ordinary ones (the ruleset's special case).
     let host = if fips && !region.starts_with("us-gov-") {
         "ec2-fips"
@@ -241,82 +111,20 @@ fn default_endpoint(region: &str, fips: bool, dual_stack: bool) -> String {
     format!("https://{host}.{region}.{suffix}")
 }
 
-/// Signs each attempt (after the endpoint is applied, so the Host is the real one) with SigV4.
-#[derive(Debug)]
-struct Signer {
-    credentials: Credentials,
-    region: String,
-}
-
-impl Intercept for Signer {
-    fn name(&self) -> &'static str {
-        "trailseal SigV4 signer"
-    }
-
-    fn modify_before_transmit(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request_mut();
-        sign_request(request, &self.credentials, &self.region, SystemTime::now())
-    }
-}
-
-fn sign_request(
-    request: &mut HttpRequest,
-    credentials: &Credentials,
-    region: &str,
-    time: SystemTime,
-) -> Result<(), BoxError> {
-    let identity = Identity::from(credentials.clone());
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("ec2")
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()?;
-    let body = request
-        .body()
-        .bytes()
-        .ok_or("the DescribeRegions body is not in memory")?;
-    let signable = SignableRequest::new(
-        request.method(),
-        request.uri(),
-        request.headers().iter(),
-        SignableBody::Bytes(body),
-    )?;
-    let (instructions, _signature) = sign(signable, &params.into())?.into_parts();
-    let (headers, _query) = instructions.into_parts();
-    for header in headers {
-        let mut value = http::HeaderValue::from_str(header.value())?;
-        value.set_sensitive(header.sensitive());
-        request.headers_mut().insert(header.name(), value);
-    }
-    Ok(())
-}
-
 fn parse_response(
     response: &HttpResponse,
-) -> Result<Vec<ListedRegion>, OrchestratorError<Ec2Error>> {
-    let body = response
-        .body()
-        .bytes()
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .unwrap_or_default();
+) -> Result<Vec<ListedRegion>, OrchestratorError<ApiError>> {
+    let body = body_text(response);
     if !response.status().is_success() {
-        return Err(OrchestratorError::operation(Ec2Error {
-            meta: parse_error(body, response.status().as_u16()),
-        }));
+        return Err(OrchestratorError::operation(ApiError::new(parse_error(
+            body,
+            response.status().as_u16(),
+        ))));
     }
     parse_regions(body).map_err(|e| {
-        OrchestratorError::operation(Ec2Error {
-            meta: ErrorMetadata::builder()
-                .message(format!("unreadable DescribeRegions answer: {e}"))
-                .build(),
-        })
+        OrchestratorError::operation(ApiError::unreadable(format!(
+            "unreadable DescribeRegions answer: {e}"
+        )))
     })
 }
 
@@ -415,6 +223,10 @@ fn parse_error(body: &str, status: u16) -> ErrorMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_credential_types::Credentials;
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_types::body::SdkBody;
+    use std::time::SystemTime;
 
     #[test]
     fn reads_regions_and_their_opt_in_status() {
@@ -533,7 +345,8 @@ mod tests {
             "test",
         );
         let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        sign_request(&mut request, &credentials, "eu-west-1", time).expect("signs");
+        crate::signed::sign_request(&mut request, &credentials, "ec2", "eu-west-1", time)
+            .expect("signs");
         let auth = request
             .headers()
             .get("authorization")

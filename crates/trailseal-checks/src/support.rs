@@ -46,6 +46,21 @@ pub(crate) fn no_region_scanned(
     account: &AccountEvidence,
     what: &str,
 ) -> Option<Finding> {
+    if let Some(error) = &account.error {
+        return Some(account_finding(
+            info,
+            account,
+            "",
+            None,
+            Status::Error,
+            format!("could not read the account ({error}): {what} is not known"),
+            "Make the account readable and audit it again: for --org / --accounts, the role \
+             --role-name names must exist in the account and trust the auditing principal \
+             (with --external-id if its trust policy requires one)."
+                .into(),
+            json!({"account_error": error}),
+        ));
+    }
     account.regions.is_empty().then(|| {
         account_finding(
             info,

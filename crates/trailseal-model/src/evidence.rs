@@ -258,6 +258,31 @@ pub struct AccountEvidence {
     pub buckets: Vec<Bucket>,
     #[serde(default)]
     pub event_data_stores: Vec<EventDataStore>,
+    /// The account could not be read at all (its role could not be assumed, its credentials
+    /// were refused): every account-level check is `error` with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The AWS Organization the account belongs to, when the collection knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationInfo>,
+    /// Organization trails owned by another account of the same collection (the management
+    /// account) that log this account. They are evaluated once, in their owner account; here
+    /// they count for Region coverage (TS012), with the status read in the owner account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organization_trails: Vec<Trail>,
+}
+
+/// An AWS Organization, as far as a collection knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OrganizationInfo {
+    /// `o-...`
+    pub id: String,
+    pub management_account: String,
+    /// Every ACTIVE account of the organization (the management account included). Set on the
+    /// account that owns the organization trails, so that their key policy is evaluated for
+    /// every member account's log delivery (TS006); empty elsewhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_accounts: Vec<String>,
 }
 
 impl AccountEvidence {
@@ -298,6 +323,9 @@ impl AccountEvidence {
                     ev.key_error = Some(LookupError::Failed("the key was not collected".into()))
                 }
             }
+        }
+        if trail.is_organization_trail.is(&true) == Some(true) && trail.account == self.account {
+            ev.organization = self.organization.clone();
         }
         ev.bucket = trail
             .s3_bucket_name
@@ -407,4 +435,8 @@ pub struct TrailEvidence {
     pub key_error: Option<LookupError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<Bucket>,
+    /// An organization trail in its owner account: the organization, with its member accounts
+    /// when known (TS006 evaluates CloudTrail's request for each member's log files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationInfo>,
 }

@@ -65,6 +65,10 @@ pub struct TrailContext {
     /// Organization trail: logs of every member account go under `AWSLogs/ORG_ID/ACCOUNT/`.
     /// Unknown: `aws:SourceAccount` is unknown and the object ARN is any `.../AWSLogs/*`.
     pub is_organization_trail: Given<bool>,
+    /// An organization trail's log files of one member account: (organization id, account).
+    /// They go under `AWSLogs/ORG_ID/ACCOUNT/` ("Organization trail log files", CloudTrail
+    /// User Guide); without it every member's path is possible (`AWSLogs/*`).
+    pub member: Option<(String, String)>,
 }
 
 /// The parts of an ARN: partition, service, region, account, resource.
@@ -89,6 +93,16 @@ impl TrailContext {
             bucket_key: Given::Unknown,
             key_arn: None,
             is_organization_trail: Given::Known(false),
+            member: None,
+        }
+    }
+
+    /// The same organization trail, writing the log files of `account`, a member of the
+    /// organization `org_id`.
+    pub fn for_member(&self, org_id: &str, account: &str) -> Self {
+        TrailContext {
+            member: Some((org_id.to_owned(), account.to_owned())),
+            ..self.clone()
         }
     }
 
@@ -145,7 +159,15 @@ impl TrailContext {
         };
         let logs = match self.is_organization_trail {
             Given::Known(false) => format!("AWSLogs/{}/*", pattern_literal(self.account())),
-            Given::Known(true) | Given::Unknown => "AWSLogs/*".to_owned(),
+            Given::Known(true) => match &self.member {
+                Some((org, account)) => format!(
+                    "AWSLogs/{}/{}/*",
+                    pattern_literal(org),
+                    pattern_literal(account)
+                ),
+                None => "AWSLogs/*".to_owned(),
+            },
+            Given::Unknown => "AWSLogs/*".to_owned(),
         };
         let object = format!("arn:{partition}:s3:::{bucket}/{prefix}{logs}");
         let bucket_arn = format!("arn:{partition}:s3:::{bucket}");

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use trailseal_model::{Finding, Severity, Status, Summary};
 
 pub use sarif::sarif_report;
-pub use stream::{write_report, Rendered, Renderer, ReportWriter, Style, Tally};
+pub use stream::{write_report, AccountVerdict, Rendered, Renderer, ReportWriter, Style, Tally};
 
 pub const SCHEMA: &str = "trailseal.audit/v1";
 
@@ -110,6 +110,9 @@ pub struct TextOptions {
     pub snippets: bool,
     /// Only resources with problems (and the summary): `--quiet`.
     pub quiet: bool,
+    /// Several accounts (an organization audit): resources grouped under a heading per
+    /// account, worst first within each.
+    pub by_account: bool,
 }
 
 fn paint(on: bool, code: &str, text: &str) -> String {
@@ -145,9 +148,11 @@ fn is_problem(f: &Finding) -> bool {
     )
 }
 
-/// Where a resource's text block goes in the report: worst first (real failures before
-/// errors, by highest severity, then more problems), then by file and resource.
+/// Where a resource's text block goes in the report: by account when the report groups by
+/// account (else the first element is empty), then worst first (real failures before errors,
+/// by highest severity, then more problems), then by file and resource.
 pub type BlockKey = (
+    String,
     std::cmp::Reverse<Option<Severity>>,
     std::cmp::Reverse<Option<Severity>>,
     std::cmp::Reverse<usize>,
@@ -182,6 +187,20 @@ pub fn text_footer(tally: &Tally) -> String {
             compliant,
             tally.verdicts.len() - compliant,
             compliant_scope()
+        );
+    }
+    let accounts = tally.account_verdicts();
+    if accounts.len() > 1 {
+        let count = |v: Option<bool>| accounts.iter().filter(|a| a.compliant == v).count();
+        let undecided = match count(None) {
+            0 => String::new(),
+            n => format!(", {n} not decided"),
+        };
+        out += &format!(
+            "Accounts: {} compliant, {} not compliant{undecided} (compliant: every trail logging \
+             the account compliant, every Region covered)\n",
+            count(Some(true)),
+            count(Some(false)),
         );
     }
     let s = &tally.summary;
@@ -243,7 +262,10 @@ pub fn text_blocks(findings: &[Finding], opts: TextOptions) -> Vec<(BlockKey, St
                     .any(|f| is_problem(f) || trailseal_checks::is_input_finding(f))
         })
         .map(|((file, resource), fs)| {
-            let key = block_key(file, resource, &fs);
+            let mut key = block_key(file, resource, &fs);
+            if opts.by_account {
+                key.0 = fs[0].account.clone();
+            }
             let block = text_block(resource, fs, verdicts.get(resource), opts, &mut sources);
             (key, block)
         })
@@ -323,6 +345,7 @@ fn block_key(file: &str, resource: &str, fs: &[&Finding]) -> BlockKey {
         .max();
     let problems = fs.iter().filter(|f| is_problem(f)).count();
     (
+        String::new(),
         std::cmp::Reverse(worst_fail),
         std::cmp::Reverse(worst),
         std::cmp::Reverse(problems),

@@ -9,7 +9,7 @@
 //! worst first over the whole report, so its blocks are kept (in memory, or in a temporary file
 //! past a threshold) with their sort keys and written at the end.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use serde::Serialize;
@@ -25,8 +25,75 @@ use crate::{
 #[derive(Debug, Clone, Copy)]
 pub enum Style {
     Json,
+    /// One finding per line (JSON Lines), written as the findings come: no summary, nothing
+    /// around them.
+    Jsonl,
     Sarif,
     Text(TextOptions),
+}
+
+/// An account's verdict in a report of several accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountVerdict {
+    pub account: String,
+    /// `true`: every trail of the account and every trail logging it is compliant (TS001-TS006)
+    /// and every scanned Region is covered (TS012); `false`: one of them is not; `null`: not
+    /// decided (a trail logging it is not in this report, or not every check ran).
+    pub compliant: Option<bool>,
+    /// Why it is not compliant, or not decided.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
+}
+
+/// What a report adds up about one account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountTally {
+    /// Problems among the account's compliance checks (TS001-TS006) and TS012.
+    problems: BTreeSet<String>,
+    /// TS012 findings (the account-level check ran).
+    coverage: usize,
+    /// Trails TS012 names as logging the account (its own, or its organization's).
+    covering: BTreeSet<String>,
+    /// The account's own trails that have findings.
+    trails: BTreeSet<String>,
+}
+
+impl AccountTally {
+    fn add(&mut self, other: AccountTally) {
+        self.problems.extend(other.problems);
+        self.coverage += other.coverage;
+        self.covering.extend(other.covering);
+        self.trails.extend(other.trails);
+    }
+}
+
+/// The code of Region coverage, whose findings name the trails logging each Region.
+const COVERAGE_CODE: &str = "TS012";
+
+fn account_tallies(findings: &[Finding]) -> BTreeMap<String, AccountTally> {
+    let compliant = trailseal_checks::compliant_codes();
+    let mut out: BTreeMap<String, AccountTally> = BTreeMap::new();
+    for f in findings {
+        if f.account.is_empty() || f.file.is_some() {
+            continue;
+        }
+        let a = out.entry(f.account.clone()).or_default();
+        let counted = compliant.contains(&f.code.as_str()) || f.code == COVERAGE_CODE;
+        if counted && is_problem(f) {
+            a.problems.insert(f.code.clone());
+        }
+        if f.code == COVERAGE_CODE {
+            a.coverage += 1;
+            if let Some(list) = f.evidence.get("logging_trails").and_then(Value::as_array) {
+                a.covering
+                    .extend(list.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+        }
+        if f.resource.starts_with("arn:") && f.resource.contains(":trail/") {
+            a.trails.insert(f.resource.clone());
+        }
+    }
+    out
 }
 
 /// What the report adds up while it is written: the summary, the trail verdicts and what the
@@ -45,6 +112,8 @@ pub struct Tally {
     pub problems_by_severity: [usize; 5],
     /// Some input could not be read (a TS000 `error`): the run exits 2 whatever --fail-on says.
     pub unreadable_input: bool,
+    /// Per account (live audits and evidence; not infrastructure as code).
+    pub accounts: BTreeMap<String, AccountTally>,
 }
 
 fn is_problem(f: &Finding) -> bool {
@@ -84,7 +153,52 @@ impl Tally {
                 .map(|f| f.severity)
                 .max(),
             findings: findings.len(),
+            accounts: account_tallies(findings),
         }
+    }
+
+    /// Each account's verdict (see [`AccountVerdict`]), by account id.
+    pub fn account_verdicts(&self) -> Vec<AccountVerdict> {
+        let verdicts: BTreeMap<&str, &TrailVerdict> =
+            self.verdicts.iter().map(|v| (v.arn.as_str(), v)).collect();
+        self.accounts
+            .iter()
+            .map(|(account, a)| {
+                let mut why: Vec<String> = a
+                    .problems
+                    .iter()
+                    .map(|code| format!("{code} does not pass"))
+                    .collect();
+                let mut undecided = Vec::new();
+                if a.coverage == 0 {
+                    undecided.push(format!("{COVERAGE_CODE} did not run"));
+                }
+                for arn in a.trails.iter().chain(&a.covering) {
+                    match verdicts.get(arn.as_str()) {
+                        Some(v) if !v.compliant => {
+                            why.push(format!("trail {arn} is not compliant"));
+                        }
+                        Some(_) => {}
+                        None => undecided.push(format!("trail {arn} has no verdict here")),
+                    }
+                }
+                why.sort();
+                why.dedup();
+                let compliant = if !why.is_empty() {
+                    Some(false)
+                } else if undecided.is_empty() {
+                    Some(true)
+                } else {
+                    why = undecided;
+                    None
+                };
+                AccountVerdict {
+                    account: account.clone(),
+                    compliant,
+                    why,
+                }
+            })
+            .collect()
     }
 
     /// Adds the tally of other findings (a trail's findings are all in one of them).
@@ -107,6 +221,9 @@ impl Tally {
             *a += b;
         }
         self.unreadable_input |= other.unreadable_input;
+        for (account, tally) in other.accounts {
+            self.accounts.entry(account).or_default().add(tally);
+        }
     }
 
     /// The one exit-code rule of `audit`, `audit --evidence`, `policy check` and `scan`:
@@ -156,6 +273,9 @@ struct JsonSkeleton<'a> {
     tool: Value,
     findings: &'static str,
     trails: &'a [TrailVerdict],
+    /// Reports of several accounts: each account's verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accounts: Option<Vec<AccountVerdict>>,
     summary: &'a Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     input: Option<&'a Value>,
@@ -192,6 +312,7 @@ impl Renderer {
                 tool: json!({"name": "trailseal", "version": self.tool_version}),
                 findings: SENTINEL,
                 trails: &tally.verdicts,
+                accounts: Some(tally.account_verdicts()).filter(|a| a.len() > 1),
                 summary: &tally.summary,
                 input,
             }),
@@ -200,7 +321,7 @@ impl Renderer {
                 &self.tool_version,
                 Value::String(SENTINEL.to_owned()),
             )),
-            Style::Text(_) => return None,
+            Style::Text(_) | Style::Jsonl => return None,
         }
         .ok()?;
         let marker = serde_json::to_string(SENTINEL).ok()?;
@@ -219,6 +340,14 @@ impl Renderer {
             Style::Json => {
                 for f in findings {
                     self.item(&mut out, f);
+                }
+            }
+            Style::Jsonl => {
+                for f in findings {
+                    if serde_json::to_writer(&mut out.bytes, f).is_ok() {
+                        out.bytes.push(b'\n');
+                        out.items += 1;
+                    }
                 }
             }
             Style::Sarif => {
@@ -397,6 +526,18 @@ impl<'r, W: Write> ReportWriter<'r, W> {
         if r.items == 0 {
             return Ok(());
         }
+        if let Style::Jsonl = self.renderer.style {
+            self.write(&r.bytes)?;
+            self.items += r.items;
+            // Each account's findings are out as soon as they are known.
+            return match self.out.flush() {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    self.closed = true;
+                    Ok(())
+                }
+                other => other,
+            };
+        }
         if self.items > 0 {
             self.write(b",")?;
         }
@@ -409,12 +550,24 @@ impl<'r, W: Write> ReportWriter<'r, W> {
     /// the blocks. Returns what the report added up.
     pub fn finish(mut self, input: Option<&Value>, text_header: &str) -> io::Result<Tally> {
         self.tally.verdicts.sort_by(|a, b| a.arn.cmp(&b.arn));
-        if let Style::Text(_) = self.renderer.style {
+        if let Style::Text(opts) = self.renderer.style {
             self.write(text_header.as_bytes())?;
             let mut blocks = std::mem::take(&mut self.blocks);
             blocks.sort_by(|a, b| a.0.cmp(&b.0));
             let mut seen = std::collections::HashSet::new();
-            for (_, offset, len) in blocks {
+            let verdicts: BTreeMap<String, AccountVerdict> = self
+                .tally
+                .account_verdicts()
+                .into_iter()
+                .map(|v| (v.account.clone(), v))
+                .collect();
+            let mut account: Option<String> = None;
+            for (key, offset, len) in blocks {
+                if opts.by_account && account.as_ref() != Some(&key.0) {
+                    let heading = account_heading(&key.0, verdicts.get(&key.0), opts.color);
+                    self.write(heading.as_bytes())?;
+                    account = Some(key.0.clone());
+                }
                 let text = self.spill.read(offset, len)?;
                 let text = crate::drop_repeated_why(&String::from_utf8_lossy(&text), &mut seen);
                 self.write(text.as_bytes())?;
@@ -438,6 +591,19 @@ impl<'r, W: Write> ReportWriter<'r, W> {
         }
         Ok(self.tally)
     }
+}
+
+/// `== Account 111122223333: NOT COMPLIANT (TS012 does not pass) ==`
+fn account_heading(account: &str, verdict: Option<&AccountVerdict>, color: bool) -> String {
+    let state = match verdict.map(|v| (v.compliant, v.why.join("; "))) {
+        Some((Some(true), _)) => crate::paint(color, "32", "compliant"),
+        Some((Some(false), why)) => {
+            format!("{} ({why})", crate::paint(color, "31;1", "NOT COMPLIANT"))
+        }
+        Some((None, why)) => format!("not decided ({why})"),
+        None => "not decided".to_owned(),
+    };
+    format!("== Account {account}: {state} ==\n\n")
 }
 
 /// Bytes kept for later: in memory up to a threshold, then in an unnamed temporary file.

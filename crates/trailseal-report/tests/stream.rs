@@ -98,6 +98,7 @@ fn streamed_text_is_the_text_report_in_memory_and_spilled() {
             compact: true,
             snippets: false,
             quiet: false,
+            by_account: false,
         };
         let expected = format!("Header\n\n{}", text_report(&all, opts));
         // 64 bytes: nearly every block goes to the temporary file.

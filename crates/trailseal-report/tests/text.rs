@@ -13,6 +13,7 @@ fn opts() -> TextOptions {
         compact: true,
         snippets: false,
         quiet: false,
+        by_account: false,
     }
 }
 

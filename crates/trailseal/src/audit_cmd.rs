@@ -1,6 +1,8 @@
 //! `trailseal audit --evidence FILE`: the whole catalogue on collected evidence, offline.
 
+use trailseal_aws::{AccountsPlan, OrgOptions, Selection};
 use trailseal_model::{Evidence, EVIDENCE_SCHEMA};
+use trailseal_report::{Renderer, ReportWriter, Style};
 
 use crate::cli::AuditArgs;
 use crate::documents::{other_document, Expect};
@@ -15,6 +17,11 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         .collect();
     let codes = args.filter.codes(&all)?;
     crate::output::refuse_overwriting_input(args.out.output.as_deref(), args.evidence.as_deref())?;
+    if args.evidence.is_none() {
+        if let Some(options) = crate::org_cmd::options(&args.aws, &args.accounts)? {
+            return audit_accounts(&args, &options, &codes);
+        }
+    }
     let (evidence, source) = match &args.evidence {
         Some(path) => (read_evidence(path)?, format!("Evidence {}", path.display())),
         None => {
@@ -90,4 +97,80 @@ fn describe_live(evidence: &Evidence) -> String {
         })
         .collect();
     accounts.join("; ")
+}
+
+/// `audit --org` / `--accounts`: each account is evaluated and written as soon as it is read;
+/// the evidence of all accounts is never held at once.
+fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> anyhow::Result<u8> {
+    let mut style = crate::output::style(&args.out, &args.filter, false);
+    if let Style::Text(opts) = &mut style {
+        opts.by_account = true;
+    }
+    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));
+    let sink = std::io::BufWriter::with_capacity(1 << 16, crate::output::report_sink(&args.out)?);
+    let mut writer = ReportWriter::new(sink, &renderer)?;
+    let mut failure: Option<std::io::Error> = None;
+    let mut read: Vec<serde_json::Value> = Vec::new();
+    let plan = crate::org_cmd::run(&args.aws, options, |evidence| {
+        let findings = trailseal_checks::evaluate_account(&evidence, codes);
+        read.push(serde_json::json!({
+            "account": evidence.account,
+            "regions": evidence.regions.iter().map(|r| r.region.as_str()).collect::<Vec<_>>(),
+            "error": evidence.error,
+        }));
+        if failure.is_none() {
+            if let Err(e) = writer.push(renderer.render(&findings)) {
+                failure = Some(e);
+            }
+        }
+    })?;
+    let written = |e: std::io::Error| {
+        anyhow::Error::new(e).context(match &args.out.output {
+            Some(path) => format!("cannot write the report to {}", path.display()),
+            None => "cannot write the report to standard output".to_owned(),
+        })
+    };
+    if let Some(e) = failure {
+        return Err(written(e));
+    }
+    let collected_at = trailseal_aws::now_rfc3339();
+    let input = serde_json::json!({
+        "live": true,
+        "collected_at": collected_at,
+        "selection": match &options.selection {
+            Selection::Organization => "organization",
+            Selection::Accounts(_) => "accounts",
+        },
+        "organization": plan.organization.as_ref().map(|o| serde_json::json!({
+            "id": o.id, "management_account": o.management_account,
+        })),
+        "shard": options.shard.map(|s| format!("{}/{}", s.index, s.count)),
+        "accounts": read,
+    });
+    let header = format!(
+        "{}, collected {collected_at}\n\n",
+        describe_accounts(&plan, options)
+    );
+    let tally = writer.finish(Some(&input), &header).map_err(written)?;
+    let code = tally.exit_code(args.filter.threshold());
+    if code == 2 && !plan.accounts.is_empty() {
+        eprintln!("trailseal: error: nothing could be evaluated (no account could be read)");
+    }
+    Ok(code)
+}
+
+/// "Accounts of organization o-abc (management account 111122223333): 12 read, shard 1/4"
+fn describe_accounts(plan: &AccountsPlan, options: &OrgOptions) -> String {
+    let what = match (&options.selection, &plan.organization) {
+        (Selection::Organization, Some(o)) => format!(
+            "Accounts of organization {} (management account {})",
+            o.id, o.management_account
+        ),
+        _ => "Accounts".to_owned(),
+    };
+    let shard = options
+        .shard
+        .map(|s| format!(", shard {}/{}", s.index, s.count))
+        .unwrap_or_default();
+    format!("{what}: {} read{shard}", plan.accounts.len())
 }

@@ -40,6 +40,9 @@ pub enum Command {
     /// Undo every change a `fix --apply` journal records, newest first (also after a crash
     /// mid-apply); a second rollback of the same journal does nothing.
     Rollback(RollbackArgs),
+    /// Combine audit reports (trailseal.audit/v1 JSON or JSON Lines, e.g. one per --shard)
+    /// into one report, with the exit code of the whole.
+    Merge(MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the manual page (roff), generated from the same definitions as --help.
@@ -167,23 +170,73 @@ pub struct AwsArgs {
     /// environment, AWS_PROFILE, SSO, credential_process, instance/container metadata).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// AWS requests in flight at most.
+    /// Regions never to scan, comma-separated (also when they are enabled).
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
+    pub exclude_regions: Vec<String>,
+    /// AWS requests in flight at most (over every account with --org / --accounts).
     #[arg(long, value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+    /// Seconds to wait for a connection (per attempt; calls are tried up to 5 times): an
+    /// unreachable Region fails after this instead of hanging.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub connect_timeout: u64,
+    /// Seconds one attempt of a call may take in all (a stalled connection fails after this).
+    #[arg(long, value_name = "SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub call_timeout: u64,
     /// Print the AWS SDK's whole error chain when AWS cannot be used (set from the command's
     /// own `-v`).
     #[arg(skip)]
     pub verbose: bool,
 }
 
+/// Which accounts to read: one (the caller's, default), every account of the organization,
+/// or a list.
+#[derive(Debug, Args)]
+pub struct OrgArgs {
+    /// Every ACTIVE account of the organization (organizations:ListAccounts; run as the
+    /// management account or a delegated administrator). The caller's account is read with its
+    /// own credentials, every other one through --role-name.
+    #[arg(long, conflicts_with = "accounts")]
+    pub org: bool,
+    /// These accounts (12-digit ids, comma-separated), each through --role-name (the caller's
+    /// own with its credentials).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Accounts to leave out of --org / --accounts (comma-separated).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub exclude_accounts: Vec<String>,
+    /// The role to assume in each account (a name, or path/name).
+    #[arg(long, value_name = "NAME", default_value = trailseal_aws::DEFAULT_ROLE_NAME)]
+    pub role_name: String,
+    /// The external id the roles' trust policies require.
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// AWS requests in flight per account (--concurrency limits them over all accounts).
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub account_concurrency: u16,
+    /// Only the I-th of N shards of the accounts (1-based; an account's shard follows from a
+    /// hash of its id): N machines, one shard each, then `trailseal merge` their reports.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub accounts: OrgArgs,
     /// Write the evidence to this file (default: standard output).
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE", conflicts_with = "output_dir")]
     pub output: Option<PathBuf>,
+    /// With --org / --accounts: one evidence file per account in this directory
+    /// (evidence-ACCOUNT.json) instead of one file for all.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
     /// When AWS cannot be used, also print the SDK's whole error chain.
     #[arg(long, short)]
     pub verbose: bool,
@@ -193,10 +246,13 @@ pub struct CollectArgs {
 pub struct AuditArgs {
     /// Evaluate this evidence file (trailseal.evidence/v1 JSON, from `trailseal collect`)
     /// offline instead of reading AWS.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "profile", "concurrency"])]
+    #[arg(long, value_name = "FILE",
+          conflicts_with_all = ["regions", "profile", "concurrency", "org", "accounts"])]
     pub evidence: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub accounts: OrgArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]
@@ -360,6 +416,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning UIs (audit, scan, policy check).
     Sarif,
+    /// One finding per line (JSON Lines), streamed as each account (or file) is done.
+    Jsonl,
 }
 
 #[derive(Debug, Args)]
@@ -442,4 +500,15 @@ pub struct ManArgs {
     /// directory instead of printing trailseal.1 to standard output.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The reports to combine (`trailseal audit --format json` or `--format jsonl` output).
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }

@@ -8,6 +8,8 @@
 pub enum Expect {
     Evidence,
     Policy,
+    /// An audit or scan report (`trailseal merge`).
+    Report,
 }
 
 /// `Some(description)` when `text` is a kind of document other than `expected` (None: it may
@@ -31,7 +33,9 @@ pub fn other_document(text: &str, expected: Expect) -> Option<String> {
         ),
     ] {
         if let Some(at) = head.find(&format!("\"{schema}")) {
-            if schema == "trailseal.evidence/" && expected == Expect::Evidence {
+            if schema == "trailseal.evidence/" && expected == Expect::Evidence
+                || schema == "trailseal.audit/" && expected == Expect::Report
+            {
                 return None;
             }
             let version: String = head[at + 1..].chars().take_while(|c| *c != '"').collect();

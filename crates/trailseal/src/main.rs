@@ -11,6 +11,8 @@ mod completions_cmd;
 mod documents;
 mod explain_cmd;
 mod fix_cmd;
+mod merge_cmd;
+mod org_cmd;
 mod output;
 mod policy_cmd;
 mod rollback_cmd;
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         cli::Command::Explain(e) => explain_cmd::run(e),
         cli::Command::Fix(f) => fix_cmd::run(f),
         cli::Command::Rollback(r) => rollback_cmd::run(r),
+        cli::Command::Merge(m) => merge_cmd::run(m),
         cli::Command::Completions(c) => completions_cmd::completions(c),
         cli::Command::Man(m) => completions_cmd::man(m),
     };

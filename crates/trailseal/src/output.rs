@@ -60,6 +60,7 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
 pub fn style(out: &OutputArgs, filter: &FilterArgs, snippets: bool) -> Style {
     match out.format {
         Format::Json => Style::Json,
+        Format::Jsonl => Style::Jsonl,
         Format::Sarif => Style::Sarif,
         Format::Text => Style::Text(TextOptions {
             color: use_color(out),
@@ -67,6 +68,7 @@ pub fn style(out: &OutputArgs, filter: &FilterArgs, snippets: bool) -> Style {
             compact: true,
             snippets,
             quiet: filter.quiet,
+            by_account: false,
         }),
     }
 }
@@ -161,12 +163,19 @@ fn written_by_trailseal(head: &str) -> bool {
             && rest.contains("\"name\": \"trailseal\"");
     }
     let first = text.lines().next().unwrap_or_default();
+    // JSON Lines of findings (`--format jsonl`).
+    if first.starts_with("{\"code\":\"TS") && first.contains("\"compliance\":") {
+        return true;
+    }
     let scanned = first
         .strip_prefix("Scanned ")
         .and_then(|r| r.strip_suffix(" file(s)"))
         .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
     scanned
-        || (first.starts_with("Evidence ") || first.starts_with("Account "))
+        || (first.starts_with("Evidence ")
+            || first.starts_with("Account ")
+            || first.starts_with("Accounts")
+            || first.starts_with("Merged "))
             && first.contains(", collected ")
         || first.starts_with("Key policy ") && first.contains(", evaluated for trail ")
 }

@@ -8,6 +8,10 @@
 //!   `aws:s3:arn` = the log object ARN. Every Allow and Deny statement, NotPrincipal/NotAction,
 //!   wildcards and condition operators are taken into account. Keys CloudTrail's request does
 //!   not define are unknown: a policy that depends on them is `indeterminate`, never `pass`.
+//!   An organization trail, audited with its organization (`audit --org`), writes every member
+//!   account's log files under `AWSLogs/ORG_ID/ACCOUNT/`: the request is evaluated for each
+//!   member, and a policy that lets CloudTrail encrypt only some members' logs fails, naming
+//!   the others.
 //!
 //! Why it matters
 //!   If the key policy does not let CloudTrail encrypt, CloudTrail cannot deliver log files:
@@ -32,7 +36,7 @@
 //!   `trailseal policy check` shows the deciding statement.
 
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
-use trailseal_policy::{evaluate, Decision, Effect, Policy};
+use trailseal_policy::{evaluate, Decision, Effect, Policy, TrailContext};
 
 use crate::support::{
     evaluation_evidence, finding, labels, load, near_misses, undecided_because, Loaded,
@@ -53,6 +57,15 @@ pub(crate) const CHECK: Check = Check {
     runner: Runner::Trail(run),
 };
 
+/// An organization trail in its owner account with the organization's member accounts known.
+fn organization_members(ev: &TrailEvidence) -> Option<(&str, &[String])> {
+    let org = ev.organization.as_ref()?;
+    if ev.trail.is_organization_trail.is(&true) != Some(true) || org.member_accounts.is_empty() {
+        return None;
+    }
+    Some((org.id.as_str(), org.member_accounts.as_slice()))
+}
+
 fn run(ev: &TrailEvidence) -> Finding {
     let info = &CHECK.info;
     let Loaded {
@@ -62,6 +75,32 @@ fn run(ev: &TrailEvidence) -> Finding {
     } = match load(info, ev) {
         Ok(loaded) => loaded,
         Err(finding) => return *finding,
+    };
+    // An organization trail writes every member account's log files, each under its own path:
+    // the policy must let CloudTrail encrypt for all of them. The member whose request is
+    // decided worst (denied, then undecided) stands for the organization below.
+    let (ctx, members) = match organization_members(ev) {
+        Some((org, members)) => {
+            let mut worst: Option<(u8, TrailContext)> = None;
+            let mut refused: Vec<&str> = Vec::new();
+            for member in members {
+                let c = ctx.for_member(org, member);
+                let rank = match evaluate(&policy, &c.generate_data_key_request()).decision {
+                    Decision::Allow => 0,
+                    Decision::Indeterminate => 1,
+                    Decision::ExplicitDeny | Decision::ImplicitDeny => 2,
+                };
+                if rank == 2 {
+                    refused.push(member);
+                }
+                if worst.as_ref().is_none_or(|(r, _)| rank > *r) {
+                    worst = Some((rank, c));
+                }
+            }
+            let ctx = worst.map_or(ctx, |(_, c)| c);
+            (ctx, Some((members.len(), refused)))
+        }
+        None => (ctx, None),
     };
     let request = ctx.generate_data_key_request();
     let mut e = evaluate(&policy, &request);
@@ -154,6 +193,26 @@ fn run(ev: &TrailEvidence) -> Finding {
                 add()
             ),
         ),
+    };
+    let message = match &members {
+        Some((count, _)) if status == Status::Pass => {
+            format!(
+                "{message}; for the log files of all {count} member accounts of the organization"
+            )
+        }
+        Some((count, refused)) if !refused.is_empty() => format!(
+            "{message}; organization trail: {} of its {count} member accounts cannot deliver \
+             ({}{})",
+            refused.len(),
+            refused
+                .iter()
+                .take(10)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if refused.len() > 10 { ", ..." } else { "" }
+        ),
+        _ => message,
     };
     // The statement the fix prints, for renderers that write it in another language
     // (infrastructure as code: YAML, HCL).

@@ -7,7 +7,9 @@
 //!   `arn:aws:cloudtrail:REGION:ACCOUNT:` (the Region as a CloudTrail ARN without a resource).
 //!   A Region whose trails could not be read is `error`; a Region covered only by trails whose
 //!   status could not be read is `indeterminate`. An account with no trail at all fails in
-//!   every Region: never silently empty.
+//!   every Region: never silently empty. In an organization audit (`audit --org`) a member
+//!   account is covered by the organization trails of its management account, with the
+//!   logging status read there; the finding names them.
 //!
 //! Why it matters
 //!   Encryption of the logs is moot where nothing is logged. Attackers use Regions nobody
@@ -81,16 +83,14 @@ fn run(account: &AccountEvidence) -> Vec<Finding> {
             ));
             continue;
         }
-        let candidates: Vec<&Trail> = account
-            .trails
-            .iter()
+        // The account's own trails, and organization trails of its management account (read
+        // and evaluated there; they log every member account in every Region).
+        let trails = || account.trails.iter().chain(&account.organization_trails);
+        let candidates: Vec<&Trail> = trails()
             .filter(|t| covers(t, region) == Some(true))
             .collect();
         // Trails that may cover the Region (a flag could not be read) count as undecided.
-        let maybe = account
-            .trails
-            .iter()
-            .filter(|t| covers(t, region).is_none());
+        let maybe = trails().filter(|t| covers(t, region).is_none());
         let logging: Vec<&str> = candidates
             .iter()
             .filter(|t| t.status.as_ref().is_some_and(|s| s.is_logging))

@@ -1,7 +1,9 @@
 //! A loopback HTTP proxy in front of moto that injects faults into *mutating* calls (any
 //! `x-amz-target` action that is not a read: not `Describe*`, `Get*`, `List*`, `Lookup*`):
 //! the k-th one is answered with a non-retryable AWS error instead of reaching moto, or is
-//! forwarded and then held (no answer) so that the test can kill the caller mid-call.
+//! forwarded and then held (no answer) so that the test can kill the caller mid-call. It can
+//! also refuse AssumeRole into one account, or answer a share of all calls with throttling,
+//! server errors and stalls (organization audits).
 //!
 //! One request per connection (`Connection: close` both ways): the SDK opens a new connection
 //! for the next request.
@@ -22,6 +24,13 @@ pub enum Fault {
     /// The first `times` Query-protocol requests with `Action=action` in their body are
     /// answered with EC2's throttling error (HTTP 503 RequestLimitExceeded).
     ThrottleQuery { action: &'static str, times: usize },
+    /// sts:AssumeRole into a role of `account` is refused (HTTP 403 AccessDenied).
+    DenyAssumeRole { account: &'static str },
+    /// Of every `every` requests (counted over all, reads included): the first is answered
+    /// with a throttling error in its protocol's form (HTTP 400 ThrottlingException, S3's 503
+    /// SlowDown), the second with HTTP 500, the third is held without an answer for
+    /// `stall_secs` and then dropped. The rest reach moto.
+    Chaos { every: usize, stall_secs: u64 },
 }
 
 pub struct Proxy {
@@ -116,6 +125,71 @@ fn serve(
                 error.len()
             )?;
             return Ok(());
+        }
+    }
+    if let Fault::DenyAssumeRole { account } = fault {
+        let body = String::from_utf8_lossy(&body);
+        if body.contains("Action=AssumeRole&") && body.contains(&format!("%3A{account}%3Arole")) {
+            let error = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole (injected by the test proxy)</Message></Error><RequestId>test</RequestId></ErrorResponse>";
+            write!(
+                client,
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{error}",
+                error.len()
+            )?;
+            return Ok(());
+        }
+    }
+    if let Fault::Chaos { every, stall_secs } = fault {
+        let n = count.fetch_add(1, Ordering::SeqCst) % every.max(4);
+        let (status, content_type, error) = if !target.is_empty() {
+            (
+                "400 Bad Request",
+                "application/x-amz-json-1.1",
+                r#"{"__type":"ThrottlingException","message":"Rate exceeded (injected by the test proxy)"}"#
+                    .to_owned(),
+            )
+        } else if String::from_utf8_lossy(&body).contains("Action=") {
+            (
+                "400 Bad Request",
+                "text/xml",
+                "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded (injected by the test proxy)</Message></Error><RequestId>test</RequestId></ErrorResponse>".to_owned(),
+            )
+        } else {
+            (
+                "503 Slow Down",
+                "application/xml",
+                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate (injected by the test proxy).</Message></Error>".to_owned(),
+            )
+        };
+        match n {
+            1 => {
+                write!(
+                    client,
+                    "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{error}",
+                    error.len()
+                )?;
+                return Ok(());
+            }
+            2 => {
+                let error = "<Error><Code>InternalError</Code><Message>injected by the test proxy</Message></Error>";
+                let error = if target.is_empty() {
+                    error.to_owned()
+                } else {
+                    r#"{"__type":"InternalFailure","message":"injected by the test proxy"}"#
+                        .to_owned()
+                };
+                write!(
+                    client,
+                    "HTTP/1.1 500 Internal Server Error\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{error}",
+                    error.len()
+                )?;
+                return Ok(());
+            }
+            3 => {
+                std::thread::sleep(Duration::from_secs(stall_secs));
+                return Ok(());
+            }
+            _ => {}
         }
     }
     let n = if !target.is_empty() && is_mutating(&target) {

@@ -1,0 +1,464 @@
+//! The collector's reads, one AWS call each: trails, event data stores, trail status, keys,
+//! aliases, key policy and rotation, bucket location. Each records what it could not read
+//! instead of failing the collection.
+
+use aws_sdk_sts::primitives::DateTimeFormat;
+use futures::future::join_all;
+use trailseal_model::{
+    usage_implied_by_spec, Bucket, EventDataStore, Fact, Key, KeyRef, LookupError, RegionEvidence,
+    Trail, TrailStatus,
+};
+
+use super::{Collector, RegionRead};
+use crate::error::{code, describe};
+
+impl Collector {
+    pub(super) async fn read_region(&self, region: &str) -> RegionRead {
+        let (trails, stores) = tokio::join!(self.trails(region), self.event_data_stores(region));
+        let mut evidence = RegionEvidence {
+            region: region.to_owned(),
+            ..RegionEvidence::default()
+        };
+        let trails = trails.unwrap_or_else(|e| {
+            evidence.trails_error = Some(e);
+            Vec::new()
+        });
+        let stores = stores.unwrap_or_else(|e| {
+            evidence.event_data_stores_error = Some(e);
+            Vec::new()
+        });
+        RegionRead {
+            evidence,
+            trails,
+            stores,
+        }
+    }
+
+    pub(super) async fn trails(&self, region: &str) -> Result<Vec<Trail>, String> {
+        let out = {
+            let _p = self.permit().await;
+            self.cloudtrail(region)
+                .describe_trails()
+                .include_shadow_trails(true)
+                .send()
+                .await
+                .map_err(|e| describe("cloudtrail:DescribeTrails", &e))?
+        };
+        Ok(out
+            .trail_list()
+            .iter()
+            .filter_map(|t| {
+                let arn = t.trail_arn()?;
+                let mut trail = Trail::from_arn(arn);
+                if let Some(home) = t.home_region() {
+                    trail.home_region = home.to_owned();
+                }
+                if let Some(name) = t.name() {
+                    trail.name = name.to_owned();
+                }
+                // Absent optional fields mean "not set" (no prefix, no key); absent flags
+                // that AWS always returns are reported as not read.
+                let flag = |field: &str, v: Option<bool>| match v {
+                    Some(v) => Fact::Known(v),
+                    None => {
+                        Fact::Unreadable(format!("cloudtrail:DescribeTrails returned no {field}"))
+                    }
+                };
+                trail.s3_bucket_name = match t.s3_bucket_name() {
+                    Some(b) => Fact::Known(b.to_owned()),
+                    None => Fact::Unreadable(
+                        "cloudtrail:DescribeTrails returned no S3BucketName".into(),
+                    ),
+                };
+                trail.s3_key_prefix = Fact::Known(t.s3_key_prefix().map(str::to_owned));
+                trail.kms_key_id = Fact::Known(t.kms_key_id().map(str::to_owned));
+                trail.is_multi_region = flag("IsMultiRegionTrail", t.is_multi_region_trail());
+                trail.is_organization_trail =
+                    flag("IsOrganizationTrail", t.is_organization_trail());
+                trail.log_file_validation_enabled =
+                    flag("LogFileValidationEnabled", t.log_file_validation_enabled());
+                Some(trail)
+            })
+            .collect())
+    }
+
+    pub(super) async fn event_data_stores(
+        &self,
+        region: &str,
+    ) -> Result<Vec<EventDataStore>, String> {
+        let client = self.cloudtrail(region);
+        let mut arns = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = {
+                let _p = self.permit().await;
+                client
+                    .list_event_data_stores()
+                    .set_next_token(token.take())
+                    .customize()
+                    .config_override(lake_retries())
+                    .send()
+                    .await
+                    .map_err(|e| describe("cloudtrail:ListEventDataStores", &e))?
+            };
+            arns.extend(
+                out.event_data_stores()
+                    .iter()
+                    .filter_map(|s| s.event_data_store_arn().map(str::to_owned)),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let client = &client;
+        let reads = join_all(arns.iter().map(|arn| async move {
+            let _p = self.permit().await;
+            client
+                .get_event_data_store()
+                .event_data_store(arn)
+                .customize()
+                .config_override(lake_retries())
+                .send()
+                .await
+                .map(|out| EventDataStore {
+                    arn: arn.clone(),
+                    name: out.name().unwrap_or_default().to_owned(),
+                    region: region.to_owned(),
+                    kms_key_id: Fact::Known(out.kms_key_id().map(str::to_owned)),
+                    status: out.status().map(|s| s.as_str().to_owned()),
+                })
+                .map_err(|e| describe(&format!("cloudtrail:GetEventDataStore {arn}"), &e))
+        }))
+        .await;
+        reads.into_iter().collect()
+    }
+
+    pub(super) async fn trail_status(
+        &self,
+        trail: &Trail,
+    ) -> (Option<TrailStatus>, Option<String>) {
+        let result = {
+            let _p = self.permit().await;
+            self.cloudtrail(&trail.home_region)
+                .get_trail_status()
+                .name(&trail.arn)
+                .send()
+                .await
+        };
+        match result {
+            Ok(out) => (
+                Some(TrailStatus {
+                    is_logging: out.is_logging().unwrap_or(false),
+                    latest_delivery_error: out
+                        .latest_delivery_error()
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned),
+                    latest_digest_delivery_error: out
+                        .latest_digest_delivery_error()
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned),
+                    latest_delivery_time: out
+                        .latest_delivery_time()
+                        .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
+                }),
+                None,
+            ),
+            Err(e) if code(&e) == Some("TrailNotFoundException") => (
+                None,
+                Some(format!(
+                    "the trail was deleted during the scan ({})",
+                    describe("cloudtrail:GetTrailStatus", &e)
+                )),
+            ),
+            Err(e) => (None, Some(describe("cloudtrail:GetTrailStatus", &e))),
+        }
+    }
+
+    /// Resolves a `KmsKeyId` (key ARN, key id, alias name or alias ARN) in `region`.
+    pub(super) async fn describe_key(
+        &self,
+        region: &str,
+        reference: &str,
+    ) -> (KeyRef, Option<Key>) {
+        let mut key_ref = KeyRef {
+            region: region.to_owned(),
+            reference: reference.to_owned(),
+            key_arn: None,
+            error: None,
+        };
+        let result = {
+            let _p = self.permit().await;
+            self.kms(region)
+                .describe_key()
+                .key_id(reference)
+                .send()
+                .await
+        };
+        let out = match result {
+            Ok(out) => out,
+            Err(e) => {
+                let message = describe("kms:DescribeKey", &e);
+                key_ref.error = Some(match code(&e) {
+                    Some("NotFoundException") | Some("InvalidArnException") => {
+                        LookupError::NotFound(message)
+                    }
+                    _ => LookupError::Failed(message),
+                });
+                return (key_ref, None);
+            }
+        };
+        let Some(meta) = out.key_metadata() else {
+            key_ref.error = Some(LookupError::Failed(
+                "kms:DescribeKey returned no key metadata".into(),
+            ));
+            return (key_ref, None);
+        };
+        let arn = meta.arn().map(str::to_owned);
+        key_ref.key_arn = arn.clone();
+        let mut regions: Vec<String> = Vec::new();
+        if let Some(conf) = meta.multi_region_configuration() {
+            regions.extend(
+                conf.primary_key()
+                    .and_then(|k| k.region())
+                    .map(str::to_owned),
+            );
+            regions.extend(
+                conf.replica_keys()
+                    .iter()
+                    .filter_map(|k| k.region().map(str::to_owned)),
+            );
+            regions.sort();
+            regions.dedup();
+        }
+        let returned = |field: &str, v: Option<String>| match v {
+            Some(v) => Fact::Known(v),
+            None => Fact::Unreadable(format!("kms:DescribeKey returned no {field}")),
+        };
+        let key_spec = returned("KeySpec", meta.key_spec().map(|s| s.as_str().to_owned()));
+        // AWS always returns KeyUsage; some emulators omit it. A SYMMETRIC_DEFAULT key can only
+        // be ENCRYPT_DECRYPT, so the spec decides it then.
+        let key_usage = match meta.key_usage() {
+            Some(u) => Fact::Known(u.as_str().to_owned()),
+            None => match key_spec.known().and_then(|s| usage_implied_by_spec(s)) {
+                Some(u) => Fact::Known(u.to_owned()),
+                None => Fact::Unreadable("kms:DescribeKey returned no KeyUsage".into()),
+            },
+        };
+        let key = Key {
+            region: Fact::Known(
+                arn.as_deref()
+                    .and_then(|a| a.split(':').nth(3))
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(region)
+                    .to_owned(),
+            ),
+            arn,
+            key_id: Some(meta.key_id().to_owned()),
+            state: returned("KeyState", meta.key_state().map(|s| s.as_str().to_owned())),
+            manager: returned(
+                "KeyManager",
+                meta.key_manager().map(|s| s.as_str().to_owned()),
+            ),
+            key_spec,
+            key_usage,
+            multi_region: match meta.multi_region() {
+                Some(m) => Fact::Known(m),
+                None => Fact::Unreadable("kms:DescribeKey returned no MultiRegion".into()),
+            },
+            multi_region_regions: regions,
+            ..Key::default()
+        };
+        (key_ref, Some(key))
+    }
+
+    /// Every alias of `region`: (alias name, target key id).
+    pub(super) async fn aliases(&self, region: &str) -> Result<Vec<(String, String)>, String> {
+        let client = self.kms(region);
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = {
+                let _p = self.permit().await;
+                client
+                    .list_aliases()
+                    .set_marker(marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| describe("kms:ListAliases", &e))?
+            };
+            for a in page.aliases() {
+                if let (Some(name), Some(target)) = (a.alias_name(), a.target_key_id()) {
+                    out.push((name.to_owned(), target.to_owned()));
+                }
+            }
+            match (page.truncated(), page.next_marker()) {
+                (true, Some(m)) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The key policy and the rotation status.
+    pub(super) async fn key_details(&self, key: &Key) -> (Fact<String>, Fact<bool>) {
+        let (Some(arn), Fact::Known(region)) = (key.arn.as_deref(), &key.region) else {
+            let why = "the key's ARN or Region is not known".to_owned();
+            return (Fact::Unreadable(why.clone()), Fact::Unreadable(why));
+        };
+        let client = self.kms(region);
+        let policy = async {
+            let _p = self.permit().await;
+            client
+                .get_key_policy()
+                .key_id(arn)
+                .policy_name("default")
+                .send()
+                .await
+        };
+        let rotation = async {
+            let _p = self.permit().await;
+            client.get_key_rotation_status().key_id(arn).send().await
+        };
+        let (policy, rotation) = tokio::join!(policy, rotation);
+        let policy = match policy {
+            Ok(out) => match out.policy() {
+                Some(p) => Fact::Known(p.to_owned()),
+                None => Fact::Unreadable("kms:GetKeyPolicy returned no policy".into()),
+            },
+            Err(e) => Fact::Unreadable(describe("kms:GetKeyPolicy", &e)),
+        };
+        let rotation = match rotation {
+            Ok(out) => Fact::Known(out.key_rotation_enabled()),
+            Err(e) => Fact::Unreadable(describe("kms:GetKeyRotationStatus", &e)),
+        };
+        (policy, rotation)
+    }
+
+    /// GetBucketLocation: empty means us-east-1, `EU` means eu-west-1.
+    pub(super) async fn bucket_location(&self, name: &str, region: &str) -> Bucket {
+        let result = {
+            let _p = self.permit().await;
+            self.s3(region)
+                .get_bucket_location()
+                .bucket(name)
+                .send()
+                .await
+        };
+        match result {
+            Ok(out) => Bucket {
+                name: name.to_owned(),
+                region: Fact::Known(bucket_region(out.location_constraint().map(|c| c.as_str()))),
+            },
+            Err(e) => Bucket {
+                name: name.to_owned(),
+                region: Fact::Unreadable(describe("s3:GetBucketLocation", &e)),
+            },
+        }
+    }
+}
+
+/// CloudTrail Lake is an optional feature (TS013 only, medium): its calls are retried on
+/// throttling like every other call, but not on server errors (HTTP 5xx), so that a Region whose
+/// Lake API keeps failing costs one request and no backoff; the Region's TS013 is then `error`.
+fn lake_retries() -> aws_sdk_cloudtrail::config::Builder {
+    aws_sdk_cloudtrail::config::Builder::default().retry_classifier(NoServerErrorRetry)
+}
+
+#[derive(Debug)]
+struct NoServerErrorRetry;
+
+impl aws_sdk_cloudtrail::config::retry::ClassifyRetry for NoServerErrorRetry {
+    fn classify_retry(
+        &self,
+        ctx: &aws_sdk_cloudtrail::config::interceptors::InterceptorContext,
+    ) -> aws_sdk_cloudtrail::config::retry::RetryAction {
+        use aws_sdk_cloudtrail::config::retry::RetryAction;
+        match ctx.response() {
+            Some(r) if r.status().is_server_error() => RetryAction::RetryForbidden,
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "trailseal: no retry of CloudTrail Lake server errors"
+    }
+}
+
+/// `alias/NAME` when `reference` names an alias of `account` in `region` (alias name, or alias
+/// ARN of that account and Region).
+pub(super) fn alias_name<'a>(reference: &'a str, region: &str, account: &str) -> Option<&'a str> {
+    if reference.starts_with("alias/") {
+        return Some(reference);
+    }
+    let parts: Vec<&str> = reference.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "kms", r, a, resource]
+            if *r == region && *a == account && resource.starts_with("alias/") =>
+        {
+            Some(resource)
+        }
+        _ => None,
+    }
+}
+
+/// The Region a `LocationConstraint` stands for.
+pub fn bucket_region(constraint: Option<&str>) -> String {
+    match constraint.map(str::trim) {
+        None | Some("") | Some("null") => "us-east-1".to_owned(),
+        Some("EU") => "eu-west-1".to_owned(),
+        Some(other) => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket_region;
+
+    #[test]
+    fn alias_references() {
+        use super::alias_name;
+        let acct = "111122223333";
+        assert_eq!(
+            alias_name("alias/logs", "us-east-1", acct),
+            Some("alias/logs")
+        );
+        assert_eq!(
+            alias_name(
+                "arn:aws:kms:us-east-1:111122223333:alias/logs",
+                "us-east-1",
+                acct
+            ),
+            Some("alias/logs")
+        );
+        // Another account's alias, or a key ARN, is looked up with DescribeKey.
+        assert_eq!(
+            alias_name(
+                "arn:aws:kms:us-east-1:999999999999:alias/logs",
+                "us-east-1",
+                acct
+            ),
+            None
+        );
+        assert_eq!(
+            alias_name(
+                "arn:aws:kms:us-east-1:111122223333:key/1234",
+                "us-east-1",
+                acct
+            ),
+            None
+        );
+        assert_eq!(
+            alias_name("1234abcd-12ab-34cd-56ef-1234567890ab", "us-east-1", acct),
+            None
+        );
+    }
+
+    #[test]
+    fn bucket_location_constraints() {
+        assert_eq!(bucket_region(None), "us-east-1");
+        assert_eq!(bucket_region(Some("")), "us-east-1");
+        assert_eq!(bucket_region(Some("EU")), "eu-west-1");
+        assert_eq!(bucket_region(Some("eu-central-1")), "eu-central-1");
+    }
+}

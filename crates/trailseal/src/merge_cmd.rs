@@ -1,0 +1,175 @@
+//! `trailseal merge REPORT...`: one report from several (the shards of an organization audit,
+//! or audits of separate accounts), in any output format, with the exit code of the whole.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use trailseal_model::Finding;
+use trailseal_report::{write_report, Renderer, Style};
+
+use crate::cli::MergeArgs;
+use crate::documents::{other_document, Expect};
+use crate::output::{read_input, report_sink};
+use crate::UsageError;
+
+pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
+    crate::output::refuse_overwriting_input(
+        args.out.output.as_deref(),
+        args.reports.iter().map(|p| p.as_path()),
+    )?;
+    let mut findings: Vec<Finding> = Vec::new();
+    // Where each finding came from, by identity: the same finding twice is kept once.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut inputs = Vec::new();
+    let mut dropped = 0;
+    for path in &args.reports {
+        let (found, input) = read_report(path)?;
+        inputs.push(serde_json::json!({
+            "report": path.display().to_string(),
+            "findings": found.len(),
+            "input": input,
+        }));
+        for f in found {
+            let id = identity(&f);
+            match seen.get(&id) {
+                Some(&first) => {
+                    if findings[first] != f {
+                        eprintln!(
+                            "trailseal: warning: {} {} of account {} differs between {} and {}; \
+                             keeping the first",
+                            f.code,
+                            f.resource,
+                            f.account,
+                            args.reports[origin(&inputs, first)].display(),
+                            path.display()
+                        );
+                    }
+                    dropped += 1;
+                }
+                None => {
+                    seen.insert(id, findings.len());
+                    findings.push(f);
+                }
+            }
+        }
+    }
+    if dropped > 0 {
+        eprintln!(
+            "trailseal: note: {dropped} finding(s) appeared in more than one report, kept once"
+        );
+    }
+    let mut style = crate::output::style(&args.out, &args.filter, false);
+    let accounts: std::collections::BTreeSet<&str> =
+        findings.iter().map(|f| f.account.as_str()).collect();
+    if let Style::Text(opts) = &mut style {
+        opts.by_account = accounts.len() > 1;
+    }
+    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));
+    let input = serde_json::json!({ "merged": inputs });
+    let header = format!(
+        "Merged {} report(s): {} finding(s) of {} account(s), collected {}\n\n",
+        args.reports.len(),
+        findings.len(),
+        accounts.len(),
+        trailseal_aws::now_rfc3339()
+    );
+    let tally = match write_report(
+        report_sink(&args.out)?,
+        &renderer,
+        &findings,
+        Some(&input),
+        &header,
+    ) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            trailseal_report::Tally::of(&findings)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(tally.exit_code(args.filter.threshold()))
+}
+
+/// The report a kept finding came from: the index of the input whose findings include it.
+fn origin(inputs: &[serde_json::Value], index: usize) -> usize {
+    let mut total = 0;
+    for (i, input) in inputs.iter().enumerate() {
+        total += input["findings"].as_u64().unwrap_or(0) as usize;
+        if index < total {
+            return i;
+        }
+    }
+    inputs.len().saturating_sub(1)
+}
+
+/// What makes a finding the same finding in two reports.
+fn identity(f: &Finding) -> String {
+    format!(
+        "{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}",
+        f.code,
+        f.account,
+        f.region,
+        f.resource,
+        f.file.as_deref().unwrap_or(""),
+        f.line.unwrap_or(0)
+    )
+}
+
+/// The findings (and the `input` section) of a `--format json` report, or of JSON Lines.
+fn read_report(path: &Path) -> anyhow::Result<(Vec<Finding>, serde_json::Value)> {
+    let file = path.display().to_string();
+    let text = read_input(path)?;
+    let expected = "expected a trailseal report: `trailseal audit --format json` (or --format \
+                    jsonl) writes one";
+    if let Some(what) = other_document(&text, Expect::Report) {
+        return Err(UsageError(format!("{file} is {what}, not a report; {expected}")).into());
+    }
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(UsageError(format!("{file} is empty; {expected}")).into());
+    }
+    #[derive(serde::Deserialize)]
+    struct Report {
+        schema: String,
+        findings: Vec<Finding>,
+        #[serde(default)]
+        input: serde_json::Value,
+    }
+    // A whole JSON document (a report), unless it is a single finding (JSON Lines of one line).
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+        if value.get("code").is_none() {
+            if value.get("schema").is_none() {
+                return Err(
+                    UsageError(format!("{file} is not a trailseal report; {expected}")).into(),
+                );
+            }
+            let report: Report = serde_json::from_value(value).map_err(|e| {
+                UsageError(format!("{file} is not a trailseal report: {e}; {expected}"))
+            })?;
+            if report.schema != trailseal_report::SCHEMA {
+                return Err(UsageError(format!(
+                    "{file} has schema {:?}; this trailseal merges {}",
+                    report.schema,
+                    trailseal_report::SCHEMA
+                ))
+                .into());
+            }
+            return Ok((report.findings, report.input));
+        }
+    }
+    // JSON Lines: every line a finding.
+    let mut out = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let f: Finding = serde_json::from_str(line).map_err(|e| {
+            UsageError(format!(
+                "{file}, line {}: not a trailseal finding ({e}); {expected}",
+                i + 1
+            ))
+        })?;
+        out.push(f);
+    }
+    Ok((out, serde_json::json!({"format": "jsonl"})))
+}
