@@ -49,6 +49,14 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "s3:GetBucketLocation",
 ];
 
+/// What an organization audit (`--org`, `--accounts`) adds, with the caller's credentials:
+/// listing the accounts, and assuming the role in each (whose reads are [`READ_ONLY_ACTIONS`]).
+pub const ORGANIZATION_ACTIONS: &[&str] = &[
+    "organizations:DescribeOrganization",
+    "organizations:ListAccounts",
+    "sts:AssumeRole",
+];
+
 /// Default number of requests in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
 

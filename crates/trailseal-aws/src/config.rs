@@ -23,7 +23,10 @@ pub async fn load_config(profile: Option<&str>) -> Result<SdkConfig, CollectErro
 }
 
 /// How long a call may take: to connect (an unreachable Region fails after this, per attempt),
-/// and each attempt in all (a stalled connection fails after this).
+/// and each attempt in all (a stalled connection fails after this). Retries are the SDK's
+/// standard mode (5 attempts, exponential backoff with jitter, throttling retried); its
+/// adaptive mode lost calls to its client-side rate limiter under the injected throttling,
+/// 500s and stalls of tests/org.rs, so it is not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     pub connect: Duration,

@@ -198,10 +198,10 @@ impl OrgCollector {
             });
         }
         chosen.sort();
-        let management = organization
-            .as_ref()
-            .map(|o| o.management_account.clone())
-            .filter(|m| chosen.contains(m));
+        // The management account owns the organization trails: it is read first, also when it
+        // is not audited itself (left out, or in another shard), so that they are evaluated
+        // once and cover the members.
+        let management = organization.as_ref().map(|o| o.management_account.clone());
         let mut accounts: Vec<String> = chosen
             .iter()
             .filter(|a| options.shard.is_none_or(|s| s.holds(a)))
@@ -235,6 +235,7 @@ impl OrgCollector {
     ) {
         let mut rest: &[String] = &plan.accounts;
         let mut organization_trails: Vec<Trail> = Vec::new();
+        let mut pending: Option<String> = None;
         if plan.read_management_first {
             if let Some(management) = plan.organization.as_ref().map(|o| &o.management_account) {
                 let (evidence, notes) = self.account(plan, options, management, &[]).await;
@@ -247,6 +248,13 @@ impl OrgCollector {
                 if rest.first() == Some(management) {
                     rest = &rest[1..];
                     emit(evidence, notes);
+                } else if let Some(error) = &evidence.error {
+                    // Not audited here, but its organization trails are not known either.
+                    pending = Some(format!(
+                        "the management account {management} could not be read for its \
+                         organization trails ({error}): member accounts covered only by them \
+                         fail or cannot decide Region coverage (TS012)"
+                    ));
                 }
             }
         }
@@ -258,7 +266,10 @@ impl OrgCollector {
         let mut reads = futures::stream::iter(rest)
             .map(|account| self.account(plan, options, account, organization_trails))
             .buffered(in_flight);
-        while let Some((evidence, notes)) = reads.next().await {
+        while let Some((evidence, mut notes)) = reads.next().await {
+            if let Some(note) = pending.take() {
+                notes.insert(0, note);
+            }
             emit(evidence, notes);
         }
     }

@@ -5,9 +5,10 @@
 //! Organizations is a global service with one endpoint per partition: `organizations.
 //! us-east-1.amazonaws.com` (signed for us-east-1), `organizations.cn-northwest-1.amazonaws.
 //! com.cn` (aws-cn), `organizations.us-gov-west-1.amazonaws.com` (aws-us-gov): the SDK's
-//! endpoint ruleset for Organizations. Either call works from the management account or from
-//! a delegated administrator of the organization; any other account gets
-//! `AccessDeniedException` (or `AWSOrganizationsNotInUseException` outside an organization).
+//! endpoint ruleset for Organizations. DescribeOrganization works from any account of the
+//! organization; ListAccounts from the management account or a delegated administrator (any
+//! other account gets `AccessDeniedException`); outside an organization both answer
+//! `AWSOrganizationsNotInUseException`.
 
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};

@@ -120,12 +120,7 @@ impl Call {
                 region: self.signing_region.clone(),
                 service: self.service,
             })
-            .standard_retry(
-                &config
-                    .retry_config()
-                    .cloned()
-                    .unwrap_or_else(RetryConfig::standard),
-            )
+            .standard_retry(&standard_retries(config))
             .retry_classifier(AwsErrorCodeClassifier::<ApiError>::new())
             .retry_classifier(TransientErrorClassifier::<ApiError>::new())
             .retry_classifier(HttpStatusCodeClassifier::default());
@@ -166,6 +161,19 @@ impl Call {
             .build();
         operation.invoke(()).await
     }
+}
+
+/// The configuration's retries in standard mode (the Operation builder's retry strategy is the
+/// standard one; a configuration in adaptive mode keeps its attempts and backoff).
+fn standard_retries(config: &SdkConfig) -> RetryConfig {
+    let configured = config
+        .retry_config()
+        .cloned()
+        .unwrap_or_else(RetryConfig::standard);
+    RetryConfig::standard()
+        .with_max_attempts(configured.max_attempts())
+        .with_initial_backoff(configured.initial_backoff())
+        .with_max_backoff(configured.max_backoff())
 }
 
 /// An endpoint override for a service, as the SDK crates resolve it: service-specific first

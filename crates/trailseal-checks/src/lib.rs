@@ -250,6 +250,13 @@ pub fn evaluate_account(account: &AccountEvidence, codes: &[&str]) -> Vec<Findin
             findings.extend(run(account));
         }
     }
+    // An account that could not be read at all never disappears from a report: when no
+    // account-level check was selected, Region coverage (TS012) reports it anyway.
+    if account.error.is_some() && findings.is_empty() {
+        if let Some(Runner::Account(run)) = find("TS012").map(|c| c.runner) {
+            findings.extend(run(account));
+        }
+    }
     findings
 }
 

@@ -56,6 +56,8 @@ pub struct AccountTally {
     covering: BTreeSet<String>,
     /// The account's own trails that have findings.
     trails: BTreeSet<String>,
+    /// The account could not be read (its role could not be assumed): not decided.
+    unreadable: Option<String>,
 }
 
 impl AccountTally {
@@ -64,6 +66,9 @@ impl AccountTally {
         self.coverage += other.coverage;
         self.covering.extend(other.covering);
         self.trails.extend(other.trails);
+        if self.unreadable.is_none() {
+            self.unreadable = other.unreadable;
+        }
     }
 }
 
@@ -81,6 +86,9 @@ fn account_tallies(findings: &[Finding]) -> BTreeMap<String, AccountTally> {
         let counted = compliant.contains(&f.code.as_str()) || f.code == COVERAGE_CODE;
         if counted && is_problem(f) {
             a.problems.insert(f.code.clone());
+        }
+        if let Some(error) = f.evidence.get("account_error").and_then(Value::as_str) {
+            a.unreadable = Some(error.to_owned());
         }
         if f.code == COVERAGE_CODE {
             a.coverage += 1;
@@ -170,6 +178,10 @@ impl Tally {
                     .map(|code| format!("{code} does not pass"))
                     .collect();
                 let mut undecided = Vec::new();
+                if let Some(error) = &a.unreadable {
+                    undecided.push(format!("the account could not be read: {error}"));
+                    why.clear();
+                }
                 if a.coverage == 0 {
                     undecided.push(format!("{COVERAGE_CODE} did not run"));
                 }

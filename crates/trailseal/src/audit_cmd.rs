@@ -107,11 +107,12 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
         opts.by_account = true;
     }
     let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));
+    let prepared = crate::org_cmd::prepare(&args.aws, options)?;
     let sink = std::io::BufWriter::with_capacity(1 << 16, crate::output::report_sink(&args.out)?);
     let mut writer = ReportWriter::new(sink, &renderer)?;
     let mut failure: Option<std::io::Error> = None;
     let mut read: Vec<serde_json::Value> = Vec::new();
-    let plan = crate::org_cmd::run(&args.aws, options, |evidence| {
+    prepared.collect(options, |evidence| {
         let findings = trailseal_checks::evaluate_account(&evidence, codes);
         read.push(serde_json::json!({
             "account": evidence.account,
@@ -123,7 +124,8 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
                 failure = Some(e);
             }
         }
-    })?;
+    });
+    let plan = &prepared.plan;
     let written = |e: std::io::Error| {
         anyhow::Error::new(e).context(match &args.out.output {
             Some(path) => format!("cannot write the report to {}", path.display()),
@@ -149,7 +151,7 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     });
     let header = format!(
         "{}, collected {collected_at}\n\n",
-        describe_accounts(&plan, options)
+        describe_accounts(plan, options)
     );
     let tally = writer.finish(Some(&input), &header).map_err(written)?;
     let code = tally.exit_code(args.filter.threshold());

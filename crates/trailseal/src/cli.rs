@@ -247,7 +247,9 @@ pub struct AuditArgs {
     /// Evaluate this evidence file (trailseal.evidence/v1 JSON, from `trailseal collect`)
     /// offline instead of reading AWS.
     #[arg(long, value_name = "FILE",
-          conflicts_with_all = ["regions", "profile", "concurrency", "org", "accounts"])]
+          conflicts_with_all = ["regions", "profile", "concurrency", "org", "accounts",
+                                "exclude_accounts", "role_name", "external_id", "shard",
+                                "account_concurrency", "exclude_regions"])]
     pub evidence: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,

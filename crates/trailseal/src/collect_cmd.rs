@@ -131,6 +131,7 @@ fn collect_accounts(args: &CollectArgs, options: &trailseal_aws::OrgOptions) -> 
         name: "trailseal".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
+    let prepared = crate::org_cmd::prepare(&args.aws, options)?;
     let mut single: Option<Box<dyn Write>> = match (&args.output_dir, &args.output) {
         (Some(_), _) => None,
         (None, Some(path)) => Some(Box::new(std::io::BufWriter::new(
@@ -150,7 +151,7 @@ fn collect_accounts(args: &CollectArgs, options: &trailseal_aws::OrgOptions) -> 
         out.write_all(head.as_bytes())?;
     }
     let mut first = true;
-    crate::org_cmd::run(&args.aws, options, |account| {
+    prepared.collect(options, |account| {
         if failure.is_some() {
             return;
         }
@@ -184,7 +185,7 @@ fn collect_accounts(args: &CollectArgs, options: &trailseal_aws::OrgOptions) -> 
         if let Err(e) = result {
             failure = Some(e);
         }
-    })?;
+    });
     if let Some(e) = failure {
         return Err(e);
     }
@@ -216,6 +217,11 @@ fn collect_accounts(args: &CollectArgs, options: &trailseal_aws::OrgOptions) -> 
                 String::new()
             }
         );
+    }
+    // Nothing read is not a collection: like `audit`, exit 2.
+    if accounts > 0 && errors == accounts {
+        eprintln!("trailseal: error: no account could be read");
+        return Ok(2);
     }
     Ok(0)
 }

@@ -33,16 +33,28 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
             let id = identity(&f);
             match seen.get(&id) {
                 Some(&first) => {
+                    // Two reports disagree (audits at different times): the worse result is
+                    // kept, never an old pass over a newer failure.
                     if findings[first] != f {
+                        let keep_new = rank(f.status) > rank(findings[first].status);
                         eprintln!(
                             "trailseal: warning: {} {} of account {} differs between {} and {}; \
-                             keeping the first",
+                             keeping the worse ({})",
                             f.code,
                             f.resource,
                             f.account,
                             args.reports[origin(&inputs, first)].display(),
-                            path.display()
+                            path.display(),
+                            if keep_new {
+                                f.status
+                            } else {
+                                findings[first].status
+                            }
+                            .as_str()
                         );
+                        if keep_new {
+                            findings[first] = f;
+                        }
                     }
                     dropped += 1;
                 }
@@ -53,6 +65,10 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    check_shards(&args.reports, &inputs)?;
+    let all: Vec<&'static str> = trailseal_checks::catalogue().map(|c| c.code).collect();
+    let codes = args.filter.codes(&all)?;
+    findings.retain(|f| trailseal_checks::is_input_finding(f) || codes.contains(&f.code.as_str()));
     if dropped > 0 {
         eprintln!(
             "trailseal: note: {dropped} finding(s) appeared in more than one report, kept once"
@@ -172,4 +188,70 @@ fn read_report(path: &Path) -> anyhow::Result<(Vec<Finding>, serde_json::Value)>
         out.push(f);
     }
     Ok((out, serde_json::json!({"format": "jsonl"})))
+}
+
+/// How bad a status is, to keep the worse of two disagreeing findings.
+fn rank(status: trailseal_model::Status) -> u8 {
+    use trailseal_model::Status;
+    match status {
+        Status::Pass => 0,
+        Status::Skipped => 1,
+        Status::Indeterminate => 2,
+        Status::Error => 3,
+        Status::Fail => 4,
+    }
+}
+
+/// Shards of one organization audit must all be there: a merge of some of them would report
+/// the accounts of the others as if they did not exist.
+fn check_shards(
+    paths: &[std::path::PathBuf],
+    inputs: &[serde_json::Value],
+) -> Result<(), UsageError> {
+    let mut by_count: std::collections::BTreeMap<u32, std::collections::BTreeSet<u32>> =
+        std::collections::BTreeMap::new();
+    for (path, input) in paths.iter().zip(inputs) {
+        let Some(shard) = input["input"]["shard"].as_str() else {
+            continue;
+        };
+        let parsed = shard
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.parse::<u32>().ok()?, n.parse::<u32>().ok()?)));
+        let Some((i, n)) = parsed else {
+            return Err(UsageError(format!(
+                "{}: its input names shard {shard:?}, which is not I/N",
+                path.display()
+            )));
+        };
+        if !by_count.entry(n).or_default().insert(i) {
+            return Err(UsageError(format!(
+                "shard {i}/{n} is given twice (the second is {})",
+                path.display()
+            )));
+        }
+    }
+    if by_count.len() > 1 {
+        return Err(UsageError(format!(
+            "the reports are shards of different splits ({}): merge the shards of one run",
+            by_count
+                .keys()
+                .map(|n| format!("of {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    for (n, got) in by_count {
+        let missing: Vec<String> = (1..=n)
+            .filter(|i| !got.contains(i))
+            .map(|i| format!("{i}/{n}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(UsageError(format!(
+                "shard(s) {} missing: a merge of some shards would leave their accounts out; \
+                 give every shard's report",
+                missing.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }

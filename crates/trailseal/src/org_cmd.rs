@@ -1,5 +1,6 @@
-//! `--org` / `--accounts` for `audit` and `collect`: the options, checked; the run with a
-//! progress bar; each account handed on as soon as it is read.
+//! `--org` / `--accounts` for `audit` and `collect`: the options, checked; the plan (before
+//! any output is written); the run with a progress bar, each account handed on as soon as it
+//! is read.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -54,6 +55,23 @@ pub fn options(aws: &AwsArgs, org: &OrgArgs) -> Result<Option<OrgOptions>, Usage
         )));
     }
     let shard = org.shard.as_deref().map(parse_shard).transpose()?;
+    let collect = collect_options(aws)?;
+    // Checked once here, not once per account: every account would fail alike.
+    if let Some(regions) = &collect.regions {
+        if let Some(unknown) = regions.iter().find(|r| !trailseal_aws::known_region(r)) {
+            return Err(UsageError(format!(
+                "--regions: unknown Region {unknown:?}{}",
+                trailseal_aws::closest_known_region(unknown)
+                    .map(|s| format!("; did you mean {s}?"))
+                    .unwrap_or_default()
+            )));
+        }
+        if regions.iter().all(|r| collect.exclude_regions.contains(r)) {
+            return Err(UsageError(
+                "--exclude-regions leaves none of --regions to scan".into(),
+            ));
+        }
+    }
     Ok(Some(OrgOptions {
         selection,
         exclude_accounts: exclude,
@@ -61,7 +79,7 @@ pub fn options(aws: &AwsArgs, org: &OrgArgs) -> Result<Option<OrgOptions>, Usage
         external_id: org.external_id.clone(),
         shard,
         account_concurrency: usize::from(org.account_concurrency),
-        collect: collect_options(aws)?,
+        collect,
     }))
 }
 
@@ -156,19 +174,21 @@ pub fn usage_error(e: CollectError, verbose: bool) -> UsageError {
     }
 }
 
-/// Reads every account of `options` and hands each to `each` as soon as it is read (the
-/// organization's management account first). Prints the plan's notes and a progress bar on a
-/// terminal. Returns the plan.
-pub fn run(
-    aws: &AwsArgs,
-    options: &OrgOptions,
-    mut each: impl FnMut(AccountEvidence),
-) -> anyhow::Result<AccountsPlan> {
+/// The accounts to read, decided (Organizations listed, the shard taken) before anything is
+/// written: a run that cannot start leaves an existing output file alone.
+pub struct Prepared {
+    runtime: tokio::runtime::Runtime,
+    collector: OrgCollector,
+    pub plan: AccountsPlan,
+}
+
+/// Plans the run of `options` and prints the plan's notes.
+pub fn prepare(aws: &AwsArgs, options: &OrgOptions) -> anyhow::Result<Prepared> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let (collector, plan) = runtime.block_on(async {
         let config = trailseal_aws::load_config_with(aws.profile.as_deref(), &timeouts(aws))
             .await
             .map_err(|e| usage_error(e, aws.verbose))?;
@@ -177,42 +197,55 @@ pub fn run(
             .plan(options)
             .await
             .map_err(|e| usage_error(e, aws.verbose))?;
-        for note in &plan.notes {
-            eprintln!("trailseal: note: {note}");
-        }
-        if plan.accounts.is_empty() {
-            eprintln!(
-                "trailseal: note: this shard holds none of the {} account(s)",
-                match &options.selection {
-                    Selection::Organization => plan.members.len(),
-                    Selection::Accounts(list) => list.len(),
-                }
-            );
-        }
-        let progress = progress_bar(plan.accounts.len());
+        Ok::<_, UsageError>((collector, plan))
+    })?;
+    for note in &plan.notes {
+        eprintln!("trailseal: note: {note}");
+    }
+    if plan.accounts.is_empty() {
+        eprintln!(
+            "trailseal: note: this shard holds none of the {} account(s)",
+            match &options.selection {
+                Selection::Organization => plan.members.len(),
+                Selection::Accounts(list) => list.len(),
+            }
+        );
+    }
+    Ok(Prepared {
+        runtime,
+        collector,
+        plan,
+    })
+}
+
+impl Prepared {
+    /// Reads every account of the plan and hands each to `each` as soon as it is read (the
+    /// organization's management account first), with a progress bar on a terminal.
+    pub fn collect(&self, options: &OrgOptions, mut each: impl FnMut(AccountEvidence)) {
+        let progress = progress_bar(self.plan.accounts.len());
         let mut errors = 0;
-        collector
-            .collect(&plan, options, |evidence, notes| {
-                for note in notes {
-                    eprintln!("trailseal: note: account {}: {note}", evidence.account);
-                }
-                if evidence.error.is_some() {
-                    errors += 1;
-                    if let Some(p) = &progress {
-                        p.set_message(format!("{errors} account(s) not readable"));
+        self.runtime.block_on(
+            self.collector
+                .collect(&self.plan, options, |evidence, notes| {
+                    for note in notes {
+                        eprintln!("trailseal: note: account {}: {note}", evidence.account);
                     }
-                }
-                each(evidence);
-                if let Some(p) = &progress {
-                    p.inc(1);
-                }
-            })
-            .await;
+                    if evidence.error.is_some() {
+                        errors += 1;
+                        if let Some(p) = &progress {
+                            p.set_message(format!("{errors} account(s) not readable"));
+                        }
+                    }
+                    each(evidence);
+                    if let Some(p) = &progress {
+                        p.inc(1);
+                    }
+                }),
+        );
         if let Some(p) = progress {
             p.finish_and_clear();
         }
-        Ok(plan)
-    })
+    }
 }
 
 /// Accounts done of total, errors and time left, on standard error when it is a terminal.

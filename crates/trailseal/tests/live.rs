@@ -331,6 +331,27 @@ fn minimal_iam_policy_in_the_readme_is_the_read_only_action_list() {
     let mut expected: Vec<&str> = trailseal_aws::READ_ONLY_ACTIONS.to_vec();
     expected.sort_unstable();
     assert_eq!(listed, expected);
+    // And the organization policy lists what --org adds.
+    assert_eq!(
+        policy_actions(&readme, "TrailsealOrganization"),
+        trailseal_aws::ORGANIZATION_ACTIONS
+    );
+}
+
+/// The actions of the README's IAM policy block whose Sid is `sid`.
+fn policy_actions<'a>(readme: &'a str, sid: &str) -> Vec<&'a str> {
+    let start = readme
+        .find(&format!("\"Sid\": \"{sid}\""))
+        .unwrap_or_else(|| panic!("the README's {sid} policy"));
+    let block = &readme[start..];
+    let block = &block[..block.find("```").expect("end of the policy block")];
+    block
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix('"'))
+        .filter_map(|l| l.split('"').next())
+        .filter(|a| a.contains(':') && !a.starts_with("Sid"))
+        .collect()
 }
 
 /// A Region name trailseal does not know is looked up with ec2:DescribeRegions (one SigV4-signed

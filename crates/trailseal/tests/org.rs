@@ -212,9 +212,26 @@ fn an_organization_in_one_command() {
     };
     assert_eq!(verdict(&org.no_trail), Value::Bool(true));
     assert_eq!(verdict(&org.own_trail), Value::Bool(true));
-    assert_eq!(verdict(&org.refused), Value::Bool(false));
+    // Not read: not decided, never compliant.
+    assert_eq!(verdict(&org.refused), Value::Null);
     assert_eq!(doc["input"]["organization"]["id"], org.id.as_str());
     assert_eq!(doc["input"]["accounts"].as_array().map(Vec::len), Some(4));
+
+    // Checks that leave out TS012 and TS013 do not make the refused account disappear.
+    let (doc, code, _) = run(trailseal_at(&proxy.endpoint()).args([
+        "audit",
+        "--org",
+        "--regions",
+        REGIONS,
+        "--format",
+        "json",
+        "--checks",
+        "TS001,TS006",
+    ]));
+    assert_eq!(code, 1);
+    assert!(findings(&doc)
+        .iter()
+        .any(|f| f["account"] == org.refused && f["status"] == "error"));
 
     // The text report groups by account and counts compliant accounts.
     let out = trailseal_at(&proxy.endpoint())
@@ -223,7 +240,10 @@ fn an_organization_in_one_command() {
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains(&format!("== Account {}: NOT COMPLIANT", org.refused)),
+        text.contains(&format!(
+            "== Account {}: not decided (the account could not be read",
+            org.refused
+        )),
         "{text}"
     );
     assert!(
@@ -231,7 +251,7 @@ fn an_organization_in_one_command() {
         "{text}"
     );
     assert!(
-        text.contains("Accounts: 3 compliant, 1 not compliant"),
+        text.contains("Accounts: 3 compliant, 0 not compliant, 1 not decided"),
         "{text}"
     );
 }
@@ -278,6 +298,15 @@ fn shards_merge_into_the_whole_and_jsonl_streams_the_same_findings() {
     assert_eq!(code, whole_code, "{stderr}");
     assert_eq!(outcome(&merged), outcome(&whole));
     assert_eq!(merged["accounts"], whole["accounts"]);
+
+    // Some of the shards only: refused, their accounts would silently be missing.
+    let out = ts(server)
+        .arg("merge")
+        .arg(&parts[0])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2/2 missing"));
 
     // JSON Lines: one finding a line, the same findings.
     let out = audit(&["--format", "jsonl"]).output().expect("run");
@@ -400,4 +429,38 @@ fn throttling_server_errors_and_stalls_do_not_change_the_results() {
     assert_eq!(outcome(&faulty), outcome(&clean), "{stderr}");
     // Bounded: every seventh call fails three ways and is retried; nothing hangs.
     assert!(elapsed.as_secs() < 120, "{elapsed:?}");
+}
+
+/// Every call of an organization audit is one the README's policies allow, none is sent twice,
+/// and each member costs what a single-account audit costs: AssumeRole instead of
+/// GetCallerIdentity.
+#[test]
+fn an_organization_audit_makes_only_allowed_calls_once() {
+    let (_guard, server) = moto();
+    seed(server);
+    server.start_recording();
+    let (_, _, stderr) =
+        run(ts(server).args(["audit", "--org", "--regions", REGIONS, "--format", "json"]));
+    server.stop_recording();
+    let calls = support::recording::parse(&server.recorded());
+    let allowed: BTreeSet<&str> = trailseal_aws::READ_ONLY_ACTIONS
+        .iter()
+        .chain(trailseal_aws::ORGANIZATION_ACTIONS)
+        .copied()
+        .collect();
+    let mut seen = BTreeSet::new();
+    for call in &calls {
+        assert!(allowed.contains(call.action.as_str()), "{call:?}");
+        assert!(
+            seen.insert(call.identity()),
+            "sent twice: {call:?}\n{stderr}"
+        );
+    }
+    let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
+    assert_eq!(count("organizations:DescribeOrganization"), 1);
+    assert_eq!(count("organizations:ListAccounts"), 1);
+    assert_eq!(count("sts:GetCallerIdentity"), 1, "the caller only");
+    assert_eq!(count("sts:AssumeRole"), 3, "once per member account");
+    // Every account reads both Regions' trails once.
+    assert_eq!(count("cloudtrail:DescribeTrails"), 4 * 2);
 }

@@ -2,8 +2,8 @@
 //!
 //! What it checks
 //!   Every scanned Region of the account is covered by a trail that is logging: a multi-Region
-//!   trail (or organization trail) from any home Region, or a single-Region trail in that
-//!   Region. One finding per account and Region; its resource is
+//!   trail (organization trails included) from any home Region, or a single-Region trail in
+//!   that Region. One finding per account and Region; its resource is
 //!   `arn:aws:cloudtrail:REGION:ACCOUNT:` (the Region as a CloudTrail ARN without a resource).
 //!   A Region whose trails could not be read is `error`; a Region covered only by trails whose
 //!   status could not be read is `indeterminate`. An account with no trail at all fails in
@@ -43,19 +43,15 @@ pub(crate) const CHECK: Check = Check {
     runner: Runner::Account(run),
 };
 
-/// Whether the trail covers `region`; `None` when its multi-Region or organization flag is
-/// not known and its home Region is another one.
+/// Whether the trail covers `region`; `None` when its multi-Region flag is not known and its
+/// home Region is another one. An organization trail is multi-Region only when
+/// `IsMultiRegionTrail` says so: one created with the API can log its home Region alone
+/// (CloudTrail User Guide, "Creating a trail for an organization").
 fn covers(t: &Trail, region: &str) -> Option<bool> {
-    if t.home_region == region
-        || t.is_multi_region.is(&true) == Some(true)
-        || t.is_organization_trail.is(&true) == Some(true)
-    {
+    if t.home_region == region || t.is_multi_region.is(&true) == Some(true) {
         return Some(true);
     }
-    match (t.is_multi_region.known(), t.is_organization_trail.known()) {
-        (Some(false), Some(false)) => Some(false),
-        _ => None,
-    }
+    t.is_multi_region.known().map(|_| false)
 }
 
 fn run(account: &AccountEvidence) -> Vec<Finding> {
@@ -84,7 +80,7 @@ fn run(account: &AccountEvidence) -> Vec<Finding> {
             continue;
         }
         // The account's own trails, and organization trails of its management account (read
-        // and evaluated there; they log every member account in every Region).
+        // and evaluated there; they log every member account, in the Regions they cover).
         let trails = || account.trails.iter().chain(&account.organization_trails);
         let candidates: Vec<&Trail> = trails()
             .filter(|t| covers(t, region) == Some(true))
@@ -142,4 +138,52 @@ fn run(account: &AccountEvidence) -> Vec<Finding> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailseal_model::{Fact, RegionEvidence, TrailStatus};
+
+    /// An organization trail created with the API can be single-Region: it covers its home
+    /// Region only (CloudTrail User Guide, "Creating a trail for an organization"), in the
+    /// management account and in every member.
+    #[test]
+    fn a_single_region_organization_trail_covers_its_home_region_only() {
+        let mut trail = Trail::from_arn("arn:aws:cloudtrail:us-east-1:111111111111:trail/org");
+        trail.is_organization_trail = Fact::Known(true);
+        trail.is_multi_region = Fact::Known(false);
+        trail.status = Some(TrailStatus {
+            is_logging: true,
+            ..TrailStatus::default()
+        });
+        let member = AccountEvidence {
+            account: "222222222222".into(),
+            partition: "aws".into(),
+            regions: ["us-east-1", "eu-west-1"]
+                .iter()
+                .map(|r| RegionEvidence {
+                    region: (*r).into(),
+                    ..RegionEvidence::default()
+                })
+                .collect(),
+            organization_trails: vec![trail.clone()],
+            ..AccountEvidence::default()
+        };
+        let statuses: Vec<(String, Status)> = run(&member)
+            .into_iter()
+            .map(|f| (f.region, f.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![
+                ("us-east-1".to_owned(), Status::Pass),
+                ("eu-west-1".to_owned(), Status::Fail)
+            ]
+        );
+        // Its multi-Region flag unknown: undecided, never a pass.
+        let mut unknown = member;
+        unknown.organization_trails[0].is_multi_region = Fact::Unreadable("not read".into());
+        assert_eq!(run(&unknown)[1].status, Status::Indeterminate);
+    }
 }

@@ -10,6 +10,8 @@ pub struct Call {
     pub action: String,
     /// From the SigV4 credential scope.
     pub region: String,
+    /// The access key id that signed it (an assumed role's differs per account).
+    pub key: String,
     pub url: String,
     pub body: String,
 }
@@ -17,7 +19,10 @@ pub struct Call {
 impl Call {
     /// What makes two requests the same request.
     pub fn identity(&self) -> String {
-        format!("{} {} {} {}", self.action, self.region, self.url, self.body)
+        format!(
+            "{} {} {} {} {}",
+            self.key, self.action, self.region, self.url, self.body
+        )
     }
 }
 
@@ -29,8 +34,8 @@ fn header<'a>(headers: &'a Value, name: &str) -> Option<&'a str> {
         .and_then(|(_, v)| v.as_str())
 }
 
-/// (service, region) from `Authorization: AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...`
-fn scope(headers: &Value) -> (String, String) {
+/// (service, region, access key) from `Authorization: AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...`
+fn scope(headers: &Value) -> (String, String, String) {
     let auth = header(headers, "Authorization").unwrap_or_default();
     let credential = auth
         .split("Credential=")
@@ -39,8 +44,12 @@ fn scope(headers: &Value) -> (String, String) {
         .unwrap_or_default();
     let parts: Vec<&str> = credential.split('/').collect();
     match parts.as_slice() {
-        [_, _, region, service, ..] => ((*service).to_owned(), (*region).to_owned()),
-        _ => ("unsigned".to_owned(), String::new()),
+        [key, _, region, service, ..] => (
+            (*service).to_owned(),
+            (*region).to_owned(),
+            (*key).to_owned(),
+        ),
+        _ => ("unsigned".to_owned(), String::new(), String::new()),
     }
 }
 
@@ -67,7 +76,7 @@ pub fn parse(recording: &str) -> Vec<Call> {
             } else {
                 raw.to_owned()
             };
-            let (service, region) = scope(headers);
+            let (service, region, key) = scope(headers);
             let name = if let Some(target) = header(headers, "X-Amz-Target") {
                 target.rsplit('.').next().unwrap_or(target).to_owned()
             } else if let Some(action) = query_action(&body) {
@@ -88,6 +97,7 @@ pub fn parse(recording: &str) -> Vec<Call> {
             Call {
                 action: format!("{service}:{name}"),
                 region,
+                key,
                 url,
                 body,
             }
