@@ -47,12 +47,25 @@ pub fn options(aws: &AwsArgs, org: &OrgArgs) -> Result<Option<OrgOptions>, Usage
         return Ok(None);
     };
     let role = org.role_name.trim();
-    if role.is_empty() || role.starts_with('/') || role.contains(char::is_whitespace) {
+    if role.is_empty()
+        || role.starts_with('/')
+        || role.ends_with('/')
+        || role.starts_with("arn:")
+        || role.contains(char::is_whitespace)
+    {
         return Err(UsageError(format!(
-            "--role-name {:?} is not a role name (e.g. OrganizationAccountAccessRole, or \
-             path/Name)",
+            "--role-name {:?} is not a role name: give the name (e.g. \
+             OrganizationAccountAccessRole, or path/Name), not an ARN",
             org.role_name
         )));
+    }
+    // STS: an external id is 2 to 1224 characters.
+    if let Some(id) = &org.external_id {
+        if !(2..=1224).contains(&id.chars().count()) {
+            return Err(UsageError(format!(
+                "--external-id {id:?}: STS takes 2 to 1224 characters"
+            )));
+        }
     }
     let shard = org.shard.as_deref().map(parse_shard).transpose()?;
     let collect = collect_options(aws)?;

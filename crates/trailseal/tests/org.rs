@@ -390,6 +390,15 @@ fn bad_organization_input_is_a_usage_error() {
         (vec!["--org", "--shard", "3/2"], "1 <= I <= N"),
         (vec!["--exclude-accounts", "111122223333"], "add --org"),
         (vec!["--org", "--role-name", ""], "not a role name"),
+        (
+            vec![
+                "--org",
+                "--role-name",
+                "arn:aws:iam::111122223333:role/Audit",
+            ],
+            "not an ARN",
+        ),
+        (vec!["--org", "--external-id", ""], "2 to 1224"),
     ] {
         let out = ts(server).arg("audit").args(&args).output().expect("run");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
