@@ -299,6 +299,21 @@ fn shards_merge_into_the_whole_and_jsonl_streams_the_same_findings() {
     assert_eq!(outcome(&merged), outcome(&whole));
     assert_eq!(merged["accounts"], whole["accounts"]);
 
+    // A shard that holds no account (more shards than accounts) is not a failure: exit 0.
+    let mut codes = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let out = ts(server)
+            .args(["audit", "--accounts", MANAGEMENT, "--regions", REGIONS])
+            .args(["--shard", shard, "--format", "json", "--checks", "TS012"])
+            .output()
+            .expect("run");
+        codes.push(out.status.code());
+        if String::from_utf8_lossy(&out.stderr).contains("this shard holds none") {
+            assert_eq!(out.status.code(), Some(0));
+        }
+    }
+    assert!(codes.contains(&Some(0)), "{codes:?}");
+
     // Some of the shards only: refused, their accounts would silently be missing.
     let out = ts(server)
         .arg("merge")
