@@ -25,8 +25,9 @@ use crate::{
 #[derive(Debug, Clone, Copy)]
 pub enum Style {
     Json,
-    /// One finding per line (JSON Lines), written as the findings come: no summary, nothing
-    /// around them.
+    /// One finding per line (JSON Lines), written as the findings come, then one end record
+    /// `{"end": "trailseal.audit/v1", "findings": N, "summary": {...}}`: a stream without it
+    /// was cut off.
     Jsonl,
     Sarif,
     Text(TextOptions),
@@ -586,6 +587,14 @@ impl<'r, W: Write> ReportWriter<'r, W> {
             }
             let footer = text_footer(&self.tally);
             self.write(footer.as_bytes())?;
+        } else if let Style::Jsonl = self.renderer.style {
+            // The end record: a stream without it was cut off (`trailseal merge` refuses it).
+            let end = json!({
+                "end": SCHEMA,
+                "findings": self.tally.findings,
+                "summary": self.tally.summary,
+            });
+            self.write(format!("{end}\n").as_bytes())?;
         } else if let Some((_, tail)) = self.renderer.skeleton(&self.tally, input) {
             if self.items > 0 {
                 let close = format!("\n{}", self.renderer.close_indent);

@@ -172,20 +172,55 @@ fn read_report(path: &Path) -> anyhow::Result<(Vec<Finding>, serde_json::Value)>
             return Ok((report.findings, report.input));
         }
     }
-    // JSON Lines: every line a finding.
+    // JSON Lines: every line a finding, then the end record with their number.
     let mut out = Vec::new();
+    let mut end: Option<serde_json::Value> = None;
     for (i, line) in text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let f: Finding = serde_json::from_str(line).map_err(|e| {
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            UsageError(format!(
+                "{file}, line {}: not JSON ({e}); {expected}",
+                i + 1
+            ))
+        })?;
+        if end.is_some() {
+            return Err(UsageError(format!(
+                "{file}, line {}: a line after the end record; {expected}",
+                i + 1
+            ))
+            .into());
+        }
+        if value.get("end").is_some() {
+            end = Some(value);
+            continue;
+        }
+        let f: Finding = serde_json::from_value(value).map_err(|e| {
             UsageError(format!(
                 "{file}, line {}: not a trailseal finding ({e}); {expected}",
                 i + 1
             ))
         })?;
         out.push(f);
+    }
+    let Some(end) = end else {
+        return Err(UsageError(format!(
+            "{file} has no end record: the JSON Lines report was cut off (the run was stopped \
+             or the file truncated); audit again"
+        ))
+        .into());
+    };
+    if end["end"] != trailseal_report::SCHEMA || end["findings"].as_u64() != Some(out.len() as u64)
+    {
+        return Err(UsageError(format!(
+            "{file}: its end record says {} finding(s) of {}, the file holds {}: not a whole report",
+            end["findings"],
+            end["end"],
+            out.len()
+        ))
+        .into());
     }
     Ok((out, serde_json::json!({"format": "jsonl"})))
 }

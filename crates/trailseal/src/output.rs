@@ -164,7 +164,9 @@ fn written_by_trailseal(head: &str) -> bool {
     }
     let first = text.lines().next().unwrap_or_default();
     // JSON Lines of findings (`--format jsonl`).
-    if first.starts_with("{\"code\":\"TS") && first.contains("\"compliance\":") {
+    if first.starts_with("{\"code\":\"TS") && first.contains("\"compliance\":")
+        || first.starts_with("{\"end\":\"trailseal.audit/")
+    {
         return true;
     }
     let scanned = first

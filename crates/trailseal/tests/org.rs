@@ -325,10 +325,14 @@ fn shards_merge_into_the_whole_and_jsonl_streams_the_same_findings() {
 
     // JSON Lines: one finding a line, the same findings.
     let out = audit(&["--format", "jsonl"]).output().expect("run");
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+    let mut lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| serde_json::from_str(l).expect("a finding per line"))
+        .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
         .collect();
+    // The last line is the end record, with the number of findings.
+    let end = lines.pop().expect("an end record");
+    assert_eq!(end["end"], "trailseal.audit/v1");
+    assert_eq!(end["findings"].as_u64(), Some(lines.len() as u64));
     let doc = serde_json::json!({ "findings": lines });
     assert_eq!(outcome(&doc), outcome(&whole));
     // And merge reads JSON Lines too.
@@ -336,6 +340,13 @@ fn shards_merge_into_the_whole_and_jsonl_streams_the_same_findings() {
     std::fs::write(&jsonl, &out.stdout).expect("write");
     let (merged, _, _) = run(ts(server).args(["merge", "--format", "json"]).arg(&jsonl));
     assert_eq!(outcome(&merged), outcome(&whole));
+    // Cut off (a killed run, a truncated file): refused, never read as the whole.
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let cut: Vec<&str> = text.lines().take(5).collect();
+    std::fs::write(&jsonl, cut.join("\n") + "\n").expect("write");
+    let out = ts(server).arg("merge").arg(&jsonl).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cut off"));
 }
 
 #[test]
