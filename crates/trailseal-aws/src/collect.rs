@@ -25,8 +25,8 @@ use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 use trailseal_model::{
-    key_region, AccountEvidence, EventDataStore, Key, KeyRef, OrganizationInfo, RegionEvidence,
-    Trail,
+    key_region, AccountEvidence, EventDataStore, Fact, Key, KeyRef, OrganizationInfo,
+    RegionEvidence, Trail,
 };
 
 use crate::error::{credentials_advice, describe, human, CollectError, Trouble};
@@ -58,7 +58,7 @@ pub const ORGANIZATION_ACTIONS: &[&str] = &[
 ];
 
 /// Default number of requests in flight.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// What to collect.
 #[derive(Debug, Clone)]
@@ -123,6 +123,10 @@ pub struct Collector {
     path_style: bool,
     /// Requests in flight for this account.
     permits: Arc<Semaphore>,
+    /// Calls off the longest chain (trail status, bucket location) take at most half of the
+    /// slots, so that the key reads (DescribeKey, then GetKeyPolicy) are never queued behind
+    /// all of them.
+    side: Arc<Semaphore>,
     /// Requests in flight over every account of an organization audit.
     global: Option<Arc<Semaphore>>,
     clients: std::sync::Mutex<HashMap<String, RegionClients>>,
@@ -159,6 +163,7 @@ impl Collector {
             config,
             path_style,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            side: Arc::new(Semaphore::new((concurrency / 2).max(1))),
             global: None,
             clients: std::sync::Mutex::new(HashMap::new()),
         }
@@ -249,7 +254,8 @@ impl Collector {
                 .map(|(name, region)| self.bucket_location(name, region)),
         );
         let keys = self.keys(&account, &partition, &references);
-        let (statuses, locations, (key_refs, keys)) = tokio::join!(statuses, locations, keys);
+        // The key reads first: they are the longest chain.
+        let ((key_refs, keys), statuses, locations) = tokio::join!(keys, statuses, locations);
         for (trail, (status, error)) in trails.values_mut().zip(statuses) {
             trail.status = status;
             trail.status_error = error;
@@ -278,11 +284,13 @@ impl Collector {
 
     /// Resolves every key reference and reads every distinct key once.
     ///
-    /// `ListAliases` runs first, once per Region with references: an alias name or alias ARN
-    /// of this account found there is resolved locally to its target key, so that a key
-    /// referenced by alias and by ARN is described once. Everything else (key ARNs, bare key
-    /// ids, aliases of other accounts, aliases not listed) is resolved with `DescribeKey`,
-    /// once per distinct (Region, target).
+    /// `ListAliases` runs once per Region with references: an alias name or alias ARN of this
+    /// account found there is resolved locally to its target key, so that a key referenced by
+    /// alias and by ARN is described once; and it names each key's aliases (an `alias/aws/...`
+    /// one makes the key AWS-managed). References that need no alias list (key ARNs, bare key
+    /// ids, aliases of other accounts) are described at the same time, not after it, and each
+    /// key's policy and rotation are read as soon as it is described: the longest chain of
+    /// calls is DescribeKey then GetKeyPolicy (bench/README.md, "Organization audits").
     async fn keys(
         &self,
         account: &str,
@@ -290,7 +298,51 @@ impl Collector {
         references: &BTreeSet<(String, String)>,
     ) -> (Vec<KeyRef>, BTreeMap<String, Key>) {
         let regions: BTreeSet<String> = references.iter().map(|(r, _)| r.clone()).collect();
-        let listed = join_all(regions.iter().map(|r| self.aliases(r))).await;
+        let (direct, via_alias): (Vec<&(String, String)>, Vec<&(String, String)>) = references
+            .iter()
+            .partition(|(region, reference)| alias_name(reference, region, account).is_none());
+        // Described once per distinct (Region, target); a key's details once per key ARN.
+        let described: tokio::sync::Mutex<HashMap<(String, String), (KeyRef, Option<Key>)>> =
+            tokio::sync::Mutex::new(HashMap::new());
+        let detailed: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
+        let details: tokio::sync::Mutex<HashMap<String, (Fact<String>, Fact<bool>)>> =
+            tokio::sync::Mutex::new(HashMap::new());
+        let describe = |region: String, target: String| {
+            let (described, detailed, details) = (&described, &detailed, &details);
+            async move {
+                if described
+                    .lock()
+                    .await
+                    .contains_key(&(region.clone(), target.clone()))
+                {
+                    return;
+                }
+                let (found, key) = self.describe_key(&region, &target).await;
+                let first = key.as_ref().and_then(|k| k.arn.clone()).filter(|arn| {
+                    detailed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(arn.clone())
+                });
+                described
+                    .lock()
+                    .await
+                    .insert((region, target), (found, key.clone()));
+                if let (Some(arn), Some(key)) = (first, key) {
+                    let read = self.key_details(&key).await;
+                    details.lock().await.insert(arn, read);
+                }
+            }
+        };
+        let listing = join_all(regions.iter().map(|r| self.aliases(r)));
+        let direct_reads = join_all(
+            direct
+                .iter()
+                .map(|(region, reference)| describe(region.clone(), reference.clone())),
+        );
+        let (listed, ()) = tokio::join!(listing, async {
+            direct_reads.await;
+        });
         let aliases: HashMap<String, Result<Vec<(String, String)>, String>> =
             regions.into_iter().zip(listed).collect();
 
@@ -306,20 +358,13 @@ impl Collector {
                 None => reference.to_owned(),
             }
         };
-        let targets: BTreeSet<(String, String)> = references
+        let targets: BTreeSet<(String, String)> = via_alias
             .iter()
             .map(|(region, reference)| (region.clone(), target(region, reference)))
             .collect();
-        let described: HashMap<(String, String), (KeyRef, Option<Key>)> =
-            join_all(targets.iter().map(|(region, t)| async move {
-                (
-                    (region.clone(), t.clone()),
-                    self.describe_key(region, t).await,
-                )
-            }))
-            .await
-            .into_iter()
-            .collect();
+        join_all(targets.into_iter().map(|(region, t)| describe(region, t))).await;
+        let described = described.into_inner();
+        let details = details.into_inner();
 
         let mut key_refs = Vec::new();
         let mut keys: BTreeMap<String, Key> = BTreeMap::new();
@@ -341,9 +386,14 @@ impl Collector {
             }
         }
 
-        // Each distinct key's policy and rotation status.
-        let details = join_all(keys.values().map(|k| self.key_details(k))).await;
-        for (key, (policy, rotation)) in keys.values_mut().zip(details) {
+        // Each distinct key's policy and rotation status, and its aliases.
+        for key in keys.values_mut() {
+            let why = || "the key's ARN or Region is not known".to_owned();
+            let (policy, rotation) = key
+                .arn
+                .as_ref()
+                .and_then(|arn| details.get(arn).cloned())
+                .unwrap_or_else(|| (Fact::Unreadable(why()), Fact::Unreadable(why())));
             key.policy = policy;
             key.rotation_enabled = rotation;
             let region = key.region.known().cloned().unwrap_or_default();
@@ -363,6 +413,12 @@ impl Collector {
 
     /// One of the `concurrency` slots; held until the guard is dropped. The semaphore is never
     /// closed, so this is always `Some`.
+    /// A slot for a call off the longest chain: one of half the slots, then a slot.
+    async fn side_permit(&self) -> Option<(tokio::sync::SemaphorePermit<'_>, Permit<'_>)> {
+        let side = self.side.acquire().await.ok()?;
+        Some((side, self.permit().await?))
+    }
+
     async fn permit(&self) -> Option<Permit<'_>> {
         let own = self.permits.acquire().await.ok()?;
         let global = match &self.global {

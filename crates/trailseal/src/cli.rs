@@ -174,7 +174,7 @@ pub struct AwsArgs {
     #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
     pub exclude_regions: Vec<String>,
     /// AWS requests in flight at most (over every account with --org / --accounts).
-    #[arg(long, value_name = "N", default_value_t = 16,
+    #[arg(long, value_name = "N", default_value_t = 32,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Seconds to wait for a connection (per attempt; calls are tried up to 5 times): an

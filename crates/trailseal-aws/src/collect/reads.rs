@@ -139,7 +139,7 @@ impl Collector {
         trail: &Trail,
     ) -> (Option<TrailStatus>, Option<String>) {
         let result = {
-            let _p = self.permit().await;
+            let _p = self.side_permit().await;
             self.cloudtrail(&trail.home_region)
                 .get_trail_status()
                 .name(&trail.arn)
@@ -338,7 +338,7 @@ impl Collector {
     /// GetBucketLocation: empty means us-east-1, `EU` means eu-west-1.
     pub(super) async fn bucket_location(&self, name: &str, region: &str) -> Bucket {
         let result = {
-            let _p = self.permit().await;
+            let _p = self.side_permit().await;
             self.s3(region)
                 .get_bucket_location()
                 .bucket(name)
