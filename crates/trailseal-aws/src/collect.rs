@@ -139,6 +139,13 @@ struct RegionClients {
     s3: aws_sdk_s3::Client,
 }
 
+/// A key reference: (the Region it is resolved in, the `KmsKeyId` or lookup target).
+type Reference = (String, String);
+/// How a reference resolved, and the key when it did.
+type Described = (KeyRef, Option<Key>);
+/// A key's policy and rotation status.
+type Details = (Fact<String>, Fact<bool>);
+
 /// A request slot: this account's, and the global one of an organization audit.
 struct Permit<'a> {
     _own: tokio::sync::SemaphorePermit<'a>,
@@ -298,14 +305,14 @@ impl Collector {
         references: &BTreeSet<(String, String)>,
     ) -> (Vec<KeyRef>, BTreeMap<String, Key>) {
         let regions: BTreeSet<String> = references.iter().map(|(r, _)| r.clone()).collect();
-        let (direct, via_alias): (Vec<&(String, String)>, Vec<&(String, String)>) = references
+        let (direct, via_alias): (Vec<&Reference>, Vec<&Reference>) = references
             .iter()
             .partition(|(region, reference)| alias_name(reference, region, account).is_none());
         // Described once per distinct (Region, target); a key's details once per key ARN.
-        let described: tokio::sync::Mutex<HashMap<(String, String), (KeyRef, Option<Key>)>> =
+        let described: tokio::sync::Mutex<HashMap<Reference, Described>> =
             tokio::sync::Mutex::new(HashMap::new());
         let detailed: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
-        let details: tokio::sync::Mutex<HashMap<String, (Fact<String>, Fact<bool>)>> =
+        let details: tokio::sync::Mutex<HashMap<String, Details>> =
             tokio::sync::Mutex::new(HashMap::new());
         let describe = |region: String, target: String| {
             let (described, detailed, details) = (&described, &detailed, &details);
