@@ -185,6 +185,13 @@ impl OrgCollector {
             .iter()
             .map(String::as_str)
             .collect();
+        for e in &excluded {
+            if !selected.iter().any(|a| a == e) {
+                notes.push(format!(
+                    "--exclude-accounts: {e} is not among the accounts to audit (a typo?)"
+                ));
+            }
+        }
         let mut chosen: Vec<String> = Vec::new();
         for a in selected {
             if !excluded.contains(a.as_str()) && !chosen.contains(&a) {

@@ -275,6 +275,8 @@ pub struct Renderer {
     close_indent: String,
     sarif_rules: Vec<Value>,
     sarif_index: HashMap<String, usize>,
+    /// JSON: each account's verdict whatever their number ([`Renderer::with_account_verdicts`]).
+    accounts: bool,
 }
 
 /// Stands for the array of findings (results) in the serialized skeleton.
@@ -305,6 +307,7 @@ impl Renderer {
             close_indent: String::new(),
             sarif_rules,
             sarif_index,
+            accounts: false,
         };
         if let Some((head, _)) = r.skeleton(&Tally::default(), None) {
             let key_indent = head
@@ -317,6 +320,13 @@ impl Renderer {
         r
     }
 
+    /// A report of an account selection (`--org`, `--accounts`, `merge`): the JSON lists each
+    /// account's verdict also when it holds one account (a shard may).
+    pub fn with_account_verdicts(mut self) -> Renderer {
+        self.accounts = true;
+        self
+    }
+
     /// The document without its findings, split where they go (None for text).
     fn skeleton(&self, tally: &Tally, input: Option<&Value>) -> Option<(String, String)> {
         let doc = match self.style {
@@ -325,7 +335,8 @@ impl Renderer {
                 tool: json!({"name": "trailseal", "version": self.tool_version}),
                 findings: SENTINEL,
                 trails: &tally.verdicts,
-                accounts: Some(tally.account_verdicts()).filter(|a| a.len() > 1),
+                accounts: Some(tally.account_verdicts())
+                    .filter(|a| a.len() > 1 || self.accounts && !a.is_empty()),
                 summary: &tally.summary,
                 input,
             }),

@@ -106,7 +106,7 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     if let Style::Text(opts) = &mut style {
         opts.by_account = true;
     }
-    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));
+    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION")).with_account_verdicts();
     let prepared = crate::org_cmd::prepare(&args.aws, options)?;
     let sink = std::io::BufWriter::with_capacity(1 << 16, crate::output::report_sink(&args.out)?);
     let mut writer = ReportWriter::new(sink, &renderer)?;
@@ -149,9 +149,14 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
         "shard": options.shard.map(|s| format!("{}/{}", s.index, s.count)),
         "accounts": read,
     });
+    let unreadable = read.iter().filter(|a| !a["error"].is_null()).count();
     let header = format!(
-        "{}, collected {collected_at}\n\n",
-        describe_accounts(plan, options)
+        "{}{}, collected {collected_at}\n\n",
+        describe_accounts(plan, options),
+        match unreadable {
+            0 => String::new(),
+            n => format!(" ({n} could not be read)"),
+        }
     );
     let tally = writer.finish(Some(&input), &header).map_err(written)?;
     // A shard that holds no account (more shards than accounts) has nothing to evaluate, and
@@ -179,5 +184,5 @@ fn describe_accounts(plan: &AccountsPlan, options: &OrgOptions) -> String {
         .shard
         .map(|s| format!(", shard {}/{}", s.index, s.count))
         .unwrap_or_default();
-    format!("{what}: {} read{shard}", plan.accounts.len())
+    format!("{what}: {} audited{shard}", plan.accounts.len())
 }

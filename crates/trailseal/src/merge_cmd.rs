@@ -80,7 +80,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
     if let Style::Text(opts) = &mut style {
         opts.by_account = accounts.len() > 1;
     }
-    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));
+    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION")).with_account_verdicts();
     let input = serde_json::json!({ "merged": inputs });
     let header = format!(
         "Merged {} report(s): {} finding(s) of {} account(s), collected {}\n\n",
@@ -137,7 +137,10 @@ fn read_report(path: &Path) -> anyhow::Result<(Vec<Finding>, serde_json::Value)>
     let expected = "expected a trailseal report: `trailseal audit --format json` (or --format \
                     jsonl) writes one";
     if let Some(what) = other_document(&text, Expect::Report) {
-        return Err(UsageError(format!("{file} is {what}, not a report; {expected}")).into());
+        return Err(UsageError(format!(
+            "{file} is {what}, not a trailseal JSON report; {expected}"
+        ))
+        .into());
     }
     let trimmed = text.trim_start();
     if trimmed.is_empty() {

@@ -17,7 +17,7 @@ pub fn read_input(path: &Path) -> anyhow::Result<String> {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .context("reading the policy from standard input")?;
+            .context("cannot read standard input")?;
         return Ok(text);
     }
     let bytes = std::fs::read(path).map_err(|e| {

@@ -15,6 +15,10 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Requests the chaos fault has already seen (one fault per request at most).
+static FAULTED: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
 #[derive(Debug, Clone, Copy)]
 pub enum Fault {
     /// The k-th mutating call fails with AccessDeniedException (HTTP 400).
@@ -26,10 +30,11 @@ pub enum Fault {
     ThrottleQuery { action: &'static str, times: usize },
     /// sts:AssumeRole into a role of `account` is refused (HTTP 403 AccessDenied).
     DenyAssumeRole { account: &'static str },
-    /// Of every `every` requests (counted over all, reads included): the first is answered
-    /// with a throttling error in its protocol's form (HTTP 400 ThrottlingException, S3's 503
-    /// SlowDown), the second with HTTP 500, the third is held without an answer for
-    /// `stall_secs` and then dropped. The rest reach moto.
+    /// Of every `every` requests (counted over all, reads included, each request once): the
+    /// first is answered with a throttling error in its protocol's form (HTTP 400
+    /// ThrottlingException, S3's 503 SlowDown), the second with HTTP 500, the third is held
+    /// without an answer for `stall_secs` and then dropped. The rest, and every retry of a
+    /// faulted request, reach moto.
     Chaos { every: usize, stall_secs: u64 },
 }
 
@@ -140,7 +145,35 @@ fn serve(
         }
     }
     if let Fault::Chaos { every, stall_secs } = fault {
-        let n = count.fetch_add(1, Ordering::SeqCst) % every.max(4);
+        // Each request (by its first line, signing key, target and body) is faulted on one
+        // attempt at most: its retry reaches moto, so the results must equal a clean run's.
+        let head_text = String::from_utf8_lossy(&head);
+        // The credential scope without its date: access key, Region, service.
+        let signer: Vec<&str> = head_text
+            .split("Credential=")
+            .nth(1)
+            .and_then(|c| c.split(',').next())
+            .unwrap_or_default()
+            .split('/')
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, part)| part)
+            .collect();
+        let signer = signer.join("/");
+        let identity = format!(
+            "{} {signer} {target} {}",
+            head_text.lines().next().unwrap_or_default(),
+            String::from_utf8_lossy(&body)
+        );
+        let first_time = FAULTED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(identity);
+        let n = if first_time {
+            count.fetch_add(1, Ordering::SeqCst) % every.max(4)
+        } else {
+            0
+        };
         let (status, content_type, error) = if !target.is_empty() {
             (
                 "400 Bad Request",
