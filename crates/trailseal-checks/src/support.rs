@@ -35,6 +35,7 @@ pub(crate) fn finding(
         file: None,
         line: None,
         column: None,
+        muted: None,
     }
 }
 
@@ -150,6 +151,7 @@ pub(crate) fn account_finding(
         file: None,
         line: None,
         column: None,
+        muted: None,
     }
 }
 

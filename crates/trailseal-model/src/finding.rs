@@ -10,6 +10,9 @@ pub enum Status {
     Error,
     Indeterminate,
     Skipped,
+    /// Accepted by a mutelist entry (`--mutelist`): reported with the entry's reason and the
+    /// status it would have had ([`Finding::muted`]); never fails the run.
+    Muted,
 }
 
 impl Status {
@@ -20,6 +23,7 @@ impl Status {
             Status::Error => "error",
             Status::Indeterminate => "indeterminate",
             Status::Skipped => "skipped",
+            Status::Muted => "muted",
         }
     }
 }
@@ -81,6 +85,23 @@ pub struct Finding {
     /// 1-based column in `file` (infrastructure as code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
+    /// Why the finding is muted (status `muted`), and the status it had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<Muted>,
+}
+
+/// A mutelist entry's verdict on a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Muted {
+    /// The status the checks gave it.
+    pub status: Status,
+    /// The entry's reason (mandatory in the mutelist).
+    pub reason: String,
+    /// The entry's expiry date (YYYY-MM-DD), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// Which entry (1-based, in file order) muted it.
+    pub entry: usize,
 }
 
 /// Counts per status.
@@ -91,6 +112,13 @@ pub struct Summary {
     pub error: usize,
     pub indeterminate: usize,
     pub skipped: usize,
+    /// Muted by a mutelist (counted apart; absent from reports without a mutelist).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub muted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -103,6 +131,7 @@ impl Summary {
                 Status::Error => s.error += 1,
                 Status::Indeterminate => s.indeterminate += 1,
                 Status::Skipped => s.skipped += 1,
+                Status::Muted => s.muted += 1,
             }
         }
         s

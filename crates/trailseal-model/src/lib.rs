@@ -16,4 +16,4 @@ pub use evidence::{
     names_aws_managed_alias, usage_implied_by_spec, AWS_REGIONS, SYMBOLIC_ACCOUNT, SYMBOLIC_REGION,
 };
 pub use fact::{Fact, NotKnown};
-pub use finding::{Finding, Severity, Status, Summary};
+pub use finding::{Finding, Muted, Severity, Status, Summary};

@@ -3,6 +3,7 @@
 //! Renderers for findings: the JSON contract of ../shared/PRODUCT.md (`trailseal.audit/v1`)
 //! and a human text format grouped by resource (what is wrong, why it matters, the fix).
 
+pub mod mutelist;
 mod sarif;
 mod stream;
 
@@ -130,6 +131,7 @@ fn status_label(status: Status, color: bool) -> String {
         Status::Error => ("ERROR", "35;1"),
         Status::Indeterminate => ("INDET", "33;1"),
         Status::Skipped => ("SKIP ", "2"),
+        Status::Muted => ("MUTED", "2;33"),
     };
     paint(color, code, text)
 }
@@ -205,8 +207,17 @@ pub fn text_footer(tally: &Tally) -> String {
     }
     let s = &tally.summary;
     out += &format!(
-        "Summary: {} pass, {} fail, {} error, {} indeterminate, {} skipped\n",
-        s.pass, s.fail, s.error, s.indeterminate, s.skipped
+        "Summary: {} pass, {} fail, {} error, {} indeterminate, {} skipped{}\n",
+        s.pass,
+        s.fail,
+        s.error,
+        s.indeterminate,
+        s.skipped,
+        if s.muted > 0 {
+            format!(", {} muted (accepted in the mutelist; they do not fail the run)", s.muted)
+        } else {
+            String::new()
+        }
     );
     let by_severity: Vec<String> = ["info", "low", "medium", "high", "critical"]
         .iter()
@@ -434,7 +445,7 @@ fn text_block(
     let mut quiet_pass: Vec<&str> = Vec::new();
     let mut quiet_skip: Vec<(&str, &str)> = Vec::new();
     for f in fs {
-        if opts.compact && !opts.verbose && !is_problem(f) {
+        if opts.compact && !opts.verbose && !is_problem(f) && f.status != Status::Muted {
             if f.status == Status::Pass {
                 quiet_pass.push(&f.code);
             } else {
@@ -450,6 +461,19 @@ fn text_block(
             f.severity.as_str()
         );
         out += &format!("{}\n", indent(&f.message, "        "));
+        if let Some(m) = &f.muted {
+            out += &format!(
+                "        {} {} (was {}; mutelist entry {}{})\n",
+                paint(opts.color, "1", "muted:"),
+                m.reason,
+                m.status.as_str(),
+                m.entry,
+                m.expires
+                    .as_deref()
+                    .map(|d| format!(", until {d}"))
+                    .unwrap_or_default()
+            );
+        }
         if !is_problem(f) && !opts.verbose {
             continue;
         }

@@ -99,12 +99,17 @@ pub(crate) fn sarif_result(
     index: &std::collections::HashMap<String, usize>,
 ) -> Option<Value> {
     let suppressed = f.status == Status::Skipped && f.message.starts_with("suppressed: ");
-    let (kind, level) = match f.status {
+    // A muted finding is the finding it was, suppressed by the mutelist.
+    let status = match (&f.muted, f.status) {
+        (Some(m), Status::Muted) => m.status,
+        _ => f.status,
+    };
+    let (kind, level) = match status {
         Status::Fail => ("fail", level(f.severity)),
         Status::Indeterminate => ("review", "none"),
         Status::Error => ("open", "none"),
         Status::Skipped if suppressed => ("fail", level(f.severity)),
-        Status::Pass | Status::Skipped => return None,
+        Status::Pass | Status::Skipped | Status::Muted => return None,
     };
     let mut location = json!({
         "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
@@ -135,6 +140,12 @@ pub(crate) fn sarif_result(
         result["suppressions"] = json!([{
             "kind": "inSource",
             "justification": f.message.trim_start_matches("suppressed: "),
+        }]);
+    }
+    if let (Some(m), Status::Muted) = (&f.muted, f.status) {
+        result["suppressions"] = json!([{
+            "kind": "external",
+            "justification": m.reason,
         }]);
     }
     Some(result)

@@ -222,6 +222,7 @@ impl Tally {
         a.error += b.error;
         a.indeterminate += b.indeterminate;
         a.skipped += b.skipped;
+        a.muted += b.muted;
         self.verdicts.extend(other.verdicts);
         self.evaluated |= other.evaluated;
         self.worst_problem = self.worst_problem.max(other.worst_problem);
@@ -277,6 +278,8 @@ pub struct Renderer {
     sarif_index: HashMap<String, usize>,
     /// JSON: each account's verdict whatever their number ([`Renderer::with_account_verdicts`]).
     accounts: bool,
+    /// Accepted risks, applied to every finding rendered ([`Renderer::with_mutelist`]).
+    mutelist: Option<std::sync::Arc<crate::mutelist::Mutelist>>,
 }
 
 /// Stands for the array of findings (results) in the serialized skeleton.
@@ -308,6 +311,7 @@ impl Renderer {
             sarif_rules,
             sarif_index,
             accounts: false,
+            mutelist: None,
         };
         if let Some((head, _)) = r.skeleton(&Tally::default(), None) {
             let key_indent = head
@@ -318,6 +322,22 @@ impl Renderer {
             r.item_indent = " ".repeat(key_indent + 2);
         }
         r
+    }
+
+    /// Applies a mutelist to every finding this renderer renders: the findings it covers are
+    /// rendered `muted`, with the reason.
+    pub fn with_mutelist(mut self, mutelist: Option<crate::mutelist::Mutelist>) -> Renderer {
+        self.mutelist = mutelist.map(std::sync::Arc::new);
+        self
+    }
+
+    /// The mutelist's warnings (expired entries, entries that matched nothing) once every
+    /// finding was rendered.
+    pub fn mutelist_warnings(&self) -> Vec<String> {
+        self.mutelist
+            .as_ref()
+            .map(|m| m.warnings())
+            .unwrap_or_default()
     }
 
     /// A report of an account selection (`--org`, `--accounts`, `merge`): the JSON lists each
@@ -356,6 +376,16 @@ impl Renderer {
     /// Renders the findings of whole resources (every finding of a resource, or of a trail,
     /// in the same call).
     pub fn render(&self, findings: &[Finding]) -> Rendered {
+        let muted;
+        let findings = match &self.mutelist {
+            Some(list) => {
+                let mut copy = findings.to_vec();
+                list.apply(&mut copy);
+                muted = copy;
+                &muted[..]
+            }
+            None => findings,
+        };
         let mut out = Rendered {
             tally: Tally::of(findings),
             ..Rendered::default()
@@ -573,6 +603,19 @@ impl<'r, W: Write> ReportWriter<'r, W> {
     /// Ends the document: JSON's `input` (what was evaluated), text's header line(s) above
     /// the blocks. Returns what the report added up.
     pub fn finish(mut self, input: Option<&Value>, text_header: &str) -> io::Result<Tally> {
+        // What the mutelist did, with what was evaluated.
+        let with_mutes;
+        let input = match (&self.renderer.mutelist, input) {
+            (Some(list), input) => {
+                let mut value = input.cloned().unwrap_or_else(|| json!({}));
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("mutelist".to_owned(), list.summary());
+                }
+                with_mutes = value;
+                Some(&with_mutes)
+            }
+            (None, input) => input,
+        };
         self.tally.verdicts.sort_by(|a, b| a.arn.cmp(&b.arn));
         if let Style::Text(opts) = self.renderer.style {
             self.write(text_header.as_bytes())?;

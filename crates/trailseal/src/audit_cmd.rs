@@ -2,7 +2,7 @@
 
 use trailseal_aws::{AccountsPlan, OrgOptions, Selection};
 use trailseal_model::{Evidence, EVIDENCE_SCHEMA};
-use trailseal_report::{Renderer, ReportWriter, Style};
+use trailseal_report::{ReportWriter, Style};
 
 use crate::cli::AuditArgs;
 use crate::documents::{other_document, Expect};
@@ -106,7 +106,7 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     if let Style::Text(opts) = &mut style {
         opts.by_account = true;
     }
-    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION")).with_account_verdicts();
+    let renderer = crate::output::renderer(style, &args.filter)?.with_account_verdicts();
     let prepared = crate::org_cmd::prepare(&args.aws, options)?;
     let sink = std::io::BufWriter::with_capacity(1 << 16, crate::output::report_sink(&args.out)?);
     let mut writer = ReportWriter::new(sink, &renderer)?;
@@ -159,6 +159,7 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
         }
     );
     let tally = writer.finish(Some(&input), &header).map_err(written)?;
+    crate::output::mutelist_warnings(&renderer);
     // A shard that holds no account (more shards than accounts) has nothing to evaluate, and
     // nothing failed: exit 0, with the note `prepare` printed.
     if plan.accounts.is_empty() {

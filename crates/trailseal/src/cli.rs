@@ -296,6 +296,11 @@ pub struct FilterArgs {
     /// Only the problems and the summary (text): no passing resources.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Accepted risks (YAML: `mutes:` entries by checks, accounts, regions and resources, each
+    /// with a reason and an optional `expires` date): the findings they cover are reported
+    /// `muted`, with the reason, and do not fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub mutelist: Option<PathBuf>,
 }
 
 impl FilterArgs {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use trailseal_model::Finding;
-use trailseal_report::{write_report, Renderer, Style};
+use trailseal_report::{write_report, Style};
 
 use crate::cli::MergeArgs;
 use crate::documents::{other_document, Expect};
@@ -80,7 +80,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
     if let Style::Text(opts) = &mut style {
         opts.by_account = accounts.len() > 1;
     }
-    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION")).with_account_verdicts();
+    let renderer = crate::output::renderer(style, &args.filter)?.with_account_verdicts();
     let input = serde_json::json!({ "merged": inputs });
     let header = format!(
         "Merged {} report(s): {} finding(s) of {} account(s), collected {}\n\n",
@@ -102,6 +102,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
         }
         Err(e) => return Err(e.into()),
     };
+    crate::output::mutelist_warnings(&renderer);
     Ok(tally.exit_code(args.filter.threshold()))
 }
 
@@ -233,7 +234,7 @@ fn rank(status: trailseal_model::Status) -> u8 {
     use trailseal_model::Status;
     match status {
         Status::Pass => 0,
-        Status::Skipped => 1,
+        Status::Skipped | Status::Muted => 1,
         Status::Indeterminate => 2,
         Status::Error => 3,
         Status::Fail => 4,

@@ -205,14 +205,37 @@ pub fn report(
     input: &serde_json::Value,
     text_header: &str,
 ) -> anyhow::Result<u8> {
-    let tally = write_findings(
-        out,
-        style(out, filter, false),
-        findings,
-        Some(input),
-        text_header,
-    )?;
+    let renderer = renderer(style(out, filter, false), filter)?;
+    let tally = write_findings(out, &renderer, findings, Some(input), text_header)?;
+    mutelist_warnings(&renderer);
     Ok(tally.exit_code(filter.threshold()))
+}
+
+/// The renderer of `style` with the mutelist of `--mutelist`, read and checked (a file that
+/// cannot be used is a usage error naming its line).
+pub fn renderer(style: Style, filter: &FilterArgs) -> anyhow::Result<Renderer> {
+    let mutelist = match &filter.mutelist {
+        None => None,
+        Some(path) => {
+            let text = read_input(path)?;
+            let today = trailseal_aws::now_rfc3339();
+            let today = today.get(..10).unwrap_or_default();
+            Some(
+                trailseal_report::mutelist::Mutelist::parse(&text, today).map_err(|e| {
+                    UsageError(format!("--mutelist {}: {e}", path.display()))
+                })?,
+            )
+        }
+    };
+    Ok(Renderer::new(style, env!("CARGO_PKG_VERSION")).with_mutelist(mutelist))
+}
+
+/// Prints what the mutelist warns about (expired entries, entries that matched nothing) once
+/// the report is written.
+pub fn mutelist_warnings(renderer: &Renderer) {
+    for w in renderer.mutelist_warnings() {
+        eprintln!("trailseal: warning: {w}");
+    }
 }
 
 /// Writes a whole report (audit, policy check) the one way reports are written
@@ -220,13 +243,12 @@ pub fn report(
 /// went away (`| head`) is not an error.
 pub fn write_findings(
     out: &OutputArgs,
-    style: Style,
+    renderer: &Renderer,
     findings: &[Finding],
     input: Option<&serde_json::Value>,
     text_header: &str,
 ) -> anyhow::Result<Tally> {
-    let renderer = Renderer::new(style, env!("CARGO_PKG_VERSION"));
-    match write_report(report_sink(out)?, &renderer, findings, input, text_header) {
+    match write_report(report_sink(out)?, renderer, findings, input, text_header) {
         Ok(tally) => Ok(tally),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Tally::of(findings)),
         Err(e) => Err(e).with_context(|| match &out.output {

@@ -98,10 +98,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         declared: &declared,
     };
 
-    let renderer = Renderer::new(
-        style(&args.out, &args.filter, true),
-        env!("CARGO_PKG_VERSION"),
-    );
+    let renderer = crate::output::renderer(style(&args.out, &args.filter, true), &args.filter)?;
     let sink = report_sink(&args.out)?;
     let mut writer =
         ReportWriter::new(std::io::BufWriter::with_capacity(1 << 16, sink), &renderer)?;
@@ -117,6 +114,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             Some(path) => format!("cannot write the report to {}", path.display()),
             None => "cannot write the report to standard output".to_owned(),
         })?;
+    crate::output::mutelist_warnings(&renderer);
     if scanned == 0 && tally.findings == 0 {
         eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
         return Ok(2);

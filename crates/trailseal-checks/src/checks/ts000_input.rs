@@ -68,5 +68,6 @@ pub fn input_finding(
         file: Some(file.to_owned()),
         line: Some(line),
         column: Some(column),
+        muted: None,
     }
 }
