@@ -312,17 +312,17 @@ impl Collector {
         let described: tokio::sync::Mutex<HashMap<Reference, Described>> =
             tokio::sync::Mutex::new(HashMap::new());
         let detailed: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
-        let details: tokio::sync::Mutex<HashMap<String, Details>> =
-            tokio::sync::Mutex::new(HashMap::new());
+        // Describes a target; returns the key when it is the first lookup that found it (whose
+        // policy and rotation are then read).
         let describe = |region: String, target: String| {
-            let (described, detailed, details) = (&described, &detailed, &details);
+            let (described, detailed) = (&described, &detailed);
             async move {
                 if described
                     .lock()
                     .await
                     .contains_key(&(region.clone(), target.clone()))
                 {
-                    return;
+                    return None;
                 }
                 let (found, key) = self.describe_key(&region, &target).await;
                 let first = key.as_ref().and_then(|k| k.arn.clone()).filter(|arn| {
@@ -335,21 +335,22 @@ impl Collector {
                     .lock()
                     .await
                     .insert((region, target), (found, key.clone()));
-                if let (Some(arn), Some(key)) = (first, key) {
-                    let read = self.key_details(&key).await;
-                    details.lock().await.insert(arn, read);
-                }
+                first.and(key)
             }
         };
-        let listing = join_all(regions.iter().map(|r| self.aliases(r)));
-        let direct_reads = join_all(
-            direct
-                .iter()
-                .map(|(region, reference)| describe(region.clone(), reference.clone())),
+        let details_of = |key: Key| async move {
+            let read = self.key_details(&key).await;
+            (key.arn.unwrap_or_default(), read)
+        };
+        // Level 1: the alias lists, and every reference that needs none.
+        let (listed, direct_keys) = tokio::join!(
+            join_all(regions.iter().map(|r| self.aliases(r))),
+            join_all(
+                direct
+                    .iter()
+                    .map(|(region, reference)| describe(region.clone(), reference.clone())),
+            )
         );
-        let (listed, ()) = tokio::join!(listing, async {
-            direct_reads.await;
-        });
         let aliases: HashMap<String, Result<Vec<(String, String)>, String>> =
             regions.into_iter().zip(listed).collect();
 
@@ -369,9 +370,18 @@ impl Collector {
             .iter()
             .map(|(region, reference)| (region.clone(), target(region, reference)))
             .collect();
-        join_all(targets.into_iter().map(|(region, t)| describe(region, t))).await;
+        // Level 2: the direct keys' details, and the aliases' keys; level 3: their details.
+        let (direct_details, alias_details) = tokio::join!(
+            join_all(direct_keys.into_iter().flatten().map(details_of)),
+            async {
+                let keys =
+                    join_all(targets.into_iter().map(|(region, t)| describe(region, t))).await;
+                join_all(keys.into_iter().flatten().map(details_of)).await
+            }
+        );
         let described = described.into_inner();
-        let details = details.into_inner();
+        let details: HashMap<String, Details> =
+            direct_details.into_iter().chain(alias_details).collect();
 
         let mut key_refs = Vec::new();
         let mut keys: BTreeMap<String, Key> = BTreeMap::new();

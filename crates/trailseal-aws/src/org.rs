@@ -240,6 +240,10 @@ impl OrgCollector {
         options: &OrgOptions,
         mut emit: impl FnMut(AccountEvidence, Vec<String>),
     ) {
+        // An empty shard reads nothing, not even the management account.
+        if plan.accounts.is_empty() {
+            return;
+        }
         let mut rest: &[String] = &plan.accounts;
         let mut organization_trails: Vec<Trail> = Vec::new();
         let mut pending: Option<String> = None;

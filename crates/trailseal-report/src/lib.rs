@@ -214,7 +214,10 @@ pub fn text_footer(tally: &Tally) -> String {
         s.indeterminate,
         s.skipped,
         if s.muted > 0 {
-            format!(", {} muted (accepted in the mutelist; they do not fail the run)", s.muted)
+            format!(
+                ", {} muted (accepted in the mutelist; they do not fail the run)",
+                s.muted
+            )
         } else {
             String::new()
         }

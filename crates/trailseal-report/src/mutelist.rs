@@ -128,7 +128,10 @@ impl Mutelist {
         let mut entries = Vec::new();
         for (i, item) in items.iter().enumerate() {
             if !matches!(item.value, Value::Map(_)) {
-                return Err(err(item, "an entry must be a mapping (checks, ..., reason)".into()));
+                return Err(err(
+                    item,
+                    "an entry must be a mapping (checks, ..., reason)".into(),
+                ));
             }
             for (key, pos, _) in item.entries() {
                 if !KEYS.contains(&key.as_str()) {
@@ -173,8 +176,8 @@ impl Mutelist {
             if let Some(codes) = &checks {
                 for code in codes {
                     let pattern = code.contains(['*', '?']);
-                    let known = trailseal_checks::catalogue()
-                        .any(|c| glob_match(code, c.code, true));
+                    let known =
+                        trailseal_checks::catalogue().any(|c| glob_match(code, c.code, true));
                     if !known {
                         let node = item.get("checks").unwrap_or(item);
                         return Err(err(
@@ -194,7 +197,12 @@ impl Mutelist {
             let reason = match item.get("reason") {
                 Some(node) => match node.as_str().map(str::trim) {
                     Some(r) if !r.is_empty() => r.to_owned(),
-                    _ => return Err(err(node, "`reason` is empty: say why it is accepted".into())),
+                    _ => {
+                        return Err(err(
+                            node,
+                            "`reason` is empty: say why it is accepted".into(),
+                        ))
+                    }
                 },
                 None => {
                     return Err(err(
@@ -246,11 +254,7 @@ impl Mutelist {
             ) {
                 continue;
             }
-            let Some(entry) = self
-                .entries
-                .iter()
-                .find(|e| !e.expired && e.covers(f))
-            else {
+            let Some(entry) = self.entries.iter().find(|e| !e.expired && e.covers(f)) else {
                 continue;
             };
             entry.matched.fetch_add(1, Ordering::Relaxed);
@@ -391,10 +395,17 @@ mutes:
             (Status::Fail, "legacy trail, replaced in Q3", 1)
         );
         assert_eq!(fs[1].status, Status::Pass);
-        assert_eq!(fs[2].status, Status::Fail, "the expired entry mutes nothing");
+        assert_eq!(
+            fs[2].status,
+            Status::Fail,
+            "the expired entry mutes nothing"
+        );
         assert_eq!(fs[3].status, Status::Fail);
         let warnings = list.warnings();
-        assert!(warnings[0].contains("expired on 2026-01-31"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("expired on 2026-01-31"),
+            "{warnings:?}"
+        );
         assert!(warnings[1].contains("matched no finding"), "{warnings:?}");
         assert_eq!(warnings.len(), 2);
         // An entry is valid through its expiry day.

@@ -84,12 +84,16 @@ fn account_tallies(findings: &[Finding]) -> BTreeMap<String, AccountTally> {
             continue;
         }
         let a = out.entry(f.account.clone()).or_default();
+        // An account that could not be read: not decided, unless another report of it (a
+        // merge) says it fails.
+        if let Some(error) = f.evidence.get("account_error").and_then(Value::as_str) {
+            a.unreadable = Some(error.to_owned());
+            a.coverage += usize::from(f.code == COVERAGE_CODE);
+            continue;
+        }
         let counted = compliant.contains(&f.code.as_str()) || f.code == COVERAGE_CODE;
         if counted && is_problem(f) {
             a.problems.insert(f.code.clone());
-        }
-        if let Some(error) = f.evidence.get("account_error").and_then(Value::as_str) {
-            a.unreadable = Some(error.to_owned());
         }
         if f.code == COVERAGE_CODE {
             a.coverage += 1;
@@ -181,7 +185,6 @@ impl Tally {
                 let mut undecided = Vec::new();
                 if let Some(error) = &a.unreadable {
                     undecided.push(format!("the account could not be read: {error}"));
-                    why.clear();
                 }
                 if a.coverage == 0 {
                     undecided.push(format!("{COVERAGE_CODE} did not run"));
@@ -647,6 +650,7 @@ impl<'r, W: Write> ReportWriter<'r, W> {
                 "end": SCHEMA,
                 "findings": self.tally.findings,
                 "summary": self.tally.summary,
+                "input": input,
             });
             self.write(format!("{end}\n").as_bytes())?;
         } else if let Some((_, tail)) = self.renderer.skeleton(&self.tally, input) {
@@ -751,4 +755,51 @@ pub fn write_report<W: Write>(
     let mut writer = ReportWriter::new(io::BufWriter::with_capacity(1 << 16, out), renderer)?;
     writer.push(renderer.render(findings))?;
     writer.finish(input, text_header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailseal_model::Severity;
+
+    fn coverage(status: Status, account_error: bool) -> Finding {
+        Finding {
+            code: "TS012".into(),
+            name: "region-covered".into(),
+            status,
+            severity: Severity::High,
+            account: "111122223333".into(),
+            region: if account_error {
+                String::new()
+            } else {
+                "us-east-1".into()
+            },
+            resource: "arn:aws:cloudtrail:us-east-1:111122223333:".into(),
+            message: String::new(),
+            remediation: String::new(),
+            evidence: if account_error {
+                json!({"account_error": "could not assume the role"})
+            } else {
+                json!({"logging_trails": []})
+            },
+            compliance: vec![],
+            file: None,
+            line: None,
+            column: None,
+            muted: None,
+        }
+    }
+
+    /// Not readable in one report: not decided; but a known failure in another report of the
+    /// same account (a merge) decides it: not compliant.
+    #[test]
+    fn an_unreadable_account_is_not_decided_unless_a_failure_is_known() {
+        let alone = Tally::of(&[coverage(Status::Error, true)]).account_verdicts();
+        assert_eq!(alone[0].compliant, None);
+        let both = Tally::of(&[coverage(Status::Error, true), coverage(Status::Fail, false)])
+            .account_verdicts();
+        assert_eq!(both[0].compliant, Some(false), "{both:?}");
+        let read = Tally::of(&[coverage(Status::Pass, false)]).account_verdicts();
+        assert_eq!(read[0].compliant, Some(true));
+    }
 }

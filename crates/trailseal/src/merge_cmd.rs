@@ -68,7 +68,12 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
     check_shards(&args.reports, &inputs)?;
     let all: Vec<&'static str> = trailseal_checks::catalogue().map(|c| c.code).collect();
     let codes = args.filter.codes(&all)?;
-    findings.retain(|f| trailseal_checks::is_input_finding(f) || codes.contains(&f.code.as_str()));
+    // Input that was not read, and accounts that could not be read, are never filtered away.
+    findings.retain(|f| {
+        trailseal_checks::is_input_finding(f)
+            || f.evidence.get("account_error").is_some()
+            || codes.contains(&f.code.as_str())
+    });
     if dropped > 0 {
         eprintln!(
             "trailseal: note: {dropped} finding(s) appeared in more than one report, kept once"
@@ -226,7 +231,12 @@ fn read_report(path: &Path) -> anyhow::Result<(Vec<Finding>, serde_json::Value)>
         ))
         .into());
     }
-    Ok((out, serde_json::json!({"format": "jsonl"})))
+    // The end record carries what was evaluated (the shard among it).
+    let input = match end.get("input") {
+        Some(input) if !input.is_null() => input.clone(),
+        _ => serde_json::json!({"format": "jsonl"}),
+    };
+    Ok((out, input))
 }
 
 /// How bad a status is, to keep the worse of two disagreeing findings.

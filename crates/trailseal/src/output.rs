@@ -221,9 +221,8 @@ pub fn renderer(style: Style, filter: &FilterArgs) -> anyhow::Result<Renderer> {
             let today = trailseal_aws::now_rfc3339();
             let today = today.get(..10).unwrap_or_default();
             Some(
-                trailseal_report::mutelist::Mutelist::parse(&text, today).map_err(|e| {
-                    UsageError(format!("--mutelist {}: {e}", path.display()))
-                })?,
+                trailseal_report::mutelist::Mutelist::parse(&text, today)
+                    .map_err(|e| UsageError(format!("--mutelist {}: {e}", path.display())))?,
             )
         }
     };

@@ -233,6 +233,31 @@ fn an_organization_in_one_command() {
         .iter()
         .any(|f| f["account"] == org.refused && f["status"] == "error"));
 
+    // merge --checks never drops an account that could not be read either.
+    let dir = support::cli::tempdir();
+    let full = dir.path().join("full.json");
+    let status = trailseal_at(&proxy.endpoint())
+        .args([
+            "audit",
+            "--org",
+            "--regions",
+            REGIONS,
+            "--format",
+            "json",
+            "-o",
+        ])
+        .arg(&full)
+        .status()
+        .expect("run");
+    assert_eq!(status.code(), Some(1));
+    let (merged, code, _) = run(trailseal_at(&proxy.endpoint())
+        .args(["merge", "--format", "json", "--checks", "TS001,TS006"])
+        .arg(&full));
+    assert_eq!(code, 1);
+    assert!(findings(&merged)
+        .iter()
+        .any(|f| f["account"] == org.refused && f["status"] == "error"));
+
     // The text report groups by account and counts compliant accounts.
     let out = trailseal_at(&proxy.endpoint())
         .args(["audit", "--org", "--regions", REGIONS, "--no-color"])
@@ -298,6 +323,17 @@ fn shards_merge_into_the_whole_and_jsonl_streams_the_same_findings() {
     assert_eq!(code, whole_code, "{stderr}");
     assert_eq!(outcome(&merged), outcome(&whole));
     assert_eq!(merged["accounts"], whole["accounts"]);
+
+    // JSON Lines shards carry their shard in the end record: one alone is refused too.
+    let part = dir.path().join("shard-1.jsonl");
+    let status = audit(&["--shard", "1/2", "--format", "jsonl", "-o"])
+        .arg(&part)
+        .status()
+        .expect("run");
+    assert!(matches!(status.code(), Some(0 | 1)));
+    let out = ts(server).arg("merge").arg(&part).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2/2 missing"));
 
     // A shard that holds no account (more shards than accounts) is not a failure: exit 0.
     let mut codes = Vec::new();

@@ -1,0 +1,123 @@
+//! `--format asff`: AWS Security Finding Format (schema 2018-10-08), ready for Security Hub's
+//! `BatchImportFindings` (`trailseal audit --security-hub` imports them itself).
+//!
+//! - `ProductArn` is the account's own custom integration in the finding's Region
+//!   (`arn:PARTITION:securityhub:REGION:ACCOUNT:product/ACCOUNT/default`); `GeneratorId` the
+//!   check code; `Id` stable across runs (check, account, Region, resource), so that a new run
+//!   updates the same finding.
+//! - `Compliance.Status`: PASSED, FAILED, WARNING (indeterminate: could not be decided) or
+//!   NOT_AVAILABLE (error, skipped); `RelatedRequirements` the compliance ids (at most 32).
+//! - `Workflow.Status` NEW for a problem, SUPPRESSED when muted, RESOLVED when it passes;
+//!   `RecordState` ARCHIVED for a pass (a finding that now passes is archived in Security Hub),
+//!   ACTIVE otherwise.
+//! - `Resources`: the trail (`AwsCloudTrailTrail`), key (`AwsKmsKey`) or account (`AwsAccount`)
+//!   with partition and Region.
+//!
+//! ASFF belongs to an AWS account: findings of infrastructure as code (no account) are
+//! refused by the command. Validated against botocore's Security Hub service model (request
+//! shape of BatchImportFindings: required fields, enums, lengths) in the test suite.
+
+use serde_json::{json, Value};
+use trailseal_model::{Finding, Severity, Status};
+
+use crate::ocsf::{partition, resource_type};
+
+pub const SCHEMA_VERSION: &str = "2018-10-08";
+
+/// The finding types of this control (ASFF "namespace/category/classifier").
+const TYPES: &[&str] =
+    &["Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark"];
+
+fn label(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "INFORMATIONAL",
+        Severity::Low => "LOW",
+        Severity::Medium => "MEDIUM",
+        Severity::High => "HIGH",
+        Severity::Critical => "CRITICAL",
+    }
+}
+
+/// `text` cut to at most `max` characters (ASFF limits), with an ellipsis.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((cut, _)) if text.chars().count() > max => format!("{}…", &text[..cut]),
+        _ => text.to_owned(),
+    }
+}
+
+/// The Region a finding is imported into: its own, or `fallback` for account-wide findings
+/// without one.
+pub(crate) fn import_region<'a>(f: &'a Finding, fallback: &'a str) -> &'a str {
+    if f.region.is_empty() {
+        fallback
+    } else {
+        &f.region
+    }
+}
+
+/// One finding in ASFF. `now` is RFC 3339; `region` where it is imported.
+pub(crate) fn finding(f: &Finding, uid: &str, now: &str, region: &str) -> Value {
+    let status = f.muted.as_ref().map_or(f.status, |m| m.status);
+    let compliance = match status {
+        Status::Pass => "PASSED",
+        Status::Fail => "FAILED",
+        Status::Indeterminate => "WARNING",
+        Status::Error | Status::Skipped | Status::Muted => "NOT_AVAILABLE",
+    };
+    let (workflow, record) = match f.status {
+        Status::Pass => ("RESOLVED", "ARCHIVED"),
+        Status::Muted => ("SUPPRESSED", "ACTIVE"),
+        _ => ("NEW", "ACTIVE"),
+    };
+    let partition = partition(f);
+    let title = trailseal_checks::info(&f.code).map_or("", |i| i.title);
+    let mut resource = json!({
+        "Type": resource_type(f),
+        "Id": f.resource,
+        "Partition": partition,
+        "Region": region,
+    });
+    if resource_type(f) == "Other" {
+        resource["Details"] = json!({"Other": {"trailseal:resource": clip(&f.resource, 1024)}});
+    }
+    let mut out = json!({
+        "SchemaVersion": SCHEMA_VERSION,
+        "Id": clip(uid, 512),
+        "ProductArn": format!(
+            "arn:{partition}:securityhub:{region}:{account}:product/{account}/default",
+            account = f.account
+        ),
+        "ProductName": "trailseal",
+        "CompanyName": "trailseal",
+        "GeneratorId": f.code,
+        "AwsAccountId": f.account,
+        "Types": TYPES,
+        "CreatedAt": now,
+        "UpdatedAt": now,
+        "Severity": {"Label": label(f.severity), "Original": f.severity.as_str().to_ascii_uppercase()},
+        "Title": clip(&format!("{} {}: {title}", f.code, f.name), 256),
+        "Description": clip(&f.message, 1024),
+        "Remediation": {"Recommendation": {"Text": clip(&f.remediation, 512)}},
+        "Resources": [resource],
+        "Compliance": {
+            "Status": compliance,
+            "RelatedRequirements": f.compliance.iter().take(32).collect::<Vec<_>>(),
+        },
+        "Workflow": {"Status": workflow},
+        "RecordState": record,
+        "Region": region,
+        "ProductFields": {
+            "trailseal/status": f.status.as_str(),
+            "trailseal/check": f.code,
+        },
+    });
+    if let Some(m) = &f.muted {
+        out["Note"] = json!({
+            "Text": clip(&format!("muted: {}", m.reason), 512),
+            "UpdatedBy": "trailseal",
+            "UpdatedAt": now,
+        });
+    }
+    out
+}
