@@ -3,7 +3,8 @@
 # tests against the AWS emulator (moto in server mode, installed into a venv under ~/.cache by
 # scripts/setup-moto.sh; the tests start it themselves on a free loopback port), and the
 # differential test of the policy engine against iam-simulate (npm package installed under
-# ~/.cache by scripts/differential/setup.sh; needs Node.js and npm).
+# ~/.cache by scripts/differential/setup.sh; needs Node.js and npm), and the report formats
+# checked by independent validators (scripts/setup-validators.sh: a venv under ~/.cache).
 # This is exactly what CI runs (.ci/run). Safe to run on a fresh Debian machine with Rust,
 # Python 3, Node.js and npm (setup.sh installs nodejs and npm from Debian when they are
 # missing, but only as root with CI=true).
@@ -19,6 +20,10 @@ export INSTA_UPDATE=no
 echo "== AWS emulator (moto)"
 TRAILSEAL_MOTO_SERVER="$(scripts/setup-moto.sh)"
 export TRAILSEAL_MOTO_SERVER
+
+echo "== independent validators of the report formats (OCSF, ASFF, JUnit XSD, pre-commit)"
+TRAILSEAL_VALIDATORS_DIR="$(scripts/setup-validators.sh)"
+export TRAILSEAL_VALIDATORS_DIR
 
 echo "== independent IAM evaluator for the differential test (iam-simulate, Node.js)"
 TRAILSEAL_IAM_SIMULATE_DIR="$(scripts/differential/setup.sh)"

@@ -109,9 +109,7 @@ pub(crate) fn blocks(findings: &[Finding], by_account: bool) -> Vec<(BlockKey, S
                 _ => format!("account {}, {}", first.account, first.region),
             };
             let verdict = match verdicts.get(resource) {
-                Some(v) if v.compliant => {
-                    " <span class=\"verdict ok\">compliant</span>".to_owned()
-                }
+                Some(v) if v.compliant => " <span class=\"verdict ok\">compliant</span>".to_owned(),
                 Some(v) => format!(
                     " <span class=\"verdict bad\">not compliant ({})</span>",
                     escape(&v.failing.join(", "))

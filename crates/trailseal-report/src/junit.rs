@@ -27,6 +27,12 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// XML element content: only `&`, `<` and `>` need escaping there (quotes stay readable in CI
+/// views); control characters as in [`escape`].
+pub(crate) fn escape_text(text: &str) -> String {
+    escape(text).replace("&quot;", "\"").replace("&apos;", "'")
+}
+
 /// The detail of a problem: message, fix, and how the key policy was evaluated.
 fn detail(f: &Finding) -> String {
     let mut out = format!("{}\n\nfix:\n{}", f.message, f.remediation);
@@ -60,7 +66,7 @@ pub(crate) fn case(f: &Finding) -> String {
         format!(
             "{open}>\n      <{tag} message=\"{}\" type=\"{kind}\">{}</{tag}>\n    </testcase>\n",
             escape(&f.message),
-            escape(text)
+            escape_text(text)
         )
     };
     match f.status {

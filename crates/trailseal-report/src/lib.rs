@@ -3,7 +3,12 @@
 //! Renderers for findings: the JSON contract of ../shared/PRODUCT.md (`trailseal.audit/v1`)
 //! and a human text format grouped by resource (what is wrong, why it matters, the fix).
 
+mod asff;
+pub mod csv;
+mod html;
+mod junit;
 pub mod mutelist;
+pub mod ocsf;
 mod sarif;
 mod stream;
 
@@ -346,7 +351,7 @@ pub fn drop_repeated_why(block: &str, seen: &mut std::collections::HashSet<Strin
     out
 }
 
-fn block_key(file: &str, resource: &str, fs: &[&Finding]) -> BlockKey {
+pub(crate) fn block_key(file: &str, resource: &str, fs: &[&Finding]) -> BlockKey {
     let worst_fail = fs
         .iter()
         .filter(|f| f.status == Status::Fail)
@@ -568,4 +573,59 @@ fn snippet(text: &str, line: u32, color: bool) -> String {
         );
     }
     out
+}
+
+/// A finding's identity across runs: check, account, Region and resource (and the file and line
+/// of infrastructure as code). OCSF's `finding_info.uid` and ASFF's `Id`, so that a new run
+/// updates the same finding in Security Hub or a SIEM.
+pub(crate) fn uid(f: &Finding) -> String {
+    let mut id = format!(
+        "trailseal/{}/{}/{}/{}",
+        f.code, f.account, f.region, f.resource
+    );
+    if let Some(file) = &f.file {
+        id.push_str(&format!("/{file}:{}", f.line.unwrap_or(0)));
+    }
+    id
+}
+
+/// Now: RFC 3339 UTC (seconds) and milliseconds since the epoch.
+pub(crate) fn now() -> (String, i64) {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let ms = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+    (rfc3339(since.as_secs()), ms)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of seconds since the epoch (the civil-from-days algorithm of
+/// H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+fn rfc3339(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn rfc3339_of_known_instants() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
 }

@@ -31,6 +31,30 @@ pub enum Style {
     Jsonl,
     Sarif,
     Text(TextOptions),
+    /// One row per finding, RFC 4180 ([`crate::csv::COLUMNS`]).
+    Csv,
+    /// JUnit XML: a test suite per check, a test case per resource and check.
+    Junit,
+    /// OCSF Detection Finding objects in a JSON array.
+    Ocsf,
+    /// OCSF Detection Finding objects, one per line.
+    OcsfJsonl,
+    /// AWS Security Finding Format objects in a JSON array (BatchImportFindings).
+    Asff,
+    /// One self-contained HTML page.
+    Html(TextOptions),
+}
+
+impl Style {
+    /// Whether the document is assembled at the end from kept blocks (sorted, grouped).
+    fn blocks(&self) -> bool {
+        matches!(self, Style::Text(_) | Style::Junit | Style::Html(_))
+    }
+
+    /// Whether the findings are written as lines, as they come (no document around them).
+    fn lines(&self) -> bool {
+        matches!(self, Style::Jsonl | Style::OcsfJsonl | Style::Csv)
+    }
 }
 
 /// An account's verdict in a report of several accounts.
@@ -283,6 +307,8 @@ pub struct Renderer {
     accounts: bool,
     /// Accepted risks, applied to every finding rendered ([`Renderer::with_mutelist`]).
     mutelist: Option<std::sync::Arc<crate::mutelist::Mutelist>>,
+    /// The report's time: RFC 3339 and milliseconds since the epoch (OCSF, ASFF, JUnit).
+    now: (String, i64),
 }
 
 /// Stands for the array of findings (results) in the serialized skeleton.
@@ -315,6 +341,7 @@ impl Renderer {
             sarif_index,
             accounts: false,
             mutelist: None,
+            now: crate::now(),
         };
         if let Some((head, _)) = r.skeleton(&Tally::default(), None) {
             let key_indent = head
@@ -368,7 +395,14 @@ impl Renderer {
                 &self.tool_version,
                 Value::String(SENTINEL.to_owned()),
             )),
-            Style::Text(_) | Style::Jsonl => return None,
+            // A bare JSON array of objects.
+            Style::Ocsf | Style::Asff => return Some((String::new(), String::new())),
+            Style::Text(_)
+            | Style::Jsonl
+            | Style::Csv
+            | Style::Junit
+            | Style::OcsfJsonl
+            | Style::Html(_) => return None,
         }
         .ok()?;
         let marker = serde_json::to_string(SENTINEL).ok()?;
@@ -421,6 +455,62 @@ impl Renderer {
                     out.blocks.push((key, text.len()));
                 }
             }
+            Style::Html(opts) => {
+                for (key, text) in crate::html::blocks(findings, opts.by_account) {
+                    out.bytes.extend_from_slice(text.as_bytes());
+                    out.blocks.push((key, text.len()));
+                }
+            }
+            Style::Junit => {
+                for f in findings {
+                    let text = crate::junit::case(f);
+                    let key: BlockKey = (
+                        f.code.clone(),
+                        std::cmp::Reverse(None),
+                        std::cmp::Reverse(None),
+                        std::cmp::Reverse(0),
+                        format!("{}\u{1}{}", f.account, f.file.as_deref().unwrap_or("")),
+                        format!("{}\u{1}{}", f.resource, f.region),
+                    );
+                    out.bytes.extend_from_slice(text.as_bytes());
+                    out.blocks.push((key, text.len()));
+                }
+            }
+            Style::Csv => {
+                for f in findings {
+                    out.bytes
+                        .extend_from_slice(crate::csv::finding(f).as_bytes());
+                    out.items += 1;
+                }
+            }
+            Style::Ocsf | Style::OcsfJsonl => {
+                for f in findings {
+                    let value =
+                        crate::ocsf::finding(f, &self.tool_version, self.now.1, &crate::uid(f));
+                    if let Style::Ocsf = self.style {
+                        self.item(&mut out, &value);
+                    } else if serde_json::to_writer(&mut out.bytes, &value).is_ok() {
+                        out.bytes.push(b'\n');
+                        out.items += 1;
+                    }
+                }
+            }
+            Style::Asff => {
+                for f in findings {
+                    // An account-wide finding without a Region is imported where the account's
+                    // other findings are, else in its partition's first Region.
+                    let fallback = findings
+                        .iter()
+                        .find(|o| o.account == f.account && !o.region.is_empty())
+                        .map_or_else(
+                            || default_region(crate::ocsf::partition(f)).to_owned(),
+                            |o| o.region.clone(),
+                        );
+                    let region = crate::asff::import_region(f, &fallback);
+                    let value = crate::asff::finding(f, &crate::uid(f), &self.now.0, region);
+                    self.item(&mut out, &value);
+                }
+            }
         }
         out
     }
@@ -443,6 +533,16 @@ impl Renderer {
         } else {
             out.bytes.truncate(mark);
         }
+    }
+}
+
+/// The first Region of a partition, where Security Hub findings without a Region of their
+/// own are imported.
+fn default_region(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "cn-north-1",
+        "aws-us-gov" => "us-gov-west-1",
+        _ => "us-east-1",
     }
 }
 
@@ -546,6 +646,9 @@ impl<'r, W: Write> ReportWriter<'r, W> {
             w.write(head.as_bytes())?;
             w.write(b"[")?;
         }
+        if let Style::Csv = renderer.style {
+            w.write(crate::csv::header().as_bytes())?;
+        }
         Ok(w)
     }
 
@@ -571,7 +674,7 @@ impl<'r, W: Write> ReportWriter<'r, W> {
     /// Adds a unit's findings.
     pub fn push(&mut self, r: Rendered) -> io::Result<()> {
         self.tally.add(r.tally);
-        if let Style::Text(_) = self.renderer.style {
+        if self.renderer.style.blocks() {
             let mut at = 0;
             for (key, len) in r.blocks {
                 let offset = self.spill.append(&r.bytes[at..at + len])?;
@@ -583,7 +686,7 @@ impl<'r, W: Write> ReportWriter<'r, W> {
         if r.items == 0 {
             return Ok(());
         }
-        if let Style::Jsonl = self.renderer.style {
+        if self.renderer.style.lines() {
             self.write(&r.bytes)?;
             self.items += r.items;
             // Each account's findings are out as soon as they are known.
@@ -644,6 +747,44 @@ impl<'r, W: Write> ReportWriter<'r, W> {
             }
             let footer = text_footer(&self.tally);
             self.write(footer.as_bytes())?;
+        } else if let Style::Junit = self.renderer.style {
+            let s = self.tally.summary;
+            self.write(
+                crate::junit::head(self.tally.findings, s.fail, s.error + s.indeterminate)
+                    .as_bytes(),
+            )?;
+            let mut blocks = std::mem::take(&mut self.blocks);
+            blocks.sort_by(|a, b| a.0.cmp(&b.0));
+            let timestamp = self.renderer.now.0.clone();
+            // One suite per check: its cases are read back, counted, written.
+            let mut i = 0;
+            while i < blocks.len() {
+                let code = blocks[i].0 .0.clone();
+                let mut cases = Vec::new();
+                while i < blocks.len() && blocks[i].0 .0 == code {
+                    let (_, offset, len) = &blocks[i];
+                    cases.push(
+                        String::from_utf8_lossy(&self.spill.read(*offset, *len)?).into_owned(),
+                    );
+                    i += 1;
+                }
+                self.write(crate::junit::suite(&code, &timestamp, &cases).as_bytes())?;
+            }
+            self.write(crate::junit::TAIL.as_bytes())?;
+        } else if let Style::Html(opts) = self.renderer.style {
+            self.write(crate::html::head(text_header, &self.tally).as_bytes())?;
+            let mut blocks = std::mem::take(&mut self.blocks);
+            blocks.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut account: Option<String> = None;
+            for (key, offset, len) in blocks {
+                if opts.by_account && account.as_ref() != Some(&key.0) {
+                    self.write(crate::html::account_heading(&key.0).as_bytes())?;
+                    account = Some(key.0.clone());
+                }
+                let text = self.spill.read(offset, len)?;
+                self.write(&text)?;
+            }
+            self.write(crate::html::TAIL.as_bytes())?;
         } else if let Style::Jsonl = self.renderer.style {
             // The end record: a stream without it was cut off (`trailseal merge` refuses it).
             let end = json!({

@@ -103,7 +103,7 @@ fn describe_live(evidence: &Evidence) -> String {
 /// the evidence of all accounts is never held at once.
 fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> anyhow::Result<u8> {
     let mut style = crate::output::style(&args.out, &args.filter, false);
-    if let Style::Text(opts) = &mut style {
+    if let Style::Text(opts) | Style::Html(opts) = &mut style {
         opts.by_account = true;
     }
     let renderer = crate::output::renderer(style, &args.filter)?.with_account_verdicts();

@@ -425,6 +425,18 @@ pub enum Format {
     Sarif,
     /// One finding per line (JSON Lines), streamed as each account (or file) is done.
     Jsonl,
+    /// One row per finding, RFC 4180 CSV with a header (columns in docs/reference.md).
+    Csv,
+    /// JUnit XML: a test suite per check, a test case per resource and check.
+    Junit,
+    /// OCSF 1.8.0 Detection Finding (class 2004) objects in a JSON array.
+    Ocsf,
+    /// OCSF Detection Finding objects, one per line.
+    OcsfJsonl,
+    /// AWS Security Finding Format (BatchImportFindings), a JSON array (audit only).
+    Asff,
+    /// One self-contained HTML page: summary, filters, each finding with its fix.
+    Html,
 }
 
 #[derive(Debug, Args)]

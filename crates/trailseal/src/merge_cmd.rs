@@ -82,7 +82,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
     let mut style = crate::output::style(&args.out, &args.filter, false);
     let accounts: std::collections::BTreeSet<&str> =
         findings.iter().map(|f| f.account.as_str()).collect();
-    if let Style::Text(opts) = &mut style {
+    if let Style::Text(opts) | Style::Html(opts) = &mut style {
         opts.by_account = accounts.len() > 1;
     }
     let renderer = crate::output::renderer(style, &args.filter)?.with_account_verdicts();

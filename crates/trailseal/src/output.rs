@@ -58,17 +58,27 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
 
 /// The report style of `--format`, with the text options of `--verbose` / `--quiet`.
 pub fn style(out: &OutputArgs, filter: &FilterArgs, snippets: bool) -> Style {
+    let text = TextOptions {
+        color: use_color(out),
+        verbose: filter.verbose,
+        compact: true,
+        snippets,
+        quiet: filter.quiet,
+        by_account: false,
+    };
     match out.format {
         Format::Json => Style::Json,
         Format::Jsonl => Style::Jsonl,
         Format::Sarif => Style::Sarif,
-        Format::Text => Style::Text(TextOptions {
-            color: use_color(out),
-            verbose: filter.verbose,
-            compact: true,
-            snippets,
-            quiet: filter.quiet,
-            by_account: false,
+        Format::Text => Style::Text(text),
+        Format::Csv => Style::Csv,
+        Format::Junit => Style::Junit,
+        Format::Ocsf => Style::Ocsf,
+        Format::OcsfJsonl => Style::OcsfJsonl,
+        Format::Asff => Style::Asff,
+        Format::Html => Style::Html(TextOptions {
+            color: false,
+            ..text
         }),
     }
 }

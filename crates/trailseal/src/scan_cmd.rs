@@ -98,6 +98,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         declared: &declared,
     };
 
+    if args.out.format == crate::cli::Format::Asff {
+        return Err(UsageError(
+            "--format asff writes findings of a deployed AWS account (ASFF requires an account \
+             id and Region): use it with `trailseal audit`; for infrastructure as code use \
+             sarif, junit, ocsf or csv"
+                .into(),
+        )
+        .into());
+    }
     let renderer = crate::output::renderer(style(&args.out, &args.filter, true), &args.filter)?;
     let sink = report_sink(&args.out)?;
     let mut writer =

@@ -1,0 +1,339 @@
+//! The report formats for security teams' tools (OCSF, ASFF, JUnit, CSV, HTML) and the
+//! mutelist, on examples/evidence/broken-account.json: every format validated by an independent
+//! implementation of its definition (scripts/validators/validate_report.py, in the venv of
+//! scripts/setup-validators.sh: ocsf-json-schema + jsonschema, botocore's Security Hub model,
+//! the junit-10.xsd with xmlschema, Python's csv module), and small snapshots of one failing
+//! finding in each format.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use support::cli::{example, tempdir, trailseal};
+
+const EVIDENCE: &str = "evidence/broken-account.json";
+
+fn validators() -> PathBuf {
+    let dir = std::env::var_os("TRAILSEAL_VALIDATORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/trailseal-validators-venv")
+        });
+    assert!(
+        dir.join("bin/python").exists() && dir.join("junit-10.xsd").exists(),
+        "the report validators are not installed: run scripts/setup-validators.sh (or set \
+         TRAILSEAL_VALIDATORS_DIR)"
+    );
+    dir
+}
+
+fn audit(format: &str, extra: &[&str], out: &Path) -> std::process::Output {
+    trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &example(EVIDENCE),
+            "--format",
+            format,
+            "-o",
+        ])
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("run trailseal")
+}
+
+fn json_findings(extra: &[&str]) -> Vec<Value> {
+    let out = trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &example(EVIDENCE),
+            "--format",
+            "json",
+        ])
+        .args(extra)
+        .output()
+        .expect("run trailseal");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    doc["findings"].as_array().expect("findings").clone()
+}
+
+fn validate(format: &str, file: &Path, findings: usize) {
+    let dir = validators();
+    let script = Path::new(&support::cli::root()).join("scripts/validators/validate_report.py");
+    let out = Command::new(dir.join("bin/python"))
+        .arg(script)
+        .args([
+            format,
+            &file.display().to_string(),
+            "--findings",
+            &findings.to_string(),
+        ])
+        .env("TRAILSEAL_VALIDATORS_DIR", &dir)
+        .output()
+        .expect("run the validator");
+    assert!(
+        out.status.success(),
+        "{format} is not valid:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_format_is_valid_by_an_independent_validator() {
+    let dir = tempdir();
+    let count = json_findings(&[]).len();
+    assert!(count > 100);
+    for format in ["ocsf", "ocsf-jsonl", "asff", "junit", "csv"] {
+        let file = dir.path().join(format!("report.{format}"));
+        let out = audit(format, &[], &file);
+        // The example has failures: exit 1, in every format.
+        assert_eq!(out.status.code(), Some(1), "{format}: {out:?}");
+        validate(format, &file, count);
+    }
+}
+
+/// The failing TS006 finding of the trail whose key policy is the AWS default, in each format
+/// (times redacted): what a reviewer checks the mapping on.
+#[test]
+fn one_failing_finding_in_each_format() {
+    let dir = tempdir();
+    let trail = "arn:aws:cloudtrail:us-east-1:111122223333:trail/default-policy";
+    let read = |format: &str| {
+        let file = dir.path().join(format!("r.{format}"));
+        audit(format, &[], &file);
+        std::fs::read_to_string(&file).expect("read the report")
+    };
+    let pick = |objects: Value, matches: &dyn Fn(&Value) -> bool| -> Value {
+        objects
+            .as_array()
+            .expect("an array")
+            .iter()
+            .find(|o| matches(o))
+            .cloned()
+            .expect("the finding")
+    };
+    let mut ocsf = pick(serde_json::from_str(&read("ocsf")).expect("JSON"), &|o| {
+        o["resources"][0]["uid"] == trail && o["metadata"]["event_code"] == "TS006"
+    });
+    for key in ["time"] {
+        ocsf[key] = Value::from("[time]");
+    }
+    ocsf["finding_info"]["created_time"] = Value::from("[time]");
+    ocsf["unmapped"]["evidence"] = Value::from("[the check's evaluation, as in --format json]");
+    insta::assert_json_snapshot!("ocsf_ts006", ocsf);
+
+    let mut asff = pick(serde_json::from_str(&read("asff")).expect("JSON"), &|o| {
+        o["Resources"][0]["Id"] == trail && o["GeneratorId"] == "TS006"
+    });
+    for key in ["CreatedAt", "UpdatedAt"] {
+        asff[key] = Value::from("[time]");
+    }
+    insta::assert_json_snapshot!("asff_ts006", asff);
+
+    let csv = read("csv");
+    let rows: Vec<&str> = csv.split("\r\n").collect();
+    let row = rows
+        .iter()
+        .find(|r| r.contains(trail) && r.contains(",TS006,"))
+        .expect("the CSV row");
+    insta::assert_snapshot!("csv_ts006", format!("{}\n{row}", rows[0]));
+
+    let junit = read("junit");
+    let opening = format!("<testcase name=\"{trail} ");
+    let start = junit
+        .match_indices(&opening)
+        .map(|(i, _)| i)
+        .find(|&i| {
+            junit[i..]
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("classname=\"TS006 "))
+        })
+        .expect("the test case");
+    let end = start + junit[start..].find("</testcase>").expect("its end") + "</testcase>".len();
+    insta::assert_snapshot!("junit_ts006", &junit[start..end]);
+}
+
+#[test]
+fn html_is_one_self_contained_page() {
+    let dir = tempdir();
+    let file = dir.path().join("report.html");
+    let out = audit("html", &[], &file);
+    assert_eq!(out.status.code(), Some(1));
+    let html = std::fs::read_to_string(&file).expect("read");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Nothing from the network: no external scripts, styles, images or fonts.
+    for needle in ["src=\"http", "href=\"http", "url(http", "@import", "<link"] {
+        assert!(!html.contains(needle), "{needle}");
+    }
+    // Every finding is there, with its filter attributes.
+    assert_eq!(
+        html.matches("<article class=\"finding").count(),
+        json_findings(&[]).len()
+    );
+    assert!(html.contains("data-status=\"fail\" data-severity=\"critical\" data-check=\"TS006\""));
+    // A resource name is text, never markup.
+    assert!(!html.contains("<script>alert"));
+}
+
+#[test]
+fn asff_needs_an_account_so_scan_refuses_it() {
+    let out = trailseal()
+        .args(["scan", &example("iac"), "--format", "asff"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trailseal audit"));
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
+fn the_mutelist_mutes_with_a_reason_and_never_fails_the_run() {
+    let dir = tempdir();
+    // Every problem of the example accepted, but with a reason; one entry expired, one that
+    // matches nothing.
+    let list = write(
+        dir.path(),
+        "mutelist.yaml",
+        "mutes:\n  - reason: \"accepted for the test\"\n    expires: 2999-12-31\n  - checks: [TS011]\n    reason: expired\n    expires: 2020-01-01\n  - resources: [\"arn:aws:cloudtrail:*:*:trail/none-such\"]\n    reason: nothing\n",
+    );
+    let out = trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &example(EVIDENCE),
+            "--format",
+            "json",
+            "--mutelist",
+        ])
+        .arg(&list)
+        .output()
+        .expect("run");
+    // Everything is muted: nothing fails the run.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let findings = doc["findings"].as_array().expect("findings");
+    let muted: Vec<&Value> = findings.iter().filter(|f| f["status"] == "muted").collect();
+    assert!(!muted.is_empty());
+    assert!(muted
+        .iter()
+        .all(|f| f["muted"]["reason"] == "accepted for the test"
+            && f["muted"]["status"]
+                .as_str()
+                .is_some_and(|s| ["fail", "error", "indeterminate"].contains(&s))));
+    // Never dropped: the same findings as without the mutelist.
+    assert_eq!(findings.len(), json_findings(&[]).len());
+    assert_eq!(doc["summary"]["muted"].as_u64(), Some(muted.len() as u64));
+    // A muted TS00x does not make a trail compliant.
+    assert!(doc["trails"]
+        .as_array()
+        .expect("trails")
+        .iter()
+        .any(|t| t["compliant"] == false));
+    assert_eq!(doc["input"]["mutelist"][1]["expired"], true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("expired on 2020-01-01"), "{stderr}");
+    assert!(stderr.contains("matched no finding"), "{stderr}");
+
+    // Text says MUTED with the reason; SARIF marks them suppressed.
+    let out = trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &example(EVIDENCE),
+            "--no-color",
+            "--mutelist",
+        ])
+        .arg(&list)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("MUTED") && text.contains("muted: accepted for the test"),
+        "{text}"
+    );
+    assert!(text.contains("muted (accepted in the mutelist"), "{text}");
+    let out = trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &example(EVIDENCE),
+            "--format",
+            "sarif",
+            "--mutelist",
+        ])
+        .arg(&list)
+        .output()
+        .expect("run");
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("SARIF");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert!(results
+        .iter()
+        .all(|r| r["suppressions"][0]["kind"] == "external"));
+}
+
+#[test]
+fn a_bad_mutelist_is_a_usage_error_naming_the_line() {
+    let dir = tempdir();
+    for (text, expected) in [
+        (
+            "mutes:\n  - checks: [TS011]\n",
+            "line 2: an entry without `reason`",
+        ),
+        (
+            "mutes:\n  - checks: [TS099]\n    reason: x\n",
+            "line 2: checks: unknown check code",
+        ),
+        (
+            "mutes:\n  - reason: x\n    expires: 2027-02-30\n",
+            "line 3: `expires`",
+        ),
+        ("mutes:\n  - reason: [\n", "not YAML"),
+    ] {
+        let list = write(dir.path(), "bad.yaml", text);
+        let out = trailseal()
+            .args(["audit", "--evidence", &example(EVIDENCE), "--mutelist"])
+            .arg(&list)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(expected) && stderr.contains("bad.yaml"),
+            "{text}: {stderr}"
+        );
+    }
+    // scan takes the same file.
+    let list = write(
+        dir.path(),
+        "scan.yaml",
+        "mutes:\n  - checks: [\"TS0*\"]\n    reason: accepted\n",
+    );
+    let out = trailseal()
+        .args(["scan", &example("iac"), "--format", "json", "--mutelist"])
+        .arg(&list)
+        .output()
+        .expect("run");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .any(|f| f["status"] == "muted"));
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the independent validators of trailseal's report formats into a venv outside the
+# clone and prints its directory (for TRAILSEAL_VALIDATORS_DIR). Idempotent: a second run only
+# checks the marker of the pinned versions.
+#   ocsf-json-schema  the OCSF schemas (1.0-1.8) as JSON Schema, checked with jsonschema
+#   botocore          Security Hub's service model (ASFF, BatchImportFindings)
+#   xmlschema         XSD validation; junit-10.xsd (Jenkins/Surefire JUnit schema, MIT) is taken
+#                     from pytest's source distribution on PyPI
+#   pre-commit        `pre-commit try-repo` of the repository's hook
+set -euo pipefail
+venv="${TRAILSEAL_VALIDATORS_VENV:-$HOME/.cache/trailseal-validators-venv}"
+python="${PYTHON:-python3}"
+pins="ocsf-json-schema==1.2.0 jsonschema==4.26.0 xmlschema==4.3.2 botocore==1.44.8 pre-commit==4.7.0"
+pytest_sdist="pytest==8.3.5"
+marker="$venv/.trailseal-pins"
+if [[ ! -f "$marker" ]] || [[ "$(cat "$marker")" != "$pins $pytest_sdist" ]] || [[ ! -f "$venv/junit-10.xsd" ]]; then
+  echo "== installing the report validators into $venv" >&2
+  "$python" -m venv "$venv" >&2
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install --quiet --disable-pip-version-check $pins >&2
+  tmp="$(mktemp -d)"
+  "$venv/bin/pip" download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    -d "$tmp" "$pytest_sdist" >&2
+  tar -xzf "$tmp"/pytest-*.tar.gz -C "$tmp" --wildcards '*/testing/example_scripts/junit-10.xsd'
+  cp "$tmp"/pytest-*/testing/example_scripts/junit-10.xsd "$venv/junit-10.xsd"
+  rm -rf "$tmp"
+  echo "$pins $pytest_sdist" > "$marker"
+fi
+echo "$venv"
