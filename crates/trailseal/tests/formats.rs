@@ -121,9 +121,7 @@ fn one_failing_finding_in_each_format() {
     let mut ocsf = pick(serde_json::from_str(&read("ocsf")).expect("JSON"), &|o| {
         o["resources"][0]["uid"] == trail && o["metadata"]["event_code"] == "TS006"
     });
-    for key in ["time"] {
-        ocsf[key] = Value::from("[time]");
-    }
+    ocsf["time"] = Value::from("[time]");
     ocsf["finding_info"]["created_time"] = Value::from("[time]");
     ocsf["unmapped"]["evidence"] = Value::from("[the check's evaluation, as in --format json]");
     insta::assert_json_snapshot!("ocsf_ts006", ocsf);
