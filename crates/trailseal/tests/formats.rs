@@ -180,6 +180,52 @@ fn html_is_one_self_contained_page() {
     assert!(!html.contains("<script>alert"));
 }
 
+/// The HTML report in a real browser (Debian's chromium through playwright-core): no console
+/// error, no network request, every filter shows exactly the findings it names, nothing
+/// scrolls sideways on a phone. Screenshots at phone and desktop widths are kept in
+/// `$CARGO_TARGET_DIR/trailseal-artifacts/html/` (look at them).
+#[test]
+fn html_works_in_a_browser_at_phone_and_desktop_widths() {
+    let dir = tempdir();
+    let file = dir.path().join("report.html");
+    audit("html", &[], &file);
+    let validators = validators();
+    assert!(
+        validators
+            .join("node/node_modules/playwright-core")
+            .exists(),
+        "playwright-core is not installed: run scripts/setup-validators.sh"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "no chromium at {chromium}: install it (Debian: apt-get install chromium) or set CHROMIUM"
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&support::cli::root()).join("target"));
+    let shots = target.join("trailseal-artifacts/html");
+    let script = Path::new(&support::cli::root()).join("scripts/validators/html_check.cjs");
+    let out = Command::new("node")
+        .arg(script)
+        .arg(&file)
+        .arg(&shots)
+        .env("TRAILSEAL_VALIDATORS_DIR", &validators)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["phone", "desktop"] {
+        assert!(shots.join(format!("report-{name}.png")).exists());
+    }
+    eprintln!("screenshots: {}", shots.display());
+}
+
 #[test]
 fn asff_needs_an_account_so_scan_refuses_it() {
     let out = trailseal()
