@@ -19,7 +19,10 @@ use serde_json::{json, Value};
 use trailseal_model::{Finding, Severity, Status, Summary};
 
 pub use sarif::sarif_report;
-pub use stream::{write_report, AccountVerdict, Rendered, Renderer, ReportWriter, Style, Tally};
+pub use stream::{
+    write_report, AccountVerdict, Rendered, RenderedSet, Renderer, ReportWriter, Reports, Style,
+    Tally,
+};
 
 pub const SCHEMA: &str = "trailseal.audit/v1";
 

@@ -2,7 +2,7 @@
 
 use trailseal_aws::{AccountsPlan, OrgOptions, Selection};
 use trailseal_model::{Evidence, EVIDENCE_SCHEMA};
-use trailseal_report::{ReportWriter, Style};
+use trailseal_report::{Reports, Style};
 
 use crate::cli::AuditArgs;
 use crate::documents::{other_document, Expect};
@@ -46,7 +46,11 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         }),
     };
     let header = format!("{source}, collected {}\n\n", evidence.collected_at);
-    let code = report(&args.out, &args.filter, &findings, &input, &header)?;
+    let label = match evidence.accounts.as_slice() {
+        [one] => one.account.clone(),
+        _ => "accounts".to_owned(),
+    };
+    let code = report(&args.out, &args.filter, &findings, &input, &header, &label)?;
     if code == 2 {
         eprintln!("trailseal: error: nothing could be evaluated ({source})");
     }
@@ -102,14 +106,21 @@ fn describe_live(evidence: &Evidence) -> String {
 /// `audit --org` / `--accounts`: each account is evaluated and written as soon as it is read;
 /// the evidence of all accounts is never held at once.
 fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> anyhow::Result<u8> {
-    let mut style = crate::output::style(&args.out, &args.filter, false);
-    if let Style::Text(opts) | Style::Html(opts) = &mut style {
-        opts.by_account = true;
-    }
-    let renderer = crate::output::renderer(style, &args.filter)?.with_account_verdicts();
     let prepared = crate::org_cmd::prepare(&args.aws, options)?;
-    let sink = std::io::BufWriter::with_capacity(1 << 16, crate::output::report_sink(&args.out)?);
-    let mut writer = ReportWriter::new(sink, &renderer)?;
+    let label = match &prepared.plan.organization {
+        Some(o) if options.selection == Selection::Organization => format!("org-{}", o.id),
+        _ => "accounts".to_owned(),
+    };
+    let mut outputs = crate::output::outputs(&args.out, &args.filter, false, &label, |style| {
+        if let Style::Text(opts) | Style::Html(opts) = style {
+            opts.by_account = true;
+        }
+    })?;
+    let renderers: Vec<_> = std::mem::take(&mut outputs.renderers)
+        .into_iter()
+        .map(|r| r.with_account_verdicts())
+        .collect();
+    let mut reports = Reports::new(&renderers, outputs.sinks)?;
     let mut failure: Option<std::io::Error> = None;
     let mut read: Vec<serde_json::Value> = Vec::new();
     prepared.collect(options, |evidence| {
@@ -120,18 +131,13 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
             "error": evidence.error,
         }));
         if failure.is_none() {
-            if let Err(e) = writer.push(renderer.render(&findings)) {
+            if let Err(e) = reports.add(&findings) {
                 failure = Some(e);
             }
         }
     });
     let plan = &prepared.plan;
-    let written = |e: std::io::Error| {
-        anyhow::Error::new(e).context(match &args.out.output {
-            Some(path) => format!("cannot write the report to {}", path.display()),
-            None => "cannot write the report to standard output".to_owned(),
-        })
-    };
+    let written = |e: std::io::Error| crate::output::written_error(&args.out, e);
     if let Some(e) = failure {
         return Err(written(e));
     }
@@ -158,8 +164,12 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
             n => format!(" ({n} could not be read)"),
         }
     );
-    let tally = writer.finish(Some(&input), &header).map_err(written)?;
-    crate::output::mutelist_warnings(&renderer);
+    let warnings = reports.mutelist_warnings();
+    let tally = reports.finish(Some(&input), &header).map_err(written)?;
+    for w in warnings {
+        eprintln!("trailseal: warning: {w}");
+    }
+    outputs.files.announce();
     // A shard that holds no account (more shards than accounts) has nothing to evaluate, and
     // nothing failed: exit 0, with the note `prepare` printed.
     if plan.accounts.is_empty() {

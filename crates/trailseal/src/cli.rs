@@ -412,12 +412,12 @@ pub struct ScanArgs {
 pub enum PolicyCommand {
     /// Decide whether CloudTrail can encrypt (TS006), describe the key (TS007), and who can
     /// decrypt the logs (TS008), with the statements and conditions that decided.
-    Check(PolicyCheckArgs),
+    Check(Box<PolicyCheckArgs>),
     /// Validate a policy document (stable codes in the spirit of IAM Access Analyzer).
     Lint(PolicyLintArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Format {
     Text,
     Json,
@@ -445,8 +445,23 @@ pub struct OutputArgs {
     #[arg(long, value_enum, ignore_case = true, default_value_t = Format::Text)]
     pub format: Format,
     /// Write the report to this file instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE", conflicts_with = "output_dir")]
     pub output: Option<PathBuf>,
+    /// Write the report into this directory instead, in every format of --output-formats (file
+    /// names: trailseal-ACCOUNT-TIME.EXT; ACCOUNT is `org-ID`, `accounts`, `scan`, `policy` or
+    /// `merged` where there is no single account).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// The formats --output-dir writes, comma-separated (default: --format).
+    #[arg(
+        long,
+        value_name = "FORMATS",
+        value_enum,
+        ignore_case = true,
+        value_delimiter = ',',
+        requires = "output_dir"
+    )]
+    pub output_formats: Vec<Format>,
     /// No ANSI colours (colours are only used on a terminal anyway).
     #[arg(long)]
     pub no_color: bool,

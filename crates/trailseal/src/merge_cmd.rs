@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use trailseal_model::Finding;
-use trailseal_report::{write_report, Style};
+use trailseal_report::{Reports, Style};
 
 use crate::cli::MergeArgs;
 use crate::documents::{other_document, Expect};
-use crate::output::{read_input, report_sink};
+use crate::output::read_input;
 use crate::UsageError;
 
 pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
@@ -79,13 +79,18 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
             "trailseal: note: {dropped} finding(s) appeared in more than one report, kept once"
         );
     }
-    let mut style = crate::output::style(&args.out, &args.filter, false);
     let accounts: std::collections::BTreeSet<&str> =
         findings.iter().map(|f| f.account.as_str()).collect();
-    if let Style::Text(opts) | Style::Html(opts) = &mut style {
-        opts.by_account = accounts.len() > 1;
-    }
-    let renderer = crate::output::renderer(style, &args.filter)?.with_account_verdicts();
+    let by_account = accounts.len() > 1;
+    let mut outputs = crate::output::outputs(&args.out, &args.filter, false, "merged", |style| {
+        if let Style::Text(opts) | Style::Html(opts) = style {
+            opts.by_account = by_account;
+        }
+    })?;
+    let renderers: Vec<_> = std::mem::take(&mut outputs.renderers)
+        .into_iter()
+        .map(|r| r.with_account_verdicts())
+        .collect();
     let input = serde_json::json!({ "merged": inputs });
     let header = format!(
         "Merged {} report(s): {} finding(s) of {} account(s), collected {}\n\n",
@@ -94,20 +99,15 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
         accounts.len(),
         trailseal_aws::now_rfc3339()
     );
-    let tally = match write_report(
-        report_sink(&args.out)?,
-        &renderer,
-        &findings,
-        Some(&input),
-        &header,
-    ) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            trailseal_report::Tally::of(&findings)
-        }
-        Err(e) => return Err(e.into()),
-    };
-    crate::output::mutelist_warnings(&renderer);
+    let written = |e: std::io::Error| crate::output::written_error(&args.out, e);
+    let mut reports = Reports::new(&renderers, outputs.sinks).map_err(written)?;
+    reports.add(&findings).map_err(written)?;
+    let warnings = reports.mutelist_warnings();
+    let tally = reports.finish(Some(&input), &header).map_err(written)?;
+    for w in warnings {
+        eprintln!("trailseal: warning: {w}");
+    }
+    outputs.files.announce();
     Ok(tally.exit_code(args.filter.threshold()))
 }
 

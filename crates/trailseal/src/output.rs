@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use trailseal_model::Finding;
-use trailseal_report::{write_report, Renderer, Style, Tally, TextOptions};
+use trailseal_report::{Renderer, Reports, Style, TextOptions};
 
 use crate::cli::{FilterArgs, Format, OutputArgs};
 use crate::UsageError;
@@ -58,15 +58,20 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
 
 /// The report style of `--format`, with the text options of `--verbose` / `--quiet`.
 pub fn style(out: &OutputArgs, filter: &FilterArgs, snippets: bool) -> Style {
+    style_of(out.format, use_color(out), filter, snippets)
+}
+
+/// The report style of a format.
+fn style_of(format: Format, color: bool, filter: &FilterArgs, snippets: bool) -> Style {
     let text = TextOptions {
-        color: use_color(out),
+        color,
         verbose: filter.verbose,
         compact: true,
         snippets,
         quiet: filter.quiet,
         by_account: false,
     };
-    match out.format {
+    match format {
         Format::Json => Style::Json,
         Format::Jsonl => Style::Jsonl,
         Format::Sarif => Style::Sarif,
@@ -206,19 +211,149 @@ pub fn report_sink(out: &OutputArgs) -> anyhow::Result<Box<dyn Write>> {
     })
 }
 
-/// Writes the whole report of `findings` (audit, policy check) and returns the exit code of
-/// the one rule ([`Tally::exit_code`] with `--fail-on` / `--exit-zero`).
+/// Writes the whole report of `findings` (audit, policy check, merge) and returns the exit
+/// code of the one rule ([`Tally::exit_code`] with `--fail-on` / `--exit-zero`).
 pub fn report(
     out: &OutputArgs,
     filter: &FilterArgs,
     findings: &[Finding],
     input: &serde_json::Value,
     text_header: &str,
+    label: &str,
 ) -> anyhow::Result<u8> {
-    let renderer = renderer(style(out, filter, false), filter)?;
-    let tally = write_findings(out, &renderer, findings, Some(input), text_header)?;
-    mutelist_warnings(&renderer);
+    let outputs = outputs(out, filter, false, label, |_| {})?;
+    let mut reports = Reports::new(&outputs.renderers, outputs.sinks)?;
+    let written = |e: std::io::Error| written_error(out, e);
+    reports.add(findings).map_err(written)?;
+    let warnings = reports.mutelist_warnings();
+    let tally = reports.finish(Some(input), text_header).map_err(written)?;
+    for w in warnings {
+        eprintln!("trailseal: warning: {w}");
+    }
+    outputs.files.announce();
     Ok(tally.exit_code(filter.threshold()))
+}
+
+/// A report that could not be written: where it was going.
+pub fn written_error(out: &OutputArgs, e: std::io::Error) -> anyhow::Error {
+    anyhow::Error::new(e).context(match (&out.output, &out.output_dir) {
+        (Some(path), _) => format!("cannot write the report to {}", path.display()),
+        (None, Some(dir)) => format!("cannot write the reports into {}", dir.display()),
+        (None, None) => "cannot write the report to standard output".to_owned(),
+    })
+}
+
+/// Where a run's report goes: one renderer and sink (`-o FILE` or standard output), or one per
+/// format of `--output-formats` into `--output-dir`. The mutelist is the first renderer's.
+pub struct Outputs {
+    pub renderers: Vec<Renderer>,
+    pub sinks: Vec<std::io::BufWriter<Box<dyn Write>>>,
+    pub files: Written,
+}
+
+/// The files `--output-dir` wrote, to name on standard error at the end.
+#[derive(Default)]
+pub struct Written(Vec<std::path::PathBuf>);
+
+impl Written {
+    pub fn announce(&self) {
+        for f in &self.0 {
+            eprintln!("trailseal: wrote {}", f.display());
+        }
+    }
+}
+
+/// The file name extension of a format in `--output-dir`.
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Text => "txt",
+        Format::Json => "json",
+        Format::Jsonl => "jsonl",
+        Format::Sarif => "sarif",
+        Format::Csv => "csv",
+        Format::Junit => "junit.xml",
+        Format::Ocsf => "ocsf.json",
+        Format::OcsfJsonl => "ocsf.jsonl",
+        Format::Asff => "asff.json",
+        Format::Html => "html",
+    }
+}
+
+/// The outputs of a run. `label` names the account (or what was evaluated) in `--output-dir`
+/// file names; `adjust` changes each style (e.g. text by account).
+pub fn outputs(
+    out: &OutputArgs,
+    filter: &FilterArgs,
+    snippets: bool,
+    label: &str,
+    adjust: impl Fn(&mut Style),
+) -> anyhow::Result<Outputs> {
+    let Some(dir) = &out.output_dir else {
+        let mut style = style(out, filter, snippets);
+        adjust(&mut style);
+        return Ok(Outputs {
+            renderers: vec![renderer(style, filter)?],
+            sinks: vec![std::io::BufWriter::with_capacity(
+                1 << 16,
+                report_sink(out)?,
+            )],
+            files: Written::default(),
+        });
+    };
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "--output-dir {}: not a directory (create it first)",
+            dir.display()
+        ))
+        .into());
+    }
+    let mut formats = if out.output_formats.is_empty() {
+        vec![out.format]
+    } else {
+        out.output_formats.clone()
+    };
+    formats.sort();
+    formats.dedup();
+    let stamp: String = trailseal_aws::now_rfc3339()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(15)
+        .collect();
+    let label: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut outputs = Outputs {
+        renderers: Vec::new(),
+        sinks: Vec::new(),
+        files: Written::default(),
+    };
+    for (i, format) in formats.into_iter().enumerate() {
+        let mut style = style_of(format, false, filter, snippets);
+        adjust(&mut style);
+        // The mutelist is applied once, by the first renderer.
+        let renderer = if i == 0 {
+            renderer(style, filter)?
+        } else {
+            Renderer::new(style, env!("CARGO_PKG_VERSION"))
+        };
+        let path = dir.join(format!("trailseal-{label}-{stamp}.{}", extension(format)));
+        refuse_overwriting_other_files(&path)?;
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        outputs.renderers.push(renderer);
+        outputs
+            .sinks
+            .push(std::io::BufWriter::with_capacity(1 << 16, Box::new(file)));
+        outputs.files.0.push(path);
+    }
+    Ok(outputs)
 }
 
 /// The renderer of `style` with the mutelist of `--mutelist`, read and checked (a file that
@@ -237,32 +372,4 @@ pub fn renderer(style: Style, filter: &FilterArgs) -> anyhow::Result<Renderer> {
         }
     };
     Ok(Renderer::new(style, env!("CARGO_PKG_VERSION")).with_mutelist(mutelist))
-}
-
-/// Prints what the mutelist warns about (expired entries, entries that matched nothing) once
-/// the report is written.
-pub fn mutelist_warnings(renderer: &Renderer) {
-    for w in renderer.mutelist_warnings() {
-        eprintln!("trailseal: warning: {w}");
-    }
-}
-
-/// Writes a whole report (audit, policy check) the one way reports are written
-/// ([`trailseal_report::write_report`]) and returns its tally for the exit code. A reader that
-/// went away (`| head`) is not an error.
-pub fn write_findings(
-    out: &OutputArgs,
-    renderer: &Renderer,
-    findings: &[Finding],
-    input: Option<&serde_json::Value>,
-    text_header: &str,
-) -> anyhow::Result<Tally> {
-    match write_report(report_sink(out)?, renderer, findings, input, text_header) {
-        Ok(tally) => Ok(tally),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Tally::of(findings)),
-        Err(e) => Err(e).with_context(|| match &out.output {
-            Some(path) => format!("cannot write the report to {}", path.display()),
-            None => "cannot write the report to standard output".to_owned(),
-        }),
-    }
 }

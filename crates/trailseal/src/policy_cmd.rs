@@ -12,7 +12,7 @@ use crate::UsageError;
 
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<u8> {
     match cmd {
-        PolicyCommand::Check(args) => check(args),
+        PolicyCommand::Check(args) => check(*args),
         PolicyCommand::Lint(args) => lint_cmd(args),
     }
 }
@@ -116,7 +116,14 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
         header += "(no --bucket: the log object ARN in the encryption context is unknown)\n";
     }
     header.push('\n');
-    crate::output::report(&args.out, &args.filter, &findings, &input, &header)
+    crate::output::report(
+        &args.out,
+        &args.filter,
+        &findings,
+        &input,
+        &header,
+        "policy",
+    )
 }
 
 /// Refuses a file that is infrastructure as code, a report or another trailseal document

@@ -6,15 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, PoisonError};
 
-use anyhow::Context as _;
-
 use trailseal_iac::discover::{discover, kind, Kind};
 use trailseal_iac::{cfn, problem_finding, tf, tfplan, IacScan, Problem};
 use trailseal_model::Finding;
-use trailseal_report::{Rendered, Renderer, ReportWriter};
+use trailseal_report::{RenderedSet, Renderer, Reports};
 
 use crate::cli::ScanArgs;
-use crate::output::{report_sink, style};
 use crate::UsageError;
 
 /// Files larger than this are reported, not read (a template is at most 1 MB on AWS).
@@ -98,7 +95,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         declared: &declared,
     };
 
-    if args.out.format == crate::cli::Format::Asff {
+    if args.out.format == crate::cli::Format::Asff
+        || args.out.output_formats.contains(&crate::cli::Format::Asff)
+    {
         return Err(UsageError(
             "--format asff writes findings of a deployed AWS account (ASFF requires an account \
              id and Region): use it with `trailseal audit`; for infrastructure as code use \
@@ -107,23 +106,27 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         )
         .into());
     }
-    let renderer = crate::output::renderer(style(&args.out, &args.filter, true), &args.filter)?;
-    let sink = report_sink(&args.out)?;
-    let mut writer =
-        ReportWriter::new(std::io::BufWriter::with_capacity(1 << 16, sink), &renderer)?;
-    writer.push(renderer.render(&walk_findings))?;
-    let scanned = scan_units(&units, &inputs, &renderer, &mut writer)?;
+    let crate::output::Outputs {
+        renderers,
+        sinks,
+        files,
+    } = crate::output::outputs(&args.out, &args.filter, true, "scan", |_| {})?;
+    let written = |e: std::io::Error| crate::output::written_error(&args.out, e);
+    let mut reports = Reports::new(&renderers, sinks).map_err(written)?;
+    reports.add(&walk_findings).map_err(written)?;
+    let scanned = scan_units(&units, &inputs, &renderers, &mut reports).map_err(written)?;
     let input = serde_json::json!({
         "paths": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "files": scanned,
     });
-    let tally = writer
+    let warnings = reports.mutelist_warnings();
+    let tally = reports
         .finish(Some(&input), &format!("Scanned {scanned} file(s)\n\n"))
-        .with_context(|| match &args.out.output {
-            Some(path) => format!("cannot write the report to {}", path.display()),
-            None => "cannot write the report to standard output".to_owned(),
-        })?;
-    crate::output::mutelist_warnings(&renderer);
+        .map_err(written)?;
+    for w in warnings {
+        eprintln!("trailseal: warning: {w}");
+    }
+    files.announce();
     if scanned == 0 && tally.findings == 0 {
         eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
         return Ok(2);
@@ -325,13 +328,13 @@ struct Progress {
 fn scan_units<W: Write>(
     units: &[Unit],
     inputs: &Inputs<'_>,
-    renderer: &Renderer,
-    writer: &mut ReportWriter<'_, W>,
+    renderers: &[Renderer],
+    writer: &mut Reports<'_, W>,
 ) -> std::io::Result<usize> {
     let chunks: Vec<&[Unit]> = units.chunks(CHUNK).collect();
     let next = AtomicUsize::new(0);
     let progress = (Mutex::new(Progress::default()), Condvar::new());
-    let (tx, rx) = mpsc::channel::<(usize, Vec<(usize, Rendered)>)>();
+    let (tx, rx) = mpsc::channel::<(usize, Vec<(usize, RenderedSet)>)>();
     std::thread::scope(|s| {
         for _ in 0..workers(chunks.len()) {
             let tx = tx.clone();
@@ -351,7 +354,7 @@ fn scan_units<W: Write>(
                     .iter()
                     .map(|unit| {
                         let (files, findings) = scan_unit(unit, inputs);
-                        (files, renderer.render(&findings))
+                        (files, Reports::<W>::render(renderers, &findings))
                     })
                     .collect();
                 if tx.send((i, done)).is_err() {
@@ -360,7 +363,7 @@ fn scan_units<W: Write>(
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<usize, Vec<(usize, Rendered)>> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, Vec<(usize, RenderedSet)>> = BTreeMap::new();
         let (mut expected, mut files) = (0, 0);
         let mut result = Ok(());
         for (i, done) in rx {

@@ -381,3 +381,73 @@ fn a_bad_mutelist_is_a_usage_error_naming_the_line() {
         .iter()
         .any(|f| f["status"] == "muted"));
 }
+
+/// One run, several formats: `--output-dir DIR --output-formats ...`, file names with the
+/// account and the time; the mutelist applied once (the same counts in every file).
+#[test]
+fn several_formats_from_one_run() {
+    let dir = tempdir();
+    let list = write(
+        dir.path(),
+        "m.yaml",
+        "mutes:\n  - checks: [TS011]\n    reason: rotation is handled elsewhere\n",
+    );
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).expect("mkdir");
+    let out = trailseal()
+        .args(["audit", "--evidence", &example(EVIDENCE), "--output-dir"])
+        .arg(&reports)
+        .args([
+            "--output-formats",
+            "json,html,csv,junit,ocsf,sarif,text",
+            "--mutelist",
+        ])
+        .arg(&list)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&reports)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 7, "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("trailseal-111122223333-2")),
+        "{names:?}"
+    );
+    for ext in [
+        ".json",
+        ".html",
+        ".csv",
+        ".junit.xml",
+        ".ocsf.json",
+        ".sarif",
+        ".txt",
+    ] {
+        assert!(names.iter().any(|n| n.ends_with(ext)), "{ext}: {names:?}");
+    }
+    let path = |ext: &str| reports.join(names.iter().find(|n| n.ends_with(ext)).expect(ext));
+    let json_name = names
+        .iter()
+        .find(|n| n.ends_with(".json") && !n.ends_with(".ocsf.json"))
+        .expect("the JSON report");
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join(json_name)).expect("read"))
+            .expect("JSON");
+    let muted = json["summary"]["muted"].as_u64().expect("muted count");
+    assert!(muted > 0);
+    // The mutelist was applied once: its count is the findings muted, not a multiple.
+    assert_eq!(json["input"]["mutelist"][0]["muted"].as_u64(), Some(muted));
+    let csv = std::fs::read_to_string(path(".csv")).expect("csv");
+    assert_eq!(csv.matches(",muted,").count() as u64, muted);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("trailseal: wrote ").count(), 7, "{stderr}");
+}
