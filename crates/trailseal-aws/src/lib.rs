@@ -14,6 +14,7 @@ mod org;
 mod organizations;
 mod regions;
 mod rollback;
+pub mod securityhub;
 mod signed;
 
 pub use apply::{Applier, ApplyError, Report, RollbackOptions, TAG_JOURNAL, TAG_STEP};

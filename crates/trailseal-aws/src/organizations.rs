@@ -13,10 +13,9 @@
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ErrorMetadata;
 use serde::Deserialize;
 
-use crate::signed::{body_text, endpoint_url, ApiError, Call};
+use crate::signed::{body_text, endpoint_url, parse_json_error, ApiError, Call};
 
 /// The organization of the caller's account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +78,7 @@ async fn call<T: Send + Sync + std::fmt::Debug + 'static>(
         signing_region,
         content_type: "application/x-amz-json-1.1",
         target: Some(format!("{TARGET_PREFIX}.{operation}")),
+        path: "/",
         body,
     }
     .send(config, parse)
@@ -203,48 +203,15 @@ fn parse_json<T: for<'de> Deserialize<'de>>(
 ) -> Result<T, OrchestratorError<ApiError>> {
     let body = body_text(response);
     if !response.status().is_success() {
-        return Err(OrchestratorError::operation(ApiError::new(parse_error(
-            response, body,
-        ))));
+        return Err(OrchestratorError::operation(ApiError::new(
+            parse_json_error(response),
+        )));
     }
     serde_json::from_str(body).map_err(|e| {
         OrchestratorError::operation(ApiError::unreadable(format!(
             "unreadable {operation} answer: {e}"
         )))
     })
-}
-
-/// A JSON protocol error: `{"__type": "[namespace#]Code", "message"|"Message": ...}`, or the
-/// `x-amzn-ErrorType` header.
-fn parse_error(response: &HttpResponse, body: &str) -> ErrorMetadata {
-    let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    let code = value
-        .get("__type")
-        .and_then(|v| v.as_str())
-        .or_else(|| response.headers().get("x-amzn-errortype"))
-        .map(|t| {
-            let t = t.split(':').next().unwrap_or(t);
-            t.rsplit('#').next().unwrap_or(t).to_owned()
-        })
-        .filter(|c| !c.is_empty());
-    let message = value
-        .get("message")
-        .or_else(|| value.get("Message"))
-        .and_then(|v| v.as_str());
-    let mut builder = ErrorMetadata::builder();
-    match code {
-        Some(code) => builder = builder.code(code),
-        None => {
-            builder = builder.message(format!(
-                "HTTP {} without an AWS error code",
-                response.status().as_u16()
-            ))
-        }
-    }
-    if let Some(m) = message {
-        builder = builder.message(m);
-    }
-    builder.build()
 }
 
 #[cfg(test)]
@@ -293,10 +260,7 @@ mod tests {
         .expect_err("an error");
         let text = format!("{:?}", err);
         assert!(text.contains("AccessDeniedException"), "{text}");
-        let meta = parse_error(
-            &answer(400, r#"{"__type":"TooManyRequestsException"}"#),
-            r#"{"__type":"TooManyRequestsException"}"#,
-        );
+        let meta = parse_json_error(&answer(400, r#"{"__type":"TooManyRequestsException"}"#));
         assert_eq!(meta.code(), Some("TooManyRequestsException"));
         // Not an account list: an error, never "no accounts".
         assert!(parse_accounts(&answer(200, r#"{"Other":1}"#)).is_err());

@@ -93,6 +93,7 @@ pub(crate) async fn describe_regions(
         signing_region: region,
         content_type: "application/x-www-form-urlencoded; charset=utf-8",
         target: None,
+        path: "/",
         body: format!("Action=DescribeRegions&Version={EC2_API_VERSION}&AllRegions=true"),
     }
     .send(config, parse_response)

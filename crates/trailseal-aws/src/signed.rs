@@ -87,6 +87,8 @@ pub(crate) struct Call {
     pub content_type: &'static str,
     /// `X-Amz-Target` (JSON protocols).
     pub target: Option<String>,
+    /// The request path (`/` for Query and JSON protocols; REST-JSON operations have their own).
+    pub path: &'static str,
     pub body: String,
 }
 
@@ -145,11 +147,12 @@ impl Call {
         let content_type = self.content_type;
         let target = self.target;
         let body = self.body;
+        let path = self.path;
         let operation = builder
             .serializer(move |(): ()| {
                 let mut request = http::Request::builder()
                     .method("POST")
-                    .uri("/")
+                    .uri(path)
                     .header("content-type", content_type);
                 if let Some(target) = &target {
                     request = request.header("x-amz-target", target.as_str());
@@ -208,6 +211,41 @@ pub(crate) fn partition_suffixes(region: &str) -> (&'static str, &'static str) {
         .iter()
         .find(|(prefix, _, _)| region.starts_with(prefix))
         .map_or(("amazonaws.com", "api.aws"), |(_, s, d)| (*s, *d))
+}
+
+/// A JSON protocol error (JSON 1.1, REST-JSON): `{"__type": "[namespace#]Code",
+/// "message"|"Message": ...}`, or the `x-amzn-ErrorType` header.
+pub(crate) fn parse_json_error(response: &HttpResponse) -> ErrorMetadata {
+    let body = body_text(response);
+    let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let code = value
+        .get("__type")
+        .or_else(|| value.get("code"))
+        .and_then(|v| v.as_str())
+        .or_else(|| response.headers().get("x-amzn-errortype"))
+        .map(|t| {
+            let t = t.split(':').next().unwrap_or(t);
+            t.rsplit('#').next().unwrap_or(t).to_owned()
+        })
+        .filter(|c| !c.is_empty());
+    let message = value
+        .get("message")
+        .or_else(|| value.get("Message"))
+        .and_then(|v| v.as_str());
+    let mut builder = ErrorMetadata::builder();
+    match code {
+        Some(code) => builder = builder.code(code),
+        None => {
+            builder = builder.message(format!(
+                "HTTP {} without an AWS error code",
+                response.status().as_u16()
+            ))
+        }
+    }
+    if let Some(m) = message {
+        builder = builder.message(m);
+    }
+    builder.build()
 }
 
 /// The text of an answer's body (empty when it is not UTF-8 or not in memory).

@@ -46,14 +46,38 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
-/// The Region a finding is imported into: its own, or `fallback` for account-wide findings
-/// without one.
-pub(crate) fn import_region<'a>(f: &'a Finding, fallback: &'a str) -> &'a str {
-    if f.region.is_empty() {
-        fallback
-    } else {
-        &f.region
+/// The first Region of a partition, where Security Hub findings without a Region of their
+/// own (and of no account with one) are imported.
+fn default_region(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "cn-north-1",
+        "aws-us-gov" => "us-gov-west-1",
+        _ => "us-east-1",
     }
+}
+
+/// Every finding in ASFF with the Region it is imported into: its own; for an account-wide
+/// finding without one, the Region of the account's other findings, else its partition's
+/// first Region. `now` is RFC 3339.
+pub fn findings(findings: &[Finding], now: &str) -> Vec<(String, Value)> {
+    findings
+        .iter()
+        .map(|f| {
+            let region = if f.region.is_empty() {
+                findings
+                    .iter()
+                    .find(|o| o.account == f.account && !o.region.is_empty())
+                    .map_or_else(
+                        || default_region(partition(f)).to_owned(),
+                        |o| o.region.clone(),
+                    )
+            } else {
+                f.region.clone()
+            };
+            let value = finding(f, &crate::uid(f), now, &region);
+            (region, value)
+        })
+        .collect()
 }
 
 /// One finding in ASFF. `now` is RFC 3339; `region` where it is imported.

@@ -3,7 +3,7 @@
 //! Renderers for findings: the JSON contract of ../shared/PRODUCT.md (`trailseal.audit/v1`)
 //! and a human text format grouped by resource (what is wrong, why it matters, the fix).
 
-mod asff;
+pub mod asff;
 pub mod csv;
 mod html;
 mod junit;
@@ -592,8 +592,8 @@ pub(crate) fn uid(f: &Finding) -> String {
     id
 }
 
-/// Now: RFC 3339 UTC (seconds) and milliseconds since the epoch.
-pub(crate) fn now() -> (String, i64) {
+/// Now: RFC 3339 UTC (seconds) and milliseconds since the epoch (the time reports carry).
+pub fn now() -> (String, i64) {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

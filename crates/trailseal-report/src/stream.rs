@@ -503,18 +503,7 @@ impl Renderer {
                 }
             }
             Style::Asff => {
-                for f in findings {
-                    // An account-wide finding without a Region is imported where the account's
-                    // other findings are, else in its partition's first Region.
-                    let fallback = findings
-                        .iter()
-                        .find(|o| o.account == f.account && !o.region.is_empty())
-                        .map_or_else(
-                            || default_region(crate::ocsf::partition(f)).to_owned(),
-                            |o| o.region.clone(),
-                        );
-                    let region = crate::asff::import_region(f, &fallback);
-                    let value = crate::asff::finding(f, &crate::uid(f), &self.now.0, region);
+                for (_, value) in crate::asff::findings(findings, &self.now.0) {
                     self.item(&mut out, &value);
                 }
             }
@@ -540,16 +529,6 @@ impl Renderer {
         } else {
             out.bytes.truncate(mark);
         }
-    }
-}
-
-/// The first Region of a partition, where Security Hub findings without a Region of their
-/// own are imported.
-fn default_region(partition: &str) -> &'static str {
-    match partition {
-        "aws-cn" => "cn-north-1",
-        "aws-us-gov" => "us-gov-west-1",
-        _ => "us-east-1",
     }
 }
 

@@ -50,7 +50,10 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         [one] => one.account.clone(),
         _ => "accounts".to_owned(),
     };
-    let code = report(&args.out, &args.filter, &findings, &input, &header, &label)?;
+    let mut code = report(&args.out, &args.filter, &findings, &input, &header, &label)?;
+    if args.security_hub {
+        code = import_into_security_hub(&args, &findings, code)?;
+    }
     if code == 2 {
         eprintln!("trailseal: error: nothing could be evaluated ({source})");
     }
@@ -123,6 +126,7 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     let mut reports = Reports::new(&renderers, outputs.sinks)?;
     let mut failure: Option<std::io::Error> = None;
     let mut read: Vec<serde_json::Value> = Vec::new();
+    let mut imported: Vec<trailseal_model::Finding> = Vec::new();
     prepared.collect(options, |evidence| {
         let findings = trailseal_checks::evaluate_account(&evidence, codes);
         read.push(serde_json::json!({
@@ -134,6 +138,9 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
             if let Err(e) = reports.add(&findings) {
                 failure = Some(e);
             }
+        }
+        if args.security_hub {
+            imported.extend(findings);
         }
     });
     let plan = &prepared.plan;
@@ -175,7 +182,10 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     if plan.accounts.is_empty() {
         return Ok(0);
     }
-    let code = tally.exit_code(args.filter.threshold());
+    let mut code = tally.exit_code(args.filter.threshold());
+    if args.security_hub {
+        code = import_into_security_hub(args, &imported, code)?;
+    }
     if code == 2 && !plan.accounts.is_empty() {
         eprintln!("trailseal: error: nothing could be evaluated (no account could be read)");
     }
@@ -196,4 +206,21 @@ fn describe_accounts(plan: &AccountsPlan, options: &OrgOptions) -> String {
         .map(|s| format!(", shard {}/{}", s.index, s.count))
         .unwrap_or_default();
     format!("{what}: {} audited{shard}", plan.accounts.len())
+}
+
+/// `--security-hub`: imports the findings (muted as in the report); a failed import makes the
+/// run exit 2.
+fn import_into_security_hub(
+    args: &AuditArgs,
+    findings: &[trailseal_model::Finding],
+    code: u8,
+) -> anyhow::Result<u8> {
+    let renderer = crate::output::renderer(Style::Json, &args.filter)?;
+    let muted = renderer.mute(findings);
+    if crate::securityhub_cmd::import(&args.aws, &muted)? {
+        Ok(code)
+    } else {
+        eprintln!("trailseal: error: some findings were not imported into Security Hub (above)");
+        Ok(2)
+    }
 }

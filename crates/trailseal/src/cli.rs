@@ -255,6 +255,11 @@ pub struct AuditArgs {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub accounts: OrgArgs,
+    /// Also import the findings into AWS Security Hub (ASFF, BatchImportFindings, each in its
+    /// Region, batches of 100; passing findings archived). A Region where that fails is named
+    /// and the run exits 2; the others are still imported.
+    #[arg(long)]
+    pub security_hub: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]

@@ -17,6 +17,7 @@ mod output;
 mod policy_cmd;
 mod rollback_cmd;
 mod scan_cmd;
+mod securityhub_cmd;
 
 use std::process::ExitCode;
 

@@ -30,6 +30,9 @@ pub enum Fault {
     ThrottleQuery { action: &'static str, times: usize },
     /// sts:AssumeRole into a role of `account` is refused (HTTP 403 AccessDenied).
     DenyAssumeRole { account: &'static str },
+    /// Security Hub is not enabled in `region`: its calls are answered with HTTP 400
+    /// InvalidAccessException.
+    NoSecurityHub { region: &'static str },
     /// Of every `every` requests (counted over all, reads included, each request once): the
     /// first is answered with a throttling error in its protocol's form (HTTP 400
     /// ThrottlingException, S3's 503 SlowDown), the second with HTTP 500, the third is held
@@ -127,6 +130,17 @@ fn serve(
             write!(
                 client,
                 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{error}",
+                error.len()
+            )?;
+            return Ok(());
+        }
+    }
+    if let Fault::NoSecurityHub { region } = fault {
+        if String::from_utf8_lossy(&head).contains(&format!("/{region}/securityhub/aws4_request")) {
+            let error = r#"{"__type":"InvalidAccessException","Message":"Account 123456789012 is not subscribed to AWS Security Hub (injected by the test proxy)"}"#;
+            write!(
+                client,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nx-amzn-ErrorType: InvalidAccessException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{error}",
                 error.len()
             )?;
             return Ok(());
