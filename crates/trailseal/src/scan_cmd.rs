@@ -161,6 +161,16 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         );
         return Ok(2);
     }
+    // Templates and modules read in full that define no trail and no event data store: there
+    // is nothing this control applies to, which is not "could not be evaluated" (a repository's
+    // other infrastructure, scanned by a pre-commit hook or CI on every change).
+    if scanned > 0 && tally.findings == 0 {
+        eprintln!(
+            "trailseal: note: no CloudTrail trail or event data store in the {scanned} file(s) \
+             scanned: nothing to check"
+        );
+        return Ok(0);
+    }
     let code = tally.exit_code(args.filter.threshold());
     if code == 2 && !tally.unreadable_input {
         eprintln!(
