@@ -13,6 +13,8 @@ Usage: validate_report.py FORMAT FILE [--findings N]
               distribution (scripts/setup-validators.sh extracts it), with `xmlschema`.
   csv         RFC 4180 read back with Python's csv module: the header and one row per finding.
 --findings N  also check that the file holds N findings (rows, objects, test cases).
+--against F   csv: also compare every row, field by field, with the findings of F (the same
+              run's `--format json` report).
 Prints "ok: ..." and exits 0, or the first problems and exits 1.
 """
 
@@ -125,6 +127,11 @@ def junit(path):
 def main():
     args = sys.argv[1:]
     expected = None
+    against = None
+    if "--against" in args:
+        i = args.index("--against")
+        against = args[i + 1]
+        del args[i:i + 2]
     if "--findings" in args:
         i = args.index("--findings")
         expected = int(args[i + 1])
@@ -157,6 +164,27 @@ def main():
         if len(widths) != 1:
             problems.append(f"rows of different widths: {sorted(widths)}")
         count = len(rows) - 1
+        if against:
+            with open(against, encoding="utf-8") as f:
+                findings = json.load(f)["findings"]
+            header = rows[0]
+            for n, (row, f) in enumerate(zip(rows[1:], findings)):
+                record = dict(zip(header, row))
+                want = {
+                    "account": f["account"], "region": f["region"], "code": f["code"],
+                    "name": f["name"], "status": f["status"], "severity": f["severity"],
+                    "resource": f["resource"], "file": f.get("file") or "",
+                    "line": str(f["line"]) if f.get("line") else "",
+                    "message": f["message"], "remediation": f["remediation"],
+                    "compliance": ";".join(f["compliance"]),
+                }
+                for key, value in want.items():
+                    got = record.get(key, "")
+                    # Formula-looking fields are prefixed with ' in CSV.
+                    if got != value and got != "'" + value:
+                        problems.append(f"row {n + 1} {key}: {got!r} != {value!r}")
+            if len(findings) != count:
+                problems.append(f"{count} rows, the JSON report has {len(findings)} findings")
     else:
         fail([f"unknown format {fmt}"])
     if expected is not None and count != expected:

@@ -62,7 +62,7 @@ fn json_findings(extra: &[&str]) -> Vec<Value> {
     doc["findings"].as_array().expect("findings").clone()
 }
 
-fn validate(format: &str, file: &Path, findings: usize) {
+fn validate(format: &str, file: &Path, findings: usize, extra: &[&str]) {
     let dir = validators();
     let script = Path::new(&support::cli::root()).join("scripts/validators/validate_report.py");
     let out = Command::new(dir.join("bin/python"))
@@ -73,6 +73,7 @@ fn validate(format: &str, file: &Path, findings: usize) {
             "--findings",
             &findings.to_string(),
         ])
+        .args(extra)
         .env("TRAILSEAL_VALIDATORS_DIR", &dir)
         .output()
         .expect("run the validator");
@@ -94,8 +95,17 @@ fn every_format_is_valid_by_an_independent_validator() {
         let out = audit(format, &[], &file);
         // The example has failures: exit 1, in every format.
         assert_eq!(out.status.code(), Some(1), "{format}: {out:?}");
-        validate(format, &file, count);
+        validate(format, &file, count, &[]);
     }
+    // CSV read back and compared with the JSON report, field by field.
+    let json = dir.path().join("report.json");
+    audit("json", &[], &json);
+    validate(
+        "csv",
+        &dir.path().join("report.csv"),
+        count,
+        &["--against", &json.display().to_string()],
+    );
 }
 
 /// The failing TS006 finding of the trail whose key policy is the AWS default, in each format
@@ -156,6 +166,20 @@ fn one_failing_finding_in_each_format() {
         .expect("the test case");
     let end = start + junit[start..].find("</testcase>").expect("its end") + "</testcase>".len();
     insta::assert_snapshot!("junit_ts006", &junit[start..end]);
+
+    let html = read("html");
+    let opening = "<article class=\"finding fail\" data-status=\"fail\" data-severity=\"critical\" data-check=\"TS006\"";
+    let start = html
+        .match_indices(opening)
+        .map(|(i, _)| i)
+        .find(|&i| {
+            html[..i]
+                .rfind("<section class=\"resource\">")
+                .is_some_and(|s| html[s..i].contains(&format!("<h2>{trail}")))
+        })
+        .expect("the HTML article");
+    let end = start + html[start..].find("</article>").expect("its end") + "</article>".len();
+    insta::assert_snapshot!("html_ts006", &html[start..end]);
 }
 
 #[test]
