@@ -101,13 +101,7 @@ pub(crate) fn blocks(findings: &[Finding], by_account: bool) -> Vec<(BlockKey, S
                 key.0 = fs[0].account.clone();
             }
             fs.sort_by_key(|f| (f.status == Status::Pass, f.code.clone()));
-            let first = fs[0];
-            let location = match (&first.file, first.line) {
-                (Some(file), Some(line)) => format!("{file}:{line}"),
-                (Some(file), None) => file.clone(),
-                _ if first.region.is_empty() => format!("account {}", first.account),
-                _ => format!("account {}, {}", first.account, first.region),
-            };
+            let location = crate::location(fs[0]);
             let verdict = match verdicts.get(resource) {
                 Some(v) if v.compliant => " <span class=\"verdict ok\">compliant</span>".to_owned(),
                 Some(v) => format!(

@@ -376,6 +376,16 @@ pub(crate) fn block_key(file: &str, resource: &str, fs: &[&Finding]) -> BlockKey
     )
 }
 
+/// Where a resource is: `file:line` (infrastructure as code), or `account A, REGION`.
+pub(crate) fn location(f: &Finding) -> String {
+    match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => file.clone(),
+        _ if f.region.is_empty() => format!("account {}", f.account),
+        _ => format!("account {}, {}", f.account, f.region),
+    }
+}
+
 fn text_block(
     resource: &str,
     mut fs: Vec<&Finding>,
@@ -394,12 +404,7 @@ fn text_block(
         )
     });
     let first = fs[0];
-    let location = match (&first.file, first.line) {
-        (Some(file), Some(line)) => format!("{file}:{line}"),
-        (Some(file), None) => file.clone(),
-        _ if first.region.is_empty() => format!("account {}", first.account),
-        _ => format!("account {}, {}", first.account, first.region),
-    };
+    let location = location(first);
     // Problems of checks outside "compliant" (TS007-TS013), counted beside the verdict so that
     // "compliant" is never read as "no problem".
     let other_problems = fs

@@ -114,16 +114,8 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
         Some(o) if options.selection == Selection::Organization => format!("org-{}", o.id),
         _ => "accounts".to_owned(),
     };
-    let mut outputs = crate::output::outputs(&args.out, &args.filter, false, &label, |style| {
-        if let Style::Text(opts) | Style::Html(opts) = style {
-            opts.by_account = true;
-        }
-    })?;
-    let renderers: Vec<_> = std::mem::take(&mut outputs.renderers)
-        .into_iter()
-        .map(|r| r.with_account_verdicts())
-        .collect();
-    let mut reports = Reports::new(&renderers, outputs.sinks)?;
+    let outputs = crate::output::account_outputs(&args.out, &args.filter, &label, true)?;
+    let mut reports = Reports::new(&outputs.renderers, outputs.sinks)?;
     let mut failure: Option<std::io::Error> = None;
     let mut read: Vec<serde_json::Value> = Vec::new();
     let mut imported: Vec<trailseal_model::Finding> = Vec::new();

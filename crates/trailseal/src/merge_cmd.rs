@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use trailseal_model::Finding;
-use trailseal_report::{Reports, Style};
+use trailseal_report::Reports;
 
 use crate::cli::MergeArgs;
 use crate::documents::{other_document, Expect};
@@ -82,15 +82,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
     let accounts: std::collections::BTreeSet<&str> =
         findings.iter().map(|f| f.account.as_str()).collect();
     let by_account = accounts.len() > 1;
-    let mut outputs = crate::output::outputs(&args.out, &args.filter, false, "merged", |style| {
-        if let Style::Text(opts) | Style::Html(opts) = style {
-            opts.by_account = by_account;
-        }
-    })?;
-    let renderers: Vec<_> = std::mem::take(&mut outputs.renderers)
-        .into_iter()
-        .map(|r| r.with_account_verdicts())
-        .collect();
+    let outputs = crate::output::account_outputs(&args.out, &args.filter, "merged", by_account)?;
     let input = serde_json::json!({ "merged": inputs });
     let header = format!(
         "Merged {} report(s): {} finding(s) of {} account(s), collected {}\n\n",
@@ -100,7 +92,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
         trailseal_aws::now_rfc3339()
     );
     let written = |e: std::io::Error| crate::output::written_error(&args.out, e);
-    let mut reports = Reports::new(&renderers, outputs.sinks).map_err(written)?;
+    let mut reports = Reports::new(&outputs.renderers, outputs.sinks).map_err(written)?;
     reports.add(&findings).map_err(written)?;
     let warnings = reports.mutelist_warnings();
     let tally = reports.finish(Some(&input), &header).map_err(written)?;

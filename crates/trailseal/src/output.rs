@@ -263,6 +263,26 @@ impl Written {
     }
 }
 
+/// The outputs of a report of several accounts (an organization audit, a merge): text and
+/// HTML grouped by account when `by_account`, and every format with the account verdicts.
+pub fn account_outputs(
+    out: &OutputArgs,
+    filter: &FilterArgs,
+    label: &str,
+    by_account: bool,
+) -> anyhow::Result<Outputs> {
+    let mut outputs = outputs(out, filter, false, label, |style| {
+        if let Style::Text(opts) | Style::Html(opts) = style {
+            opts.by_account = by_account;
+        }
+    })?;
+    outputs.renderers = std::mem::take(&mut outputs.renderers)
+        .into_iter()
+        .map(Renderer::with_account_verdicts)
+        .collect();
+    Ok(outputs)
+}
+
 /// The file name extension of a format in `--output-dir`.
 fn extension(format: Format) -> &'static str {
     match format {

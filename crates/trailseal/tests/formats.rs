@@ -16,18 +16,7 @@ use support::cli::{example, tempdir, trailseal};
 const EVIDENCE: &str = "evidence/broken-account.json";
 
 fn validators() -> PathBuf {
-    let dir = std::env::var_os("TRAILSEAL_VALIDATORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/trailseal-validators-venv")
-        });
-    assert!(
-        dir.join("bin/python").exists() && dir.join("junit-10.xsd").exists(),
-        "the report validators are not installed: run scripts/setup-validators.sh (or set \
-         TRAILSEAL_VALIDATORS_DIR)"
-    );
-    dir
+    support::validators::dir("junit-10.xsd")
 }
 
 fn audit(format: &str, extra: &[&str], out: &Path) -> std::process::Output {

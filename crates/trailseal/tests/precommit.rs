@@ -8,18 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn validators() -> PathBuf {
-    let dir = std::env::var_os("TRAILSEAL_VALIDATORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/trailseal-validators-venv")
-        });
-    assert!(
-        dir.join("bin/pre-commit").exists(),
-        "pre-commit is not installed: run scripts/setup-validators.sh (or set \
-         TRAILSEAL_VALIDATORS_DIR)"
-    );
-    dir
+    support::validators::dir("bin/pre-commit")
 }
 
 fn git(repo: &Path, args: &[&str]) {
