@@ -109,6 +109,12 @@ pub struct Collection {
     pub notes: Vec<String>,
 }
 
+/// The account and partition of the configured credentials (sts:GetCallerIdentity). Fails when
+/// the credentials cannot be used.
+pub async fn caller_identity(config: &SdkConfig) -> Result<(String, String), CollectError> {
+    Collector::new(config.clone(), 1).identity().await
+}
+
 /// RFC 3339 UTC timestamp of now, e.g. `2026-11-25T10:00:00Z`.
 pub fn now_rfc3339() -> String {
     DateTime::from(std::time::SystemTime::now())

@@ -19,8 +19,8 @@ mod signed;
 
 pub use apply::{Applier, ApplyError, Report, RollbackOptions, TAG_JOURNAL, TAG_STEP};
 pub use collect::{
-    bucket_region, now_rfc3339, CollectOptions, Collection, Collector, DEFAULT_CONCURRENCY,
-    ORGANIZATION_ACTIONS, READ_ONLY_ACTIONS,
+    bucket_region, caller_identity, now_rfc3339, CollectOptions, Collection, Collector,
+    DEFAULT_CONCURRENCY, ORGANIZATION_ACTIONS, READ_ONLY_ACTIONS,
 };
 pub use config::{load_config, load_config_with, Timeouts};
 pub use error::CollectError;

@@ -7,9 +7,11 @@
 //!   updates the same finding.
 //! - `Compliance.Status`: PASSED, FAILED, WARNING (indeterminate: could not be decided) or
 //!   NOT_AVAILABLE (error, skipped); `RelatedRequirements` the compliance ids (at most 32).
-//! - `Workflow.Status` NEW for a problem, SUPPRESSED when muted, RESOLVED when it passes;
-//!   `RecordState` ARCHIVED for a pass (a finding that now passes is archived in Security Hub),
-//!   ACTIVE otherwise.
+//! - `RecordState` ARCHIVED for a pass (a finding that now passes is archived in Security Hub)
+//!   and for a skipped check (the earlier check that failed is the active finding), ACTIVE
+//!   otherwise. `Workflow` and `Note` are left to the customer (Security Hub ignores them in
+//!   BatchImportFindings updates): a mute is in `ProductFields` (`trailseal/muted`).
+//! - `Title` is the check (code and name), `Description` the message.
 //! - `Resources`: the trail (`AwsCloudTrailTrail`), key (`AwsKmsKey`) or account (`AwsAccount`)
 //!   with partition and Region.
 //!
@@ -89,13 +91,15 @@ pub(crate) fn finding(f: &Finding, uid: &str, now: &str, region: &str) -> Value 
         Status::Indeterminate => "WARNING",
         Status::Error | Status::Skipped | Status::Muted => "NOT_AVAILABLE",
     };
-    let (workflow, record) = match f.status {
-        Status::Pass => ("RESOLVED", "ARCHIVED"),
-        Status::Muted => ("SUPPRESSED", "ACTIVE"),
-        _ => ("NEW", "ACTIVE"),
+    // A pass, and a check that did not apply (skipped: an earlier check failed, and that one is
+    // the active finding), are archived. Workflow and Note are the customer's fields: Security
+    // Hub ignores them in BatchImportFindings updates, so a mute is carried in ProductFields,
+    // not as SUPPRESSED (suppress in Security Hub, or BatchUpdateFindings).
+    let record = match f.status {
+        Status::Pass | Status::Skipped => "ARCHIVED",
+        _ => "ACTIVE",
     };
     let partition = partition(f);
-    let title = trailseal_checks::info(&f.code).map_or("", |i| i.title);
     let mut resource = json!({
         "Type": resource_type(f),
         "Id": f.resource,
@@ -120,7 +124,8 @@ pub(crate) fn finding(f: &Finding, uid: &str, now: &str, region: &str) -> Value 
         "CreatedAt": now,
         "UpdatedAt": now,
         "Severity": {"Label": label(f.severity), "Original": f.severity.as_str().to_ascii_uppercase()},
-        "Title": clip(&format!("{} {}: {title}", f.code, f.name), 256),
+        // Neutral: the check, not its failure wording (a PASSED finding has the same title).
+        "Title": clip(&format!("{} {}", f.code, f.name), 256),
         "Description": clip(&f.message, 1024),
         "Remediation": {"Recommendation": {"Text": clip(&f.remediation, 512)}},
         "Resources": [resource],
@@ -128,7 +133,6 @@ pub(crate) fn finding(f: &Finding, uid: &str, now: &str, region: &str) -> Value 
             "Status": compliance,
             "RelatedRequirements": f.compliance.iter().take(32).collect::<Vec<_>>(),
         },
-        "Workflow": {"Status": workflow},
         "RecordState": record,
         "Region": region,
         "ProductFields": {
@@ -137,11 +141,8 @@ pub(crate) fn finding(f: &Finding, uid: &str, now: &str, region: &str) -> Value 
         },
     });
     if let Some(m) = &f.muted {
-        out["Note"] = json!({
-            "Text": clip(&format!("muted: {}", m.reason), 512),
-            "UpdatedBy": "trailseal",
-            "UpdatedAt": now,
-        });
+        out["ProductFields"]["trailseal/muted"] = json!(clip(&m.reason, 4096));
+        out["ProductFields"]["trailseal/muted-status"] = json!(m.status.as_str());
     }
     out
 }

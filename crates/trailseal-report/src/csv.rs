@@ -64,11 +64,12 @@ fn row(fields: impl IntoIterator<Item = String>) -> String {
     out
 }
 
-/// A field, quoted when RFC 4180 requires it. A field starting with `=`, `+`, `-` or `@` is
+/// A field, quoted when RFC 4180 requires it. A field starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return is
 /// prefixed with `'` so that a spreadsheet never runs it as a formula (a resource name or
 /// message comes from the account or the code scanned: CSV injection, OWASP).
 fn field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {
         value.to_owned()

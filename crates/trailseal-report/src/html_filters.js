@@ -39,5 +39,9 @@
     document.getElementById("shown").textContent = shown + " of " + findings.length + " findings shown";
   }
   selects.forEach(function (s) { s.addEventListener("change", apply); });
+  // Printed, every finding's details are there (closed <details> do not print).
+  window.addEventListener("beforeprint", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) { d.open = true; });
+  });
   apply();
 })();

@@ -13,7 +13,7 @@
 //! Lists accept `*` and `?` glob patterns; an omitted list means all. A finding that needs
 //! attention (fail, error, indeterminate) matched by an entry gets status `muted`, keeps what it
 //! was in [`Finding::muted`], and never fails the run; passing and skipped findings are left as
-//! they are. An entry past its expiry date mutes nothing and is warned about; an entry that
+//! they are, and so are input and accounts that could not be read (unknowns, not risks). An entry past its expiry date mutes nothing and is warned about; an entry that
 //! matched nothing is reported. A file that cannot be read as such (syntax, an entry without a
 //! reason, an unknown check code, an invalid date, an unknown key) is an error naming the line.
 
@@ -246,12 +246,16 @@ impl Mutelist {
     }
 
     /// Mutes the findings the first applicable entry covers (fail, error, indeterminate only).
+    /// Input that could not be read (TS000 `unreadable`) and accounts that could not be read
+    /// are never muted: they are not accepted risks but unknowns, and keep the run's exit 2.
     pub fn apply(&self, findings: &mut [Finding]) {
         for f in findings.iter_mut() {
             if !matches!(
                 f.status,
                 Status::Fail | Status::Error | Status::Indeterminate
-            ) {
+            ) || trailseal_checks::is_unreadable_input(f)
+                || f.evidence.get("account_error").is_some()
+            {
                 continue;
             }
             let Some(entry) = self.entries.iter().find(|e| !e.expired && e.covers(f)) else {

@@ -73,23 +73,25 @@ pub(crate) fn partition(f: &Finding) -> &str {
 pub(crate) fn finding(f: &Finding, tool_version: &str, time_ms: i64, uid: &str) -> Value {
     let (severity_id, severity_name) = severity(f.severity);
     let (status_id, status_name) = workflow(f.status);
-    let title = trailseal_checks::info(&f.code).map_or("", |i| i.title);
     let mut resource = json!({
         "uid": f.resource,
         "type": resource_type(f),
         "cloud_partition": partition(f),
     });
-    if !f.region.is_empty() {
+    if !f.region.is_empty() && !f.region.starts_with("${") {
         resource["region"] = json!(f.region);
     }
     if let Some(file) = &f.file {
         resource["data"] = json!({"file": file, "line": f.line, "column": f.column});
     }
+    // Infrastructure as code names the deploying account and Region by a symbol
+    // (`${AWS::AccountId}`): not an id, left out.
+    let real = |v: &str| !v.is_empty() && !v.starts_with("${");
     let mut cloud = json!({"provider": "AWS"});
-    if !f.account.is_empty() {
+    if real(&f.account) {
         cloud["account"] = json!({"uid": f.account, "type": "AWS Account", "type_id": 10});
     }
-    if !f.region.is_empty() {
+    if real(&f.region) {
         cloud["region"] = json!(f.region);
     }
     let mut unmapped = json!({
@@ -131,7 +133,7 @@ pub(crate) fn finding(f: &Finding, tool_version: &str, time_ms: i64, uid: &str) 
         "cloud": cloud,
         "finding_info": {
             "uid": uid,
-            "title": format!("{} {}: {title}", f.code, f.name),
+            "title": format!("{} {}", f.code, f.name),
             "desc": f.message,
             "types": [format!("{} {}", f.code, f.name)],
             "created_time": time_ms,

@@ -116,7 +116,11 @@ fn account_tallies(findings: &[Finding]) -> BTreeMap<String, AccountTally> {
             continue;
         }
         let counted = compliant.contains(&f.code.as_str()) || f.code == COVERAGE_CODE;
-        if counted && is_problem(f) {
+        let problem = matches!(
+            effective(f),
+            Status::Fail | Status::Error | Status::Indeterminate
+        );
+        if counted && problem {
             a.problems.insert(f.code.clone());
         }
         if f.code == COVERAGE_CODE {
@@ -160,6 +164,15 @@ fn is_problem(f: &Finding) -> bool {
     )
 }
 
+/// The status a finding has for verdicts: a muted finding is what it was (an accepted risk does
+/// not fail the run, but never makes anything compliant or evaluated).
+fn effective(f: &Finding) -> Status {
+    match (&f.muted, f.status) {
+        (Some(m), Status::Muted) => m.status,
+        (_, s) => s,
+    }
+}
+
 fn severity_index(s: Severity) -> usize {
     match s {
         Severity::Info => 0,
@@ -183,7 +196,7 @@ impl Tally {
             verdicts: trail_verdicts(findings),
             evaluated: findings
                 .iter()
-                .any(|f| !matches!(f.status, Status::Error | Status::Skipped)),
+                .any(|f| !matches!(effective(f), Status::Error | Status::Skipped)),
             worst_problem: findings
                 .iter()
                 .filter(|f| is_problem(f))
@@ -912,6 +925,17 @@ impl<'r, W: Write> Reports<'r, W> {
             writer.push(rendered)?;
         }
         Ok(())
+    }
+
+    /// Adds findings the first renderer's mutelist was already applied to ([`Renderer::mute`]).
+    pub fn push_muted(&mut self, findings: &[Finding]) -> io::Result<()> {
+        let set = RenderedSet(
+            self.renderers
+                .iter()
+                .map(|r| r.render_muted(findings))
+                .collect(),
+        );
+        self.push(set)
     }
 
     /// Renders and adds a unit (on this thread).

@@ -46,3 +46,18 @@ fn an_unreadable_account_is_not_decided_unless_a_failure_is_known() {
     let read = Tally::of(&[coverage(Status::Pass, false)]).account_verdicts();
     assert_eq!(read[0].compliant, Some(true));
 }
+
+/// An accepted risk does not fail the run, but never makes an account compliant.
+#[test]
+fn a_muted_coverage_problem_does_not_make_the_account_compliant() {
+    let mut muted = coverage(Status::Error, false);
+    muted.muted = Some(trailseal_model::Muted {
+        status: Status::Error,
+        reason: "accepted".into(),
+        expires: None,
+        entry: 1,
+    });
+    muted.status = Status::Muted;
+    let verdicts = Tally::of(&[muted]).account_verdicts();
+    assert_eq!(verdicts[0].compliant, Some(false), "{verdicts:?}");
+}

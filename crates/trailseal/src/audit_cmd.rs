@@ -2,11 +2,11 @@
 
 use trailseal_aws::{AccountsPlan, OrgOptions, Selection};
 use trailseal_model::{Evidence, EVIDENCE_SCHEMA};
-use trailseal_report::{Reports, Style};
+use trailseal_report::Reports;
 
 use crate::cli::AuditArgs;
 use crate::documents::{other_document, Expect};
-use crate::output::{read_input, report};
+use crate::output::read_input;
 use crate::{collect_cmd, UsageError};
 
 pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
@@ -17,8 +17,25 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         .collect();
     let codes = args.filter.codes(&all)?;
     crate::output::refuse_overwriting_input(args.out.output.as_deref(), args.evidence.as_deref())?;
+    if args.evidence.is_some() && args.aws.profile.is_some() && !args.security_hub {
+        return Err(UsageError(
+            "--profile with --evidence is used only by --security-hub (the evidence is read \
+             offline)"
+                .into(),
+        )
+        .into());
+    }
     if args.evidence.is_none() {
         if let Some(options) = crate::org_cmd::options(&args.aws, &args.accounts)? {
+            if args.security_hub {
+                return Err(UsageError(
+                    "--security-hub imports into the caller's own account only (Security Hub \
+                     takes an account's findings from that account): audit each account with \
+                     its credentials, or write --format asff and import per account"
+                        .into(),
+                )
+                .into());
+            }
             return audit_accounts(&args, &options, &codes);
         }
     }
@@ -50,12 +67,13 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         [one] => one.account.clone(),
         _ => "accounts".to_owned(),
     };
-    let mut code = report(&args.out, &args.filter, &findings, &input, &header, &label)?;
-    if args.security_hub {
-        code = import_into_security_hub(&args, &findings, code)?;
-    }
+    let (mut code, muted) =
+        crate::output::report_muted(&args.out, &args.filter, &findings, &input, &header, &label)?;
     if code == 2 {
         eprintln!("trailseal: error: nothing could be evaluated ({source})");
+    }
+    if args.security_hub {
+        code = import_into_security_hub(&args, &muted, code)?;
     }
     Ok(code)
 }
@@ -110,15 +128,17 @@ fn describe_live(evidence: &Evidence) -> String {
 /// the evidence of all accounts is never held at once.
 fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> anyhow::Result<u8> {
     let prepared = crate::org_cmd::prepare(&args.aws, options)?;
-    let label = match &prepared.plan.organization {
+    let mut label = match &prepared.plan.organization {
         Some(o) if options.selection == Selection::Organization => format!("org-{}", o.id),
         _ => "accounts".to_owned(),
     };
+    if let Some(shard) = options.shard {
+        label += &format!("-shard-{}-of-{}", shard.index, shard.count);
+    }
     let outputs = crate::output::account_outputs(&args.out, &args.filter, &label, true)?;
     let mut reports = Reports::new(&outputs.renderers, outputs.sinks)?;
     let mut failure: Option<std::io::Error> = None;
     let mut read: Vec<serde_json::Value> = Vec::new();
-    let mut imported: Vec<trailseal_model::Finding> = Vec::new();
     prepared.collect(options, |evidence| {
         let findings = trailseal_checks::evaluate_account(&evidence, codes);
         read.push(serde_json::json!({
@@ -130,9 +150,6 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
             if let Err(e) = reports.add(&findings) {
                 failure = Some(e);
             }
-        }
-        if args.security_hub {
-            imported.extend(findings);
         }
     });
     let plan = &prepared.plan;
@@ -174,10 +191,7 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     if plan.accounts.is_empty() {
         return Ok(0);
     }
-    let mut code = tally.exit_code(args.filter.threshold());
-    if args.security_hub {
-        code = import_into_security_hub(args, &imported, code)?;
-    }
+    let code = tally.exit_code(args.filter.threshold());
     if code == 2 && !plan.accounts.is_empty() {
         eprintln!("trailseal: error: nothing could be evaluated (no account could be read)");
     }
@@ -200,16 +214,14 @@ fn describe_accounts(plan: &AccountsPlan, options: &OrgOptions) -> String {
     format!("{what}: {} audited{shard}", plan.accounts.len())
 }
 
-/// `--security-hub`: imports the findings (muted as in the report); a failed import makes the
-/// run exit 2.
+/// `--security-hub`: imports the findings (as the report shows them: the mutelist applied); a
+/// failed import makes the run exit 2.
 fn import_into_security_hub(
     args: &AuditArgs,
-    findings: &[trailseal_model::Finding],
+    muted: &[trailseal_model::Finding],
     code: u8,
 ) -> anyhow::Result<u8> {
-    let renderer = crate::output::renderer(Style::Json, &args.filter)?;
-    let muted = renderer.mute(findings);
-    if crate::securityhub_cmd::import(&args.aws, &muted)? {
+    if crate::securityhub_cmd::import(&args.aws, muted)? {
         Ok(code)
     } else {
         eprintln!("trailseal: error: some findings were not imported into Security Hub (above)");

@@ -247,7 +247,7 @@ pub struct AuditArgs {
     /// Evaluate this evidence file (trailseal.evidence/v1 JSON, from `trailseal collect`)
     /// offline instead of reading AWS.
     #[arg(long, value_name = "FILE",
-          conflicts_with_all = ["regions", "profile", "concurrency", "org", "accounts",
+          conflicts_with_all = ["regions", "concurrency", "org", "accounts",
                                 "exclude_accounts", "role_name", "external_id", "shard",
                                 "account_concurrency", "exclude_regions"])]
     pub evidence: Option<PathBuf>,
@@ -256,8 +256,9 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub accounts: OrgArgs,
     /// Also import the findings into AWS Security Hub (ASFF, BatchImportFindings, each in its
-    /// Region, batches of 100; passing findings archived). A Region where that fails is named
-    /// and the run exits 2; the others are still imported.
+    /// Region, batches of 100; passing findings archived), into the caller's own account (with
+    /// --evidence: the credentials of --profile or the environment). A Region where that fails
+    /// is named and the run exits 2; the others are still imported.
     #[arg(long)]
     pub security_hub: bool,
     #[command(flatten)]

@@ -66,6 +66,15 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
         }
     }
     check_shards(&args.reports, &inputs)?;
+    // merge's own mutelist decides: the reports' mutes are undone first (an entry that expired
+    // since, or was removed, no longer mutes). Without --mutelist the reports' mutes stay.
+    if args.filter.mutelist.is_some() {
+        for f in &mut findings {
+            if let Some(m) = f.muted.take() {
+                f.status = m.status;
+            }
+        }
+    }
     let all: Vec<&'static str> = trailseal_checks::catalogue().map(|c| c.code).collect();
     let codes = args.filter.codes(&all)?;
     // Input that was not read, and accounts that could not be read, are never filtered away.

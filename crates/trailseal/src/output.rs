@@ -157,6 +157,20 @@ pub fn refuse_overwriting_other_files(path: &Path) -> Result<(), UsageError> {
 /// report whose first line is one of trailseal's headers.
 fn written_by_trailseal(head: &str) -> bool {
     let text = head.trim_start();
+    let whole = text;
+    // CSV, JUnit, OCSF, ASFF and HTML reports, by their fixed starts (`lines()` takes the CRLF
+    // of CSV off).
+    let csv_header = trailseal_report::csv::COLUMNS.join(",");
+    if whole.lines().next() == Some(csv_header.as_str())
+        || whole.starts_with("<?xml") && whole.contains("<testsuites name=\"trailseal\"")
+        || whole.starts_with("<!DOCTYPE html>") && whole.contains("<title>trailseal report</title>")
+        || whole.contains("\"class_name\": \"Detection Finding\"")
+            && whole.contains("\"vendor_name\": \"trailseal\"")
+        || whole.starts_with("{\"activity_id\":") && whole.contains("\"vendor_name\":\"trailseal\"")
+        || whole.starts_with('[') && whole.contains("\"ProductName\": \"trailseal\"")
+    {
+        return true;
+    }
     // Several plans (accounts) are a JSON array of them.
     let text = match text.strip_prefix('[') {
         Some(rest) if rest.trim_start().starts_with('{') => rest.trim_start(),
@@ -221,17 +235,33 @@ pub fn report(
     text_header: &str,
     label: &str,
 ) -> anyhow::Result<u8> {
+    Ok(report_muted(out, filter, findings, input, text_header, label)?.0)
+}
+
+/// [`report`], also returning the findings as reported (the mutelist applied, once).
+pub fn report_muted(
+    out: &OutputArgs,
+    filter: &FilterArgs,
+    findings: &[Finding],
+    input: &serde_json::Value,
+    text_header: &str,
+    label: &str,
+) -> anyhow::Result<(u8, Vec<Finding>)> {
     let outputs = outputs(out, filter, false, label, |_| {})?;
+    let muted: Vec<Finding> = match outputs.renderers.first() {
+        Some(r) => r.mute(findings).into_owned(),
+        None => findings.to_vec(),
+    };
     let mut reports = Reports::new(&outputs.renderers, outputs.sinks)?;
     let written = |e: std::io::Error| written_error(out, e);
-    reports.add(findings).map_err(written)?;
+    reports.push_muted(&muted).map_err(written)?;
     let warnings = reports.mutelist_warnings();
     let tally = reports.finish(Some(input), text_header).map_err(written)?;
     for w in warnings {
         eprintln!("trailseal: warning: {w}");
     }
     outputs.files.announce();
-    Ok(tally.exit_code(filter.threshold()))
+    Ok((tally.exit_code(filter.threshold()), muted))
 }
 
 /// A report that could not be written: where it was going.
@@ -334,11 +364,18 @@ pub fn outputs(
     };
     formats.sort();
     formats.dedup();
-    let stamp: String = trailseal_aws::now_rfc3339()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(15)
-        .collect();
+    // Seconds and milliseconds (`20261130T074100.123Z` -> `20261130T074100123Z`): two runs in
+    // one second do not meet; files are created new (never replacing one), all names checked
+    // first.
+    let (time, ms) = trailseal_report::now();
+    let stamp: String = format!(
+        "{}{:03}Z",
+        time.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(15)
+            .collect::<String>(),
+        ms.rem_euclid(1000)
+    );
     let label: String = label
         .chars()
         .map(|c| {
@@ -354,7 +391,18 @@ pub fn outputs(
         sinks: Vec::new(),
         files: Written::default(),
     };
-    for (i, format) in formats.into_iter().enumerate() {
+    let paths: Vec<std::path::PathBuf> = formats
+        .iter()
+        .map(|f| dir.join(format!("trailseal-{label}-{stamp}.{}", extension(*f))))
+        .collect();
+    if let Some(taken) = paths.iter().find(|p| p.exists()) {
+        return Err(UsageError(format!(
+            "{} exists already (another run at the same moment?): run again",
+            taken.display()
+        ))
+        .into());
+    }
+    for (i, (format, path)) in formats.into_iter().zip(paths).enumerate() {
         let mut style = style_of(format, false, filter, snippets);
         adjust(&mut style);
         // The mutelist is applied once, by the first renderer.
@@ -363,9 +411,10 @@ pub fn outputs(
         } else {
             Renderer::new(style, env!("CARGO_PKG_VERSION"))
         };
-        let path = dir.join(format!("trailseal-{label}-{stamp}.{}", extension(format)));
-        refuse_overwriting_other_files(&path)?;
-        let file = std::fs::File::create(&path)
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
         outputs.renderers.push(renderer);
         outputs

@@ -109,7 +109,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let crate::output::Outputs {
         renderers,
         sinks,
-        files,
+        files: outputs_written,
     } = crate::output::outputs(&args.out, &args.filter, true, "scan", |_| {})?;
     let written = |e: std::io::Error| crate::output::written_error(&args.out, e);
     let mut reports = Reports::new(&renderers, sinks).map_err(written)?;
@@ -126,7 +126,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     for w in warnings {
         eprintln!("trailseal: warning: {w}");
     }
-    files.announce();
+    outputs_written.announce();
     if scanned == 0 && tally.findings == 0 {
         eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
         return Ok(2);
@@ -165,11 +165,26 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     // is nothing this control applies to, which is not "could not be evaluated" (a repository's
     // other infrastructure, scanned by a pre-commit hook or CI on every change).
     if scanned > 0 && tally.findings == 0 {
+        // Unless a file holds content the scan cannot see: a nested stack, a stack set, a
+        // serverless application, a macro (Transform), a Terraform CloudFormation stack. A trail
+        // could be there: not "nothing to check", but "could not be evaluated" (exit 2 below).
+        let hidden: Vec<String> = files
+            .iter()
+            .filter_map(|f| hidden_content(f).map(|what| format!("{} ({what})", f.display())))
+            .collect();
+        if hidden.is_empty() {
+            eprintln!(
+                "trailseal: note: the {scanned} file(s) scanned define nothing the selected \
+                 checks apply to (no CloudTrail trail or event data store): nothing to check"
+            );
+            return Ok(0);
+        }
         eprintln!(
-            "trailseal: note: no CloudTrail trail or event data store in the {scanned} file(s) \
-             scanned: nothing to check"
+            "trailseal: error: nothing could be evaluated: no trail was found, but these files \
+             hold infrastructure the scan cannot read, where trails may be: {}",
+            hidden.join(", ")
         );
-        return Ok(0);
+        return Ok(2);
     }
     let code = tally.exit_code(args.filter.threshold());
     if code == 2 && !tally.unreadable_input {
@@ -467,4 +482,23 @@ fn scan_file(path: &Path, inputs: &Inputs<'_>) -> (bool, Vec<Finding>) {
         }
         _ => (false, Vec::new()),
     }
+}
+
+/// What in a file the scan cannot see into (a template or module defined elsewhere, a macro),
+/// by the text that declares it; `None` when there is nothing of the kind.
+fn hidden_content(path: &Path) -> Option<&'static str> {
+    const MARKERS: &[(&str, &str)] = &[
+        ("AWS::CloudFormation::Stack", "a nested stack or stack set"),
+        ("AWS::Serverless::Application", "a serverless application"),
+        ("Transform", "a CloudFormation macro or include"),
+        (
+            "aws_cloudformation_stack",
+            "a CloudFormation stack in Terraform",
+        ),
+    ];
+    let text = std::fs::read_to_string(path).ok()?;
+    MARKERS
+        .iter()
+        .find(|(marker, _)| text.contains(marker))
+        .map(|(_, what)| *what)
 }

@@ -1,7 +1,8 @@
 //! `audit --security-hub`: the audit's findings imported into AWS Security Hub (ASFF, each in
-//! its Region, batches of 100), after the report is written. Findings that pass are archived.
-//! A Region where Security Hub cannot be used, or findings it refuses, are reported here and
-//! make the run exit 2; the other Regions are still imported.
+//! its Region, batches of 100), after the report is written, into the caller's own account.
+//! Findings that pass (and checks that did not apply) are archived. A Region where Security
+//! Hub cannot be used, findings it refuses, or findings of another account, are reported here
+//! and make the run exit 2; the other Regions are still imported.
 
 use anyhow::Context as _;
 use trailseal_model::Finding;
@@ -9,34 +10,55 @@ use trailseal_model::Finding;
 use crate::cli::AwsArgs;
 
 /// Imports `findings` (the mutelist already applied); returns whether everything was imported.
+///
+/// Security Hub accepts, through an account's own custom-integration product, only that
+/// account's findings (BatchImportFindings: the caller must be the finding's `AwsAccountId`):
+/// findings of any other account are not sent, and named.
 pub fn import(aws: &AwsArgs, findings: &[Finding]) -> anyhow::Result<bool> {
-    let now = trailseal_report::now().0;
-    let asff = trailseal_report::asff::findings(findings, &now);
-    if asff.is_empty() {
-        eprintln!("trailseal: security hub: no finding to import");
-        return Ok(true);
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let reports = runtime.block_on(async {
-        let config =
-            trailseal_aws::load_config_with(aws.profile.as_deref(), &crate::org_cmd::timeouts(aws))
-                .await
-                .map_err(|e| crate::org_cmd::usage_error(e, aws.verbose))?;
-        Ok::<_, crate::UsageError>(trailseal_aws::securityhub::import(&config, asff).await)
+    let config = runtime.block_on(async {
+        trailseal_aws::load_config_with(aws.profile.as_deref(), &crate::org_cmd::timeouts(aws))
+            .await
+            .map_err(|e| crate::org_cmd::usage_error(e, aws.verbose))
     })?;
+    let (caller, _) = runtime
+        .block_on(trailseal_aws::caller_identity(&config))
+        .map_err(|e| crate::org_cmd::usage_error(e, aws.verbose))?;
+    let (own, others): (Vec<&Finding>, Vec<&Finding>) =
+        findings.iter().partition(|f| f.account == caller);
     let mut ok = true;
+    if !others.is_empty() {
+        ok = false;
+        let mut accounts: Vec<&str> = others.iter().map(|f| f.account.as_str()).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        eprintln!(
+            "trailseal: error: security hub: {} finding(s) of account(s) {} not imported: \
+             Security Hub imports only the caller's own account's findings ({caller}); import \
+             them with that account's credentials",
+            others.len(),
+            accounts.join(", ")
+        );
+    }
+    let own: Vec<Finding> = own.into_iter().cloned().collect();
+    let now = trailseal_report::now().0;
+    let asff = trailseal_report::asff::findings(&own, &now);
+    if asff.is_empty() {
+        eprintln!("trailseal: security hub: no finding of account {caller} to import");
+        return Ok(ok);
+    }
+    let reports = runtime.block_on(trailseal_aws::securityhub::import(&config, asff));
     for r in &reports {
         match &r.error {
-            Some(e) => {
-                ok = false;
-                eprintln!(
-                    "trailseal: error: security hub {}: {} finding(s) not imported: {e}",
-                    r.region, r.sent
-                );
-            }
+            Some(e) => eprintln!(
+                "trailseal: error: security hub {}: {} of {} finding(s) not imported: {e}",
+                r.region,
+                r.sent - r.imported.min(r.sent),
+                r.sent
+            ),
             None => eprintln!(
                 "trailseal: security hub {}: imported {} of {} finding(s)",
                 r.region, r.imported, r.sent

@@ -464,3 +464,92 @@ fn several_formats_from_one_run() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("trailseal: wrote ").count(), 7, "{stderr}");
 }
+
+/// Review findings: re-running into the same `-o` file works in every format; a mutelist never
+/// turns unreadable input into a pass; merge's own mutelist decides over the reports' mutes.
+#[test]
+fn reruns_unreadable_input_and_merge_mutes() {
+    let dir = tempdir();
+    for format in ["csv", "junit", "ocsf", "ocsf-jsonl", "asff", "html"] {
+        let file = dir.path().join(format!("again.{format}"));
+        for _ in 0..2 {
+            let out = audit(format, &[], &file);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{format}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    // A template that cannot be parsed stays exit 2, muted or not.
+    let iac = dir.path().join("iac");
+    std::fs::create_dir(&iac).expect("mkdir");
+    std::fs::write(
+        iac.join("broken.yaml"),
+        "AWSTemplateFormatVersion: \"2010-09-09\"\nResources: [\n",
+    )
+    .expect("write");
+    let list = write(dir.path(), "all.yaml", "mutes:\n  - reason: everything\n");
+    let out = trailseal()
+        .args(["scan"])
+        .arg(&iac)
+        .args(["--mutelist"])
+        .arg(&list)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A nested stack may hold a trail: no trail found is not "nothing to check".
+    let nested = dir.path().join("nested");
+    std::fs::create_dir(&nested).expect("mkdir");
+    std::fs::write(
+        nested.join("root.yaml"),
+        "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  Logging:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://example.invalid/logging.yaml\n",
+    )
+    .expect("write");
+    let out = trailseal().arg("scan").arg(&nested).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nested stack"));
+
+    // A report written with a mutelist, merged with one whose entry has expired: not muted.
+    let shard = dir.path().join("muted.json");
+    let mute = write(
+        dir.path(),
+        "m.yaml",
+        "mutes:\n  - checks: [TS001]\n    reason: accepted\n",
+    );
+    trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &example(EVIDENCE),
+            "--format",
+            "json",
+            "-o",
+        ])
+        .arg(&shard)
+        .arg("--mutelist")
+        .arg(&mute)
+        .output()
+        .expect("run");
+    let expired = write(
+        dir.path(),
+        "expired.yaml",
+        "mutes:\n  - checks: [TS001]\n    reason: accepted\n    expires: 2020-01-01\n",
+    );
+    let out = trailseal()
+        .args(["merge", "--format", "json", "--mutelist"])
+        .arg(&expired)
+        .arg(&shard)
+        .output()
+        .expect("run");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(doc["summary"].get("muted").is_none(), "{}", doc["summary"]);
+}
