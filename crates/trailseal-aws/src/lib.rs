@@ -18,6 +18,7 @@ pub mod securityhub;
 mod signed;
 
 pub use apply::{Applier, ApplyError, Report, RollbackOptions, TAG_JOURNAL, TAG_STEP};
+pub use aws_config::SdkConfig;
 pub use collect::{
     bucket_region, caller_identity, now_rfc3339, CollectOptions, Collection, Collector,
     DEFAULT_CONCURRENCY, ORGANIZATION_ACTIONS, READ_ONLY_ACTIONS,

@@ -323,6 +323,20 @@ impl OrgCollector {
         }
     }
 
+    /// The configuration to call AWS as `account`: the caller's own, or the role assumed in
+    /// it (`audit --org --security-hub` imports each account's findings as that account).
+    pub async fn account_config(
+        &self,
+        plan: &AccountsPlan,
+        options: &OrgOptions,
+        account: &str,
+    ) -> Result<SdkConfig, String> {
+        if account == plan.caller {
+            return Ok(self.base.clone());
+        }
+        self.assume(plan, options, account).await
+    }
+
     /// The configuration of `account` with the role assumed in it; the first AssumeRole runs
     /// here, so that a role that cannot be assumed is known before anything else is called.
     async fn assume(

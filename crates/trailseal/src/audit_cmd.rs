@@ -27,15 +27,6 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
     }
     if args.evidence.is_none() {
         if let Some(options) = crate::org_cmd::options(&args.aws, &args.accounts)? {
-            if args.security_hub {
-                return Err(UsageError(
-                    "--security-hub imports into the caller's own account only (Security Hub \
-                     takes an account's findings from that account): audit each account with \
-                     its credentials, or write --format asff and import per account"
-                        .into(),
-                )
-                .into());
-            }
             return audit_accounts(&args, &options, &codes);
         }
     }
@@ -139,6 +130,7 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     let mut reports = Reports::new(&outputs.renderers, outputs.sinks)?;
     let mut failure: Option<std::io::Error> = None;
     let mut read: Vec<serde_json::Value> = Vec::new();
+    let mut imported: Vec<trailseal_model::Finding> = Vec::new();
     prepared.collect(options, |evidence| {
         let findings = trailseal_checks::evaluate_account(&evidence, codes);
         read.push(serde_json::json!({
@@ -147,9 +139,20 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
             "error": evidence.error,
         }));
         if failure.is_none() {
-            if let Err(e) = reports.add(&findings) {
+            // The findings as reported (the mutelist applied once), kept for --security-hub.
+            let muted = match outputs.renderers.first() {
+                Some(r) if args.security_hub => r.mute(&findings).into_owned(),
+                _ => Vec::new(),
+            };
+            let result = if args.security_hub {
+                reports.push_muted(&muted)
+            } else {
+                reports.add(&findings)
+            };
+            if let Err(e) = result {
                 failure = Some(e);
             }
+            imported.extend(muted);
         }
     });
     let plan = &prepared.plan;
@@ -191,7 +194,11 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     if plan.accounts.is_empty() {
         return Ok(0);
     }
-    let code = tally.exit_code(args.filter.threshold());
+    let mut code = tally.exit_code(args.filter.threshold());
+    if args.security_hub && !prepared.import_security_hub(options, &imported) {
+        eprintln!("trailseal: error: some findings were not imported into Security Hub (above)");
+        code = 2;
+    }
     if code == 2 && !plan.accounts.is_empty() {
         eprintln!("trailseal: error: nothing could be evaluated (no account could be read)");
     }

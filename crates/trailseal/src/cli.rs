@@ -256,9 +256,10 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub accounts: OrgArgs,
     /// Also import the findings into AWS Security Hub (ASFF, BatchImportFindings, each in its
-    /// Region, batches of 100; passing findings archived), into the caller's own account (with
-    /// --evidence: the credentials of --profile or the environment). A Region where that fails
-    /// is named and the run exits 2; the others are still imported.
+    /// Region, batches of 100; passing findings archived), each account's as that account (the
+    /// caller's own credentials, --profile with --evidence, or the account's role with --org /
+    /// --accounts). A Region where that fails is named and the run exits 2; the others are
+    /// still imported.
     #[arg(long)]
     pub security_hub: bool,
     #[command(flatten)]

@@ -232,6 +232,44 @@ pub fn prepare(aws: &AwsArgs, options: &OrgOptions) -> anyhow::Result<Prepared> 
 }
 
 impl Prepared {
+    /// `--security-hub`: each account's findings imported as that account (the caller's own
+    /// credentials, or its role); returns whether everything was imported.
+    pub fn import_security_hub(
+        &self,
+        options: &OrgOptions,
+        findings: &[trailseal_model::Finding],
+    ) -> bool {
+        let mut by_account: std::collections::BTreeMap<&str, Vec<trailseal_model::Finding>> =
+            std::collections::BTreeMap::new();
+        for f in findings {
+            by_account.entry(&f.account).or_default().push(f.clone());
+        }
+        let mut ok = true;
+        for (account, findings) in by_account {
+            match self
+                .runtime
+                .block_on(self.collector.account_config(&self.plan, options, account))
+            {
+                Ok(config) => {
+                    ok &= crate::securityhub_cmd::import_account(
+                        &self.runtime,
+                        &config,
+                        account,
+                        &findings,
+                    );
+                }
+                Err(e) => {
+                    ok = false;
+                    eprintln!(
+                        "trailseal: error: security hub {account}: {} finding(s) not imported: {e}",
+                        findings.len()
+                    );
+                }
+            }
+        }
+        ok
+    }
+
     /// Reads every account of the plan and hands each to `each` as soon as it is read (the
     /// organization's management account first), with a progress bar on a terminal.
     pub fn collect(&self, options: &OrgOptions, mut each: impl FnMut(AccountEvidence)) {

@@ -1,5 +1,6 @@
 //! `audit --security-hub`: the audit's findings imported into AWS Security Hub (ASFF, each in
-//! its Region, batches of 100), after the report is written, into the caller's own account.
+//! its Region, batches of 100), after the report is written, each account's into that account
+//! (the caller's own; with --org / --accounts each account through its role).
 //! Findings that pass (and checks that did not apply) are archived. A Region where Security
 //! Hub cannot be used, findings it refuses, or findings of another account, are reported here
 //! and make the run exit 2; the other Regions are still imported.
@@ -44,23 +45,36 @@ pub fn import(aws: &AwsArgs, findings: &[Finding]) -> anyhow::Result<bool> {
         );
     }
     let own: Vec<Finding> = own.into_iter().cloned().collect();
+    ok &= import_account(&runtime, &config, &caller, &own);
+    Ok(ok)
+}
+
+/// Imports the findings of `account` with `config` (its credentials); prints what happened;
+/// returns whether everything was imported.
+pub fn import_account(
+    runtime: &tokio::runtime::Runtime,
+    config: &trailseal_aws::SdkConfig,
+    account: &str,
+    findings: &[Finding],
+) -> bool {
     let now = trailseal_report::now().0;
-    let asff = trailseal_report::asff::findings(&own, &now);
+    let asff = trailseal_report::asff::findings(findings, &now);
     if asff.is_empty() {
-        eprintln!("trailseal: security hub: no finding of account {caller} to import");
-        return Ok(ok);
+        eprintln!("trailseal: security hub: no finding of account {account} to import");
+        return true;
     }
-    let reports = runtime.block_on(trailseal_aws::securityhub::import(&config, asff));
+    let mut ok = true;
+    let reports = runtime.block_on(trailseal_aws::securityhub::import(config, asff));
     for r in &reports {
         match &r.error {
             Some(e) => eprintln!(
-                "trailseal: error: security hub {}: {} of {} finding(s) not imported: {e}",
+                "trailseal: error: security hub {account} {}: {} of {} finding(s) not imported: {e}",
                 r.region,
                 r.sent - r.imported.min(r.sent),
                 r.sent
             ),
             None => eprintln!(
-                "trailseal: security hub {}: imported {} of {} finding(s)",
+                "trailseal: security hub {account} {}: imported {} of {} finding(s)",
                 r.region, r.imported, r.sent
             ),
         }
@@ -78,5 +92,5 @@ pub fn import(aws: &AwsArgs, findings: &[Finding]) -> anyhow::Result<bool> {
         }
         ok &= r.ok();
     }
-    Ok(ok)
+    ok
 }

@@ -58,7 +58,7 @@ fn findings_are_imported_in_their_region_and_passes_archived() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("security hub us-east-1: imported"),
+        stderr.contains("security hub 123456789012 us-east-1: imported"),
         "{stderr}"
     );
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -130,7 +130,7 @@ fn a_region_without_security_hub_is_named_and_the_others_are_imported() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("security hub eu-west-1") && stderr.contains("InvalidAccessException"),
+        stderr.contains("security hub 123456789012 eu-west-1") && stderr.contains("InvalidAccessException"),
         "{stderr}"
     );
     let hub = imported(server);
@@ -139,4 +139,53 @@ fn a_region_without_security_hub_is_named_and_the_others_are_imported() {
     assert!(hub["ap-southeast-2"]
         .as_array()
         .is_some_and(|v| !v.is_empty()));
+}
+
+/// An organization audit imports each account's findings as that account (its role): Security
+/// Hub takes an account's findings only from that account.
+#[test]
+fn an_organization_imports_each_accounts_findings_as_that_account() {
+    let (_guard, server) = moto();
+    let out = tempfile::NamedTempFile::new().expect("temp file");
+    server.python(&format!(
+        r#"
+client("organizations").create_organization(FeatureSet="ALL")
+member = client("organizations").create_account(Email="m@example.com", AccountName="m")["CreateAccountStatus"]["AccountId"]
+open("{}", "w").write(member)
+"#,
+        out.path().display()
+    ));
+    let member = std::fs::read_to_string(out.path()).expect("member id");
+    let run = trailseal(server)
+        .args([
+            "audit",
+            "--org",
+            "--regions",
+            "us-east-1",
+            "--format",
+            "json",
+            "--security-hub",
+        ])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!("security hub {member} us-east-1: imported")),
+        "{stderr}"
+    );
+    let found = tempfile::NamedTempFile::new().expect("temp file");
+    server.python(&format!(
+        r#"
+import boto3
+c = client("sts").assume_role(RoleArn="arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="check")["Credentials"]
+hub = boto3.client("securityhub", region_name="us-east-1", endpoint_url=client("sts").meta.endpoint_url,
+    aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+items = hub.get_findings(MaxResults=100)["Findings"]
+open("{}", "w").write(json.dumps(sorted({{f["AwsAccountId"] for f in items}})))
+"#,
+        found.path().display()
+    ));
+    let accounts: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(found.path()).expect("read")).expect("JSON");
+    assert_eq!(accounts, vec![member]);
 }
