@@ -100,9 +100,15 @@ pub(crate) fn finding(f: &Finding, uid: &str, now: &str, region: &str) -> Value 
         _ => "ACTIVE",
     };
     let partition = partition(f);
+    // An account-wide finding's resource is the account, named as Security Hub names it.
+    let id = if resource_type(f) == "AwsAccount" {
+        format!("AWS::::Account:{}", f.account)
+    } else {
+        f.resource.clone()
+    };
     let mut resource = json!({
         "Type": resource_type(f),
-        "Id": f.resource,
+        "Id": id,
         "Partition": partition,
         "Region": region,
     });

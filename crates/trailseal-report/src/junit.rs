@@ -27,6 +27,15 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// An XML attribute value: [`escape`], and line breaks and tabs as character references (an
+/// XML parser turns raw ones in attributes into spaces).
+pub(crate) fn escape_attr(text: &str) -> String {
+    escape(text)
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;")
+}
+
 /// XML element content: only `&`, `<` and `>` need escaping there (quotes stay readable in CI
 /// views); control characters as in [`escape`].
 pub(crate) fn escape_text(text: &str) -> String {
@@ -59,13 +68,13 @@ pub(crate) fn case(f: &Finding) -> String {
     }
     let open = format!(
         "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"",
-        escape(&name),
-        escape(&format!("{} {}", f.code, f.name))
+        escape_attr(&name),
+        escape_attr(&format!("{} {}", f.code, f.name))
     );
     let child = |tag: &str, kind: &str, text: &str| {
         format!(
             "{open}>\n      <{tag} message=\"{}\" type=\"{kind}\">{}</{tag}>\n    </testcase>\n",
-            escape(&f.message),
+            escape_attr(&f.message),
             escape_text(text)
         )
     };
@@ -76,13 +85,13 @@ pub(crate) fn case(f: &Finding) -> String {
         Status::Indeterminate => child("error", "indeterminate", &detail(f)),
         Status::Skipped => format!(
             "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-            escape(&f.message)
+            escape_attr(&f.message)
         ),
         Status::Muted => {
             let reason = f.muted.as_ref().map_or("", |m| m.reason.as_str());
             format!(
                 "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                escape(&format!("muted: {reason}: {}", f.message))
+                escape_attr(&format!("muted: {reason}: {}", f.message))
             )
         }
     }
@@ -112,7 +121,7 @@ pub(crate) fn suite(code: &str, timestamp: &str, cases: &[String]) -> String {
     let mut out = format!(
         "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" \
          skipped=\"{skipped}\" time=\"0\" timestamp=\"{}\" hostname=\"trailseal\">\n",
-        escape(&name),
+        escape_attr(&name),
         escape(timestamp)
     );
     for case in cases {

@@ -130,7 +130,8 @@ fn a_region_without_security_hub_is_named_and_the_others_are_imported() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("security hub 123456789012 eu-west-1") && stderr.contains("InvalidAccessException"),
+        stderr.contains("security hub 123456789012 eu-west-1")
+            && stderr.contains("InvalidAccessException"),
         "{stderr}"
     );
     let hub = imported(server);
