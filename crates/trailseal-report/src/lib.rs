@@ -9,8 +9,10 @@ mod html;
 mod junit;
 pub mod mutelist;
 pub mod ocsf;
+mod reports;
 mod sarif;
 mod stream;
+mod tally;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,11 +20,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use trailseal_model::{Finding, Severity, Status, Summary};
 
+pub use reports::{RenderedSet, Reports};
 pub use sarif::sarif_report;
-pub use stream::{
-    write_report, AccountVerdict, Rendered, RenderedSet, Renderer, ReportWriter, Reports, Style,
-    Tally,
-};
+pub use stream::{write_report, Rendered, Renderer, ReportWriter, Style};
+pub use tally::{AccountTally, AccountVerdict, Tally};
 
 pub const SCHEMA: &str = "trailseal.audit/v1";
 
