@@ -7,7 +7,9 @@
 //! permission: `AccessDeniedException`) is reported for that Region and the other Regions are
 //! still imported. Findings the API refuses one by one come back in `FailedFindings` and are
 //! reported with their error. A finding that passes now is sent with `RecordState` ARCHIVED, so
-//! that Security Hub archives it (same `Id` as when it failed).
+//! that Security Hub archives it (same `Id` as when it failed); trailseal's active findings of
+//! the evaluated checks that the run no longer reports (a trail deleted) are archived too
+//! (GetFindings, then BatchImportFindings).
 
 use std::collections::BTreeMap;
 
@@ -34,6 +36,8 @@ pub struct RegionImport {
     pub failed: Vec<(String, String, String)>,
     /// The Region could not be used at all (or a batch failed as a whole).
     pub error: Option<String>,
+    /// Earlier findings of the same checks this run no longer reports, archived.
+    pub archived: usize,
 }
 
 impl RegionImport {
@@ -73,20 +77,110 @@ fn parse(response: &HttpResponse) -> Result<Answer, OrchestratorError<ApiError>>
     })
 }
 
-/// Imports `findings` (region, ASFF object), Region by Region, in batches of [`BATCH`].
+/// One page of GetFindings.
+#[derive(Debug, Deserialize)]
+struct FindingsPage {
+    #[serde(rename = "Findings", default)]
+    findings: Vec<Value>,
+    #[serde(rename = "NextToken", default)]
+    next: Option<String>,
+}
+
+fn parse_page(response: &HttpResponse) -> Result<FindingsPage, OrchestratorError<ApiError>> {
+    if !response.status().is_success() {
+        return Err(OrchestratorError::operation(ApiError::new(
+            parse_json_error(response),
+        )));
+    }
+    serde_json::from_str(body_text(response)).map_err(|e| {
+        OrchestratorError::operation(ApiError::unreadable(format!(
+            "unreadable GetFindings answer: {e}"
+        )))
+    })
+}
+
+/// The ACTIVE findings of `product_arn` in the Region (GetFindings, every page), filtered
+/// again here (an emulator may ignore filters).
+async fn active_findings(
+    config: &SdkConfig,
+    endpoint: &str,
+    region: &str,
+    product_arn: &str,
+) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..10_000 {
+        let mut body = serde_json::json!({
+            "Filters": {
+                "ProductArn": [{"Value": product_arn, "Comparison": "EQUALS"}],
+                "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+            },
+            "MaxResults": 100,
+        });
+        if let Some(t) = &token {
+            body["NextToken"] = Value::from(t.as_str());
+        }
+        let call = Call {
+            service: "securityhub",
+            operation: "GetFindings",
+            endpoint: endpoint.to_owned(),
+            signing_region: region.to_owned(),
+            content_type: "application/json",
+            target: None,
+            path: "/findings",
+            body: body.to_string(),
+        };
+        let page = call
+            .send(config, parse_page)
+            .await
+            .map_err(|e| describe("securityhub:GetFindings", &e))?;
+        out.extend(
+            page.findings
+                .into_iter()
+                .filter(|f| f["ProductArn"] == product_arn && f["RecordState"] == "ACTIVE"),
+        );
+        match page.next {
+            Some(t) if !t.is_empty() && Some(&t) != token.as_ref() => token = Some(t),
+            _ => return Ok(out),
+        }
+    }
+    Ok(out)
+}
+
+/// Imports `findings` (region, ASFF object), Region by Region, in batches of [`BATCH`]. Then,
+/// in each Region, trailseal's ACTIVE findings of a check this run evaluated that the run no
+/// longer reports (a trail deleted, a key gone) are archived: re-imported with `RecordState`
+/// ARCHIVED, so that Security Hub does not keep showing what is no longer there.
 pub async fn import(config: &SdkConfig, findings: Vec<(String, Value)>) -> Vec<RegionImport> {
+    let reported: std::collections::BTreeSet<String> = findings
+        .iter()
+        .filter_map(|(_, f)| f["Id"].as_str().map(str::to_owned))
+        .collect();
+    let checks: std::collections::BTreeSet<String> = findings
+        .iter()
+        .filter_map(|(_, f)| f["GeneratorId"].as_str().map(str::to_owned))
+        .collect();
+    let now = findings
+        .first()
+        .and_then(|(_, f)| f["UpdatedAt"].as_str().map(str::to_owned))
+        .unwrap_or_default();
     let mut by_region: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (region, f) in findings {
         by_region.entry(region).or_default().push(f);
     }
     let mut out = Vec::new();
     for (region, findings) in by_region {
+        let product_arn = findings
+            .first()
+            .and_then(|f| f["ProductArn"].as_str().map(str::to_owned))
+            .unwrap_or_default();
         let mut report = RegionImport {
             region: region.clone(),
             sent: findings.len(),
             imported: 0,
             failed: Vec::new(),
             error: None,
+            archived: 0,
         };
         let endpoint = endpoint_url(config, "SecurityHub").unwrap_or_else(|| {
             let (suffix, _) = partition_suffixes(&region);
@@ -116,6 +210,51 @@ pub async fn import(config: &SdkConfig, findings: Vec<(String, Value)>) -> Vec<R
                     report.error = Some(describe("securityhub:BatchImportFindings", &e));
                     break;
                 }
+            }
+        }
+        if report.error.is_none() && !now.is_empty() {
+            match active_findings(config, &endpoint, &region, &product_arn).await {
+                Ok(active) => {
+                    let stale: Vec<Value> = active
+                        .into_iter()
+                        .filter(|f| {
+                            let id = f["Id"].as_str().unwrap_or_default();
+                            id.starts_with("trailseal/")
+                                && !reported.contains(id)
+                                && f["GeneratorId"]
+                                    .as_str()
+                                    .is_some_and(|g| checks.contains(g))
+                        })
+                        .map(|mut f| {
+                            f["RecordState"] = Value::from("ARCHIVED");
+                            f["UpdatedAt"] = Value::from(now.as_str());
+                            f
+                        })
+                        .collect();
+                    for batch in stale.chunks(BATCH) {
+                        let call = Call {
+                            service: "securityhub",
+                            operation: "BatchImportFindings",
+                            endpoint: endpoint.clone(),
+                            signing_region: region.clone(),
+                            content_type: "application/json",
+                            target: None,
+                            path: "/findings/import",
+                            body: serde_json::json!({ "Findings": batch }).to_string(),
+                        };
+                        match call.send(config, parse).await {
+                            Ok(answer) => report.archived += answer.success,
+                            Err(e) => {
+                                report.error = Some(describe(
+                                    "securityhub:BatchImportFindings (archiving)",
+                                    &e,
+                                ));
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => report.error = Some(e),
             }
         }
         out.push(report);

@@ -74,8 +74,18 @@ pub fn import_account(
                 r.sent
             ),
             None => eprintln!(
-                "trailseal: security hub {account} {}: imported {} of {} finding(s)",
-                r.region, r.imported, r.sent
+                "trailseal: security hub {account} {}: imported {} of {} finding(s){}",
+                r.region,
+                r.imported,
+                r.sent,
+                if r.archived > 0 {
+                    format!(
+                        "; archived {} earlier finding(s) no longer reported",
+                        r.archived
+                    )
+                } else {
+                    String::new()
+                }
             ),
         }
         for (id, code, message) in r.failed.iter().take(10) {

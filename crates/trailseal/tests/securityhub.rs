@@ -190,3 +190,56 @@ open("{}", "w").write(json.dumps(sorted({{f["AwsAccountId"] for f in items}})))
         serde_json::from_str(&std::fs::read_to_string(found.path()).expect("read")).expect("JSON");
     assert_eq!(accounts, vec![member]);
 }
+
+/// A finding the run no longer reports (its trail was deleted) is archived, not left active.
+#[test]
+fn findings_no_longer_reported_are_archived() {
+    let (_guard, server) = moto();
+    server.seed(&["--scenario", "broken"]);
+    let audit = || {
+        trailseal(server)
+            .args([
+                "audit",
+                "--regions",
+                REGIONS,
+                "--format",
+                "json",
+                "--security-hub",
+            ])
+            .output()
+            .expect("run")
+    };
+    assert_eq!(audit().status.code(), Some(1));
+    server.python(r#"client("cloudtrail").delete_trail(Name="use1-no-validation")"#);
+    let out = audit();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("archived"), "{stderr}");
+    let hub = imported(server);
+    let gone: Vec<&Value> = hub["us-east-1"]
+        .as_array()
+        .expect("us-east-1")
+        .iter()
+        .filter(|f| {
+            f["Id"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("trail/use1-no-validation"))
+        })
+        .collect();
+    assert!(!gone.is_empty());
+    assert!(
+        gone.iter().all(|f| f["RecordState"] == "ARCHIVED"),
+        "{gone:?}"
+    );
+    // A trail still there keeps its failing findings active.
+    assert!(hub["us-east-1"]
+        .as_array()
+        .expect("us-east-1")
+        .iter()
+        .any(|f| {
+            f["Id"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("trail/policy-root-only"))
+                && f["Compliance"] == "FAILED"
+                && f["RecordState"] == "ACTIVE"
+        }));
+}
