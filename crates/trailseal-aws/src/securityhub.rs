@@ -77,6 +77,20 @@ fn parse(response: &HttpResponse) -> Result<Answer, OrchestratorError<ApiError>>
     })
 }
 
+/// BatchImportFindings of one batch in `region`.
+fn import_call(endpoint: &str, region: &str, batch: &[Value]) -> Call {
+    Call {
+        service: "securityhub",
+        operation: "BatchImportFindings",
+        endpoint: endpoint.to_owned(),
+        signing_region: region.to_owned(),
+        content_type: "application/json",
+        target: None,
+        path: "/findings/import",
+        body: serde_json::json!({ "Findings": batch }).to_string(),
+    }
+}
+
 /// One page of GetFindings.
 #[derive(Debug, Deserialize)]
 struct FindingsPage {
@@ -187,17 +201,10 @@ pub async fn import(config: &SdkConfig, findings: Vec<(String, Value)>) -> Vec<R
             format!("https://securityhub.{region}.{suffix}")
         });
         for batch in findings.chunks(BATCH) {
-            let call = Call {
-                service: "securityhub",
-                operation: "BatchImportFindings",
-                endpoint: endpoint.clone(),
-                signing_region: region.clone(),
-                content_type: "application/json",
-                target: None,
-                path: "/findings/import",
-                body: serde_json::json!({ "Findings": batch }).to_string(),
-            };
-            match call.send(config, parse).await {
+            match import_call(&endpoint, &region, batch)
+                .send(config, parse)
+                .await
+            {
                 Ok(answer) => {
                     report.imported += answer.success;
                     report
@@ -232,17 +239,10 @@ pub async fn import(config: &SdkConfig, findings: Vec<(String, Value)>) -> Vec<R
                         })
                         .collect();
                     for batch in stale.chunks(BATCH) {
-                        let call = Call {
-                            service: "securityhub",
-                            operation: "BatchImportFindings",
-                            endpoint: endpoint.clone(),
-                            signing_region: region.clone(),
-                            content_type: "application/json",
-                            target: None,
-                            path: "/findings/import",
-                            body: serde_json::json!({ "Findings": batch }).to_string(),
-                        };
-                        match call.send(config, parse).await {
+                        match import_call(&endpoint, &region, batch)
+                            .send(config, parse)
+                            .await
+                        {
                             Ok(answer) => report.archived += answer.success,
                             Err(e) => {
                                 report.error = Some(describe(
