@@ -36,14 +36,54 @@ pub struct RegionImport {
     pub failed: Vec<(String, String, String)>,
     /// The Region could not be used at all (or a batch failed as a whole).
     pub error: Option<String>,
-    /// Earlier findings of the same checks this run no longer reports, archived.
+    /// Earlier findings of trails this run no longer reports, archived.
     pub archived: usize,
+    /// (finding Id, error code, message) of archivings Security Hub refused.
+    pub archive_failed: Vec<(String, String, String)>,
+    /// Looking for earlier findings, or archiving them, failed as a whole.
+    pub archive_error: Option<String>,
 }
 
 impl RegionImport {
+    /// Everything imported and archived.
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.failed.is_empty() && self.imported == self.sent
+        self.error.is_none()
+            && self.failed.is_empty()
+            && self.imported == self.sent
+            && self.archive_failed.is_empty()
+            && self.archive_error.is_none()
     }
+}
+
+/// An earlier finding, archived: the fields trailseal writes (not Security Hub's own), with
+/// `RecordState` ARCHIVED and `UpdatedAt` now.
+fn archived(f: &Value, now: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    for key in [
+        "SchemaVersion",
+        "Id",
+        "ProductArn",
+        "ProductName",
+        "CompanyName",
+        "GeneratorId",
+        "AwsAccountId",
+        "Types",
+        "CreatedAt",
+        "Severity",
+        "Title",
+        "Description",
+        "Remediation",
+        "Resources",
+        "Compliance",
+        "Region",
+    ] {
+        if let Some(v) = f.get(key) {
+            out.insert(key.to_owned(), v.clone());
+        }
+    }
+    out.insert("UpdatedAt".to_owned(), Value::from(now));
+    out.insert("RecordState".to_owned(), Value::from("ARCHIVED"));
+    Value::Object(out)
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,7 +205,11 @@ async fn active_findings(
 /// in each Region, trailseal's ACTIVE findings of a check this run evaluated that the run no
 /// longer reports (a trail deleted, a key gone) are archived: re-imported with `RecordState`
 /// ARCHIVED, so that Security Hub does not keep showing what is no longer there.
-pub async fn import(config: &SdkConfig, findings: Vec<(String, Value)>) -> Vec<RegionImport> {
+pub async fn import(
+    config: &SdkConfig,
+    findings: Vec<(String, Value)>,
+    archive_in: &std::collections::BTreeSet<String>,
+) -> Vec<RegionImport> {
     let reported: std::collections::BTreeSet<String> = findings
         .iter()
         .filter_map(|(_, f)| f["Id"].as_str().map(str::to_owned))
@@ -195,6 +239,8 @@ pub async fn import(config: &SdkConfig, findings: Vec<(String, Value)>) -> Vec<R
             failed: Vec::new(),
             error: None,
             archived: 0,
+            archive_failed: Vec::new(),
+            archive_error: None,
         };
         let endpoint = endpoint_url(config, "SecurityHub").unwrap_or_else(|| {
             let (suffix, _) = partition_suffixes(&region);
@@ -219,7 +265,9 @@ pub async fn import(config: &SdkConfig, findings: Vec<(String, Value)>) -> Vec<R
                 }
             }
         }
-        if report.error.is_none() && !now.is_empty() {
+        // Archiving needs the Region's trails read in full this run: a trail not reported
+        // because its Region was not audited, or could not be listed, is unknown, not gone.
+        if report.error.is_none() && !now.is_empty() && archive_in.contains(&region) {
             match active_findings(config, &endpoint, &region, &product_arn).await {
                 Ok(active) => {
                     let stale: Vec<Value> = active
@@ -231,21 +279,23 @@ pub async fn import(config: &SdkConfig, findings: Vec<(String, Value)>) -> Vec<R
                                 && f["GeneratorId"]
                                     .as_str()
                                     .is_some_and(|g| checks.contains(g))
+                                && f["Resources"][0]["Type"] == "AwsCloudTrailTrail"
                         })
-                        .map(|mut f| {
-                            f["RecordState"] = Value::from("ARCHIVED");
-                            f["UpdatedAt"] = Value::from(now.as_str());
-                            f
-                        })
+                        .map(|f| archived(&f, &now))
                         .collect();
                     for batch in stale.chunks(BATCH) {
                         match import_call(&endpoint, &region, batch)
                             .send(config, parse)
                             .await
                         {
-                            Ok(answer) => report.archived += answer.success,
+                            Ok(answer) => {
+                                report.archived += answer.success;
+                                report.archive_failed.extend(
+                                    answer.failed.into_iter().map(|f| (f.id, f.code, f.message)),
+                                );
+                            }
                             Err(e) => {
-                                report.error = Some(describe(
+                                report.archive_error = Some(describe(
                                     "securityhub:BatchImportFindings (archiving)",
                                     &e,
                                 ));
@@ -254,7 +304,7 @@ pub async fn import(config: &SdkConfig, findings: Vec<(String, Value)>) -> Vec<R
                         }
                     }
                 }
-                Err(e) => report.error = Some(e),
+                Err(e) => report.archive_error = Some(e),
             }
         }
         out.push(report);

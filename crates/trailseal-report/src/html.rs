@@ -130,6 +130,7 @@ pub(crate) fn head(header: &str, tally: &Tally) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"trailseal\">\n\
          <title>trailseal report</title>\n<style>\n",
     );
     out += STYLE;

@@ -134,8 +134,9 @@ pub(crate) fn suite(code: &str, timestamp: &str, cases: &[String]) -> String {
 /// The document's start (with the totals) and end.
 pub(crate) fn head(tests: usize, failures: usize, errors: usize) -> String {
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"trailseal\" \
-         tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"0\">\n"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n<testsuites name=\"trailseal\" \
+         tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"0\">\n",
+        crate::WRITTEN_BY_XML
     )
 }
 

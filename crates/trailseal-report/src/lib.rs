@@ -27,6 +27,12 @@ pub use tally::{AccountTally, AccountVerdict, Tally};
 
 pub const SCHEMA: &str = "trailseal.audit/v1";
 
+/// The mark of a JUnit report trailseal wrote (after the XML declaration): `-o` replaces such a
+/// file, and no other.
+pub const WRITTEN_BY_XML: &str = "<!-- written by trailseal -->";
+/// The mark of an HTML report trailseal wrote.
+pub const WRITTEN_BY_HTML: &str = "<meta name=\"generator\" content=\"trailseal\">";
+
 /// A trail's compliance verdict: present only when every code of the catalogue's "compliant"
 /// set (`trailseal_checks::compliant_codes`, TS001-TS006) was evaluated for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

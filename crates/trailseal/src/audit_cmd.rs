@@ -64,7 +64,12 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         eprintln!("trailseal: error: nothing could be evaluated ({source})");
     }
     if args.security_hub {
-        code = import_into_security_hub(&args, &muted, code)?;
+        let audited: Audited = evidence
+            .accounts
+            .iter()
+            .map(|a| (a.account.clone(), fully_read_regions(a)))
+            .collect();
+        code = import_into_security_hub(&args, &muted, &audited, code)?;
     }
     Ok(code)
 }
@@ -131,8 +136,10 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     let mut failure: Option<std::io::Error> = None;
     let mut read: Vec<serde_json::Value> = Vec::new();
     let mut imported: Vec<trailseal_model::Finding> = Vec::new();
+    let mut audited: Audited = Audited::new();
     prepared.collect(options, |evidence| {
         let findings = trailseal_checks::evaluate_account(&evidence, codes);
+        audited.insert(evidence.account.clone(), fully_read_regions(&evidence));
         read.push(serde_json::json!({
             "account": evidence.account,
             "regions": evidence.regions.iter().map(|r| r.region.as_str()).collect::<Vec<_>>(),
@@ -195,12 +202,12 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
         return Ok(0);
     }
     let mut code = tally.exit_code(args.filter.threshold());
-    if args.security_hub && !prepared.import_security_hub(options, &imported) {
-        eprintln!("trailseal: error: some findings were not imported into Security Hub (above)");
-        code = 2;
-    }
     if code == 2 && !plan.accounts.is_empty() {
         eprintln!("trailseal: error: nothing could be evaluated (no account could be read)");
+    }
+    if args.security_hub && !prepared.import_security_hub(options, &imported, &audited) {
+        eprintln!("trailseal: error: some findings were not imported into Security Hub (above)");
+        code = 2;
     }
     Ok(code)
 }
@@ -226,12 +233,31 @@ fn describe_accounts(plan: &AccountsPlan, options: &OrgOptions) -> String {
 fn import_into_security_hub(
     args: &AuditArgs,
     muted: &[trailseal_model::Finding],
+    audited: &Audited,
     code: u8,
 ) -> anyhow::Result<u8> {
-    if crate::securityhub_cmd::import(&args.aws, muted)? {
+    if crate::securityhub_cmd::import(&args.aws, muted, audited)? {
         Ok(code)
     } else {
         eprintln!("trailseal: error: some findings were not imported into Security Hub (above)");
         Ok(2)
     }
+}
+
+/// Per account, the Regions whose trails this run read (the account itself readable): only
+/// there may Security Hub findings of trails it no longer reports be archived.
+pub type Audited = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+fn fully_read_regions(
+    account: &trailseal_model::AccountEvidence,
+) -> std::collections::BTreeSet<String> {
+    if account.error.is_some() {
+        return std::collections::BTreeSet::new();
+    }
+    account
+        .regions
+        .iter()
+        .filter(|r| r.trails_error.is_none())
+        .map(|r| r.region.clone())
+        .collect()
 }

@@ -238,6 +238,7 @@ impl Prepared {
         &self,
         options: &OrgOptions,
         findings: &[trailseal_model::Finding],
+        audited: &crate::audit_cmd::Audited,
     ) -> bool {
         let mut by_account: std::collections::BTreeMap<&str, Vec<trailseal_model::Finding>> =
             std::collections::BTreeMap::new();
@@ -256,6 +257,9 @@ impl Prepared {
                         &config,
                         account,
                         &findings,
+                        audited
+                            .get(account)
+                            .unwrap_or(&std::collections::BTreeSet::new()),
                     );
                 }
                 Err(e) => {

@@ -158,16 +158,27 @@ pub fn refuse_overwriting_other_files(path: &Path) -> Result<(), UsageError> {
 fn written_by_trailseal(head: &str) -> bool {
     let text = head.trim_start();
     let whole = text;
-    // CSV, JUnit, OCSF, ASFF and HTML reports, by their fixed starts (`lines()` takes the CRLF
-    // of CSV off).
+    // CSV, JUnit, OCSF, ASFF, HTML and JSON Lines reports, each by the way trailseal starts it
+    // (`lines()` takes the CRLF of CSV off).
     let csv_header = trailseal_report::csv::COLUMNS.join(",");
-    if whole.lines().next() == Some(csv_header.as_str())
-        || whole.starts_with("<?xml") && whole.contains("<testsuites name=\"trailseal\"")
-        || whole.starts_with("<!DOCTYPE html>") && whole.contains("<title>trailseal report</title>")
-        || whole.contains("\"class_name\": \"Detection Finding\"")
-            && whole.contains("\"vendor_name\": \"trailseal\"")
-        || whole.starts_with("{\"activity_id\":") && whole.contains("\"vendor_name\":\"trailseal\"")
-        || whole.starts_with('[') && whole.contains("\"ProductName\": \"trailseal\"")
+    let first_line = whole.lines().next().unwrap_or_default();
+    let array_of = |first_key: &str| {
+        whole
+            .strip_prefix('[')
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('{'))
+            .is_some_and(|r| r.trim_start().starts_with(first_key))
+    };
+    if first_line == csv_header
+        || whole.starts_with("<?xml") && whole.contains(trailseal_report::WRITTEN_BY_XML)
+        || whole.starts_with("<!DOCTYPE html>") && whole.contains(trailseal_report::WRITTEN_BY_HTML)
+        || array_of("\"activity_id\": 1,") && whole.contains("\"vendor_name\": \"trailseal\"")
+        || first_line.starts_with("{\"activity_id\":1,")
+            && first_line.contains("\"vendor_name\":\"trailseal\"")
+        || array_of("\"SchemaVersion\": \"2018-10-08\"")
+            && whole.contains("\"ProductName\": \"trailseal\"")
+        || first_line.starts_with("{\"code\":\"TS") && first_line.contains("\"compliance\":")
+        || first_line.starts_with("{\"end\":\"trailseal.audit/")
     {
         return true;
     }
@@ -192,12 +203,6 @@ fn written_by_trailseal(head: &str) -> bool {
             && rest.contains("\"name\": \"trailseal\"");
     }
     let first = text.lines().next().unwrap_or_default();
-    // JSON Lines of findings (`--format jsonl`).
-    if first.starts_with("{\"code\":\"TS") && first.contains("\"compliance\":")
-        || first.starts_with("{\"end\":\"trailseal.audit/")
-    {
-        return true;
-    }
     let scanned = first
         .strip_prefix("Scanned ")
         .and_then(|r| r.strip_suffix(" file(s)"))

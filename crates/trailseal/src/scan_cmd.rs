@@ -64,7 +64,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let (files, walk_errors) = discover(&args.paths);
     crate::output::refuse_overwriting_input(
         args.out.output.as_deref(),
-        args.var_files.iter().map(PathBuf::as_path),
+        args.var_files
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(files.iter().map(PathBuf::as_path)),
     )?;
     let walk_findings: Vec<Finding> = walk_errors
         .iter()
@@ -485,20 +488,35 @@ fn scan_file(path: &Path, inputs: &Inputs<'_>) -> (bool, Vec<Finding>) {
 }
 
 /// What in a file the scan cannot see into (a template or module defined elsewhere, a macro),
-/// by the text that declares it; `None` when there is nothing of the kind.
+/// by the lines that declare it; `None` when there is nothing of the kind. SAM's own transform
+/// (`AWS::Serverless-2016-10-31`) only expands serverless resources, never a trail.
 fn hidden_content(path: &Path) -> Option<&'static str> {
-    const MARKERS: &[(&str, &str)] = &[
+    const TYPES: &[(&str, &str)] = &[
         ("AWS::CloudFormation::Stack", "a nested stack or stack set"),
         ("AWS::Serverless::Application", "a serverless application"),
-        ("Transform", "a CloudFormation macro or include"),
         (
-            "aws_cloudformation_stack",
+            "\"aws_cloudformation_stack",
             "a CloudFormation stack in Terraform",
         ),
     ];
     let text = std::fs::read_to_string(path).ok()?;
-    MARKERS
-        .iter()
-        .find(|(marker, _)| text.contains(marker))
-        .map(|(_, what)| *what)
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with('#') || l.starts_with("//") {
+            continue;
+        }
+        if let Some((_, what)) = TYPES.iter().find(|(t, _)| l.contains(t)) {
+            return Some(what);
+        }
+        if l.contains("Fn::Transform") || l.contains("!Transform") {
+            return Some("a CloudFormation macro or include");
+        }
+        // The template's Transform section (YAML or JSON), but SAM's own.
+        let transform = line.starts_with("Transform:")
+            || l.starts_with("\"Transform\":") && line.len() - l.len() <= 2;
+        if transform && !l.contains("AWS::Serverless-2016-10-31") {
+            return Some("a CloudFormation macro");
+        }
+    }
+    None
 }

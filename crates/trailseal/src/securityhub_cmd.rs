@@ -15,7 +15,11 @@ use crate::cli::AwsArgs;
 /// Security Hub accepts, through an account's own custom-integration product, only that
 /// account's findings (BatchImportFindings: the caller must be the finding's `AwsAccountId`):
 /// findings of any other account are not sent, and named.
-pub fn import(aws: &AwsArgs, findings: &[Finding]) -> anyhow::Result<bool> {
+pub fn import(
+    aws: &AwsArgs,
+    findings: &[Finding],
+    audited: &crate::audit_cmd::Audited,
+) -> anyhow::Result<bool> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -45,7 +49,9 @@ pub fn import(aws: &AwsArgs, findings: &[Finding]) -> anyhow::Result<bool> {
         );
     }
     let own: Vec<Finding> = own.into_iter().cloned().collect();
-    ok &= import_account(&runtime, &config, &caller, &own);
+    let empty = std::collections::BTreeSet::new();
+    let archive_in = audited.get(&caller).unwrap_or(&empty);
+    ok &= import_account(&runtime, &config, &caller, &own, archive_in);
     Ok(ok)
 }
 
@@ -56,6 +62,7 @@ pub fn import_account(
     config: &trailseal_aws::SdkConfig,
     account: &str,
     findings: &[Finding],
+    archive_in: &std::collections::BTreeSet<String>,
 ) -> bool {
     let now = trailseal_report::now().0;
     let asff = trailseal_report::asff::findings(findings, &now);
@@ -64,7 +71,7 @@ pub fn import_account(
         return true;
     }
     let mut ok = true;
-    let reports = runtime.block_on(trailseal_aws::securityhub::import(config, asff));
+    let reports = runtime.block_on(trailseal_aws::securityhub::import(config, asff, archive_in));
     for r in &reports {
         match &r.error {
             Some(e) => eprintln!(
@@ -87,6 +94,19 @@ pub fn import_account(
                     String::new()
                 }
             ),
+        }
+        if let Some(e) = &r.archive_error {
+            eprintln!(
+                "trailseal: error: security hub {account} {}: could not archive earlier findings \
+                 no longer reported: {e}",
+                r.region
+            );
+        }
+        for (id, code, message) in r.archive_failed.iter().take(10) {
+            eprintln!(
+                "trailseal: error: security hub {account} {} refused to archive {id}: {code}: {message}",
+                r.region
+            );
         }
         for (id, code, message) in r.failed.iter().take(10) {
             eprintln!(

@@ -470,7 +470,15 @@ fn several_formats_from_one_run() {
 #[test]
 fn reruns_unreadable_input_and_merge_mutes() {
     let dir = tempdir();
-    for format in ["csv", "junit", "ocsf", "ocsf-jsonl", "asff", "html"] {
+    for format in [
+        "csv",
+        "junit",
+        "ocsf",
+        "ocsf-jsonl",
+        "asff",
+        "html",
+        "jsonl",
+    ] {
         let file = dir.path().join(format!("again.{format}"));
         for _ in 0..2 {
             let out = audit(format, &[], &file);
@@ -517,6 +525,44 @@ fn reruns_unreadable_input_and_merge_mutes() {
     let out = trailseal().arg("scan").arg(&nested).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nested stack"));
+
+    // Only a real macro or nested stack counts: SAM's own transform, a comment, a resource
+    // type whose name holds "Transform" do not.
+    for (name, text) in [
+        (
+            "sam.yaml",
+            "AWSTemplateFormatVersion: \"2010-09-09\"\nTransform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n",
+        ),
+        (
+            "glue.yaml",
+            "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  T:\n    Type: AWS::Glue::MLTransform\n",
+        ),
+        (
+            "main.tf",
+            "# Transform the bucket names\nresource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
+        ),
+    ] {
+        let d = dir.path().join(name.replace('.', "-"));
+        std::fs::create_dir(&d).expect("mkdir");
+        std::fs::write(d.join(name), text).expect("write");
+        let out = trailseal().arg("scan").arg(&d).output().expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // -o never writes over a file the scan reads.
+        let out = trailseal()
+            .arg("scan")
+            .arg(&d)
+            .arg("-o")
+            .arg(d.join(name))
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert_eq!(std::fs::read_to_string(d.join(name)).expect("read"), text);
+    }
 
     // A report written with a mutelist, merged with one whose entry has expired: not muted.
     let shard = dir.path().join("muted.json");

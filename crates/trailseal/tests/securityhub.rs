@@ -230,6 +230,29 @@ fn findings_no_longer_reported_are_archived() {
         gone.iter().all(|f| f["RecordState"] == "ARCHIVED"),
         "{gone:?}"
     );
+    // A run of some Regions archives nothing in the others: their trails were not read.
+    let before = hub["us-east-1"].clone();
+    let out = trailseal(server)
+        .args([
+            "audit",
+            "--regions",
+            "eu-west-1",
+            "--format",
+            "json",
+            "--security-hub",
+        ])
+        .output()
+        .expect("run");
+    assert!(matches!(out.status.code(), Some(0 | 1)));
+    let after = imported(server);
+    let active = |v: &Value| {
+        v.as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["RecordState"] == "ACTIVE")
+            .count()
+    };
+    assert_eq!(active(&after["us-east-1"]), active(&before));
     // A trail still there keeps its failing findings active.
     assert!(hub["us-east-1"]
         .as_array()
