@@ -532,8 +532,13 @@ fn the_report_never_overwrites_a_file_trailseal_did_not_write() {
             .arg(target)
             .assert()
             .code(2)
-            .stderr(predicate::str::contains("refusing to overwrite"));
+            // An input of the scan (the input refusal) or another file (refusing to overwrite).
+            .stderr(predicate::str::contains("overwrite"));
     }
+    assert_eq!(
+        std::fs::read_to_string(&tf).expect("read"),
+        TF_KEY_AND_TRAIL.replace("POLICY", "")
+    );
     assert_eq!(
         std::fs::read_to_string(&vars).expect("read"),
         "validation = false\n"
