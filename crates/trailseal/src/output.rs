@@ -125,6 +125,15 @@ pub fn refuse_overwriting_input<'a>(
     Ok(())
 }
 
+/// Whether a file is a report (or other document) trailseal wrote, by its start.
+pub fn is_trailseal_report(path: &Path) -> bool {
+    let mut head = vec![0; 4096];
+    let read = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    read > 0 && written_by_trailseal(&String::from_utf8_lossy(&head[..read]))
+}
+
 /// Refuses to overwrite an existing file that trailseal did not write: a report, evidence or a
 /// plan (a trailseal JSON document, SARIF, a text report) may be replaced; a template, a
 /// Terraform or variables file, a policy, anything else may not (`-o main.tf`, or a hard link

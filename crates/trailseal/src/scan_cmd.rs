@@ -64,10 +64,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let (files, walk_errors) = discover(&args.paths);
     crate::output::refuse_overwriting_input(
         args.out.output.as_deref(),
-        args.var_files
-            .iter()
-            .map(PathBuf::as_path)
-            .chain(files.iter().map(PathBuf::as_path)),
+        args.var_files.iter().map(PathBuf::as_path).chain(
+            files
+                .iter()
+                .map(PathBuf::as_path)
+                // An earlier report trailseal wrote may be replaced (it is no template).
+                .filter(|f| !crate::output::is_trailseal_report(f)),
+        ),
     )?;
     let walk_findings: Vec<Finding> = walk_errors
         .iter()
