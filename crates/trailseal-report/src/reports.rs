@@ -45,6 +45,13 @@ impl<'r, W: Write> Reports<'r, W> {
         )
     }
 
+    /// Records that `account` was audited ([`ReportWriter::note_account`]).
+    pub fn note_account(&mut self, account: &str) {
+        for writer in &mut self.writers {
+            writer.note_account(account);
+        }
+    }
+
     /// Adds a unit's renderings, in order.
     pub fn push(&mut self, set: RenderedSet) -> io::Result<()> {
         for (writer, rendered) in self.writers.iter_mut().zip(set.0) {

@@ -434,6 +434,12 @@ impl<'r, W: Write> ReportWriter<'r, W> {
         }
     }
 
+    /// Records that `account` was audited, also when it has no finding (a `--checks` subset):
+    /// it then has a verdict (not decided) instead of none.
+    pub fn note_account(&mut self, account: &str) {
+        self.tally.accounts.entry(account.to_owned()).or_default();
+    }
+
     /// Adds a unit's findings.
     pub fn push(&mut self, r: Rendered) -> io::Result<()> {
         self.tally.add(r.tally);

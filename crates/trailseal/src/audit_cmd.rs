@@ -140,6 +140,7 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     prepared.collect(options, |evidence| {
         let findings = trailseal_checks::evaluate_account(&evidence, codes);
         audited.insert(evidence.account.clone(), fully_read_regions(&evidence));
+        reports.note_account(&evidence.account);
         read.push(serde_json::json!({
             "account": evidence.account,
             "regions": evidence.regions.iter().map(|r| r.region.as_str()).collect::<Vec<_>>(),

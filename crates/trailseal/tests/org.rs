@@ -232,6 +232,15 @@ fn an_organization_in_one_command() {
     assert!(findings(&doc)
         .iter()
         .any(|f| f["account"] == org.refused && f["status"] == "error"));
+    // The member with no trail has no finding of these checks: its verdict is not decided
+    // (coverage did not run), never missing and never compliant.
+    let verdict = doc["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .find(|a| a["account"] == org.no_trail.as_str())
+        .expect("a verdict for the member without findings");
+    assert_eq!(verdict["compliant"], Value::Null, "{verdict}");
 
     // merge --checks never drops an account that could not be read either.
     let dir = support::cli::tempdir();
