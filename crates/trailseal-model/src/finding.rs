@@ -85,8 +85,10 @@ pub struct Finding {
     /// 1-based column in `file` (infrastructure as code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
-    /// Why the finding is muted (status `muted`), and the status it had.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Why the finding is muted (status `muted`), and the status it had: in the JSON contract
+    /// (../shared/PRODUCT.md) the finding's own fields `muted_status`, `muted_reason`,
+    /// `muted_expires` and `muted_entry`, absent when it is not muted.
+    #[serde(flatten, default)]
     pub muted: Option<Muted>,
 }
 
@@ -94,13 +96,20 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Muted {
     /// The status the checks gave it.
+    #[serde(rename = "muted_status")]
     pub status: Status,
     /// The entry's reason (mandatory in the mutelist).
+    #[serde(rename = "muted_reason")]
     pub reason: String,
     /// The entry's expiry date (YYYY-MM-DD), when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "muted_expires",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires: Option<String>,
     /// Which entry (1-based, in file order) muted it.
+    #[serde(rename = "muted_entry")]
     pub entry: usize,
 }
 
