@@ -60,6 +60,15 @@ impl<'r, W: Write> Reports<'r, W> {
         Ok(())
     }
 
+    /// The findings with the mutelist applied (the first renderer's): as every format reports
+    /// them.
+    pub fn mute<'f>(&self, findings: &'f [Finding]) -> std::borrow::Cow<'f, [Finding]> {
+        match self.renderers.first() {
+            Some(r) => r.mute(findings),
+            None => std::borrow::Cow::Borrowed(findings),
+        }
+    }
+
     /// Adds findings the first renderer's mutelist was already applied to ([`Renderer::mute`]).
     pub fn push_muted(&mut self, findings: &[Finding]) -> io::Result<()> {
         let set = RenderedSet(

@@ -148,19 +148,13 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
         }));
         if failure.is_none() {
             // The findings as reported (the mutelist applied once), kept for --security-hub.
-            let muted = match outputs.renderers.first() {
-                Some(r) if args.security_hub => r.mute(&findings).into_owned(),
-                _ => Vec::new(),
-            };
-            let result = if args.security_hub {
-                reports.push_muted(&muted)
-            } else {
-                reports.add(&findings)
-            };
-            if let Err(e) = result {
+            let muted = reports.mute(&findings);
+            if let Err(e) = reports.push_muted(&muted) {
                 failure = Some(e);
             }
-            imported.extend(muted);
+            if args.security_hub {
+                imported.extend(muted.into_owned());
+            }
         }
     });
     let plan = &prepared.plan;
@@ -191,12 +185,7 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
             n => format!(" ({n} could not be read)"),
         }
     );
-    let warnings = reports.mutelist_warnings();
-    let tally = reports.finish(Some(&input), &header).map_err(written)?;
-    for w in warnings {
-        eprintln!("trailseal: warning: {w}");
-    }
-    outputs.files.announce();
+    let tally = crate::output::finish(reports, &outputs.files, &args.out, &input, &header)?;
     // A shard that holds no account (more shards than accounts) has nothing to evaluate, and
     // nothing failed: exit 0, with the note `prepare` printed.
     if plan.accounts.is_empty() {

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use trailseal_model::Finding;
-use trailseal_report::Reports;
 
 use crate::cli::MergeArgs;
 use crate::documents::{other_document, Expect};
@@ -100,16 +99,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<u8> {
         accounts.len(),
         trailseal_aws::now_rfc3339()
     );
-    let written = |e: std::io::Error| crate::output::written_error(&args.out, e);
-    let mut reports = Reports::new(&outputs.renderers, outputs.sinks).map_err(written)?;
-    reports.add(&findings).map_err(written)?;
-    let warnings = reports.mutelist_warnings();
-    let tally = reports.finish(Some(&input), &header).map_err(written)?;
-    for w in warnings {
-        eprintln!("trailseal: warning: {w}");
-    }
-    outputs.files.announce();
-    Ok(tally.exit_code(args.filter.threshold()))
+    let (code, _) =
+        crate::output::write_all(outputs, &args.out, &args.filter, &findings, &input, &header)?;
+    Ok(code)
 }
 
 /// The report a kept finding came from: the index of the input whose findings include it.

@@ -262,20 +262,46 @@ pub fn report_muted(
     label: &str,
 ) -> anyhow::Result<(u8, Vec<Finding>)> {
     let outputs = outputs(out, filter, false, label, |_| {})?;
-    let muted: Vec<Finding> = match outputs.renderers.first() {
-        Some(r) => r.mute(findings).into_owned(),
-        None => findings.to_vec(),
-    };
+    write_all(outputs, out, filter, findings, input, text_header)
+}
+
+/// Writes `findings` into every output at once (the mutelist applied once) and ends them;
+/// returns the exit code and the findings as reported.
+pub fn write_all(
+    outputs: Outputs,
+    out: &OutputArgs,
+    filter: &FilterArgs,
+    findings: &[Finding],
+    input: &serde_json::Value,
+    text_header: &str,
+) -> anyhow::Result<(u8, Vec<Finding>)> {
     let mut reports = Reports::new(&outputs.renderers, outputs.sinks)?;
-    let written = |e: std::io::Error| written_error(out, e);
-    reports.push_muted(&muted).map_err(written)?;
+    let muted = reports.mute(findings).into_owned();
+    reports
+        .push_muted(&muted)
+        .map_err(|e| written_error(out, e))?;
+    let tally = finish(reports, &outputs.files, out, input, text_header)?;
+    Ok((tally.exit_code(filter.threshold()), muted))
+}
+
+/// Ends a run's reports: their last part written, the mutelist's warnings printed, the files
+/// of `--output-dir` named.
+pub fn finish<W: Write>(
+    reports: Reports<'_, W>,
+    files: &Written,
+    out: &OutputArgs,
+    input: &serde_json::Value,
+    text_header: &str,
+) -> anyhow::Result<trailseal_report::Tally> {
     let warnings = reports.mutelist_warnings();
-    let tally = reports.finish(Some(input), text_header).map_err(written)?;
+    let tally = reports
+        .finish(Some(input), text_header)
+        .map_err(|e| written_error(out, e))?;
     for w in warnings {
         eprintln!("trailseal: warning: {w}");
     }
-    outputs.files.announce();
-    Ok((tally.exit_code(filter.threshold()), muted))
+    files.announce();
+    Ok(tally)
 }
 
 /// A report that could not be written: where it was going.

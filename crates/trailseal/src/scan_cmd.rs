@@ -125,14 +125,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         "paths": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "files": scanned,
     });
-    let warnings = reports.mutelist_warnings();
-    let tally = reports
-        .finish(Some(&input), &format!("Scanned {scanned} file(s)\n\n"))
-        .map_err(written)?;
-    for w in warnings {
-        eprintln!("trailseal: warning: {w}");
-    }
-    outputs_written.announce();
+    let header = format!("Scanned {scanned} file(s)\n\n");
+    let tally = crate::output::finish(reports, &outputs_written, &args.out, &input, &header)?;
     if scanned == 0 && tally.findings == 0 {
         eprintln!("trailseal: error: no CloudFormation template, Terraform file or Terraform plan JSON found under the given paths");
         return Ok(2);
