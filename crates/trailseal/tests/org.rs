@@ -549,3 +549,32 @@ fn an_organization_audit_makes_only_allowed_calls_once() {
     // Every account reads both Regions' trails once.
     assert_eq!(count("cloudtrail:DescribeTrails"), 4 * 2);
 }
+
+/// The selection and limit options do what they say: --exclude-accounts leaves an account out,
+/// --exclude-regions a Region, --account-concurrency and --connect-timeout are taken.
+#[test]
+fn exclusions_and_limits() {
+    let (_guard, server) = moto();
+    let org = seed(server);
+    let (doc, _, stderr) = run(ts(server).args([
+        "audit",
+        "--org",
+        "--regions",
+        REGIONS,
+        "--exclude-regions",
+        "eu-west-1",
+        "--exclude-accounts",
+        &org.refused,
+        "--account-concurrency",
+        "2",
+        "--connect-timeout",
+        "3",
+        "--format",
+        "json",
+    ]));
+    let all = findings(&doc);
+    assert!(!all.is_empty(), "{stderr}");
+    assert!(all.iter().all(|f| f["region"] != "eu-west-1"), "{stderr}");
+    assert!(all.iter().all(|f| f["account"] != org.refused.as_str()));
+    assert_eq!(doc["input"]["accounts"].as_array().map(Vec::len), Some(3));
+}
