@@ -136,13 +136,7 @@ impl OrgCollector {
                 for a in accounts.iter().filter(|a| !a.is_active()) {
                     notes.push(format!(
                         "account {} ({}) is {}: not audited",
-                        a.id,
-                        a.name,
-                        if a.state.is_empty() {
-                            "in no known state"
-                        } else {
-                            &a.state
-                        }
+                        a.id, a.name, a.state
                     ));
                 }
                 let members: Vec<String> = accounts

@@ -36,9 +36,11 @@ pub struct OrgAccount {
 }
 
 impl OrgAccount {
-    /// Only ACTIVE accounts are audited: a suspended or closed account cannot be signed into.
+    /// ACTIVE accounts are audited (a suspended or closed account cannot be signed into), and
+    /// so is an account whose state ListAccounts does not give: unknown is not "inactive", and
+    /// if it cannot be read the audit says so (an `error` finding) instead of leaving it out.
     pub fn is_active(&self) -> bool {
-        self.state == "ACTIVE"
+        self.state == "ACTIVE" || self.state.is_empty()
     }
 }
 
@@ -237,7 +239,8 @@ mod tests {
               {"Id":"111111111111","Name":"Prod","Status":"ACTIVE","State":"ACTIVE"},
               {"Id":"222222222222","Name":"Old","Status":"SUSPENDED","State":"CLOSED"},
               {"Id":"333333333333","Name":"Legacy","Status":"ACTIVE"},
-              {"Id":"444444444444","Name":"Closing","State":"PENDING_CLOSURE"}],
+              {"Id":"444444444444","Name":"Closing","State":"PENDING_CLOSURE"},
+              {"Id":"555555555555","Name":"No state given"}],
               "NextToken":"abc"}"#,
         ))
         .expect("parses");
@@ -247,7 +250,8 @@ mod tests {
             .filter(|a| a.is_active())
             .map(|a| a.id.as_str())
             .collect();
-        assert_eq!(active, ["111111111111", "333333333333"]);
+        // An account without a state is audited, never silently left out.
+        assert_eq!(active, ["111111111111", "333333333333", "555555555555"]);
         assert_eq!(page.next_token.as_deref(), Some("abc"));
     }
 
