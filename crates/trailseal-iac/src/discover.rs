@@ -5,19 +5,27 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-#[derive(Default)]
-struct Found {
-    files: Vec<PathBuf>,
+struct Found<T> {
+    files: Vec<(PathBuf, T)>,
     errors: Vec<(PathBuf, String)>,
 }
 
-/// One walker thread's findings, added to the shared list when the thread is done.
-struct Collector<'a> {
-    found: Found,
-    into: &'a Mutex<Found>,
+impl<T> Default for Found<T> {
+    fn default() -> Self {
+        Found {
+            files: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
 }
 
-impl Drop for Collector<'_> {
+/// One walker thread's findings, added to the shared list when the thread is done.
+struct Collector<'a, T> {
+    found: Found<T>,
+    into: &'a Mutex<Found<T>>,
+}
+
+impl<T> Drop for Collector<'_, T> {
     fn drop(&mut self) {
         let mut all = self.into.lock().unwrap_or_else(PoisonError::into_inner);
         all.files.append(&mut self.found.files);
@@ -48,13 +56,19 @@ pub fn kind(path: &Path) -> Option<Kind> {
     }
 }
 
-/// The files under `paths`, sorted, with a walk error per unreadable entry.
-pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+/// The files under `paths` that trailseal may read (see [`kind`]), sorted, each with what
+/// `visit` made of it, and a walk error per unreadable entry. `visit` runs on the walker
+/// threads as each file is found (so that reading the files overlaps the walk).
+pub fn discover<T: Send>(
+    paths: &[PathBuf],
+    visit: impl Fn(&Path) -> T + Sync,
+) -> (Vec<(PathBuf, T)>, Vec<(PathBuf, String)>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for root in paths {
         if root.is_file() {
-            files.push(root.clone());
+            let value = visit(root);
+            files.push((root.clone(), value));
             continue;
         }
         if !root.exists() {
@@ -63,6 +77,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
         }
         // Walked on every core; the order does not matter (sorted below).
         let found = Mutex::new(Found::default());
+        let visit = &visit;
         ignore::WalkBuilder::new(root)
             .follow_links(false)
             .require_git(false)
@@ -77,7 +92,8 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
                     match entry {
                         Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
                             if kind(e.path()).is_some() {
-                                mine.found.files.push(e.into_path());
+                                let value = visit(e.path());
+                                mine.found.files.push((e.into_path(), value));
                             }
                         }
                         Ok(_) => {}
@@ -90,8 +106,8 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
         files.append(&mut walked.files);
         errors.append(&mut walked.errors);
     }
-    files.sort();
-    files.dedup();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.dedup_by(|a, b| a.0 == b.0);
     errors.sort();
     (files, errors)
 }

@@ -88,19 +88,28 @@ fn style_of(format: Format, color: bool, filter: &FilterArgs, snippets: bool) ->
     }
 }
 
-/// Whether two paths name the same file (the same inode: hard links and symbolic links too).
-fn same_file(a: &Path, b: &Path) -> bool {
+/// The output file as it is now, when writing it could overwrite an input: only an existing
+/// regular file can (a new file, `/dev/null` or a pipe cannot be one of the inputs), so most
+/// runs compare nothing.
+fn existing_output(output: Option<&Path>) -> Option<(&Path, std::fs::Metadata)> {
+    let out = output?;
+    let meta = std::fs::metadata(out).ok()?;
+    meta.is_file().then_some((out, meta))
+}
+
+/// Whether `path` is the file `meta` describes (the same inode: hard links and symbolic links
+/// too).
+fn is_same_file(meta: &std::fs::Metadata, out: &Path, path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt as _;
-        match (std::fs::metadata(a), std::fs::metadata(b)) {
-            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-            _ => false,
-        }
+        let _ = out;
+        std::fs::metadata(path).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
     }
     #[cfg(not(unix))]
     {
-        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+        let _ = meta;
+        matches!((out.canonicalize(), path.canonicalize()), (Ok(x), Ok(y)) if x == y)
     }
 }
 
@@ -110,11 +119,29 @@ pub fn refuse_overwriting_input<'a>(
     output: Option<&Path>,
     inputs: impl IntoIterator<Item = &'a Path>,
 ) -> Result<(), UsageError> {
-    let Some(out) = output else {
+    refuse_overwriting(output, inputs, |_| false)
+}
+
+/// [`refuse_overwriting_input`] for a scan, whose inputs are whatever the walk found: an
+/// earlier report trailseal wrote may be replaced (it is no template). Only an input that is
+/// the output file is read to tell.
+pub fn refuse_overwriting_scanned<'a>(
+    output: Option<&Path>,
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> Result<(), UsageError> {
+    refuse_overwriting(output, inputs, is_trailseal_report)
+}
+
+fn refuse_overwriting<'a>(
+    output: Option<&Path>,
+    inputs: impl IntoIterator<Item = &'a Path>,
+    replaceable: impl Fn(&Path) -> bool,
+) -> Result<(), UsageError> {
+    let Some((out, meta)) = existing_output(output) else {
         return Ok(());
     };
     for input in inputs {
-        if same_file(out, input) {
+        if is_same_file(&meta, out, input) && !replaceable(input) {
             return Err(UsageError(format!(
                 "the output file {} is the input {}: writing would overwrite it; write elsewhere",
                 out.display(),
@@ -126,7 +153,7 @@ pub fn refuse_overwriting_input<'a>(
 }
 
 /// Whether a file is a report (or other document) trailseal wrote, by its start.
-pub fn is_trailseal_report(path: &Path) -> bool {
+fn is_trailseal_report(path: &Path) -> bool {
     let mut head = vec![0; 4096];
     let read = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))

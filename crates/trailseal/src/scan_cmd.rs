@@ -61,16 +61,20 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         }
     })?;
 
-    let (files, walk_errors) = discover(&args.paths);
+    // Terraform files are read as the walk finds them (each file once: the text is kept for
+    // the scan, up to a memory budget), and their local module calls noted.
+    let budget = AtomicUsize::new(TEXT_BUDGET);
+    let (found, walk_errors) = discover(&args.paths, |path| {
+        (kind(path) == Some(Kind::Terraform)).then(|| read_terraform(path, &budget))
+    });
+    let files: Vec<PathBuf> = found.iter().map(|(path, _)| path.clone()).collect();
     crate::output::refuse_overwriting_input(
         args.out.output.as_deref(),
-        args.var_files.iter().map(PathBuf::as_path).chain(
-            files
-                .iter()
-                .map(PathBuf::as_path)
-                // An earlier report trailseal wrote may be replaced (it is no template).
-                .filter(|f| !crate::output::is_trailseal_report(f)),
-        ),
+        args.var_files.iter().map(PathBuf::as_path),
+    )?;
+    crate::output::refuse_overwriting_scanned(
+        args.out.output.as_deref(),
+        files.iter().map(PathBuf::as_path),
     )?;
     let walk_findings: Vec<Finding> = walk_errors
         .iter()
@@ -82,16 +86,17 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         })
         .collect();
     // Terraform: one scan per directory (a module); everything else per file.
-    let mut modules: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-    for f in files.iter().filter(|f| kind(f) == Some(Kind::Terraform)) {
-        let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
-        modules.entry(dir).or_default().push(f.clone());
+    let mut modules: BTreeMap<PathBuf, Vec<(PathBuf, TfFile)>> = BTreeMap::new();
+    let mut units: Vec<Unit> = Vec::new();
+    for (path, read) in found {
+        match read {
+            Some(read) => {
+                let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                modules.entry(dir).or_default().push((path, read));
+            }
+            None => units.push(Unit::File(path)),
+        }
     }
-    let mut units: Vec<Unit> = files
-        .iter()
-        .filter(|f| kind(f) != Some(Kind::Terraform))
-        .map(|f| Unit::File(f.clone()))
-        .collect();
     units.extend(roots(modules));
     let declared = Mutex::new(HashSet::new());
     let inputs = Inputs {
@@ -199,28 +204,27 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
 /// module calls as a local module (`source = "./modules/kms"`) is evaluated inside its caller,
 /// with the caller's inputs, and not again on its own. Directories that only call each other
 /// (a cycle, no root above them) are scanned as roots, which reports the cycle.
-fn roots(modules: BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Unit> {
-    let modules: Vec<(PathBuf, Vec<PathBuf>)> = modules.into_iter().collect();
-    // The local modules each directory calls (canonical paths), on every core; the texts
-    // read for it are kept for the scan (each file read once) up to a memory budget.
-    let budget = AtomicUsize::new(TEXT_BUDGET);
-    let (calls, mut texts): (Vec<Vec<PathBuf>>, Vec<Vec<Option<String>>>) =
-        parallel_map(&modules, |(dir, files)| {
-            let texts: Vec<Option<String>> = files
-                .iter()
-                .map(|f| std::fs::read_to_string(f).ok())
-                .collect();
-            let calls = tf::local_module_calls(dir, files, &texts);
-            let size: usize = texts.iter().flatten().map(String::len).sum();
-            let kept = budget
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                    left.checked_sub(size)
-                })
-                .is_ok();
-            (calls, if kept { texts } else { Vec::new() })
-        })
+fn roots(modules: BTreeMap<PathBuf, Vec<(PathBuf, TfFile)>>) -> Vec<Unit> {
+    let mut calls: Vec<Vec<PathBuf>> = Vec::with_capacity(modules.len());
+    let mut texts: Vec<Vec<Option<String>>> = Vec::with_capacity(modules.len());
+    let modules: Vec<(PathBuf, Vec<PathBuf>)> = modules
         .into_iter()
-        .unzip();
+        .map(|(dir, files)| {
+            let mut module_calls = Vec::new();
+            let mut module_texts = Vec::with_capacity(files.len());
+            let mut paths = Vec::with_capacity(files.len());
+            for (path, read) in files {
+                paths.push(path);
+                module_texts.push(read.text);
+                module_calls.extend(read.calls);
+            }
+            module_calls.sort();
+            module_calls.dedup();
+            calls.push(module_calls);
+            texts.push(module_texts);
+            (dir, paths)
+        })
+        .collect();
     if calls.iter().all(Vec::is_empty) {
         return modules
             .into_iter()
@@ -260,10 +264,37 @@ fn roots(modules: BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Unit> {
     modules
         .into_iter()
         .zip(child)
-        .zip(texts.iter_mut().map(std::mem::take))
+        .zip(texts)
         .filter(|((_, is_child), _)| !is_child)
         .map(|(((dir, files), _), texts)| Unit::Module(dir, files, texts))
         .collect()
+}
+
+/// A Terraform file as the walk read it.
+struct TfFile {
+    /// Its text; None when it could not be read (it is read again, and the error reported,
+    /// when its module is scanned) or past the memory budget.
+    text: Option<String>,
+    /// The local module directories it calls (canonical).
+    calls: Vec<PathBuf>,
+}
+
+/// Reads a Terraform file for the scan: its text (kept while `budget` bytes are left) and the
+/// local modules it calls.
+fn read_terraform(path: &Path, budget: &AtomicUsize) -> TfFile {
+    let text = std::fs::read_to_string(path).ok();
+    let dir = path.parent().unwrap_or_else(|| Path::new(""));
+    let calls = tf::local_module_calls(dir, &[path.to_path_buf()], std::slice::from_ref(&text));
+    let size = text.as_ref().map_or(0, String::len);
+    let kept = budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            left.checked_sub(size)
+        })
+        .is_ok();
+    TfFile {
+        text: text.filter(|_| kept),
+        calls,
+    }
 }
 
 /// `f` over `items` on every core, results in order.

@@ -26,7 +26,11 @@ pub(super) fn inline_skips(
     let Some(region) = text.get(start..span.end.max(start)) else {
         return Vec::new();
     };
-    let first_line = text[..start].matches('\n').count();
+    // Most blocks have no suppression: one search of the region, not one per line.
+    if memchr::memmem::find(region.as_bytes(), MARK.as_bytes()).is_none() {
+        return Vec::new();
+    }
+    let first_line = memchr::memchr_iter(b'\n', &text.as_bytes()[..start]).count();
     let mut out = Vec::new();
     for (i, line) in region.lines().enumerate() {
         let Some(at) = line.find(MARK) else { continue };
