@@ -319,10 +319,14 @@ struct Nested<'a> {
 
 impl Nested<'_> {
     fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> io::Result<()> {
+        const SPACES: &[u8] = &[b' '; 64];
         w.write_all(if comma { b",\n" } else { b"\n" })?;
         w.write_all(self.base)?;
-        for _ in 0..self.level {
-            w.write_all(b"  ")?;
+        let mut indent = 2 * self.level;
+        while indent > 0 {
+            let n = indent.min(SPACES.len());
+            w.write_all(&SPACES[..n])?;
+            indent -= n;
         }
         Ok(())
     }
