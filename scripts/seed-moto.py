@@ -8,7 +8,8 @@ Scenarios
           alias, key policies that do not let CloudTrail encrypt, explicit Denies. Plus shadow
           copies of multi-Region trails, alias / alias-ARN / bare-id references, a multi-Region
           key replica, and compliant trails with lesser findings (logging stopped, validation
-          off, rotation off). The expected outcome of every trail is in its name's table below
+          off, rotation off, a bucket whose policy refuses the trail's key). Every bucket has
+          the CloudTrail bucket policy. The expected outcome of every trail is in its name's table below
           and in crates/trailseal/tests/live.rs.
   scale   --trails N spread over --regions (default 4 Regions), a mix of the same causes.
 
@@ -48,6 +49,29 @@ def good_policy(account=ACCOUNT):
                            "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"}}},
         ],
     }
+
+
+def bucket_policy(bucket, require_key=None, account=ACCOUNT):
+    """The bucket policy of the CloudTrail User Guide ("Amazon S3 bucket policy for
+    CloudTrail"), for every trail of the account; `require_key` adds a Deny of PutObject
+    unless SSE-KMS under that key."""
+    statements = [
+        {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow",
+         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
+         "Resource": f"arn:aws:s3:::{bucket}",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account}}},
+        {"Sid": "AWSCloudTrailWrite", "Effect": "Allow",
+         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{account}/*",
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
+                                        "aws:SourceAccount": account}}},
+    ]
+    if require_key:
+        statements.append(
+            {"Sid": "RequireTheLogKey", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{bucket}/*",
+             "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": require_key}}})
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def root_only_policy(account=ACCOUNT):
@@ -107,16 +131,21 @@ class Seeder:
                 aws_access_key_id="testing", aws_secret_access_key="testing", config=cfg)
         return self.clients[key]
 
-    def bucket(self, region):
-        if region not in self.buckets:
-            name = f"trailseal-demo-logs-{region}"
+    def bucket(self, region, require_key=None):
+        """The Region's log bucket with the CloudTrail User Guide's bucket policy; with
+        `require_key`, a second bucket whose policy also denies PutObject unless SSE-KMS
+        names that key (hardened for another key than a trail's: TS014 fails)."""
+        slot = (region, require_key)
+        if slot not in self.buckets:
+            name = f"trailseal-demo-logs-{region}" + ("-hardened" if require_key else "")
             s3 = self.client("s3", region)
             if region == "us-east-1":
                 s3.create_bucket(Bucket=name)
             else:
                 s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
-            self.buckets[region] = name
-        return self.buckets[region]
+            s3.put_bucket_policy(Bucket=name, Policy=json.dumps(bucket_policy(name, require_key)))
+            self.buckets[slot] = name
+        return self.buckets[slot]
 
     def key(self, region, policy=None, alias=None, rotation=True, spec="SYMMETRIC_DEFAULT",
             multi_region=False):
@@ -133,9 +162,9 @@ class Seeder:
         return meta
 
     def trail(self, name, region, key=None, multi_region=False, validation=True, logging=True,
-              bucket_region=None):
+              bucket_region=None, bucket=None):
         ct = self.client("cloudtrail", region)
-        args = {"Name": name, "S3BucketName": self.bucket(bucket_region or region),
+        args = {"Name": name, "S3BucketName": bucket or self.bucket(bucket_region or region),
                 "IsMultiRegionTrail": multi_region, "EnableLogFileValidation": validation}
         if key:
             args["KmsKeyId"] = key
@@ -165,7 +194,9 @@ def seed_broken(s):
     s.trail("mrk-replica", euw1, replica["Arn"])
     s.trail("apse2-multi-region", apse2, good_apse2["Arn"], multi_region=True)
     s.trail("euw1-app", euw1, good_euw1["Arn"])
-    s.trail("euw1-data-events", euw1, good_euw1["Arn"])
+    # Its bucket requires SSE-KMS under another key than the trail's: TS014 fails.
+    s.trail("euw1-data-events", euw1, good_euw1["Arn"],
+            bucket=s.bucket(euw1, require_key=no_rotation["Arn"]))
     s.trail("apse2-app", apse2, "alias/cloudtrail-apse2")
     s.trail("apse2-data-events", apse2, good_apse2["Arn"])
     s.trail("use1-security", use1, good_use1["Arn"])

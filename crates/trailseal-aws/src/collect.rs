@@ -5,7 +5,8 @@
 //!    `cloudtrail:ListEventDataStores` + `GetEventDataStore`;
 //! 2. every trail, once per ARN, in its home Region: `cloudtrail:GetTrailStatus`; every distinct
 //!    key reference in the key's Region: `kms:DescribeKey`; every Region holding a referenced key:
-//!    `kms:ListAliases`; every distinct bucket: `s3:GetBucketLocation`;
+//!    `kms:ListAliases`; every distinct bucket: `s3:GetBucketLocation`, then `s3:GetBucketPolicy`
+//!    in the bucket's Region;
 //! 3. every distinct key: `kms:GetKeyPolicy` (policy name `default`) and
 //!    `kms:GetKeyRotationStatus`.
 //!
@@ -47,6 +48,7 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "kms:GetKeyRotationStatus",
     "kms:ListAliases",
     "s3:GetBucketLocation",
+    "s3:GetBucketPolicy",
 ];
 
 /// What an organization audit (`--org`, `--accounts`) adds, with the caller's credentials:
@@ -264,7 +266,7 @@ impl Collector {
         let locations = join_all(
             buckets
                 .iter()
-                .map(|(name, region)| self.bucket_location(name, region)),
+                .map(|(name, region)| self.bucket(name, region)),
         );
         let keys = self.keys(&account, &partition, &references);
         // The key reads first: they are the longest chain.

@@ -236,6 +236,14 @@ pub(crate) fn key<'a>(info: &CheckInfo, ev: &'a TrailEvidence) -> Result<&'a Key
     }
 }
 
+/// A trail fact for building requests: what is not known stays unknown.
+pub(crate) fn given<T: Clone>(fact: &Fact<T>) -> Given<T> {
+    match fact.known() {
+        Some(v) => Given::Known(v.clone()),
+        None => Given::Unknown,
+    }
+}
+
 /// What the key-policy checks evaluate: the parsed key policy, the trail's request context,
 /// and the other deployments to evaluate when the deploying account or Region is symbolic.
 pub(crate) struct Loaded {
@@ -279,12 +287,6 @@ pub(crate) fn load(info: &CheckInfo, ev: &TrailEvidence) -> Result<Loaded, Box<F
     // trail's name (so aws:SourceArn), the bucket and prefix (so the log object ARN), the
     // organization flag (so aws:SourceAccount); the bucket's S3 Bucket Keys setting is not
     // collected, so it is unknown too.
-    fn given<T: Clone>(fact: &Fact<T>) -> Given<T> {
-        match fact.known() {
-            Some(v) => Given::Known(v.clone()),
-            None => Given::Unknown,
-        }
-    }
     let ctx = TrailContext {
         name_known: ev.trail.name_unknown.is_none(),
         bucket: given(&ev.trail.s3_bucket_name),

@@ -120,6 +120,7 @@ fn a_key_in_another_region_whose_multi_region_flag_is_unknown_is_not_a_failure()
     ev.bucket = Some(trailseal_model::Bucket {
         name: "logs".into(),
         region: Fact::Known("us-east-1".into()),
+        ..trailseal_model::Bucket::default()
     });
     let (s, message) = status(&ev, "TS005");
     assert_eq!(s, Status::Error, "{message}");

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 struct Found<T> {
     files: Vec<(PathBuf, T)>,
-    errors: Vec<(PathBuf, String)>,
+    errors: WalkErrors,
 }
 
 impl<T> Default for Found<T> {
@@ -56,13 +56,16 @@ pub fn kind(path: &Path) -> Option<Kind> {
     }
 }
 
+/// Entries the walk could not read: (path, what went wrong).
+pub type WalkErrors = Vec<(PathBuf, String)>;
+
 /// The files under `paths` that trailseal may read (see [`kind`]), sorted, each with what
 /// `visit` made of it, and a walk error per unreadable entry. `visit` runs on the walker
 /// threads as each file is found (so that reading the files overlaps the walk).
 pub fn discover<T: Send>(
     paths: &[PathBuf],
     visit: impl Fn(&Path) -> T + Sync,
-) -> (Vec<(PathBuf, T)>, Vec<(PathBuf, String)>) {
+) -> (Vec<(PathBuf, T)>, WalkErrors) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for root in paths {

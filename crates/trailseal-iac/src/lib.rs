@@ -280,6 +280,17 @@ impl IacScan {
     }
 }
 
+/// What a scan knows of a bucket besides its name and Region: whether it exists and its bucket
+/// policy are decided at deployment (TS014 runs on deployed accounts).
+pub(crate) fn iac_bucket() -> trailseal_model::Bucket {
+    let why = "known only in the deployed account (TS014 runs on `trailseal audit`)";
+    trailseal_model::Bucket {
+        exists: trailseal_model::Fact::Unknown(why.to_owned()),
+        policy: trailseal_model::Fact::Unknown(why.to_owned()),
+        ..trailseal_model::Bucket::default()
+    }
+}
+
 /// An `error` finding (TS000, from the catalogue) for a problem in a file.
 pub fn problem_finding(file: &str, p: &Problem) -> Finding {
     let resource = p.address.as_deref().unwrap_or(file);

@@ -209,12 +209,21 @@ pub struct KeyRef {
     pub error: Option<LookupError>,
 }
 
-/// An S3 bucket's Region, from GetBucketLocation.
+/// An S3 bucket receiving a trail's logs: its Region (GetBucketLocation) and its bucket
+/// policy (GetBucketPolicy, read in the bucket's Region). A property an older evidence file
+/// lacks is "not collected" (unreadable), never a value.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Bucket {
     pub name: String,
     #[serde(default)]
     pub region: Fact<String>,
+    /// `Known(false)`: S3 answered `NoSuchBucket` (the trail delivers nowhere).
+    #[serde(default)]
+    pub exists: Fact<bool>,
+    /// The bucket policy document as text; `Known(None)` when the bucket has none
+    /// (`NoSuchBucketPolicy`), which lets no service principal write to it.
+    #[serde(default)]
+    pub policy: Fact<Option<String>>,
 }
 
 /// A CloudTrail Lake event data store.

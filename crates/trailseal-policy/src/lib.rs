@@ -26,6 +26,7 @@
 
 pub mod cloudtrail;
 mod condition;
+pub mod delivery;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;

@@ -1,5 +1,5 @@
 //! The collector's reads, one AWS call each: trails, event data stores, trail status, keys,
-//! aliases, key policy and rotation, bucket location. Each records what it could not read
+//! aliases, key policy and rotation, bucket location and policy. Each records what it could not read
 //! instead of failing the collection.
 
 use aws_sdk_sts::primitives::DateTimeFormat;
@@ -336,8 +336,11 @@ impl Collector {
     }
 
     /// GetBucketLocation: empty means us-east-1, `EU` means eu-west-1.
-    pub(super) async fn bucket_location(&self, name: &str, region: &str) -> Bucket {
-        let result = {
+    /// A trail's bucket: its Region (GetBucketLocation, asked in the trail's home Region), then
+    /// its policy (GetBucketPolicy, asked in the bucket's own Region: S3 answers a request in
+    /// another Region with a redirect).
+    pub(super) async fn bucket(&self, name: &str, region: &str) -> Bucket {
+        let located = {
             let _p = self.side_permit().await;
             self.s3(region)
                 .get_bucket_location()
@@ -345,15 +348,57 @@ impl Collector {
                 .send()
                 .await
         };
-        match result {
-            Ok(out) => Bucket {
-                name: name.to_owned(),
-                region: Fact::Known(bucket_region(out.location_constraint().map(|c| c.as_str()))),
-            },
-            Err(e) => Bucket {
-                name: name.to_owned(),
-                region: Fact::Unreadable(describe("s3:GetBucketLocation", &e)),
-            },
+        let location = match located {
+            Ok(out) => bucket_region(out.location_constraint().map(|c| c.as_str())),
+            Err(e) => {
+                let why = describe("s3:GetBucketLocation", &e);
+                let missing = code(&e) == Some("NoSuchBucket");
+                return Bucket {
+                    name: name.to_owned(),
+                    region: Fact::Unreadable(why.clone()),
+                    exists: if missing {
+                        Fact::Known(false)
+                    } else {
+                        Fact::Unreadable(why.clone())
+                    },
+                    policy: Fact::Unreadable(if missing {
+                        "the bucket does not exist".to_owned()
+                    } else {
+                        format!("the bucket could not be located: {why}")
+                    }),
+                };
+            }
+        };
+        let read = {
+            let _p = self.side_permit().await;
+            self.s3(&location)
+                .get_bucket_policy()
+                .bucket(name)
+                .send()
+                .await
+        };
+        let (exists, policy) = match read {
+            Ok(out) => (
+                Fact::Known(true),
+                Fact::Known(Some(out.policy().unwrap_or_default().to_owned())),
+            ),
+            Err(e) if code(&e) == Some("NoSuchBucketPolicy") => {
+                (Fact::Known(true), Fact::Known(None))
+            }
+            Err(e) if code(&e) == Some("NoSuchBucket") => (
+                Fact::Known(false),
+                Fact::Unreadable("the bucket does not exist".to_owned()),
+            ),
+            Err(e) => (
+                Fact::Known(true),
+                Fact::Unreadable(describe("s3:GetBucketPolicy", &e)),
+            ),
+        };
+        Bucket {
+            name: name.to_owned(),
+            region: Fact::Known(location),
+            exists,
+            policy,
         }
     }
 }

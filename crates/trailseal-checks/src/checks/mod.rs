@@ -14,6 +14,7 @@ mod ts010_log_file_validation;
 mod ts011_key_rotation;
 mod ts012_region_covered;
 mod ts013_event_data_store_encrypted;
+mod ts014_bucket_allows_cloudtrail;
 
 use crate::{Check, CheckInfo};
 
@@ -36,4 +37,5 @@ pub(crate) static ALL: &[Check] = &[
     ts011_key_rotation::CHECK,
     ts012_region_covered::CHECK,
     ts013_event_data_store_encrypted::CHECK,
+    ts014_bucket_allows_cloudtrail::CHECK,
 ];

@@ -446,6 +446,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 account.buckets.push(Bucket {
                     name: id.clone(),
                     region: Fact::Known(REGION.to_owned()),
+                    ..crate::iac_bucket()
                 });
             }
         }
@@ -458,6 +459,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 } else {
                     Fact::Unknown(format!("bucket {name} is not defined in this template"))
                 },
+                ..crate::iac_bucket()
             });
         }
         let mut trail = mapper::trail(TrailArgs {

@@ -583,6 +583,7 @@ pub fn scan_planned(
                                 evidence.buckets.push(Bucket {
                                     name: a.clone(),
                                     region: r.clone(),
+                                    ..crate::iac_bucket()
                                 });
                             }
                             bucket_resource = Some(a.clone());
@@ -606,6 +607,7 @@ pub fn scan_planned(
                 evidence.buckets.push(Bucket {
                     name: b.clone(),
                     region: bucket_region,
+                    ..crate::iac_bucket()
                 });
             }
         }

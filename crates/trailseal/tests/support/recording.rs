@@ -89,6 +89,9 @@ pub fn parse(recording: &str) -> Vec<Call> {
                     {
                         "GetBucketLocation".to_owned()
                     }
+                    ("GET", Some(q)) if q.split('&').any(|p| p == "policy" || p == "policy=") => {
+                        "GetBucketPolicy".to_owned()
+                    }
                     _ => format!("{method} {url}"),
                 }
             } else {

@@ -1,0 +1,421 @@
+//! TS014 bucket-allows-cloudtrail (critical)
+//!
+//! What it checks
+//!   The trail's S3 bucket exists, and its bucket policy, evaluated as IAM would, lets
+//!   CloudTrail deliver: `s3:GetBucketAcl` on the bucket and `s3:PutObject` of a log file under
+//!   `[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/` (and of a digest file under
+//!   `CloudTrail-Digest/` when log file validation is on), as CloudTrail sends them: principal
+//!   `cloudtrail.amazonaws.com`, `aws:SourceArn` = the trail ARN, `aws:SourceAccount` = the
+//!   trail owner, `s3:x-amz-acl` = `bucket-owner-full-control`, and for an encrypted trail
+//!   `s3:x-amz-server-side-encryption` = `aws:kms` with the trail's key ARN. A multi-Region
+//!   trail's files are checked for every Region of the partition; an organization trail's for
+//!   every member account under `AWSLogs/ORG_ID/ACCOUNT/` (`audit --org`). Keys CloudTrail's
+//!   requests do not define are unknown: a policy that depends on them is `indeterminate`.
+//!
+//! Why it matters
+//!   A bucket policy that lacks CloudTrail's grants, or a Deny that catches CloudTrail's writes,
+//!   stops delivery just as surely as a bad key policy: the trail stays "encrypted" and
+//!   "logging" while no log arrives. Every peer tool checks only that `KmsKeyId` is set.
+//!
+//! Example
+//!   A Deny on `s3:PutObject` unless `s3:x-amz-server-side-encryption-aws-kms-key-id` names
+//!   another key (the bucket was hardened for a different key than the trail's), or unless
+//!   `s3:x-amz-server-side-encryption` is `AES256`; a bucket policy whose write grant names
+//!   `AWSLogs/OTHER_ACCOUNT/*` or forgets the S3 key prefix; no bucket policy at all; a deleted
+//!   bucket.
+//!
+//! How to fix
+//!   Add (merge) the documented statements to the bucket policy, pinned to the trail:
+//!     {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow",
+//!      "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
+//!      "Resource": "arn:aws:s3:::<bucket>",
+//!      "Condition": {"StringEquals": {"aws:SourceArn": "<trail ARN>"}}},
+//!     {"Sid": "AWSCloudTrailWrite", "Effect": "Allow",
+//!      "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+//!      "Resource": "arn:aws:s3:::<bucket>/[<prefix>/]AWSLogs/<account>/*",
+//!      "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
+//!                                     "aws:SourceArn": "<trail ARN>"}}}
+//!   and make any Deny that requires a KMS key name the trail's key. A missing bucket: create
+//!   it, or point the trail at an existing one (`aws cloudtrail update-trail --s3-bucket-name`).
+
+use serde_json::{json, Value};
+use trailseal_model::{Fact, Finding, Severity, Status, TrailEvidence, AWS_REGIONS};
+use trailseal_policy::delivery::{Encryption, LogObject};
+use trailseal_policy::{evaluate, Decision, Evaluation, Policy, Request, TrailContext};
+
+use crate::support::{evaluation_evidence, finding, given, labels};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+
+pub(crate) const CHECK: Check = Check {
+    info: CheckInfo {
+        code: "TS014",
+        name: "bucket-allows-cloudtrail",
+        severity: Severity::Critical,
+        title: "the trail's bucket is missing, or its policy does not let CloudTrail deliver",
+        compliance: CONTROL_COMPLIANCE,
+        applies: Applies::ACCOUNT,
+        compliant: false,
+        source: include_str!("ts014_bucket_allows_cloudtrail.rs"),
+    },
+    runner: Runner::Trail(run),
+};
+
+/// Evaluated requests whose decision is shown in the evidence, at most.
+const SHOWN: usize = 4;
+
+fn stop(ev: &TrailEvidence, status: Status, message: String, remediation: &str) -> Finding {
+    finding(
+        &CHECK.info,
+        ev,
+        status,
+        message,
+        remediation.to_owned(),
+        json!({}),
+    )
+}
+
+fn run(ev: &TrailEvidence) -> Finding {
+    let name = match &ev.trail.s3_bucket_name {
+        Fact::Known(name) if !name.is_empty() => name,
+        Fact::Known(_) => return stop(
+            ev,
+            Status::Fail,
+            "the trail names no S3 bucket: CloudTrail delivers nowhere".into(),
+            "Point the trail at a bucket (aws cloudtrail update-trail --s3-bucket-name BUCKET).",
+        ),
+        Fact::Unknown(why) => {
+            return stop(
+                ev,
+                Status::Indeterminate,
+                format!("the trail's bucket cannot be known before deployment: {why}"),
+                "Audit the deployed account (trailseal audit).",
+            )
+        }
+        Fact::Unreadable(why) => {
+            return stop(
+                ev,
+                Status::Error,
+                format!("the trail's bucket could not be read: {why}"),
+                "Grant the auditing principal cloudtrail:DescribeTrails.",
+            )
+        }
+    };
+    let Some(bucket) = &ev.bucket else {
+        return stop(
+            ev,
+            Status::Error,
+            format!("the bucket {name} was not collected"),
+            "Collect again with this version of trailseal (it reads s3:GetBucketLocation and s3:GetBucketPolicy).",
+        );
+    };
+    if bucket.exists.is(&false) == Some(true) {
+        return stop(
+            ev,
+            Status::Fail,
+            format!("the trail's bucket {name} does not exist: CloudTrail cannot deliver any log file"),
+            "Create the bucket with the CloudTrail bucket policy, or point the trail at an existing bucket (aws cloudtrail update-trail --s3-bucket-name BUCKET).",
+        );
+    }
+    let text = match &bucket.policy {
+        Fact::Known(Some(text)) => text,
+        Fact::Known(None) => {
+            let ctx = context(ev, name);
+            return stop(
+                ev,
+                Status::Fail,
+                format!(
+                    "the bucket {name} has no bucket policy: CloudTrail (a service principal) may not write to it"
+                ),
+                &add_statements(ev, &ctx, name),
+            );
+        }
+        Fact::Unknown(why) => {
+            return stop(
+                ev,
+                Status::Indeterminate,
+                format!("the policy of bucket {name} cannot be known before deployment: {why}"),
+                "Audit the deployed account (trailseal audit).",
+            )
+        }
+        Fact::Unreadable(why) => {
+            return stop(
+                ev,
+                Status::Error,
+                format!("could not read the policy of bucket {name}: {why}"),
+                "Grant the auditing principal s3:GetBucketLocation and s3:GetBucketPolicy on the bucket (a bucket in another account: audit that account, or allow the reads in its bucket policy).",
+            )
+        }
+    };
+    let policy = match Policy::parse(text) {
+        Ok(p) => p,
+        Err(e) => {
+            return stop(
+                ev,
+                Status::Error,
+                format!("the policy of bucket {name} is not a valid policy document: {e}"),
+                "Fix the bucket policy; `trailseal policy lint` lists every problem.",
+            )
+        }
+    };
+    let ctx = context(ev, name);
+    let (requests, gaps) = requests(ev, &ctx);
+    let evaluated: Vec<(Request, Evaluation)> = requests
+        .into_iter()
+        .map(|request| {
+            let e = evaluate(&policy, &request);
+            (request, e)
+        })
+        .collect();
+    let worst = |d: &Decision| match d {
+        Decision::Allow => 0,
+        Decision::Indeterminate => 1,
+        Decision::ImplicitDeny => 2,
+        Decision::ExplicitDeny => 3,
+    };
+    let decision = evaluated
+        .iter()
+        .map(|(_, e)| e.decision)
+        .max_by_key(worst)
+        .unwrap_or(Decision::Indeterminate);
+    let failing: Vec<&(Request, Evaluation)> = evaluated
+        .iter()
+        .filter(|(_, e)| e.decision != Decision::Allow)
+        .collect();
+    let shown: Vec<Value> = if failing.is_empty() {
+        evaluated.iter().take(2).collect::<Vec<_>>()
+    } else {
+        failing.iter().take(SHOWN).copied().collect()
+    }
+    .into_iter()
+    .map(|(r, e)| evaluation_evidence(&policy, r, e))
+    .collect();
+    let evidence = json!({
+        "bucket": name,
+        "bucket_region": bucket.region.known(),
+        "requests_evaluated": evaluated.len(),
+        "not_allowed": failing.len(),
+        "evaluations": shown,
+        "not_checked": gaps,
+    });
+    let describe = |(r, _): &&(Request, Evaluation)| {
+        format!(
+            "{} {}",
+            r.action,
+            r.resource.as_deref().unwrap_or("(unknown resource)")
+        )
+    };
+    let first = failing.first();
+    let (status, message, remediation) = match decision {
+        Decision::Allow if gaps.is_empty() => (
+            Status::Pass,
+            format!(
+                "CloudTrail may deliver to s3://{name}: {} request(s) allowed ({})",
+                evaluated.len(),
+                deciding(&policy, &evaluated)
+            ),
+            "Nothing to do.".to_owned(),
+        ),
+        Decision::Allow => (
+            Status::Indeterminate,
+            format!(
+                "the requests that could be built are allowed, but not every log path is known: {}",
+                gaps.join("; ")
+            ),
+            "Audit with --org (an organization trail's member accounts), or give the trail's prefix and organization flag statically.".to_owned(),
+        ),
+        Decision::ExplicitDeny => {
+            let denied = failing
+                .iter()
+                .find(|(_, e)| e.decision == Decision::ExplicitDeny);
+            let by = denied
+                .map(|(_, e)| labels(&policy, &e.deciding))
+                .unwrap_or_default();
+            (
+                Status::Fail,
+                format!(
+                    "CloudTrail may not deliver to s3://{name}: {} is explicitly denied by {by} ({} of {} requests refused)",
+                    denied.map(describe).unwrap_or_default(),
+                    failing.len(),
+                    evaluated.len()
+                ),
+                format!(
+                    "Exclude CloudTrail's requests (principal cloudtrail.amazonaws.com{}) from {by}. {}",
+                    encryption_hint(ev),
+                    add_statements(ev, &ctx, name)
+                ),
+            )
+        }
+        Decision::ImplicitDeny => (
+            Status::Fail,
+            format!(
+                "CloudTrail may not deliver to s3://{name}: no statement allows {} ({} of {} requests refused)",
+                first.map(describe).unwrap_or_default(),
+                failing.len(),
+                evaluated.len()
+            ),
+            add_statements(ev, &ctx, name),
+        ),
+        Decision::Indeterminate => {
+            let keys: Vec<String> = failing
+                .iter()
+                .flat_map(|(_, e)| e.unknown_keys.iter().cloned())
+                .fold(Vec::new(), |mut acc, k| {
+                    if !acc.contains(&k) {
+                        acc.push(k);
+                    }
+                    acc
+                });
+            (
+                Status::Indeterminate,
+                format!(
+                    "whether CloudTrail may deliver to s3://{name} depends on {}, which CloudTrail's requests do not define (first: {})",
+                    keys.join(", "),
+                    first.map(describe).unwrap_or_default()
+                ),
+                add_statements(ev, &ctx, name),
+            )
+        }
+    };
+    finding(&CHECK.info, ev, status, message, remediation, evidence)
+}
+
+/// The statements that decided the allowed requests, once each.
+fn deciding(policy: &Policy, evaluated: &[(Request, Evaluation)]) -> String {
+    let mut indices: Vec<usize> = Vec::new();
+    for (_, e) in evaluated {
+        for &i in &e.deciding {
+            if !indices.contains(&i) {
+                indices.push(i);
+            }
+        }
+    }
+    format!("allowed by {}", labels(policy, &indices))
+}
+
+fn context(ev: &TrailEvidence, bucket: &str) -> TrailContext {
+    TrailContext {
+        name_known: ev.trail.name_unknown.is_none(),
+        prefix: given(&ev.trail.s3_key_prefix),
+        is_organization_trail: given(&ev.trail.is_organization_trail),
+        ..TrailContext::new(&ev.trail.arn)
+    }
+    .with_bucket(bucket)
+}
+
+/// How CloudTrail asks S3 to encrypt this trail's files: SSE-KMS under the trail's key (its
+/// `KmsKeyId` is a key ARN as DescribeTrails returns it, or the key it resolved to).
+fn encryption(ev: &TrailEvidence) -> Encryption {
+    match ev.trail.key_setting() {
+        Fact::Known(Some(reference)) => {
+            let is_key_arn = reference.starts_with("arn:") && reference.contains(":key/");
+            if is_key_arn {
+                Encryption::Kms(reference.to_owned())
+            } else {
+                match ev.key.as_ref().and_then(|k| k.arn.clone()) {
+                    Some(arn) => Encryption::Kms(arn),
+                    None => Encryption::KmsUnknownKey,
+                }
+            }
+        }
+        _ => Encryption::Unknown,
+    }
+}
+
+fn encryption_hint(ev: &TrailEvidence) -> String {
+    match encryption(ev) {
+        Encryption::Kms(arn) => format!(", SSE-KMS with key {arn}"),
+        _ => String::new(),
+    }
+}
+
+/// Every request CloudTrail makes to deliver this trail's files, each with what it writes, and
+/// the paths that could not be built (said in the finding, never passed over).
+fn requests(ev: &TrailEvidence, ctx: &TrailContext) -> (Vec<Request>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut gaps = Vec::new();
+    if let Some(r) = ctx.get_bucket_acl_request() {
+        out.push(r);
+    }
+    let home = ev.trail.home_region.clone();
+    // A multi-Region trail writes the files of every Region of its partition; a Region-limited
+    // grant must cover them all. Checked for the first path; the others (organization members)
+    // in the home Region.
+    let regions: Vec<String> = match ev.trail.is_multi_region.known() {
+        Some(true) if ctx.partition() == "aws" => {
+            let mut all: Vec<String> = vec![home.clone()];
+            all.extend(
+                AWS_REGIONS
+                    .iter()
+                    .filter(|r| **r != home)
+                    .map(|r| (*r).to_owned()),
+            );
+            all
+        }
+        Some(_) => vec![home.clone()],
+        None => {
+            gaps.push("whether the trail is multi-Region (other Regions' paths)".to_owned());
+            vec![home.clone()]
+        }
+    };
+    let objects: Vec<LogObject> = match ev.trail.log_file_validation_enabled.known() {
+        Some(true) => vec![LogObject::Log, LogObject::Digest],
+        Some(false) => vec![LogObject::Log],
+        // Unknown: the digest files are checked too; a refusal of them is reported as what it
+        // may be (the validation setting decides whether they are written).
+        None => vec![LogObject::Log, LogObject::Digest],
+    };
+    let enc = encryption(ev);
+    let paths: Vec<TrailContext> = match ev.trail.is_organization_trail.known() {
+        Some(true) => match &ev.organization {
+            Some(org) if !org.member_accounts.is_empty() => org
+                .member_accounts
+                .iter()
+                .map(|m| ctx.for_member(&org.id, m))
+                .collect(),
+            Some(org) => {
+                gaps.push(format!(
+                    "the member accounts of organization {} (only the owner's path is checked)",
+                    org.id
+                ));
+                vec![ctx.for_member(&org.id, ctx.account())]
+            }
+            None => {
+                gaps.push(
+                    "the organization's id and member accounts (an organization trail writes under AWSLogs/ORG_ID/ACCOUNT/; audit with --org)"
+                        .to_owned(),
+                );
+                Vec::new()
+            }
+        },
+        _ => vec![ctx.clone()],
+    };
+    for (i, path) in paths.iter().enumerate() {
+        let regions: &[String] = if i == 0 { &regions } else { &regions[..1] };
+        for region in regions {
+            for &object in &objects {
+                match path.put_object_request(object, region, &enc) {
+                    Some(r) => out.push(r),
+                    None => {
+                        let gap =
+                            "the S3 key prefix or the organization flag (the log path)".to_owned();
+                        if !gaps.contains(&gap) {
+                            gaps.push(gap);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (out, gaps)
+}
+
+fn add_statements(ev: &TrailEvidence, ctx: &TrailContext, bucket: &str) -> String {
+    let org = ev.organization.as_ref().map(|o| o.id.as_str());
+    let statements = ctx
+        .bucket_statements(org)
+        .and_then(|s| serde_json::to_string_pretty(&s).ok())
+        .unwrap_or_default();
+    format!(
+        "Add these statements to the policy of bucket {bucket} (merge; keep the existing statements), then `aws s3api put-bucket-policy --bucket {bucket} --policy file://policy.json`:\n{statements}"
+    )
+}

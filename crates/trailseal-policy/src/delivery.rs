@@ -1,0 +1,331 @@
+//! The requests CloudTrail presents to Amazon S3 when it delivers a trail's log files (TS014).
+//!
+//! From the CloudTrail User Guide ("Amazon S3 bucket policy for CloudTrail"): before writing,
+//! CloudTrail calls `s3:GetBucketAcl` on the bucket, then `s3:PutObject` for each log file under
+//! `[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/` (organization trails:
+//! `AWSLogs/ORG_ID/ACCOUNT/...`; digest files under `CloudTrail-Digest/` when log file
+//! validation is on), as the service principal `cloudtrail.amazonaws.com`, with `aws:SourceArn`
+//! = the trail ARN, `aws:SourceAccount` = the trail owner, and `s3:x-amz-acl` =
+//! `bucket-owner-full-control`. A trail encrypted with SSE-KMS asks S3 for SSE-KMS under its key
+//! ("the policy must allow CloudTrail to use the key to encrypt your log files, digest files"),
+//! so `s3:x-amz-server-side-encryption` is `aws:kms` and
+//! `s3:x-amz-server-side-encryption-aws-kms-key-id` the key ARN. The IAM User Guide's example of
+//! `aws:PrincipalIsAWSService` is this very call: `true`, with `aws:PrincipalServiceName` =
+//! `cloudtrail.amazonaws.com`. AWS services call each other over TLS (`aws:SecureTransport`
+//! `true`: AWS Control Tower's log archive bucket denies insecure transport and receives
+//! CloudTrail's logs). Every other key is Unknown, so a bucket policy that depends on anything
+//! else is `Indeterminate`, never `Allow`.
+
+use crate::cloudtrail::{Given, TrailContext, CLOUDTRAIL_SERVICE};
+use crate::request::{Context, KeyState, Request, RequestPrincipal};
+
+pub const S3_ACL: &str = "s3:x-amz-acl";
+pub const S3_SSE: &str = "s3:x-amz-server-side-encryption";
+pub const S3_SSE_KEY: &str = "s3:x-amz-server-side-encryption-aws-kms-key-id";
+/// The canned ACL CloudTrail writes every log object with.
+pub const BUCKET_OWNER_FULL_CONTROL: &str = "bucket-owner-full-control";
+
+/// What CloudTrail writes into the bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogObject {
+    /// A log file: `.../CloudTrail/REGION/...`.
+    Log,
+    /// A digest file (log file validation): `.../CloudTrail-Digest/REGION/...`.
+    Digest,
+}
+
+impl LogObject {
+    pub fn describe(self) -> &'static str {
+        match self {
+            LogObject::Log => "log file",
+            LogObject::Digest => "digest file",
+        }
+    }
+}
+
+/// How CloudTrail asks S3 to encrypt the objects it writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encryption {
+    /// SSE-KMS under this key ARN.
+    Kms(String),
+    /// SSE-KMS, under a key whose ARN is not known.
+    KmsUnknownKey,
+    /// Not known (a trail without a KMS key: what it sends is not documented).
+    Unknown,
+}
+
+impl TrailContext {
+    fn s3_context(&self) -> Context {
+        let source_account = match self.is_organization_trail {
+            Given::Known(_) => KeyState::Known(vec![self.account().to_owned()]),
+            Given::Unknown => KeyState::Unknown,
+        };
+        Context::unknown_by_default()
+            .known("aws:SecureTransport", "true")
+            .known("aws:PrincipalIsAWSService", "true")
+            .known("aws:PrincipalServiceName", CLOUDTRAIL_SERVICE)
+            .with("aws:SourceArn", self.trail_arn_state())
+            .with("aws:SourceAccount", source_account)
+    }
+
+    /// The bucket ARN, when the bucket is known.
+    pub fn bucket_arn(&self) -> Option<String> {
+        let bucket = self.bucket.known()?;
+        Some(format!("arn:{}:s3:::{bucket}", self.partition()))
+    }
+
+    /// CloudTrail checking the bucket's ACL before it writes (`s3:GetBucketAcl`); None when the
+    /// bucket is not known.
+    pub fn get_bucket_acl_request(&self) -> Option<Request> {
+        Some(Request {
+            principal: RequestPrincipal::service(CLOUDTRAIL_SERVICE),
+            action: "s3:GetBucketAcl".into(),
+            resource: Some(self.bucket_arn()?),
+            context: self.s3_context(),
+        })
+    }
+
+    /// The object key of one file CloudTrail writes for events of `region` (a fixed date and
+    /// file name: the path is what bucket policies name); None when the bucket, the prefix, the
+    /// organization flag or (for an organization trail) the member account is not known.
+    pub fn log_object_key(&self, object: LogObject, region: &str) -> Option<String> {
+        let prefix = match self.prefix.known()? {
+            Some(p) if !p.trim_matches('/').is_empty() => format!("{}/", p.trim_end_matches('/')),
+            _ => String::new(),
+        };
+        let (path, account) = match self.is_organization_trail.known()? {
+            false => (self.account().to_owned(), self.account()),
+            true => {
+                let (org, account) = self.member.as_ref()?;
+                (format!("{org}/{account}"), account.as_str())
+            }
+        };
+        let name = self.trail_arn.rsplit('/').next().unwrap_or_default();
+        let file = match object {
+            LogObject::Log => format!(
+                "CloudTrail/{region}/2026/01/01/{account}_CloudTrail_{region}_20260101T0000Z_trailseal0example.json.gz"
+            ),
+            LogObject::Digest => format!(
+                "CloudTrail-Digest/{region}/2026/01/01/{account}_CloudTrail-Digest_{region}_{name}_{home}_20260101T000000Z.json.gz",
+                home = self.region()
+            ),
+        };
+        Some(format!("{prefix}AWSLogs/{path}/{file}"))
+    }
+
+    /// CloudTrail writing one file (`s3:PutObject`); None when its object key is not known
+    /// (see [`TrailContext::log_object_key`]).
+    pub fn put_object_request(
+        &self,
+        object: LogObject,
+        region: &str,
+        encryption: &Encryption,
+    ) -> Option<Request> {
+        let key = self.log_object_key(object, region)?;
+        let mut context = self.s3_context().known(S3_ACL, BUCKET_OWNER_FULL_CONTROL);
+        match encryption {
+            Encryption::Kms(arn) => {
+                context = context
+                    .known(S3_SSE, "aws:kms")
+                    .known(S3_SSE_KEY, arn.clone());
+            }
+            Encryption::KmsUnknownKey => context = context.known(S3_SSE, "aws:kms"),
+            Encryption::Unknown => {}
+        }
+        Some(Request {
+            principal: RequestPrincipal::service(CLOUDTRAIL_SERVICE),
+            action: "s3:PutObject".into(),
+            resource: Some(format!("{}/{key}", self.bucket_arn()?)),
+            context,
+        })
+    }
+
+    /// The documented bucket policy statements that let CloudTrail deliver this trail's logs
+    /// (`AWSCloudTrailAclCheck`, `AWSCloudTrailWrite`), pinned to the trail with `aws:SourceArn`;
+    /// None when the bucket is not known. For an organization trail the write statement covers
+    /// `AWSLogs/ORG_ID/*` (`org_id`, when known) as well as the owner's own path.
+    pub fn bucket_statements(&self, org_id: Option<&str>) -> Option<serde_json::Value> {
+        let bucket = self.bucket_arn()?;
+        let prefix = match self.prefix.known() {
+            Some(Some(p)) if !p.trim_matches('/').is_empty() => {
+                format!("{}/", p.trim_end_matches('/'))
+            }
+            Some(_) => String::new(),
+            None => "<prefix>/".to_owned(),
+        };
+        let mut resources = vec![format!("{bucket}/{prefix}AWSLogs/{}/*", self.account())];
+        if self.is_organization_trail.known() != Some(&false) {
+            resources.push(format!(
+                "{bucket}/{prefix}AWSLogs/{}/*",
+                org_id.unwrap_or("<organization id>")
+            ));
+        }
+        let source = serde_json::json!({"aws:SourceArn": self.trail_arn});
+        Some(serde_json::json!([
+            {
+                "Sid": "AWSCloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL_SERVICE},
+                "Action": "s3:GetBucketAcl",
+                "Resource": bucket,
+                "Condition": {"StringEquals": source}
+            },
+            {
+                "Sid": "AWSCloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL_SERVICE},
+                "Action": "s3:PutObject",
+                "Resource": if resources.len() == 1 { serde_json::json!(resources[0]) } else { serde_json::json!(resources) },
+                "Condition": {"StringEquals": {
+                    S3_ACL: BUCKET_OWNER_FULL_CONTROL,
+                    "aws:SourceArn": self.trail_arn
+                }}
+            }
+        ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{evaluate, Decision, Policy};
+
+    const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/main";
+
+    fn ctx() -> TrailContext {
+        TrailContext::new(TRAIL).with_bucket("logs")
+    }
+
+    fn decide(policy: &str, request: &Request) -> Decision {
+        evaluate(&Policy::parse(policy).expect("policy"), request).decision
+    }
+
+    /// The bucket policy of the CloudTrail User Guide ("Amazon S3 bucket policy for
+    /// CloudTrail") allows both requests.
+    #[test]
+    fn the_documented_policy_allows_delivery() {
+        let c = ctx();
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": c.bucket_statements(None).expect("statements")
+        })
+        .to_string();
+        let acl = c.get_bucket_acl_request().expect("acl");
+        assert_eq!(decide(&policy, &acl), Decision::Allow);
+        let enc = Encryption::Kms("arn:aws:kms:us-east-1:111122223333:key/k".into());
+        for object in [LogObject::Log, LogObject::Digest] {
+            for region in ["us-east-1", "eu-west-1"] {
+                let put = c.put_object_request(object, region, &enc).expect("put");
+                assert_eq!(
+                    decide(&policy, &put),
+                    Decision::Allow,
+                    "{object:?} {region}"
+                );
+            }
+        }
+    }
+
+    /// The classic breakage: a Deny on PutObject unless SSE-KMS with another key.
+    #[test]
+    fn a_deny_requiring_another_key_blocks_delivery() {
+        let policy = r#"{"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*"},
+          {"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*",
+           "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption-aws-kms-key-id":"arn:aws:kms:us-east-1:111122223333:key/other"}}}]}"#;
+        let c = ctx();
+        let ours = Encryption::Kms("arn:aws:kms:us-east-1:111122223333:key/k".into());
+        let put = c
+            .put_object_request(LogObject::Log, "us-east-1", &ours)
+            .expect("put");
+        assert_eq!(decide(policy, &put), Decision::ExplicitDeny);
+        let theirs = Encryption::Kms("arn:aws:kms:us-east-1:111122223333:key/other".into());
+        let put = c
+            .put_object_request(LogObject::Log, "us-east-1", &theirs)
+            .expect("put");
+        assert_eq!(decide(policy, &put), Decision::Allow);
+        // The key is not known: the Deny may or may not apply.
+        let put = c
+            .put_object_request(LogObject::Log, "us-east-1", &Encryption::KmsUnknownKey)
+            .expect("put");
+        assert_eq!(decide(policy, &put), Decision::Indeterminate);
+    }
+
+    /// "Deny insecure transport" and "deny unless an AWS service" are common and must not make
+    /// delivery undecidable.
+    #[test]
+    fn transport_and_service_denies_are_decided() {
+        let policy = r#"{"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":["s3:PutObject","s3:GetBucketAcl"],"Resource":["arn:aws:s3:::logs","arn:aws:s3:::logs/AWSLogs/111122223333/*"]},
+          {"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::logs","arn:aws:s3:::logs/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+          {"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::logs/*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-abc"},"Bool":{"aws:PrincipalIsAWSService":"false"}}}]}"#;
+        let c = ctx();
+        let enc = Encryption::Unknown;
+        let put = c
+            .put_object_request(LogObject::Log, "us-east-1", &enc)
+            .expect("put");
+        assert_eq!(decide(policy, &put), Decision::Allow);
+        let acl = c.get_bucket_acl_request().expect("acl");
+        assert_eq!(decide(policy, &acl), Decision::Allow);
+    }
+
+    /// A write grant limited to another account's path, or to one Region's path, does not cover
+    /// this trail's files.
+    #[test]
+    fn paths_are_exact() {
+        let c = ctx();
+        let only = |resource: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"cloudtrail.amazonaws.com"}},"Action":"s3:PutObject","Resource":"{resource}"}}]}}"#
+            )
+        };
+        let put = |region: &str| {
+            c.put_object_request(LogObject::Log, region, &Encryption::Unknown)
+                .expect("put")
+        };
+        assert_eq!(
+            decide(
+                &only("arn:aws:s3:::logs/AWSLogs/999988887777/*"),
+                &put("us-east-1")
+            ),
+            Decision::ImplicitDeny
+        );
+        let regional = only("arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail/us-east-1/*");
+        assert_eq!(decide(&regional, &put("us-east-1")), Decision::Allow);
+        assert_eq!(decide(&regional, &put("eu-west-1")), Decision::ImplicitDeny);
+        // With a prefix, the path moves.
+        let prefixed = TrailContext {
+            prefix: Given::Known(Some("trails/".into())),
+            ..ctx()
+        };
+        let key = prefixed
+            .log_object_key(LogObject::Log, "us-east-1")
+            .expect("key");
+        assert!(
+            key.starts_with("trails/AWSLogs/111122223333/CloudTrail/us-east-1/"),
+            "{key}"
+        );
+    }
+
+    #[test]
+    fn organization_paths_need_the_member() {
+        let org = TrailContext {
+            is_organization_trail: Given::Known(true),
+            ..ctx()
+        };
+        assert_eq!(org.log_object_key(LogObject::Log, "us-east-1"), None);
+        let member = org.for_member("o-abc", "444455556666");
+        let key = member
+            .log_object_key(LogObject::Digest, "us-east-1")
+            .expect("key");
+        assert!(
+            key.starts_with("AWSLogs/o-abc/444455556666/CloudTrail-Digest/us-east-1/2026/01/01/444455556666_CloudTrail-Digest_us-east-1_main_us-east-1_"),
+            "{key}"
+        );
+        // An unknown prefix or organization flag: no object key.
+        let unknown = TrailContext {
+            prefix: Given::Unknown,
+            ..ctx()
+        };
+        assert_eq!(unknown.log_object_key(LogObject::Log, "us-east-1"), None);
+    }
+}
