@@ -9,7 +9,8 @@ Scenarios
           copies of multi-Region trails, alias / alias-ARN / bare-id references, a multi-Region
           key replica, and compliant trails with lesser findings (logging stopped, validation
           off, rotation off, a bucket whose policy refuses the trail's key). Every bucket has
-          the CloudTrail bucket policy. The expected outcome of every trail is in its name's table below
+          the CloudTrail bucket policy; the trails that can deliver have a log file of today
+          (SSE-KMS under their key; `no-key`'s is SSE-S3), the others none. The expected outcome of every trail is in its name's table below
           and in crates/trailseal/tests/live.rs.
   scale   --trails N spread over --regions (default 4 Regions), a mix of the same causes.
 
@@ -19,6 +20,7 @@ Uses boto3, which comes with moto[server] in scripts/setup-moto.sh's venv.
 """
 
 import argparse
+import datetime
 import json
 import sys
 
@@ -62,7 +64,9 @@ def bucket_policy(bucket, require_key=None, account=ACCOUNT):
          "Condition": {"StringEquals": {"aws:SourceAccount": account}}},
         {"Sid": "AWSCloudTrailWrite", "Effect": "Allow",
          "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
-         "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{account}/*",
+         # Each demo trail writes under its own S3 key prefix (its name).
+         "Resource": [f"arn:aws:s3:::{bucket}/AWSLogs/{account}/*",
+                      f"arn:aws:s3:::{bucket}/*/AWSLogs/{account}/*"],
          "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
                                         "aws:SourceAccount": account}}},
     ]
@@ -121,6 +125,7 @@ class Seeder:
         self.endpoint = endpoint
         self.clients = {}
         self.buckets = {}
+        self.delivered = []
 
     def client(self, service, region):
         key = (service, region)
@@ -161,10 +166,30 @@ class Seeder:
             kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
         return meta
 
+    def deliver(self, bucket, prefix, region, sse):
+        """One log file as CloudTrail writes it today (moto's CloudTrail delivers nothing):
+        under PREFIX/AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/, SSE-KMS under `sse` (a key
+        ARN) or SSE-S3 when `sse` is "AES256"."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        key = (f"{prefix}/AWSLogs/{ACCOUNT}/CloudTrail/{region}/{now:%Y/%m/%d}/"
+               f"{ACCOUNT}_CloudTrail_{region}_{now:%Y%m%dT%H%MZ}_{len(self.delivered):016d}.json.gz")
+        args = {"Bucket": bucket, "Key": key, "Body": b"{}"}
+        if sse == "AES256":
+            args["ServerSideEncryption"] = "AES256"
+        else:
+            args.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=sse)
+        self.client("s3", region).put_object(**args)
+        self.delivered.append(key)
+
     def trail(self, name, region, key=None, multi_region=False, validation=True, logging=True,
-              bucket_region=None, bucket=None):
+              bucket_region=None, bucket=None, delivered=None):
+        """A trail; `delivered`: the key ARN (or "AES256") of a log file it wrote today."""
+        bucket = bucket or self.bucket(bucket_region or region)
+        if delivered:
+            self.deliver(bucket, name, region, delivered)
         ct = self.client("cloudtrail", region)
-        args = {"Name": name, "S3BucketName": bucket or self.bucket(bucket_region or region),
+        # Its own S3 key prefix: its log files can be told apart from the other trails'.
+        args = {"Name": name, "S3BucketName": bucket, "S3KeyPrefix": name,
                 "IsMultiRegionTrail": multi_region, "EnableLogFileValidation": validation}
         if key:
             args["KmsKeyId"] = key
@@ -185,28 +210,33 @@ def seed_broken(s):
     no_rotation = s.key(euw1, good_policy(), rotation=False)
 
     # Compliant trails (TS001-TS006 pass), 15 of them.
-    s.trail("main", use1, good_use1["Arn"], multi_region=True)  # shadow copies everywhere
-    s.trail("by-alias-name", use1, "alias/cloudtrail-use1")
-    s.trail("by-alias-arn", use1, f"arn:aws:kms:{use1}:{ACCOUNT}:alias/cloudtrail-use1")
-    s.trail("by-bare-key-id", euw1, good_euw1["KeyId"])
+    s.trail("main", use1, good_use1["Arn"], multi_region=True,  # shadow copies everywhere
+            delivered=good_use1["Arn"])
+    s.trail("by-alias-name", use1, "alias/cloudtrail-use1", delivered=good_use1["Arn"])
+    s.trail("by-alias-arn", use1, f"arn:aws:kms:{use1}:{ACCOUNT}:alias/cloudtrail-use1",
+            delivered=good_use1["Arn"])
+    s.trail("by-bare-key-id", euw1, good_euw1["KeyId"], delivered=good_euw1["Arn"])
     # The multi-Region key's replica in the bucket's Region (eu-west-1), named by its ARN. (A
     # trail naming the primary in us-east-1 is TS005 indeterminate: see the evidence fixture.)
-    s.trail("mrk-replica", euw1, replica["Arn"])
-    s.trail("apse2-multi-region", apse2, good_apse2["Arn"], multi_region=True)
-    s.trail("euw1-app", euw1, good_euw1["Arn"])
+    s.trail("mrk-replica", euw1, replica["Arn"], delivered=replica["Arn"])
+    s.trail("apse2-multi-region", apse2, good_apse2["Arn"], multi_region=True,
+            delivered=good_apse2["Arn"])
+    s.trail("euw1-app", euw1, good_euw1["Arn"], delivered=good_euw1["Arn"])
     # Its bucket requires SSE-KMS under another key than the trail's: TS014 fails.
     s.trail("euw1-data-events", euw1, good_euw1["Arn"],
             bucket=s.bucket(euw1, require_key=no_rotation["Arn"]))
-    s.trail("apse2-app", apse2, "alias/cloudtrail-apse2")
-    s.trail("apse2-data-events", apse2, good_apse2["Arn"])
-    s.trail("use1-security", use1, good_use1["Arn"])
+    s.trail("apse2-app", apse2, "alias/cloudtrail-apse2", delivered=good_apse2["Arn"])
+    s.trail("apse2-data-events", apse2, good_apse2["Arn"], delivered=good_apse2["Arn"])
+    s.trail("use1-security", use1, good_use1["Arn"], delivered=good_use1["Arn"])
     s.trail("use1-logging-stopped", use1, good_use1["Arn"], logging=False)  # TS009 fails
-    s.trail("use1-no-validation", use1, good_use1["Arn"], validation=False)  # TS010 fails
-    s.trail("euw1-no-rotation", euw1, no_rotation["Arn"])  # TS011 fails
-    s.trail("use1-no-describe", use1, s.key(use1, no_describe_policy())["Arn"])  # TS007 fails
+    s.trail("use1-no-validation", use1, good_use1["Arn"], validation=False,  # TS010 fails
+            delivered=good_use1["Arn"])
+    s.trail("euw1-no-rotation", euw1, no_rotation["Arn"], delivered=no_rotation["Arn"])  # TS011 fails
+    no_describe = s.key(use1, no_describe_policy())
+    s.trail("use1-no-describe", use1, no_describe["Arn"], delivered=no_describe["Arn"])  # TS007 fails
 
     # Broken trails (one of TS001-TS006 fails), 13 of them.
-    s.trail("no-key", use1)  # TS001
+    s.trail("no-key", use1, delivered="AES256")  # TS001 (and TS016: its files are SSE-S3)
     s.trail("key-missing", use1, f"arn:aws:kms:{use1}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000")  # TS002
     s.trail("alias-missing", euw1, "alias/does-not-exist")  # TS002
     disabled = s.key(use1, good_policy())

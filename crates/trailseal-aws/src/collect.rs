@@ -8,7 +8,9 @@
 //!    `kms:ListAliases`; every distinct bucket: `s3:GetBucketLocation`, then `s3:GetBucketPolicy`
 //!    in the bucket's Region;
 //! 3. every distinct key: `kms:GetKeyPolicy` (policy name `default`) and
-//!    `kms:GetKeyRotationStatus`.
+//!    `kms:GetKeyRotationStatus`;
+//! 4. every trail: its latest log file in the look-back window (`s3:ListObjectsV2` by day, then
+//!    `s3:HeadObject`: metadata only), in the bucket's Region.
 //!
 //! Nothing here mutates anything; `READ_ONLY_ACTIONS` lists every action the collector may call
 //! (the README's minimal IAM policy, and the recorded-requests test, are built from it).
@@ -16,6 +18,7 @@
 //! SDK's retries; a Region that does not answer) is recorded in the evidence and becomes an
 //! `error` finding; the rest of the collection goes on.
 
+mod delivered;
 mod reads;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -49,6 +52,11 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "kms:ListAliases",
     "s3:GetBucketLocation",
     "s3:GetBucketPolicy",
+    // ListObjectsV2 under each trail's log path, for the latest log file's name.
+    "s3:ListBucket",
+    // HeadObject on that one file (its encryption metadata; HEAD needs s3:GetObject, and
+    // trailseal never reads an object's contents).
+    "s3:GetObject",
 ];
 
 /// What an organization audit (`--org`, `--accounts`) adds, with the caller's credentials:
@@ -274,6 +282,63 @@ impl Collector {
         for (trail, (status, error)) in trails.values_mut().zip(statuses) {
             trail.status = status;
             trail.status_error = error;
+        }
+
+        // Phase 3: each trail's latest log file, in its bucket's Region (TS016).
+        // Trails writing into the same folder are searched once.
+        let org_id = options.organization.as_ref().map(|o| o.id.as_str());
+        let now = std::time::SystemTime::now();
+        let folder = |t: &Trail| {
+            (
+                t.s3_bucket_name.known().cloned(),
+                delivered::search_prefixes(t, org_id, now).ok(),
+            )
+        };
+        let mut distinct: Vec<&Trail> = Vec::new();
+        for t in trails.values() {
+            let f = folder(t);
+            if f.1.is_none() || !distinct.iter().any(|d| folder(d) == f) {
+                distinct.push(t);
+            }
+        }
+        let latest = join_all(distinct.iter().map(|&t| {
+            let bucket = t
+                .s3_bucket_name
+                .known()
+                .and_then(|name| locations.iter().find(|b| &b.name == name));
+            async move {
+                match bucket.map(|b| (b, b.region.known())) {
+                    Some((b, Some(region))) => {
+                        self.latest_log_file(t, &b.name, region, org_id).await
+                    }
+                    Some((b, None)) => (
+                        Fact::Unreadable(format!("the bucket {} could not be located", b.name)),
+                        Vec::new(),
+                    ),
+                    None => (
+                        Fact::Unreadable("the trail's bucket is not known".into()),
+                        Vec::new(),
+                    ),
+                }
+            }
+        }))
+        .await;
+        let found: Vec<(String, _, _)> = distinct
+            .iter()
+            .map(|t| (t.arn.clone(), folder(t)))
+            .zip(latest)
+            .map(|((arn, f), r)| (arn, f, r))
+            .collect();
+        for trail in trails.values_mut() {
+            let f = folder(trail);
+            let hit = found
+                .iter()
+                .find(|(arn, _, _)| *arn == trail.arn)
+                .or_else(|| found.iter().find(|(_, g, _)| f.1.is_some() && *g == f));
+            if let Some((_, _, (latest, searched))) = hit {
+                trail.latest_log_file = latest.clone();
+                trail.log_file_search = searched.clone();
+            }
         }
 
         Ok(Collection {

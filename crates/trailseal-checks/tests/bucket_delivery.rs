@@ -28,6 +28,7 @@ fn evidence(bucket_policy: Fact<Option<String>>) -> TrailEvidence {
     trail.kms_key_id = Fact::Known(Some(KEY.into()));
     trail.s3_bucket_name = Fact::Known("logs".into());
     trail.log_file_validation_enabled = Fact::Known(true);
+    trail.has_insight_selectors = Fact::Known(false);
     TrailEvidence {
         trail,
         bucket: Some(Bucket {
@@ -100,7 +101,60 @@ fn a_deny_requiring_another_kms_key_fails_and_the_trails_key_passes() {
         message.contains(r#"explicitly denied by Statement[2] (Sid "RequireKey")"#),
         "{message}"
     );
-    assert_eq!(ts014(&with(&deny(KEY))).0, Status::Pass);
+    // The trail's own key: its log files pass, but "digest files are encrypted with Amazon
+    // S3-managed encryption keys (SSE-S3)" (CloudTrail User Guide, "Encrypting CloudTrail log
+    // files with AWS KMS keys"): they carry no KMS key id, and the Deny refuses them.
+    let (status, message) = ts014(&with(&deny(KEY)));
+    assert_eq!(status, Status::Fail);
+    assert!(message.contains("CloudTrail-Digest"), "{message}");
+    let mut ev = with(&deny(KEY));
+    ev.trail.log_file_validation_enabled = Fact::Known(false);
+    assert_eq!(ts014(&ev).0, Status::Pass);
+    // Validation not known: the refused digest files make it undecided, not a pass.
+    ev.trail.log_file_validation_enabled = Fact::Unreadable("not read".into());
+    assert_eq!(ts014(&ev).0, Status::Indeterminate);
+}
+
+/// Insights files go to CloudTrail-Insight/ (CloudTrail User Guide, "Delivery of Insights
+/// events"): a grant that leaves them out fails a trail with Insights on.
+#[test]
+fn insights_files_follow_the_insight_selectors() {
+    let logs_and_digests = DOCUMENTED.replace(
+        r#""Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/*""#,
+        r#""Resource":["arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail/*","arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail-Digest/*"]"#,
+    );
+    let mut ev = with(&logs_and_digests);
+    assert_eq!(ts014(&ev).0, Status::Pass);
+    ev.trail.has_insight_selectors = Fact::Known(true);
+    assert_eq!(ts014(&ev).0, Status::Fail);
+    ev.trail.has_insight_selectors = Fact::Unreadable("not read".into());
+    assert_eq!(ts014(&ev).0, Status::Indeterminate);
+}
+
+/// A multi-Region trail outside the aws partition writes every Region of its partition.
+#[test]
+fn other_partitions_have_their_regions() {
+    let gov = |statements: &str| {
+        let text = statements
+            .replace("arn:aws:", "arn:aws-us-gov:")
+            .replace("us-east-1", "us-gov-west-1");
+        let mut ev = with(&text);
+        ev.trail = Trail {
+            arn: TRAIL
+                .replace("arn:aws:", "arn:aws-us-gov:")
+                .replace("us-east-1", "us-gov-west-1"),
+            home_region: "us-gov-west-1".into(),
+            ..ev.trail.clone()
+        };
+        ev.trail.is_multi_region = Fact::Known(true);
+        ev
+    };
+    assert_eq!(ts014(&gov(DOCUMENTED)).0, Status::Pass);
+    let regional = DOCUMENTED.replace(
+        "AWSLogs/111122223333/*",
+        "AWSLogs/111122223333/CloudTrail*/us-east-1/*",
+    );
+    assert_eq!(ts014(&gov(&regional)).0, Status::Fail);
 }
 
 /// Requiring SSE-S3 (AES256) refuses CloudTrail's SSE-KMS writes.
@@ -211,4 +265,20 @@ fn organization_trails_are_checked_for_every_member() {
     let (status, message) = ts014(&ev);
     assert_eq!(status, Status::Fail);
     assert!(message.contains("444455556666"), "{message}");
+    // Every member in every Region of a multi-Region trail: a Deny on one member's eu-* paths.
+    let deny_member_region = format!(
+        r#"{org_grant},
+        {{"Sid":"NoEu","Effect":"Deny","Principal":"*","Action":"s3:PutObject",
+         "Resource":"arn:aws:s3:::logs/AWSLogs/o-abc/444455556666/CloudTrail/eu-*"}}"#
+    );
+    if let Some(b) = ev.bucket.as_mut() {
+        b.policy = Fact::Known(Some(policy(&deny_member_region)));
+    }
+    assert_eq!(
+        ts014(&ev).0,
+        Status::Pass,
+        "a single-Region trail writes no eu- files"
+    );
+    ev.trail.is_multi_region = Fact::Known(true);
+    assert_eq!(ts014(&ev).0, Status::Fail);
 }

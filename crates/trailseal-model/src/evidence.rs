@@ -39,12 +39,23 @@ pub struct Trail {
     pub is_organization_trail: Fact<bool>,
     #[serde(default)]
     pub log_file_validation_enabled: Fact<bool>,
+    /// `HasInsightSelectors`: CloudTrail Insights is on (its files go to `CloudTrail-Insight/`).
+    #[serde(default)]
+    pub has_insight_selectors: Fact<bool>,
     /// GetTrailStatus, read in the home Region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TrailStatus>,
     /// Why the status could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_error: Option<String>,
+    /// The most recent log file found under the trail's log path in the look-back window
+    /// (ListObjectsV2 by day, then HeadObject: metadata only); `Known(None)` when none was
+    /// found there.
+    #[serde(default)]
+    pub latest_log_file: Fact<Option<DeliveredObject>>,
+    /// The key prefixes searched for it (one per day of the look-back window, newest first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_file_search: Vec<String>,
     /// Infrastructure as code: the bucket resource the trail refers to when the bucket's name is
     /// generated at deploy time (logical id or address). It identifies the bucket's evidence
     /// (its Region is known) while `s3_bucket_name` stays unknown.
@@ -55,6 +66,24 @@ pub struct Trail {
     /// identifies the resource in reports; the ARN CloudTrail's requests carry is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_unknown: Option<String>,
+}
+
+/// A log file CloudTrail delivered, as HeadObject describes it (never its contents).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeliveredObject {
+    /// The object key.
+    pub key: String,
+    /// `LastModified`, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    /// `ServerSideEncryption`: `aws:kms`, `aws:kms:dsse`, `AES256`, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_side_encryption: Option<String>,
+    /// `SSEKMSKeyId`: the KMS key that encrypted it (a key ARN on AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_key_enabled: Option<bool>,
 }
 
 /// What GetTrailStatus says about delivery.
@@ -342,7 +371,46 @@ impl AccountEvidence {
             .or(trail.s3_bucket_resource.as_ref())
             .and_then(|b| self.bucket(b))
             .cloned();
+        ev.log_folder_shared_with = self.log_folder_sharers(trail);
         ev
+    }
+
+    /// The other trails of the account that write, or may write (a fact not known), log files
+    /// into the folder where `trail`'s files for its home Region go: same bucket, same S3 key
+    /// prefix, same kind (organization or not), and logging that Region (their home Region, or
+    /// multi-Region). A file found there cannot be told apart by trail (log file names carry
+    /// the account, Region and time, not the trail).
+    pub fn log_folder_sharers(&self, trail: &Trail) -> Vec<String> {
+        fn maybe_same<T: PartialEq>(a: Fact<T>, b: Fact<T>) -> bool {
+            match (a.known(), b.known()) {
+                (Some(x), Some(y)) => x == y,
+                _ => true,
+            }
+        }
+        let prefix = |t: &Trail| {
+            t.s3_key_prefix.as_ref().map(|p| {
+                p.as_deref()
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_owned()
+            })
+        };
+        self.trails
+            .iter()
+            .filter(|u| u.arn != trail.arn && u.account == trail.account)
+            .filter(|u| maybe_same(u.s3_bucket_name.as_ref(), trail.s3_bucket_name.as_ref()))
+            .filter(|u| maybe_same(prefix(u), prefix(trail)))
+            .filter(|u| {
+                maybe_same(
+                    u.is_organization_trail.as_ref(),
+                    trail.is_organization_trail.as_ref(),
+                )
+            })
+            .filter(|u| {
+                u.home_region == trail.home_region || u.is_multi_region.is(&false) != Some(true)
+            })
+            .map(|u| u.arn.clone())
+            .collect()
     }
 }
 
@@ -448,4 +516,8 @@ pub struct TrailEvidence {
     /// when known (TS006 evaluates CloudTrail's request for each member's log files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<OrganizationInfo>,
+    /// Other trails writing into the same log folder (see
+    /// [`AccountEvidence::log_folder_sharers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_folder_shared_with: Vec<String>,
 }

@@ -7,9 +7,14 @@
 //! validation is on), as the service principal `cloudtrail.amazonaws.com`, with `aws:SourceArn`
 //! = the trail ARN, `aws:SourceAccount` = the trail owner, and `s3:x-amz-acl` =
 //! `bucket-owner-full-control`. A trail encrypted with SSE-KMS asks S3 for SSE-KMS under its key
-//! ("the policy must allow CloudTrail to use the key to encrypt your log files, digest files"),
-//! so `s3:x-amz-server-side-encryption` is `aws:kms` and
-//! `s3:x-amz-server-side-encryption-aws-kms-key-id` the key ARN. The IAM User Guide's example of
+//! for its log files, so `s3:x-amz-server-side-encryption` is `aws:kms` and
+//! `s3:x-amz-server-side-encryption-aws-kms-key-id` the key ARN; but "Enabling server-side
+//! encryption encrypts the log files but not the digest files with SSE-KMS. Digest files are
+//! encrypted with Amazon S3-managed encryption keys (SSE-S3)" (CloudTrail User Guide,
+//! "Encrypting CloudTrail log files with AWS KMS keys"): a digest file's request carries no KMS
+//! key id, and whether it names `AES256` is not documented (unknown). Insights files go to
+//! `CloudTrail-Insight/REGION/...`; how they are encrypted is not documented (unknown). The IAM
+//! User Guide's example of
 //! `aws:PrincipalIsAWSService` is this very call: `true`, with `aws:PrincipalServiceName` =
 //! `cloudtrail.amazonaws.com`. AWS services call each other over TLS (`aws:SecureTransport`
 //! `true`: AWS Control Tower's log archive bucket denies insecure transport and receives
@@ -30,8 +35,10 @@ pub const BUCKET_OWNER_FULL_CONTROL: &str = "bucket-owner-full-control";
 pub enum LogObject {
     /// A log file: `.../CloudTrail/REGION/...`.
     Log,
-    /// A digest file (log file validation): `.../CloudTrail-Digest/REGION/...`.
+    /// A digest file (log file validation): `.../CloudTrail-Digest/REGION/...`, SSE-S3.
     Digest,
+    /// An Insights events file (CloudTrail Insights): `.../CloudTrail-Insight/REGION/...`.
+    Insight,
 }
 
 impl LogObject {
@@ -39,6 +46,7 @@ impl LogObject {
         match self {
             LogObject::Log => "log file",
             LogObject::Digest => "digest file",
+            LogObject::Insight => "Insights file",
         }
     }
 }
@@ -109,6 +117,9 @@ impl TrailContext {
                 "CloudTrail-Digest/{region}/2026/01/01/{account}_CloudTrail-Digest_{region}_{name}_{home}_20260101T000000Z.json.gz",
                 home = self.region()
             ),
+            LogObject::Insight => format!(
+                "CloudTrail-Insight/{region}/2026/01/01/{account}_CloudTrail-Insight_{region}_20260101T0000Z_trailseal0example.json.gz"
+            ),
         };
         Some(format!("{prefix}AWSLogs/{path}/{file}"))
     }
@@ -123,14 +134,18 @@ impl TrailContext {
     ) -> Option<Request> {
         let key = self.log_object_key(object, region)?;
         let mut context = self.s3_context().known(S3_ACL, BUCKET_OWNER_FULL_CONTROL);
-        match encryption {
-            Encryption::Kms(arn) => {
+        match (object, encryption) {
+            // SSE-S3 whatever the trail's key: no KMS key id (S3 refuses one without aws:kms).
+            (LogObject::Digest, _) => context = context.with(S3_SSE_KEY, KeyState::Absent),
+            (LogObject::Insight, _) | (LogObject::Log, Encryption::Unknown) => {}
+            (LogObject::Log, Encryption::Kms(arn)) => {
                 context = context
                     .known(S3_SSE, "aws:kms")
                     .known(S3_SSE_KEY, arn.clone());
             }
-            Encryption::KmsUnknownKey => context = context.known(S3_SSE, "aws:kms"),
-            Encryption::Unknown => {}
+            (LogObject::Log, Encryption::KmsUnknownKey) => {
+                context = context.known(S3_SSE, "aws:kms")
+            }
         }
         Some(Request {
             principal: RequestPrincipal::service(CLOUDTRAIL_SERVICE),

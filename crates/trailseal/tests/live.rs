@@ -293,6 +293,10 @@ fn audit_makes_only_read_calls_and_none_twice() {
     // Three Regions' buckets and the hardened one in eu-west-1.
     assert_eq!(count("s3:GetBucketLocation"), 4, "one per bucket");
     assert_eq!(count("s3:GetBucketPolicy"), 4, "one per bucket");
+    // TS016: each trail's log folder (its own prefix) listed for today, and for yesterday when
+    // today's is empty (14 trails delivered today, 14 did not); HeadObject on each newest file.
+    assert_eq!(count("s3:ListBucket"), 14 + 2 * 14);
+    assert_eq!(count("s3:GetObject"), 14, "HeadObject, never a download");
     let mut per_action: BTreeMap<&str, usize> = BTreeMap::new();
     for call in &calls {
         *per_action.entry(call.action.as_str()).or_default() += 1;
@@ -300,8 +304,9 @@ fn audit_makes_only_read_calls_and_none_twice() {
     eprintln!("audit made {} API calls: {per_action:?}", calls.len());
     // Prowler 5.46 made 90 calls on this state before its buckets had policies and the
     // hardened bucket was added, and checks far less (bench/README.md); trailseal made 89 then.
-    // Since: the 4th bucket's location, and one bucket policy read per bucket (TS014).
-    assert!(calls.len() <= 89 + 1 + 4, "{} calls", calls.len());
+    // Since: the 4th bucket's location, one bucket policy read per bucket (TS014), and the
+    // delivered-file reads of TS016 (42 listings, 14 HeadObject).
+    assert!(calls.len() <= 89 + 1 + 4 + 42 + 14, "{} calls", calls.len());
 }
 
 /// The actions the collector may call are reads, and the README's minimal IAM policy grants

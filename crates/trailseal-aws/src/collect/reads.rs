@@ -77,6 +77,8 @@ impl Collector {
                     flag("IsOrganizationTrail", t.is_organization_trail());
                 trail.log_file_validation_enabled =
                     flag("LogFileValidationEnabled", t.log_file_validation_enabled());
+                trail.has_insight_selectors =
+                    flag("HasInsightSelectors", t.has_insight_selectors());
                 Some(trail)
             })
             .collect())

@@ -15,6 +15,7 @@ mod ts011_key_rotation;
 mod ts012_region_covered;
 mod ts013_event_data_store_encrypted;
 mod ts014_bucket_allows_cloudtrail;
+mod ts016_delivered_logs_encrypted;
 
 use crate::{Check, CheckInfo};
 
@@ -38,4 +39,5 @@ pub(crate) static ALL: &[Check] = &[
     ts012_region_covered::CHECK,
     ts013_event_data_store_encrypted::CHECK,
     ts014_bucket_allows_cloudtrail::CHECK,
+    ts016_delivered_logs_encrypted::CHECK,
 ];

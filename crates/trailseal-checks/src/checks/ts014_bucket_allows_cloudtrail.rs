@@ -3,14 +3,19 @@
 //! What it checks
 //!   The trail's S3 bucket exists, and its bucket policy, evaluated as IAM would, lets
 //!   CloudTrail deliver: `s3:GetBucketAcl` on the bucket and `s3:PutObject` of a log file under
-//!   `[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/` (and of a digest file under
-//!   `CloudTrail-Digest/` when log file validation is on), as CloudTrail sends them: principal
-//!   `cloudtrail.amazonaws.com`, `aws:SourceArn` = the trail ARN, `aws:SourceAccount` = the
-//!   trail owner, `s3:x-amz-acl` = `bucket-owner-full-control`, and for an encrypted trail
-//!   `s3:x-amz-server-side-encryption` = `aws:kms` with the trail's key ARN. A multi-Region
-//!   trail's files are checked for every Region of the partition; an organization trail's for
-//!   every member account under `AWSLogs/ORG_ID/ACCOUNT/` (`audit --org`). Keys CloudTrail's
-//!   requests do not define are unknown: a policy that depends on them is `indeterminate`.
+//!   `[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/`, of a digest file under `CloudTrail-Digest/`
+//!   when log file validation is on, and of an Insights file under `CloudTrail-Insight/` when
+//!   CloudTrail Insights is on, as
+//!   CloudTrail sends them: principal `cloudtrail.amazonaws.com`, `aws:SourceArn` = the trail
+//!   ARN, `aws:SourceAccount` = the trail owner, `s3:x-amz-acl` = `bucket-owner-full-control`;
+//!   log files of an encrypted trail with `s3:x-amz-server-side-encryption` = `aws:kms` and the
+//!   trail's key ARN, digest files SSE-S3 (no KMS key, as the CloudTrail User Guide says). A
+//!   multi-Region trail's files are checked for every Region of its partition, an organization
+//!   trail's for every member account under `AWSLogs/ORG_ID/ACCOUNT/` (`audit --org`). Keys
+//!   CloudTrail's requests do not define are unknown: a policy that depends on them is
+//!   `indeterminate`; so is a refused digest or Insights file when validation or Insights
+//!   (`HasInsightSelectors`) is not known. Not checked: Requester Pays (CloudTrail cannot deliver to such a
+//!   bucket) and object ownership.
 //!
 //! Why it matters
 //!   A bucket policy that lacks CloudTrail's grants, or a Deny that catches CloudTrail's writes,
@@ -35,8 +40,9 @@
 //!      "Resource": "arn:aws:s3:::<bucket>/[<prefix>/]AWSLogs/<account>/*",
 //!      "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
 //!                                     "aws:SourceArn": "<trail ARN>"}}}
-//!   and make any Deny that requires a KMS key name the trail's key. A missing bucket: create
-//!   it, or point the trail at an existing one (`aws cloudtrail update-trail --s3-bucket-name`).
+//!   and make any Deny that requires a KMS key name the trail's key and exempt
+//!   `.../CloudTrail-Digest/*` (digest files are SSE-S3). A missing bucket: create it, or point
+//!   the trail at an existing one (`aws cloudtrail update-trail --s3-bucket-name`).
 
 use serde_json::{json, Value};
 use trailseal_model::{Fact, Finding, Severity, Status, TrailEvidence, AWS_REGIONS};
@@ -161,8 +167,13 @@ fn run(ev: &TrailEvidence) -> Finding {
     let (requests, gaps) = requests(ev, &ctx);
     let evaluated: Vec<(Request, Evaluation)> = requests
         .into_iter()
-        .map(|request| {
-            let e = evaluate(&policy, &request);
+        .map(|(request, needed)| {
+            let mut e = evaluate(&policy, &request);
+            // Refused, but written only if a setting that was not read is on: undecided.
+            if let (Some(why), false) = (needed, e.decision == Decision::Allow) {
+                e.decision = Decision::Indeterminate;
+                e.unknown_keys.push(why.to_owned());
+            }
             (request, e)
         })
         .collect();
@@ -209,7 +220,7 @@ fn run(ev: &TrailEvidence) -> Finding {
         Decision::Allow if gaps.is_empty() => (
             Status::Pass,
             format!(
-                "CloudTrail may deliver to s3://{name}: {} request(s) allowed ({})",
+                "the policy of bucket {name} lets CloudTrail deliver: {} request(s) allowed ({})",
                 evaluated.len(),
                 deciding(&policy, &evaluated)
             ),
@@ -239,7 +250,9 @@ fn run(ev: &TrailEvidence) -> Finding {
                     evaluated.len()
                 ),
                 format!(
-                    "Exclude CloudTrail's requests (principal cloudtrail.amazonaws.com{}) from {by}. {}",
+                    "Exclude CloudTrail's requests (principal cloudtrail.amazonaws.com{}) from {by}; \
+                     a Deny that requires SSE-KMS or a KMS key must also exempt .../CloudTrail-Digest/* \
+                     (digest files are SSE-S3). {}",
                     encryption_hint(ev),
                     add_statements(ev, &ctx, name)
                 ),
@@ -330,40 +343,69 @@ fn encryption_hint(ev: &TrailEvidence) -> String {
 
 /// Every request CloudTrail makes to deliver this trail's files, each with what it writes, and
 /// the paths that could not be built (said in the finding, never passed over).
-fn requests(ev: &TrailEvidence, ctx: &TrailContext) -> (Vec<Request>, Vec<String>) {
+/// Whether a refused request stops delivery for certain, or only if a setting that was not
+/// read is on (then a refusal is undecided, never a pass).
+type Needed = Option<&'static str>;
+
+const IF_VALIDATION: Needed =
+    Some("whether log file validation is on (digest files are written only then)");
+const IF_INSIGHTS: Needed =
+    Some("whether CloudTrail Insights is on (its files go to CloudTrail-Insight/)");
+
+/// The Regions whose files a trail writes: every Region of its partition for a multi-Region
+/// trail (None when the partition's Regions are not known here).
+fn regions_of(partition: &str, home: &str, multi_region: bool) -> Option<Vec<String>> {
+    if !multi_region {
+        return Some(vec![home.to_owned()]);
+    }
+    let all: &[&str] = match partition {
+        "aws" => AWS_REGIONS,
+        "aws-cn" => &["cn-north-1", "cn-northwest-1"],
+        "aws-us-gov" => &["us-gov-west-1", "us-gov-east-1"],
+        _ => return None,
+    };
+    let mut out = vec![home.to_owned()];
+    out.extend(all.iter().filter(|r| **r != home).map(|r| (*r).to_owned()));
+    Some(out)
+}
+
+/// Every request CloudTrail makes to deliver this trail's files, each with whether its refusal
+/// is certain to stop delivery, and the paths that could not be built (said in the finding,
+/// never passed over).
+fn requests(ev: &TrailEvidence, ctx: &TrailContext) -> (Vec<(Request, Needed)>, Vec<String>) {
     let mut out = Vec::new();
     let mut gaps = Vec::new();
     if let Some(r) = ctx.get_bucket_acl_request() {
-        out.push(r);
+        out.push((r, None));
     }
     let home = ev.trail.home_region.clone();
-    // A multi-Region trail writes the files of every Region of its partition; a Region-limited
-    // grant must cover them all. Checked for the first path; the others (organization members)
-    // in the home Region.
-    let regions: Vec<String> = match ev.trail.is_multi_region.known() {
-        Some(true) if ctx.partition() == "aws" => {
-            let mut all: Vec<String> = vec![home.clone()];
-            all.extend(
-                AWS_REGIONS
-                    .iter()
-                    .filter(|r| **r != home)
-                    .map(|r| (*r).to_owned()),
-            );
-            all
-        }
-        Some(_) => vec![home.clone()],
+    // A multi-Region trail writes the files of every Region of its partition (every member's,
+    // for an organization trail): a Region-limited grant must cover them all.
+    let multi = match ev.trail.is_multi_region.known() {
+        Some(m) => *m,
         None => {
             gaps.push("whether the trail is multi-Region (other Regions' paths)".to_owned());
-            vec![home.clone()]
+            false
         }
     };
-    let objects: Vec<LogObject> = match ev.trail.log_file_validation_enabled.known() {
-        Some(true) => vec![LogObject::Log, LogObject::Digest],
-        Some(false) => vec![LogObject::Log],
-        // Unknown: the digest files are checked too; a refusal of them is reported as what it
-        // may be (the validation setting decides whether they are written).
-        None => vec![LogObject::Log, LogObject::Digest],
-    };
+    let regions = regions_of(ctx.partition(), &home, multi).unwrap_or_else(|| {
+        gaps.push(format!(
+            "the Regions of partition {} (a multi-Region trail writes each one's files)",
+            ctx.partition()
+        ));
+        vec![home.clone()]
+    });
+    let mut objects: Vec<(LogObject, Needed)> = vec![(LogObject::Log, None)];
+    match ev.trail.log_file_validation_enabled.known() {
+        Some(true) => objects.push((LogObject::Digest, None)),
+        Some(false) => {}
+        None => objects.push((LogObject::Digest, IF_VALIDATION)),
+    }
+    match ev.trail.has_insight_selectors.known() {
+        Some(true) => objects.push((LogObject::Insight, None)),
+        Some(false) => {}
+        None => objects.push((LogObject::Insight, IF_INSIGHTS)),
+    }
     let enc = encryption(ev);
     let paths: Vec<TrailContext> = match ev.trail.is_organization_trail.known() {
         Some(true) => match &ev.organization {
@@ -389,12 +431,11 @@ fn requests(ev: &TrailEvidence, ctx: &TrailContext) -> (Vec<Request>, Vec<String
         },
         _ => vec![ctx.clone()],
     };
-    for (i, path) in paths.iter().enumerate() {
-        let regions: &[String] = if i == 0 { &regions } else { &regions[..1] };
-        for region in regions {
-            for &object in &objects {
+    for path in &paths {
+        for region in &regions {
+            for &(object, needed) in &objects {
                 match path.put_object_request(object, region, &enc) {
-                    Some(r) => out.push(r),
+                    Some(r) => out.push((r, needed)),
                     None => {
                         let gap =
                             "the S3 key prefix or the organization flag (the log path)".to_owned();
