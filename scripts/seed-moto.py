@@ -208,6 +208,10 @@ def seed_broken(s):
     replica = s.client("kms", use1).replicate_key(
         KeyId=mrk["KeyId"], ReplicaRegion=euw1, Policy=json.dumps(good_policy()))["ReplicaKeyMetadata"]
     no_rotation = s.key(euw1, good_policy(), rotation=False)
+    # A KMS grant opens decryption of the apse2 trails' logs to another account (TS008 names it).
+    s.client("kms", apse2).create_grant(
+        KeyId=good_apse2["KeyId"], Name="external-auditor",
+        GranteePrincipal="arn:aws:iam::210987654321:role/ExternalAuditor", Operations=["Decrypt"])
 
     # Compliant trails (TS001-TS006 pass), 15 of them.
     s.trail("main", use1, good_use1["Arn"], multi_region=True,  # shadow copies everywhere

@@ -7,8 +7,8 @@
 //!    key reference in the key's Region: `kms:DescribeKey`; every Region holding a referenced key:
 //!    `kms:ListAliases`; every distinct bucket: `s3:GetBucketLocation`, then `s3:GetBucketPolicy`
 //!    in the bucket's Region;
-//! 3. every distinct key: `kms:GetKeyPolicy` (policy name `default`) and
-//!    `kms:GetKeyRotationStatus`;
+//! 3. every distinct key: `kms:GetKeyPolicy` (policy name `default`),
+//!    `kms:GetKeyRotationStatus` and `kms:ListGrants`;
 //! 4. every trail: its latest log file in the look-back window (`s3:ListObjectsV2` by day, then
 //!    `s3:HeadObject`: metadata only), in the bucket's Region.
 //!
@@ -50,6 +50,7 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
     "kms:ListAliases",
+    "kms:ListGrants",
     "s3:GetBucketLocation",
     "s3:GetBucketPolicy",
     // ListObjectsV2 under each trail's log path, for the latest log file's name.
@@ -127,7 +128,11 @@ pub async fn caller_identity(config: &SdkConfig) -> Result<(String, String), Col
 
 /// RFC 3339 UTC timestamp of now, e.g. `2026-11-25T10:00:00Z`.
 pub fn now_rfc3339() -> String {
-    DateTime::from(std::time::SystemTime::now())
+    now_rfc3339_of(std::time::SystemTime::now())
+}
+
+fn now_rfc3339_of(t: std::time::SystemTime) -> String {
+    DateTime::from(t)
         .fmt(DateTimeFormat::DateTime)
         .unwrap_or_default()
 }
@@ -159,8 +164,8 @@ struct RegionClients {
 type Reference = (String, String);
 /// How a reference resolved, and the key when it did.
 type Described = (KeyRef, Option<Key>);
-/// A key's policy and rotation status.
-type Details = (Fact<String>, Fact<bool>);
+/// A key's policy, rotation status and grants.
+type Details = (Fact<String>, Fact<bool>, Fact<Vec<trailseal_model::Grant>>);
 
 /// A request slot: this account's, and the global one of an organization audit.
 struct Permit<'a> {
@@ -291,7 +296,7 @@ impl Collector {
         let folder = |t: &Trail| {
             (
                 t.s3_bucket_name.known().cloned(),
-                delivered::search_prefixes(t, org_id, now).ok(),
+                delivered::searches(t, org_id, now).ok(),
             )
         };
         let mut distinct: Vec<&Trail> = Vec::new();
@@ -338,6 +343,7 @@ impl Collector {
             if let Some((_, _, (latest, searched))) = hit {
                 trail.latest_log_file = latest.clone();
                 trail.log_file_search = searched.clone();
+                trail.log_file_searched_at = Some(now_rfc3339_of(now));
             }
         }
 
@@ -479,13 +485,20 @@ impl Collector {
         // Each distinct key's policy and rotation status, and its aliases.
         for key in keys.values_mut() {
             let why = || "the key's ARN or Region is not known".to_owned();
-            let (policy, rotation) = key
+            let (policy, rotation, grants) = key
                 .arn
                 .as_ref()
                 .and_then(|arn| details.get(arn).cloned())
-                .unwrap_or_else(|| (Fact::Unreadable(why()), Fact::Unreadable(why())));
+                .unwrap_or_else(|| {
+                    (
+                        Fact::Unreadable(why()),
+                        Fact::Unreadable(why()),
+                        Fact::Unreadable(why()),
+                    )
+                });
             key.policy = policy;
             key.rotation_enabled = rotation;
+            key.grants = grants;
             let region = key.region.known().cloned().unwrap_or_default();
             // A failed ListAliases leaves `aliases` empty: KeyManager (DescribeKey) still says
             // whether the key is AWS-managed; the alias rule only adds to it.

@@ -20,6 +20,8 @@ fn evidence(policy: Option<String>) -> TrailEvidence {
         arn: Some(key_arn.into()),
         region: Fact::Known("us-east-1".into()),
         policy: policy.map_or_else(Fact::not_collected, Fact::Known),
+        // Read, and none (TS008 counts grants: tests/grants.rs).
+        grants: Fact::Known(Vec::new()),
         ..Key::default()
     };
     TrailEvidence {

@@ -100,3 +100,70 @@ fn a_trail_without_a_key_fails_whatever_its_old_files_say() {
     ev.trail.kms_key_id = Fact::Known(None);
     assert_eq!(ts016(&ev).0, Status::Fail);
 }
+
+/// A good file does not outweigh what CloudTrail itself reports: a failed latest delivery
+/// fails, a trail that is not logging is skipped (TS009).
+#[test]
+fn the_trail_status_comes_first() {
+    let mut ev = evidence(file("aws:kms", Some(KEY)), true);
+    if let Some(s) = ev.trail.status.as_mut() {
+        s.latest_delivery_error = Some("KMS.AccessDeniedException".into());
+    }
+    assert_eq!(ts016(&ev).0, Status::Fail);
+    assert_eq!(
+        ts016(&evidence(file("aws:kms", Some(KEY)), false)).0,
+        Status::Skipped
+    );
+}
+
+/// CloudTrail writes SSE-KMS; a DSSE object, a missing header or a replica of a multi-Region
+/// key are not decided.
+#[test]
+fn files_that_prove_nothing_are_undecided() {
+    assert_eq!(
+        ts016(&evidence(file("aws:kms:dsse", Some(KEY)), true)).0,
+        Status::Indeterminate
+    );
+    let mut missing = evidence(file("aws:kms", Some(KEY)), true);
+    if let Fact::Known(Some(o)) = &mut missing.trail.latest_log_file {
+        o.server_side_encryption = None;
+    }
+    assert_eq!(ts016(&missing).0, Status::Error);
+    let primary = "arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd";
+    let replica = "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd";
+    let mut ev = evidence(file("aws:kms", Some(replica)), true);
+    ev.key = Some(Key {
+        arn: Some(primary.into()),
+        ..Key::default()
+    });
+    assert_eq!(ts016(&ev).0, Status::Indeterminate);
+}
+
+/// Log file names do not name the trail: a folder other trails write into, or may write into
+/// unseen (a Region not scanned), proves nothing about this one.
+#[test]
+fn a_shared_or_unseen_folder_is_undecided() {
+    let mut ev = evidence(file("aws:kms", Some(KEY)), true);
+    ev.log_folder_shared_with =
+        vec!["arn:aws:cloudtrail:us-east-1:111122223333:trail/other".into()];
+    assert_eq!(ts016(&ev).0, Status::Indeterminate);
+    let mut ev = evidence(file("aws:kms", Some(KEY)), true);
+    ev.log_folder_sharers_unknown = Some("us-east-1 was not scanned".into());
+    assert_eq!(ts016(&ev).0, Status::Indeterminate);
+}
+
+/// CloudTrail reports a delivery inside the window, yet the folder is empty: the files go
+/// elsewhere (a prefix mismatch), which is no evidence of failure.
+#[test]
+fn a_recent_delivery_with_an_empty_folder_is_a_path_mismatch() {
+    let mut ev = evidence(Fact::Known(None), true);
+    ev.trail.log_file_searched_at = Some("2026-11-30T10:00:00Z".into());
+    if let Some(s) = ev.trail.status.as_mut() {
+        s.latest_delivery_time = Some("2026-11-30T09:58:00Z".into());
+    }
+    assert_eq!(ts016(&ev).0, Status::Indeterminate);
+    if let Some(s) = ev.trail.status.as_mut() {
+        s.latest_delivery_time = Some("2026-11-29T09:58:00Z".into());
+    }
+    assert_eq!(ts016(&ev).0, Status::Fail);
+}

@@ -122,6 +122,9 @@ pub(crate) fn key(args: KeyArgs) -> Key {
         aliases: args.aliases,
         policy,
         rotation_enabled: args.rotation.bool("key rotation", false),
+        // A key the configuration creates has no grants when it is created (`aws_kms_grant`
+        // resources are not read: a grant there could only add readers, never hide a fail).
+        grants: Fact::Known(Vec::new()),
     }
 }
 
@@ -142,8 +145,9 @@ pub(crate) fn aws_managed(alias: &str, account: &str, region: &str) -> Key {
         multi_region: Fact::Known(false),
         multi_region_regions: Vec::new(),
         aliases: vec![alias.to_owned()],
-        policy: Fact::Unknown(why),
+        policy: Fact::Unknown(why.clone()),
         rotation_enabled: Fact::Known(true),
+        grants: Fact::Unknown(why),
     }
 }
 
@@ -174,7 +178,8 @@ pub(crate) fn external_key(reference: &str, lookup_region: &str) -> Option<Key> 
         multi_region_regions: Vec::new(),
         aliases: Vec::new(),
         policy: Fact::Unknown(why.clone()),
-        rotation_enabled: Fact::Unknown(why),
+        rotation_enabled: Fact::Unknown(why.clone()),
+        grants: Fact::Unknown(why),
     })
 }
 

@@ -48,14 +48,17 @@ pub struct Trail {
     /// Why the status could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_error: Option<String>,
-    /// The most recent log file found under the trail's log path in the look-back window
-    /// (ListObjectsV2 by day, then HeadObject: metadata only); `Known(None)` when none was
-    /// found there.
+    /// The most recent log file found under the trail's log path in the window (the last two
+    /// hours: ListObjectsV2, then HeadObject, metadata only); `Known(None)` when none was found
+    /// there.
     #[serde(default)]
     pub latest_log_file: Fact<Option<DeliveredObject>>,
-    /// The key prefixes searched for it (one per day of the look-back window, newest first).
+    /// Where it was searched (the folders of the window, and where each listing started).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_file_search: Vec<String>,
+    /// When it was searched (RFC 3339): the end of the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file_searched_at: Option<String>,
     /// Infrastructure as code: the bucket resource the trail refers to when the bucket's name is
     /// generated at deploy time (logical id or address). It identifies the bucket's evidence
     /// (its Region is known) while `s3_bucket_name` stays unknown.
@@ -170,6 +173,30 @@ pub struct Key {
     pub policy: Fact<String>,
     #[serde(default)]
     pub rotation_enabled: Fact<bool>,
+    /// The key's grants (ListGrants): who else may use it, outside the key policy.
+    #[serde(default)]
+    pub grants: Fact<Vec<Grant>>,
+}
+
+/// A KMS grant, as ListGrants returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Grant {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub grant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The principal the grant gives the operations to (an ARN or a service principal).
+    pub grantee_principal: String,
+    /// `Decrypt`, `Encrypt`, `GenerateDataKey`, ...
+    pub operations: Vec<String>,
+    /// `Constraints.EncryptionContextEquals`: the operations are allowed only when the request's
+    /// encryption context is exactly this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context_equals: Option<std::collections::BTreeMap<String, String>>,
+    /// `Constraints.EncryptionContextSubset`: allowed only when the request's context includes
+    /// these pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context_subset: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The `KeyUsage` AWS's rules imply for a key spec: a `SYMMETRIC_DEFAULT` key can only be
@@ -372,6 +399,21 @@ impl AccountEvidence {
             .and_then(|b| self.bucket(b))
             .cloned();
         ev.log_folder_shared_with = self.log_folder_sharers(trail);
+        // Only trails listed in their home Region can be seen: a single-Region trail of an
+        // unscanned (or unreadable) Region could write into the same folder.
+        ev.log_folder_sharers_unknown =
+            match self.regions.iter().find(|r| r.region == trail.home_region) {
+                None => Some(format!(
+                    "{} was not scanned: its single-Region trails are not known",
+                    trail.home_region
+                )),
+                Some(r) => r.trails_error.as_ref().map(|e| {
+                    format!(
+                        "the trails of {} could not be listed: {e}",
+                        trail.home_region
+                    )
+                }),
+            };
         ev
     }
 
@@ -520,4 +562,8 @@ pub struct TrailEvidence {
     /// [`AccountEvidence::log_folder_sharers`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_folder_shared_with: Vec<String>,
+    /// Why other trails writing into that folder may exist unseen (the trail's home Region was
+    /// not scanned, or its trails could not be listed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_folder_sharers_unknown: Option<String>,
 }

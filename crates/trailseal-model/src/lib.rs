@@ -9,9 +9,9 @@ pub mod fact;
 pub mod finding;
 
 pub use evidence::{
-    key_region, AccountEvidence, Bucket, DeliveredObject, EventDataStore, Evidence, Key, KeyRef,
-    LookupError, OrganizationInfo, RegionEvidence, ToolInfo, Trail, TrailEvidence, TrailStatus,
-    EVIDENCE_SCHEMA,
+    key_region, AccountEvidence, Bucket, DeliveredObject, EventDataStore, Evidence, Grant, Key,
+    KeyRef, LookupError, OrganizationInfo, RegionEvidence, ToolInfo, Trail, TrailEvidence,
+    TrailStatus, EVIDENCE_SCHEMA,
 };
 pub use evidence::{
     names_aws_managed_alias, usage_implied_by_spec, AWS_REGIONS, SYMBOLIC_ACCOUNT, SYMBOLIC_REGION,

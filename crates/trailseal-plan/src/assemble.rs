@@ -89,6 +89,8 @@ pub(crate) fn post_evidence(
                     multi_region: Fact::Known(false),
                     policy: Fact::Known(k.after.clone().unwrap_or_default()),
                     rotation_enabled: Fact::Known(k.rotate),
+                    // A new key has no grants.
+                    grants: Fact::Known(Vec::new()),
                     ..Key::default()
                 });
                 arns.insert(id.clone(), arn);

@@ -92,6 +92,9 @@ fn check(args: PolicyCheckArgs) -> anyhow::Result<u8> {
     let key = Key {
         arn: args.key_arn.clone(),
         policy: Fact::Known(text),
+        // The question is what this policy allows: no grant is considered (`audit` reads the
+        // key's grants, and TS008 counts them there).
+        grants: Fact::Known(Vec::new()),
         ..Key::default()
     };
     let evidence = TrailEvidence {

@@ -252,7 +252,9 @@ fn findings_no_longer_reported_are_archived() {
             .filter(|f| f["RecordState"] == "ACTIVE")
             .count()
     };
-    assert_eq!(active(&after["us-east-1"]), active(&before));
+    // (It may activate more: a trail homed in an unscanned Region is less certain, e.g. TS016
+    // cannot tell who writes its log folder.)
+    assert!(active(&after["us-east-1"]) >= active(&before));
     // A trail still there keeps its failing findings active.
     assert!(hub["us-east-1"]
         .as_array()

@@ -3,10 +3,13 @@
 //!
 //! CloudTrail writes a trail's log files under
 //! `[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/` (organization trails:
-//! `AWSLogs/ORG_ID/ACCOUNT/...`), named with the delivery time, so the greatest key of a day's
-//! folder is its latest file. The look-back window is today and yesterday (UTC) in the trail's
-//! home Region: a logging trail delivers about every five minutes when there are events, and a
-//! home Region always has some (the trail's own reads, the auditor's included).
+//! `AWSLogs/ORG_ID/ACCOUNT/...`), named
+//! `ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz` with the delivery time
+//! ("CloudTrail log file examples", CloudTrail User Guide), and "typically delivers logs within
+//! an average of about 5 minutes of an API call". The window searched is the last
+//! [`WINDOW_HOURS`] hours of the trail's home Region folder: listed from the window's first hour
+//! on (`StartAfter`), only names of that form count (a stray object in the folder is no log
+//! file), and the newest by `LastModified` is described.
 
 use std::time::{Duration, SystemTime};
 
@@ -16,30 +19,37 @@ use trailseal_model::{DeliveredObject, Fact, Trail};
 use super::Collector;
 use crate::error::describe;
 
-/// Days searched, newest first (today and yesterday, UTC).
-pub const LOOK_BACK_DAYS: u64 = 2;
-/// Pages of 1,000 keys read per day's folder at most (a day of one Region holds a few hundred
-/// files; a bucket that holds more is read up to this bound, and the newest key seen is used).
+/// Hours of delivery searched back from the collection time.
+pub const WINDOW_HOURS: u64 = 2;
+/// Pages of 1,000 keys read per folder at most; a window that holds more leaves the newest
+/// file unknown (said in the evidence, never guessed).
 const MAX_PAGES: usize = 5;
 
-/// `YYYY/MM/DD` of the day `days_ago` days before `now`, in UTC.
-pub fn day_folder(now: SystemTime, days_ago: u64) -> String {
-    let then = now
-        .checked_sub(Duration::from_secs(days_ago * 86_400))
-        .unwrap_or(now);
-    let text = DateTime::from(then)
+/// `YYYY-MM-DDTHH:MM:SSZ` of a time.
+fn rfc3339(t: SystemTime) -> String {
+    DateTime::from(t)
         .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_default();
-    text.get(..10).unwrap_or_default().replace('-', "/")
+        .unwrap_or_default()
 }
 
-/// The folders of the look-back window for a trail, newest first; Err when the log path is not
-/// known (the S3 key prefix was not read, or an organization trail without its organization).
-pub fn search_prefixes(
+/// One folder of the window: its key prefix, where the listing starts, and what a log file
+/// name there starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    pub folder: String,
+    pub start_after: String,
+    /// `ACCOUNT_CloudTrail_REGION_YYYYMMDDT`.
+    pub name_start: String,
+}
+
+/// The folders of the window for a trail (one, or two across midnight UTC); Err when the log
+/// path is not known (the S3 key prefix was not read, or an organization trail without its
+/// organization).
+pub fn searches(
     trail: &Trail,
     org_id: Option<&str>,
     now: SystemTime,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<Search>, String> {
     let prefix = match &trail.s3_key_prefix {
         Fact::Known(Some(p)) if !p.trim_matches('/').is_empty() => {
             format!("{}/", p.trim_end_matches('/'))
@@ -64,20 +74,64 @@ pub fn search_prefixes(
             return Err(format!("whether it is an organization trail is not known: {why}"))
         }
     };
-    Ok((0..LOOK_BACK_DAYS)
-        .map(|days| {
-            format!(
-                "{prefix}AWSLogs/{path}/CloudTrail/{}/{}/",
-                trail.home_region,
-                day_folder(now, days)
-            )
+    let from = now
+        .checked_sub(Duration::from_secs(WINDOW_HOURS * 3_600))
+        .unwrap_or(now);
+    let (start, end) = (rfc3339(from), rfc3339(now));
+    let mut days = vec![start.get(..10).unwrap_or_default().to_owned()];
+    let last = end.get(..10).unwrap_or_default().to_owned();
+    if last != days[0] {
+        days.push(last);
+    }
+    let region = &trail.home_region;
+    Ok(days
+        .iter()
+        .rev()
+        .map(|day| {
+            let folder = format!(
+                "{prefix}AWSLogs/{path}/CloudTrail/{region}/{}/",
+                day.replace('-', "/")
+            );
+            let name_start = format!(
+                "{}_CloudTrail_{region}_{}T",
+                trail.account,
+                day.replace('-', "")
+            );
+            // The window's first day is listed from its first hour on.
+            let start_after = if *day == start.get(..10).unwrap_or_default() {
+                format!("{folder}{name_start}{}", start.get(11..13).unwrap_or("00"))
+            } else {
+                folder.clone()
+            };
+            Search {
+                folder,
+                start_after,
+                name_start,
+            }
         })
         .collect())
 }
 
+/// Whether `key` in `search`'s folder is named as CloudTrail names a log file:
+/// `ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz`.
+pub fn is_log_file(search: &Search, key: &str) -> bool {
+    let Some(rest) = key
+        .strip_prefix(&search.folder)
+        .and_then(|name| name.strip_prefix(&search.name_start))
+    else {
+        return false;
+    };
+    let b = rest.as_bytes();
+    b.len() > 7
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && &b[4..6] == b"Z_"
+        && rest.ends_with(".json.gz")
+        && !rest[6..].contains('/')
+}
+
 impl Collector {
-    /// The latest log file of `trail` in its bucket (in `bucket_region`), and the prefixes
-    /// searched.
+    /// The latest log file of `trail` in its bucket (in `bucket_region`) in the window, and what
+    /// was searched.
     pub(super) async fn latest_log_file(
         &self,
         trail: &Trail,
@@ -85,20 +139,27 @@ impl Collector {
         bucket_region: &str,
         org_id: Option<&str>,
     ) -> (Fact<Option<DeliveredObject>>, Vec<String>) {
-        let prefixes = match search_prefixes(trail, org_id, SystemTime::now()) {
-            Ok(p) => p,
+        let searches = match searches(trail, org_id, SystemTime::now()) {
+            Ok(s) => s,
             Err(why) => return (Fact::Unreadable(why), Vec::new()),
         };
+        let described: Vec<String> = searches
+            .iter()
+            .map(|s| format!("s3://{bucket}/{} (after {})", s.folder, s.start_after))
+            .collect();
         let s3 = self.s3(bucket_region);
-        for prefix in &prefixes {
-            let mut newest: Option<String> = None;
+        // The newest log file: (LastModified, key).
+        let mut newest: Option<(DateTime, String)> = None;
+        for search in &searches {
             let mut token: Option<String> = None;
-            for _ in 0..MAX_PAGES {
+            let mut pages = 0;
+            loop {
                 let page = {
                     let _p = self.side_permit().await;
                     s3.list_objects_v2()
                         .bucket(bucket)
-                        .prefix(prefix)
+                        .prefix(&search.folder)
+                        .start_after(&search.start_after)
                         .set_continuation_token(token.clone())
                         .send()
                         .await
@@ -108,49 +169,69 @@ impl Collector {
                     Err(e) => {
                         return (
                             Fact::Unreadable(describe("s3:ListObjectsV2", &e)),
-                            prefixes.clone(),
+                            described,
                         )
                     }
                 };
                 for object in page.contents() {
-                    if let Some(key) = object.key() {
-                        if newest.as_deref().is_none_or(|n| key > n) {
-                            newest = Some(key.to_owned());
-                        }
+                    let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
+                        continue;
+                    };
+                    if !is_log_file(search, key) {
+                        continue;
+                    }
+                    let newer = newest.as_ref().is_none_or(|(t, k)| {
+                        (modified.secs(), modified.subsec_nanos(), key)
+                            > (t.secs(), t.subsec_nanos(), k.as_str())
+                    });
+                    if newer {
+                        newest = Some((*modified, key.to_owned()));
                     }
                 }
                 token = page.next_continuation_token().map(str::to_owned);
+                pages += 1;
                 if token.is_none() {
                     break;
                 }
+                if pages == MAX_PAGES {
+                    return (
+                        Fact::Unknown(format!(
+                            "more than {} objects in s3://{bucket}/{} in the last {WINDOW_HOURS} hours: the newest log file was not found",
+                            MAX_PAGES * 1000,
+                            search.folder
+                        )),
+                        described,
+                    );
+                }
             }
-            let Some(key) = newest else { continue };
-            let head = {
-                let _p = self.side_permit().await;
-                s3.head_object().bucket(bucket).key(&key).send().await
-            };
-            return match head {
-                Ok(h) => (
-                    Fact::Known(Some(DeliveredObject {
-                        last_modified: h
-                            .last_modified()
-                            .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
-                        server_side_encryption: h
-                            .server_side_encryption()
-                            .map(|s| s.as_str().to_owned()),
-                        kms_key_id: h.ssekms_key_id().map(str::to_owned),
-                        bucket_key_enabled: h.bucket_key_enabled(),
-                        key,
-                    })),
-                    prefixes.clone(),
-                ),
-                Err(e) => (
-                    Fact::Unreadable(format!("{} ({key})", describe("s3:HeadObject", &e))),
-                    prefixes.clone(),
-                ),
-            };
         }
-        (Fact::Known(None), prefixes)
+        let Some((_, key)) = newest else {
+            return (Fact::Known(None), described);
+        };
+        let head = {
+            let _p = self.side_permit().await;
+            s3.head_object().bucket(bucket).key(&key).send().await
+        };
+        match head {
+            Ok(h) => (
+                Fact::Known(Some(DeliveredObject {
+                    last_modified: h
+                        .last_modified()
+                        .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
+                    server_side_encryption: h
+                        .server_side_encryption()
+                        .map(|s| s.as_str().to_owned()),
+                    kms_key_id: h.ssekms_key_id().map(str::to_owned),
+                    bucket_key_enabled: h.bucket_key_enabled(),
+                    key,
+                })),
+                described,
+            ),
+            Err(e) => (
+                Fact::Unreadable(format!("{} ({key})", describe("s3:HeadObject", &e))),
+                described,
+            ),
+        }
     }
 }
 
@@ -158,25 +239,63 @@ impl Collector {
 mod tests {
     use super::*;
 
-    #[test]
-    fn folders_are_utc_days_newest_first() {
-        // 2026-03-01T00:30:00Z: yesterday is in February.
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_772_325_000);
-        assert_eq!(day_folder(now, 0), "2026/03/01");
-        assert_eq!(day_folder(now, 1), "2026/02/28");
+    fn trail() -> Trail {
         let mut trail = Trail::from_arn("arn:aws:cloudtrail:eu-west-1:111122223333:trail/t");
         trail.s3_key_prefix = Fact::Known(Some("logs/".into()));
-        let prefixes = search_prefixes(&trail, None, now).expect("prefixes");
+        trail
+    }
+
+    #[test]
+    fn the_window_is_the_last_hours_across_midnight() {
+        // 2026-03-01T01:30:00Z: the window starts 2026-02-28T23:30Z.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_772_328_600);
+        let s = searches(&trail(), None, now).expect("searches");
+        assert_eq!(s.len(), 2);
         assert_eq!(
-            prefixes,
-            vec![
-                "logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/01/",
-                "logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/02/28/",
-            ]
+            s[0].folder,
+            "logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/01/"
         );
-        trail.is_organization_trail = Fact::Known(true);
-        assert!(search_prefixes(&trail, None, now).is_err());
-        let org = search_prefixes(&trail, Some("o-abc"), now).expect("org");
-        assert!(org[0].starts_with("logs/AWSLogs/o-abc/111122223333/CloudTrail/"));
+        assert_eq!(s[0].start_after, s[0].folder);
+        assert_eq!(
+            s[1].folder,
+            "logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/02/28/"
+        );
+        assert_eq!(
+            s[1].start_after,
+            "logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/02/28/111122223333_CloudTrail_eu-west-1_20260228T23"
+        );
+        // Within one day: one folder, listed from the window's first hour.
+        let noon = SystemTime::UNIX_EPOCH + Duration::from_secs(1_772_366_400);
+        let s = searches(&trail(), None, noon).expect("searches");
+        assert_eq!(s.len(), 1);
+        assert!(
+            s[0].start_after.ends_with("_20260301T10"),
+            "{}",
+            s[0].start_after
+        );
+    }
+
+    #[test]
+    fn only_log_file_names_count() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_772_366_400);
+        let s = &searches(&trail(), None, now).expect("searches")[0];
+        let name = |rest: &str| format!("{}{}{rest}", s.folder, s.name_start);
+        assert!(is_log_file(s, &name("1155Z_a1b2c3d4e5f6a7b8.json.gz")));
+        assert!(!is_log_file(s, &format!("{}zz-test.txt", s.folder)));
+        assert!(!is_log_file(s, &name("1155Z_x.txt")));
+        assert!(!is_log_file(s, &name("11Z_a.json.gz")));
+        assert!(!is_log_file(s, &name("1155Z_a/b.json.gz")));
+    }
+
+    #[test]
+    fn organization_trails_need_the_organization() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_772_366_400);
+        let mut t = trail();
+        t.is_organization_trail = Fact::Known(true);
+        assert!(searches(&t, None, now).is_err());
+        let s = searches(&t, Some("o-abc"), now).expect("org");
+        assert!(s[0]
+            .folder
+            .starts_with("logs/AWSLogs/o-abc/111122223333/CloudTrail/"));
     }
 }

@@ -5,8 +5,8 @@
 use aws_sdk_sts::primitives::DateTimeFormat;
 use futures::future::join_all;
 use trailseal_model::{
-    usage_implied_by_spec, Bucket, EventDataStore, Fact, Key, KeyRef, LookupError, RegionEvidence,
-    Trail, TrailStatus,
+    usage_implied_by_spec, Bucket, EventDataStore, Fact, Grant, Key, KeyRef, LookupError,
+    RegionEvidence, Trail, TrailStatus,
 };
 
 use super::{Collector, RegionRead};
@@ -303,10 +303,14 @@ impl Collector {
     }
 
     /// The key policy and the rotation status.
-    pub(super) async fn key_details(&self, key: &Key) -> (Fact<String>, Fact<bool>) {
+    pub(super) async fn key_details(&self, key: &Key) -> super::Details {
         let (Some(arn), Fact::Known(region)) = (key.arn.as_deref(), &key.region) else {
             let why = "the key's ARN or Region is not known".to_owned();
-            return (Fact::Unreadable(why.clone()), Fact::Unreadable(why));
+            return (
+                Fact::Unreadable(why.clone()),
+                Fact::Unreadable(why.clone()),
+                Fact::Unreadable(why),
+            );
         };
         let client = self.kms(region);
         let policy = async {
@@ -322,7 +326,7 @@ impl Collector {
             let _p = self.permit().await;
             client.get_key_rotation_status().key_id(arn).send().await
         };
-        let (policy, rotation) = tokio::join!(policy, rotation);
+        let (policy, rotation, grants) = tokio::join!(policy, rotation, self.grants(region, arn));
         let policy = match policy {
             Ok(out) => match out.policy() {
                 Some(p) => Fact::Known(p.to_owned()),
@@ -334,10 +338,58 @@ impl Collector {
             Ok(out) => Fact::Known(out.key_rotation_enabled()),
             Err(e) => Fact::Unreadable(describe("kms:GetKeyRotationStatus", &e)),
         };
-        (policy, rotation)
+        (policy, rotation, grants)
     }
 
-    /// GetBucketLocation: empty means us-east-1, `EU` means eu-west-1.
+    /// The key's grants (ListGrants, every page).
+    async fn grants(&self, region: &str, arn: &str) -> Fact<Vec<Grant>> {
+        let client = self.kms(region);
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = {
+                let _p = self.permit().await;
+                client
+                    .list_grants()
+                    .key_id(arn)
+                    .set_marker(marker.take())
+                    .send()
+                    .await
+            };
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => return Fact::Unreadable(describe("kms:ListGrants", &e)),
+            };
+            for g in page.grants() {
+                let constraints = g.constraints();
+                let map = |m: Option<&std::collections::HashMap<String, String>>| {
+                    m.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                };
+                out.push(Grant {
+                    grant_id: g.grant_id().unwrap_or_default().to_owned(),
+                    name: g.name().filter(|n| !n.is_empty()).map(str::to_owned),
+                    grantee_principal: g.grantee_principal().unwrap_or_default().to_owned(),
+                    operations: g
+                        .operations()
+                        .iter()
+                        .map(|o| o.as_str().to_owned())
+                        .collect(),
+                    encryption_context_equals: map(
+                        constraints.and_then(|c| c.encryption_context_equals())
+                    ),
+                    encryption_context_subset: map(
+                        constraints.and_then(|c| c.encryption_context_subset())
+                    ),
+                });
+            }
+            match page.next_marker() {
+                Some(m) if page.truncated() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        Fact::Known(out)
+    }
+
     /// A trail's bucket: its Region (GetBucketLocation, asked in the trail's home Region), then
     /// its policy (GetBucketPolicy, asked in the bucket's own Region: S3 answers a request in
     /// another Region with a redirect).

@@ -12,9 +12,12 @@
 //!   account next to a `"*"` grant still leaves every other account open, and contradictory
 //!   conditions name nobody. The result is one of: nobody, exactly the listed principals,
 //!   open to every account (but the listed exceptions), or undecidable (with the reason).
+//!   The key's grants (ListGrants) count too: a grant of `Decrypt` whose constraints every log
+//!   file meets makes its grantee a reader, unless a Deny of the key policy applies to it.
 //!   Fails when nobody other than CloudTrail can decrypt, or when principals of any account
 //!   can (including under conditions any account can meet, such as a role name or a tag);
-//!   indeterminate when it depends on values trailseal cannot know.
+//!   indeterminate when it depends on values trailseal cannot know; error when no statement
+//!   names a reader and the grants could not be read.
 //!
 //! Why it matters
 //!   Encrypted logs nobody can decrypt are useless in an investigation; logs anybody can
@@ -36,8 +39,11 @@
 //!   or organization (aws:PrincipalOrgID).
 
 use serde_json::json;
-use trailseal_model::{Finding, Severity, Status, TrailEvidence};
-use trailseal_policy::{who_may_decrypt, Audience, Decision, Reader, ReaderKind};
+use trailseal_model::{Fact, Finding, Grant, NotKnown, Severity, Status, TrailEvidence};
+use trailseal_policy::{
+    evaluate, who_may_decrypt, Audience, Decision, Policy, Reader, ReaderKind, RequestPrincipal,
+    TrailContext,
+};
 
 use crate::support::{finding, labels, load, Loaded};
 use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
@@ -104,7 +110,11 @@ fn run(ev: &TrailEvidence) -> Finding {
             format!(" (via {})", statements.join("; "))
         }
     };
-    let readers: Vec<String> = summary.readers.iter().map(describe).collect();
+    let grants = grant_readers(ev, &ctx);
+    let mut readers: Vec<String> = summary.readers.iter().map(describe).collect();
+    if let Fact::Known(g) = &grants {
+        readers.extend(g.iter().filter(|r| r.definite).map(GrantReader::describe));
+    }
     let statement = serde_json::to_string_pretty(&ctx.decrypt_statement()).unwrap_or_default();
     let (status, message, remediation) = match &summary.audience {
         Audience::Open { except, conditions } => {
@@ -142,6 +152,36 @@ fn run(ev: &TrailEvidence) -> Finding {
                 "Limit kms:Decrypt to your accounts (StringEquals kms:CallerAccount) or organization \
                  (aws:PrincipalOrgID), for example:\n{statement}"
             ),
+        ),
+        // No key policy statement lets anyone but CloudTrail decrypt; a grant may.
+        Audience::Nobody if matches!(&grants, Fact::Known(g) if g.iter().any(|r| r.definite)) => (
+            Status::Pass,
+            format!("may decrypt the logs (through KMS grants): {}", readers.join("; ")),
+            "Nothing to do.".to_owned(),
+        ),
+        Audience::Nobody if matches!(&grants, Fact::Known(g) if !g.is_empty()) => (
+            Status::Indeterminate,
+            format!(
+                "no key policy statement lets anyone but CloudTrail decrypt the logs, and whether \
+                 the key's grants do depends on the key policy's Deny statements: {}",
+                grants
+                    .known()
+                    .map(|g| g.iter().map(GrantReader::describe).collect::<Vec<_>>().join("; "))
+                    .unwrap_or_default()
+            ),
+            format!("Add this statement to the key policy (merge):\n{statement}"),
+        ),
+        Audience::Nobody if grants.not_known().is_some() => (
+            Status::Error,
+            format!(
+                "no key policy statement lets anyone but CloudTrail decrypt the logs, and the key's \
+                 grants could not be read: {}",
+                match grants.not_known() {
+                    Some(NotKnown::Unknown(why) | NotKnown::Unreadable(why)) => why,
+                    None => "",
+                }
+            ),
+            "Grant the auditing principal kms:ListGrants on the key (see the README's minimal audit policy).".to_owned(),
         ),
         Audience::Nobody => {
             let blocked: Vec<String> = summary
@@ -188,6 +228,122 @@ fn run(ev: &TrailEvidence) -> Finding {
         "audience": summary.audience,
         "readers": summary.readers,
         "blocked": summary.blocked,
+        "grant_readers": grants
+            .known()
+            .map(|g| g.iter().map(GrantReader::to_json).collect::<Vec<_>>()),
     });
     finding(info, ev, status, message, remediation, evidence)
+}
+
+/// A principal a KMS grant lets decrypt this trail's log files.
+#[derive(Debug, Clone)]
+struct GrantReader {
+    principal: String,
+    grant_id: String,
+    /// No Deny of the key policy can apply to it (a Deny overrides a grant: KMS Developer
+    /// Guide, "Grants in AWS KMS"); false when one may (undecided).
+    definite: bool,
+    /// Another account than the trail's.
+    cross_account: bool,
+}
+
+impl GrantReader {
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "principal": self.principal,
+            "grant_id": self.grant_id,
+            "definite": self.definite,
+            "cross_account": self.cross_account,
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{}{} via grant {}{}",
+            self.principal,
+            if self.cross_account {
+                " (another account)"
+            } else {
+                ""
+            },
+            self.grant_id,
+            if self.definite {
+                ""
+            } else {
+                " (unless a Deny of the key policy applies)"
+            }
+        )
+    }
+}
+
+/// The key's grants that let a principal decrypt this trail's log files: `Decrypt` among the
+/// operations, and constraints that every log file's encryption context meets (none, or
+/// `EncryptionContextSubset` on `aws:cloudtrail:arn` = this trail). A grant whose grantee the
+/// key policy explicitly denies is left out. `Unknown`/`Unreadable` when the grants were not
+/// read.
+fn grant_readers(ev: &TrailEvidence, ctx: &TrailContext) -> Fact<Vec<GrantReader>> {
+    let Some(key) = &ev.key else {
+        return Fact::Known(Vec::new());
+    };
+    let grants = match &key.grants {
+        Fact::Known(g) => g,
+        Fact::Unknown(why) => return Fact::Unknown(why.clone()),
+        Fact::Unreadable(why) => return Fact::Unreadable(why.clone()),
+    };
+    // The key policy's Deny statements alone, next to an Allow of everything: Allow means no
+    // Deny applies to the grantee.
+    let denies: Option<Policy> = key.policy.known().and_then(|text| {
+        let mut doc: serde_json::Value = serde_json::from_str(text).ok()?;
+        let statements = doc.get_mut("Statement")?;
+        let mut kept: Vec<serde_json::Value> = match &*statements {
+            serde_json::Value::Array(items) => items.clone(),
+            one => vec![one.clone()],
+        };
+        kept.retain(|st| st.get("Effect").and_then(|e| e.as_str()) == Some("Deny"));
+        kept.push(json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}));
+        *statements = serde_json::Value::Array(kept);
+        Policy::parse(&doc.to_string()).ok()
+    });
+    let account = ev.trail.account.as_str();
+    let applies = |g: &Grant| {
+        if !g.operations.iter().any(|o| o == "Decrypt") || g.encryption_context_equals.is_some() {
+            return false;
+        }
+        match &g.encryption_context_subset {
+            None => true,
+            Some(pairs) => {
+                ctx.name_known
+                    && pairs
+                        .iter()
+                        .all(|(k, v)| k == "aws:cloudtrail:arn" && *v == ctx.trail_arn)
+            }
+        }
+    };
+    let readers = grants
+        .iter()
+        .filter(|g| applies(g))
+        .filter_map(|g| {
+            let principal = if g.grantee_principal.starts_with("arn:") {
+                RequestPrincipal::caller(&g.grantee_principal)
+            } else {
+                RequestPrincipal::service(&g.grantee_principal)
+            };
+            let decision = denies
+                .as_ref()
+                .map(|p| evaluate(p, &ctx.decrypt_request(principal)).decision);
+            let definite = match decision {
+                Some(Decision::ExplicitDeny) => return None,
+                Some(Decision::Allow) => true,
+                _ => false,
+            };
+            let grantee_account = g.grantee_principal.split(':').nth(4).unwrap_or_default();
+            Some(GrantReader {
+                principal: g.grantee_principal.clone(),
+                grant_id: g.grant_id.clone(),
+                definite,
+                cross_account: !grantee_account.is_empty() && grantee_account != account,
+            })
+        })
+        .collect();
+    Fact::Known(readers)
 }

@@ -2,14 +2,18 @@
 //!
 //! What it checks
 //!   Evidence of effect: the most recently delivered log file of the trail (the newest object
-//!   under `[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/HOME_REGION/` for today and yesterday, UTC;
+//!   named as CloudTrail names log files under
+//!   `[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/HOME_REGION/YYYY/MM/DD/` in the last two hours;
 //!   organization trails under `AWSLogs/ORG_ID/ACCOUNT/`) is encrypted with SSE-KMS under the
 //!   trail's own key (`ServerSideEncryption: aws:kms` and `SSEKMSKeyId` = the key the trail's
-//!   `KmsKeyId` resolves to). A logging trail with no log file in that window fails: delivery
-//!   is failing. Only object metadata is read (ListObjectsV2, HeadObject), never a log file's
-//!   contents. Log file names do not name the trail: when other trails write into the same
-//!   folder (same bucket, prefix and Region), a file found there proves nothing about this
-//!   trail, and the result is `indeterminate` (an empty folder still fails).
+//!   `KmsKeyId` resolves to). A logging trail with no log file in that window fails (delivery
+//!   is failing), and so does one whose latest delivery failed (`LatestDeliveryError`); when
+//!   CloudTrail reports a delivery in the window but the folder is empty, the path is wrong
+//!   (indeterminate). Only object metadata is read (ListObjectsV2, HeadObject), never a log file's
+//!   contents. Log file names do not name the trail: when other trails write, or may write
+//!   unseen (their Region was not scanned), into the same folder (same bucket, prefix and
+//!   Region), a file found there proves nothing about this trail, and the result is
+//!   `indeterminate` (an empty folder still fails).
 //!
 //! Why it matters
 //!   Configuration says what should happen; auditors ask for what did. A trail whose key or
@@ -50,14 +54,56 @@ pub(crate) const CHECK: Check = Check {
     runner: Runner::Trail(run),
 };
 
-/// Whether the key HeadObject names is the trail's key (an ARN): the same ARN, or, when
-/// HeadObject gives a bare key id (some emulators do; AWS gives the ARN), the same id.
-fn same_key(trail_key_arn: &str, used: &str) -> bool {
-    if used.starts_with("arn:") {
-        return used == trail_key_arn;
-    }
-    trail_key_arn.rsplit('/').next() == Some(used)
+/// How the key HeadObject names compares with the trail's key (an ARN).
+enum KeyMatch {
+    Same,
+    /// The same multi-Region key (`mrk-` id), in another Region: whether HeadObject reports
+    /// the replica's ARN is not documented.
+    OtherReplica,
+    Other,
 }
+
+fn compare_keys(trail_key_arn: &str, used: &str) -> KeyMatch {
+    let id = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
+    let account = |arn: &str| arn.split(':').nth(4).unwrap_or_default().to_owned();
+    if used == trail_key_arn {
+        return KeyMatch::Same;
+    }
+    // A bare key id (some emulators; AWS gives the ARN).
+    if !used.starts_with("arn:") {
+        return if id(trail_key_arn) == used {
+            KeyMatch::Same
+        } else {
+            KeyMatch::Other
+        };
+    }
+    if id(used).starts_with("mrk-")
+        && id(used) == id(trail_key_arn)
+        && account(used) == account(trail_key_arn)
+    {
+        return KeyMatch::OtherReplica;
+    }
+    KeyMatch::Other
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time (`YYYY-MM-DDTHH:MM:SS...`).
+fn epoch_seconds(t: &str) -> Option<i64> {
+    let n = |a: usize, b: usize| t.get(a..b)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
+    let (hh, mm, ss) = (n(11, 13)?, n(14, 16)?, n(17, 19)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3_600 + mm * 60 + ss)
+}
+
+/// Hours of the window the collection searched (see the collector).
+const WINDOW_HOURS: i64 = 2;
 
 fn run(ev: &TrailEvidence) -> Finding {
     let trail = &ev.trail;
@@ -70,33 +116,38 @@ fn run(ev: &TrailEvidence) -> Finding {
                 status,
                 message,
                 remediation.to_owned(),
-                json!({"searched": searched, "latest_log_file": object}),
+                json!({
+                    "searched": searched,
+                    "searched_at": trail.log_file_searched_at,
+                    "latest_log_file": object,
+                }),
             )
         };
+    let status = trail.status.as_ref();
+    if status.is_some_and(|s| !s.is_logging) {
+        return out(
+            Status::Skipped,
+            "the trail is not logging (see TS009)".into(),
+            "Start logging (TS009); this check then looks at the files it delivers.",
+            None,
+        );
+    }
+    if let Some(error) = status.and_then(|s| s.latest_delivery_error.as_deref()) {
+        return out(
+            Status::Fail,
+            format!("CloudTrail reports that its latest delivery failed ({error}): delivery is failing"),
+            "Fix what stops delivery: the key (TS002-TS006), the bucket policy (TS014) and the delivery error (TS009).",
+            None,
+        );
+    }
     let object = match &trail.latest_log_file {
         Fact::Known(Some(object)) => object,
         Fact::Known(None) => {
-            let logging = trail.status.as_ref().map(|s| s.is_logging);
-            return match logging {
-                Some(true) => out(
-                    Status::Fail,
-                    format!(
-                        "no log file was delivered under {} (today and yesterday, UTC) although the trail is logging: delivery is failing",
-                        searched.first().map_or("its log path", String::as_str)
-                    ),
-                    "Fix what stops delivery: the key (TS002-TS006), the bucket policy (TS014) and the delivery error GetTrailStatus reports (TS009).",
-                    None,
-                ),
-                Some(false) => out(
-                    Status::Skipped,
-                    "the trail is not logging and delivered nothing lately (see TS009)".into(),
-                    "Start logging (TS009); this check then looks at the files it delivers.",
-                    None,
-                ),
-                None => out(
+            let Some(status) = status else {
+                return out(
                     Status::Error,
                     format!(
-                        "no log file was found lately and whether the trail is logging could not be read{}",
+                        "no log file was found in the last {WINDOW_HOURS} hours and whether the trail is logging could not be read{}",
                         trail
                             .status_error
                             .as_deref()
@@ -105,13 +156,48 @@ fn run(ev: &TrailEvidence) -> Finding {
                     ),
                     "Grant the auditing principal cloudtrail:GetTrailStatus.",
                     None,
-                ),
+                );
             };
+            // CloudTrail says it delivered within the window, yet the folder holds nothing:
+            // the path searched is not where the files go.
+            let recent = match (
+                status.latest_delivery_time.as_deref().and_then(epoch_seconds),
+                trail.log_file_searched_at.as_deref().and_then(epoch_seconds),
+            ) {
+                (Some(delivered), Some(at)) => at - delivered <= WINDOW_HOURS * 3_600,
+                _ => false,
+            };
+            if recent {
+                return out(
+                    Status::Indeterminate,
+                    format!(
+                        "CloudTrail reports a delivery at {} but no log file was found under {}: the files go elsewhere",
+                        status.latest_delivery_time.as_deref().unwrap_or_default(),
+                        searched.first().map_or("its log path", String::as_str)
+                    ),
+                    "Check the trail's S3 key prefix and bucket (aws cloudtrail describe-trails) against the bucket's contents.",
+                    None,
+                );
+            }
+            return out(
+                Status::Fail,
+                format!(
+                    "no log file was delivered in the last {WINDOW_HOURS} hours under {} although the trail is logging{}: delivery is failing (or, for a trail that logs only data events, nothing happened)",
+                    searched.first().map_or("its log path", String::as_str),
+                    status
+                        .latest_delivery_time
+                        .as_deref()
+                        .map(|t| format!(" (last delivery: {t})"))
+                        .unwrap_or_default()
+                ),
+                "Fix what stops delivery: the key (TS002-TS006), the bucket policy (TS014) and the delivery error GetTrailStatus reports (TS009).",
+                None,
+            );
         }
         Fact::Unknown(why) => {
             return out(
                 Status::Indeterminate,
-                format!("the delivered log files cannot be known before deployment: {why}"),
+                format!("the trail's latest log file is not known: {why}"),
                 "Audit the deployed account (trailseal audit).",
                 None,
             )
@@ -125,22 +211,51 @@ fn run(ev: &TrailEvidence) -> Finding {
             )
         }
     };
-    // Several trails write into this folder: the newest file may be another trail's.
-    if !ev.log_folder_shared_with.is_empty() {
+    // Several trails may write into this folder: the newest file may be another trail's.
+    let sharers = if !ev.log_folder_shared_with.is_empty() {
+        Some(format!(
+            "other trails write into it too ({})",
+            ev.log_folder_shared_with.join(", ")
+        ))
+    } else {
+        ev.log_folder_sharers_unknown.clone()
+    };
+    if let Some(why) = sharers {
         return out(
             Status::Indeterminate,
             format!(
-                "the latest log file {} is in a folder other trails write too ({}): it cannot be told whose it is",
-                object.key,
-                ev.log_folder_shared_with.join(", ")
+                "the latest log file {} cannot be told to be this trail's: {why}",
+                object.key
             ),
-            "Give each trail its own S3 key prefix (aws cloudtrail update-trail --s3-key-prefix NAME, with the bucket policy's write grant covering it): then its files can be checked.",
+            "Give each trail its own S3 key prefix (aws cloudtrail update-trail --s3-key-prefix NAME, with the bucket policy's write grant covering it), and audit every Region: then its files can be checked.",
             Some(object),
         );
     }
-    let sse = object.server_side_encryption.as_deref().unwrap_or("none");
     let when = object.last_modified.as_deref().unwrap_or("an unknown time");
-    if sse != "aws:kms" && sse != "aws:kms:dsse" {
+    let Some(sse) = object.server_side_encryption.as_deref() else {
+        // S3 encrypts every new object (since January 2023): no answer is an incomplete one.
+        return out(
+            Status::Error,
+            format!(
+                "HeadObject did not say how the latest log file {} is encrypted",
+                object.key
+            ),
+            "Run the audit again; if it persists, compare with aws s3api head-object.",
+            Some(object),
+        );
+    };
+    if sse == "aws:kms:dsse" {
+        return out(
+            Status::Indeterminate,
+            format!(
+                "the latest log file {} ({when}) is DSSE-KMS, which CloudTrail does not write (it asks for SSE-KMS): it may not be this trail's",
+                object.key
+            ),
+            "Check who writes into the trail's folder.",
+            Some(object),
+        );
+    }
+    if sse != "aws:kms" {
         return out(
             Status::Fail,
             format!(
@@ -180,24 +295,35 @@ fn run(ev: &TrailEvidence) -> Finding {
             "Encrypt the trail with a customer-managed KMS key (TS001).",
             Some(object),
         ),
-        (_, Some(arn)) if same_key(&arn, used) => out(
-            Status::Pass,
-            format!(
-                "the latest log file {} ({when}) is SSE-KMS under the trail's key",
-                object.key
+        (_, Some(arn)) => match compare_keys(&arn, used) {
+            KeyMatch::Same => out(
+                Status::Pass,
+                format!(
+                    "the latest log file {} ({when}) is SSE-KMS under the trail's key",
+                    object.key
+                ),
+                "Nothing to do.",
+                Some(object),
             ),
-            "Nothing to do.",
-            Some(object),
-        ),
-        (_, Some(arn)) => out(
-            Status::Fail,
-            format!(
-                "the latest log file {} ({when}) is SSE-KMS under {used}, not under the trail's key {arn}: CloudTrail has not delivered under the current key",
-                object.key
+            KeyMatch::OtherReplica => out(
+                Status::Indeterminate,
+                format!(
+                    "the latest log file {} ({when}) is SSE-KMS under {used}, a Region's replica of the trail's multi-Region key {arn}: which ARN S3 reports for it is not documented",
+                    object.key
+                ),
+                "Compare with aws s3api head-object and aws kms describe-key.",
+                Some(object),
             ),
-            "Fix what stops delivery under the trail's key (TS002-TS006, TS014), then check that new files arrive under it.",
-            Some(object),
-        ),
+            KeyMatch::Other => out(
+                Status::Fail,
+                format!(
+                    "the latest log file {} ({when}) is SSE-KMS under {used}, not under the trail's key {arn}: CloudTrail has not delivered under the current key",
+                    object.key
+                ),
+                "Fix what stops delivery under the trail's key (TS002-TS006, TS014), then check that new files arrive under it.",
+                Some(object),
+            ),
+        },
         (_, None) => out(
             Status::Error,
             format!(
@@ -207,5 +333,18 @@ fn run(ev: &TrailEvidence) -> Finding {
             "Make sure the trail's key exists and the auditing principal may call kms:DescribeKey on it.",
             Some(object),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::epoch_seconds;
+
+    #[test]
+    fn rfc3339_times() {
+        assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch_seconds("2026-03-01T01:30:00Z"), Some(1_772_328_600));
+        assert_eq!(epoch_seconds("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+        assert_eq!(epoch_seconds("not a time"), None);
     }
 }
