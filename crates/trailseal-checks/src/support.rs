@@ -156,7 +156,7 @@ pub(crate) fn account_finding(
 }
 
 /// A finding with no evidence, for checks that stop before evaluating anything.
-fn early(
+pub(crate) fn early(
     info: &CheckInfo,
     ev: &TrailEvidence,
     status: Status,

@@ -49,7 +49,7 @@ use trailseal_model::{Fact, Finding, Severity, Status, TrailEvidence, AWS_REGION
 use trailseal_policy::delivery::{Encryption, LogObject};
 use trailseal_policy::{evaluate, Decision, Evaluation, Policy, Request, TrailContext};
 
-use crate::support::{evaluation_evidence, finding, given, labels};
+use crate::support::{early, evaluation_evidence, finding, given, labels};
 use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
 pub(crate) const CHECK: Check = Check {
@@ -70,14 +70,7 @@ pub(crate) const CHECK: Check = Check {
 const SHOWN: usize = 4;
 
 fn stop(ev: &TrailEvidence, status: Status, message: String, remediation: &str) -> Finding {
-    finding(
-        &CHECK.info,
-        ev,
-        status,
-        message,
-        remediation.to_owned(),
-        json!({}),
-    )
+    *early(&CHECK.info, ev, status, message, remediation)
 }
 
 fn run(ev: &TrailEvidence) -> Finding {
