@@ -180,6 +180,18 @@ fn a_grant_for_another_path_or_prefix_fails() {
     let mut ev = with(DOCUMENTED);
     ev.trail.s3_key_prefix = Fact::Known(Some("trails".into()));
     assert_eq!(ts014(&ev).0, Status::Fail);
+    // A prefix with a leading or trailing '/': where CloudTrail writes is not documented.
+    let covers_any_prefix = DOCUMENTED.replace(
+        r#""Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/*""#,
+        r#""Resource":"arn:aws:s3:::logs/*AWSLogs/111122223333/*""#,
+    );
+    let mut ev = with(&covers_any_prefix);
+    ev.trail.s3_key_prefix = Fact::Known(Some("trails".into()));
+    assert_eq!(ts014(&ev).0, Status::Pass);
+    for odd in ["/trails", "trails/", "a//b"] {
+        ev.trail.s3_key_prefix = Fact::Known(Some(odd.into()));
+        assert_eq!(ts014(&ev).0, Status::Indeterminate, "{odd}");
+    }
     // A grant for one Region's path does not cover a multi-Region trail.
     let regional = DOCUMENTED.replace(
         "AWSLogs/111122223333/*",

@@ -62,6 +62,20 @@ pub enum Encryption {
     Unknown,
 }
 
+/// The start of a trail's object keys for its S3 key prefix: `PREFIX/` (none for no prefix).
+/// A prefix with a leading, trailing or doubled `/` is refused: where CloudTrail writes under
+/// it is not documented, so the path is not known.
+pub fn log_prefix(prefix: Option<&str>) -> Result<String, String> {
+    match prefix {
+        None | Some("") => Ok(String::new()),
+        Some(p) if p.starts_with('/') || p.ends_with('/') || p.contains("//") => Err(format!(
+            "the S3 key prefix {p:?} has a leading, trailing or doubled '/': where CloudTrail \
+             writes under it is not documented"
+        )),
+        Some(p) => Ok(format!("{p}/")),
+    }
+}
+
 impl TrailContext {
     fn s3_context(&self) -> Context {
         let source_account = match self.is_organization_trail {
@@ -97,10 +111,7 @@ impl TrailContext {
     /// file name: the path is what bucket policies name); None when the bucket, the prefix, the
     /// organization flag or (for an organization trail) the member account is not known.
     pub fn log_object_key(&self, object: LogObject, region: &str) -> Option<String> {
-        let prefix = match self.prefix.known()? {
-            Some(p) if !p.trim_matches('/').is_empty() => format!("{}/", p.trim_end_matches('/')),
-            _ => String::new(),
-        };
+        let prefix = log_prefix(self.prefix.known()?.as_deref()).ok()?;
         let (path, account) = match self.is_organization_trail.known()? {
             false => (self.account().to_owned(), self.account()),
             true => {
@@ -309,7 +320,7 @@ mod tests {
         assert_eq!(decide(&regional, &put("eu-west-1")), Decision::ImplicitDeny);
         // With a prefix, the path moves.
         let prefixed = TrailContext {
-            prefix: Given::Known(Some("trails/".into())),
+            prefix: Given::Known(Some("trails".into())),
             ..ctx()
         };
         let key = prefixed
@@ -336,6 +347,12 @@ mod tests {
             key.starts_with("AWSLogs/o-abc/444455556666/CloudTrail-Digest/us-east-1/2026/01/01/444455556666_CloudTrail-Digest_us-east-1_main_us-east-1_"),
             "{key}"
         );
+        // A prefix with a trailing slash: where CloudTrail writes is not documented.
+        let slashed = TrailContext {
+            prefix: Given::Known(Some("trails/".into())),
+            ..ctx()
+        };
+        assert_eq!(slashed.log_object_key(LogObject::Log, "us-east-1"), None);
         // An unknown prefix or organization flag: no object key.
         let unknown = TrailContext {
             prefix: Given::Unknown,

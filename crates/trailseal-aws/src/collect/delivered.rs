@@ -51,10 +51,7 @@ pub fn searches(
     now: SystemTime,
 ) -> Result<Vec<Search>, String> {
     let prefix = match &trail.s3_key_prefix {
-        Fact::Known(Some(p)) if !p.trim_matches('/').is_empty() => {
-            format!("{}/", p.trim_end_matches('/'))
-        }
-        Fact::Known(_) => String::new(),
+        Fact::Known(p) => trailseal_policy::delivery::log_prefix(p.as_deref())?,
         Fact::Unknown(why) | Fact::Unreadable(why) => {
             return Err(format!("the trail's S3 key prefix is not known: {why}"))
         }
@@ -141,7 +138,8 @@ impl Collector {
     ) -> (Fact<Option<DeliveredObject>>, Vec<String>) {
         let searches = match searches(trail, org_id, SystemTime::now()) {
             Ok(s) => s,
-            Err(why) => return (Fact::Unreadable(why), Vec::new()),
+            // The log path is not known: nothing was read, nothing can be said.
+            Err(why) => return (Fact::Unknown(why), Vec::new()),
         };
         let described: Vec<String> = searches
             .iter()
@@ -241,7 +239,7 @@ mod tests {
 
     fn trail() -> Trail {
         let mut trail = Trail::from_arn("arn:aws:cloudtrail:eu-west-1:111122223333:trail/t");
-        trail.s3_key_prefix = Fact::Known(Some("logs/".into()));
+        trail.s3_key_prefix = Fact::Known(Some("logs".into()));
         trail
     }
 
