@@ -569,6 +569,88 @@ for name, key in [('locked-key', locked), ('bad-policy-json', broken)]:
     assert!(message.contains("AccessDenied"), "{message}");
 }
 
+/// The delivery path against moto (CloudTrail User Guide, "Amazon S3 bucket policy for
+/// CloudTrail"): a bucket without a policy, a deleted bucket, a Deny requiring SSE-S3, a
+/// delivered file under SSE-S3 and one under another key. moto's CloudTrail delivers nothing,
+/// so the test puts the files CloudTrail would write.
+#[test]
+fn the_delivery_path_breaks_in_every_documented_way() {
+    let (_lock, server) = moto();
+    server.python(
+        r#"
+import datetime
+s3 = client('s3'); kms = client('kms'); ct = client('cloudtrail')
+acct = '123456789012'
+def policy(bucket, extra=()):
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+      {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
+       "Resource": f"arn:aws:s3:::{bucket}"},
+      {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+       "Resource": f"arn:aws:s3:::{bucket}/*/AWSLogs/{acct}/*",
+       "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}] + list(extra)})
+good = json.dumps({"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"}, "Action": "kms:*", "Resource": "*"},
+  {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": ["kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*"}]})
+key = kms.create_key(Policy=good)['KeyMetadata']['Arn']
+other = kms.create_key(Policy=good)['KeyMetadata']['Arn']
+s3.create_bucket(Bucket='no-policy')
+s3.create_bucket(Bucket='gone')
+s3.create_bucket(Bucket='sse-s3-only')
+s3.put_bucket_policy(Bucket='sse-s3-only', Policy=policy('sse-s3-only', [
+  {"Sid": "RequireAES256", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::sse-s3-only/*",
+   "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"}}}]))
+s3.create_bucket(Bucket='good-logs')
+s3.put_bucket_policy(Bucket='good-logs', Policy=policy('good-logs'))
+now = datetime.datetime.now(datetime.timezone.utc)
+def deliver(prefix, **sse):
+    k = (f"{prefix}/AWSLogs/{acct}/CloudTrail/us-east-1/{now:%Y/%m/%d}/"
+         f"{acct}_CloudTrail_us-east-1_{now:%Y%m%dT%H%MZ}_{prefix[:16]:0>16}.json.gz")
+    s3.put_object(Bucket='good-logs', Key=k, Body=b'{}', **sse)
+deliver('sse-s3-file', ServerSideEncryption='AES256')
+deliver('other-key-file', ServerSideEncryption='aws:kms', SSEKMSKeyId=other)
+deliver('right-key-file', ServerSideEncryption='aws:kms', SSEKMSKeyId=key)
+for name, bucket in [('no-policy', 'no-policy'), ('gone', 'gone'), ('sse-s3-only', 'sse-s3-only'),
+                     ('sse-s3-file', 'good-logs'), ('other-key-file', 'good-logs'), ('right-key-file', 'good-logs')]:
+    ct.create_trail(Name=name, S3BucketName=bucket, S3KeyPrefix=name, KmsKeyId=key)
+    ct.start_logging(Name=name)
+s3.delete_bucket(Bucket='gone')
+"#,
+    );
+    let (doc, code) = audit_json(server, &["--regions", "us-east-1"]);
+    assert_eq!(code, 1);
+    let table = by_trail(&doc);
+    for (trail, ts014, ts016) in [
+        ("no-policy", "fail", None),
+        ("gone", "fail", None),
+        ("sse-s3-only", "fail", None),
+        ("sse-s3-file", "pass", Some("fail")),
+        ("other-key-file", "pass", Some("fail")),
+        ("right-key-file", "pass", Some("pass")),
+    ] {
+        assert_eq!(status(&table, trail, "TS014"), ts014, "{trail} TS014");
+        if let Some(ts016) = ts016 {
+            assert_eq!(status(&table, trail, "TS016"), ts016, "{trail} TS016");
+        }
+    }
+    let message = |trail: &str, code: &str| {
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| {
+                f["code"] == code && trail_name(f["resource"].as_str().unwrap_or_default()) == trail
+            })
+            .and_then(|f| f["message"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(message("no-policy", "TS014").contains("no bucket policy"));
+    assert!(message("gone", "TS014").contains("does not exist"));
+    assert!(message("sse-s3-only", "TS014").contains("explicitly denied"));
+    assert!(message("sse-s3-file", "TS016").contains("AES256"));
+    assert!(message("other-key-file", "TS016").contains("not under the trail's key"));
+}
+
 fn tempdir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "trailseal-live-{}-{}",
