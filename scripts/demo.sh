@@ -40,6 +40,8 @@ echo
 echo "trailseal exited with $code (1 = failing findings). Tools that only check that KmsKeyId"
 echo "is set report 1 of these 13 broken trails (no-key). The TS013 errors are real too: the"
 echo "emulator answers CloudTrail Lake calls with HTTP 500, and trailseal says so instead of passing."
+echo "TS016 is indeterminate for the broken trails: the emulator reports every trail's last delivery"
+echo "as just now while their log folders are empty (on AWS their last delivery is old: they fail)."
 echo "Also try:  $bin explain TS006"
 echo "           $bin audit --evidence examples/evidence/broken-account.json   (offline)"
 echo "           $bin policy check examples/policies/explicit-deny-cloudtrail.json --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/t"
