@@ -123,3 +123,74 @@ fn unreadable_grants_are_never_a_pass() {
         Status::Error
     );
 }
+
+/// Grants to AWS services act for the service's resources (a SourceArn constraint is required
+/// with a grantee service principal: "Creating grants", KMS Developer Guide), not as log
+/// readers; a grantee that is no IAM principal trailseal can evaluate names nobody.
+#[test]
+fn service_grants_and_odd_grantees_are_no_readers() {
+    let fails = |g: Grant| ts008(&evidence(ENCRYPT_ONLY, Fact::Known(vec![g]))).0;
+    let mut service = decrypt_grant("");
+    service.grantee_service_principal = Some("dsql.amazonaws.com".into());
+    service.source_arn = Some("arn:aws:dsql:us-east-1:111122223333:cluster/c".into());
+    assert_eq!(fails(service), Status::Fail);
+    for grantee in [
+        "dsql.amazonaws.com",
+        "cloudtrail.amazonaws.com",
+        "",
+        "AROAEXAMPLEID123456",
+        "arn:aws:iam::111122223333:role/aws-service-role/dsql.amazonaws.com/AWSServiceRoleForDsql",
+    ] {
+        assert_eq!(fails(decrypt_grant(grantee)), Status::Fail, "{grantee:?}");
+    }
+    // A SourceArn constraint on a person's grant: no reader either.
+    let mut scoped = decrypt_grant(ROLE);
+    scoped.source_arn = Some("arn:aws:s3:::logs".into());
+    assert_eq!(fails(scoped), Status::Fail);
+}
+
+/// Constraint keys are not case sensitive (GrantConstraints, KMS API Reference); a grant to
+/// an account names that account's IAM principals.
+#[test]
+fn constraint_keys_ignore_case_and_an_account_grant_names_its_principals() {
+    let mut g = decrypt_grant(ROLE);
+    g.encryption_context_subset = Some(BTreeMap::from([(
+        "AWS:CloudTrail:ARN".to_owned(),
+        TRAIL.to_owned(),
+    )]));
+    assert_eq!(
+        ts008(&evidence(ENCRYPT_ONLY, Fact::Known(vec![g]))).0,
+        Status::Pass
+    );
+    let (status, message) = ts008(&evidence(
+        ENCRYPT_ONLY,
+        Fact::Known(vec![decrypt_grant("arn:aws:iam::111122223333:root")]),
+    ));
+    assert_eq!(status, Status::Pass);
+    assert!(
+        message.contains("IAM principals of account 111122223333 whose IAM policies allow"),
+        "{message}"
+    );
+}
+
+/// A definite reader through a grant decides "someone can read" even when the key policy's own
+/// readers depend on conditions trailseal cannot decide.
+#[test]
+fn a_grant_reader_decides_when_the_policy_readers_are_undecided() {
+    let conditional = r#"{"Version":"2012-10-17","Statement":[
+  {"Sid":"CT","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"kms:GenerateDataKey*","Resource":"*"},
+  {"Sid":"Ip","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/Ops"},"Action":"kms:Decrypt","Resource":"*",
+   "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#;
+    assert_eq!(
+        ts008(&evidence(conditional, Fact::Known(vec![]))).0,
+        Status::Indeterminate
+    );
+    assert_eq!(
+        ts008(&evidence(
+            conditional,
+            Fact::Known(vec![decrypt_grant(ROLE)])
+        ))
+        .0,
+        Status::Pass
+    );
+}

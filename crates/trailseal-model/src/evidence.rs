@@ -185,8 +185,16 @@ pub struct Grant {
     pub grant_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The principal the grant gives the operations to (an ARN or a service principal).
+    /// The principal the grant gives the operations to (an ARN or a service principal; may be
+    /// empty when the grantee is a service, see `grantee_service_principal`).
+    #[serde(default)]
     pub grantee_principal: String,
+    /// `GranteeServicePrincipal`: the grantee is this AWS service (acting for a resource).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantee_service_principal: Option<String>,
+    /// `Constraints.SourceArn`: the operations are allowed only on behalf of this resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<String>,
     /// `Decrypt`, `Encrypt`, `GenerateDataKey`, ...
     pub operations: Vec<String>,
     /// `Constraints.EncryptionContextEquals`: the operations are allowed only when the request's

@@ -369,6 +369,11 @@ impl Collector {
                     grant_id: g.grant_id().unwrap_or_default().to_owned(),
                     name: g.name().filter(|n| !n.is_empty()).map(str::to_owned),
                     grantee_principal: g.grantee_principal().unwrap_or_default().to_owned(),
+                    grantee_service_principal: g
+                        .grantee_service_principal()
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned),
+                    source_arn: constraints.and_then(|c| c.source_arn()).map(str::to_owned),
                     operations: g
                         .operations()
                         .iter()

@@ -13,7 +13,9 @@
 //!   conditions name nobody. The result is one of: nobody, exactly the listed principals,
 //!   open to every account (but the listed exceptions), or undecidable (with the reason).
 //!   The key's grants (ListGrants) count too: a grant of `Decrypt` whose constraints every log
-//!   file meets makes its grantee a reader, unless a Deny of the key policy applies to it.
+//!   file meets (none, or a subset naming this trail; no SourceArn) makes its grantee (an IAM
+//!   account, user, role or session; not a service, nor a service-linked role) a reader,
+//!   unless a Deny of the key policy applies to it.
 //!   Fails when nobody other than CloudTrail can decrypt, or when principals of any account
 //!   can (including under conditions any account can meet, such as a role name or a tag);
 //!   indeterminate when it depends on values trailseal cannot know; error when no statement
@@ -111,6 +113,7 @@ fn run(ev: &TrailEvidence) -> Finding {
         }
     };
     let grants = grant_readers(ev, &ctx);
+    let definite_grant = matches!(&grants, Fact::Known(g) if g.iter().any(|r| r.definite));
     let mut readers: Vec<String> = summary.readers.iter().map(describe).collect();
     if let Fact::Known(g) = &grants {
         readers.extend(g.iter().filter(|r| r.definite).map(GrantReader::describe));
@@ -154,7 +157,7 @@ fn run(ev: &TrailEvidence) -> Finding {
             ),
         ),
         // No key policy statement lets anyone but CloudTrail decrypt; a grant may.
-        Audience::Nobody if matches!(&grants, Fact::Known(g) if g.iter().any(|r| r.definite)) => (
+        Audience::Nobody if definite_grant => (
             Status::Pass,
             format!("may decrypt the logs (through KMS grants): {}", readers.join("; ")),
             "Nothing to do.".to_owned(),
@@ -208,7 +211,7 @@ fn run(ev: &TrailEvidence) -> Finding {
                 format!("Add this statement to the key policy (merge):\n{statement}"),
             )
         }
-        Audience::Limited if !summary.has_definite_reader() => (
+        Audience::Limited if !summary.has_definite_reader() && !definite_grant => (
             Status::Indeterminate,
             format!(
                 "the logs can be decrypted only under conditions trailseal cannot decide: {}",
@@ -240,8 +243,9 @@ fn run(ev: &TrailEvidence) -> Finding {
 struct GrantReader {
     principal: String,
     grant_id: String,
-    /// No Deny of the key policy can apply to it (a Deny overrides a grant: KMS Developer
-    /// Guide, "Grants in AWS KMS"); false when one may (undecided).
+    /// No Deny of the key policy can apply to it ("No AWS principal has any permissions to a
+    /// KMS key unless that permission is provided explicitly and never denied": KMS Developer
+    /// Guide, "KMS key access and permissions"); false when one may (undecided).
     definite: bool,
     /// Another account than the trail's.
     cross_account: bool,
@@ -258,9 +262,16 @@ impl GrantReader {
     }
 
     fn describe(&self) -> String {
+        let who = match self.principal.strip_suffix(":root") {
+            Some(account) => format!(
+                "IAM principals of account {} whose IAM policies allow kms:Decrypt",
+                account.rsplit(':').next().unwrap_or(account)
+            ),
+            None => self.principal.clone(),
+        };
         format!(
             "{}{} via grant {}{}",
-            self.principal,
+            who,
             if self.cross_account {
                 " (another account)"
             } else {
@@ -305,29 +316,52 @@ fn grant_readers(ev: &TrailEvidence, ctx: &TrailContext) -> Fact<Vec<GrantReader
         Policy::parse(&doc.to_string()).ok()
     });
     let account = ev.trail.account.as_str();
+    // A grant covers every log file only with Decrypt, no SourceArn (a reader's request is on
+    // behalf of no resource: "Creating grants", KMS Developer Guide), no exact context (each
+    // file's context names its own object), and at most a subset naming this trail (grant
+    // constraint keys are not case sensitive: GrantConstraints, KMS API Reference).
     let applies = |g: &Grant| {
-        if !g.operations.iter().any(|o| o == "Decrypt") || g.encryption_context_equals.is_some() {
+        if !g.operations.iter().any(|o| o == "Decrypt")
+            || g.encryption_context_equals.is_some()
+            || g.source_arn.is_some()
+        {
             return false;
         }
         match &g.encryption_context_subset {
             None => true,
             Some(pairs) => {
                 ctx.name_known
-                    && pairs
-                        .iter()
-                        .all(|(k, v)| k == "aws:cloudtrail:arn" && *v == ctx.trail_arn)
+                    && pairs.iter().all(|(k, v)| {
+                        k.eq_ignore_ascii_case("aws:cloudtrail:arn") && *v == ctx.trail_arn
+                    })
             }
         }
+    };
+    // A person or workload that can read logs: an IAM account, user or role (not a
+    // service-linked role, which only its service assumes), or an assumed-role session. A
+    // service grantee acts for resources of the service, not as a log reader; anything else is
+    // no principal trailseal can evaluate.
+    let reader_principal = |g: &Grant| -> Option<RequestPrincipal> {
+        if g.grantee_service_principal.is_some() {
+            return None;
+        }
+        let arn = g.grantee_principal.as_str();
+        let resource = arn.split(':').nth(5)?;
+        let iam = arn
+            .split(':')
+            .nth(2)
+            .is_some_and(|s| s == "iam" || s == "sts");
+        let person = resource == "root"
+            || resource.starts_with("user/")
+            || (resource.starts_with("role/") && !resource.starts_with("role/aws-service-role/"))
+            || resource.starts_with("assumed-role/");
+        (arn.starts_with("arn:") && iam && person).then(|| RequestPrincipal::caller(arn))
     };
     let readers = grants
         .iter()
         .filter(|g| applies(g))
         .filter_map(|g| {
-            let principal = if g.grantee_principal.starts_with("arn:") {
-                RequestPrincipal::caller(&g.grantee_principal)
-            } else {
-                RequestPrincipal::service(&g.grantee_principal)
-            };
+            let principal = reader_principal(g)?;
             let decision = denies
                 .as_ref()
                 .map(|p| evaluate(p, &ctx.decrypt_request(principal)).decision);
