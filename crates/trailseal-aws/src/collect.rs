@@ -9,8 +9,8 @@
 //!    in the bucket's Region;
 //! 3. every distinct key: `kms:GetKeyPolicy` (policy name `default`),
 //!    `kms:GetKeyRotationStatus` and `kms:ListGrants`;
-//! 4. every trail: its latest log file in the look-back window (`s3:ListObjectsV2` by day, then
-//!    `s3:HeadObject`: metadata only), in the bucket's Region.
+//! 4. every distinct log folder: its latest log file of the last two hours (`s3:ListObjectsV2`,
+//!    then `s3:HeadObject`: metadata only), in the bucket's Region.
 //!
 //! Nothing here mutates anything; `READ_ONLY_ACTIONS` lists every action the collector may call
 //! (the README's minimal IAM policy, and the recorded-requests test, are built from it).
@@ -131,7 +131,7 @@ pub fn now_rfc3339() -> String {
     now_rfc3339_of(std::time::SystemTime::now())
 }
 
-fn now_rfc3339_of(t: std::time::SystemTime) -> String {
+pub(crate) fn now_rfc3339_of(t: std::time::SystemTime) -> String {
     DateTime::from(t)
         .fmt(DateTimeFormat::DateTime)
         .unwrap_or_default()
@@ -175,7 +175,7 @@ struct Permit<'a> {
 
 /// A trail as DescribeTrails returned it (any Region's copy: shadow copies carry the same
 /// configuration).
-type TrailMap = BTreeMap<String, Trail>;
+pub(super) type TrailMap = BTreeMap<String, Trail>;
 
 struct RegionRead {
     evidence: RegionEvidence,
@@ -290,62 +290,8 @@ impl Collector {
         }
 
         // Phase 3: each trail's latest log file, in its bucket's Region (TS016).
-        // Trails writing into the same folder are searched once.
         let org_id = options.organization.as_ref().map(|o| o.id.as_str());
-        let now = std::time::SystemTime::now();
-        let folder = |t: &Trail| {
-            (
-                t.s3_bucket_name.known().cloned(),
-                delivered::searches(t, org_id, now).ok(),
-            )
-        };
-        let mut distinct: Vec<&Trail> = Vec::new();
-        for t in trails.values() {
-            let f = folder(t);
-            if f.1.is_none() || !distinct.iter().any(|d| folder(d) == f) {
-                distinct.push(t);
-            }
-        }
-        let latest = join_all(distinct.iter().map(|&t| {
-            let bucket = t
-                .s3_bucket_name
-                .known()
-                .and_then(|name| locations.iter().find(|b| &b.name == name));
-            async move {
-                match bucket.map(|b| (b, b.region.known())) {
-                    Some((b, Some(region))) => {
-                        self.latest_log_file(t, &b.name, region, org_id).await
-                    }
-                    Some((b, None)) => (
-                        Fact::Unreadable(format!("the bucket {} could not be located", b.name)),
-                        Vec::new(),
-                    ),
-                    None => (
-                        Fact::Unreadable("the trail's bucket is not known".into()),
-                        Vec::new(),
-                    ),
-                }
-            }
-        }))
-        .await;
-        let found: Vec<(String, _, _)> = distinct
-            .iter()
-            .map(|t| (t.arn.clone(), folder(t)))
-            .zip(latest)
-            .map(|((arn, f), r)| (arn, f, r))
-            .collect();
-        for trail in trails.values_mut() {
-            let f = folder(trail);
-            let hit = found
-                .iter()
-                .find(|(arn, _, _)| *arn == trail.arn)
-                .or_else(|| found.iter().find(|(_, g, _)| f.1.is_some() && *g == f));
-            if let Some((_, _, (latest, searched))) = hit {
-                trail.latest_log_file = latest.clone();
-                trail.log_file_search = searched.clone();
-                trail.log_file_searched_at = Some(now_rfc3339_of(now));
-            }
-        }
+        self.latest_log_files(&mut trails, &locations, org_id).await;
 
         Ok(Collection {
             account: AccountEvidence {

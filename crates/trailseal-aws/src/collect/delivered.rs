@@ -14,7 +14,8 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
-use trailseal_model::{DeliveredObject, Fact, Trail};
+use futures::future::join_all;
+use trailseal_model::{Bucket, DeliveredObject, Fact, Trail};
 
 use super::Collector;
 use crate::error::describe;
@@ -127,6 +128,73 @@ pub fn is_log_file(search: &Search, key: &str) -> bool {
 }
 
 impl Collector {
+    /// Each trail's latest log file (`latest_log_file`, `log_file_search`,
+    /// `log_file_searched_at`): every distinct folder is searched once, and trails writing into
+    /// the same folder share the answer. `buckets`: the trails' buckets as read (their Regions).
+    pub(super) async fn latest_log_files(
+        &self,
+        trails: &mut super::TrailMap,
+        buckets: &[Bucket],
+        org_id: Option<&str>,
+    ) {
+        let now = SystemTime::now();
+        // (bucket, folders) of each trail; None when its log path is not known.
+        let folders: Vec<(Option<String>, Option<Vec<Search>>)> = trails
+            .values()
+            .map(|t| {
+                (
+                    t.s3_bucket_name.known().cloned(),
+                    searches(t, org_id, now).ok(),
+                )
+            })
+            .collect();
+        // The first trail of each distinct folder is searched (and every trail whose path is
+        // not known, which says why).
+        let mut first: Vec<usize> = Vec::new();
+        for (i, f) in folders.iter().enumerate() {
+            if f.1.is_none() || !first.iter().any(|&j| folders[j] == *f) {
+                first.push(i);
+            }
+        }
+        let list: Vec<&Trail> = trails.values().collect();
+        let read = join_all(first.iter().map(|&i| {
+            let t = list[i];
+            let bucket = t
+                .s3_bucket_name
+                .known()
+                .and_then(|name| buckets.iter().find(|b| &b.name == name));
+            async move {
+                match bucket.map(|b| (b, b.region.known())) {
+                    Some((b, Some(region))) => {
+                        self.latest_log_file(t, &b.name, region, org_id).await
+                    }
+                    Some((b, None)) => (
+                        Fact::Unreadable(format!("the bucket {} could not be located", b.name)),
+                        Vec::new(),
+                    ),
+                    None => (
+                        Fact::Unreadable("the trail's bucket is not known".into()),
+                        Vec::new(),
+                    ),
+                }
+            }
+        }))
+        .await;
+        let searched_at = super::now_rfc3339_of(now);
+        for (i, trail) in trails.values_mut().enumerate() {
+            let source = first.iter().position(|&j| j == i).or_else(|| {
+                folders[i].1.as_ref()?;
+                first.iter().position(|&j| folders[j] == folders[i])
+            });
+            if let Some(k) = source {
+                let (latest, searched) = &read[k];
+                trail.latest_log_file = latest.clone();
+                trail.log_file_search = searched.clone();
+                trail.log_file_searched_at = Some(searched_at.clone());
+            }
+        }
+    }
+
     /// The latest log file of `trail` in its bucket (in `bucket_region`) in the window, and what
     /// was searched.
     pub(super) async fn latest_log_file(
