@@ -1,4 +1,4 @@
-//! The whole catalogue (TS001-TS013) on an evidence fixture with one trail per failure cause,
+//! The whole catalogue (TS001-TS014, TS016) on an evidence fixture with one trail per failure cause,
 //! including the cases the emulator cannot produce (KeyManager AWS, LatestDeliveryError,
 //! CloudTrail Lake errors).
 

@@ -21,7 +21,7 @@ pub enum Command {
     /// Evaluate or validate a KMS key policy (offline, no AWS access needed).
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Run the check catalogue (TS001-TS013) against live AWS (read-only), or offline on a
+    /// Run the check catalogue (TS001-TS014, TS016) against live AWS (read-only), or offline on a
     /// collected evidence file with `--evidence FILE`.
     Audit(AuditArgs),
     /// Collect the evidence the checks need from live AWS (read-only) into a file, for offline
