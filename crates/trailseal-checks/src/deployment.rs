@@ -118,7 +118,8 @@ fn substitute(ctx: &TrailContext, from: &str, to: &str) -> TrailContext {
 /// Whether a value the policy compares with the request (a Resource, a principal, a
 /// condition value) could tell one deploying (account, Region) from another. An ARN-shaped
 /// value matters for the Region when its Region part is neither `*`, empty nor the symbol, and
-/// for the account likewise; any other value with a wildcard or digits may stand for either.
+/// for the account likewise (an S3 ARN: when its path holds digits or a Region-like name); any
+/// other value with a wildcard or digits may stand for either.
 /// Actions never hold them.
 fn sensitivity(policy: &Policy) -> (bool, bool) {
     let mut account = false;
@@ -136,6 +137,16 @@ fn sensitivity(policy: &Policy) -> (bool, bool) {
                 if parts[..3].iter().any(|p| p.contains(['*', '?'])) {
                     region = true;
                     account = true;
+                }
+                // An S3 ARN has neither: the account and Region of a log path are in its
+                // resource part (`BUCKET/AWSLogs/ACCOUNT/CloudTrail/REGION/...`).
+                if parts[2] == "s3" {
+                    let path = parts
+                        .get(5)
+                        .map(|p| p.replace(SYMBOLIC_ACCOUNT, "").replace(SYMBOLIC_REGION, ""))
+                        .unwrap_or_default();
+                    account |= path.bytes().any(|b| b.is_ascii_digit());
+                    region |= REGION_LIKE.iter().any(|p| path.contains(p));
                 }
             }
             _ if v == SYMBOLIC_ACCOUNT || v == SYMBOLIC_REGION => {}

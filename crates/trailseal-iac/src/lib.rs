@@ -280,10 +280,10 @@ impl IacScan {
     }
 }
 
-/// What a scan knows of a bucket besides its name and Region: whether it exists and its bucket
-/// policy are decided at deployment (TS014 runs on deployed accounts).
+/// A bucket the scanned files refer to but do not define: whether it exists and its policy are
+/// not known from them (TS014 skips it; `trailseal audit` reads it).
 pub(crate) fn iac_bucket() -> trailseal_model::Bucket {
-    let why = "known only in the deployed account (TS014 runs on `trailseal audit`)";
+    let why = "the bucket is not defined in the scanned files";
     trailseal_model::Bucket {
         exists: trailseal_model::Fact::Unknown(why.to_owned()),
         policy: trailseal_model::Fact::Unknown(why.to_owned()),

@@ -58,7 +58,7 @@ fn a_good_template_passes_every_check_with_exit_0() {
     for trail in ["Trail", "TrailByAlias"] {
         for c in [
             "TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007", "TS008", "TS010",
-            "TS011",
+            "TS011", "TS014",
         ] {
             assert_eq!(status(&t, trail, c), "pass", "{trail} {c}");
         }

@@ -14,7 +14,10 @@
 //!   trail's for every member account under `AWSLogs/ORG_ID/ACCOUNT/` (`audit --org`). Keys
 //!   CloudTrail's requests do not define are unknown: a policy that depends on them is
 //!   `indeterminate`; so is a refused digest or Insights file when validation or Insights
-//!   (`HasInsightSelectors`) is not known. Not checked: Requester Pays (CloudTrail cannot deliver to such a
+//!   (`HasInsightSelectors`) is not known. In a scan, the bucket must be defined in the
+//!   scanned files (`aws_s3_bucket` with `aws_s3_bucket_policy` or its `policy`;
+//!   `AWS::S3::Bucket` with `AWS::S3::BucketPolicy`): a bucket defined elsewhere is skipped,
+//!   and an answer that depends on the deploying account or Region is indeterminate. Not checked: Requester Pays (CloudTrail cannot deliver to such a
 //!   bucket) and object ownership.
 //!
 //! Why it matters
@@ -49,6 +52,7 @@ use trailseal_model::{Fact, Finding, Severity, Status, TrailEvidence, AWS_REGION
 use trailseal_policy::delivery::{Encryption, LogObject};
 use trailseal_policy::{evaluate, Decision, Evaluation, Policy, Request, TrailContext};
 
+use crate::deployment::Alternatives;
 use crate::support::{early, evaluation_evidence, finding, given, labels};
 use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
@@ -59,7 +63,7 @@ pub(crate) const CHECK: Check = Check {
         severity: Severity::Critical,
         title: "the trail's bucket is missing, or its policy does not let CloudTrail deliver",
         compliance: CONTROL_COMPLIANCE,
-        applies: Applies::ACCOUNT,
+        applies: Applies::EVERYWHERE,
         compliant: false,
         source: include_str!("ts014_bucket_allows_cloudtrail.rs"),
     },
@@ -83,12 +87,25 @@ fn run(ev: &TrailEvidence) -> Finding {
             "Point the trail at a bucket (aws cloudtrail update-trail --s3-bucket-name BUCKET).",
         ),
         Fact::Unknown(why) => {
+            // Infrastructure as code: a bucket of the configuration whose name is generated at
+            // deployment. Without a policy it refuses CloudTrail whatever its name.
+            if let Some(b) = ev.bucket.as_ref().filter(|b| b.policy == Fact::Known(None)) {
+                return stop(
+                    ev,
+                    Status::Fail,
+                    format!(
+                        "the trail's bucket {} has no bucket policy: CloudTrail (a service principal) may not write to it",
+                        b.name
+                    ),
+                    "Add a bucket policy with the CloudTrail statements (`trailseal explain TS014`).",
+                );
+            }
             return stop(
                 ev,
                 Status::Indeterminate,
                 format!("the trail's bucket cannot be known before deployment: {why}"),
                 "Audit the deployed account (trailseal audit).",
-            )
+            );
         }
         Fact::Unreadable(why) => {
             return stop(
@@ -107,6 +124,16 @@ fn run(ev: &TrailEvidence) -> Finding {
             "Collect again with this version of trailseal (it reads s3:GetBucketLocation and s3:GetBucketPolicy).",
         );
     };
+    if let Fact::Unknown(why) = &bucket.exists {
+        // Infrastructure as code: a bucket defined elsewhere (another stack, an existing
+        // central bucket). Its policy is checked where it is defined, or by `trailseal audit`.
+        return stop(
+            ev,
+            Status::Skipped,
+            format!("the bucket {name}: {why}; its policy is checked where it is defined, or on the deployed account (trailseal audit)"),
+            "Scan the configuration that defines the bucket too, or audit the deployed account.",
+        );
+    }
     if bucket.exists.is(&false) == Some(true) {
         return stop(
             ev,
@@ -157,30 +184,16 @@ fn run(ev: &TrailEvidence) -> Finding {
         }
     };
     let ctx = context(ev, name);
-    let (requests, gaps) = requests(ev, &ctx);
-    let evaluated: Vec<(Request, Evaluation)> = requests
-        .into_iter()
-        .map(|(request, needed)| {
-            let mut e = evaluate(&policy, &request);
-            // Refused, but written only if a setting that was not read is on: undecided.
-            if let (Some(why), false) = (needed, e.decision == Decision::Allow) {
-                e.decision = Decision::Indeterminate;
-                e.unknown_keys.push(why.to_owned());
-            }
-            (request, e)
-        })
-        .collect();
-    let worst = |d: &Decision| match d {
-        Decision::Allow => 0,
-        Decision::Indeterminate => 1,
-        Decision::ImplicitDeny => 2,
-        Decision::ExplicitDeny => 3,
-    };
-    let decision = evaluated
-        .iter()
-        .map(|(_, e)| e.decision)
-        .max_by_key(worst)
-        .unwrap_or(Decision::Indeterminate);
+    let (evaluated, gaps, mut decision) = evaluate_all(&policy, ev, &ctx);
+    // Infrastructure as code: the same answer wherever the stack is deployed?
+    let mut deployment: Option<String> = None;
+    if decision != Decision::Indeterminate {
+        let alternatives = Alternatives::of(text, &policy, &ctx);
+        if let Some(why) = alternatives.differ(&decision, |p, c| evaluate_all(p, ev, c).2) {
+            decision = Decision::Indeterminate;
+            deployment = Some(why);
+        }
+    }
     let failing: Vec<&(Request, Evaluation)> = evaluated
         .iter()
         .filter(|(_, e)| e.decision != Decision::Allow)
@@ -261,6 +274,14 @@ fn run(ev: &TrailEvidence) -> Finding {
             ),
             add_statements(ev, &ctx, name),
         ),
+        Decision::Indeterminate if deployment.is_some() => (
+            Status::Indeterminate,
+            format!(
+                "whether CloudTrail may deliver to s3://{name} depends on {}",
+                deployment.as_deref().unwrap_or_default()
+            ),
+            add_statements(ev, &ctx, name),
+        ),
         Decision::Indeterminate => {
             let keys: Vec<String> = failing
                 .iter()
@@ -298,14 +319,51 @@ fn deciding(policy: &Policy, evaluated: &[(Request, Evaluation)]) -> String {
     format!("allowed by {}", labels(policy, &indices))
 }
 
+/// The trail's requests to S3: its bucket, prefix and organization flag as known, and (as
+/// `key_arn`) the key its log files are encrypted under, when known.
 fn context(ev: &TrailEvidence, bucket: &str) -> TrailContext {
     TrailContext {
         name_known: ev.trail.name_unknown.is_none(),
         prefix: given(&ev.trail.s3_key_prefix),
         is_organization_trail: given(&ev.trail.is_organization_trail),
+        key_arn: match encryption(ev) {
+            Encryption::Kms(arn) => Some(arn),
+            _ => None,
+        },
         ..TrailContext::new(&ev.trail.arn)
     }
     .with_bucket(bucket)
+}
+
+/// Every request evaluated, the paths that could not be built, and the worst decision.
+type Evaluated = (Vec<(Request, Evaluation)>, Vec<String>, Decision);
+
+fn evaluate_all(policy: &Policy, ev: &TrailEvidence, ctx: &TrailContext) -> Evaluated {
+    let (requests, gaps) = requests(ev, ctx);
+    let evaluated: Vec<(Request, Evaluation)> = requests
+        .into_iter()
+        .map(|(request, needed)| {
+            let mut e = evaluate(policy, &request);
+            // Refused, but written only if a setting that was not read is on: undecided.
+            if let (Some(why), false) = (needed, e.decision == Decision::Allow) {
+                e.decision = Decision::Indeterminate;
+                e.unknown_keys.push(why.to_owned());
+            }
+            (request, e)
+        })
+        .collect();
+    let worst = |d: &Decision| match d {
+        Decision::Allow => 0,
+        Decision::Indeterminate => 1,
+        Decision::ImplicitDeny => 2,
+        Decision::ExplicitDeny => 3,
+    };
+    let decision = evaluated
+        .iter()
+        .map(|(_, e)| e.decision)
+        .max_by_key(worst)
+        .unwrap_or(Decision::Indeterminate);
+    (evaluated, gaps, decision)
 }
 
 /// How CloudTrail asks S3 to encrypt this trail's files: SSE-KMS under the trail's key (its
@@ -334,8 +392,6 @@ fn encryption_hint(ev: &TrailEvidence) -> String {
     }
 }
 
-/// Every request CloudTrail makes to deliver this trail's files, each with what it writes, and
-/// the paths that could not be built (said in the finding, never passed over).
 /// Whether a refused request stops delivery for certain, or only if a setting that was not
 /// read is on (then a refusal is undecided, never a pass).
 type Needed = Option<&'static str>;
@@ -399,7 +455,10 @@ fn requests(ev: &TrailEvidence, ctx: &TrailContext) -> (Vec<(Request, Needed)>, 
         Some(false) => {}
         None => objects.push((LogObject::Insight, IF_INSIGHTS)),
     }
-    let enc = encryption(ev);
+    let enc = match (encryption(ev), &ctx.key_arn) {
+        (Encryption::Kms(_), Some(arn)) => Encryption::Kms(arn.clone()),
+        (other, _) => other,
+    };
     let paths: Vec<TrailContext> = match ev.trail.is_organization_trail.known() {
         Some(true) => match &ev.organization {
             Some(org) if !org.member_accounts.is_empty() => org

@@ -369,6 +369,80 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
         .filter(|r| index.names.get(&r.id).and_then(Val::text).is_none())
         .map(|r| r.id.as_str())
         .collect();
+    // Each AWS::S3::BucketPolicy: the logical id of the bucket of this template it sets the
+    // policy of (`Bucket: !Ref B`, or the bucket's known name), None when that cannot be told.
+    let bucket_policies: Vec<(Option<String>, &Res<'_>)> = index
+        .resources
+        .iter()
+        .filter(|r| r.ty == "AWS::S3::BucketPolicy" && exists(r))
+        .map(|p| {
+            let node = p.props.and_then(|n| n.get("Bucket"));
+            let by_ref = node
+                .and_then(|n| n.get("Ref"))
+                .and_then(Node::as_str)
+                .filter(|id| index.resources.iter().any(|r| r.id == *id && local(&r)))
+                .map(str::to_owned);
+            let by_name = || {
+                let name = node.map(|n| ev.eval(n)).and_then(|v| v.text())?;
+                index
+                    .resources
+                    .iter()
+                    .filter(local)
+                    .find(|r| index.names.get(&r.id).and_then(Val::text) == Some(name.clone()))
+                    .map(|r| r.id.clone())
+            };
+            (by_ref.or_else(by_name), p)
+        })
+        .collect();
+    // The policy of the bucket of this template with logical id `id`: none, the one its
+    // AWS::S3::BucketPolicy sets, or not known (two of them, or one whose bucket is not known).
+    let bucket_policy = |id: &str| -> Fact<Option<String>> {
+        if let Some((_, p)) = bucket_policies.iter().find(|(t, _)| t.is_none()) {
+            return Fact::Unknown(format!(
+                "which bucket {} sets the policy of is not known",
+                p.id
+            ));
+        }
+        let setters: Vec<&Res<'_>> = bucket_policies
+            .iter()
+            .filter(|(t, _)| t.as_deref() == Some(id))
+            .map(|(_, p)| *p)
+            .collect();
+        match setters.as_slice() {
+            [] => Fact::Known(None),
+            [p] => match policy_arg(
+                &p.id,
+                p.props
+                    .and_then(|n| n.get("PolicyDocument"))
+                    .map(|n| ev.eval(n)),
+            ) {
+                Arg::Known(serde_json::Value::String(text)) => Fact::Known(Some(text)),
+                Arg::Known(v @ serde_json::Value::Object(_)) => Fact::Known(Some(v.to_string())),
+                Arg::Known(v) => Fact::Unreadable(format!(
+                    "{}: the PolicyDocument is not a document: {v}",
+                    p.id
+                )),
+                Arg::Unknown(why) => Fact::Unknown(why),
+                Arg::Absent => Fact::Unknown(format!("{} has no PolicyDocument", p.id)),
+            },
+            several => Fact::Unknown(format!(
+                "several AWS::S3::BucketPolicy resources set the policy of {id}: {}",
+                several
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    };
+    let bucket_id_named = |name: &str| -> Option<String> {
+        index
+            .resources
+            .iter()
+            .filter(local)
+            .find(|r| index.names.get(&r.id).and_then(Val::text).as_deref() == Some(name))
+            .map(|r| r.id.clone())
+    };
 
     for r in index
         .resources
@@ -446,21 +520,30 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 account.buckets.push(Bucket {
                     name: id.clone(),
                     region: Fact::Known(REGION.to_owned()),
-                    ..crate::iac_bucket()
+                    exists: Fact::Known(true),
+                    policy: bucket_policy(id),
                 });
             }
         }
         if let Fact::Known(name) = &bucket {
             let local = local_buckets.contains(name);
-            account.buckets.push(Bucket {
-                name: name.clone(),
-                region: if local {
-                    Fact::Known(REGION.to_owned())
-                } else {
-                    Fact::Unknown(format!("bucket {name} is not defined in this template"))
-                },
-                ..crate::iac_bucket()
-            });
+            account
+                .buckets
+                .push(match bucket_id_named(name).filter(|_| local) {
+                    Some(id) => Bucket {
+                        name: name.clone(),
+                        region: Fact::Known(REGION.to_owned()),
+                        exists: Fact::Known(true),
+                        policy: bucket_policy(&id),
+                    },
+                    None => Bucket {
+                        name: name.clone(),
+                        region: Fact::Unknown(format!(
+                            "bucket {name} is not defined in this template"
+                        )),
+                        ..crate::iac_bucket()
+                    },
+                });
         }
         let mut trail = mapper::trail(TrailArgs {
             arn: arn.clone(),

@@ -53,6 +53,7 @@ const TYPES: &[&str] = &[
     "aws_kms_alias",
     "aws_kms_replica_key",
     "aws_s3_bucket",
+    "aws_s3_bucket_policy",
     "aws_cloudtrail_event_data_store",
 ];
 

@@ -274,7 +274,8 @@ pub(super) const READS: &[(&str, &[&str])] = &[
         "aws_kms_replica_key",
         &["primary_key_arn", "enabled", "policy", "region"],
     ),
-    ("aws_s3_bucket", &["bucket", "region"]),
+    ("aws_s3_bucket", &["bucket", "policy", "region"]),
+    ("aws_s3_bucket_policy", &["bucket", "policy", "region"]),
     (
         "aws_cloudtrail_event_data_store",
         &["name", "kms_key_id", "region"],

@@ -414,6 +414,78 @@ pub fn scan_planned(
         })
         .collect();
 
+    // Each bucket's policy: an aws_s3_bucket_policy naming it (by a reference, or by its known
+    // name), or its own `policy` argument. None: no policy (CloudTrail may not write to it).
+    // Two setters, or a policy resource whose bucket cannot be told: not known.
+    let mut bucket_policies: Vec<(Option<String>, &Res)> = Vec::new();
+    for p in resources.iter().filter(|r| r.ty == "aws_s3_bucket_policy") {
+        let target = match p.attr("bucket") {
+            Attr::Known(Value::String(name)) => buckets
+                .iter()
+                .find(|(_, n, _)| n.known() == Some(&name))
+                .map(|(a, _, _)| a.clone()),
+            _ => p
+                .references("bucket")
+                .iter()
+                .find_map(|r| find(r, &["aws_s3_bucket"]))
+                .map(|b| b.address.clone()),
+        };
+        bucket_policies.push((target, p));
+    }
+    let bucket_policy = |address: &str| -> Fact<Option<String>> {
+        let Some(b) = resources.iter().find(|r| r.address == address) else {
+            return Fact::Unknown(format!("{address} is not in this configuration"));
+        };
+        let untold: Vec<&str> = bucket_policies
+            .iter()
+            .filter(|(t, _)| t.is_none())
+            .map(|(_, p)| p.address.as_str())
+            .collect();
+        if !untold.is_empty() {
+            return Fact::Unknown(format!(
+                "which bucket {} sets the policy of is not known",
+                untold.join(", ")
+            ));
+        }
+        let mut setters: Vec<&Res> = bucket_policies
+            .iter()
+            .filter(|(t, _)| t.as_deref() == Some(address))
+            .map(|(_, p)| *p)
+            .collect();
+        if !matches!(b.arg("policy"), Arg::Absent) {
+            setters.push(b);
+        }
+        match setters.as_slice() {
+            [] => Fact::Known(None),
+            [one] => match one.arg("policy") {
+                Arg::Known(Value::String(text)) if text.trim().is_empty() => Fact::Known(None),
+                Arg::Known(Value::String(text)) => Fact::Known(Some(text)),
+                Arg::Known(v @ Value::Object(_)) => Fact::Known(Some(v.to_string())),
+                Arg::Known(v) => Fact::Unreadable(format!(
+                    "{}: the bucket policy is not a document: {v}",
+                    one.address
+                )),
+                Arg::Unknown(why) => Fact::Unknown(why),
+                Arg::Absent => Fact::Unknown(format!("{} sets no policy", one.address)),
+            },
+            several => Fact::Unknown(format!(
+                "several resources set the policy of {address}: {}",
+                several
+                    .iter()
+                    .map(|r| r.address.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    };
+    // A bucket of this configuration: it exists once deployed, with the policy it sets.
+    let local_bucket = |address: &str, name: String, region: Fact<String>| Bucket {
+        name,
+        region,
+        exists: Fact::Known(true),
+        policy: bucket_policy(address),
+    };
+
     // A key reference (known value, or configuration references) -> KeyRef, plus the
     // evidence of a key outside the configuration that the reference itself describes.
     // `home` is the Region of the resource that refers to the key: a key id or alias name is
@@ -580,11 +652,7 @@ pub fn scan_planned(
                         Some((_, Fact::Known(n), _)) => Fact::Known(n.clone()),
                         Some((a, n, r)) => {
                             if !evidence.buckets.iter().any(|x| x.name == *a) {
-                                evidence.buckets.push(Bucket {
-                                    name: a.clone(),
-                                    region: r.clone(),
-                                    ..crate::iac_bucket()
-                                });
+                                evidence.buckets.push(local_bucket(a, a.clone(), r.clone()));
                             }
                             bucket_resource = Some(a.clone());
                             n.clone()
@@ -599,15 +667,14 @@ pub fn scan_planned(
         };
         if let Fact::Known(b) = &bucket {
             let local = buckets.iter().find(|(_, n, _)| n.known() == Some(b));
-            let bucket_region = match local {
-                None => Fact::Unknown(format!("bucket {b} is not managed in this plan")),
-                Some((_, _, r)) => r.clone(),
-            };
             if !evidence.buckets.iter().any(|x| x.name == *b) {
-                evidence.buckets.push(Bucket {
-                    name: b.clone(),
-                    region: bucket_region,
-                    ..crate::iac_bucket()
+                evidence.buckets.push(match local {
+                    None => Bucket {
+                        name: b.clone(),
+                        region: Fact::Unknown(format!("bucket {b} is not managed in this plan")),
+                        ..crate::iac_bucket()
+                    },
+                    Some((address, _, r)) => local_bucket(address, b.clone(), r.clone()),
                 });
             }
         }
