@@ -95,6 +95,33 @@ pub(crate) struct KeyArgs {
 }
 
 /// A customer-managed key as evidence (AWS's defaults for absent arguments).
+/// A bucket's policy from the resources that set it (`setters`: each one's name and its policy
+/// argument): none, one (its document), or several (which applies is not known). Shared by
+/// the Terraform and CloudFormation front ends.
+pub(crate) fn bucket_policy(bucket: &str, setters: Vec<(String, Arg)>) -> Fact<Option<String>> {
+    match setters.as_slice() {
+        [] => Fact::Known(None),
+        [(setter, arg)] => match arg {
+            Arg::Known(Value::String(text)) if text.trim().is_empty() => Fact::Known(None),
+            Arg::Known(Value::String(text)) => Fact::Known(Some(text.clone())),
+            Arg::Known(v @ Value::Object(_)) => Fact::Known(Some(v.to_string())),
+            Arg::Known(v) => Fact::Unreadable(format!(
+                "{setter}: the bucket policy is not a document: {v}"
+            )),
+            Arg::Unknown(why) => Fact::Unknown(why.clone()),
+            Arg::Absent => Fact::Unknown(format!("{setter} sets no policy document")),
+        },
+        several => Fact::Unknown(format!(
+            "several resources set the policy of {bucket}: {}",
+            several
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 pub(crate) fn key(args: KeyArgs) -> Key {
     let policy = match &args.policy {
         Arg::Absent => Fact::Known(crate::default_key_policy(&args.account)),

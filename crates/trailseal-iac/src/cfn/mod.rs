@@ -408,32 +408,19 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
             .filter(|(t, _)| t.as_deref() == Some(id))
             .map(|(_, p)| *p)
             .collect();
-        match setters.as_slice() {
-            [] => Fact::Known(None),
-            [p] => match policy_arg(
-                &p.id,
-                p.props
-                    .and_then(|n| n.get("PolicyDocument"))
-                    .map(|n| ev.eval(n)),
-            ) {
-                Arg::Known(serde_json::Value::String(text)) => Fact::Known(Some(text)),
-                Arg::Known(v @ serde_json::Value::Object(_)) => Fact::Known(Some(v.to_string())),
-                Arg::Known(v) => Fact::Unreadable(format!(
-                    "{}: the PolicyDocument is not a document: {v}",
-                    p.id
-                )),
-                Arg::Unknown(why) => Fact::Unknown(why),
-                Arg::Absent => Fact::Unknown(format!("{} has no PolicyDocument", p.id)),
-            },
-            several => Fact::Unknown(format!(
-                "several AWS::S3::BucketPolicy resources set the policy of {id}: {}",
-                several
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        }
+        mapper::bucket_policy(
+            id,
+            setters
+                .into_iter()
+                .map(|p| {
+                    let document = p
+                        .props
+                        .and_then(|n| n.get("PolicyDocument"))
+                        .map(|n| ev.eval(n));
+                    (p.id.clone(), policy_arg(&p.id, document))
+                })
+                .collect(),
+        )
     };
     let bucket_id_named = |name: &str| -> Option<String> {
         index

@@ -455,28 +455,13 @@ pub fn scan_planned(
         if !matches!(b.arg("policy"), Arg::Absent) {
             setters.push(b);
         }
-        match setters.as_slice() {
-            [] => Fact::Known(None),
-            [one] => match one.arg("policy") {
-                Arg::Known(Value::String(text)) if text.trim().is_empty() => Fact::Known(None),
-                Arg::Known(Value::String(text)) => Fact::Known(Some(text)),
-                Arg::Known(v @ Value::Object(_)) => Fact::Known(Some(v.to_string())),
-                Arg::Known(v) => Fact::Unreadable(format!(
-                    "{}: the bucket policy is not a document: {v}",
-                    one.address
-                )),
-                Arg::Unknown(why) => Fact::Unknown(why),
-                Arg::Absent => Fact::Unknown(format!("{} sets no policy", one.address)),
-            },
-            several => Fact::Unknown(format!(
-                "several resources set the policy of {address}: {}",
-                several
-                    .iter()
-                    .map(|r| r.address.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        }
+        mapper::bucket_policy(
+            address,
+            setters
+                .into_iter()
+                .map(|r| (r.address.clone(), r.arg("policy")))
+                .collect(),
+        )
     };
     // A bucket of this configuration: it exists once deployed, with the policy it sets.
     let local_bucket = |address: &str, name: String, region: Fact<String>| Bucket {
