@@ -174,3 +174,111 @@ fn cloudformation_bucket_policies() {
         Status::Indeterminate
     );
 }
+
+/// A policy whose bucket is chosen by a value not known before apply may land on another
+/// bucket: the trail's bucket's policy is not known.
+#[test]
+fn terraform_a_policy_that_picks_its_bucket_is_undecided() {
+    let text = format!(
+        r#"{TF}
+variable "use_b" {{ type = bool }}
+resource "aws_s3_bucket" "b" {{ bucket = "other-bucket" }}
+resource "aws_s3_bucket_policy" "logs" {{
+  bucket = var.use_b ? aws_s3_bucket.b.id : aws_s3_bucket.logs.id
+  policy = jsonencode({{ Version = "2012-10-17", Statement = [{DOCUMENTED}] }})
+}}
+"#
+    );
+    assert_eq!(
+        status(&hcl(&text), "aws_cloudtrail.t", "TS014"),
+        Status::Indeterminate
+    );
+}
+
+/// `override_json` / `source_json` (AWS provider before 5.0) are not rendered: the document is
+/// not known, never the document without them.
+#[test]
+fn terraform_deprecated_document_merges_are_undecided() {
+    let text = format!(
+        r#"{TF}
+data "aws_iam_policy_document" "p" {{
+  override_json = "{{}}"
+  statement {{
+    actions   = ["s3:PutObject"]
+    resources = ["${{aws_s3_bucket.logs.arn}}/*"]
+    principals {{
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }}
+  }}
+}}
+resource "aws_s3_bucket_policy" "logs" {{
+  bucket = aws_s3_bucket.logs.id
+  policy = data.aws_iam_policy_document.p.json
+}}
+"#
+    );
+    assert_eq!(
+        status(&hcl(&text), "aws_cloudtrail.t", "TS014"),
+        Status::Indeterminate
+    );
+}
+
+/// CloudFormation: a BucketPolicy created only under a condition that cannot be decided, or a
+/// nested stack or macro that may set the bucket's policy too, leaves the policy unknown.
+#[test]
+fn cloudformation_hidden_or_conditional_setters_are_undecided() {
+    let base = r#"  Bucket:
+    Type: AWS::S3::Bucket
+    Properties: {BucketName: !Sub "logs-${AWS::AccountId}"}
+  Key:
+    Type: AWS::KMS::Key
+    Properties: {}
+  Trail:
+    Type: AWS::CloudTrail::Trail
+    Properties:
+      TrailName: t
+      IsLogging: true
+      S3BucketName: !Ref Bucket
+      KMSKeyId: !GetAtt Key.Arn
+  Policy:
+    Type: AWS::S3::BucketPolicy
+    CONDITION
+    Properties:
+      Bucket: !Ref Bucket
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {Service: cloudtrail.amazonaws.com}
+            Action: ["s3:GetBucketAcl", "s3:PutObject"]
+            Resource: [!GetAtt Bucket.Arn, !Sub "${Bucket.Arn}/*"]
+"#;
+    let scan = |head: &str, resources: &str| {
+        let text = format!("{head}Resources:\n{resources}");
+        cfn::scan("t.yaml", &text, &HashMap::new())
+    };
+    let conditional = base.replace("CONDITION", "Condition: Attach");
+    let head = "Parameters:\n  AttachPolicy: {Type: String, AllowedValues: [\"yes\", \"no\"]}\nConditions:\n  Attach: !Equals [!Ref AttachPolicy, \"yes\"]\n";
+    assert_eq!(
+        status(&scan(head, &conditional), "Trail", "TS014"),
+        Status::Indeterminate
+    );
+    let plain = base.replace("    CONDITION\n", "");
+    assert_eq!(status(&scan("", &plain), "Trail", "TS014"), Status::Pass);
+    let nested = format!(
+        "{plain}  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties: {{TemplateURL: https://example.com/t.yaml}}\n"
+    );
+    assert_eq!(
+        status(&scan("", &nested), "Trail", "TS014"),
+        Status::Indeterminate
+    );
+    assert_eq!(
+        status(
+            &scan("Transform: AWS::LanguageExtensions\n", &plain),
+            "Trail",
+            "TS014"
+        ),
+        Status::Indeterminate
+    );
+}

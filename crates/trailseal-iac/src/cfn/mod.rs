@@ -52,6 +52,28 @@ struct Index<'a> {
     names: HashMap<String, Val>,
 }
 
+/// The template's macros (its `Transform` section), SAM's own left out: it only expands
+/// serverless resources. None when there is none.
+fn template_transform(root: &Node) -> Option<String> {
+    let names: Vec<String> = match &root.get("Transform")?.value {
+        yaml::Value::Seq(items) => items
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect(),
+        _ => root
+            .get("Transform")
+            .and_then(Node::as_str)
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+    };
+    let others: Vec<String> = names
+        .into_iter()
+        .filter(|t| t != "AWS::Serverless-2016-10-31")
+        .collect();
+    (!others.is_empty()).then(|| others.join(", "))
+}
+
 fn key_arn(id: &str) -> String {
     format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
 }
@@ -330,6 +352,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
             rotation,
             policy: policy_arg(
                 &r.id,
+                "KeyPolicy",
                 r.props.and_then(|p| p.get("KeyPolicy")).map(|n| ev.eval(n)),
             ),
             account: ACCOUNT.to_owned(),
@@ -396,7 +419,40 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
         .collect();
     // The policy of the bucket of this template with logical id `id`: none, the one its
     // AWS::S3::BucketPolicy sets, or not known (two of them, or one whose bucket is not known).
+    // Content the scan cannot see may set a bucket's policy too (a bucket has one policy;
+    // each PutBucketPolicy replaces it): a nested stack, a serverless application, a macro.
+    let hidden_setter = index
+        .resources
+        .iter()
+        .find(|r| {
+            matches!(
+                r.ty.as_str(),
+                "AWS::CloudFormation::Stack"
+                    | "AWS::CloudFormation::StackSet"
+                    | "AWS::Serverless::Application"
+            )
+        })
+        .map(|r| format!("{} ({}) may set it", r.id, r.ty))
+        .or_else(|| {
+            template_transform(&root).map(|t| format!("the template's Transform {t} may set it"))
+        });
     let bucket_policy = |id: &str| -> Fact<Option<String>> {
+        if let Some(why) = &hidden_setter {
+            return Fact::Unknown(format!("the policy of {id} is not known: {why}"));
+        }
+        // A policy created only under a condition that cannot be decided here.
+        if let Some((_, p)) = bucket_policies.iter().find(|(t, p)| {
+            t.as_deref() == Some(id)
+                && p.node
+                    .get("Condition")
+                    .and_then(Node::as_str)
+                    .is_some_and(|c| ev.condition(c).is_none())
+        }) {
+            return Fact::Unknown(format!(
+                "{} is created only when its Condition holds, which is not known before deployment",
+                p.id
+            ));
+        }
         if let Some((_, p)) = bucket_policies.iter().find(|(t, _)| t.is_none()) {
             return Fact::Unknown(format!(
                 "which bucket {} sets the policy of is not known",
@@ -417,7 +473,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                         .props
                         .and_then(|n| n.get("PolicyDocument"))
                         .map(|n| ev.eval(n));
-                    (p.id.clone(), policy_arg(&p.id, document))
+                    (p.id.clone(), policy_arg(&p.id, "PolicyDocument", document))
                 })
                 .collect(),
         )
@@ -597,15 +653,16 @@ fn prop_arg(id: &str, name: &str, value: Option<Val>) -> Arg {
     }
 }
 
-/// `KeyPolicy`: a policy object with unknown values inside keeps what is known, the unknown
-/// values marked for the policy engine (see [`Val::policy_json`]).
-fn policy_arg(id: &str, value: Option<Val>) -> Arg {
+/// A policy property (`KeyPolicy`, `PolicyDocument`): a policy object with unknown values
+/// inside keeps what is known, the unknown values marked for the policy engine (see
+/// [`Val::policy_json`]).
+fn policy_arg(id: &str, name: &str, value: Option<Val>) -> Arg {
     match &value {
         Some(v @ Val::Map(_)) if v.unknown().is_some() => match v.policy_json() {
             Some(text) => Arg::Known(serde_json::Value::String(text)),
-            None => prop_arg(id, "KeyPolicy", value),
+            None => prop_arg(id, name, value),
         },
-        _ => prop_arg(id, "KeyPolicy", value),
+        _ => prop_arg(id, name, value),
     }
 }
 

@@ -37,6 +37,15 @@ impl<'a> Module<'a> {
                 other => Ok(other),
             }
         };
+        // `source_json` / `override_json` (AWS provider before 5.0) merge documents the way
+        // their provider version did: not rendered here, so the document is not known.
+        for old in ["source_json", "override_json"] {
+            if self.attr(block, old).is_some() {
+                return Err(unknown(format!(
+                    "{old} of the policy document (AWS provider before 5.0) is not evaluated"
+                )));
+            }
+        }
         // Source documents: merged, their sids unique.
         let mut merged: Vec<Value> = Vec::new();
         let mut id: Option<Value> = None;

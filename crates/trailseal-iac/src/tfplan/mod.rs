@@ -419,16 +419,19 @@ pub fn scan_planned(
     // Two setters, or a policy resource whose bucket cannot be told: not known.
     let mut bucket_policies: Vec<(Option<String>, &Res)> = Vec::new();
     for p in resources.iter().filter(|r| r.ty == "aws_s3_bucket_policy") {
+        // The one bucket it names; an expression that could name several buckets (or
+        // anything else), or depends on more than apply, leaves it untold.
         let target = match p.attr("bucket") {
             Attr::Known(Value::String(name)) => buckets
                 .iter()
                 .find(|(_, n, _)| n.known() == Some(&name))
                 .map(|(a, _, _)| a.clone()),
-            _ => p
-                .references("bucket")
-                .iter()
-                .find_map(|r| find(r, &["aws_s3_bucket"]))
-                .map(|b| b.address.clone()),
+            Attr::Unknown(Some(_)) => None,
+            _ => single_reference(p, "bucket", "buckets", |r| {
+                find(r, &["aws_s3_bucket"]).map(|b| b.address.clone())
+            })
+            .ok()
+            .flatten(),
         };
         bucket_policies.push((target, p));
     }
@@ -452,7 +455,11 @@ pub fn scan_planned(
             .filter(|(t, _)| t.as_deref() == Some(address))
             .map(|(_, p)| *p)
             .collect();
-        if !matches!(b.arg("policy"), Arg::Absent) {
+        // The bucket's own `policy` only when the configuration sets it: the provider also
+        // fills it from the bucket's current policy (whatever set it), which is state, not
+        // what this configuration applies.
+        if (b.config.is_none() || b.configured("policy")) && !matches!(b.arg("policy"), Arg::Absent)
+        {
             setters.push(b);
         }
         mapper::bucket_policy(
