@@ -282,3 +282,22 @@ fn cloudformation_hidden_or_conditional_setters_are_undecided() {
         Status::Indeterminate
     );
 }
+
+/// A remote module is not evaluated: it may set the bucket's policy (each PutBucketPolicy
+/// replaces the last), so the policy is not known.
+#[test]
+fn terraform_a_remote_module_may_set_the_policy() {
+    let text = format!(
+        r#"{}
+module "x" {{
+  source = "terraform-aws-modules/s3-bucket/aws"
+  bucket = aws_s3_bucket.logs.id
+}}
+"#,
+        with_policy(DOCUMENTED)
+    );
+    assert_eq!(
+        status(&hcl(&text), "aws_cloudtrail.t", "TS014"),
+        Status::Indeterminate
+    );
+}

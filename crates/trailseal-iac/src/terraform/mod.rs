@@ -269,6 +269,18 @@ pub fn scan_module_texts(
         }
     }
     out.file_problems = ev.problems;
+    // A module that was not evaluated (a remote source) may set a bucket's policy too (a
+    // bucket has one policy; each PutBucketPolicy replaces it): not known then.
+    if let Some((_, note)) = ev.notes.first() {
+        for b in &mut out.account.buckets {
+            if b.exists == trailseal_model::Fact::Known(true) {
+                b.policy = trailseal_model::Fact::Unknown(format!(
+                    "a module that was not evaluated may set it ({})",
+                    note.message
+                ));
+            }
+        }
+    }
     out.file_notes = ev.notes;
     out.module_dirs = ev.children;
     out.declared_inputs = ev.declared;
