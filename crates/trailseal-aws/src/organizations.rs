@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorErr
 use aws_smithy_runtime_api::client::result::SdkError;
 use serde::Deserialize;
 
-use crate::signed::{body_text, endpoint_url, parse_json_error, ApiError, Call};
+use crate::signed::{endpoint_url, parse_json, ApiError, Call};
 
 /// The organization of the caller's account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,26 +199,10 @@ fn parse_accounts(response: &HttpResponse) -> Result<AccountsPage, OrchestratorE
     })
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(
-    response: &HttpResponse,
-    operation: &str,
-) -> Result<T, OrchestratorError<ApiError>> {
-    let body = body_text(response);
-    if !response.status().is_success() {
-        return Err(OrchestratorError::operation(ApiError::new(
-            parse_json_error(response),
-        )));
-    }
-    serde_json::from_str(body).map_err(|e| {
-        OrchestratorError::operation(ApiError::unreadable(format!(
-            "unreadable {operation} answer: {e}"
-        )))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signed::parse_json_error;
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
 

@@ -14,14 +14,11 @@
 use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
-use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::describe;
-use crate::signed::{
-    body_text, endpoint_url, parse_json_error, partition_suffixes, ApiError, Call,
-};
+use crate::signed::{endpoint_url, parse_json, partition_suffixes, Call};
 
 /// BatchImportFindings takes at most 100 findings a call.
 pub const BATCH: usize = 100;
@@ -104,19 +101,6 @@ struct Failed {
     message: String,
 }
 
-fn parse(response: &HttpResponse) -> Result<Answer, OrchestratorError<ApiError>> {
-    if !response.status().is_success() {
-        return Err(OrchestratorError::operation(ApiError::new(
-            parse_json_error(response),
-        )));
-    }
-    serde_json::from_str(body_text(response)).map_err(|e| {
-        OrchestratorError::operation(ApiError::unreadable(format!(
-            "unreadable BatchImportFindings answer: {e}"
-        )))
-    })
-}
-
 /// BatchImportFindings of one batch in `region`.
 fn import_call(endpoint: &str, region: &str, batch: &[Value]) -> Call {
     Call {
@@ -138,19 +122,6 @@ struct FindingsPage {
     findings: Vec<Value>,
     #[serde(rename = "NextToken", default)]
     next: Option<String>,
-}
-
-fn parse_page(response: &HttpResponse) -> Result<FindingsPage, OrchestratorError<ApiError>> {
-    if !response.status().is_success() {
-        return Err(OrchestratorError::operation(ApiError::new(
-            parse_json_error(response),
-        )));
-    }
-    serde_json::from_str(body_text(response)).map_err(|e| {
-        OrchestratorError::operation(ApiError::unreadable(format!(
-            "unreadable GetFindings answer: {e}"
-        )))
-    })
 }
 
 /// The ACTIVE findings of `product_arn` in the Region (GetFindings, every page), filtered
@@ -185,7 +156,7 @@ async fn active_findings(
             body: body.to_string(),
         };
         let page = call
-            .send(config, parse_page)
+            .send(config, |r| parse_json::<FindingsPage>(r, "GetFindings"))
             .await
             .map_err(|e| describe("securityhub:GetFindings", &e))?;
         out.extend(
@@ -248,7 +219,7 @@ pub async fn import(
         });
         for batch in findings.chunks(BATCH) {
             match import_call(&endpoint, &region, batch)
-                .send(config, parse)
+                .send(config, |r| parse_json::<Answer>(r, "BatchImportFindings"))
                 .await
             {
                 Ok(answer) => {
@@ -285,7 +256,7 @@ pub async fn import(
                         .collect();
                     for batch in stale.chunks(BATCH) {
                         match import_call(&endpoint, &region, batch)
-                            .send(config, parse)
+                            .send(config, |r| parse_json::<Answer>(r, "BatchImportFindings"))
                             .await
                         {
                             Ok(answer) => {

@@ -40,6 +40,7 @@ use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::service_config::ServiceConfigKey;
+use serde::Deserialize;
 
 /// An AWS error answer (code and message), or an answer that could not be read.
 #[derive(Debug)]
@@ -249,6 +250,25 @@ pub(crate) fn parse_json_error(response: &HttpResponse) -> ErrorMetadata {
 }
 
 /// The text of an answer's body (empty when it is not UTF-8 or not in memory).
+/// The JSON answer of a JSON-protocol call (`operation` names it in the error), or the
+/// service's error when the call failed.
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
+    response: &HttpResponse,
+    operation: &str,
+) -> Result<T, OrchestratorError<ApiError>> {
+    let body = body_text(response);
+    if !response.status().is_success() {
+        return Err(OrchestratorError::operation(ApiError::new(
+            parse_json_error(response),
+        )));
+    }
+    serde_json::from_str(body).map_err(|e| {
+        OrchestratorError::operation(ApiError::unreadable(format!(
+            "unreadable {operation} answer: {e}"
+        )))
+    })
+}
+
 pub(crate) fn body_text(response: &HttpResponse) -> &str {
     response
         .body()
