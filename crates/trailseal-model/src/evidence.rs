@@ -71,6 +71,10 @@ pub struct Trail {
     pub name_unknown: Option<String>,
 }
 
+/// How many hours back from the collection a delivered log file is searched for (TS016): the
+/// collector's window and the check's reading of it.
+pub const LOG_FILE_WINDOW_HOURS: u64 = 2;
+
 /// A log file CloudTrail delivered, as HeadObject describes it (never its contents).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeliveredObject {

@@ -14,7 +14,8 @@ pub use evidence::{
     TrailStatus, EVIDENCE_SCHEMA,
 };
 pub use evidence::{
-    names_aws_managed_alias, usage_implied_by_spec, AWS_REGIONS, SYMBOLIC_ACCOUNT, SYMBOLIC_REGION,
+    names_aws_managed_alias, usage_implied_by_spec, AWS_REGIONS, LOG_FILE_WINDOW_HOURS,
+    SYMBOLIC_ACCOUNT, SYMBOLIC_REGION,
 };
 pub use fact::{Fact, NotKnown};
 pub use finding::{Finding, Muted, Severity, Status, Summary};

@@ -53,6 +53,7 @@ pub use readers::{
 };
 pub use request::{Context, KeyState, Request, RequestPrincipal, FRESH};
 pub use unknown::{unknown_reason, unknown_value};
+pub use values::parse_date;
 
 impl Policy {
     /// Parses a policy document. Fails only on problems that make evaluation unsound (not JSON,

@@ -22,7 +22,7 @@ pub(crate) fn parse_bool(s: &str) -> Option<bool> {
 
 /// Seconds since the Unix epoch for an ISO 8601 date/time (`2024-01-31`,
 /// `2024-01-31T12:00:00Z`, `2024-01-31T12:00:00.5+02:00`) or plain epoch seconds.
-pub(crate) fn parse_date(s: &str) -> Option<f64> {
+pub fn parse_date(s: &str) -> Option<f64> {
     let s = s.trim();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return s.parse::<f64>().ok();

@@ -21,7 +21,7 @@ use super::Collector;
 use crate::error::describe;
 
 /// Hours of delivery searched back from the collection time.
-pub const WINDOW_HOURS: u64 = 2;
+use trailseal_model::LOG_FILE_WINDOW_HOURS as WINDOW_HOURS;
 /// Pages of 1,000 keys read per folder at most; a window that holds more leaves the newest
 /// file unknown (said in the evidence, never guessed).
 const MAX_PAGES: usize = 5;

@@ -35,7 +35,11 @@
 //!   `AWSLogs/*` objects (HeadObject; trailseal never downloads a file).
 
 use serde_json::json;
-use trailseal_model::{DeliveredObject, Fact, Finding, Severity, Status, TrailEvidence};
+use trailseal_model::{
+    DeliveredObject, Fact, Finding, Severity, Status, TrailEvidence, LOG_FILE_WINDOW_HOURS,
+};
+
+use trailseal_policy::parse_date;
 
 use crate::support::finding;
 use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
@@ -86,24 +90,8 @@ fn compare_keys(trail_key_arn: &str, used: &str) -> KeyMatch {
     KeyMatch::Other
 }
 
-/// Seconds since the epoch of an RFC 3339 UTC time (`YYYY-MM-DDTHH:MM:SS...`).
-fn epoch_seconds(t: &str) -> Option<i64> {
-    let n = |a: usize, b: usize| t.get(a..b)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
-    let (hh, mm, ss) = (n(11, 13)?, n(14, 16)?, n(17, 19)?);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3_600 + mm * 60 + ss)
-}
-
-/// Hours of the window the collection searched (see the collector).
-const WINDOW_HOURS: i64 = 2;
+/// Hours of the window the collection searched.
+const WINDOW_HOURS: u64 = LOG_FILE_WINDOW_HOURS;
 
 fn run(ev: &TrailEvidence) -> Finding {
     let trail = &ev.trail;
@@ -161,10 +149,10 @@ fn run(ev: &TrailEvidence) -> Finding {
             // CloudTrail says it delivered within the window, yet the folder holds nothing:
             // the path searched is not where the files go.
             let recent = match (
-                status.latest_delivery_time.as_deref().and_then(epoch_seconds),
-                trail.log_file_searched_at.as_deref().and_then(epoch_seconds),
+                status.latest_delivery_time.as_deref().and_then(parse_date),
+                trail.log_file_searched_at.as_deref().and_then(parse_date),
             ) {
-                (Some(delivered), Some(at)) => at - delivered <= WINDOW_HOURS * 3_600,
+                (Some(delivered), Some(at)) => at - delivered <= (WINDOW_HOURS * 3_600) as f64,
                 _ => false,
             };
             if recent {
@@ -333,18 +321,5 @@ fn run(ev: &TrailEvidence) -> Finding {
             "Make sure the trail's key exists and the auditing principal may call kms:DescribeKey on it.",
             Some(object),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::epoch_seconds;
-
-    #[test]
-    fn rfc3339_times() {
-        assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(epoch_seconds("2026-03-01T01:30:00Z"), Some(1_772_328_600));
-        assert_eq!(epoch_seconds("2024-02-29T00:00:00Z"), Some(1_709_164_800));
-        assert_eq!(epoch_seconds("not a time"), None);
     }
 }
