@@ -43,8 +43,8 @@
 use serde_json::json;
 use trailseal_model::{Fact, Finding, Grant, NotKnown, Severity, Status, TrailEvidence};
 use trailseal_policy::{
-    evaluate, who_may_decrypt, Audience, Decision, Policy, Reader, ReaderKind, RequestPrincipal,
-    TrailContext,
+    evaluate, who_may_decrypt, Audience, Decision, Effect, Policy, Reader, ReaderKind,
+    RequestPrincipal, TrailContext,
 };
 
 use crate::support::{finding, labels, load, Loaded};
@@ -112,7 +112,7 @@ fn run(ev: &TrailEvidence) -> Finding {
             format!(" (via {})", statements.join("; "))
         }
     };
-    let grants = grant_readers(ev, &ctx);
+    let grants = grant_readers(ev, &policy, &ctx);
     let definite_grant = matches!(&grants, Fact::Known(g) if g.iter().any(|r| r.definite));
     let mut readers: Vec<String> = summary.readers.iter().map(describe).collect();
     if let Fact::Known(g) = &grants {
@@ -292,7 +292,11 @@ impl GrantReader {
 /// `EncryptionContextSubset` on `aws:cloudtrail:arn` = this trail). A grant whose grantee the
 /// key policy explicitly denies is left out. `Unknown`/`Unreadable` when the grants were not
 /// read.
-fn grant_readers(ev: &TrailEvidence, ctx: &TrailContext) -> Fact<Vec<GrantReader>> {
+fn grant_readers(
+    ev: &TrailEvidence,
+    policy: &Policy,
+    ctx: &TrailContext,
+) -> Fact<Vec<GrantReader>> {
     let Some(key) = &ev.key else {
         return Fact::Known(Vec::new());
     };
@@ -301,20 +305,6 @@ fn grant_readers(ev: &TrailEvidence, ctx: &TrailContext) -> Fact<Vec<GrantReader
         Fact::Unknown(why) => return Fact::Unknown(why.clone()),
         Fact::Unreadable(why) => return Fact::Unreadable(why.clone()),
     };
-    // The key policy's Deny statements alone, next to an Allow of everything: Allow means no
-    // Deny applies to the grantee.
-    let denies: Option<Policy> = key.policy.known().and_then(|text| {
-        let mut doc: serde_json::Value = serde_json::from_str(text).ok()?;
-        let statements = doc.get_mut("Statement")?;
-        let mut kept: Vec<serde_json::Value> = match &*statements {
-            serde_json::Value::Array(items) => items.clone(),
-            one => vec![one.clone()],
-        };
-        kept.retain(|st| st.get("Effect").and_then(|e| e.as_str()) == Some("Deny"));
-        kept.push(json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}));
-        *statements = serde_json::Value::Array(kept);
-        Policy::parse(&doc.to_string()).ok()
-    });
     let account = ev.trail.account.as_str();
     // A grant covers every log file only with Decrypt, no SourceArn (a reader's request is on
     // behalf of no resource: "Creating grants", KMS Developer Guide), no exact context (each
@@ -357,11 +347,34 @@ fn grant_readers(ev: &TrailEvidence, ctx: &TrailContext) -> Fact<Vec<GrantReader
             || resource.starts_with("assumed-role/");
         (arn.starts_with("arn:") && iam && person).then(|| RequestPrincipal::caller(arn))
     };
-    let readers = grants
+    let candidates: Vec<(&Grant, RequestPrincipal)> = grants
         .iter()
         .filter(|g| applies(g))
-        .filter_map(|g| {
-            let principal = reader_principal(g)?;
+        .filter_map(|g| Some((g, reader_principal(g)?)))
+        .collect();
+    if candidates.is_empty() {
+        return Fact::Known(Vec::new());
+    }
+    // The key policy's Deny statements alone, next to an Allow of everything: Allow means no
+    // Deny applies to the grantee.
+    let denies: Option<Policy> = Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#,
+    )
+    .ok()
+    .map(|mut allow_all| {
+        allow_all.version = policy.version.clone();
+        allow_all.statements.extend(
+            policy
+                .statements
+                .iter()
+                .filter(|st| st.effect == Effect::Deny)
+                .cloned(),
+        );
+        allow_all
+    });
+    let readers = candidates
+        .into_iter()
+        .filter_map(|(g, principal)| {
             let decision = denies
                 .as_ref()
                 .map(|p| evaluate(p, &ctx.decrypt_request(principal)).decision);
