@@ -294,3 +294,18 @@ fn organization_trails_are_checked_for_every_member() {
     ev.trail.is_multi_region = Fact::Known(true);
     assert_eq!(ts014(&ev).0, Status::Fail);
 }
+
+/// What decides the paths CloudTrail writes, not known: never a pass.
+#[test]
+fn unknown_path_facts_are_undecided() {
+    let mut ev = with(DOCUMENTED);
+    ev.trail.is_multi_region =
+        Fact::Unreadable("cloudtrail:DescribeTrails returned no IsMultiRegionTrail".into());
+    assert_eq!(ts014(&ev).0, Status::Indeterminate);
+    let mut ev = with(DOCUMENTED);
+    ev.trail.s3_key_prefix = Fact::Unknown("var.prefix has no value".into());
+    assert_eq!(ts014(&ev).0, Status::Indeterminate);
+    let mut ev = with(DOCUMENTED);
+    ev.trail.is_organization_trail = Fact::Unknown("var.org has no value".into());
+    assert_eq!(ts014(&ev).0, Status::Indeterminate);
+}
