@@ -58,6 +58,11 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     // HeadObject on that one file (its encryption metadata; HEAD needs s3:GetObject, and
     // trailseal never reads an object's contents).
     "s3:GetObject",
+    // Which buckets the account owns (a trail's bucket in the account or in another one).
+    "s3:ListAllMyBuckets",
+    // Who can read the logs (TS008, TS015): users, roles, groups and their policies, one
+    // paginated read per account.
+    "iam:GetAccountAuthorizationDetails",
 ];
 
 /// What an organization audit (`--org`, `--accounts`) adds, with the caller's credentials:
@@ -220,6 +225,27 @@ impl Collector {
             ));
         }
 
+        // Account-wide reads, beside the three phases of Region reads.
+        let (mut collection, iam, owned_buckets) = tokio::join!(
+            self.collect_regions(options, account, partition, regions, notes),
+            self.iam_details(),
+            self.owned_buckets()
+        );
+        collection.account.iam = iam;
+        collection.account.owned_buckets = owned_buckets;
+        Ok(collection)
+    }
+
+    /// The three phases of Region reads: trails, then their status, keys and buckets, then
+    /// their latest log files.
+    async fn collect_regions(
+        &self,
+        options: &CollectOptions,
+        account: String,
+        partition: String,
+        regions: Vec<String>,
+        notes: Vec<String>,
+    ) -> Collection {
         // Phase 1: every Region's trails and event data stores.
         let reads = join_all(regions.iter().map(|r| self.read_region(r))).await;
         let mut trails = TrailMap::new();
@@ -293,7 +319,7 @@ impl Collector {
         let org_id = options.organization.as_ref().map(|o| o.id.as_str());
         self.latest_log_files(&mut trails, &locations, org_id).await;
 
-        Ok(Collection {
+        Collection {
             account: AccountEvidence {
                 account,
                 partition,
@@ -309,9 +335,12 @@ impl Collector {
                 error: None,
                 organization: options.organization.clone(),
                 organization_trails,
+                iam: Fact::not_collected(),
+                owned_buckets: Fact::not_collected(),
+                trusted_accounts: Vec::new(),
             },
             notes,
-        })
+        }
     }
 
     /// Resolves every key reference and reads every distinct key once.

@@ -9,6 +9,7 @@ mod apply;
 mod collect;
 mod config;
 mod error;
+mod iam;
 pub mod journal;
 mod org;
 mod organizations;

@@ -8,6 +8,8 @@
 
 mod checks;
 mod deployment;
+mod grants;
+pub mod log_readers;
 mod support;
 
 use trailseal_model::{AccountEvidence, Evidence, Finding, Severity, TrailEvidence};

@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::fact::Fact;
+use crate::iam::IamAuthorization;
 
 fn known_none<T>() -> Fact<Option<T>> {
     Fact::Known(None)
@@ -347,6 +350,19 @@ pub struct AccountEvidence {
     /// they count for Region coverage (TS012), with the status read in the owner account.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub organization_trails: Vec<Trail>,
+    /// The account's IAM users, roles, groups and managed policies
+    /// (`iam:GetAccountAuthorizationDetails`): who the key policy's delegation to the account
+    /// and the bucket's owner really let read the logs.
+    #[serde(default)]
+    pub iam: Fact<Arc<IamAuthorization>>,
+    /// The buckets the account owns (`s3:ListBuckets`): whether a trail's bucket is in the
+    /// account (its IAM policies can then grant reading the log objects) or in another one.
+    #[serde(default)]
+    pub owned_buckets: Fact<Vec<String>>,
+    /// Accounts whose principals may read the logs (`--trusted-accounts`), besides the
+    /// account itself: set by the auditor at evaluation time, never collected (TS015).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_accounts: Vec<String>,
 }
 
 /// An AWS Organization, as far as a collection knows it.
@@ -410,6 +426,14 @@ impl AccountEvidence {
             .or(trail.s3_bucket_resource.as_ref())
             .and_then(|b| self.bucket(b))
             .cloned();
+        ev.iam = self.iam.clone();
+        ev.trusted_accounts = self.trusted_accounts.clone();
+        ev.bucket_in_account = match (&self.owned_buckets, trail.s3_bucket_name.known()) {
+            (Fact::Known(owned), Some(name)) => Fact::Known(owned.iter().any(|b| b == name)),
+            (Fact::Known(_), None) => Fact::Unknown("the trail's bucket is not known".into()),
+            (Fact::Unknown(why), _) => Fact::Unknown(why.clone()),
+            (Fact::Unreadable(why), _) => Fact::Unreadable(why.clone()),
+        };
         ev.log_folder_shared_with = self.log_folder_sharers(trail);
         // Only trails listed in their home Region can be seen: a single-Region trail of an
         // unscanned (or unreadable) Region could write into the same folder.
@@ -578,4 +602,13 @@ pub struct TrailEvidence {
     /// not scanned, or its trails could not be listed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_folder_sharers_unknown: Option<String>,
+    /// The IAM identities of the trail's account (shared, not copied, between trails).
+    #[serde(default)]
+    pub iam: Fact<Arc<IamAuthorization>>,
+    /// The bucket belongs to the trail's account.
+    #[serde(default)]
+    pub bucket_in_account: Fact<bool>,
+    /// See [`AccountEvidence::trusted_accounts`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_accounts: Vec<String>,
 }

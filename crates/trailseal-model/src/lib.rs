@@ -7,6 +7,7 @@
 pub mod evidence;
 pub mod fact;
 pub mod finding;
+pub mod iam;
 
 pub use evidence::{
     key_region, AccountEvidence, Bucket, DeliveredObject, EventDataStore, Evidence, Grant, Key,
@@ -19,3 +20,7 @@ pub use evidence::{
 };
 pub use fact::{Fact, NotKnown};
 pub use finding::{Finding, Muted, Severity, Status, Summary};
+pub use iam::{
+    AppliedPolicy, IamAuthorization, IamGroup, IamIdentity, InlinePolicy, ManagedPolicy,
+    PolicySource,
+};

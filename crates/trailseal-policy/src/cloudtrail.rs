@@ -236,6 +236,20 @@ impl TrailContext {
             .encryption_context(Self::base_context())
             .with("aws:SourceArn", KeyState::Absent)
             .with("aws:SourceAccount", KeyState::Absent);
+        self.set_principal_keys(&mut context, &principal);
+        Request {
+            principal,
+            action: "kms:Decrypt".into(),
+            resource: self.key_arn.clone(),
+            context,
+        }
+    }
+
+    /// The keys that follow from who calls, for a principal calling directly (not a service):
+    /// `kms:CallerAccount`, `aws:PrincipalAccount`, `aws:PrincipalArn` (a role's ARN for its
+    /// sessions), `aws:PrincipalIsAWSService` false; for [`RequestPrincipal::OtherAccount`] a
+    /// [`FRESH`] account.
+    pub(crate) fn set_principal_keys(&self, context: &mut Context, principal: &RequestPrincipal) {
         let partition = self.partition();
         let members_of = |account: &str| {
             KeyState::Pattern(vec![
@@ -243,7 +257,7 @@ impl TrailContext {
                 format!("arn:{partition}:sts::{account}:*"),
             ])
         };
-        let account_state = match &principal {
+        let account_state = match principal {
             RequestPrincipal::Aws { account, .. } | RequestPrincipal::AccountMember { account } => {
                 Some(KeyState::Known(vec![account.clone()]))
             }
@@ -261,7 +275,7 @@ impl TrailContext {
             context.set("aws:PrincipalServiceName", KeyState::Absent);
             context.set("aws:PrincipalServiceNamesList", KeyState::Absent);
         }
-        match &principal {
+        match principal {
             RequestPrincipal::Aws { arn, role_arn, .. } => {
                 // For an assumed-role session, aws:PrincipalArn is the role's ARN.
                 let arn = role_arn.clone().unwrap_or_else(|| arn.clone());
@@ -274,12 +288,6 @@ impl TrailContext {
                 context.set("aws:PrincipalArn", members_of(FRESH));
             }
             RequestPrincipal::Service { .. } | RequestPrincipal::Anyone => {}
-        }
-        Request {
-            principal,
-            action: "kms:Decrypt".into(),
-            resource: self.key_arn.clone(),
-            context,
         }
     }
 }

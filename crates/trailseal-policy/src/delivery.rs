@@ -166,6 +166,27 @@ impl TrailContext {
         })
     }
 
+    /// A principal reading one of the trail's log files for its home Region (`s3:GetObject`),
+    /// called directly over TLS (a reader chooses TLS: every SDK uses it); None when the object
+    /// key is not known. Keys that follow from who calls are set as for KMS
+    /// ([`TrailContext::decrypt_request`]); every other key (source IP, VPC endpoint, MFA...) is
+    /// unknown, so a policy that depends on one gives `Indeterminate`.
+    pub fn get_log_object_request(&self, principal: RequestPrincipal) -> Option<Request> {
+        let key = self.log_object_key(LogObject::Log, self.region())?;
+        let mut context = Context::unknown_by_default()
+            .known("aws:SecureTransport", "true")
+            .with("aws:SourceArn", KeyState::Absent)
+            .with("aws:SourceAccount", KeyState::Absent);
+        self.set_principal_keys(&mut context, &principal);
+        context.set("kms:CallerAccount", KeyState::Absent);
+        Some(Request {
+            principal,
+            action: "s3:GetObject".into(),
+            resource: Some(format!("{}/{key}", self.bucket_arn()?)),
+            context,
+        })
+    }
+
     /// The documented bucket policy statements that let CloudTrail deliver this trail's logs
     /// (`AWSCloudTrailAclCheck`, `AWSCloudTrailWrite`), pinned to the trail with `aws:SourceArn`;
     /// None when the bucket is not known. For an organization trail the write statement covers

@@ -31,6 +31,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod explain;
 pub mod glob;
+pub mod identity;
 pub mod json;
 pub mod lint;
 pub mod model;
@@ -45,11 +46,15 @@ pub use cloudtrail::{Given, TrailContext, CLOUDTRAIL_SERVICE};
 pub use diagnostic::{Diagnostic, Location, PolicyError, Severity};
 pub use eval::{evaluate, Decision, Evaluation, PrincipalMatch, Tri};
 pub use explain::explain;
+pub use identity::{
+    combine, evaluate_identity, parse_identity_policy, Combined, Identity, IdentityDecision,
+    ResourceKind,
+};
 pub use lint::{lint, LintReport};
 pub use model::*;
 pub use readers::{
-    who_may, who_may_administer, who_may_decrypt, Access, Audience, Reader, ReaderKind,
-    ReadersSummary,
+    named_principals, who_may, who_may_administer, who_may_decrypt, Access, Audience, Reader,
+    ReaderKind, ReadersSummary,
 };
 pub use request::{Context, KeyState, Request, RequestPrincipal, FRESH};
 pub use unknown::{unknown_reason, unknown_value};

@@ -260,7 +260,27 @@ pub fn who_may_administer(policy: &Policy, trail: &TrailContext) -> ReadersSumma
 
 /// Lists who may do `access` (see the module documentation; the same analysis for each).
 pub fn who_may(policy: &Policy, trail: &TrailContext, access: Access) -> ReadersSummary {
-    let action = access.action();
+    let candidates = candidates(policy, trail, access.action());
+    who_may_among(policy, trail, access, candidates)
+}
+
+/// Every principal `policy` names or mentions, as [`who_may`] evaluates them for `action`: the
+/// principal ARNs (Principal, NotPrincipal, literal `aws:PrincipalArn` values; a role as its
+/// session), service principals other than CloudTrail, and the IAM principals of each account
+/// id that appears anywhere ([`RequestPrincipal::AccountMember`]).
+pub fn named_principals(
+    policy: &Policy,
+    trail: &TrailContext,
+    action: &str,
+) -> Vec<RequestPrincipal> {
+    candidates(policy, trail, action)
+        .list
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+fn candidates(policy: &Policy, trail: &TrailContext, action: &str) -> Candidates {
     let mut candidates = Candidates::default();
     for s in &policy.statements {
         let grants = s.effect != Effect::Deny && covers(&s.action.items, s.action.negated, action);
@@ -288,7 +308,15 @@ pub fn who_may(policy: &Policy, trail: &TrailContext, access: Access) -> Readers
             false,
         );
     }
+    candidates
+}
 
+fn who_may_among(
+    policy: &Policy,
+    trail: &TrailContext,
+    access: Access,
+    candidates: Candidates,
+) -> ReadersSummary {
     let mut readers = Vec::new();
     let mut blocked = Vec::new();
     let mut except = Vec::new();

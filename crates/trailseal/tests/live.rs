@@ -334,6 +334,12 @@ fn audit_makes_only_read_calls_and_none_twice() {
         count("s3:ListBucket")
     );
     assert_eq!(count("s3:GetObject"), 14, "HeadObject, never a download");
+    assert_eq!(count("s3:ListAllMyBuckets"), 1, "one per account");
+    assert_eq!(
+        count("iam:GetAccountAuthorizationDetails"),
+        1,
+        "one page per account"
+    );
     let mut per_action: BTreeMap<&str, usize> = BTreeMap::new();
     for call in &calls {
         *per_action.entry(call.action.as_str()).or_default() += 1;
@@ -343,9 +349,10 @@ fn audit_makes_only_read_calls_and_none_twice() {
     // hardened bucket was added, and checks far less (bench/README.md); trailseal made 89 then.
     // Since: the 4th bucket's location, one bucket policy read per bucket (TS014), and the
     // delivered-file reads of TS016 (28 listings, 56 across midnight, 14 HeadObject), and one
-    // ListGrants per key (TS008).
+    // ListGrants per key (TS008), one IAM authorization-details page and one ListBuckets
+    // (TS015).
     assert!(
-        calls.len() <= 89 + 1 + 4 + 56 + 14 + 15,
+        calls.len() <= 89 + 1 + 4 + 56 + 14 + 15 + 2,
         "{} calls",
         calls.len()
     );

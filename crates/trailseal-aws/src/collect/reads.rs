@@ -395,6 +395,52 @@ impl Collector {
         Fact::Known(out)
     }
 
+    /// The account's IAM users, roles, groups and managed policies (one paginated read).
+    pub(super) async fn iam_details(
+        &self,
+    ) -> Fact<std::sync::Arc<trailseal_model::IamAuthorization>> {
+        let _p = self.side_permit().await;
+        match crate::iam::account_authorization_details(&self.config).await {
+            Ok(details) => Fact::Known(std::sync::Arc::new(details)),
+            Err(e) => Fact::Unreadable(describe("iam:GetAccountAuthorizationDetails", &e)),
+        }
+    }
+
+    /// The names of the buckets the account owns (ListBuckets, every page).
+    pub(super) async fn owned_buckets(&self) -> Fact<Vec<String>> {
+        let _p = self.side_permit().await;
+        let region = self
+            .config
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .s3(&region)
+                .list_buckets()
+                .max_buckets(1000)
+                .set_continuation_token(token.take())
+                .send()
+                .await;
+            match out {
+                Ok(out) => {
+                    names.extend(
+                        out.buckets()
+                            .iter()
+                            .filter_map(|b| b.name().map(str::to_owned)),
+                    );
+                    match out.continuation_token() {
+                        Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                        _ => return Fact::Known(names),
+                    }
+                }
+                Err(e) => return Fact::Unreadable(describe("s3:ListBuckets", &e)),
+            }
+        }
+    }
+
     /// A trail's bucket: its Region (GetBucketLocation, asked in the trail's home Region), then
     /// its policy (GetBucketPolicy, asked in the bucket's own Region: S3 answers a request in
     /// another Region with a redirect).

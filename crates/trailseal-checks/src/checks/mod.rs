@@ -15,11 +15,13 @@ mod ts011_key_rotation;
 mod ts012_region_covered;
 mod ts013_event_data_store_encrypted;
 mod ts014_bucket_allows_cloudtrail;
+mod ts015_log_readers_end_to_end;
 mod ts016_delivered_logs_encrypted;
 
 use crate::{Check, CheckInfo};
 
 pub use ts000_input::input_finding;
+pub(crate) use ts015_log_readers_end_to_end::CHECK as TS015;
 
 /// TS000: not a check, the catalogue entry for input that could not be read.
 pub(crate) static INPUT: CheckInfo = ts000_input::INFO;
@@ -39,5 +41,6 @@ pub(crate) static ALL: &[Check] = &[
     ts012_region_covered::CHECK,
     ts013_event_data_store_encrypted::CHECK,
     ts014_bucket_allows_cloudtrail::CHECK,
+    ts015_log_readers_end_to_end::CHECK,
     ts016_delivered_logs_encrypted::CHECK,
 ];

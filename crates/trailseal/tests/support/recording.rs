@@ -83,7 +83,18 @@ pub fn parse(recording: &str) -> Vec<Call> {
                 action
             } else if service == "s3" {
                 let method = entry["method"].as_str().unwrap_or_default();
+                // The path without scheme, host and query: "/" is the service itself.
+                let path = url
+                    .split_once("://")
+                    .map_or(url.as_str(), |(_, rest)| rest)
+                    .split_once('/')
+                    .map_or("", |(_, p)| p)
+                    .split('?')
+                    .next()
+                    .unwrap_or_default();
                 match (method, url.split_once('?').map(|(_, q)| q)) {
+                    // ListBuckets is authorized as s3:ListAllMyBuckets.
+                    ("GET", _) if path.is_empty() => "ListAllMyBuckets".to_owned(),
                     ("GET", Some(q))
                         if q.split('&').any(|p| p == "location" || p == "location=") =>
                     {

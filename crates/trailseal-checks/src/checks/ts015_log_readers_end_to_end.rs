@@ -1,0 +1,236 @@
+//! TS015 log-readers-end-to-end (high)
+//!
+//! What it checks
+//!   Who can read a log file end to end: `s3:GetObject` of the trail's log files (through the
+//!   bucket policy and, in the bucket's account, the principal's IAM policies) **and**
+//!   `kms:Decrypt` of them (through the key policy, the principal's IAM policies where the key
+//!   policy delegates to the account, and the key's grants). Every IAM user and role of the
+//!   trail's account is evaluated with its inline, attached and group policies and its
+//!   permissions boundary (`iam:GetAccountAuthorizationDetails`), together with the account's
+//!   root user, each principal and account of another account that a policy or grant names,
+//!   principals of every other account, and anonymous callers. Explicit Denies win everywhere.
+//!   Fails when principals of any account, anonymous callers, or principals of an account other
+//!   than the trail's and those given with `--trusted-accounts` can read the logs; and when no
+//!   IAM user or role can (nobody, or only the root user). Indeterminate when it depends on
+//!   values trailseal cannot know (a condition on the source IP or VPC endpoint, IAM policies
+//!   that were not read, a bucket policy that could not be read). `trailseal readers TRAIL`
+//!   prints the whole table. Not read: service control and resource control policies, session
+//!   policies, VPC endpoint policies and object ACLs (they can only take access away; CloudTrail
+//!   writes its objects with `bucket-owner-full-control`).
+//!
+//! Why it matters
+//!   "Who can read our audit logs" is the question an auditor asks, and the answer needs all
+//!   four locks at once: a bucket open to everyone is harmless if nobody else can decrypt, and a
+//!   key policy that delegates to the account means every role whose IAM policy says
+//!   `kms:Decrypt` on `*` can decrypt. Logs readable by another account leak the whole account's
+//!   activity; logs nobody can read are useless in an investigation.
+//!
+//! Example
+//!   A bucket policy granting `s3:GetObject` on `AWSLogs/*` to a partner account's role, with a
+//!   key policy that grants `kms:Decrypt` to `"*"` limited by `kms:CallerAccount` to both
+//!   accounts; or a role of the account with `s3:GetObject` and `kms:Decrypt` on `*` in its IAM
+//!   policy (a reader, through the default key policy's delegation to the account), next to a
+//!   public bucket policy (not a reader: nobody outside can decrypt).
+//!
+//! How to fix
+//!   Remove the grant to the other account from the bucket policy or the key policy (or list the
+//!   account with `--trusted-accounts` if it is meant to read the logs, such as a security
+//!   tooling account). When nobody can read: give your investigators' role `s3:GetObject` on
+//!   the log prefix and `kms:Decrypt` on the key (the key policy must allow it: `trailseal
+//!   explain TS008`). Run `trailseal readers TRAIL` to see who can read and through which
+//!   statements.
+
+use serde_json::json;
+use trailseal_model::{Finding, Severity, Status, TrailEvidence};
+use trailseal_policy::Tri;
+
+use crate::log_readers::{analyse, shown, LogReaders, Row, RowKind};
+use crate::support::{early, finding, load};
+use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
+
+pub(crate) const CHECK: Check = Check {
+    info: CheckInfo {
+        code: "TS015",
+        name: "log-readers-end-to-end",
+        severity: Severity::High,
+        title: "the logs can be read by another account or by anyone, or by no IAM principal",
+        compliance: CONTROL_COMPLIANCE,
+        applies: Applies::ACCOUNT,
+        compliant: false,
+        source: include_str!("ts015_log_readers_end_to_end.rs"),
+    },
+    runner: Runner::Trail(run),
+};
+
+/// Readers named in a message, at most.
+const NAMED: usize = 8;
+
+fn names<'a>(rows: impl Iterator<Item = &'a Row>) -> String {
+    let all: Vec<String> = rows.map(|r| shown(&r.principal)).collect();
+    let more = all.len().saturating_sub(NAMED);
+    let mut text = all.into_iter().take(NAMED).collect::<Vec<_>>().join(", ");
+    if more > 0 {
+        text += &format!(" and {more} more");
+    }
+    text
+}
+
+fn run(ev: &TrailEvidence) -> Finding {
+    let info = &CHECK.info;
+    let loaded = match load(info, ev) {
+        Ok(l) => l,
+        Err(f) => return *f,
+    };
+    let table = match analyse(ev, &loaded) {
+        Ok(t) => t,
+        Err(why) => {
+            return *early(
+                info,
+                ev,
+                Status::Fail,
+                format!("nobody can read the logs: {why}"),
+                "Fix delivery first (trailseal explain TS014).",
+            )
+        }
+    };
+    let (status, message, remediation) = verdict(ev, &table);
+    let row_json = |r: &Row| {
+        json!({
+            "principal": shown(&r.principal),
+            "account": r.account,
+            "kind": r.kind,
+            "via": r.via(),
+            "depends_on": r.depends_on(),
+        })
+    };
+    let evidence = json!({
+        "readers": table.readers().map(row_json).collect::<Vec<_>>(),
+        "conditional": table.conditional().map(row_json).collect::<Vec<_>>(),
+        "partial": table.partial().count(),
+        "trusted_accounts": ev.trusted_accounts,
+        "not_read": table.notes,
+    });
+    finding(info, ev, status, message, remediation, evidence)
+}
+
+fn verdict(ev: &TrailEvidence, t: &LogReaders) -> (Status, String, String) {
+    let trusted = |r: &Row| {
+        !r.kind.eq(&RowKind::AnyAccount)
+            && !r.kind.eq(&RowKind::Anonymous)
+            && r.account
+                .as_deref()
+                .is_some_and(|a| a == t.account || ev.trusted_accounts.iter().any(|x| x == a))
+    };
+    let untrusted_readers: Vec<&Row> = t.readers().filter(|r| !trusted(r)).collect();
+    if !untrusted_readers.is_empty() {
+        return (
+            Status::Fail,
+            format!(
+                "the logs can be read (decrypted and downloaded) outside the trusted accounts by: {} ({})",
+                names(untrusted_readers.iter().copied()),
+                untrusted_readers
+                    .iter()
+                    .take(3)
+                    .map(|r| format!("{}: {}", shown(&r.principal), r.via()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            "Remove those grants from the bucket policy or the key policy, or list the account \
+             with --trusted-accounts if it is meant to read the logs. `trailseal readers` shows \
+             every reader and the deciding statements."
+                .to_owned(),
+        );
+    }
+    let untrusted_maybe: Vec<&Row> = t.conditional().filter(|r| !trusted(r)).collect();
+    let iam_readers: Vec<&Row> = t
+        .readers()
+        .filter(|r| r.kind != RowKind::Root && trusted(r))
+        .collect();
+    if !untrusted_maybe.is_empty() {
+        let keys: Vec<String> =
+            untrusted_maybe
+                .iter()
+                .flat_map(|r| r.depends_on())
+                .fold(Vec::new(), |mut acc, k| {
+                    if !acc.contains(&k) {
+                        acc.push(k);
+                    }
+                    acc
+                });
+        return (
+            Status::Indeterminate,
+            format!(
+                "whether {} can read the logs depends on {}",
+                names(untrusted_maybe.iter().copied()),
+                keys.join(", ")
+            ),
+            "Make sure those conditions keep other accounts out, or remove the grants. \
+             `trailseal readers` shows the deciding statements."
+                .to_owned(),
+        );
+    }
+    if !iam_readers.is_empty() {
+        let mut message = format!(
+            "only principals of trusted accounts can read the logs: {}",
+            names(iam_readers.iter().copied())
+        );
+        if !t.notes.is_empty() {
+            message += &format!(" (not read: {})", t.notes.join("; "));
+        }
+        return (Status::Pass, message, "Nothing to do.".to_owned());
+    }
+    let trusted_maybe: Vec<&Row> = t
+        .conditional()
+        .filter(|r| r.kind != RowKind::Root)
+        .collect();
+    if !trusted_maybe.is_empty() {
+        let keys: Vec<String> =
+            trusted_maybe
+                .iter()
+                .flat_map(|r| r.depends_on())
+                .fold(Vec::new(), |mut acc, k| {
+                    if !acc.contains(&k) {
+                        acc.push(k);
+                    }
+                    acc
+                });
+        return (
+            Status::Indeterminate,
+            format!(
+                "no IAM user or role is known to be able to read the logs; {} may, depending on {}",
+                names(trusted_maybe.iter().copied()),
+                keys.join(", ")
+            ),
+            "Give your investigators' role s3:GetObject on the log prefix and kms:Decrypt on the key."
+                .to_owned(),
+        );
+    }
+    let root = if t.readers().any(|r| r.kind == RowKind::Root) {
+        " but the account's root user"
+    } else {
+        ""
+    };
+    let partial: Vec<String> = t
+        .partial()
+        .take(NAMED)
+        .map(|r| {
+            let can = if r.decrypt.allowed() == Tri::True {
+                "decrypt only"
+            } else {
+                "read the objects only"
+            };
+            format!("{} ({can})", shown(&r.principal))
+        })
+        .collect();
+    let mut message = format!("nobody{root} can read the logs end to end");
+    if !partial.is_empty() {
+        message += &format!("; {}", partial.join(", "));
+    }
+    (
+        Status::Fail,
+        message,
+        "Give your investigators' role s3:GetObject on the log prefix and kms:Decrypt on the \
+         key (the key policy must allow it: trailseal explain TS008)."
+            .to_owned(),
+    )
+}

@@ -1,0 +1,579 @@
+//! Who can read a trail's log files end to end (TS015, `trailseal readers`): `s3:GetObject` of a
+//! log file through the bucket policy and the principal's IAM policies, **and** `kms:Decrypt`
+//! of it through the key policy, the principal's IAM policies and the key's grants.
+//!
+//! Every principal the analysis can tell apart is a row:
+//! - the trail account's root user (not subject to IAM policies);
+//! - each IAM user and role of the trail's account (`iam:GetAccountAuthorizationDetails`;
+//!   service-linked roles left out), with its inline, attached and group policies and its
+//!   permissions boundary; when those were not read, one row for "IAM principals of the
+//!   account" that depends on them;
+//! - each principal and account the key policy, the bucket policy or a grant names from another
+//!   account (their own IAM policies are their account's business: a cross-account grant counts
+//!   as a reader);
+//! - principals of every account neither policy names, and anonymous callers (S3 only).
+//!
+//! Each side is combined as IAM does (see `trailseal_policy::identity`): a KMS key policy must
+//! allow, directly or by delegating to the account; within the bucket's account, the bucket
+//! policy or the principal's IAM policies allow; across accounts both must. Any explicit Deny
+//! wins. Not read: service control and resource control policies, session policies, VPC
+//! endpoint policies and object ACLs (CloudTrail writes its objects with
+//! `bucket-owner-full-control`, which grants only the bucket owner). Those can only take access
+//! away, so a listed reader may in fact be refused; a principal not listed cannot read.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use serde::Serialize;
+use trailseal_model::{Fact, IamAuthorization, IamIdentity, PolicySource, TrailEvidence};
+use trailseal_policy::{
+    combine, evaluate, named_principals, parse_identity_policy, Combined, Decision, Identity,
+    Policy, RequestPrincipal, ResourceKind, TrailContext, Tri, FRESH,
+};
+
+use crate::grants::{grant_readers, GrantReader};
+use crate::support::Loaded;
+
+/// What kind of principal a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    /// The trail account's root user.
+    Root,
+    User,
+    Role,
+    /// IAM principals of the trail's account whose policies were not read.
+    AccountPrincipals,
+    /// A principal of another account, named by a policy or a grant.
+    Named,
+    /// The IAM principals of another account the policies name (their IAM policies decide).
+    OtherAccountPrincipals,
+    /// Principals of every account the policies do not name.
+    AnyAccount,
+    /// Anonymous callers (S3 only: KMS never serves them).
+    Anonymous,
+}
+
+impl RowKind {
+    /// Outside the trail's account, or anyone.
+    fn is_public(self) -> bool {
+        matches!(self, RowKind::AnyAccount | RowKind::Anonymous)
+    }
+}
+
+/// One side of reading a log file (decrypt or S3 read) for one principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Side {
+    pub decision: Decision,
+    /// The statements (and grants) that allow or deny.
+    pub via: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl Side {
+    fn from(c: Combined) -> Side {
+        Side {
+            decision: c.decision,
+            via: c.via,
+            depends_on: c.unknown_keys,
+        }
+    }
+
+    fn unknown(why: &str) -> Side {
+        Side {
+            decision: Decision::Indeterminate,
+            via: Vec::new(),
+            depends_on: vec![why.to_owned()],
+        }
+    }
+
+    pub fn allowed(&self) -> Tri {
+        match self.decision {
+            Decision::Allow => Tri::True,
+            Decision::Indeterminate => Tri::Unknown,
+            _ => Tri::False,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub principal: String,
+    /// The principal's account (None for rows of every account, or anonymous).
+    pub account: Option<String>,
+    pub kind: RowKind,
+    pub decrypt: Side,
+    pub read: Side,
+}
+
+impl Row {
+    /// Can read a log file end to end: decrypt and read.
+    pub fn reader(&self) -> Tri {
+        self.decrypt.allowed().and(self.read.allowed())
+    }
+
+    /// Not in the trail's account (or anyone).
+    pub fn outside(&self, account: &str) -> bool {
+        self.kind.is_public() || self.account.as_deref().is_some_and(|a| a != account)
+    }
+
+    /// `kms: ...; s3: ...` for the allowing sides.
+    pub fn via(&self) -> String {
+        let mut parts = Vec::new();
+        for (name, side) in [("kms", &self.decrypt), ("s3", &self.read)] {
+            if side.decision != Decision::ImplicitDeny && !side.via.is_empty() {
+                parts.push(format!("{name}: {}", side.via.join(", ")));
+            }
+        }
+        parts.join("; ")
+    }
+
+    pub fn depends_on(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for k in self.decrypt.depends_on.iter().chain(&self.read.depends_on) {
+            if !out.contains(k) {
+                out.push(k.clone());
+            }
+        }
+        out
+    }
+}
+
+/// The analysis for one trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogReaders {
+    pub trail: String,
+    pub account: String,
+    pub rows: Vec<Row>,
+    /// What was not read, so that rows may be missing or undecided.
+    pub notes: Vec<String>,
+}
+
+impl LogReaders {
+    /// Principals that can read a log file end to end.
+    pub fn readers(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.reader() == Tri::True)
+    }
+    /// Principals that may read, depending on values trailseal cannot know.
+    pub fn conditional(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.reader() == Tri::Unknown)
+    }
+    /// Principals that can only decrypt, or only read the objects.
+    pub fn partial(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| {
+            r.reader() == Tri::False
+                && (r.decrypt.decision == Decision::Allow || r.read.decision == Decision::Allow)
+        })
+    }
+}
+
+/// The bucket side as far as it is known.
+enum BucketSide {
+    Policy(Rc<Policy>),
+    /// No bucket policy: only the owner account's IAM policies grant.
+    NoPolicy,
+    Unknown(String),
+}
+
+/// Reads the bucket policy; `Err` when nothing can be read at all (no bucket).
+fn bucket_side(ev: &TrailEvidence) -> Result<BucketSide, String> {
+    let Some(bucket) = &ev.bucket else {
+        return Ok(BucketSide::Unknown("the bucket was not collected".into()));
+    };
+    if bucket.exists.is(&false) == Some(true) {
+        return Err(format!("the bucket {} does not exist", bucket.name));
+    }
+    Ok(match &bucket.policy {
+        Fact::Known(Some(text)) => match Policy::parse(text) {
+            Ok(p) => BucketSide::Policy(Rc::new(p)),
+            Err(e) => BucketSide::Unknown(format!("the bucket policy is not valid: {e}")),
+        },
+        Fact::Known(None) => BucketSide::NoPolicy,
+        Fact::Unknown(why) | Fact::Unreadable(why) => {
+            BucketSide::Unknown(format!("the bucket policy could not be read: {why}"))
+        }
+    })
+}
+
+/// The parsed identity policies of the account, managed policies parsed once.
+struct Identities<'a> {
+    iam: &'a IamAuthorization,
+    managed: HashMap<&'a str, Result<Arc<Policy>, String>>,
+}
+
+impl<'a> Identities<'a> {
+    fn new(iam: &'a IamAuthorization) -> Self {
+        Identities {
+            iam,
+            managed: HashMap::new(),
+        }
+    }
+
+    fn parse(&mut self, arn: &'a str, document: Option<&'a str>) -> Result<Arc<Policy>, String> {
+        self.managed
+            .entry(arn)
+            .or_insert_with(|| match document {
+                Some(text) => parse_identity_policy(text)
+                    .map(Arc::new)
+                    .map_err(|e| format!("{arn} is not a valid policy: {e}")),
+                None => Err(format!("{arn} was not listed with its document")),
+            })
+            .clone()
+    }
+
+    fn identity(&mut self, who: &'a IamIdentity) -> Identity {
+        let mut out = Identity {
+            is_role: who.arn.contains(":role/"),
+            ..Identity::default()
+        };
+        match self.iam.applied_policies(who) {
+            Err(group) => out
+                .unreadable
+                .push(format!("the policies of group {group} were not listed")),
+            Ok(applied) => {
+                for p in applied {
+                    let label = p.source.to_string();
+                    let parsed = match p.source {
+                        PolicySource::Managed(arn) | PolicySource::GroupManaged { arn, .. } => {
+                            self.parse(arn, p.document)
+                        }
+                        PolicySource::Inline(_) | PolicySource::GroupInline { .. } => {
+                            match p.document {
+                                Some(text) => parse_identity_policy(text)
+                                    .map(Arc::new)
+                                    .map_err(|e| format!("{label} is not a valid policy: {e}")),
+                                None => Err(format!("{label} has no document")),
+                            }
+                        }
+                    };
+                    match parsed {
+                        Ok(policy) => out.policies.push((label, policy)),
+                        Err(why) => out.unreadable.push(why),
+                    }
+                }
+            }
+        }
+        if let Some(arn) = &who.permissions_boundary {
+            let document = self.iam.policy(arn).and_then(|p| p.document.as_deref());
+            match self.parse(arn, document) {
+                Ok(policy) => out.boundary = Some((format!("permissions boundary {arn}"), policy)),
+                Err(why) => out.unreadable.push(format!("permissions boundary: {why}")),
+            }
+        }
+        out
+    }
+}
+
+/// The request context of the log files' reads: the trail's (the owner account's own log
+/// folder for an organization trail).
+fn reading_context(ev: &TrailEvidence, base: &TrailContext) -> TrailContext {
+    let bucket = ev
+        .trail
+        .s3_bucket_name
+        .known()
+        .filter(|b| !b.is_empty())
+        .cloned();
+    let mut ctx = base.clone();
+    if let Some(b) = bucket {
+        ctx = ctx.with_bucket(&b);
+    }
+    match &ev.organization {
+        Some(org) => ctx.for_member(&org.id, &ev.trail.account),
+        None => ctx,
+    }
+}
+
+/// Runs the analysis on the loaded key policy (see [`crate::support::load`]).
+pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders, String> {
+    let account = ev.trail.account.clone();
+    let key_policy = &loaded.policy;
+    let ctx = reading_context(ev, &loaded.ctx);
+    let bucket = bucket_side(ev)?;
+    let mut notes = Vec::new();
+    let key_account = ev
+        .key
+        .as_ref()
+        .and_then(|k| k.arn.as_deref())
+        .and_then(|a| a.split(':').nth(4))
+        .unwrap_or(account.as_str())
+        .to_owned();
+    let bucket_in_account = match &ev.bucket_in_account {
+        Fact::Known(b) => Some(*b),
+        Fact::Unknown(why) | Fact::Unreadable(why) => {
+            notes.push(format!(
+                "whether the bucket is in account {account} is not known ({why})"
+            ));
+            None
+        }
+    };
+    if bucket_in_account == Some(false) {
+        notes.push(
+            "the bucket is in another account: its principals may read the objects through \
+             their own IAM policies (audit that account)"
+                .to_owned(),
+        );
+    }
+    if let BucketSide::Unknown(why) = &bucket {
+        notes.push(why.clone());
+    }
+    let grants = grant_readers(ev, key_policy, &ctx);
+    let grant_list: Vec<GrantReader> = match &grants {
+        Fact::Known(g) => g.clone(),
+        Fact::Unknown(why) | Fact::Unreadable(why) => {
+            notes.push(format!("the key's grants could not be read: {why}"));
+            Vec::new()
+        }
+    };
+
+    let analysis = Analysis {
+        account: &account,
+        key_account: &key_account,
+        key_policy,
+        bucket: &bucket,
+        bucket_in_account,
+        ctx: &ctx,
+        grants: &grant_list,
+        grants_known: grants.is_known(),
+    };
+    let mut rows = Vec::new();
+    // The trail account's root user.
+    let root_arn = format!("arn:{}:iam::{account}:root", ctx.partition());
+    rows.push(analysis.row(
+        root_arn.clone(),
+        Some(account.clone()),
+        RowKind::Root,
+        RequestPrincipal::aws(&root_arn),
+        Some(&Identity::root()),
+    ));
+    // The account's IAM users and roles.
+    match &ev.iam {
+        Fact::Known(iam) => {
+            let mut identities = Identities::new(iam);
+            for who in iam.principals() {
+                let identity = identities.identity(who);
+                let kind = if identity.is_role {
+                    RowKind::Role
+                } else {
+                    RowKind::User
+                };
+                rows.push(analysis.row(
+                    who.arn.clone(),
+                    Some(account.clone()),
+                    kind,
+                    RequestPrincipal::caller(&who.arn),
+                    Some(&identity),
+                ));
+            }
+        }
+        Fact::Unknown(why) | Fact::Unreadable(why) => {
+            notes.push(format!("the account's IAM policies were not read: {why}"));
+            let identity = Identity {
+                unreadable: vec![format!("the IAM policies of account {account}")],
+                ..Identity::default()
+            };
+            rows.push(analysis.row(
+                format!("IAM principals of account {account}"),
+                Some(account.clone()),
+                RowKind::AccountPrincipals,
+                RequestPrincipal::AccountMember {
+                    account: account.clone(),
+                },
+                Some(&identity),
+            ));
+        }
+    }
+    // Principals and accounts of other accounts that a policy or a grant names.
+    let mut others: Vec<RequestPrincipal> = named_principals(key_policy, &ctx, "kms:Decrypt");
+    if let BucketSide::Policy(p) = &bucket {
+        for q in named_principals(p, &ctx, "s3:GetObject") {
+            if !others.contains(&q) {
+                others.push(q);
+            }
+        }
+    }
+    for g in &grant_list {
+        let q = match g.principal.strip_suffix(":root") {
+            Some(_) => RequestPrincipal::AccountMember {
+                account: g.principal.split(':').nth(4).unwrap_or_default().to_owned(),
+            },
+            None => RequestPrincipal::caller(&g.principal),
+        };
+        if !others.contains(&q) {
+            others.push(q);
+        }
+    }
+    for q in others {
+        let (name, other_account, kind) = match &q {
+            RequestPrincipal::Aws { account: a, .. } if *a != account => {
+                (q.describe(), a.clone(), RowKind::Named)
+            }
+            RequestPrincipal::AccountMember { account: a } if *a != account => (
+                format!("IAM principals of account {a}"),
+                a.clone(),
+                RowKind::OtherAccountPrincipals,
+            ),
+            _ => continue,
+        };
+        rows.push(analysis.row(name, Some(other_account), kind, q, None));
+    }
+    rows.push(analysis.row(
+        "principals of every account the policies do not name".to_owned(),
+        None,
+        RowKind::AnyAccount,
+        RequestPrincipal::OtherAccount,
+        None,
+    ));
+    let mut anonymous = analysis.row(
+        "anonymous (unauthenticated) callers".to_owned(),
+        None,
+        RowKind::Anonymous,
+        RequestPrincipal::Anyone,
+        None,
+    );
+    // KMS serves no anonymous caller.
+    anonymous.decrypt = Side {
+        decision: Decision::ImplicitDeny,
+        via: Vec::new(),
+        depends_on: Vec::new(),
+    };
+    rows.push(anonymous);
+    Ok(LogReaders {
+        trail: ev.trail.arn.clone(),
+        account,
+        rows,
+        notes,
+    })
+}
+
+struct Analysis<'a> {
+    account: &'a str,
+    key_account: &'a str,
+    key_policy: &'a Policy,
+    bucket: &'a BucketSide,
+    bucket_in_account: Option<bool>,
+    ctx: &'a TrailContext,
+    grants: &'a [GrantReader],
+    grants_known: bool,
+}
+
+/// A principal of another account controls its own IAM policies: taken as allowing.
+fn self_granted() -> Identity {
+    Identity {
+        root: true,
+        ..Identity::default()
+    }
+}
+
+impl Analysis<'_> {
+    /// One row; `identity` is None for principals of other accounts (their IAM policies are
+    /// taken as allowing: that account decides).
+    fn row(
+        &self,
+        principal: String,
+        account: Option<String>,
+        kind: RowKind,
+        who: RequestPrincipal,
+        identity: Option<&Identity>,
+    ) -> Row {
+        let own = identity.cloned().unwrap_or_else(self_granted);
+        let in_account = account.as_deref() == Some(self.account);
+        let decrypt = self.decrypt(&who, &own, in_account, &principal);
+        let read = self.read(&who, &own, in_account);
+        Row {
+            principal,
+            account,
+            kind,
+            decrypt,
+            read,
+        }
+    }
+
+    fn decrypt(
+        &self,
+        who: &RequestPrincipal,
+        identity: &Identity,
+        in_account: bool,
+        name: &str,
+    ) -> Side {
+        let request = self.ctx.decrypt_request(who.clone());
+        let eval = evaluate(self.key_policy, &request);
+        let kind = if in_account && self.key_account == self.account {
+            ResourceKind::KmsKey
+        } else {
+            ResourceKind::OtherAccount
+        };
+        let mut side = Side::from(combine(kind, self.key_policy, &eval, identity, &request));
+        // A grant to this principal (or its role) allows as well, unless a Deny applies.
+        if side.decision != Decision::Allow && side.decision != Decision::ExplicitDeny {
+            let role = match who {
+                RequestPrincipal::Aws { role_arn, .. } => role_arn.as_deref(),
+                _ => None,
+            };
+            let grant = self
+                .grants
+                .iter()
+                .find(|g| g.principal == name || Some(g.principal.as_str()) == role);
+            if let Some(g) = grant {
+                side.via.push(format!("grant {}", g.grant_id));
+                side.decision = if g.definite {
+                    Decision::Allow
+                } else {
+                    Decision::Indeterminate
+                };
+            } else if !self.grants_known && side.decision == Decision::ImplicitDeny {
+                side = Side::unknown("the key's grants");
+            }
+        }
+        side
+    }
+
+    fn read(&self, who: &RequestPrincipal, identity: &Identity, in_account: bool) -> Side {
+        let Some(request) = self.ctx.get_log_object_request(who.clone()) else {
+            return Side::unknown("the log files' path (bucket, prefix or organization)");
+        };
+        let policy = match self.bucket {
+            BucketSide::Policy(p) => p.clone(),
+            BucketSide::NoPolicy => Rc::new(empty_policy()),
+            BucketSide::Unknown(_) => return Side::unknown("the bucket policy"),
+        };
+        let eval = evaluate(&policy, &request);
+        let same = |kind| Side::from(combine(kind, &policy, &eval, identity, &request));
+        if !in_account {
+            return same(ResourceKind::OtherAccount);
+        }
+        match self.bucket_in_account {
+            Some(true) => same(ResourceKind::Other),
+            Some(false) => same(ResourceKind::OtherAccount),
+            None => {
+                let (a, b) = (same(ResourceKind::Other), same(ResourceKind::OtherAccount));
+                if a.decision == b.decision {
+                    a
+                } else {
+                    Side::unknown("whether the bucket is in the account")
+                }
+            }
+        }
+    }
+}
+
+fn empty_policy() -> Policy {
+    Policy {
+        version: Some("2012-10-17".into()),
+        id: None,
+        statements: Vec::new(),
+    }
+}
+
+/// A session name trailseal made up (see [`RequestPrincipal::caller`]) never shows.
+pub(crate) fn shown(principal: &str) -> String {
+    principal.replace(FRESH, "*")
+}
+
+/// The whole analysis, for `trailseal readers`: `Err` says why it cannot run (the key policy
+/// or the bucket cannot be read).
+pub fn log_readers(ev: &TrailEvidence) -> Result<LogReaders, String> {
+    let loaded = crate::support::load(&crate::checks::TS015.info, ev).map_err(|f| f.message)?;
+    analyse(ev, &loaded)
+}

@@ -1,0 +1,347 @@
+//! TS015 and the end-to-end readers analysis: a reader needs `s3:GetObject` on a log file AND
+//! `kms:Decrypt` of it, each through resource policy and IAM policies as IAM combines them
+//! (IAM User Guide, "Policy evaluation logic"; KMS Developer Guide, "Key policies": a key policy
+//! naming the account delegates to IAM policies).
+
+use std::sync::Arc;
+
+use trailseal_checks::log_readers::{log_readers, RowKind};
+use trailseal_checks::run_trail_checks;
+use trailseal_model::{
+    Bucket, Fact, Grant, IamAuthorization, IamGroup, IamIdentity, InlinePolicy, Key, ManagedPolicy,
+    Status, Trail, TrailEvidence,
+};
+use trailseal_policy::Tri;
+
+const ACCOUNT: &str = "111122223333";
+const OTHER: &str = "999988887777";
+const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/main";
+const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// The default key policy shape: the account root (delegation to IAM), CloudTrail encrypts.
+const KEY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
+  {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+  {"Sid":"CT","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"kms:GenerateDataKey*","Resource":"*"}]}"#;
+
+/// CloudTrail's documented statements only.
+const BUCKET_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
+  {"Sid":"AWSCloudTrailAclCheck","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::logs"},
+  {"Sid":"AWSCloudTrailWrite","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/*"}]}"#;
+
+const READ_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","kms:Decrypt"],"Resource":"*"}]}"#;
+const DECRYPT_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#;
+
+fn role(name: &str, inline: &[&str]) -> IamIdentity {
+    IamIdentity {
+        arn: format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
+        name: name.into(),
+        path: "/".into(),
+        inline: inline
+            .iter()
+            .enumerate()
+            .map(|(i, d)| InlinePolicy {
+                name: format!("p{i}"),
+                document: (*d).into(),
+            })
+            .collect(),
+        ..IamIdentity::default()
+    }
+}
+
+fn evidence(key_policy: &str, bucket_policy: Option<&str>, iam: IamAuthorization) -> TrailEvidence {
+    let mut trail = Trail::from_arn(TRAIL);
+    trail.kms_key_id = Fact::Known(Some(KEY.into()));
+    trail.s3_bucket_name = Fact::Known("logs".into());
+    trail.s3_key_prefix = Fact::Known(None);
+    trail.is_organization_trail = Fact::Known(false);
+    TrailEvidence {
+        trail,
+        key: Some(Key {
+            arn: Some(KEY.into()),
+            region: Fact::Known("us-east-1".into()),
+            policy: Fact::Known(key_policy.into()),
+            grants: Fact::Known(vec![]),
+            ..Key::default()
+        }),
+        bucket: Some(Bucket {
+            name: "logs".into(),
+            region: Fact::Known("us-east-1".into()),
+            exists: Fact::Known(true),
+            policy: Fact::Known(bucket_policy.map(str::to_owned)),
+        }),
+        iam: Fact::Known(Arc::new(iam)),
+        bucket_in_account: Fact::Known(true),
+        ..TrailEvidence::default()
+    }
+}
+
+fn ts015(ev: &TrailEvidence) -> (Status, String) {
+    let f = run_trail_checks(ev, &["TS015"]).remove(0);
+    (f.status, f.message)
+}
+
+fn reader(ev: &TrailEvidence, principal: &str) -> Tri {
+    let t = log_readers(ev).expect("analysis");
+    t.rows
+        .iter()
+        .find(|r| r.principal == principal)
+        .unwrap_or_else(|| panic!("no row {principal}: {:#?}", t.rows))
+        .reader()
+}
+
+#[test]
+fn a_role_with_decrypt_on_everything_through_the_account_delegation_is_a_reader() {
+    let iam = IamAuthorization {
+        roles: vec![role("Investigator", &[READ_ALL]), role("Builder", &[])],
+        ..IamAuthorization::default()
+    };
+    let ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), iam);
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Investigator"),
+        Tri::True
+    );
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Builder"),
+        Tri::False
+    );
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Pass, "{message}");
+    assert!(message.contains("role/Investigator"), "{message}");
+    assert!(!message.contains("Builder"), "{message}");
+}
+
+#[test]
+fn a_user_who_can_decrypt_but_not_read_the_objects_is_not_a_reader() {
+    let user = IamIdentity {
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+        name: "alice".into(),
+        path: "/".into(),
+        inline: vec![InlinePolicy {
+            name: "d".into(),
+            document: DECRYPT_ONLY.into(),
+        }],
+        ..IamIdentity::default()
+    };
+    let iam = IamAuthorization {
+        users: vec![user],
+        ..IamAuthorization::default()
+    };
+    let ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), iam);
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:user/alice"),
+        Tri::False
+    );
+    let t = log_readers(&ev).expect("analysis");
+    assert_eq!(t.partial().count(), 1);
+    // Only the root user can read: a finding.
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("root user"), "{message}");
+    assert!(message.contains("user/alice (decrypt only)"), "{message}");
+}
+
+#[test]
+fn group_policies_managed_policies_and_boundaries_count() {
+    let managed = ManagedPolicy {
+        arn: format!("arn:aws:iam::{ACCOUNT}:policy/ReadLogs"),
+        name: "ReadLogs".into(),
+        document: Some(READ_ALL.into()),
+    };
+    let deny_kms = ManagedPolicy {
+        arn: format!("arn:aws:iam::{ACCOUNT}:policy/NoKms"),
+        name: "NoKms".into(),
+        document: Some(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
+                .into(),
+        ),
+    };
+    let user = IamIdentity {
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/bob"),
+        name: "bob".into(),
+        groups: vec!["auditors".into()],
+        ..IamIdentity::default()
+    };
+    let mut bounded = role("Bounded", &[]);
+    bounded.attached = vec![managed.arn.clone()];
+    bounded.permissions_boundary = Some(deny_kms.arn.clone());
+    let iam = IamAuthorization {
+        users: vec![user],
+        roles: vec![bounded],
+        groups: vec![IamGroup {
+            arn: format!("arn:aws:iam::{ACCOUNT}:group/auditors"),
+            name: "auditors".into(),
+            attached: vec![managed.arn.clone()],
+            ..IamGroup::default()
+        }],
+        policies: vec![managed, deny_kms],
+    };
+    let ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), iam);
+    assert_eq!(reader(&ev, "arn:aws:iam::111122223333:user/bob"), Tri::True);
+    // The boundary allows no KMS action: the role cannot decrypt.
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Bounded"),
+        Tri::False
+    );
+}
+
+#[test]
+fn an_explicit_deny_in_the_bucket_policy_or_an_iam_policy_wins() {
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let iam = IamAuthorization {
+        roles: vec![role("Investigator", &[READ_ALL, deny])],
+        ..IamAuthorization::default()
+    };
+    let ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), iam);
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Investigator"),
+        Tri::False
+    );
+}
+
+#[test]
+fn a_public_bucket_is_not_a_leak_while_nobody_outside_can_decrypt() {
+    let public = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Public","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}]}"#;
+    let iam = IamAuthorization {
+        roles: vec![role("Investigator", &[READ_ALL])],
+        ..IamAuthorization::default()
+    };
+    let ev = evidence(KEY_POLICY, Some(public), iam.clone());
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Pass, "{message}");
+    let t = log_readers(&ev).expect("analysis");
+    let anonymous = t
+        .rows
+        .iter()
+        .find(|r| r.kind == RowKind::Anonymous)
+        .expect("row");
+    assert_eq!(anonymous.read.decision, trailseal_policy::Decision::Allow);
+    assert_eq!(anonymous.reader(), Tri::False);
+
+    // With a key policy open to every account too, anyone can read the logs.
+    let open_key = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"Open","Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let (status, message) = ts015(&evidence(open_key, Some(public), iam));
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("every account"), "{message}");
+}
+
+#[test]
+fn another_account_readable_through_both_policies_fails_unless_trusted() {
+    let partner = "arn:aws:iam::999988887777:role/Partner";
+    let bucket = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+      {{"Sid":"Partner","Effect":"Allow","Principal":{{"AWS":"{partner}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}]}}"#
+    );
+    let key = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+      {{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},
+      {{"Sid":"PartnerDecrypt","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+    );
+    let iam = IamAuthorization {
+        roles: vec![role("Investigator", &[READ_ALL])],
+        ..IamAuthorization::default()
+    };
+    let mut ev = evidence(&key, Some(&bucket), iam);
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("role/Partner"), "{message}");
+    assert!(message.contains("PartnerDecrypt"), "{message}");
+    ev.trusted_accounts = vec![OTHER.into()];
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Pass, "{message}");
+}
+
+#[test]
+fn a_grant_that_opens_decrypt_to_another_account() {
+    let partner = "arn:aws:iam::999988887777:role/Partner";
+    let bucket = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+      {{"Sid":"Partner","Effect":"Allow","Principal":{{"AWS":"{partner}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}]}}"#
+    );
+    let mut ev = evidence(KEY_POLICY, Some(&bucket), IamAuthorization::default());
+    assert_eq!(
+        reader(&ev, partner),
+        Tri::False,
+        "no decrypt without the grant"
+    );
+    ev.key.as_mut().expect("key").grants = Fact::Known(vec![Grant {
+        grant_id: "g-9".into(),
+        grantee_principal: partner.into(),
+        operations: vec!["Decrypt".into()],
+        ..Grant::default()
+    }]);
+    assert_eq!(reader(&ev, partner), Tri::True);
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("grant g-9"), "{message}");
+}
+
+#[test]
+fn unknown_is_never_pass() {
+    // IAM not read: the account's principals depend on it; only root is known.
+    let mut ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), IamAuthorization::default());
+    ev.iam = Fact::Unreadable("iam:GetAccountAuthorizationDetails: AccessDenied".into());
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Indeterminate, "{message}");
+
+    // A condition on the source IP in a grant to another account: undecided, not pass.
+    let bucket = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*",
+       "Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#;
+    let key = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"PartnerDecrypt","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let iam = IamAuthorization {
+        roles: vec![role("Investigator", &[READ_ALL])],
+        ..IamAuthorization::default()
+    };
+    let (status, message) = ts015(&evidence(key, Some(bucket), iam.clone()));
+    assert_eq!(status, Status::Indeterminate, "{message}");
+    assert!(message.contains("aws:SourceIp"), "{message}");
+
+    // The bucket policy could not be read: reading depends on it.
+    let mut ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), iam.clone());
+    ev.bucket.as_mut().expect("bucket").policy = Fact::Unreadable("AccessDenied".into());
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
+
+    // An attached managed policy the answer did not list: that role is undecided.
+    let mut unlisted = role("Unlisted", &[]);
+    unlisted.attached = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()];
+    let ev = evidence(
+        KEY_POLICY,
+        Some(BUCKET_POLICY),
+        IamAuthorization {
+            roles: vec![unlisted],
+            ..IamAuthorization::default()
+        },
+    );
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Unlisted"),
+        Tri::Unknown
+    );
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
+
+    // Whether the bucket is in the account is not known: an IAM-only S3 grant is undecided.
+    let mut ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), iam);
+    ev.bucket_in_account = Fact::Unreadable("s3:ListBuckets: AccessDenied".into());
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Investigator"),
+        Tri::Unknown
+    );
+}
+
+#[test]
+fn a_bucket_in_another_account_needs_its_policy_to_grant() {
+    let iam = IamAuthorization {
+        roles: vec![role("Investigator", &[READ_ALL])],
+        ..IamAuthorization::default()
+    };
+    let mut ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), iam);
+    ev.bucket_in_account = Fact::Known(false);
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Investigator"),
+        Tri::False
+    );
+}
