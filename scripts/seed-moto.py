@@ -53,6 +53,9 @@ def good_policy(account=ACCOUNT):
     }
 
 
+EXTERNAL_AUDITOR = "arn:aws:iam::210987654321:role/ExternalAuditor"
+
+
 def bucket_policy(bucket, require_key=None, account=ACCOUNT):
     """The bucket policy of the CloudTrail User Guide ("Amazon S3 bucket policy for
     CloudTrail"), for every trail of the account; `require_key` adds a Deny of PutObject
@@ -70,6 +73,13 @@ def bucket_policy(bucket, require_key=None, account=ACCOUNT):
          "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
                                         "aws:SourceAccount": account}}},
     ]
+    if bucket.endswith("ap-southeast-2"):
+        # The apse2 logs are shared with an external auditor (who also holds a KMS grant on the
+        # apse2 key): TS015 fails for those trails, and `trailseal readers` names the role.
+        statements.append(
+            {"Sid": "ExternalAuditorRead", "Effect": "Allow",
+             "Principal": {"AWS": EXTERNAL_AUDITOR}, "Action": "s3:GetObject",
+             "Resource": f"arn:aws:s3:::{bucket}/*"})
     if require_key:
         statements.append(
             {"Sid": "RequireTheLogKey", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
@@ -152,6 +162,30 @@ class Seeder:
             self.buckets[slot] = name
         return self.buckets[slot]
 
+    def iam_readers(self):
+        """The account's log readers (TS015, `trailseal readers`): a group of auditors (user
+        alice) and a role with a managed policy that reads and decrypts the logs, a role that
+        can only download the objects, and a service-linked role (never a reader)."""
+        iam = self.client("iam", "us-east-1")
+        read = iam.create_policy(PolicyName="ReadCloudTrailLogs", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Sid": "Objects", "Effect": "Allow", "Action": "s3:GetObject",
+                 "Resource": "arn:aws:s3:::trailseal-demo-logs-*/*"},
+                {"Sid": "Decrypt", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}))["Policy"]["Arn"]
+        iam.create_group(GroupName="security-auditors")
+        iam.attach_group_policy(GroupName="security-auditors", PolicyArn=read)
+        iam.create_user(UserName="alice")
+        iam.add_user_to_group(GroupName="security-auditors", UserName="alice")
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "sts:AssumeRole"}]})
+        iam.create_role(RoleName="Investigator", AssumeRolePolicyDocument=trust)
+        iam.attach_role_policy(RoleName="Investigator", PolicyArn=read)
+        iam.create_role(RoleName="Builder", AssumeRolePolicyDocument=trust)
+        iam.put_role_policy(RoleName="Builder", PolicyName="artifacts", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+
     def key(self, region, policy=None, alias=None, rotation=True, spec="SYMMETRIC_DEFAULT",
             multi_region=False):
         kms = self.client("kms", region)
@@ -211,7 +245,8 @@ def seed_broken(s):
     # A KMS grant opens decryption of the apse2 trails' logs to another account (TS008 names it).
     s.client("kms", apse2).create_grant(
         KeyId=good_apse2["KeyId"], Name="external-auditor",
-        GranteePrincipal="arn:aws:iam::210987654321:role/ExternalAuditor", Operations=["Decrypt"])
+        GranteePrincipal=EXTERNAL_AUDITOR, Operations=["Decrypt"])
+    s.iam_readers()
 
     # Compliant trails (TS001-TS006 pass), 15 of them.
     s.trail("main", use1, good_use1["Arn"], multi_region=True,  # shadow copies everywhere

@@ -57,7 +57,7 @@ pub enum RowKind {
 
 impl RowKind {
     /// Outside the trail's account, or anyone.
-    fn is_public(self) -> bool {
+    pub fn is_public(self) -> bool {
         matches!(self, RowKind::AnyAccount | RowKind::Anonymous)
     }
 }
@@ -292,6 +292,22 @@ pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders,
     let ctx = reading_context(ev, &loaded.ctx);
     let bucket = bucket_side(ev)?;
     let mut notes = Vec::new();
+    // KMS decrypts only with an Enabled key ("KMS key states and their effects on
+    // cryptographic operations", KMS Developer Guide).
+    let key_state = ev.key.as_ref().map(|k| &k.state);
+    let state_unknown = match key_state {
+        Some(Fact::Known(state)) if state != "Enabled" => {
+            return Err(format!(
+                "the key is {state}: KMS decrypts nothing with it until it is enabled"
+            ))
+        }
+        Some(Fact::Known(_)) => None,
+        Some(Fact::Unknown(why) | Fact::Unreadable(why)) => {
+            notes.push(format!("the key's state is not known: {why}"));
+            Some("the key's state")
+        }
+        None => Some("the key"),
+    };
     let key_account = ev
         .key
         .as_ref()
@@ -439,6 +455,14 @@ pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders,
         depends_on: Vec::new(),
     };
     rows.push(anonymous);
+    if let Some(what) = state_unknown {
+        for row in &mut rows {
+            if row.decrypt.decision == Decision::Allow {
+                row.decrypt.decision = Decision::Indeterminate;
+                row.decrypt.depends_on.push(what.to_owned());
+            }
+        }
+    }
     Ok(LogReaders {
         trail: ev.trail.arn.clone(),
         account,

@@ -60,6 +60,7 @@ fn evidence(key_policy: &str, bucket_policy: Option<&str>, iam: IamAuthorization
             arn: Some(KEY.into()),
             region: Fact::Known("us-east-1".into()),
             policy: Fact::Known(key_policy.into()),
+            state: Fact::Known("Enabled".into()),
             grants: Fact::Known(vec![]),
             ..Key::default()
         }),
@@ -344,4 +345,19 @@ fn a_bucket_in_another_account_needs_its_policy_to_grant() {
         reader(&ev, "arn:aws:iam::111122223333:role/Investigator"),
         Tri::False
     );
+}
+
+#[test]
+fn a_disabled_key_decrypts_nothing_and_an_unknown_state_decides_nothing() {
+    let iam = IamAuthorization {
+        roles: vec![role("Investigator", &[READ_ALL])],
+        ..IamAuthorization::default()
+    };
+    let mut ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), iam);
+    ev.key.as_mut().expect("key").state = Fact::Known("PendingDeletion".into());
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("PendingDeletion"), "{message}");
+    ev.key.as_mut().expect("key").state = Fact::Unreadable("kms:DescribeKey: AccessDenied".into());
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
 }

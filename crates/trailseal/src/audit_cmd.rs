@@ -16,6 +16,7 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         .map(|c| c.info.code)
         .collect();
     let codes = args.filter.codes(&all)?;
+    let trusted = crate::org_cmd::account_list("--trusted-accounts", &args.trusted_accounts)?;
     crate::output::refuse_overwriting_input(args.out.output.as_deref(), args.evidence.as_deref())?;
     if args.evidence.is_some() && args.aws.profile.is_some() && !args.security_hub {
         return Err(UsageError(
@@ -27,7 +28,7 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
     }
     if args.evidence.is_none() {
         if let Some(options) = crate::org_cmd::options(&args.aws, &args.accounts)? {
-            return audit_accounts(&args, &options, &codes);
+            return audit_accounts(&args, &options, &codes, &trusted);
         }
     }
     let (evidence, source) = match &args.evidence {
@@ -38,6 +39,10 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
             (evidence, source)
         }
     };
+    let mut evidence = evidence;
+    for account in &mut evidence.accounts {
+        account.trusted_accounts = trusted.clone();
+    }
     let findings = trailseal_checks::evaluate(&evidence, &codes);
     let input = match &args.evidence {
         Some(path) => serde_json::json!({
@@ -122,7 +127,12 @@ fn describe_live(evidence: &Evidence) -> String {
 
 /// `audit --org` / `--accounts`: each account is evaluated and written as soon as it is read;
 /// the evidence of all accounts is never held at once.
-fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> anyhow::Result<u8> {
+fn audit_accounts(
+    args: &AuditArgs,
+    options: &OrgOptions,
+    codes: &[&str],
+    trusted: &[String],
+) -> anyhow::Result<u8> {
     let prepared = crate::org_cmd::prepare(&args.aws, options)?;
     let mut label = match &prepared.plan.organization {
         Some(o) if options.selection == Selection::Organization => format!("org-{}", o.id),
@@ -137,7 +147,8 @@ fn audit_accounts(args: &AuditArgs, options: &OrgOptions, codes: &[&str]) -> any
     let mut read: Vec<serde_json::Value> = Vec::new();
     let mut imported: Vec<trailseal_model::Finding> = Vec::new();
     let mut audited: Audited = Audited::new();
-    prepared.collect(options, |evidence| {
+    prepared.collect(options, |mut evidence| {
+        evidence.trusted_accounts = trusted.to_vec();
         let findings = trailseal_checks::evaluate_account(&evidence, codes);
         audited.insert(evidence.account.clone(), fully_read_regions(&evidence));
         reports.note_account(&evidence.account);

@@ -21,7 +21,7 @@ pub enum Command {
     /// Evaluate or validate a KMS key policy (offline, no AWS access needed).
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Run the check catalogue (TS001-TS014, TS016) against live AWS (read-only), or offline on a
+    /// Run the check catalogue (TS001-TS016) against live AWS (read-only), or offline on a
     /// collected evidence file with `--evidence FILE`.
     Audit(AuditArgs),
     /// Collect the evidence the checks need from live AWS (read-only) into a file, for offline
@@ -40,6 +40,10 @@ pub enum Command {
     /// Undo every change a `fix --apply` journal records, newest first (also after a crash
     /// mid-apply); a second rollback of the same journal does nothing.
     Rollback(RollbackArgs),
+    /// Who can read a trail's log files end to end (S3 read AND KMS decrypt), through which
+    /// statements and grants: every IAM user and role of the account, the root user, other
+    /// accounts' principals the policies name, every other account, anonymous callers.
+    Readers(ReadersArgs),
     /// Combine audit reports (trailseal.audit/v1 JSON or JSON Lines, e.g. one per --shard)
     /// into one report, with the exit code of the whole.
     Merge(MergeArgs),
@@ -262,10 +266,35 @@ pub struct AuditArgs {
     /// still imported.
     #[arg(long)]
     pub security_hub: bool,
+    /// Accounts meant to read the logs besides each trail's own (12-digit ids,
+    /// comma-separated): TS015 does not fail for their readers.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub trusted_accounts: Vec<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadersArgs {
+    /// The trail: its name or ARN.
+    #[arg(value_name = "TRAIL")]
+    pub trail: String,
+    /// Read this evidence file (trailseal.evidence/v1, from `trailseal collect`) instead of
+    /// AWS.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "concurrency", "exclude_regions"])]
+    pub evidence: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Accounts meant to read the logs besides the trail's own (12-digit ids,
+    /// comma-separated): their readers are marked trusted.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub trusted_accounts: Vec<String>,
+    /// text (a table) or json (`readers`, `conditional`, `partial`, `not_read`).
+    #[arg(long, value_name = "FORMAT", default_value = "text",
+          value_parser = ["text", "json"])]
+    pub format: String,
 }
 
 /// The lowest severity that fails the run (exit 1), or `none`: report only.

@@ -15,6 +15,7 @@ mod merge_cmd;
 mod org_cmd;
 mod output;
 mod policy_cmd;
+mod readers_cmd;
 mod rollback_cmd;
 mod scan_cmd;
 mod securityhub_cmd;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         cli::Command::Fix(f) => fix_cmd::run(f),
         cli::Command::Rollback(r) => rollback_cmd::run(r),
         cli::Command::Merge(m) => merge_cmd::run(m),
+        cli::Command::Readers(r) => readers_cmd::run(r),
         cli::Command::Completions(c) => completions_cmd::completions(c),
         cli::Command::Man(m) => completions_cmd::man(m),
     };

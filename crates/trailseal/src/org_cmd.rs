@@ -97,7 +97,7 @@ pub fn options(aws: &AwsArgs, org: &OrgArgs) -> Result<Option<OrgOptions>, Usage
 }
 
 /// 12-digit account ids, each once.
-fn account_list(flag: &str, given: &[String]) -> Result<Vec<String>, UsageError> {
+pub(crate) fn account_list(flag: &str, given: &[String]) -> Result<Vec<String>, UsageError> {
     let mut out: Vec<String> = Vec::new();
     for raw in given {
         let id = raw.trim();
