@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use trailseal_model::{Fact, Grant, TrailEvidence};
-use trailseal_policy::{evaluate, Decision, Effect, Policy, RequestPrincipal, TrailContext};
+use trailseal_policy::{evaluate, Decision, Effect, Policy, RequestPrincipal, TrailContext, Tri};
 
 /// A principal a KMS grant lets decrypt this trail's log files.
 #[derive(Debug, Clone)]
@@ -13,13 +13,21 @@ pub(crate) struct GrantReader {
     /// KMS key unless that permission is provided explicitly and never denied": KMS Developer
     /// Guide, "KMS key access and permissions"); false when one may (undecided).
     pub definite: bool,
+    /// Covers every log file (false: only some, by its encryption context constraints).
+    pub all_files: bool,
     /// Another account than the trail's.
     pub cross_account: bool,
 }
 
 impl GrantReader {
+    /// Every log file, and no Deny of the key policy can apply.
+    pub fn certain(&self) -> bool {
+        self.definite && self.all_files
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         json!({
+            "all_files": self.all_files,
             "principal": self.principal,
             "grant_id": self.grant_id,
             "definite": self.definite,
@@ -44,10 +52,10 @@ impl GrantReader {
                 ""
             },
             self.grant_id,
-            if self.definite {
-                ""
-            } else {
-                " (unless a Deny of the key policy applies)"
+            match (self.definite, self.all_files) {
+                (true, true) => "",
+                (false, true) => " (unless a Deny of the key policy applies)",
+                (_, false) => " (only some log files, by its encryption context constraints)",
             }
         )
     }
@@ -72,26 +80,56 @@ pub(crate) fn grant_readers(
         Fact::Unreadable(why) => return Fact::Unreadable(why.clone()),
     };
     let account = ev.trail.account.as_str();
-    // A grant covers every log file only with Decrypt, no SourceArn (a reader's request is on
-    // behalf of no resource: "Creating grants", KMS Developer Guide), no exact context (each
-    // file's context names its own object), and at most a subset naming this trail (grant
-    // constraint keys are not case sensitive: GrantConstraints, KMS API Reference).
-    let applies = |g: &Grant| {
-        if !g.operations.iter().any(|o| o == "Decrypt")
-            || g.encryption_context_equals.is_some()
-            || g.source_arn.is_some()
-        {
-            return false;
+    // Which log files a grant covers (grant constraint keys are not case sensitive:
+    // GrantConstraints, KMS API Reference). A log file's encryption context is exactly
+    // {aws:cloudtrail:arn: the trail, aws:s3:arn: the object (the bucket with S3 Bucket Keys)}.
+    // A SourceArn constraint never matches a reader (a reader's request is on behalf of no
+    // resource: "Creating grants", KMS Developer Guide). True: every file; Unknown: some (one
+    // object's, or all with Bucket Keys); False: none.
+    let coverage = |g: &Grant| -> Tri {
+        if !g.operations.iter().any(|o| o == "Decrypt") || g.source_arn.is_some() {
+            return Tri::False;
         }
-        match &g.encryption_context_subset {
-            None => true,
-            Some(pairs) => {
-                ctx.name_known
-                    && pairs.iter().all(|(k, v)| {
-                        k.eq_ignore_ascii_case("aws:cloudtrail:arn") && *v == ctx.trail_arn
-                    })
+        let pair = |k: &str, v: &str| -> Tri {
+            if k.eq_ignore_ascii_case("aws:cloudtrail:arn") {
+                if !ctx.name_known {
+                    Tri::Unknown
+                } else {
+                    Tri::from_bool(v == ctx.trail_arn)
+                }
+            } else if k.eq_ignore_ascii_case("aws:s3:arn") {
+                // One object's files, or every file when the bucket ARN is the context.
+                let bucket = ctx.bucket_arn();
+                let under = bucket
+                    .as_deref()
+                    .is_none_or(|b| v == b || v.starts_with(&format!("{b}/")));
+                if under {
+                    Tri::Unknown
+                } else {
+                    Tri::False
+                }
+            } else {
+                Tri::False
             }
+        };
+        let all_pairs = |pairs: &std::collections::BTreeMap<String, String>| {
+            pairs
+                .iter()
+                .fold(Tri::True, |acc, (k, v)| acc.and(pair(k, v)))
+        };
+        let mut t = Tri::True;
+        if let Some(pairs) = &g.encryption_context_equals {
+            let has = |key: &str| pairs.keys().any(|k| k.eq_ignore_ascii_case(key));
+            t = t
+                .and(Tri::from_bool(
+                    has("aws:cloudtrail:arn") && has("aws:s3:arn"),
+                ))
+                .and(all_pairs(pairs));
         }
+        if let Some(pairs) = &g.encryption_context_subset {
+            t = t.and(all_pairs(pairs));
+        }
+        t
     };
     // A person or workload that can read logs: an IAM account, user or role (not a
     // service-linked role, which only its service assumes), or an assumed-role session. A
@@ -113,10 +151,13 @@ pub(crate) fn grant_readers(
             || resource.starts_with("assumed-role/");
         (arn.starts_with("arn:") && iam && person).then(|| RequestPrincipal::caller(arn))
     };
-    let candidates: Vec<(&Grant, RequestPrincipal)> = grants
+    let candidates: Vec<(&Grant, RequestPrincipal, bool)> = grants
         .iter()
-        .filter(|g| applies(g))
-        .filter_map(|g| Some((g, reader_principal(g)?)))
+        .filter_map(|g| {
+            let covers = coverage(g);
+            (covers != Tri::False).then_some(())?;
+            Some((g, reader_principal(g)?, covers == Tri::True))
+        })
         .collect();
     if candidates.is_empty() {
         return Fact::Known(Vec::new());
@@ -140,7 +181,7 @@ pub(crate) fn grant_readers(
     });
     let readers = candidates
         .into_iter()
-        .filter_map(|(g, principal)| {
+        .filter_map(|(g, principal, all_files)| {
             let decision = denies
                 .as_ref()
                 .map(|p| evaluate(p, &ctx.decrypt_request(principal)).decision);
@@ -154,6 +195,7 @@ pub(crate) fn grant_readers(
                 principal: g.grantee_principal.clone(),
                 grant_id: g.grant_id.clone(),
                 definite,
+                all_files,
                 cross_account: !grantee_account.is_empty() && grantee_account != account,
             })
         })

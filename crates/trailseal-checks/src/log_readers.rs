@@ -17,19 +17,20 @@
 //! allow, directly or by delegating to the account; within the bucket's account, the bucket
 //! policy or the principal's IAM policies allow; across accounts both must. Any explicit Deny
 //! wins. Not read: service control and resource control policies, session policies, VPC
-//! endpoint policies and object ACLs (CloudTrail writes its objects with
-//! `bucket-owner-full-control`, which grants only the bucket owner). Those can only take access
-//! away, so a listed reader may in fact be refused; a principal not listed cannot read.
+//! endpoint policies (they can only take access away: a listed reader may be refused), object
+//! ACLs (CloudTrail writes its objects with `bucket-owner-full-control`, which grants only the
+//! bucket owner; with ACLs enabled a later `PutObjectAcl` could grant more) and other copies of
+//! the logs (replication, CloudWatch Logs).
 
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use serde::Serialize;
-use trailseal_model::{Fact, IamAuthorization, IamIdentity, PolicySource, TrailEvidence};
+use trailseal_model::{Fact, IamAuthorization, IamIdentity, IamIndex, PolicySource, TrailEvidence};
 use trailseal_policy::{
     combine, evaluate, named_principals, parse_identity_policy, Combined, Decision, Identity,
-    Policy, RequestPrincipal, ResourceKind, TrailContext, Tri, FRESH,
+    KeyState, Policy, RequestPrincipal, ResourceKind, TrailContext, Tri, FRESH,
 };
 
 use crate::grants::{grant_readers, GrantReader};
@@ -177,13 +178,33 @@ enum BucketSide {
     Unknown(String),
 }
 
+/// Why there is no table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoAnalysis {
+    /// Nobody can read the logs at all (the bucket does not exist, the key decrypts nothing).
+    Nobody(String),
+    /// The analysis cannot run on what is known (the trail's ARN does not say its account).
+    Unknown(String),
+}
+
+impl std::fmt::Display for NoAnalysis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoAnalysis::Nobody(why) | NoAnalysis::Unknown(why) => f.write_str(why),
+        }
+    }
+}
+
 /// Reads the bucket policy; `Err` when nothing can be read at all (no bucket).
-fn bucket_side(ev: &TrailEvidence) -> Result<BucketSide, String> {
+fn bucket_side(ev: &TrailEvidence) -> Result<BucketSide, NoAnalysis> {
     let Some(bucket) = &ev.bucket else {
         return Ok(BucketSide::Unknown("the bucket was not collected".into()));
     };
     if bucket.exists.is(&false) == Some(true) {
-        return Err(format!("the bucket {} does not exist", bucket.name));
+        return Err(NoAnalysis::Nobody(format!(
+            "the bucket {} does not exist",
+            bucket.name
+        )));
     }
     Ok(match &bucket.policy {
         Fact::Known(Some(text)) => match Policy::parse(text) {
@@ -199,14 +220,14 @@ fn bucket_side(ev: &TrailEvidence) -> Result<BucketSide, String> {
 
 /// The parsed identity policies of the account, managed policies parsed once.
 struct Identities<'a> {
-    iam: &'a IamAuthorization,
+    iam: IamIndex<'a>,
     managed: HashMap<&'a str, Result<Arc<Policy>, String>>,
 }
 
 impl<'a> Identities<'a> {
     fn new(iam: &'a IamAuthorization) -> Self {
         Identities {
-            iam,
+            iam: iam.index(),
             managed: HashMap::new(),
         }
     }
@@ -266,40 +287,57 @@ impl<'a> Identities<'a> {
     }
 }
 
-/// The request context of the log files' reads: the trail's (the owner account's own log
-/// folder for an organization trail).
-fn reading_context(ev: &TrailEvidence, base: &TrailContext) -> TrailContext {
-    let bucket = ev
-        .trail
-        .s3_bucket_name
-        .known()
-        .filter(|b| !b.is_empty())
-        .cloned();
+/// The request contexts of the log files' reads: for KMS (every log file's encryption context;
+/// an organization trail's every member), and for S3 (the same, with an organization trail's
+/// member account `*`: every member's folder).
+fn reading_contexts(ev: &TrailEvidence, base: &TrailContext) -> (TrailContext, TrailContext) {
     let mut ctx = base.clone();
-    if let Some(b) = bucket {
-        ctx = ctx.with_bucket(&b);
+    if let Some(b) = ev.trail.s3_bucket_name.known().filter(|b| !b.is_empty()) {
+        ctx = ctx.with_bucket(b);
     }
-    match &ev.organization {
-        Some(org) => ctx.for_member(&org.id, &ev.trail.account),
-        None => ctx,
+    let s3 = match &ev.organization {
+        Some(org) => ctx.for_member(&org.id, "*"),
+        None => ctx.clone(),
+    };
+    (ctx, s3)
+}
+
+/// `kms:ViaService` of a decryption for an S3 read: S3 decrypts SSE-KMS objects for the reader,
+/// through the bucket's Region ("kms:ViaService", KMS Developer Guide).
+fn via_s3(ev: &TrailEvidence) -> KeyState {
+    match ev.bucket.as_ref().and_then(|b| b.region.known()) {
+        Some(region) if !region.starts_with("cn-") => {
+            KeyState::Known(vec![format!("s3.{region}.amazonaws.com")])
+        }
+        Some(region) => KeyState::pattern(vec![format!("s3.{region}.*")]),
+        None => KeyState::pattern(vec!["s3.*".to_owned()]),
     }
 }
 
 /// Runs the analysis on the loaded key policy (see [`crate::support::load`]).
-pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders, String> {
+pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders, NoAnalysis> {
     let account = ev.trail.account.clone();
+    // The log paths and the request keys come from the trail's ARN: it must name the account.
+    match trailseal_policy::cloudtrail::arn_parts(&ev.trail.arn) {
+        Some((_, _, region, acct, _)) if acct == account && !region.is_empty() => {}
+        _ => {
+            return Err(NoAnalysis::Unknown(format!(
+                "the trail ARN {:?} does not name its Region and account {account}",
+                ev.trail.arn
+            )))
+        }
+    }
     let key_policy = &loaded.policy;
-    let ctx = reading_context(ev, &loaded.ctx);
+    let (ctx, s3_ctx) = reading_contexts(ev, &loaded.ctx);
     let bucket = bucket_side(ev)?;
     let mut notes = Vec::new();
     // KMS decrypts only with an Enabled key ("KMS key states and their effects on
     // cryptographic operations", KMS Developer Guide).
-    let key_state = ev.key.as_ref().map(|k| &k.state);
-    let state_unknown = match key_state {
+    let state_unknown = match ev.key.as_ref().map(|k| &k.state) {
         Some(Fact::Known(state)) if state != "Enabled" => {
-            return Err(format!(
+            return Err(NoAnalysis::Nobody(format!(
                 "the key is {state}: KMS decrypts nothing with it until it is enabled"
-            ))
+            )))
         }
         Some(Fact::Known(_)) => None,
         Some(Fact::Unknown(why) | Fact::Unreadable(why)) => {
@@ -326,8 +364,10 @@ pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders,
     };
     if bucket_in_account == Some(false) {
         notes.push(
-            "the bucket is in another account: its principals may read the objects through \
-             their own IAM policies (audit that account)"
+            "the bucket is in another account, whose principals may read the objects through \
+             their own IAM policies: principals of other accounts that can decrypt are undecided \
+             unless the bucket policy refuses them (audit the bucket's account, or trust it with \
+             --trusted-accounts)"
                 .to_owned(),
         );
     }
@@ -342,6 +382,16 @@ pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders,
             Vec::new()
         }
     };
+    let regions = crate::checks::regions_of(
+        ctx.partition(),
+        &ev.trail.home_region,
+        ev.trail.is_multi_region.is(&true) != Some(false),
+    )
+    .unwrap_or_else(|| vec![ev.trail.home_region.clone()]);
+    let owner_folder = match &ev.organization {
+        Some(org) => ctx.for_member(&org.id, &account),
+        None => ctx.clone(),
+    };
 
     let analysis = Analysis {
         account: &account,
@@ -350,6 +400,10 @@ pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders,
         bucket: &bucket,
         bucket_in_account,
         ctx: &ctx,
+        s3_ctx: &s3_ctx,
+        owner_folder: &owner_folder,
+        regions: &regions,
+        via_s3: via_s3(ev),
         grants: &grant_list,
         grants_known: grants.is_known(),
     };
@@ -410,12 +464,7 @@ pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders,
         }
     }
     for g in &grant_list {
-        let q = match g.principal.strip_suffix(":root") {
-            Some(_) => RequestPrincipal::AccountMember {
-                account: g.principal.split(':').nth(4).unwrap_or_default().to_owned(),
-            },
-            None => RequestPrincipal::caller(&g.principal),
-        };
+        let q = grantee(&g.principal);
         if !others.contains(&q) {
             others.push(q);
         }
@@ -448,7 +497,7 @@ pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders,
         RequestPrincipal::Anyone,
         None,
     );
-    // KMS serves no anonymous caller.
+    // KMS serves no anonymous caller (SSE-KMS objects are served only to signed requests).
     anonymous.decrypt = Side {
         decision: Decision::ImplicitDeny,
         via: Vec::new(),
@@ -471,13 +520,32 @@ pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders,
     })
 }
 
+/// The principal a grant's grantee names: an account (`...:root`: its IAM principals) or a
+/// user, role or session.
+fn grantee(arn: &str) -> RequestPrincipal {
+    match arn.strip_suffix(":root") {
+        Some(_) => RequestPrincipal::AccountMember {
+            account: arn.split(':').nth(4).unwrap_or_default().to_owned(),
+        },
+        None => RequestPrincipal::caller(arn),
+    }
+}
+
 struct Analysis<'a> {
     account: &'a str,
     key_account: &'a str,
     key_policy: &'a Policy,
     bucket: &'a BucketSide,
     bucket_in_account: Option<bool>,
+    /// KMS: every log file's encryption context.
     ctx: &'a TrailContext,
+    /// S3: every log file's object ARN.
+    s3_ctx: &'a TrailContext,
+    /// S3, one file: the trail account's own folder.
+    owner_folder: &'a TrailContext,
+    /// The Regions whose files the trail writes.
+    regions: &'a [String],
+    via_s3: KeyState,
     grants: &'a [GrantReader],
     grants_known: bool,
 }
@@ -501,10 +569,15 @@ impl Analysis<'_> {
         who: RequestPrincipal,
         identity: Option<&Identity>,
     ) -> Row {
-        let own = identity.cloned().unwrap_or_else(self_granted);
+        let own = match (kind, identity) {
+            // No credentials, no IAM policies: only the bucket policy can let them in.
+            (RowKind::Anonymous, _) => Identity::default(),
+            (_, Some(identity)) => identity.clone(),
+            (_, None) => self_granted(),
+        };
         let in_account = account.as_deref() == Some(self.account);
-        let decrypt = self.decrypt(&who, &own, in_account, &principal);
-        let read = self.read(&who, &own, in_account);
+        let decrypt = self.decrypt(&who, &own, in_account);
+        let read = self.read(&who, &own, in_account, kind);
         Row {
             principal,
             account,
@@ -514,71 +587,181 @@ impl Analysis<'_> {
         }
     }
 
-    fn decrypt(
-        &self,
-        who: &RequestPrincipal,
-        identity: &Identity,
-        in_account: bool,
-        name: &str,
-    ) -> Side {
-        let request = self.ctx.decrypt_request(who.clone());
+    fn decrypt(&self, who: &RequestPrincipal, identity: &Identity, in_account: bool) -> Side {
+        let mut request = self.ctx.decrypt_request(who.clone());
+        request.context.set("kms:ViaService", self.via_s3.clone());
         let eval = evaluate(self.key_policy, &request);
         let kind = if in_account && self.key_account == self.account {
             ResourceKind::KmsKey
         } else {
             ResourceKind::OtherAccount
         };
-        let mut side = Side::from(combine(kind, self.key_policy, &eval, identity, &request));
-        // A grant to this principal (or its role) allows as well, unless a Deny applies.
-        if side.decision != Decision::Allow && side.decision != Decision::ExplicitDeny {
-            let role = match who {
-                RequestPrincipal::Aws { role_arn, .. } => role_arn.as_deref(),
-                _ => None,
-            };
-            let grant = self
-                .grants
-                .iter()
-                .find(|g| g.principal == name || Some(g.principal.as_str()) == role);
-            if let Some(g) = grant {
-                side.via.push(format!("grant {}", g.grant_id));
-                side.decision = if g.definite {
-                    Decision::Allow
-                } else {
-                    Decision::Indeterminate
-                };
-            } else if !self.grants_known && side.decision == Decision::ImplicitDeny {
-                side = Side::unknown("the key's grants");
-            }
+        let side = Side::from(combine(kind, self.key_policy, &eval, identity, &request));
+        if matches!(side.decision, Decision::Allow | Decision::ExplicitDeny) {
+            return side;
         }
-        side
+        // A grant to this principal, its role or its account allows as well: "explicitly
+        // allowed, and never denied, in a key policy, IAM policy, or grant" (KMS Developer
+        // Guide, "Key policies").
+        let (arn, role, account) = match who {
+            RequestPrincipal::Aws {
+                arn,
+                role_arn,
+                account,
+            } => (
+                Some(arn.as_str()),
+                role_arn.as_deref(),
+                Some(account.as_str()),
+            ),
+            RequestPrincipal::AccountMember { account } => (None, None, Some(account.as_str())),
+            _ => (None, None, None),
+        };
+        let root = account.map(|a| format!("arn:{}:iam::{a}:root", self.ctx.partition()));
+        let grant = self.grants.iter().find(|g| {
+            Some(g.principal.as_str()) == arn
+                || Some(g.principal.as_str()) == role
+                || Some(&g.principal) == root.as_ref()
+        });
+        let Some(g) = grant else {
+            if !self.grants_known && side.decision == Decision::ImplicitDeny {
+                return Side::unknown("the key's grants");
+            }
+            return side;
+        };
+        // A grant to an account root reaches its IAM principals only through their own IAM
+        // policies (as a key policy naming the account does); any Deny still wins.
+        let via_account =
+            Some(&g.principal) == root.as_ref() && arn.is_some_and(|a| !a.ends_with(":root"));
+        let id = trailseal_policy::evaluate_identity(identity, &request);
+        let boundary = trailseal_policy::identity::evaluate_boundary(identity, &request);
+        if id.decision == Decision::ExplicitDeny || boundary.decision == Decision::ExplicitDeny {
+            return Side {
+                decision: Decision::ExplicitDeny,
+                via: id
+                    .statements
+                    .into_iter()
+                    .chain(boundary.statements)
+                    .collect(),
+                depends_on: Vec::new(),
+            };
+        }
+        let identity_ok = if via_account {
+            allowed(id.decision).and(allowed(boundary.decision))
+        } else {
+            allowed(boundary.decision)
+        };
+        let certain =
+            g.certain() && identity_ok == Tri::True && !id.maybe_denied && !boundary.maybe_denied;
+        if identity_ok == Tri::False {
+            return side;
+        }
+        let mut depends_on = side.depends_on;
+        if !certain {
+            if !g.all_files {
+                depends_on.push(format!("which log files grant {} covers", g.grant_id));
+            }
+            if !g.definite {
+                depends_on.push("the key policy's Deny statements".to_owned());
+            }
+            depends_on.extend(id.unknown_keys);
+            depends_on.extend(boundary.unknown_keys);
+        }
+        let decision = if certain {
+            Decision::Allow
+        } else {
+            Decision::Indeterminate
+        };
+        let mut via = side.via;
+        via.push(format!("grant {}", g.grant_id));
+        Side {
+            decision,
+            via,
+            depends_on,
+        }
     }
 
-    fn read(&self, who: &RequestPrincipal, identity: &Identity, in_account: bool) -> Side {
-        let Some(request) = self.ctx.get_log_object_request(who.clone()) else {
-            return Side::unknown("the log files' path (bucket, prefix or organization)");
-        };
+    /// `s3:GetObject` of the log files: every file at once (a statement covering only some
+    /// Regions, dates or members leaves it open), then, while open, one file of each Region in
+    /// the trail account's folder (any file it can read makes it a reader).
+    fn read(
+        &self,
+        who: &RequestPrincipal,
+        identity: &Identity,
+        in_account: bool,
+        kind: RowKind,
+    ) -> Side {
         let policy = match self.bucket {
             BucketSide::Policy(p) => p.clone(),
             BucketSide::NoPolicy => Rc::new(empty_policy()),
             BucketSide::Unknown(_) => return Side::unknown("the bucket policy"),
         };
-        let eval = evaluate(&policy, &request);
-        let same = |kind| Side::from(combine(kind, &policy, &eval, identity, &request));
-        if !in_account {
-            return same(ResourceKind::OtherAccount);
+        let Some(all) = self.s3_ctx.get_log_files_request(who.clone(), None) else {
+            return Side::unknown("the log files' path (bucket, prefix or organization)");
+        };
+        let side = self.read_one(&policy, &all, identity, in_account, kind);
+        if side.decision != Decision::Indeterminate {
+            return side;
         }
-        match self.bucket_in_account {
-            Some(true) => same(ResourceKind::Other),
-            Some(false) => same(ResourceKind::OtherAccount),
-            None => {
-                let (a, b) = (same(ResourceKind::Other), same(ResourceKind::OtherAccount));
+        for region in self.regions {
+            let Some(one) = self
+                .owner_folder
+                .get_log_files_request(who.clone(), Some(region))
+            else {
+                continue;
+            };
+            let found = self.read_one(&policy, &one, identity, in_account, kind);
+            if found.decision == Decision::Allow {
+                let mut found = found;
+                found.via.push(format!("(the log files of {region})"));
+                return found;
+            }
+        }
+        side
+    }
+
+    fn read_one(
+        &self,
+        policy: &Policy,
+        request: &trailseal_policy::Request,
+        identity: &Identity,
+        in_account: bool,
+        kind: RowKind,
+    ) -> Side {
+        let eval = evaluate(policy, request);
+        let with = |kind| Side::from(combine(kind, policy, &eval, identity, request));
+        if kind == RowKind::Anonymous {
+            return with(ResourceKind::Other);
+        }
+        match (in_account, self.bucket_in_account) {
+            (true, Some(true)) => with(ResourceKind::Other),
+            (true, Some(false)) | (false, Some(true)) => with(ResourceKind::OtherAccount),
+            (true, None) => {
+                let (a, b) = (with(ResourceKind::Other), with(ResourceKind::OtherAccount));
                 if a.decision == b.decision {
                     a
                 } else {
                     Side::unknown("whether the bucket is in the account")
                 }
             }
+            // Another account, and the bucket's owner is not known to be the trail's: this
+            // account may own it, and then its IAM policies alone may allow.
+            (false, _) => {
+                let (a, b) = (with(ResourceKind::Other), with(ResourceKind::OtherAccount));
+                if a.decision == b.decision {
+                    a
+                } else {
+                    Side::unknown("whether this account owns the bucket")
+                }
+            }
         }
+    }
+}
+
+fn allowed(d: Decision) -> Tri {
+    match d {
+        Decision::Allow => Tri::True,
+        Decision::Indeterminate => Tri::Unknown,
+        _ => Tri::False,
     }
 }
 
@@ -597,7 +780,8 @@ pub(crate) fn shown(principal: &str) -> String {
 
 /// The whole analysis, for `trailseal readers`: `Err` says why it cannot run (the key policy
 /// or the bucket cannot be read).
-pub fn log_readers(ev: &TrailEvidence) -> Result<LogReaders, String> {
-    let loaded = crate::support::load(&crate::checks::TS015.info, ev).map_err(|f| f.message)?;
+pub fn log_readers(ev: &TrailEvidence) -> Result<LogReaders, NoAnalysis> {
+    let loaded = crate::support::load(&crate::checks::TS015.info, ev)
+        .map_err(|f| NoAnalysis::Unknown(f.message))?;
     analyse(ev, &loaded)
 }

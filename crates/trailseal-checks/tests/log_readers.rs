@@ -361,3 +361,231 @@ fn a_disabled_key_decrypts_nothing_and_an_unknown_state_decides_nothing() {
     ev.key.as_mut().expect("key").state = Fact::Unreadable("kms:DescribeKey: AccessDenied".into());
     assert_eq!(ts015(&ev).0, Status::Indeterminate);
 }
+
+/// A key policy that lets another account decrypt (the classic cross-account share).
+fn key_shared_with(account: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+      {{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},
+      {{"Sid":"Shared","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+    )
+}
+
+fn bucket_with(statement: &str) -> String {
+    format!(r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#)
+}
+
+fn investigator() -> IamAuthorization {
+    IamAuthorization {
+        roles: vec![role("Investigator", &[READ_ALL])],
+        ..IamAuthorization::default()
+    }
+}
+
+#[test]
+fn every_log_file_counts_not_only_one_region_or_date() {
+    // A multi-Region trail: the other account may read only eu-west-1's files. It reads logs.
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail/eu-west-1/*"}}"#
+    ));
+    let mut ev = evidence(&key_shared_with(OTHER), Some(&bucket), investigator());
+    ev.trail.is_multi_region = Fact::Known(true);
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Fail, "{message}");
+    // Only one year's files: some log files, undecided (never pass).
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail/us-east-1/2025/*"}}"#
+    ));
+    let ev = evidence(&key_shared_with(OTHER), Some(&bucket), investigator());
+    assert_ne!(ts015(&ev).0, Status::Pass);
+    // A Deny of one Region's folder leaves the others open to everyone.
+    let open_key = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"Open","Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let bucket = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Read","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"},
+      {"Sid":"NotHome","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail/us-east-1/*"}]}"#;
+    let mut ev = evidence(open_key, Some(bucket), investigator());
+    ev.trail.is_multi_region = Fact::Known(true);
+    assert_eq!(ts015(&ev).0, Status::Fail);
+}
+
+#[test]
+fn an_organization_trail_member_folder_counts() {
+    let open_key = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"Open","Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let bucket = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Member","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/AWSLogs/o-abc123/222233334444/*"}]}"#;
+    let mut ev = evidence(open_key, Some(bucket), investigator());
+    ev.trail.is_organization_trail = Fact::Known(true);
+    ev.organization = Some(trailseal_model::OrganizationInfo {
+        id: "o-abc123".into(),
+        management_account: ACCOUNT.into(),
+        member_accounts: vec![ACCOUNT.into(), "222233334444".into()],
+    });
+    assert_ne!(ts015(&ev).0, Status::Pass);
+}
+
+#[test]
+fn a_bucket_owned_elsewhere_may_be_read_by_its_owner_through_iam_alone() {
+    let mut ev = evidence(
+        &key_shared_with("444455556666"),
+        Some(BUCKET_POLICY),
+        investigator(),
+    );
+    ev.bucket_in_account = Fact::Known(false);
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Indeterminate, "{message}");
+    ev.trusted_accounts = vec!["444455556666".into()];
+    // The trail account's role cannot read (the bucket policy grants it nothing): nobody known.
+    assert_ne!(ts015(&ev).0, Status::Pass);
+}
+
+#[test]
+fn grants_to_an_account_and_grants_limited_to_some_files() {
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}"#
+    ));
+    let mut ev = evidence(KEY_POLICY, Some(&bucket), investigator());
+    let grant = |constraint: Option<(&str, &str)>| Grant {
+        grant_id: "g-acct".into(),
+        grantee_principal: format!("arn:aws:iam::{OTHER}:root"),
+        operations: vec!["Decrypt".into()],
+        encryption_context_subset: constraint
+            .map(|(k, v)| std::collections::BTreeMap::from([(k.to_owned(), v.to_owned())])),
+        ..Grant::default()
+    };
+    ev.key.as_mut().expect("key").grants = Fact::Known(vec![grant(None)]);
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("g-acct"), "{message}");
+    // With S3 Bucket Keys every file's context is the bucket ARN: some (or all) files.
+    ev.key.as_mut().expect("key").grants =
+        Fact::Known(vec![grant(Some(("aws:s3:arn", "arn:aws:s3:::logs")))]);
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
+    // A context key no log file has: no file.
+    ev.key.as_mut().expect("key").grants = Fact::Known(vec![grant(Some(("Department", "x")))]);
+    assert_eq!(ts015(&ev).0, Status::Pass);
+}
+
+#[test]
+fn a_grant_does_not_override_a_deny_of_the_grantees_iam_policies() {
+    let alice = IamIdentity {
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+        name: "alice".into(),
+        inline: vec![InlinePolicy {
+            name: "p".into(),
+            document: r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},
+              {"Effect":"Deny","Action":"kms:Decrypt","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#
+                .into(),
+        }],
+        ..IamIdentity::default()
+    };
+    let encrypt_only = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"CT","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"kms:GenerateDataKey*","Resource":"*"}]}"#;
+    let mut ev = evidence(
+        encrypt_only,
+        Some(BUCKET_POLICY),
+        IamAuthorization {
+            users: vec![alice],
+            ..IamAuthorization::default()
+        },
+    );
+    ev.key.as_mut().expect("key").grants = Fact::Known(vec![Grant {
+        grant_id: "g-alice".into(),
+        grantee_principal: format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+        operations: vec!["Decrypt".into()],
+        ..Grant::default()
+    }]);
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:user/alice"),
+        Tri::Unknown
+    );
+    assert_ne!(ts015(&ev).0, Status::Pass);
+}
+
+#[test]
+fn a_deny_with_not_principal_denies_every_principal_with_a_boundary() {
+    let bucket = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"OnlyAlice","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:user/alice","arn:aws:iam::111122223333:root"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}]}"#;
+    let boundary = ManagedPolicy {
+        arn: format!("arn:aws:iam::{ACCOUNT}:policy/everything"),
+        name: "everything".into(),
+        document: Some(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+                .into(),
+        ),
+    };
+    let alice = IamIdentity {
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+        name: "alice".into(),
+        inline: vec![InlinePolicy {
+            name: "p".into(),
+            document: READ_ALL.into(),
+        }],
+        permissions_boundary: Some(boundary.arn.clone()),
+        ..IamIdentity::default()
+    };
+    let iam = IamAuthorization {
+        users: vec![alice.clone()],
+        policies: vec![boundary],
+        ..IamAuthorization::default()
+    };
+    let ev = evidence(KEY_POLICY, Some(bucket), iam);
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:user/alice"),
+        Tri::False
+    );
+    // Without the boundary, NotPrincipal exempts her.
+    let mut plain = alice;
+    plain.permissions_boundary = None;
+    let ev = evidence(
+        KEY_POLICY,
+        Some(bucket),
+        IamAuthorization {
+            users: vec![plain],
+            ..IamAuthorization::default()
+        },
+    );
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:user/alice"),
+        Tri::True
+    );
+}
+
+#[test]
+fn a_trail_arn_that_does_not_name_its_account_decides_nothing() {
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/*"}}"#
+    ));
+    let mut ev = evidence(&key_shared_with(OTHER), Some(&bucket), investigator());
+    ev.trail.arn = "arn:aws:cloudtrail".into();
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
+}
+
+#[test]
+fn a_direct_grant_next_to_the_account_delegation_is_not_lost() {
+    let key = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"Builder","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/Builder"},"Action":"kms:Decrypt","Resource":"*",
+       "Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}]}"#;
+    let s3_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let iam = IamAuthorization {
+        roles: vec![role("Builder", &[s3_only])],
+        ..IamAuthorization::default()
+    };
+    let mut ev = evidence(key, Some(BUCKET_POLICY), iam);
+    ev.bucket.as_mut().expect("bucket").region = Fact::Known("us-east-1".into());
+    // S3 decrypts through kms:ViaService s3.us-east-1.amazonaws.com: decided.
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Builder"),
+        Tri::True
+    );
+    ev.bucket.as_mut().expect("bucket").region = Fact::Known("eu-west-1".into());
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Builder"),
+        Tri::False
+    );
+}

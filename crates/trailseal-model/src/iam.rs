@@ -110,17 +110,48 @@ impl IamAuthorization {
         self.policies.iter().find(|p| p.arn == arn)
     }
 
-    /// The identity policies that apply to a user or role: its own inline and attached
-    /// policies and, for a user, those of its groups. A group the answer does not list gives
-    /// `Err(group name)`: the principal's permissions are then not known.
+    /// Managed policies by ARN and groups by name, for [`IamIndex::applied_policies`].
+    pub fn index(&self) -> IamIndex<'_> {
+        IamIndex {
+            policies: self.policies.iter().map(|p| (p.arn.as_str(), p)).collect(),
+            groups: self.groups.iter().map(|g| (g.name.as_str(), g)).collect(),
+        }
+    }
+
+    /// See [`IamIndex::applied_policies`] (this builds the index each time).
     pub fn applied_policies<'a>(
         &'a self,
         who: &'a IamIdentity,
     ) -> Result<Vec<AppliedPolicy<'a>>, String> {
-        let managed = |arn: &'a str| AppliedPolicy {
-            source: PolicySource::Managed(arn),
-            document: self.policy(arn).and_then(|p| p.document.as_deref()),
-        };
+        self.index().applied_policies(who)
+    }
+
+    /// Every user and role that a person or workload can act as (service-linked roles left
+    /// out: only their service assumes them).
+    pub fn principals(&self) -> impl Iterator<Item = &IamIdentity> {
+        self.users
+            .iter()
+            .chain(self.roles.iter().filter(|r| !r.is_service_linked_role()))
+    }
+}
+
+/// Lookups by ARN and name over an [`IamAuthorization`] (an account may have thousands of
+/// policies: a linear search per attachment would dominate).
+pub struct IamIndex<'a> {
+    policies: std::collections::HashMap<&'a str, &'a ManagedPolicy>,
+    groups: std::collections::HashMap<&'a str, &'a IamGroup>,
+}
+
+impl<'a> IamIndex<'a> {
+    pub fn policy(&self, arn: &str) -> Option<&'a ManagedPolicy> {
+        self.policies.get(arn).copied()
+    }
+
+    /// The identity policies that apply to a user or role: its own inline and attached
+    /// policies and, for a user, those of its groups. A group the answer does not list gives
+    /// `Err(group name)`: the principal's permissions are then not known.
+    pub fn applied_policies(&self, who: &'a IamIdentity) -> Result<Vec<AppliedPolicy<'a>>, String> {
+        let document = |arn: &str| self.policy(arn).and_then(|p| p.document.as_deref());
         let mut out: Vec<AppliedPolicy<'a>> = who
             .inline
             .iter()
@@ -129,13 +160,12 @@ impl IamAuthorization {
                 document: Some(&p.document),
             })
             .collect();
-        out.extend(who.attached.iter().map(|arn| managed(arn)));
+        out.extend(who.attached.iter().map(|arn| AppliedPolicy {
+            source: PolicySource::Managed(arn),
+            document: document(arn),
+        }));
         for name in &who.groups {
-            let group = self
-                .groups
-                .iter()
-                .find(|g| g.name == *name)
-                .ok_or_else(|| name.clone())?;
+            let group = *self.groups.get(name.as_str()).ok_or_else(|| name.clone())?;
             out.extend(group.inline.iter().map(|p| AppliedPolicy {
                 source: PolicySource::GroupInline {
                     group: &group.name,
@@ -148,17 +178,9 @@ impl IamAuthorization {
                     group: &group.name,
                     arn,
                 },
-                document: self.policy(arn).and_then(|p| p.document.as_deref()),
+                document: document(arn),
             }));
         }
         Ok(out)
-    }
-
-    /// Every user and role that a person or workload can act as (service-linked roles left
-    /// out: only their service assumes them).
-    pub fn principals(&self) -> impl Iterator<Item = &IamIdentity> {
-        self.users
-            .iter()
-            .chain(self.roles.iter().filter(|r| !r.is_service_linked_role()))
     }
 }

@@ -21,6 +21,6 @@ pub use evidence::{
 pub use fact::{Fact, NotKnown};
 pub use finding::{Finding, Muted, Severity, Status, Summary};
 pub use iam::{
-    AppliedPolicy, IamAuthorization, IamGroup, IamIdentity, InlinePolicy, ManagedPolicy,
+    AppliedPolicy, IamAuthorization, IamGroup, IamIdentity, IamIndex, InlinePolicy, ManagedPolicy,
     PolicySource,
 };

@@ -208,6 +208,7 @@ impl TrailContext {
             principal: RequestPrincipal::service(CLOUDTRAIL_SERVICE),
             action: "kms:GenerateDataKey".into(),
             resource: self.key_arn.clone(),
+            resource_pattern: false,
             context: self.encryption_context(self.service_context()),
         }
     }
@@ -223,6 +224,7 @@ impl TrailContext {
             principal: RequestPrincipal::service(CLOUDTRAIL_SERVICE),
             action: "kms:DescribeKey".into(),
             resource: self.key_arn.clone(),
+            resource_pattern: false,
             context,
         }
     }
@@ -241,6 +243,7 @@ impl TrailContext {
             principal,
             action: "kms:Decrypt".into(),
             resource: self.key_arn.clone(),
+            resource_pattern: false,
             context,
         }
     }

@@ -22,7 +22,7 @@
 //! else is `Indeterminate`, never `Allow`.
 
 use crate::cloudtrail::{Given, TrailContext, CLOUDTRAIL_SERVICE};
-use crate::request::{Context, KeyState, Request, RequestPrincipal};
+use crate::request::{pattern_literal, Context, KeyState, Request, RequestPrincipal};
 
 pub const S3_ACL: &str = "s3:x-amz-acl";
 pub const S3_SSE: &str = "s3:x-amz-server-side-encryption";
@@ -103,6 +103,7 @@ impl TrailContext {
             principal: RequestPrincipal::service(CLOUDTRAIL_SERVICE),
             action: "s3:GetBucketAcl".into(),
             resource: Some(self.bucket_arn()?),
+            resource_pattern: false,
             context: self.s3_context(),
         })
     }
@@ -162,17 +163,58 @@ impl TrailContext {
             principal: RequestPrincipal::service(CLOUDTRAIL_SERVICE),
             action: "s3:PutObject".into(),
             resource: Some(format!("{}/{key}", self.bucket_arn()?)),
+            resource_pattern: false,
             context,
         })
     }
 
-    /// A principal reading one of the trail's log files for its home Region (`s3:GetObject`),
-    /// called directly over TLS (a reader chooses TLS: every SDK uses it); None when the object
-    /// key is not known. Keys that follow from who calls are set as for KMS
-    /// ([`TrailContext::decrypt_request`]); every other key (source IP, VPC endpoint, MFA...) is
-    /// unknown, so a policy that depends on one gives `Indeterminate`.
-    pub fn get_log_object_request(&self, principal: RequestPrincipal) -> Option<Request> {
-        let key = self.log_object_key(LogObject::Log, self.region())?;
+    /// The object ARN pattern of every log file the trail writes (`*` for the Region, date and
+    /// file name; for an organization trail, every member account unless the context names
+    /// one): `arn:PARTITION:s3:::BUCKET/[PREFIX/]AWSLogs/[ORG_ID/]ACCOUNT/CloudTrail/*`. None
+    /// when the bucket, the prefix, the organization flag or (organization trail) the
+    /// organization is not known.
+    pub fn log_files_pattern(&self) -> Option<String> {
+        let prefix = log_prefix(self.prefix.known()?.as_deref()).ok()?;
+        let path = match (self.is_organization_trail.known()?, &self.member) {
+            (false, _) => pattern_literal(self.account()),
+            // "*": every member account.
+            (true, Some((org, account))) if account == "*" => format!("{}/*", pattern_literal(org)),
+            (true, Some((org, account))) => {
+                format!("{}/{}", pattern_literal(org), pattern_literal(account))
+            }
+            (true, None) => return None,
+        };
+        Some(format!(
+            "{}/{}AWSLogs/{path}/CloudTrail/*",
+            self.bucket_arn().map(|b| pattern_literal(&b))?,
+            pattern_literal(&prefix)
+        ))
+    }
+
+    /// A principal reading the trail's log files (`s3:GetObject`), over TLS: S3 serves SSE-KMS
+    /// objects only to signed requests over TLS (Amazon S3 User Guide, "Specifying server-side
+    /// encryption with AWS KMS"), so `aws:SecureTransport` is `true`. With `region`, one log file of
+    /// that Region; without, all of them at once ([`Request::resource_pattern`]: a statement
+    /// that covers only some of them may apply). None when the path is not known (see
+    /// [`TrailContext::log_files_pattern`]). Keys that follow from who calls are set as for
+    /// KMS ([`TrailContext::decrypt_request`]); every other key (source IP, VPC endpoint,
+    /// MFA...) is unknown, so a policy that depends on one gives `Indeterminate`.
+    pub fn get_log_files_request(
+        &self,
+        principal: RequestPrincipal,
+        region: Option<&str>,
+    ) -> Option<Request> {
+        let (resource, resource_pattern) = match region {
+            Some(region) => (
+                format!(
+                    "{}/{}",
+                    self.bucket_arn()?,
+                    self.log_object_key(LogObject::Log, region)?
+                ),
+                false,
+            ),
+            None => (self.log_files_pattern()?, true),
+        };
         let mut context = Context::unknown_by_default()
             .known("aws:SecureTransport", "true")
             .with("aws:SourceArn", KeyState::Absent)
@@ -182,7 +224,8 @@ impl TrailContext {
         Some(Request {
             principal,
             action: "s3:GetObject".into(),
-            resource: Some(format!("{}/{key}", self.bucket_arn()?)),
+            resource: Some(resource),
+            resource_pattern,
             context,
         })
     }

@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use crate::condition::evaluate_condition;
-use crate::glob::{arn_match, arn_token_parts, matches_tokens, may_intersect, tokens, Tok};
+use crate::glob::{arn_match, arn_token_parts, covers, matches_tokens, may_intersect, tokens, Tok};
 use crate::model::*;
 use crate::request::{Request, RequestPrincipal};
 use crate::unknown::{is_whole_marker, unknown_reason};
@@ -501,6 +501,33 @@ fn match_entry(e: &PrincipalEntry, req: &RequestPrincipal) -> PrincipalMatch {
     }
 }
 
+/// A Resource pattern against a request resource that is itself a pattern
+/// ([`Request::resource_pattern`]): True when the statement's pattern covers every resource the
+/// request stands for, Unknown when it may match some, False when it matches none. ARN patterns
+/// are compared part by part, as [`arn_match`] does.
+fn pattern_resource_match(policy: &[Tok], arn_pattern: bool, request: &str) -> Tri {
+    let request_tokens = crate::request::pattern_tokens(request);
+    let decide = |p: &[Tok], r: &[Tok]| {
+        if covers(p, r, false) {
+            Tri::True
+        } else if may_intersect(p, r, false) {
+            Tri::Unknown
+        } else {
+            Tri::False
+        }
+    };
+    if !arn_pattern {
+        return decide(policy, &request_tokens);
+    }
+    match (arn_token_parts(policy), arn_token_parts(&request_tokens)) {
+        (Some(p), Some(r)) => p
+            .iter()
+            .zip(&r)
+            .fold(Tri::True, |acc, (a, b)| acc.and(decide(a, b))),
+        _ => Tri::False,
+    }
+}
+
 /// Every KMS key ARN matches this (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`).
 const ANY_KEY_ARN: &str = "arn:*:kms:*:*:key/*";
 
@@ -533,6 +560,13 @@ fn match_resource(
         } else {
             match expand(pattern, vars, true, &req.context) {
                 Expanded::Pattern(p) => match &req.resource {
+                    Some(resource) if req.resource_pattern => {
+                        let m = pattern_resource_match(&p, pattern.starts_with("arn:"), resource);
+                        if m == Tri::Unknown {
+                            push_unique(unknown, "resource (which of the log files)");
+                        }
+                        m
+                    }
                     Some(resource) => Tri::from_bool(if pattern.starts_with("arn:") {
                         arn_match(&p, resource)
                     } else {

@@ -27,8 +27,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::diagnostic::PolicyError;
-use crate::eval::{evaluate, push_unique, Decision, Evaluation, Tri};
-use crate::model::{Effect, Policy};
+use crate::eval::{evaluate, push_unique, Decision, Evaluation, PrincipalMatch, Tri};
+use crate::model::{Clause, Effect, Policy, Principals};
 use crate::request::Request;
 
 /// Parses an identity-based policy: every statement applies to the identity it is attached to.
@@ -263,6 +263,27 @@ fn denied(eval: &Evaluation) -> Tri {
     }
 }
 
+fn has_deny_not_principal(policy: &Policy) -> bool {
+    policy
+        .statements
+        .iter()
+        .any(|s| s.effect != Effect::Allow && s.principal.negated)
+}
+
+/// The policy with every Deny + NotPrincipal statement applying to every principal.
+fn deny_not_principal_as_everyone(policy: &Policy) -> Policy {
+    let mut p = policy.clone();
+    for s in &mut p.statements {
+        if s.effect != Effect::Allow && s.principal.negated {
+            s.principal = Clause {
+                negated: false,
+                items: Principals::Any,
+            };
+        }
+    }
+    p
+}
+
 fn identity_denied(d: &IdentityDecision) -> Tri {
     match d.decision {
         Decision::ExplicitDeny => Tri::True,
@@ -287,13 +308,29 @@ pub fn combine(
     for k in id.unknown_keys.iter().chain(&boundary.unknown_keys) {
         push_unique(&mut unknown_keys, k);
     }
-    // Allowed by the resource policy: naming the principal (Direct) or its account (ViaAccount).
-    let (res_direct, res_via) = match resource.decision {
-        Decision::Allow if resource.via_iam_accounts.is_empty() => (Tri::True, Tri::True),
-        Decision::Allow => (Tri::False, Tri::True),
-        Decision::Indeterminate => (Tri::Unknown, Tri::Unknown),
-        _ => (Tri::False, Tri::False),
-    };
+    // Allowed by the resource policy, statement by statement: naming the principal (Direct) or
+    // its account (ViaAccount); a statement of unknown effect or principal may be either.
+    let (mut res_direct, mut res_via) = (Tri::False, Tri::False);
+    for r in resource
+        .statements
+        .iter()
+        .filter(|r| r.applies != Tri::False)
+    {
+        let applies = if r.effect == Effect::Allow {
+            r.applies
+        } else if r.effect == Effect::Unknown {
+            Tri::Unknown
+        } else {
+            continue;
+        };
+        let direct = match r.principal {
+            PrincipalMatch::Direct => applies,
+            PrincipalMatch::Unknown => Tri::Unknown,
+            _ => Tri::False,
+        };
+        res_direct = res_direct.or(direct);
+        res_via = res_via.or(applies);
+    }
     let id_allowed = allowed(id.decision).and(allowed(boundary.decision));
     // A resource policy naming a role (not a session) is limited by the role's boundary.
     let direct = if identity.is_role {
@@ -306,7 +343,17 @@ pub fn combine(
         ResourceKind::Other => direct.or(id_allowed),
         ResourceKind::OtherAccount => res_via.and(id_allowed),
     };
-    let deny = denied(resource)
+    // "The NotPrincipal element with a Deny effect will always deny any IAM principal that has
+    // a permissions boundary policy attached, regardless of the values specified in the
+    // NotPrincipal element" (IAM User Guide, "Permissions boundaries for IAM entities").
+    let resource_deny = match (&identity.boundary, identity.root) {
+        (Some(_), false) if has_deny_not_principal(resource_policy) => denied(&evaluate(
+            &deny_not_principal_as_everyone(resource_policy),
+            request,
+        )),
+        _ => denied(resource),
+    };
+    let deny = resource_deny
         .or(identity_denied(&id))
         .or(identity_denied(&boundary));
     let decision = if deny == Tri::True {

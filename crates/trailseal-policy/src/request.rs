@@ -230,5 +230,10 @@ pub struct Request {
     /// The resource ARN (the key's ARN). `None` when unknown: only `"Resource": "*"` then
     /// matches for certain.
     pub resource: Option<String>,
+    /// `resource` is a pattern (`*` any run of characters, `?` one) standing for every
+    /// resource it matches (a trail's log files): a statement's Resource applies (True) only
+    /// when it covers them all, may apply (Unknown) when it matches some, not at all (False)
+    /// when it matches none.
+    pub resource_pattern: bool,
     pub context: Context,
 }

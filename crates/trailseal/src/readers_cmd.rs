@@ -174,8 +174,11 @@ fn to_text(ev: &TrailEvidence, t: &LogReaders) -> String {
         }
     }
     s.push_str(
-        "\nNot evaluated: service control and resource control policies, session policies, VPC \
-         endpoint policies and object ACLs (they can only take access away).\n",
+        "\nNot evaluated: service control and resource control policies, session policies and VPC \
+         endpoint policies (they can only take access away: a listed reader may be refused); \
+         object ACLs (CloudTrail writes its files with bucket-owner-full-control; with ACLs \
+         enabled a later PutObjectAcl could grant more); other copies of the logs (S3 \
+         replication, CloudWatch Logs).\n",
     );
     s
 }

@@ -704,3 +704,95 @@ fn describe_regions_is_retried_on_throttling() {
         "two throttled attempts and the one that got through"
     );
 }
+
+/// Who can read the logs, end to end, from what `collect` reads: IAM users, groups, roles and
+/// managed policies (GetAccountAuthorizationDetails, URL-encoded documents), ListBuckets, the
+/// bucket and key policies and the key's grants.
+#[test]
+fn readers_are_found_through_iam_bucket_and_key_policies_and_grants() {
+    let (_lock, server) = moto();
+    server.seed(&["--scenario", "broken"]);
+    let out = trailseal(server)
+        .args([
+            "readers",
+            "apse2-app",
+            "--regions",
+            REGIONS,
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run trailseal");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names = |list: &str| -> BTreeSet<String> {
+        doc[list]
+            .as_array()
+            .expect(list)
+            .iter()
+            .map(|r| r["principal"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let acct = "arn:aws:iam::123456789012";
+    let expected: BTreeSet<String> = [
+        format!("{acct}:root"),
+        // Through the group security-auditors and its managed policy.
+        format!("{acct}:user/alice"),
+        format!("{acct}:role/Investigator"),
+        // s3:* in its IAM policy; the key policy lets every principal of the account decrypt.
+        format!("{acct}:role/Builder"),
+        // The bucket policy and a KMS grant: another account.
+        "arn:aws:iam::210987654321:role/ExternalAuditor".to_owned(),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(names("readers"), expected, "{doc:#}");
+    let external = doc["readers"]
+        .as_array()
+        .expect("readers")
+        .iter()
+        .find(|r| r["account"] == "210987654321")
+        .expect("external");
+    assert_eq!(external["trusted"], false);
+    assert!(external["via"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("ExternalAuditorRead"));
+    assert!(
+        doc["not_read"].as_array().expect("notes").is_empty(),
+        "{doc:#}"
+    );
+
+    // TS015 fails for the apse2 trails only, and not when the auditor's account is trusted.
+    let (doc, _) = audit_json(server, &["--regions", REGIONS, "--checks", "TS015"]);
+    let table = by_trail(&doc);
+    for trail in ["apse2-app", "apse2-data-events", "apse2-multi-region"] {
+        assert_eq!(status(&table, trail, "TS015"), "fail", "{trail}");
+    }
+    assert_eq!(status(&table, "main", "TS015"), "pass");
+    let (doc, _) = audit_json(
+        server,
+        &[
+            "--regions",
+            REGIONS,
+            "--checks",
+            "TS015",
+            "--trusted-accounts",
+            "210987654321",
+        ],
+    );
+    assert_eq!(status(&by_trail(&doc), "apse2-app", "TS015"), "pass");
+
+    // An unknown trail is a usage error naming the trails.
+    let out = trailseal(server)
+        .args(["readers", "nope", "--regions", "us-east-1"])
+        .output()
+        .expect("run trailseal");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no trail named"));
+}

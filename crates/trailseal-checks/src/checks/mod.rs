@@ -21,6 +21,7 @@ mod ts016_delivered_logs_encrypted;
 use crate::{Check, CheckInfo};
 
 pub use ts000_input::input_finding;
+pub(crate) use ts014_bucket_allows_cloudtrail::regions_of;
 pub(crate) use ts015_log_readers_end_to_end::CHECK as TS015;
 
 /// TS000: not a check, the catalogue entry for input that could not be read.

@@ -42,7 +42,7 @@
 
 use serde_json::json;
 use trailseal_model::{Fact, Finding, NotKnown, Severity, Status, TrailEvidence};
-use trailseal_policy::{who_may_decrypt, Audience, Decision, Reader, ReaderKind};
+use trailseal_policy::{who_may_decrypt, Audience, Decision, Reader, ReaderKind, RequestPrincipal};
 
 use crate::grants::{grant_readers, GrantReader};
 use crate::support::{finding, labels, load, Loaded};
@@ -82,10 +82,18 @@ fn run(ev: &TrailEvidence) -> Finding {
             unknown_keys: vec![why],
         };
     }
+    // The account's own IAM users and roles (when read): who the delegation really lets in.
+    let iam_decrypters = iam_decrypters(ev, &policy, &ctx, &alternatives);
     let describe = |r: &Reader| {
         let base = match r.kind {
             ReaderKind::DelegatedToIam => {
-                format!("{} whose IAM policies allow kms:Decrypt", r.principal)
+                let mut text = format!("{} whose IAM policies allow kms:Decrypt", r.principal);
+                let own = matches!(&r.request_principal,
+                    RequestPrincipal::AccountMember { account } if *account == ev.trail.account);
+                if let (true, Some(list)) = (own, &iam_decrypters) {
+                    text += &format!(" ({list})");
+                }
+                text
             }
             ReaderKind::LimitedWildcard => format!("{}, limited by conditions", r.principal),
             _ => r.principal.clone(),
@@ -111,10 +119,10 @@ fn run(ev: &TrailEvidence) -> Finding {
         }
     };
     let grants = grant_readers(ev, &policy, &ctx);
-    let definite_grant = matches!(&grants, Fact::Known(g) if g.iter().any(|r| r.definite));
+    let definite_grant = matches!(&grants, Fact::Known(g) if g.iter().any(GrantReader::certain));
     let mut readers: Vec<String> = summary.readers.iter().map(describe).collect();
     if let Fact::Known(g) = &grants {
-        readers.extend(g.iter().filter(|r| r.definite).map(GrantReader::describe));
+        readers.extend(g.iter().filter(|r| r.certain()).map(GrantReader::describe));
     }
     let statement = serde_json::to_string_pretty(&ctx.decrypt_statement()).unwrap_or_default();
     let (status, message, remediation) = match &summary.audience {
@@ -164,7 +172,8 @@ fn run(ev: &TrailEvidence) -> Finding {
             Status::Indeterminate,
             format!(
                 "no key policy statement lets anyone but CloudTrail decrypt the logs, and whether \
-                 the key's grants do depends on the key policy's Deny statements: {}",
+                 the key's grants do depends on the key policy's Deny statements or on which log \
+                 files they cover: {}",
                 grants
                     .known()
                     .map(|g| g.iter().map(GrantReader::describe).collect::<Vec<_>>().join("; "))
@@ -226,6 +235,7 @@ fn run(ev: &TrailEvidence) -> Finding {
         ),
     };
     let evidence = json!({
+        "iam_decrypters": iam_decrypters,
         "audience": summary.audience,
         "readers": summary.readers,
         "blocked": summary.blocked,
@@ -234,4 +244,66 @@ fn run(ev: &TrailEvidence) -> Finding {
             .map(|g| g.iter().map(GrantReader::to_json).collect::<Vec<_>>()),
     });
     finding(info, ev, status, message, remediation, evidence)
+}
+
+/// The trail account's IAM users and roles that can decrypt the log files, by the key policy
+/// and their own IAM policies and boundaries (`iam:GetAccountAuthorizationDetails`): `None`
+/// when they were not read or the analysis cannot run (then the reader stays "IAM principals
+/// whose IAM policies allow kms:Decrypt").
+fn iam_decrypters(
+    ev: &TrailEvidence,
+    policy: &std::rc::Rc<trailseal_policy::Policy>,
+    ctx: &trailseal_policy::TrailContext,
+    alternatives: &std::rc::Rc<crate::deployment::Alternatives>,
+) -> Option<String> {
+    if !ev.iam.is_known() {
+        return None;
+    }
+    let loaded = Loaded {
+        policy: policy.clone(),
+        ctx: ctx.clone(),
+        alternatives: alternatives.clone(),
+    };
+    let table = crate::log_readers::analyse(ev, &loaded).ok()?;
+    let iam = |r: &&crate::log_readers::Row| {
+        matches!(
+            r.kind,
+            crate::log_readers::RowKind::User | crate::log_readers::RowKind::Role
+        )
+    };
+    let can: Vec<String> = table
+        .rows
+        .iter()
+        .filter(iam)
+        .filter(|r| r.decrypt.decision == Decision::Allow)
+        .map(|r| crate::log_readers::shown(&r.principal))
+        .collect();
+    let maybe = table
+        .rows
+        .iter()
+        .filter(iam)
+        .filter(|r| r.decrypt.decision == Decision::Indeterminate)
+        .count();
+    const SHOWN: usize = 8;
+    let mut text = match can.len() {
+        0 => "by their IAM policies: none of the account's users and roles".to_owned(),
+        n => {
+            let mut t = format!(
+                "by their IAM policies: {}",
+                can.iter()
+                    .take(SHOWN)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if n > SHOWN {
+                t += &format!(" and {} more", n - SHOWN);
+            }
+            t
+        }
+    };
+    if maybe > 0 {
+        text += &format!("; {maybe} more under conditions trailseal cannot decide");
+    }
+    Some(text)
 }

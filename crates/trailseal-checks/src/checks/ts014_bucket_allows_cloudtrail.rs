@@ -403,7 +403,7 @@ const IF_INSIGHTS: Needed =
 
 /// The Regions whose files a trail writes: every Region of its partition for a multi-Region
 /// trail (None when the partition's Regions are not known here).
-fn regions_of(partition: &str, home: &str, multi_region: bool) -> Option<Vec<String>> {
+pub(crate) fn regions_of(partition: &str, home: &str, multi_region: bool) -> Option<Vec<String>> {
     if !multi_region {
         return Some(vec![home.to_owned()]);
     }

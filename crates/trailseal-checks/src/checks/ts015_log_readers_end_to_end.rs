@@ -14,9 +14,15 @@
 //!   IAM user or role can (nobody, or only the root user). Indeterminate when it depends on
 //!   values trailseal cannot know (a condition on the source IP or VPC endpoint, IAM policies
 //!   that were not read, a bucket policy that could not be read). `trailseal readers TRAIL`
-//!   prints the whole table. Not read: service control and resource control policies, session
-//!   policies, VPC endpoint policies and object ACLs (they can only take access away; CloudTrail
-//!   writes its objects with `bucket-owner-full-control`).
+//!   prints the whole table. Every log file counts: a statement that covers some Regions,
+//!   dates or member accounts only makes its principal a reader of those. Not read: service
+//!   control and resource control policies, session policies and VPC endpoint policies (they
+//!   can only take access away: a listed reader may be refused, and a pass may hide that nobody
+//!   can read), object ACLs (CloudTrail writes each file with `bucket-owner-full-control`; with
+//!   ACLs enabled a later `PutObjectAcl` could grant more), and other copies of the logs (S3
+//!   replication, CloudWatch Logs). A bucket owned by another account (or by an account not
+//!   known): its principals may read through their own IAM policies, so another account that
+//!   can decrypt leaves the answer undecided unless trusted.
 //!
 //! Why it matters
 //!   "Who can read our audit logs" is the question an auditor asks, and the answer needs all
@@ -44,7 +50,7 @@ use serde_json::json;
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
 use trailseal_policy::Tri;
 
-use crate::log_readers::{analyse, shown, LogReaders, Row, RowKind};
+use crate::log_readers::{analyse, shown, LogReaders, NoAnalysis, Row, RowKind};
 use crate::support::{early, finding, load};
 use crate::{Applies, Check, CheckInfo, Runner, CONTROL_COMPLIANCE};
 
@@ -83,13 +89,22 @@ fn run(ev: &TrailEvidence) -> Finding {
     };
     let table = match analyse(ev, &loaded) {
         Ok(t) => t,
-        Err(why) => {
+        Err(NoAnalysis::Nobody(why)) => {
             return *early(
                 info,
                 ev,
                 Status::Fail,
                 format!("nobody can read the logs: {why}"),
-                "Fix delivery first (trailseal explain TS014).",
+                "Fix the bucket or the key first (trailseal explain TS014, TS003).",
+            )
+        }
+        Err(NoAnalysis::Unknown(why)) => {
+            return *early(
+                info,
+                ev,
+                Status::Indeterminate,
+                format!("who can read the logs cannot be told: {why}"),
+                "Collect the evidence again with this version of trailseal.",
             )
         }
     };

@@ -38,6 +38,7 @@ pub fn request(principal: RequestPrincipal, action: &str, context: Context) -> R
         principal,
         action: action.into(),
         resource: Some(KEY.into()),
+        resource_pattern: false,
         context,
     }
 }

@@ -104,6 +104,7 @@ impl Case {
             },
             action: self.action.to_owned(),
             resource: Some(KEY.to_owned()),
+            resource_pattern: false,
             context,
         }
     }
