@@ -316,6 +316,19 @@ fn via_s3(ev: &TrailEvidence) -> KeyState {
 
 /// Runs the analysis on the loaded key policy (see [`crate::support::load`]).
 pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders, NoAnalysis> {
+    analyse_sides(ev, loaded, true)
+}
+
+/// The decrypt side only (TS008): every row's `read` is left undecided ("not evaluated").
+pub(crate) fn decrypters(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders, NoAnalysis> {
+    analyse_sides(ev, loaded, false)
+}
+
+fn analyse_sides(
+    ev: &TrailEvidence,
+    loaded: &Loaded,
+    with_read: bool,
+) -> Result<LogReaders, NoAnalysis> {
     let account = ev.trail.account.clone();
     // The log paths and the request keys come from the trail's ARN: it must name the account.
     match trailseal_policy::cloudtrail::arn_parts(&ev.trail.arn) {
@@ -406,6 +419,7 @@ pub(crate) fn analyse(ev: &TrailEvidence, loaded: &Loaded) -> Result<LogReaders,
         via_s3: via_s3(ev),
         grants: &grant_list,
         grants_known: grants.is_known(),
+        with_read,
     };
     let mut rows = Vec::new();
     // The trail account's root user.
@@ -548,6 +562,8 @@ struct Analysis<'a> {
     via_s3: KeyState,
     grants: &'a [GrantReader],
     grants_known: bool,
+    /// Evaluate the S3 side too (false: decrypt only).
+    with_read: bool,
 }
 
 /// A principal of another account controls its own IAM policies: taken as allowing.
@@ -577,7 +593,11 @@ impl Analysis<'_> {
         };
         let in_account = account.as_deref() == Some(self.account);
         let decrypt = self.decrypt(&who, &own, in_account);
-        let read = self.read(&who, &own, in_account, kind);
+        let read = if self.with_read {
+            self.read(&who, &own, in_account, kind)
+        } else {
+            Side::unknown("not evaluated")
+        };
         Row {
             principal,
             account,

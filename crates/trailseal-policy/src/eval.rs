@@ -520,10 +520,16 @@ fn pattern_resource_match(policy: &[Tok], arn_pattern: bool, request: &str) -> T
         return decide(policy, &request_tokens);
     }
     match (arn_token_parts(policy), arn_token_parts(&request_tokens)) {
-        (Some(p), Some(r)) => p
-            .iter()
-            .zip(&r)
-            .fold(Tri::True, |acc, (a, b)| acc.and(decide(a, b))),
+        (Some(p), Some(r)) => {
+            let mut acc = Tri::True;
+            for (a, b) in p.iter().zip(&r) {
+                acc = acc.and(decide(a, b));
+                if acc == Tri::False {
+                    break;
+                }
+            }
+            acc
+        }
         _ => Tri::False,
     }
 }

@@ -129,36 +129,57 @@ pub fn arn_match(pattern: &[Tok], value: &str) -> bool {
         .all(|(p, v)| matches_tokens(p, v, false))
 }
 
+/// Both patterns start with literals, and the literals differ before either has a wildcard:
+/// no string matches both (a quick answer for `covers` and `may_intersect`).
+fn literal_prefixes_differ(a: &[Tok], b: &[Tok], ignore_case: bool) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        match (x, y) {
+            (Tok::Lit(p), Tok::Lit(q)) => {
+                if !char_eq(*p, *q, ignore_case) {
+                    return true;
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Whether every string `inner` can stand for is matched by `outer` (sound, not complete): a
 /// `*` of `outer` absorbs any run of `inner` tokens, a `?` one literal or `?`, a literal the
 /// same literal. Used to decide a Like operator for a request value known only by a pattern.
 pub fn covers(outer: &[Tok], inner: &[Tok], ignore_case: bool) -> bool {
+    if literal_prefixes_differ(outer, inner, ignore_case) {
+        return false;
+    }
     let (n, m) = (outer.len(), inner.len());
-    // reach[i][j]: outer[..i] covers inner[..j]
-    let mut reach = vec![vec![false; m + 1]; n + 1];
-    reach[0][0] = true;
+    // reach[i * w + j]: outer[..i] covers inner[..j] (one allocation: this runs for every
+    // statement of every identity policy in a readers analysis).
+    let w = m + 1;
+    let mut reach = vec![false; (n + 1) * w];
+    reach[0] = true;
     for i in 0..=n {
         for j in 0..=m {
-            if !reach[i][j] {
+            if !reach[i * w + j] {
                 continue;
             }
             let Some(o) = outer.get(i) else { continue };
             match (o, inner.get(j)) {
                 (Tok::Star, next) => {
-                    reach[i + 1][j] = true;
+                    reach[(i + 1) * w + j] = true;
                     if next.is_some() {
-                        reach[i][j + 1] = true;
+                        reach[i * w + j + 1] = true;
                     }
                 }
-                (Tok::One, Some(Tok::Lit(_) | Tok::One)) => reach[i + 1][j + 1] = true,
+                (Tok::One, Some(Tok::Lit(_) | Tok::One)) => reach[(i + 1) * w + j + 1] = true,
                 (Tok::Lit(a), Some(Tok::Lit(b))) if char_eq(*a, *b, ignore_case) => {
-                    reach[i + 1][j + 1] = true
+                    reach[(i + 1) * w + j + 1] = true
                 }
                 _ => {}
             }
         }
     }
-    reach[n][m]
+    reach[n * w + m]
 }
 
 /// Whether some string is matched both by the policy pattern `policy` and by the request
@@ -166,6 +187,9 @@ pub fn covers(outer: &[Tok], inner: &[Tok], ignore_case: bool) -> bool {
 /// be matchable by any stretch of `policy` that contains a wildcard, never by literals alone).
 /// `false` proves the two cannot meet.
 pub fn may_intersect(policy: &[Tok], request: &[Tok], ignore_case: bool) -> bool {
+    if literal_prefixes_differ(policy, request, ignore_case) {
+        return false;
+    }
     let (n, m) = (policy.len(), request.len());
     let mut seen = vec![vec![false; m + 1]; n + 1];
     let mut stack = vec![(0usize, 0usize)];

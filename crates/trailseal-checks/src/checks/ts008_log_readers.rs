@@ -264,7 +264,7 @@ fn iam_decrypters(
         ctx: ctx.clone(),
         alternatives: alternatives.clone(),
     };
-    let table = crate::log_readers::analyse(ev, &loaded).ok()?;
+    let table = crate::log_readers::decrypters(ev, &loaded).ok()?;
     let iam = |r: &&crate::log_readers::Row| {
         matches!(
             r.kind,
