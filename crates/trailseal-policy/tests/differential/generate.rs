@@ -81,6 +81,10 @@ pub(crate) struct Case {
     /// The keys present in the request (every other key is absent).
     pub(crate) context: BTreeMap<&'static str, Val>,
     pub(crate) identity: Identity,
+    /// An identity-based policy of the caller (same-account IAM callers), evaluated by
+    /// trailseal with `combine(ResourceKind::KmsKey, ...)` and by iam-simulate as the caller's
+    /// identity policy; replaces `identity` when set.
+    pub(crate) identity_policy: Option<Value>,
 }
 
 impl Case {
@@ -121,9 +125,10 @@ impl Case {
                 ((*k).to_owned(), v)
             })
             .collect();
-        let identity = match self.identity {
-            Identity::NoPolicies => json!([]),
-            Identity::AllowAll => json!([{
+        let identity = match (&self.identity_policy, self.identity) {
+            (Some(policy), _) => json!([policy]),
+            (None, Identity::NoPolicies) => json!([]),
+            (None, Identity::AllowAll) => json!([{
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
             }]),
@@ -568,15 +573,52 @@ pub(crate) fn gen_request(rng: &mut Rng, id: usize, policy: Value) -> Case {
         action,
         context: ctx,
         identity: Identity::AllowAll,
+        identity_policy: None,
     }
 }
 
+/// A random identity-based policy: key-policy statements without their Principal.
+pub(crate) fn gen_identity_policy(rng: &mut Rng) -> Value {
+    let statements: Vec<Value> = (0..1 + rng.below(3))
+        .map(|_| {
+            let mut s = gen_statement(rng);
+            if let Some(map) = s.as_object_mut() {
+                map.remove("Principal");
+                map.remove("NotPrincipal");
+                // No policy variables: one whose key the request lacks "might cause the entire
+                // statement to be invalid" (IAM User Guide, "Policy variables with no value"),
+                // which trailseal leaves undecided and iam-simulate does not (see
+                // docs/policy-differential.md, "Left out of the comparison").
+                if let Some(Value::Object(block)) = map.get_mut("Condition") {
+                    for keys in block.values_mut() {
+                        if let Value::Object(keys) = keys {
+                            keys.retain(|_, v| !v.to_string().contains("${"));
+                        }
+                    }
+                    block.retain(|_, keys| keys.as_object().is_some_and(|k| !k.is_empty()));
+                    if block.is_empty() {
+                        map.remove("Condition");
+                    }
+                }
+            }
+            s
+        })
+        .collect();
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
 /// The batch: each policy/request pair once; IAM callers of the key's account twice (with and
-/// without an allow-everything identity policy).
+/// without an allow-everything identity policy), and half of them a third time with a random
+/// identity policy of their own (`count` counts the key-policy cases only).
 pub(crate) fn generate(seed: u64, count: usize) -> Vec<Case> {
     let mut rng = Rng::new(seed);
+    // Identity policies draw from their own stream: the key-policy cases stay those of the
+    // batch before identity policies were compared.
+    let mut identity_rng = Rng::new(seed ^ 0x6964_656e_7469_7479); // "identity"
     let mut cases = Vec::with_capacity(count + count / 3);
-    while cases.len() < count {
+    // `count` key-policy cases (the batch of before), plus the identity-policy ones.
+    let mut with_identity = 0;
+    while cases.len() - with_identity < count {
         let policy = gen_policy(&mut rng);
         let mut case = gen_request(&mut rng, cases.len(), policy);
         match case.caller {
@@ -590,7 +632,14 @@ pub(crate) fn generate(seed: u64, count: usize) -> Vec<Case> {
                 if same {
                     case.id = cases.len();
                     case.identity = Identity::NoPolicies;
-                    cases.push(case);
+                    cases.push(case.clone());
+                    // And with a random identity policy of its own.
+                    if identity_rng.chance(50) {
+                        case.id = cases.len();
+                        case.identity_policy = Some(gen_identity_policy(&mut identity_rng));
+                        cases.push(case);
+                        with_identity += 1;
+                    }
                 }
             }
         }

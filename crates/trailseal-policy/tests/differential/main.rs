@@ -63,13 +63,16 @@ fn describe(case: &Case, outcome: &Outcome) -> String {
         })
         .collect();
     format!(
-        "policy:   {}\nrequest:  caller {:?}, action {}, resource {KEY}, identity policies {:?}\n          \
+        "policy:   {}\nrequest:  caller {:?}, action {}, resource {KEY}, identity policies {}\n          \
          context {} (every other key absent)\ntrailseal: {:?} (via IAM of {:?}) -> expects iam-simulate {:?}\n\
          iam-simulate: {:?}{}{}",
         serde_json::to_string(&case.policy).unwrap_or_default(),
         case.caller,
         case.action,
-        case.identity,
+        match &case.identity_policy {
+            Some(p) => format!("[{p}]"),
+            None => format!("{:?}", case.identity),
+        },
         serde_json::to_string(&context).unwrap_or_default(),
         outcome.trailseal,
         outcome.via_iam,
@@ -124,6 +127,7 @@ fn documented_repros() -> Vec<(&'static str, Case)> {
             caller,
             action,
             context: ctx.iter().cloned().collect(),
+            identity_policy: None,
         };
     let one = |v: &str| Val::One(v.to_owned());
     vec![

@@ -55,7 +55,7 @@ pub(crate) fn trailseal(case: &Case) -> (Option<Decision>, Vec<String>, Applies)
     match Policy::parse(&case.policy.to_string()) {
         Ok(p) => {
             let e = evaluate(&p, &case.request());
-            let applies = e
+            let applies: Applies = e
                 .statements
                 .iter()
                 .map(|r| match r.applies {
@@ -64,6 +64,27 @@ pub(crate) fn trailseal(case: &Case) -> (Option<Decision>, Vec<String>, Applies)
                     Tri::Unknown => None,
                 })
                 .collect();
+            if let Some(identity) = &case.identity_policy {
+                // The key policy and the caller's identity policy, joined as IAM does for a
+                // KMS key of the caller's account.
+                let Ok(parsed) = trailseal_policy::parse_identity_policy(&identity.to_string())
+                else {
+                    return (None, Vec::new(), Vec::new());
+                };
+                let who = trailseal_policy::Identity {
+                    policies: vec![("identity".into(), std::sync::Arc::new(parsed))],
+                    ..trailseal_policy::Identity::default()
+                };
+                let request = case.request();
+                let combined = trailseal_policy::combine(
+                    trailseal_policy::ResourceKind::KmsKey,
+                    &p,
+                    &e,
+                    &who,
+                    &request,
+                );
+                return (Some(combined.decision), Vec::new(), applies);
+            }
             (Some(e.decision), e.via_iam_accounts, applies)
         }
         Err(_) => (None, Vec::new(), Vec::new()),
@@ -194,6 +215,7 @@ pub(crate) fn outcomes(node: &str, dir: &PathBuf, cases: &[Case]) -> Vec<Outcome
             probe.id = probes.len();
             probe.policy["Statement"] = json!([statement]);
             probe.identity = Identity::NoPolicies;
+            probe.identity_policy = None;
             probes.push(probe);
             owners.push((n, i));
         }
