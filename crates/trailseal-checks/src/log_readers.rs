@@ -33,6 +33,8 @@ use trailseal_policy::{
     KeyState, Policy, RequestPrincipal, ResourceKind, TrailContext, Tri, FRESH,
 };
 
+use trailseal_policy::delivery::LogObject;
+
 use crate::grants::{grant_readers, GrantReader};
 use crate::support::Loaded;
 
@@ -107,6 +109,10 @@ pub struct Row {
     pub kind: RowKind,
     pub decrypt: Side,
     pub read: Side,
+    /// Outside the account, with CloudTrail Insights on (or not known to be off): whether it
+    /// may read the Insights files (`CloudTrail-Insight/`), whose encryption is not documented.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insights: Option<Side>,
 }
 
 impl Row {
@@ -169,6 +175,35 @@ impl LogReaders {
         })
     }
 }
+
+/// The Regions enabled in every AWS account (those launched before March 2019); later ones are
+/// opt-in ("Managing AWS Regions", AWS Account Management Reference Guide).
+const ENABLED_BY_DEFAULT: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "sa-east-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-west-1",
+    "us-gov-east-1",
+];
+
+/// Member folders of an organization trail looked at one by one, at most.
+const MAX_MEMBER_FOLDERS: usize = 200;
 
 /// The bucket side as far as it is known.
 enum BucketSide {
@@ -359,6 +394,15 @@ fn analyse_sides(
         }
         None => Some("the key"),
     };
+    // CloudTrail encrypts log files only with symmetric encryption keys ("Encrypting CloudTrail
+    // log files with AWS KMS keys", CloudTrail User Guide): under any other key there are none.
+    if let Some(Fact::Known(spec)) = ev.key.as_ref().map(|k| &k.key_spec) {
+        if spec != "SYMMETRIC_DEFAULT" {
+            return Err(NoAnalysis::Nobody(format!(
+                "the key is {spec}: CloudTrail encrypts no log file under it"
+            )));
+        }
+    }
     let key_account = ev
         .key
         .as_ref()
@@ -395,16 +439,28 @@ fn analyse_sides(
             Vec::new()
         }
     };
-    let regions = crate::checks::regions_of(
-        ctx.partition(),
-        &ev.trail.home_region,
-        ev.trail.is_multi_region.is(&true) != Some(false),
-    )
-    .unwrap_or_else(|| vec![ev.trail.home_region.clone()]);
-    let owner_folder = match &ev.organization {
-        Some(org) => ctx.for_member(&org.id, &account),
-        None => ctx.clone(),
+    // The Regions whose folders certainly hold log files: the home Region, and for a trail
+    // known to be multi-Region the Regions every account has enabled (an opt-in Region holds
+    // files only when enabled, which the evidence does not say per trail).
+    let multi = ev.trail.is_multi_region.is(&true) == Some(true);
+    let regions: Vec<String> =
+        crate::checks::regions_of(ctx.partition(), &ev.trail.home_region, multi)
+            .unwrap_or_else(|| vec![ev.trail.home_region.clone()])
+            .into_iter()
+            .filter(|r| *r == ev.trail.home_region || ENABLED_BY_DEFAULT.contains(&r.as_str()))
+            .collect();
+    // An organization trail: each member's own folder (every member's, when known).
+    let folders: Vec<TrailContext> = match &ev.organization {
+        Some(org) if !org.member_accounts.is_empty() => org
+            .member_accounts
+            .iter()
+            .take(MAX_MEMBER_FOLDERS)
+            .map(|m| ctx.for_member(&org.id, m))
+            .collect(),
+        Some(org) => vec![ctx.for_member(&org.id, &account)],
+        None => vec![ctx.clone()],
     };
+    let insights = ev.trail.has_insight_selectors.is(&false) != Some(true);
 
     let analysis = Analysis {
         account: &account,
@@ -414,8 +470,9 @@ fn analyse_sides(
         bucket_in_account,
         ctx: &ctx,
         s3_ctx: &s3_ctx,
-        owner_folder: &owner_folder,
+        folders: &folders,
         regions: &regions,
+        insights,
         via_s3: via_s3(ev),
         grants: &grant_list,
         grants_known: grants.is_known(),
@@ -512,6 +569,7 @@ fn analyse_sides(
         None,
     );
     // KMS serves no anonymous caller (SSE-KMS objects are served only to signed requests).
+    anonymous.insights = None;
     anonymous.decrypt = Side {
         decision: Decision::ImplicitDeny,
         via: Vec::new(),
@@ -555,10 +613,12 @@ struct Analysis<'a> {
     ctx: &'a TrailContext,
     /// S3: every log file's object ARN.
     s3_ctx: &'a TrailContext,
-    /// S3, one file: the trail account's own folder.
-    owner_folder: &'a TrailContext,
-    /// The Regions whose files the trail writes.
+    /// S3, one folder at a time: each member's (organization trail), or the trail account's.
+    folders: &'a [TrailContext],
+    /// The Regions whose folders certainly hold log files.
     regions: &'a [String],
+    /// CloudTrail Insights is on, or not known to be off: its files may be in the bucket.
+    insights: bool,
     via_s3: KeyState,
     grants: &'a [GrantReader],
     grants_known: bool,
@@ -592,18 +652,32 @@ impl Analysis<'_> {
             (_, None) => self_granted(),
         };
         let in_account = account.as_deref() == Some(self.account);
-        let decrypt = self.decrypt(&who, &own, in_account);
-        let read = if self.with_read {
+        let mut decrypt = self.decrypt(&who, &own, in_account);
+        let mut read = if self.with_read {
             self.read(&who, &own, in_account, kind)
         } else {
             Side::unknown("not evaluated")
         };
+        let mut insights = None;
+        if !in_account && kind != RowKind::Anonymous {
+            // Outside the account, a principal that may change the policies can give itself
+            // access: PutKeyPolicy, CreateGrant for Decrypt ("Controlling access to grants", KMS
+            // Developer Guide), PutBucketPolicy.
+            self.escalate_kms(&who, &own, &mut decrypt);
+            if self.with_read {
+                self.escalate_s3(&who, &own, &mut read);
+            }
+        }
+        if self.with_read && !in_account && self.insights {
+            insights = self.insights_read(&who, &own, kind);
+        }
         Row {
             principal,
             account,
             kind,
             decrypt,
             read,
+            insights,
         }
     }
 
@@ -637,21 +711,24 @@ impl Analysis<'_> {
             _ => (None, None, None),
         };
         let root = account.map(|a| format!("arn:{}:iam::{a}:root", self.ctx.partition()));
-        let grant = self.grants.iter().find(|g| {
-            Some(g.principal.as_str()) == arn
-                || Some(g.principal.as_str()) == role
-                || Some(&g.principal) == root.as_ref()
-        });
-        let Some(g) = grant else {
+        let matching: Vec<&GrantReader> = self
+            .grants
+            .iter()
+            .filter(|g| {
+                Some(g.principal.as_str()) == arn
+                    || Some(g.principal.as_str()) == role
+                    || Some(&g.principal) == root.as_ref()
+            })
+            .collect();
+        if matching.is_empty() {
             if !self.grants_known && side.decision == Decision::ImplicitDeny {
                 return Side::unknown("the key's grants");
             }
             return side;
-        };
-        // A grant to an account root reaches its IAM principals only through their own IAM
-        // policies (as a key policy naming the account does); any Deny still wins.
-        let via_account =
-            Some(&g.principal) == root.as_ref() && arn.is_some_and(|a| !a.ends_with(":root"));
+        }
+        // A Deny of the key policy that may apply to this principal (not only to the grantee
+        // the grant names) leaves any grant undecided.
+        let key_deny = deny_state(&eval);
         let id = trailseal_policy::evaluate_identity(identity, &request);
         let boundary = trailseal_policy::identity::evaluate_boundary(identity, &request);
         if id.decision == Decision::ExplicitDeny || boundary.decision == Decision::ExplicitDeny {
@@ -665,44 +742,65 @@ impl Analysis<'_> {
                 depends_on: Vec::new(),
             };
         }
-        let identity_ok = if via_account {
-            allowed(id.decision).and(allowed(boundary.decision))
-        } else {
-            allowed(boundary.decision)
-        };
-        let certain =
-            g.certain() && identity_ok == Tri::True && !id.maybe_denied && !boundary.maybe_denied;
-        if identity_ok == Tri::False {
-            return side;
-        }
-        let mut depends_on = side.depends_on;
-        if !certain {
-            if !g.all_files {
-                depends_on.push(format!("which log files grant {} covers", g.grant_id));
+        // Every matching grant; the best one decides.
+        let mut best: Option<Side> = None;
+        for g in matching {
+            // A grant to an account root reaches its IAM principals only through their own IAM
+            // policies (as a key policy naming the account does); any Deny still wins.
+            let via_account =
+                Some(&g.principal) == root.as_ref() && arn.is_some_and(|a| !a.ends_with(":root"));
+            let identity_ok = if via_account {
+                allowed(id.decision).and(allowed(boundary.decision))
+            } else {
+                allowed(boundary.decision)
+            };
+            if identity_ok == Tri::False {
+                continue;
             }
-            if !g.definite {
-                depends_on.push("the key policy's Deny statements".to_owned());
+            let certain = g.certain()
+                && identity_ok == Tri::True
+                && key_deny == Tri::False
+                && !id.maybe_denied
+                && !boundary.maybe_denied;
+            let mut depends_on = side.depends_on.clone();
+            if !certain {
+                if !g.all_files {
+                    depends_on.push(format!("which log files grant {} covers", g.grant_id));
+                }
+                if !g.definite || key_deny != Tri::False {
+                    depends_on.push("the key policy's Deny statements".to_owned());
+                    depends_on.extend(eval.unknown_keys.iter().cloned());
+                }
+                depends_on.extend(id.unknown_keys.iter().cloned());
+                depends_on.extend(boundary.unknown_keys.iter().cloned());
+                depends_on.dedup();
             }
-            depends_on.extend(id.unknown_keys);
-            depends_on.extend(boundary.unknown_keys);
+            let mut via = side.via.clone();
+            via.push(format!("grant {}", g.grant_id));
+            let candidate = Side {
+                decision: if certain {
+                    Decision::Allow
+                } else {
+                    Decision::Indeterminate
+                },
+                via,
+                depends_on,
+            };
+            let better = match &best {
+                None => true,
+                Some(b) => b.decision != Decision::Allow && candidate.decision == Decision::Allow,
+            };
+            if better {
+                best = Some(candidate);
+            }
         }
-        let decision = if certain {
-            Decision::Allow
-        } else {
-            Decision::Indeterminate
-        };
-        let mut via = side.via;
-        via.push(format!("grant {}", g.grant_id));
-        Side {
-            decision,
-            via,
-            depends_on,
-        }
+        best.unwrap_or(side)
     }
 
     /// `s3:GetObject` of the log files: every file at once (a statement covering only some
-    /// Regions, dates or members leaves it open), then, while open, one file of each Region in
-    /// the trail account's folder (any file it can read makes it a reader).
+    /// Regions, dates or members leaves it open), then, while open, the whole folder of one
+    /// Region, or of one member account, that certainly holds log files: a principal that can
+    /// read all of one such folder is a reader.
     fn read(
         &self,
         who: &RequestPrincipal,
@@ -715,28 +813,161 @@ impl Analysis<'_> {
             BucketSide::NoPolicy => Rc::new(empty_policy()),
             BucketSide::Unknown(_) => return Side::unknown("the bucket policy"),
         };
-        let Some(all) = self.s3_ctx.get_log_files_request(who.clone(), None) else {
+        let Some(all) = self
+            .s3_ctx
+            .get_files_request(who.clone(), LogObject::Log, None)
+        else {
             return Side::unknown("the log files' path (bucket, prefix or organization)");
         };
         let side = self.read_one(&policy, &all, identity, in_account, kind);
         if side.decision != Decision::Indeterminate {
             return side;
         }
-        for region in self.regions {
-            let Some(one) = self
-                .owner_folder
-                .get_log_files_request(who.clone(), Some(region))
+        let folders = self.folders.iter().flat_map(|f| {
+            std::iter::once((f, None))
+                .chain(self.regions.iter().map(move |r| (f, Some(r.as_str()))))
+        });
+        for (folder, region) in folders {
+            let Some(request) = folder.get_files_request(who.clone(), LogObject::Log, region)
             else {
                 continue;
             };
-            let found = self.read_one(&policy, &one, identity, in_account, kind);
+            let found = self.read_one(&policy, &request, identity, in_account, kind);
             if found.decision == Decision::Allow {
                 let mut found = found;
-                found.via.push(format!("(the log files of {region})"));
+                let folder = request.resource.unwrap_or_default();
+                found.via.push(format!("(all of {folder})"));
                 return found;
             }
         }
         side
+    }
+
+    /// The Insights files (`CloudTrail-Insight/`): whether this principal may read them.
+    fn insights_read(
+        &self,
+        who: &RequestPrincipal,
+        identity: &Identity,
+        kind: RowKind,
+    ) -> Option<Side> {
+        let policy = match self.bucket {
+            BucketSide::Policy(p) => p.clone(),
+            BucketSide::NoPolicy => Rc::new(empty_policy()),
+            BucketSide::Unknown(_) => return Some(Side::unknown("the bucket policy")),
+        };
+        let request = self
+            .s3_ctx
+            .get_files_request(who.clone(), LogObject::Insight, None)?;
+        let side = self.read_one(&policy, &request, identity, false, kind);
+        (side.decision != Decision::ImplicitDeny && side.decision != Decision::ExplicitDeny)
+            .then_some(side)
+    }
+
+    /// PutKeyPolicy, or CreateGrant of Decrypt to itself, lets a principal decrypt.
+    fn escalate_kms(&self, who: &RequestPrincipal, identity: &Identity, side: &mut Side) {
+        if matches!(side.decision, Decision::Allow | Decision::ExplicitDeny) {
+            return;
+        }
+        let mut decrypt_request = self.ctx.decrypt_request(who.clone());
+        decrypt_request
+            .context
+            .set("kms:ViaService", self.via_s3.clone());
+        let decrypt_eval = evaluate(self.key_policy, &decrypt_request);
+        for action in ["kms:PutKeyPolicy", "kms:CreateGrant"] {
+            let mut request = self.ctx.administer_request(who.clone());
+            request.action = action.to_owned();
+            if action == "kms:CreateGrant" {
+                request.context.set(
+                    "kms:GrantOperations",
+                    KeyState::Known(vec!["Decrypt".into()]),
+                );
+                request.context.set(
+                    "kms:GrantIsForAWSResource",
+                    KeyState::Known(vec!["false".into()]),
+                );
+            }
+            let eval = evaluate(self.key_policy, &request);
+            let c = combine(
+                ResourceKind::OtherAccount,
+                self.key_policy,
+                &eval,
+                identity,
+                &request,
+            );
+            match c.decision {
+                Decision::Allow => {
+                    *side = Side {
+                        decision: if action == "kms:PutKeyPolicy" {
+                            Decision::Allow
+                        } else {
+                            // The grant's Decrypt is still subject to the key policy's Denies.
+                            side_after_grant(&decrypt_eval)
+                        },
+                        via: c
+                            .via
+                            .into_iter()
+                            .chain([format!("{action} (can give itself kms:Decrypt)")])
+                            .collect(),
+                        depends_on: side.depends_on.clone(),
+                    };
+                    return;
+                }
+                Decision::Indeterminate if side.decision == Decision::ImplicitDeny => {
+                    side.decision = Decision::Indeterminate;
+                    side.depends_on.extend(c.unknown_keys);
+                    side.via
+                        .push(format!("{action} (may give itself kms:Decrypt)"));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// PutBucketPolicy lets a principal give itself s3:GetObject.
+    fn escalate_s3(&self, who: &RequestPrincipal, identity: &Identity, side: &mut Side) {
+        if matches!(side.decision, Decision::Allow | Decision::ExplicitDeny) {
+            return;
+        }
+        let BucketSide::Policy(policy) = self.bucket else {
+            return;
+        };
+        let Some(bucket) = self.ctx.bucket_arn() else {
+            return;
+        };
+        let Some(mut request) = self
+            .s3_ctx
+            .get_files_request(who.clone(), LogObject::Log, None)
+        else {
+            return;
+        };
+        request.action = "s3:PutBucketPolicy".into();
+        request.resource = Some(bucket);
+        request.resource_pattern = false;
+        let eval = evaluate(policy, &request);
+        let c = combine(
+            ResourceKind::OtherAccount,
+            policy,
+            &eval,
+            identity,
+            &request,
+        );
+        match c.decision {
+            Decision::Allow => {
+                side.decision = Decision::Allow;
+                side.via = c
+                    .via
+                    .into_iter()
+                    .chain(["s3:PutBucketPolicy (can give itself s3:GetObject)".to_owned()])
+                    .collect();
+            }
+            Decision::Indeterminate if side.decision == Decision::ImplicitDeny => {
+                side.decision = Decision::Indeterminate;
+                side.depends_on.extend(c.unknown_keys);
+                side.via
+                    .push("s3:PutBucketPolicy (may give itself s3:GetObject)".into());
+            }
+            _ => {}
+        }
     }
 
     fn read_one(
@@ -775,6 +1006,29 @@ impl Analysis<'_> {
             }
         }
     }
+}
+
+/// What a grant the principal may create itself gives: Decrypt, unless a Deny of the key policy
+/// may apply to its Decrypt request.
+fn side_after_grant(decrypt: &trailseal_policy::Evaluation) -> Decision {
+    match deny_state(decrypt) {
+        Tri::False => Decision::Allow,
+        Tri::Unknown => Decision::Indeterminate,
+        Tri::True => Decision::ExplicitDeny,
+    }
+}
+
+/// Whether a Deny applies (True), may apply (Unknown) or does not (False).
+fn deny_state(eval: &trailseal_policy::Evaluation) -> Tri {
+    use trailseal_policy::Effect;
+    eval.statements.iter().fold(Tri::False, |acc, r| {
+        acc.or(match r.effect {
+            Effect::Deny => r.applies,
+            // Of unknown effect: a possible Deny at most.
+            Effect::Unknown if r.applies != Tri::False => Tri::Unknown,
+            _ => Tri::False,
+        })
+    })
 }
 
 fn allowed(d: Decision) -> Tri {

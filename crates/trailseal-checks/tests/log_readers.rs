@@ -54,6 +54,7 @@ fn evidence(key_policy: &str, bucket_policy: Option<&str>, iam: IamAuthorization
     trail.s3_bucket_name = Fact::Known("logs".into());
     trail.s3_key_prefix = Fact::Known(None);
     trail.is_organization_trail = Fact::Known(false);
+    trail.has_insight_selectors = Fact::Known(false);
     TrailEvidence {
         trail,
         key: Some(Key {
@@ -588,4 +589,134 @@ fn a_direct_grant_next_to_the_account_delegation_is_not_lost() {
         reader(&ev, "arn:aws:iam::111122223333:role/Builder"),
         Tri::False
     );
+}
+
+#[test]
+fn insights_files_readable_outside_leave_the_answer_open() {
+    // Insights files are written to CloudTrail-Insight/; how they are encrypted is not
+    // documented, so a public read of them is not a pass.
+    let public = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Public","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}]}"#;
+    let mut ev = evidence(KEY_POLICY, Some(public), investigator());
+    assert_eq!(ts015(&ev).0, Status::Pass);
+    ev.trail.has_insight_selectors = Fact::Known(true);
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Indeterminate, "{message}");
+    assert!(message.contains("Insights"), "{message}");
+}
+
+#[test]
+fn a_principal_that_may_rewrite_the_policies_can_read() {
+    // Another account may PutKeyPolicy and read the objects: it can give itself decrypt.
+    let key = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+      {{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},
+      {{"Sid":"PartnerAdmin","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":["kms:PutKeyPolicy","kms:CreateGrant"],"Resource":"*"}}]}}"#
+    );
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}"#
+    ));
+    let (status, message) = ts015(&evidence(&key, Some(&bucket), investigator()));
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("can give itself kms:Decrypt"), "{message}");
+}
+
+#[test]
+fn a_grant_is_never_certain_while_a_deny_of_the_key_policy_may_apply() {
+    let key = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"OffNetwork","Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+       "Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/*"},"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#;
+    let mut ev = evidence(key, Some(BUCKET_POLICY), investigator());
+    ev.key.as_mut().expect("key").grants = Fact::Known(vec![Grant {
+        grant_id: "g-root".into(),
+        grantee_principal: format!("arn:aws:iam::{ACCOUNT}:root"),
+        operations: vec!["Decrypt".into()],
+        ..Grant::default()
+    }]);
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:role/Investigator"),
+        Tri::Unknown
+    );
+}
+
+#[test]
+fn every_matching_grant_counts_whatever_the_order() {
+    let s3_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let encrypt_only = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#;
+    let grant = |id: &str, who: &str| Grant {
+        grant_id: id.into(),
+        grantee_principal: who.into(),
+        operations: vec!["Decrypt".into()],
+        ..Grant::default()
+    };
+    for order in [false, true] {
+        let mut ev = evidence(
+            encrypt_only,
+            Some(BUCKET_POLICY),
+            IamAuthorization {
+                roles: vec![role("Builder", &[s3_only])],
+                ..IamAuthorization::default()
+            },
+        );
+        let mut grants = vec![
+            grant("g-root", "arn:aws:iam::111122223333:root"),
+            grant("g-builder", "arn:aws:iam::111122223333:role/Builder"),
+        ];
+        if order {
+            grants.reverse();
+        }
+        ev.key.as_mut().expect("key").grants = Fact::Known(grants);
+        assert_eq!(
+            reader(&ev, "arn:aws:iam::111122223333:role/Builder"),
+            Tri::True,
+            "order {order}"
+        );
+    }
+}
+
+#[test]
+fn a_folder_grant_counts_only_where_log_files_certainly_are() {
+    // An opt-in Region, or a multi-Region flag that is not known: no certain files there.
+    let only = |region: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail/{region}/*"}},{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}}]}}"#
+        )
+    };
+    let opt_in = only("me-central-1");
+    let mut ev = evidence(
+        KEY_POLICY,
+        Some(BUCKET_POLICY),
+        IamAuthorization {
+            roles: vec![role("Regional", &[&opt_in])],
+            ..IamAuthorization::default()
+        },
+    );
+    ev.trail.is_multi_region = Fact::Known(true);
+    assert_ne!(ts015(&ev).0, Status::Pass);
+    let west = only("us-west-2");
+    let mut ev = evidence(
+        KEY_POLICY,
+        Some(BUCKET_POLICY),
+        IamAuthorization {
+            roles: vec![role("Regional", &[&west])],
+            ..IamAuthorization::default()
+        },
+    );
+    ev.trail.is_multi_region = Fact::Unreadable("not read".into());
+    assert_ne!(ts015(&ev).0, Status::Pass);
+    ev.trail.is_multi_region = Fact::Known(true);
+    assert_eq!(ts015(&ev).0, Status::Pass);
+    // A grant on one month of files: not certain that any file is there.
+    let month = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/*"},{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let ev = evidence(
+        KEY_POLICY,
+        Some(BUCKET_POLICY),
+        IamAuthorization {
+            roles: vec![role("Monthly", &[month])],
+            ..IamAuthorization::default()
+        },
+    );
+    assert_ne!(ts015(&ev).0, Status::Pass);
 }

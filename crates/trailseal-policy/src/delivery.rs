@@ -168,12 +168,13 @@ impl TrailContext {
         })
     }
 
-    /// The object ARN pattern of every log file the trail writes (`*` for the Region, date and
-    /// file name; for an organization trail, every member account unless the context names
-    /// one): `arn:PARTITION:s3:::BUCKET/[PREFIX/]AWSLogs/[ORG_ID/]ACCOUNT/CloudTrail/*`. None
+    /// The object ARN pattern of every file of `object`'s kind the trail writes, in `region`
+    /// or (None) every Region: `*` for the date and file name; for an organization trail,
+    /// every member account unless the context names one. For log files:
+    /// `arn:PARTITION:s3:::BUCKET/[PREFIX/]AWSLogs/[ORG_ID/]ACCOUNT/CloudTrail/[REGION/]*`. None
     /// when the bucket, the prefix, the organization flag or (organization trail) the
     /// organization is not known.
-    pub fn log_files_pattern(&self) -> Option<String> {
+    pub fn files_pattern(&self, object: LogObject, region: Option<&str>) -> Option<String> {
         let prefix = log_prefix(self.prefix.known()?.as_deref()).ok()?;
         let path = match (self.is_organization_trail.known()?, &self.member) {
             (false, _) => pattern_literal(self.account()),
@@ -184,37 +185,36 @@ impl TrailContext {
             }
             (true, None) => return None,
         };
+        let folder = match object {
+            LogObject::Log => "CloudTrail",
+            LogObject::Digest => "CloudTrail-Digest",
+            LogObject::Insight => "CloudTrail-Insight",
+        };
+        let region = region
+            .map(|r| format!("{}/", pattern_literal(r)))
+            .unwrap_or_default();
         Some(format!(
-            "{}/{}AWSLogs/{path}/CloudTrail/*",
+            "{}/{}AWSLogs/{path}/{folder}/{region}*",
             self.bucket_arn().map(|b| pattern_literal(&b))?,
             pattern_literal(&prefix)
         ))
     }
 
-    /// A principal reading the trail's log files (`s3:GetObject`), over TLS: S3 serves SSE-KMS
-    /// objects only to signed requests over TLS (Amazon S3 User Guide, "Specifying server-side
-    /// encryption with AWS KMS"), so `aws:SecureTransport` is `true`. With `region`, one log file of
-    /// that Region; without, all of them at once ([`Request::resource_pattern`]: a statement
-    /// that covers only some of them may apply). None when the path is not known (see
-    /// [`TrailContext::log_files_pattern`]). Keys that follow from who calls are set as for
-    /// KMS ([`TrailContext::decrypt_request`]); every other key (source IP, VPC endpoint,
-    /// MFA...) is unknown, so a policy that depends on one gives `Indeterminate`.
-    pub fn get_log_files_request(
+    /// A principal reading the trail's files of `object`'s kind (`s3:GetObject`) in `region`
+    /// or every Region, all at once ([`Request::resource_pattern`]: a statement that covers
+    /// only some of them may apply), over TLS: S3 serves SSE-KMS objects only to signed
+    /// requests over TLS (Amazon S3 User Guide, "Specifying server-side encryption with AWS
+    /// KMS"), so `aws:SecureTransport` is `true`. None when the path is not known (see
+    /// [`TrailContext::files_pattern`]). Keys that follow from who calls are set as for KMS
+    /// ([`TrailContext::decrypt_request`]); every other key (source IP, VPC endpoint, MFA...)
+    /// is unknown, so a policy that depends on one gives `Indeterminate`.
+    pub fn get_files_request(
         &self,
         principal: RequestPrincipal,
+        object: LogObject,
         region: Option<&str>,
     ) -> Option<Request> {
-        let (resource, resource_pattern) = match region {
-            Some(region) => (
-                format!(
-                    "{}/{}",
-                    self.bucket_arn()?,
-                    self.log_object_key(LogObject::Log, region)?
-                ),
-                false,
-            ),
-            None => (self.log_files_pattern()?, true),
-        };
+        let resource = self.files_pattern(object, region)?;
         let mut context = Context::unknown_by_default()
             .known("aws:SecureTransport", "true")
             .with("aws:SourceArn", KeyState::Absent)
@@ -225,7 +225,7 @@ impl TrailContext {
             principal,
             action: "s3:GetObject".into(),
             resource: Some(resource),
-            resource_pattern,
+            resource_pattern: true,
             context,
         })
     }

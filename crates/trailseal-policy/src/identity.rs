@@ -161,7 +161,9 @@ impl Tally {
         } else {
             (Decision::Indeterminate, self.allow_unknown)
         };
-        let unknown_keys = if decision == Decision::Indeterminate {
+        // Kept while a Deny may apply: a caller that combines this decision with others (a
+        // grant) says what it depends on.
+        let unknown_keys = if decision == Decision::Indeterminate || maybe_denied {
             self.unknown_keys
         } else {
             Vec::new()

@@ -136,7 +136,18 @@ fn verdict(ev: &TrailEvidence, t: &LogReaders) -> (Status, String, String) {
                 .as_deref()
                 .is_some_and(|a| a == t.account || ev.trusted_accounts.iter().any(|x| x == a))
     };
-    let untrusted_readers: Vec<&Row> = t.readers().filter(|r| !trusted(r)).collect();
+    // Insights files: readable, and decryptable if they are under the trail's key (how they
+    // are encrypted is not documented): a reader either way.
+    let insights_of = |r: &Row| r.insights.as_ref().map(|s| s.allowed());
+    let untrusted_readers: Vec<&Row> = t
+        .rows
+        .iter()
+        .filter(|r| !trusted(r))
+        .filter(|r| {
+            r.reader() == Tri::True
+                || (insights_of(r) == Some(Tri::True) && r.decrypt.allowed() == Tri::True)
+        })
+        .collect();
     if !untrusted_readers.is_empty() {
         return (
             Status::Fail,
@@ -156,22 +167,36 @@ fn verdict(ev: &TrailEvidence, t: &LogReaders) -> (Status, String, String) {
                 .to_owned(),
         );
     }
-    let untrusted_maybe: Vec<&Row> = t.conditional().filter(|r| !trusted(r)).collect();
+    let untrusted_maybe: Vec<&Row> = t
+        .rows
+        .iter()
+        .filter(|r| !trusted(r))
+        .filter(|r| r.reader() == Tri::Unknown || insights_of(r).is_some())
+        .collect();
     let iam_readers: Vec<&Row> = t
         .readers()
         .filter(|r| r.kind != RowKind::Root && trusted(r))
         .collect();
     if !untrusted_maybe.is_empty() {
-        let keys: Vec<String> =
-            untrusted_maybe
-                .iter()
-                .flat_map(|r| r.depends_on())
-                .fold(Vec::new(), |mut acc, k| {
-                    if !acc.contains(&k) {
-                        acc.push(k);
-                    }
-                    acc
-                });
+        let keys: Vec<String> = untrusted_maybe
+            .iter()
+            .flat_map(|r| {
+                let mut keys = r.depends_on();
+                if r.insights.is_some() && r.reader() != Tri::Unknown {
+                    keys.push(
+                        "how the Insights files (CloudTrail-Insight/), which it may read, are \
+                             encrypted (not documented)"
+                            .to_owned(),
+                    );
+                }
+                keys
+            })
+            .fold(Vec::new(), |mut acc, k| {
+                if !acc.contains(&k) {
+                    acc.push(k);
+                }
+                acc
+            });
         return (
             Status::Indeterminate,
             format!(
