@@ -384,7 +384,7 @@ fn analyse_sides(
     let state_unknown = match ev.key.as_ref().map(|k| &k.state) {
         Some(Fact::Known(state)) if state != "Enabled" => {
             return Err(NoAnalysis::Nobody(format!(
-                "the key is {state}: KMS decrypts nothing with it until it is enabled"
+                "the key is {state}, and KMS decrypts nothing with a key that is not Enabled"
             )))
         }
         Some(Fact::Known(_)) => None,
