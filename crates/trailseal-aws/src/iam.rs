@@ -12,7 +12,6 @@
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ErrorMetadata;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
 use trailseal_model::{IamAuthorization, IamGroup, IamIdentity, InlinePolicy, ManagedPolicy};
 
@@ -134,10 +133,9 @@ fn decode(value: &str) -> Option<String> {
 fn parse_response(response: &HttpResponse) -> Result<Page, OrchestratorError<ApiError>> {
     let body = body_text(response);
     if !response.status().is_success() {
-        return Err(OrchestratorError::operation(ApiError::new(parse_error(
-            body,
-            response.status().as_u16(),
-        ))));
+        return Err(OrchestratorError::operation(ApiError::new(
+            crate::signed::parse_query_error(body, response.status().as_u16()),
+        )));
     }
     parse_page(body).map_err(|e| {
         OrchestratorError::operation(ApiError::unreadable(format!(
@@ -342,37 +340,6 @@ fn managed_policy(m: &mut Decoder<'_, '_>) -> Result<ManagedPolicy, String> {
     Ok(p)
 }
 
-/// IAM's Query error document: `<ErrorResponse><Error><Code>..</Code><Message>..</Message>`.
-fn parse_error(body: &str, status: u16) -> ErrorMetadata {
-    let mut builder = ErrorMetadata::builder();
-    let mut found = false;
-    let mut doc = Document::new(body);
-    if let Ok(mut root) = doc.root_element() {
-        while let Some(mut error) = root.next_tag() {
-            if !error.start_el().matches("Error") {
-                continue;
-            }
-            while let Some(mut field) = error.next_tag() {
-                let name = field.start_el().local().to_owned();
-                if let Ok(data) = try_data(&mut field) {
-                    match name.as_str() {
-                        "Code" => {
-                            builder = builder.code(data.into_owned());
-                            found = true;
-                        }
-                        "Message" => builder = builder.message(data.into_owned()),
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    if !found {
-        builder = builder.message(format!("HTTP {status} without an AWS error code"));
-    }
-    builder.build()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,7 +407,7 @@ mod tests {
     #[test]
     fn reads_iam_error_codes() {
         let body = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>";
-        let meta = parse_error(body, 403);
+        let meta = crate::signed::parse_query_error(body, 403);
         assert_eq!(meta.code(), Some("AccessDenied"));
     }
 }

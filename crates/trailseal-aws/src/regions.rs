@@ -16,7 +16,6 @@
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ErrorMetadata;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
 
 use crate::signed::{body_text, endpoint_url, partition_suffixes, ApiError, Call};
@@ -117,10 +116,9 @@ fn parse_response(
 ) -> Result<Vec<ListedRegion>, OrchestratorError<ApiError>> {
     let body = body_text(response);
     if !response.status().is_success() {
-        return Err(OrchestratorError::operation(ApiError::new(parse_error(
-            body,
-            response.status().as_u16(),
-        ))));
+        return Err(OrchestratorError::operation(ApiError::new(
+            crate::signed::parse_query_error(body, response.status().as_u16()),
+        )));
     }
     parse_regions(body).map_err(|e| {
         OrchestratorError::operation(ApiError::unreadable(format!(
@@ -185,42 +183,6 @@ fn parse_item(item: &mut ScopedDecoder<'_, '_>) -> Result<ListedRegion, String> 
     Ok(ListedRegion { name, enabled })
 }
 
-/// EC2's error document: `<Response><Errors><Error><Code>..</Code><Message>..</Message>`.
-fn parse_error(body: &str, status: u16) -> ErrorMetadata {
-    let mut builder = ErrorMetadata::builder();
-    let mut found = false;
-    let mut doc = Document::new(body);
-    if let Ok(mut root) = doc.root_element() {
-        while let Some(mut errors) = root.next_tag() {
-            if !errors.start_el().matches("Errors") {
-                continue;
-            }
-            while let Some(mut error) = errors.next_tag() {
-                if !error.start_el().matches("Error") {
-                    continue;
-                }
-                while let Some(mut field) = error.next_tag() {
-                    let name = field.start_el().local().to_owned();
-                    if let Ok(data) = try_data(&mut field) {
-                        match name.as_str() {
-                            "Code" => {
-                                builder = builder.code(data.into_owned());
-                                found = true;
-                            }
-                            "Message" => builder = builder.message(data.into_owned()),
-                            _ => {}
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if !found {
-        builder = builder.message(format!("HTTP {status} without an AWS error code"));
-    }
-    builder.build()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,13 +239,13 @@ mod tests {
     #[test]
     fn reads_ec2_error_codes() {
         let body = "<?xml version=\"1.0\"?><Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>abc</RequestID></Response>";
-        let meta = parse_error(body, 403);
+        let meta = crate::signed::parse_query_error(body, 403);
         assert_eq!(meta.code(), Some("UnauthorizedOperation"));
         assert_eq!(
             meta.message(),
             Some("You are not authorized to perform this operation.")
         );
-        let meta = parse_error("<html>bad gateway</html>", 502);
+        let meta = crate::signed::parse_query_error("<html>bad gateway</html>", 502);
         assert_eq!(meta.code(), None);
         assert_eq!(meta.message(), Some("HTTP 502 without an AWS error code"));
     }

@@ -341,3 +341,49 @@ pub(crate) fn sign_request(
     }
     Ok(())
 }
+
+/// A Query protocol error document: EC2's `<Response><Errors><Error>` or the other services'
+/// `<ErrorResponse><Error>`, each with `<Code>` and `<Message>`. Without a code, the HTTP status
+/// stands in.
+pub(crate) fn parse_query_error(body: &str, status: u16) -> ErrorMetadata {
+    use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
+    type Fields = (Option<String>, Option<String>);
+    fn read_error(error: &mut ScopedDecoder<'_, '_>, fields: &mut Fields) {
+        while let Some(mut field) = error.next_tag() {
+            let name = field.start_el().local().to_owned();
+            if let Ok(data) = try_data(&mut field) {
+                match name.as_str() {
+                    "Code" => fields.0 = Some(data.into_owned()),
+                    "Message" => fields.1 = Some(data.into_owned()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut fields: Fields = (None, None);
+    let mut doc = Document::new(body);
+    if let Ok(mut root) = doc.root_element() {
+        while let Some(mut tag) = root.next_tag() {
+            if tag.start_el().matches("Error") {
+                read_error(&mut tag, &mut fields);
+            } else if tag.start_el().matches("Errors") {
+                while let Some(mut error) = tag.next_tag() {
+                    if error.start_el().matches("Error") {
+                        read_error(&mut error, &mut fields);
+                    }
+                }
+            }
+        }
+    }
+    let mut builder = ErrorMetadata::builder();
+    match fields {
+        (Some(code), message) => {
+            builder = builder.code(code);
+            if let Some(m) = message {
+                builder = builder.message(m);
+            }
+        }
+        (None, _) => builder = builder.message(format!("HTTP {status} without an AWS error code")),
+    }
+    builder.build()
+}

@@ -128,6 +128,14 @@ fn run(ev: &TrailEvidence) -> Finding {
     finding(info, ev, status, message, remediation, evidence)
 }
 
+/// Appends `k` unless it is there already (keys in the order first met).
+fn push_new(mut acc: Vec<String>, k: String) -> Vec<String> {
+    if !acc.contains(&k) {
+        acc.push(k);
+    }
+    acc
+}
+
 fn verdict(ev: &TrailEvidence, t: &LogReaders) -> (Status, String, String) {
     let trusted = |r: &Row| {
         !r.kind.eq(&RowKind::AnyAccount)
@@ -191,12 +199,7 @@ fn verdict(ev: &TrailEvidence, t: &LogReaders) -> (Status, String, String) {
                 }
                 keys
             })
-            .fold(Vec::new(), |mut acc, k| {
-                if !acc.contains(&k) {
-                    acc.push(k);
-                }
-                acc
-            });
+            .fold(Vec::new(), push_new);
         return (
             Status::Indeterminate,
             format!(
@@ -224,16 +227,10 @@ fn verdict(ev: &TrailEvidence, t: &LogReaders) -> (Status, String, String) {
         .filter(|r| r.kind != RowKind::Root)
         .collect();
     if !trusted_maybe.is_empty() {
-        let keys: Vec<String> =
-            trusted_maybe
-                .iter()
-                .flat_map(|r| r.depends_on())
-                .fold(Vec::new(), |mut acc, k| {
-                    if !acc.contains(&k) {
-                        acc.push(k);
-                    }
-                    acc
-                });
+        let keys: Vec<String> = trusted_maybe
+            .iter()
+            .flat_map(|r| r.depends_on())
+            .fold(Vec::new(), push_new);
         return (
             Status::Indeterminate,
             format!(
