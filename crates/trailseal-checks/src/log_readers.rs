@@ -73,6 +73,10 @@ pub struct Side {
     pub via: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// Allowed for these files only (an object ARN pattern: one Region's or one member's
+    /// folder); None: every log file, or not allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
 }
 
 impl Side {
@@ -81,6 +85,7 @@ impl Side {
             decision: c.decision,
             via: c.via,
             depends_on: c.unknown_keys,
+            only: None,
         }
     }
 
@@ -89,6 +94,7 @@ impl Side {
             decision: Decision::Indeterminate,
             via: Vec::new(),
             depends_on: vec![why.to_owned()],
+            only: None,
         }
     }
 
@@ -156,9 +162,18 @@ pub struct LogReaders {
     pub rows: Vec<Row>,
     /// What was not read, so that rows may be missing or undecided.
     pub notes: Vec<String>,
+    /// The trail account's folder of its home Region (where the global events are): a reader
+    /// of that folder alone still reads the account's main logs.
+    #[serde(skip)]
+    pub home_folder: Option<String>,
 }
 
 impl LogReaders {
+    /// Reads every log file, or at least the trail account's home-Region folder.
+    pub fn reads_main_logs(&self, r: &Row) -> bool {
+        r.reader() == Tri::True && (r.read.only.is_none() || r.read.only == self.home_folder)
+    }
+
     /// Principals that can read a log file end to end.
     pub fn readers(&self) -> impl Iterator<Item = &Row> {
         self.rows.iter().filter(|r| r.reader() == Tri::True)
@@ -396,12 +411,18 @@ fn analyse_sides(
     };
     // CloudTrail encrypts log files only with symmetric encryption keys ("Encrypting CloudTrail
     // log files with AWS KMS keys", CloudTrail User Guide): under any other key there are none.
-    if let Some(Fact::Known(spec)) = ev.key.as_ref().map(|k| &k.key_spec) {
-        if spec != "SYMMETRIC_DEFAULT" {
+    let mut spec_unknown = None;
+    match ev.key.as_ref().map(|k| &k.key_spec) {
+        Some(Fact::Known(spec)) if spec != "SYMMETRIC_DEFAULT" => {
             return Err(NoAnalysis::Nobody(format!(
                 "the key is {spec}: CloudTrail encrypts no log file under it"
             )));
         }
+        Some(Fact::Unknown(why) | Fact::Unreadable(why)) => {
+            notes.push(format!("the key's spec is not known: {why}"));
+            spec_unknown = Some("the key's spec");
+        }
+        _ => {}
     }
     let key_account = ev
         .key
@@ -574,9 +595,10 @@ fn analyse_sides(
         decision: Decision::ImplicitDeny,
         via: Vec::new(),
         depends_on: Vec::new(),
+        only: None,
     };
     rows.push(anonymous);
-    if let Some(what) = state_unknown {
+    if let Some(what) = state_unknown.or(spec_unknown) {
         for row in &mut rows {
             if row.decrypt.decision == Decision::Allow {
                 row.decrypt.decision = Decision::Indeterminate;
@@ -584,11 +606,17 @@ fn analyse_sides(
             }
         }
     }
+    let home_folder = match &ev.organization {
+        Some(org) => ctx.for_member(&org.id, &account),
+        None => ctx.clone(),
+    }
+    .files_pattern(LogObject::Log, Some(&ev.trail.home_region));
     Ok(LogReaders {
         trail: ev.trail.arn.clone(),
         account,
         rows,
         notes,
+        home_folder,
     })
 }
 
@@ -740,6 +768,7 @@ impl Analysis<'_> {
                     .chain(boundary.statements)
                     .collect(),
                 depends_on: Vec::new(),
+                only: None,
             };
         }
         // Every matching grant; the best one decides.
@@ -785,6 +814,7 @@ impl Analysis<'_> {
                 },
                 via,
                 depends_on,
+                only: None,
             };
             let better = match &best {
                 None => true,
@@ -837,6 +867,7 @@ impl Analysis<'_> {
                 let mut found = found;
                 let folder = request.resource.unwrap_or_default();
                 found.via.push(format!("(all of {folder})"));
+                found.only = Some(folder);
                 return found;
             }
         }
@@ -865,7 +896,9 @@ impl Analysis<'_> {
 
     /// PutKeyPolicy, or CreateGrant of Decrypt to itself, lets a principal decrypt.
     fn escalate_kms(&self, who: &RequestPrincipal, identity: &Identity, side: &mut Side) {
-        if matches!(side.decision, Decision::Allow | Decision::ExplicitDeny) {
+        // PutKeyPolicy replaces the whole key policy, its Denies included; a grant it creates
+        // itself is still subject to them.
+        if side.decision == Decision::Allow {
             return;
         }
         let mut decrypt_request = self.ctx.decrypt_request(who.clone());
@@ -874,9 +907,23 @@ impl Analysis<'_> {
             .set("kms:ViaService", self.via_s3.clone());
         let decrypt_eval = evaluate(self.key_policy, &decrypt_request);
         for action in ["kms:PutKeyPolicy", "kms:CreateGrant"] {
+            if action == "kms:CreateGrant" && side.decision == Decision::ExplicitDeny {
+                continue;
+            }
             let mut request = self.ctx.administer_request(who.clone());
             request.action = action.to_owned();
             if action == "kms:CreateGrant" {
+                // The grant's constraints are the grantor's choice: the encryption context
+                // keys of a CreateGrant request are not known ("kms:EncryptionContext:context-key",
+                // KMS Developer Guide).
+                for key in [
+                    "kms:EncryptionContext:aws:cloudtrail:arn",
+                    "kms:EncryptionContext:aws:s3:arn",
+                    "kms:EncryptionContextKeys",
+                    "kms:GrantConstraintType",
+                ] {
+                    request.context.set(key, KeyState::Unknown);
+                }
                 request.context.set(
                     "kms:GrantOperations",
                     KeyState::Known(vec!["Decrypt".into()]),
@@ -909,10 +956,11 @@ impl Analysis<'_> {
                             .chain([format!("{action} (can give itself kms:Decrypt)")])
                             .collect(),
                         depends_on: side.depends_on.clone(),
+                        only: None,
                     };
                     return;
                 }
-                Decision::Indeterminate if side.decision == Decision::ImplicitDeny => {
+                Decision::Indeterminate if side.decision != Decision::Indeterminate => {
                     side.decision = Decision::Indeterminate;
                     side.depends_on.extend(c.unknown_keys);
                     side.via
@@ -925,7 +973,8 @@ impl Analysis<'_> {
 
     /// PutBucketPolicy lets a principal give itself s3:GetObject.
     fn escalate_s3(&self, who: &RequestPrincipal, identity: &Identity, side: &mut Side) {
-        if matches!(side.decision, Decision::Allow | Decision::ExplicitDeny) {
+        // PutBucketPolicy replaces the whole bucket policy, its Denies included.
+        if side.decision == Decision::Allow {
             return;
         }
         let BucketSide::Policy(policy) = self.bucket else {
@@ -960,7 +1009,7 @@ impl Analysis<'_> {
                     .chain(["s3:PutBucketPolicy (can give itself s3:GetObject)".to_owned()])
                     .collect();
             }
-            Decision::Indeterminate if side.decision == Decision::ImplicitDeny => {
+            Decision::Indeterminate if side.decision != Decision::Indeterminate => {
                 side.decision = Decision::Indeterminate;
                 side.depends_on.extend(c.unknown_keys);
                 side.via
@@ -970,7 +1019,34 @@ impl Analysis<'_> {
         }
     }
 
+    /// `s3:GetObject`, or `s3:GetObjectVersion` (a request with a version id needs only that:
+    /// "If you include a versionId in your request header, you must have the
+    /// s3:GetObjectVersion permission", Amazon S3 API Reference, GetObject): the better of the
+    /// two.
     fn read_one(
+        &self,
+        policy: &Policy,
+        request: &trailseal_policy::Request,
+        identity: &Identity,
+        in_account: bool,
+        kind: RowKind,
+    ) -> Side {
+        let object = self.read_action(policy, request, identity, in_account, kind);
+        if object.decision == Decision::Allow {
+            return object;
+        }
+        let mut by_version = request.clone();
+        by_version.action = "s3:GetObjectVersion".into();
+        let version = self.read_action(policy, &by_version, identity, in_account, kind);
+        match (object.decision, version.decision) {
+            (_, Decision::Allow) => version,
+            (Decision::Indeterminate, _) => object,
+            (_, Decision::Indeterminate) => version,
+            _ => object,
+        }
+    }
+
+    fn read_action(
         &self,
         policy: &Policy,
         request: &trailseal_policy::Request,

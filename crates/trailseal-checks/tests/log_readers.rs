@@ -62,6 +62,7 @@ fn evidence(key_policy: &str, bucket_policy: Option<&str>, iam: IamAuthorization
             region: Fact::Known("us-east-1".into()),
             policy: Fact::Known(key_policy.into()),
             state: Fact::Known("Enabled".into()),
+            key_spec: Fact::Known("SYMMETRIC_DEFAULT".into()),
             grants: Fact::Known(vec![]),
             ..Key::default()
         }),
@@ -707,7 +708,8 @@ fn a_folder_grant_counts_only_where_log_files_certainly_are() {
     ev.trail.is_multi_region = Fact::Unreadable("not read".into());
     assert_ne!(ts015(&ev).0, Status::Pass);
     ev.trail.is_multi_region = Fact::Known(true);
-    assert_eq!(ts015(&ev).0, Status::Pass);
+    // Files are there, but not the home Region's: a reader of part of the logs only.
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
     // A grant on one month of files: not certain that any file is there.
     let month = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/*"},{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#;
     let ev = evidence(
@@ -719,4 +721,75 @@ fn a_folder_grant_counts_only_where_log_files_certainly_are() {
         },
     );
     assert_ne!(ts015(&ev).0, Status::Pass);
+}
+
+#[test]
+fn rewriting_a_policy_gets_past_its_denies() {
+    // The partner may PutKeyPolicy, and a Deny refuses it Decrypt: it can replace the Deny.
+    let key = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+      {{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},
+      {{"Sid":"KeyAdmins","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":["kms:Put*","kms:Create*"],"Resource":"*"}},
+      {{"Sid":"NoDecrypt","Effect":"Deny","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+    );
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}"#
+    ));
+    assert_eq!(ts015(&evidence(&key, Some(&bucket), investigator())).0, Status::Fail);
+    // A grant it creates itself is still refused by the Deny: only PutKeyPolicy gets past it.
+    let grant_only = key.replace(r#"["kms:Put*","kms:Create*"]"#, r#""kms:CreateGrant""#);
+    assert_eq!(
+        ts015(&evidence(&grant_only, Some(&bucket), investigator())).0,
+        Status::Pass
+    );
+}
+
+#[test]
+fn get_object_version_reads_the_logs_too() {
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObjectVersion","Resource":"arn:aws:s3:::logs/*"}}"#
+    ));
+    let (status, message) = ts015(&evidence(&key_shared_with(OTHER), Some(&bucket), investigator()));
+    assert_eq!(status, Status::Fail, "{message}");
+}
+
+#[test]
+fn a_create_grant_limited_to_the_log_context_is_not_a_pass() {
+    let key = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+      {{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},
+      {{"Sid":"Grants","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"kms:CreateGrant","Resource":"*",
+        "Condition":{{"StringLike":{{"kms:EncryptionContext:aws:cloudtrail:arn":"arn:aws:cloudtrail:*:111122223333:trail/*"}}}}}}]}}"#
+    );
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}"#
+    ));
+    assert_ne!(ts015(&evidence(&key, Some(&bucket), investigator())).0, Status::Pass);
+}
+
+#[test]
+fn a_key_spec_not_known_decides_nothing() {
+    let mut ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), investigator());
+    ev.key.as_mut().expect("key").key_spec = Fact::Unreadable("not collected".into());
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
+}
+
+#[test]
+fn reading_one_other_region_is_not_reading_the_logs() {
+    let north = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::logs/AWSLogs/111122223333/CloudTrail/eu-north-1/*"},{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let home = north.replace("eu-north-1", "us-east-1");
+    let with = |doc: &str| {
+        let mut ev = evidence(
+            KEY_POLICY,
+            Some(BUCKET_POLICY),
+            IamAuthorization {
+                roles: vec![role("Regional", &[doc])],
+                ..IamAuthorization::default()
+            },
+        );
+        ev.trail.is_multi_region = Fact::Known(true);
+        ts015(&ev).0
+    };
+    assert_eq!(with(north), Status::Indeterminate);
+    assert_eq!(with(&home), Status::Pass);
 }

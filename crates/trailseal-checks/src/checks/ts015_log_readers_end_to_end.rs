@@ -181,9 +181,11 @@ fn verdict(ev: &TrailEvidence, t: &LogReaders) -> (Status, String, String) {
         .filter(|r| !trusted(r))
         .filter(|r| r.reader() == Tri::Unknown || insights_of(r).is_some())
         .collect();
+    // A trusted IAM reader must read all the logs, or the home Region's (where the global
+    // events are): one other Region's folder is not enough to investigate.
     let iam_readers: Vec<&Row> = t
         .readers()
-        .filter(|r| r.kind != RowKind::Root && trusted(r))
+        .filter(|r| r.kind != RowKind::Root && trusted(r) && t.reads_main_logs(r))
         .collect();
     if !untrusted_maybe.is_empty() {
         let keys: Vec<String> = untrusted_maybe
@@ -223,13 +225,25 @@ fn verdict(ev: &TrailEvidence, t: &LogReaders) -> (Status, String, String) {
         return (Status::Pass, message, "Nothing to do.".to_owned());
     }
     let trusted_maybe: Vec<&Row> = t
-        .conditional()
+        .rows
+        .iter()
         .filter(|r| r.kind != RowKind::Root)
+        .filter(|r| {
+            r.reader() == Tri::Unknown || (r.reader() == Tri::True && !t.reads_main_logs(r))
+        })
         .collect();
     if !trusted_maybe.is_empty() {
         let keys: Vec<String> = trusted_maybe
             .iter()
-            .flat_map(|r| r.depends_on())
+            .flat_map(|r| {
+                let mut keys = r.depends_on();
+                if let Some(folder) = r.read.only.as_ref().filter(|_| r.reader() == Tri::True) {
+                    keys.push(format!(
+                        "whether reading {folder} alone (not the home Region's logs) is enough"
+                    ));
+                }
+                keys
+            })
             .fold(Vec::new(), push_new);
         return (
             Status::Indeterminate,
