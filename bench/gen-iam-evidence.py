@@ -69,6 +69,15 @@ def main():
                 "inline": [{"name": "inline", "document": doc(policy_statements(rng.randrange(6), rng))}]}
         if i % 5 == 0:
             role["permissions_boundary"] = boundary["arn"]
+        # Most roles are assumed inside the account; some by a service; a few by a vendor's
+        # account, under an external id.
+        trust_principal = ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"} if i % 10 < 8 else
+                           {"Service": "ec2.amazonaws.com"} if i % 10 == 8 else
+                           {"AWS": "arn:aws:iam::999988887777:root"})
+        statement = {"Effect": "Allow", "Principal": trust_principal, "Action": "sts:AssumeRole"}
+        if i % 10 == 9:
+            statement["Condition"] = {"StringEquals": {"sts:ExternalId": f"vendor-{i}"}}
+        role["trust_policy"] = doc([statement])
         roles.append(role)
     groups = [{"arn": f"arn:aws:iam::{ACCOUNT}:group/g-{g}", "name": f"g-{g}", "attached": pick()}
               for g in range(20)]

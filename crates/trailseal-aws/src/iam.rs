@@ -263,6 +263,7 @@ fn identity(m: &mut Decoder<'_, '_>, kind: &str) -> Result<IamIdentity, String> 
                     who.groups.push(text(&mut g)?);
                 }
             }
+            "AssumeRolePolicyDocument" => who.trust_policy = Some(document(&mut f)?),
             "PermissionsBoundary" => {
                 while let Some(mut b) = f.next_tag() {
                     if b.start_el().matches("PermissionsBoundaryArn") {
@@ -351,6 +352,7 @@ mod tests {
 <GroupDetailList><member><GroupName>g1</GroupName><Arn>arn:aws:iam::123456789012:group/g1</Arn><GroupPolicyList/>
 <AttachedManagedPolicies><member><PolicyName>mp</PolicyName><PolicyArn>arn:aws:iam::123456789012:policy/mp</PolicyArn></member></AttachedManagedPolicies></member></GroupDetailList>
 <RoleDetailList><member><Path>/aws-service-role/x/</Path><RoleName>r1</RoleName><Arn>arn:aws:iam::123456789012:role/r1</Arn>
+<AssumeRolePolicyDocument>%7B%22Statement%22%3A%20%5B%5D%7D</AssumeRolePolicyDocument>
 <RolePolicyList><member><PolicyName>p</PolicyName><PolicyDocument>%7B%22Version%22%3A%20%222012-10-17%22%2C%20%22Statement%22%3A%20%5B%5D%7D</PolicyDocument></member></RolePolicyList>
 <AttachedManagedPolicies/><PermissionsBoundary><PermissionsBoundaryType>PermissionsBoundaryPolicy</PermissionsBoundaryType><PermissionsBoundaryArn>arn:aws:iam::123456789012:policy/mp</PermissionsBoundaryArn></PermissionsBoundary></member></RoleDetailList>
 <Policies><member><PolicyName>mp</PolicyName><Arn>arn:aws:iam::123456789012:policy/mp</Arn><DefaultVersionId>v2</DefaultVersionId>
@@ -378,6 +380,10 @@ mod tests {
             Some("arn:aws:iam::123456789012:policy/mp")
         );
         assert_eq!(d.policies[0].document.as_deref(), Some(r#"{"new": 1}"#));
+        assert_eq!(
+            d.roles[0].trust_policy.as_deref(),
+            Some(r#"{"Statement": []}"#)
+        );
         assert_eq!(page.marker.as_deref(), Some("next+page/="));
         assert_eq!(encode("next+page/="), "next%2Bpage%2F%3D");
     }

@@ -56,6 +56,12 @@ pub enum RowKind {
     AnyAccount,
     /// Anonymous callers (S3 only: KMS never serves them).
     Anonymous,
+    /// Principals outside the account that may assume a role of the account that reads (its
+    /// trust policy names them, or was not read).
+    ThroughRole,
+    /// An AWS service principal other than CloudTrail that the policies name (CloudFront origin
+    /// access control serves objects to the world): outside the account.
+    Service,
 }
 
 impl RowKind {
@@ -520,13 +526,20 @@ fn analyse_sides(
                 } else {
                     RowKind::User
                 };
-                rows.push(analysis.row(
+                let row = analysis.row(
                     who.arn.clone(),
                     Some(account.clone()),
                     kind,
                     RequestPrincipal::caller(&who.arn),
                     Some(&identity),
-                ));
+                );
+                let through = if kind == RowKind::Role && with_read && row.reader() != Tri::False {
+                    analysis.assumed_from_outside(who, &row)
+                } else {
+                    Vec::new()
+                };
+                rows.push(row);
+                rows.extend(through);
             }
         }
         Fact::Unknown(why) | Fact::Unreadable(why) => {
@@ -571,6 +584,16 @@ fn analyse_sides(
                 a.clone(),
                 RowKind::OtherAccountPrincipals,
             ),
+            RequestPrincipal::Service { name } => {
+                rows.push(analysis.row(
+                    format!("service {name}"),
+                    None,
+                    RowKind::Service,
+                    q.clone(),
+                    Some(&Identity::default()),
+                ));
+                continue;
+            }
             _ => continue,
         };
         rows.push(analysis.row(name, Some(other_account), kind, q, None));
@@ -687,7 +710,7 @@ impl Analysis<'_> {
             Side::unknown("not evaluated")
         };
         let mut insights = None;
-        if !in_account && kind != RowKind::Anonymous {
+        if !in_account && !matches!(kind, RowKind::Anonymous | RowKind::Service) {
             // Outside the account, a principal that may change the policies can give itself
             // access: PutKeyPolicy, CreateGrant for Decrypt ("Controlling access to grants", KMS
             // Developer Guide), PutBucketPolicy.
@@ -696,7 +719,7 @@ impl Analysis<'_> {
                 self.escalate_s3(&who, &own, &mut read);
             }
         }
-        if self.with_read && !in_account && self.insights {
+        if self.with_read && !in_account && self.insights && kind != RowKind::Service {
             insights = self.insights_read(&who, &own, kind);
         }
         Row {
@@ -712,8 +735,10 @@ impl Analysis<'_> {
     fn decrypt(&self, who: &RequestPrincipal, identity: &Identity, in_account: bool) -> Side {
         let mut request = self.ctx.decrypt_request(who.clone());
         request.context.set("kms:ViaService", self.via_s3.clone());
+        for_service(&mut request);
         let eval = evaluate(self.key_policy, &request);
-        let kind = if in_account && self.key_account == self.account {
+        let service = matches!(who, RequestPrincipal::Service { .. });
+        let kind = if service || (in_account && self.key_account == self.account) {
             ResourceKind::KmsKey
         } else {
             ResourceKind::OtherAccount
@@ -825,6 +850,111 @@ impl Analysis<'_> {
             }
         }
         best.unwrap_or(side)
+    }
+
+    /// Who outside the account may assume `role` (whose row is `row`, a reader or an undecided
+    /// one), by its trust policy: each becomes a row that reads as the role does. A trust policy
+    /// that was not read, or does not parse, leaves "whoever may assume it" undecided. Service
+    /// principals (the account's workloads) and identity providers of the account itself are
+    /// the account's own; another provider (web identity) is outside.
+    fn assumed_from_outside(&self, role: &IamIdentity, row: &Row) -> Vec<Row> {
+        let through =
+            |principal: String, account: Option<String>, decision: Decision, why: Vec<String>| {
+                let side = |s: &Side| {
+                    let mut s = s.clone();
+                    if decision == Decision::Indeterminate && s.decision == Decision::Allow {
+                        s.decision = Decision::Indeterminate;
+                    }
+                    s.depends_on.extend(why.iter().cloned());
+                    s.via.push(format!("by assuming {}", role.arn));
+                    s
+                };
+                Row {
+                    principal: format!("{principal} through {}", role.arn),
+                    account,
+                    kind: RowKind::ThroughRole,
+                    decrypt: side(&row.decrypt),
+                    read: side(&row.read),
+                    insights: None,
+                }
+            };
+        let trust = match role
+            .trust_policy
+            .as_deref()
+            .map(trailseal_policy::parse_trust_policy)
+        {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
+                return vec![through(
+                    "whoever may assume it".into(),
+                    None,
+                    Decision::Indeterminate,
+                    vec![format!("the trust policy of {} (not valid: {e})", role.arn)],
+                )]
+            }
+            None => {
+                return vec![through(
+                    "whoever may assume it".into(),
+                    None,
+                    Decision::Indeterminate,
+                    vec![format!("the trust policy of {} (not read)", role.arn)],
+                )]
+            }
+        };
+        let mut out = Vec::new();
+        let mut candidates = named_principals(&trust, self.ctx, "sts:AssumeRole");
+        candidates.push(RequestPrincipal::OtherAccount);
+        for q in candidates {
+            let account = match &q {
+                RequestPrincipal::Aws { account, .. }
+                | RequestPrincipal::AccountMember { account } => {
+                    if account == self.account {
+                        continue;
+                    }
+                    Some(account.clone())
+                }
+                RequestPrincipal::OtherAccount => None,
+                RequestPrincipal::Service { .. } | RequestPrincipal::Anyone => continue,
+            };
+            let mut request = self.ctx.administer_request(q.clone());
+            request.action = "sts:AssumeRole".into();
+            request.resource = Some(role.arn.clone());
+            let eval = evaluate(&trust, &request);
+            match eval.decision {
+                Decision::Allow | Decision::Indeterminate => out.push(through(
+                    q.describe(),
+                    account,
+                    eval.decision,
+                    eval.unknown_keys.clone(),
+                )),
+                _ => {}
+            }
+        }
+        // Identity providers outside the account (web identity: Google, Cognito, another
+        // account's OIDC or SAML provider): their users may assume it, under its conditions.
+        let own = format!("arn:{}:iam::{}:", self.ctx.partition(), self.account);
+        for st in trust
+            .statements
+            .iter()
+            .filter(|s| s.effect != trailseal_policy::Effect::Deny)
+        {
+            if let trailseal_policy::Principals::Entries(entries) = &st.principal.items {
+                for e in entries.iter().filter(|e| e.type_key == "Federated") {
+                    if !e.raw.starts_with(&own) {
+                        out.push(through(
+                            format!("users of identity provider {}", e.raw),
+                            None,
+                            Decision::Indeterminate,
+                            vec![format!(
+                                "the conditions of {} on federated users",
+                                st.label()
+                            )],
+                        ));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// `s3:GetObject` of the log files: every file at once (a statement covering only some
@@ -1054,9 +1184,13 @@ impl Analysis<'_> {
         in_account: bool,
         kind: RowKind,
     ) -> Side {
+        let mut request = request.clone();
+        for_service(&mut request);
+        let request = &request;
         let eval = evaluate(policy, request);
         let with = |kind| Side::from(combine(kind, policy, &eval, identity, request));
-        if kind == RowKind::Anonymous {
+        // No IAM policies of their own: only the bucket policy can let them in.
+        if matches!(kind, RowKind::Anonymous | RowKind::Service) {
             return with(ResourceKind::Other);
         }
         match (in_account, self.bucket_in_account) {
@@ -1105,6 +1239,15 @@ fn deny_state(eval: &trailseal_policy::Evaluation) -> Tri {
             _ => Tri::False,
         })
     })
+}
+
+/// A service principal calls for a resource of its own (a CloudFront distribution): its
+/// `aws:SourceArn` and `aws:SourceAccount` are not known.
+fn for_service(request: &mut trailseal_policy::Request) {
+    if matches!(request.principal, RequestPrincipal::Service { .. }) {
+        request.context.set("aws:SourceArn", KeyState::Unknown);
+        request.context.set("aws:SourceAccount", KeyState::Unknown);
+    }
 }
 
 fn allowed(d: Decision) -> Tri {

@@ -31,11 +31,15 @@ const BUCKET_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
 const READ_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","kms:Decrypt"],"Resource":"*"}]}"#;
 const DECRYPT_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#;
 
+/// Roles trust their own account (assumed by its principals).
+const TRUST_ACCOUNT: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#;
+
 fn role(name: &str, inline: &[&str]) -> IamIdentity {
     IamIdentity {
         arn: format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
         name: name.into(),
         path: "/".into(),
+        trust_policy: Some(TRUST_ACCOUNT.into()),
         inline: inline
             .iter()
             .enumerate()
@@ -735,7 +739,10 @@ fn rewriting_a_policy_gets_past_its_denies() {
     let bucket = bucket_with(&format!(
         r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}"#
     ));
-    assert_eq!(ts015(&evidence(&key, Some(&bucket), investigator())).0, Status::Fail);
+    assert_eq!(
+        ts015(&evidence(&key, Some(&bucket), investigator())).0,
+        Status::Fail
+    );
     // A grant it creates itself is still refused by the Deny: only PutKeyPolicy gets past it.
     let grant_only = key.replace(r#"["kms:Put*","kms:Create*"]"#, r#""kms:CreateGrant""#);
     assert_eq!(
@@ -749,7 +756,11 @@ fn get_object_version_reads_the_logs_too() {
     let bucket = bucket_with(&format!(
         r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObjectVersion","Resource":"arn:aws:s3:::logs/*"}}"#
     ));
-    let (status, message) = ts015(&evidence(&key_shared_with(OTHER), Some(&bucket), investigator()));
+    let (status, message) = ts015(&evidence(
+        &key_shared_with(OTHER),
+        Some(&bucket),
+        investigator(),
+    ));
     assert_eq!(status, Status::Fail, "{message}");
 }
 
@@ -764,7 +775,10 @@ fn a_create_grant_limited_to_the_log_context_is_not_a_pass() {
     let bucket = bucket_with(&format!(
         r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}"#
     ));
-    assert_ne!(ts015(&evidence(&key, Some(&bucket), investigator())).0, Status::Pass);
+    assert_ne!(
+        ts015(&evidence(&key, Some(&bucket), investigator())).0,
+        Status::Pass
+    );
 }
 
 #[test]
@@ -792,4 +806,99 @@ fn reading_one_other_region_is_not_reading_the_logs() {
     };
     assert_eq!(with(north), Status::Indeterminate);
     assert_eq!(with(&home), Status::Pass);
+}
+
+#[test]
+fn a_reader_role_another_account_may_assume_is_that_accounts_reader() {
+    let vendor = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#;
+    let mut siem = role("VendorSiemIngest", &[READ_ALL]);
+    siem.trust_policy = Some(vendor.into());
+    let iam = IamAuthorization {
+        roles: vec![siem.clone(), role("Investigator", &[READ_ALL])],
+        ..IamAuthorization::default()
+    };
+    let mut ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), iam);
+    let (status, message) = ts015(&ev);
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(
+        message.contains("through arn:aws:iam::111122223333:role/VendorSiemIngest"),
+        "{message}"
+    );
+    ev.trusted_accounts = vec![OTHER.into()];
+    assert_eq!(ts015(&ev).0, Status::Pass);
+    // With an external id the vendor must present: undecided, not pass.
+    let with_id = vendor.replace(
+        r#""Action":"sts:AssumeRole"}"#,
+        r#""Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}"#,
+    );
+    let mut ev = evidence(
+        KEY_POLICY,
+        Some(BUCKET_POLICY),
+        IamAuthorization {
+            roles: vec![
+                IamIdentity {
+                    trust_policy: Some(with_id),
+                    ..siem.clone()
+                },
+                role("Investigator", &[READ_ALL]),
+            ],
+            ..IamAuthorization::default()
+        },
+    );
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
+    // A trust policy that was not read: whoever may assume the role is not known.
+    ev.iam = Fact::Known(Arc::new(IamAuthorization {
+        roles: vec![IamIdentity {
+            trust_policy: None,
+            ..siem
+        }],
+        ..IamAuthorization::default()
+    }));
+    assert_ne!(ts015(&ev).0, Status::Pass);
+}
+
+#[test]
+fn ts008_fails_when_any_account_may_give_itself_decrypt() {
+    for action in ["kms:CreateGrant", "kms:PutKeyPolicy"] {
+        let key = format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+          {{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},
+          {{"Sid":"Open","Effect":"Allow","Principal":{{"AWS":"*"}},"Action":"{action}","Resource":"*"}}]}}"#
+        );
+        let ev = evidence(&key, Some(BUCKET_POLICY), investigator());
+        let f = run_trail_checks(&ev, &["TS008"]).remove(0);
+        assert_eq!(f.status, Status::Fail, "{action}: {}", f.message);
+        assert!(f.message.contains(action), "{}", f.message);
+    }
+    // The documented policy: no escalation.
+    let ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), investigator());
+    assert_eq!(
+        run_trail_checks(&ev, &["TS008"]).remove(0).status,
+        Status::Pass
+    );
+}
+
+#[test]
+fn a_service_that_serves_the_objects_is_a_reader_outside_the_account() {
+    // CloudFront origin access control: the bucket and the key let cloudfront.amazonaws.com read
+    // and decrypt for a distribution; whoever the distribution serves reads the logs.
+    let bucket = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"OAC","Effect":"Allow","Principal":{"Service":"cloudfront.amazonaws.com"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*",
+       "Condition":{"StringEquals":{"AWS:SourceArn":"arn:aws:cloudfront::111122223333:distribution/E1"}}}]}"#;
+    let key = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"OAC","Effect":"Allow","Principal":{"Service":"cloudfront.amazonaws.com"},"Action":"kms:Decrypt","Resource":"*",
+       "Condition":{"StringEquals":{"AWS:SourceArn":"arn:aws:cloudfront::111122223333:distribution/E1"}}}]}"#;
+    let (status, message) = ts015(&evidence(key, Some(bucket), investigator()));
+    assert_eq!(status, Status::Indeterminate, "{message}");
+    assert!(message.contains("cloudfront.amazonaws.com"), "{message}");
+    let unconditional = |p: &str| {
+        p.replace(
+            r#",
+       "Condition":{"StringEquals":{"AWS:SourceArn":"arn:aws:cloudfront::111122223333:distribution/E1"}}"#,
+            "",
+        )
+    };
+    let (status, message) = ts015(&evidence(&unconditional(key), Some(&unconditional(bucket)), investigator()));
+    assert_eq!(status, Status::Fail, "{message}");
 }

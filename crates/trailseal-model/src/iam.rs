@@ -41,6 +41,9 @@ pub struct IamIdentity {
     /// ARN of the managed policy set as permissions boundary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<String>,
+    /// A role's trust policy (who may assume it); `None` for users, or when not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_policy: Option<String>,
 }
 
 impl IamIdentity {

@@ -34,32 +34,52 @@ use crate::request::Request;
 /// Parses an identity-based policy: every statement applies to the identity it is attached to.
 /// A statement that names a Principal is refused (IAM refuses such identity policies).
 pub fn parse_identity_policy(text: &str) -> Result<Policy, PolicyError> {
+    parse_completed(text, "identity", ("Principal", "NotPrincipal"), true)
+}
+
+/// Parses a role's trust policy (who may assume the role): its statements name no Resource (the
+/// role itself), read as `"Resource": "*"`.
+pub fn parse_trust_policy(text: &str) -> Result<Policy, PolicyError> {
+    parse_completed(text, "trust", ("Resource", "NotResource"), false)
+}
+
+/// Parses a policy whose statements lack one element by design (identity policies: Principal;
+/// trust policies: Resource), read as `*`. With `refuse`, a statement that has it is an error.
+fn parse_completed(
+    text: &str,
+    kind: &str,
+    (element, negated): (&str, &str),
+    refuse: bool,
+) -> Result<Policy, PolicyError> {
     let invalid = |message: String| PolicyError {
-        code: "INVALID_IDENTITY_POLICY",
+        code: "INVALID_POLICY",
         location: crate::diagnostic::Location::document(""),
         message,
     };
     let mut json: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| invalid(format!("the identity policy is not JSON: {e}")))?;
-    let with_principal = |statement: &mut serde_json::Value| -> Result<(), PolicyError> {
+        .map_err(|e| invalid(format!("the {kind} policy is not JSON: {e}")))?;
+    let complete = |statement: &mut serde_json::Value| -> Result<(), PolicyError> {
         let Some(map) = statement.as_object_mut() else {
             return Ok(()); // the parser names the defect
         };
-        if map.contains_key("Principal") || map.contains_key("NotPrincipal") {
-            return Err(invalid(
-                "an identity policy statement cannot name a Principal".to_owned(),
-            ));
+        if map.contains_key(element) || map.contains_key(negated) {
+            if refuse {
+                return Err(invalid(format!(
+                    "an {kind} policy statement cannot name a {element}"
+                )));
+            }
+            return Ok(());
         }
-        map.insert("Principal".into(), serde_json::Value::String("*".into()));
+        map.insert(element.into(), serde_json::Value::String("*".into()));
         Ok(())
     };
     match json.get_mut("Statement") {
         Some(serde_json::Value::Array(statements)) => {
             for s in statements {
-                with_principal(s)?;
+                complete(s)?;
             }
         }
-        Some(statement) => with_principal(statement)?,
+        Some(statement) => complete(statement)?,
         None => {}
     }
     Policy::parse(&json.to_string())

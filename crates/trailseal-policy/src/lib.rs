@@ -47,8 +47,8 @@ pub use diagnostic::{Diagnostic, Location, PolicyError, Severity};
 pub use eval::{evaluate, Decision, Evaluation, PrincipalMatch, Tri};
 pub use explain::explain;
 pub use identity::{
-    combine, evaluate_identity, parse_identity_policy, Combined, Identity, IdentityDecision,
-    ResourceKind,
+    combine, evaluate_identity, parse_identity_policy, parse_trust_policy, Combined, Identity,
+    IdentityDecision, ResourceKind,
 };
 pub use lint::{lint, LintReport};
 pub use model::*;

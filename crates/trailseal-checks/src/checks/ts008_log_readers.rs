@@ -243,7 +243,73 @@ fn run(ev: &TrailEvidence) -> Finding {
             .known()
             .map(|g| g.iter().map(GrantReader::to_json).collect::<Vec<_>>()),
     });
+    // Principals of any account that may rewrite the key policy, or grant themselves Decrypt,
+    // can decrypt whatever the statements above say.
+    let (status, message, remediation) = match (status, open_escalation(&policy, &ctx)) {
+        (Status::Fail, _) | (_, None) => (status, message, remediation),
+        (_, Some((Decision::Allow, how))) => (
+            Status::Fail,
+            format!("any principal in any AWS account may give itself kms:Decrypt: {how}"),
+            "Limit kms:PutKeyPolicy and kms:CreateGrant to your key administrators (name them, \
+             or StringEquals kms:CallerAccount)."
+                .to_owned(),
+        ),
+        (Status::Pass, Some((_, how))) => (
+            Status::Indeterminate,
+            format!("{message}; and principals of any AWS account may give themselves kms:Decrypt, depending on {how}"),
+            remediation,
+        ),
+        (status, Some(_)) => (status, message, remediation),
+    };
     finding(info, ev, status, message, remediation, evidence)
+}
+
+/// Whether principals of every account the policy does not name may call kms:PutKeyPolicy
+/// (replace the policy) or kms:CreateGrant for Decrypt (the grant's constraints are their
+/// choice, so the encryption context keys are unknown): the worse decision (Allow, else
+/// Indeterminate) and how, or None when neither may.
+fn open_escalation(
+    policy: &trailseal_policy::Policy,
+    ctx: &trailseal_policy::TrailContext,
+) -> Option<(Decision, String)> {
+    use trailseal_policy::{evaluate, KeyState};
+    let mut undecided = None;
+    for action in ["kms:PutKeyPolicy", "kms:CreateGrant"] {
+        let mut request = ctx.administer_request(RequestPrincipal::OtherAccount);
+        request.action = action.to_owned();
+        if action == "kms:CreateGrant" {
+            request.context.set(
+                "kms:GrantOperations",
+                KeyState::Known(vec!["Decrypt".into()]),
+            );
+            for key in [
+                "kms:EncryptionContext:aws:cloudtrail:arn",
+                "kms:EncryptionContext:aws:s3:arn",
+                "kms:EncryptionContextKeys",
+                "kms:GrantConstraintType",
+                "kms:GranteePrincipal",
+            ] {
+                request.context.set(key, KeyState::Unknown);
+            }
+        }
+        let e = evaluate(policy, &request);
+        match e.decision {
+            Decision::Allow => {
+                return Some((
+                    Decision::Allow,
+                    format!("{action} allowed by {}", labels(policy, &e.deciding)),
+                ))
+            }
+            Decision::Indeterminate if undecided.is_none() => {
+                undecided = Some((
+                    Decision::Indeterminate,
+                    format!("{action}: {}", e.unknown_keys.join(", ")),
+                ))
+            }
+            _ => {}
+        }
+    }
+    undecided
 }
 
 /// The trail account's IAM users and roles that can decrypt the log files, by the key policy
