@@ -504,6 +504,7 @@ fn analyse_sides(
         grants: &grant_list,
         grants_known: grants.is_known(),
         with_read,
+        trusts: Default::default(),
     };
     let mut rows = Vec::new();
     // The trail account's root user.
@@ -675,6 +676,30 @@ struct Analysis<'a> {
     grants_known: bool,
     /// Evaluate the S3 side too (false: decrypt only).
     with_read: bool,
+    /// Trust policies already read: who outside the account they let assume their role.
+    trusts: std::cell::RefCell<HashMap<String, Rc<Vec<Assumer>>>>,
+}
+
+/// Who may assume a role, as its trust policy says.
+#[derive(Debug, Clone)]
+struct Assumer {
+    principal: String,
+    /// None: any account, or an identity provider's users.
+    account: Option<String>,
+    decision: Decision,
+    depends_on: Vec<String>,
+}
+
+impl Assumer {
+    /// Whoever may assume it is not known.
+    fn anyone(why: String) -> Assumer {
+        Assumer {
+            principal: "whoever may assume it".into(),
+            account: None,
+            decision: Decision::Indeterminate,
+            depends_on: vec![why],
+        }
+    }
 }
 
 /// A principal of another account controls its own IAM policies: taken as allowing.
@@ -858,47 +883,52 @@ impl Analysis<'_> {
     /// principals (the account's workloads) and identity providers of the account itself are
     /// the account's own; another provider (web identity) is outside.
     fn assumed_from_outside(&self, role: &IamIdentity, row: &Row) -> Vec<Row> {
-        let through =
-            |principal: String, account: Option<String>, decision: Decision, why: Vec<String>| {
-                let side = |s: &Side| {
-                    let mut s = s.clone();
-                    if decision == Decision::Indeterminate && s.decision == Decision::Allow {
-                        s.decision = Decision::Indeterminate;
-                    }
-                    s.depends_on.extend(why.iter().cloned());
-                    s.via.push(format!("by assuming {}", role.arn));
-                    s
-                };
-                Row {
-                    principal: format!("{principal} through {}", role.arn),
-                    account,
-                    kind: RowKind::ThroughRole,
-                    decrypt: side(&row.decrypt),
-                    read: side(&row.read),
-                    insights: None,
+        let through = |assumer: &Assumer| {
+            let side = |s: &Side| {
+                let mut s = s.clone();
+                if assumer.decision == Decision::Indeterminate && s.decision == Decision::Allow {
+                    s.decision = Decision::Indeterminate;
                 }
+                s.depends_on.extend(assumer.depends_on.iter().cloned());
+                s.via.push(format!("by assuming {}", role.arn));
+                s
             };
-        let trust = match role
-            .trust_policy
-            .as_deref()
-            .map(trailseal_policy::parse_trust_policy)
-        {
-            Some(Ok(p)) => p,
-            Some(Err(e)) => {
-                return vec![through(
-                    "whoever may assume it".into(),
-                    None,
-                    Decision::Indeterminate,
-                    vec![format!("the trust policy of {} (not valid: {e})", role.arn)],
-                )]
+            Row {
+                principal: format!("{} through {}", assumer.principal, role.arn),
+                account: assumer.account.clone(),
+                kind: RowKind::ThroughRole,
+                decrypt: side(&row.decrypt),
+                read: side(&row.read),
+                insights: None,
             }
+        };
+        let Some(text) = role.trust_policy.as_deref() else {
+            return vec![through(&Assumer::anyone(format!(
+                "the trust policy of {} (not read)",
+                role.arn
+            )))];
+        };
+        // Many roles share a trust policy (and its answer does not depend on the role).
+        let cached = self.trusts.borrow().get(text).cloned();
+        let assumers = match cached {
+            Some(a) => a,
             None => {
-                return vec![through(
-                    "whoever may assume it".into(),
-                    None,
-                    Decision::Indeterminate,
-                    vec![format!("the trust policy of {} (not read)", role.arn)],
-                )]
+                let a = Rc::new(self.assumers(text));
+                self.trusts.borrow_mut().insert(text.to_owned(), a.clone());
+                a
+            }
+        };
+        assumers.iter().map(through).collect()
+    }
+
+    /// Who outside the account a trust policy lets assume its role.
+    fn assumers(&self, text: &str) -> Vec<Assumer> {
+        let trust = match trailseal_policy::parse_trust_policy(text) {
+            Ok(p) => p,
+            Err(e) => {
+                return vec![Assumer::anyone(format!(
+                    "a trust policy that is not valid ({e})"
+                ))]
             }
         };
         let mut out = Vec::new();
@@ -918,16 +948,15 @@ impl Analysis<'_> {
             };
             let mut request = self.ctx.administer_request(q.clone());
             request.action = "sts:AssumeRole".into();
-            request.resource = Some(role.arn.clone());
+            request.resource = None;
             let eval = evaluate(&trust, &request);
-            match eval.decision {
-                Decision::Allow | Decision::Indeterminate => out.push(through(
-                    q.describe(),
+            if matches!(eval.decision, Decision::Allow | Decision::Indeterminate) {
+                out.push(Assumer {
+                    principal: q.describe(),
                     account,
-                    eval.decision,
-                    eval.unknown_keys.clone(),
-                )),
-                _ => {}
+                    decision: eval.decision,
+                    depends_on: eval.unknown_keys.clone(),
+                });
             }
         }
         // Identity providers outside the account (web identity: Google, Cognito, another
@@ -941,15 +970,15 @@ impl Analysis<'_> {
             if let trailseal_policy::Principals::Entries(entries) = &st.principal.items {
                 for e in entries.iter().filter(|e| e.type_key == "Federated") {
                     if !e.raw.starts_with(&own) {
-                        out.push(through(
-                            format!("users of identity provider {}", e.raw),
-                            None,
-                            Decision::Indeterminate,
-                            vec![format!(
+                        out.push(Assumer {
+                            principal: format!("users of identity provider {}", e.raw),
+                            account: None,
+                            decision: Decision::Indeterminate,
+                            depends_on: vec![format!(
                                 "the conditions of {} on federated users",
                                 st.label()
                             )],
-                        ));
+                        });
                     }
                 }
             }

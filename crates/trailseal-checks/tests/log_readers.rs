@@ -899,6 +899,10 @@ fn a_service_that_serves_the_objects_is_a_reader_outside_the_account() {
             "",
         )
     };
-    let (status, message) = ts015(&evidence(&unconditional(key), Some(&unconditional(bucket)), investigator()));
+    let (status, message) = ts015(&evidence(
+        &unconditional(key),
+        Some(&unconditional(bucket)),
+        investigator(),
+    ));
     assert_eq!(status, Status::Fail, "{message}");
 }

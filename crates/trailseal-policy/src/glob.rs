@@ -129,6 +129,16 @@ pub fn arn_match(pattern: &[Tok], value: &str) -> bool {
         .all(|(p, v)| matches_tokens(p, v, false))
 }
 
+/// How many leading tokens are the same literal in both patterns.
+fn common_literal_prefix(a: &[Tok], b: &[Tok], ignore_case: bool) -> usize {
+    a.iter()
+        .zip(b)
+        .take_while(
+            |(x, y)| matches!((x, y), (Tok::Lit(p), Tok::Lit(q)) if char_eq(*p, *q, ignore_case)),
+        )
+        .count()
+}
+
 /// Both patterns start with literals, and the literals differ before either has a wildcard:
 /// no string matches both (a quick answer for `covers` and `may_intersect`).
 fn literal_prefixes_differ(a: &[Tok], b: &[Tok], ignore_case: bool) -> bool {
@@ -152,6 +162,9 @@ pub fn covers(outer: &[Tok], inner: &[Tok], ignore_case: bool) -> bool {
     if literal_prefixes_differ(outer, inner, ignore_case) {
         return false;
     }
+    // The common literal prefix is matched one for one: compare what follows it.
+    let same = common_literal_prefix(outer, inner, ignore_case);
+    let (outer, inner) = (&outer[same..], &inner[same..]);
     let (n, m) = (outer.len(), inner.len());
     // reach[i * w + j]: outer[..i] covers inner[..j] (one allocation: this runs for every
     // statement of every identity policy in a readers analysis).
@@ -190,6 +203,8 @@ pub fn may_intersect(policy: &[Tok], request: &[Tok], ignore_case: bool) -> bool
     if literal_prefixes_differ(policy, request, ignore_case) {
         return false;
     }
+    let same = common_literal_prefix(policy, request, ignore_case);
+    let (policy, request) = (&policy[same..], &request[same..]);
     let (n, m) = (policy.len(), request.len());
     let mut seen = vec![vec![false; m + 1]; n + 1];
     let mut stack = vec![(0usize, 0usize)];
