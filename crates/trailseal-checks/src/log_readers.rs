@@ -449,9 +449,9 @@ fn analyse_sides(
     if bucket_in_account == Some(false) {
         notes.push(
             "the bucket is in another account, whose principals may read the objects through \
-             their own IAM policies: principals of other accounts that can decrypt are undecided \
-             unless the bucket policy refuses them (audit the bucket's account, or trust it with \
-             --trusted-accounts)"
+             their own IAM policies; which account owns it is not collected, so principals of \
+             other accounts that can decrypt are undecided unless the bucket policy refuses them \
+             (audit the bucket's account too)"
                 .to_owned(),
         );
     }

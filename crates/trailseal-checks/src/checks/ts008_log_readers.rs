@@ -16,8 +16,12 @@
 //!   file meets (none, or a subset naming this trail; no SourceArn) makes its grantee (an IAM
 //!   account, user, role or session; not a service, nor a service-linked role) a reader,
 //!   unless a Deny of the key policy applies to it.
+//!   Where the key policy delegates to the trail's own account and its IAM users and roles were
+//!   read (`iam:GetAccountAuthorizationDetails`), the message names those whose IAM policies
+//!   (and boundaries) really allow it (`trailseal readers` has the whole table, S3 included).
 //!   Fails when nobody other than CloudTrail can decrypt, or when principals of any account
-//!   can (including under conditions any account can meet, such as a role name or a tag);
+//!   can (including under conditions any account can meet, such as a role name or a tag), or
+//!   may give themselves decryption (`kms:PutKeyPolicy` or `kms:CreateGrant` open to them);
 //!   indeterminate when it depends on values trailseal cannot know; error when no statement
 //!   names a reader and the grants could not be read.
 //!

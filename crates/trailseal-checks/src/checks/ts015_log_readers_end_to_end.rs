@@ -1,28 +1,33 @@
 //! TS015 log-readers-end-to-end (high)
 //!
 //! What it checks
-//!   Who can read a log file end to end: `s3:GetObject` of the trail's log files (through the
-//!   bucket policy and, in the bucket's account, the principal's IAM policies) **and**
-//!   `kms:Decrypt` of them (through the key policy, the principal's IAM policies where the key
-//!   policy delegates to the account, and the key's grants). Every IAM user and role of the
-//!   trail's account is evaluated with its inline, attached and group policies and its
-//!   permissions boundary (`iam:GetAccountAuthorizationDetails`), together with the account's
-//!   root user, each principal and account of another account that a policy or grant names,
-//!   principals of every other account, and anonymous callers. Explicit Denies win everywhere.
-//!   Fails when principals of any account, anonymous callers, or principals of an account other
-//!   than the trail's and those given with `--trusted-accounts` can read the logs; and when no
-//!   IAM user or role can (nobody, or only the root user). Indeterminate when it depends on
-//!   values trailseal cannot know (a condition on the source IP or VPC endpoint, IAM policies
-//!   that were not read, a bucket policy that could not be read). `trailseal readers TRAIL`
-//!   prints the whole table. Every log file counts: a statement that covers some Regions,
-//!   dates or member accounts only makes its principal a reader of those. Not read: service
-//!   control and resource control policies, session policies and VPC endpoint policies (they
-//!   can only take access away: a listed reader may be refused, and a pass may hide that nobody
-//!   can read), object ACLs (CloudTrail writes each file with `bucket-owner-full-control`; with
-//!   ACLs enabled a later `PutObjectAcl` could grant more), and other copies of the logs (S3
-//!   replication, CloudWatch Logs). A bucket owned by another account (or by an account not
-//!   known): its principals may read through their own IAM policies, so another account that
-//!   can decrypt leaves the answer undecided unless trusted.
+//!   Who can read a log file end to end: `s3:GetObject` (or `s3:GetObjectVersion`) of the
+//!   trail's log files, through the bucket policy and, in the bucket's account, the principal's
+//!   IAM policies, **and** `kms:Decrypt` of them through S3, by the key policy, the principal's
+//!   IAM policies where the key policy delegates to the account, and the key's grants. Every IAM
+//!   user and role of the trail's account is evaluated with its inline, attached and group
+//!   policies and its permissions boundary (`iam:GetAccountAuthorizationDetails`), together
+//!   with the account's root user, each principal and account of another account that a policy
+//!   or grant names, AWS service principals the policies name, principals of every other
+//!   account, and anonymous callers. Explicit Denies win everywhere. Outside the account, a
+//!   principal that may call `kms:PutKeyPolicy`, `kms:CreateGrant` or `s3:PutBucketPolicy` can
+//!   give itself access and counts as a reader; a reader role that another account (or any
+//!   account, or an outside identity provider) may assume makes them readers through it. Every
+//!   log file counts: a statement that covers some Regions, dates or member accounts only makes
+//!   its principal a reader of those.
+//!   Fails when principals of any account, anonymous callers, services, or principals of an
+//!   account other than the trail's and those given with `--trusted-accounts` can read the logs;
+//!   and when no IAM user or role can read them all, or at least the home Region's (nobody, or
+//!   only the root user). Indeterminate when it depends on values trailseal cannot know (a
+//!   condition on the source IP or VPC endpoint, an external id, IAM policies that were not
+//!   read, a bucket policy that could not be read, a bucket owned by an account not known,
+//!   CloudTrail Insights files an outsider may read, whose encryption is not documented).
+//!   `trailseal readers TRAIL` prints the whole table. Not read: service control and resource
+//!   control policies, session policies and VPC endpoint policies (they can only take access
+//!   away: a listed reader may be refused, and a pass may hide that nobody can read), object
+//!   ACLs (CloudTrail writes each file with `bucket-owner-full-control`; with ACLs enabled a
+//!   later `PutObjectAcl` could grant more), other copies of the logs (S3 replication,
+//!   CloudWatch Logs), and files written under an earlier key.
 //!
 //! Why it matters
 //!   "Who can read our audit logs" is the question an auditor asks, and the answer needs all
