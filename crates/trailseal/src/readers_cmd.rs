@@ -122,8 +122,10 @@ fn to_text(ev: &TrailEvidence, t: &LogReaders) -> String {
             ""
         } else if r.kind.is_public() {
             "  [PUBLIC]"
-        } else {
+        } else if r.account.is_some() {
             "  [OTHER ACCOUNT]"
+        } else {
+            "  [OUTSIDE THE ACCOUNT]"
         }
     };
     let section = |s: &mut String, title: &str, rows: Vec<&Row>, extra: &dyn Fn(&Row) -> String| {
