@@ -767,6 +767,15 @@ fn readers_are_found_through_iam_bucket_and_key_policies_and_grants() {
         doc["not_read"].as_array().expect("notes").is_empty(),
         "{doc:#}"
     );
+    // The roles' trust policies were read (they trust the account itself): nobody outside may
+    // assume a reader role, so nothing is left undecided.
+    assert!(
+        doc["conditional"]
+            .as_array()
+            .expect("conditional")
+            .is_empty(),
+        "{doc:#}"
+    );
 
     // TS015 fails for the apse2 trails only, and not when the auditor's account is trusted.
     let (doc, _) = audit_json(server, &["--regions", REGIONS, "--checks", "TS015"]);
