@@ -58,6 +58,8 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     // HeadObject on that one file (its encryption metadata; HEAD needs s3:GetObject, and
     // trailseal never reads an object's contents).
     "s3:GetObject",
+    // GetBucketEncryption: whether the bucket uses S3 Bucket Keys (TS006).
+    "s3:GetEncryptionConfiguration",
     // Which buckets the account owns (a trail's bucket in the account or in another one).
     "s3:ListAllMyBuckets",
     // Who can read the logs (TS008, TS015): users, roles, groups and their policies, one

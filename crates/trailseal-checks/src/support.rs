@@ -285,8 +285,8 @@ pub(crate) fn load(info: &CheckInfo, ev: &TrailEvidence) -> Result<Loaded, Box<F
     })?;
     // What is not known about the trail stays unknown in the request CloudTrail makes: the
     // trail's name (so aws:SourceArn), the bucket and prefix (so the log object ARN), the
-    // organization flag (so aws:SourceAccount); the bucket's S3 Bucket Keys setting is not
-    // collected, so it is unknown too.
+    // organization flag (so aws:SourceAccount), and the bucket's S3 Bucket Keys setting (so the
+    // objects' encryption context).
     let ctx = TrailContext {
         name_known: ev.trail.name_unknown.is_none(),
         bucket: given(&ev.trail.s3_bucket_name),
@@ -295,6 +295,10 @@ pub(crate) fn load(info: &CheckInfo, ev: &TrailEvidence) -> Result<Loaded, Box<F
         // built for a key whose Region is not known holds a placeholder, never a real Region).
         key_arn: key.arn.clone().filter(|_| key.region.is_known()),
         is_organization_trail: given(&ev.trail.is_organization_trail),
+        bucket_key: ev
+            .bucket
+            .as_ref()
+            .map_or(Given::Unknown, |b| given(&b.bucket_key)),
         ..TrailContext::new(&ev.trail.arn)
     };
     let alternatives = alternatives_cached(text, &policy, &ctx);

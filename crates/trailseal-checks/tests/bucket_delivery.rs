@@ -36,6 +36,7 @@ fn evidence(bucket_policy: Fact<Option<String>>) -> TrailEvidence {
             region: Fact::Known("us-east-1".into()),
             exists: Fact::Known(true),
             policy: bucket_policy,
+            bucket_key: Fact::Known(false),
         }),
         ..TrailEvidence::default()
     }

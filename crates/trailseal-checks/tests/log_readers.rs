@@ -75,6 +75,7 @@ fn evidence(key_policy: &str, bucket_policy: Option<&str>, iam: IamAuthorization
             region: Fact::Known("us-east-1".into()),
             exists: Fact::Known(true),
             policy: Fact::Known(bucket_policy.map(str::to_owned)),
+            bucket_key: Fact::Known(false),
         }),
         iam: Fact::Known(Arc::new(iam)),
         bucket_in_account: Fact::Known(true),

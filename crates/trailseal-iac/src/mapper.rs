@@ -94,6 +94,14 @@ pub(crate) struct KeyArgs {
     pub aliases: Vec<String>,
 }
 
+/// Whether a bucket of the configuration uses S3 Bucket Keys: not read from the configuration
+/// (`aws_s3_bucket_server_side_encryption_configuration`, `BucketEncryption`), so not known.
+pub(crate) fn bucket_key_not_read() -> Fact<bool> {
+    Fact::Unknown(
+        "whether the bucket uses S3 Bucket Keys is not read from the configuration".into(),
+    )
+}
+
 /// A customer-managed key as evidence (AWS's defaults for absent arguments).
 /// A bucket's policy from the resources that set it (`setters`: each one's name and its policy
 /// argument): none, one (its document), or several (which applies is not known). Shared by

@@ -295,6 +295,11 @@ pub struct Bucket {
     /// (`NoSuchBucketPolicy`), which lets no service principal write to it.
     #[serde(default)]
     pub policy: Fact<Option<String>>,
+    /// S3 Bucket Keys are on for SSE-KMS objects (`BucketKeyEnabled` in the bucket's default
+    /// encryption, GetBucketEncryption): objects' encryption context is then the bucket ARN, and
+    /// the CloudTrail User Guide requires `kms:Decrypt` to create or update an encrypted trail.
+    #[serde(default)]
+    pub bucket_key: Fact<bool>,
 }
 
 /// A CloudTrail Lake event data store.

@@ -114,7 +114,15 @@ fn for_trails(trails: &[TrailContext], build: impl Fn(&TrailContext) -> Value) -
 
 /// CloudTrail's encrypt statement for `trails` (all of one account).
 pub fn encrypt_statement(trails: &[TrailContext]) -> Option<Value> {
-    for_trails(trails, TrailContext::encrypt_statement)
+    let mut statement = for_trails(trails, TrailContext::encrypt_statement)?;
+    // kms:Decrypt too when any of them writes to a bucket with S3 Bucket Keys.
+    if trails
+        .iter()
+        .any(|t| t.bucket_key == trailseal_policy::Given::Known(true))
+    {
+        statement["Action"] = json!(["kms:GenerateDataKey*", "kms:Decrypt"]);
+    }
+    Some(statement)
 }
 
 /// CloudTrail's describe statement for `trails`.

@@ -510,3 +510,24 @@ fn no_extras_plans_only_the_control() {
     );
     assert!(p.steps.iter().any(|s| matches!(s, Step::CreateKey { .. })));
 }
+
+/// Buckets with S3 Bucket Keys: the planned CloudTrail statement also grants kms:Decrypt
+/// (CloudTrail User Guide: required "to create or update a trail with SSE-KMS encryption
+/// enabled"), and TS006 passes after the plan instead of staying undecided.
+#[test]
+fn with_s3_bucket_keys_the_plan_grants_cloudtrail_decrypt_too() {
+    let mut account = broken();
+    for b in &mut account.buckets {
+        b.bucket_key = Fact::Known(true);
+    }
+    let p = plan(&account, &Options::default()).expect("plan");
+    let text = render::text(&p);
+    assert!(text.contains("kms:Decrypt"), "{text}");
+    let after = apply(&account, &p);
+    for t in p.trails.iter().filter(|t| t.outcome == Outcome::Fixed) {
+        let name = t.trail_arn.rsplit('/').next().unwrap_or_default();
+        for (code, status) in core_statuses(&after, name) {
+            assert_eq!(status, Status::Pass, "{name} {code} after the plan");
+        }
+    }
+}

@@ -213,6 +213,15 @@ impl TrailContext {
         }
     }
 
+    /// CloudTrail decrypting with the key (`kms:Decrypt`), with the log files' encryption
+    /// context: what the CloudTrail User Guide requires "to create or update a trail with SSE-KMS
+    /// encryption enabled" when the bucket uses an S3 Bucket Key (TS006).
+    pub fn cloudtrail_decrypt_request(&self) -> Request {
+        let mut request = self.generate_data_key_request();
+        request.action = "kms:Decrypt".into();
+        request
+    }
+
     /// CloudTrail describing the key (TS007). DescribeKey carries no encryption context.
     pub fn describe_key_request(&self) -> Request {
         let context = self
@@ -320,11 +329,18 @@ impl TrailContext {
     /// The documented statement letting CloudTrail encrypt this trail's logs, pinned to the
     /// trail with `aws:SourceArn` as AWS recommends.
     pub fn encrypt_statement(&self) -> serde_json::Value {
+        // With S3 Bucket Keys, "kms:Decrypt permissions are required to create or update a
+        // trail with SSE-KMS encryption enabled" (CloudTrail User Guide).
+        let action = if self.bucket_key == Given::Known(true) {
+            serde_json::json!(["kms:GenerateDataKey*", "kms:Decrypt"])
+        } else {
+            serde_json::json!("kms:GenerateDataKey*")
+        };
         serde_json::json!({
             "Sid": SID_ENCRYPT,
             "Effect": "Allow",
             "Principal": {"Service": CLOUDTRAIL_SERVICE},
-            "Action": "kms:GenerateDataKey*",
+            "Action": action,
             "Resource": "*",
             "Condition": self.source_arn_condition(serde_json::json!({
                 EC_TRAIL_ARN: format!("arn:{}:cloudtrail:*:{}:trail/*", self.partition(), self.account())

@@ -471,6 +471,7 @@ impl Collector {
                     } else {
                         format!("the bucket could not be located: {why}")
                     }),
+                    bucket_key: Fact::Unreadable(format!("the bucket could not be located: {why}")),
                 };
             }
         };
@@ -499,11 +500,42 @@ impl Collector {
                 Fact::Unreadable(describe("s3:GetBucketPolicy", &e)),
             ),
         };
+        let bucket_key = if exists.is(&false) == Some(true) {
+            Fact::Unreadable("the bucket does not exist".to_owned())
+        } else {
+            self.bucket_key(name, &location).await
+        };
         Bucket {
             name: name.to_owned(),
             region: Fact::Known(location),
             exists,
             policy,
+            bucket_key,
+        }
+    }
+
+    /// Whether S3 Bucket Keys are on for the bucket's SSE-KMS objects: `BucketKeyEnabled` in
+    /// any rule of its default encryption (GetBucketEncryption). No configuration
+    /// (`ServerSideEncryptionConfigurationNotFoundError`) is off.
+    async fn bucket_key(&self, name: &str, region: &str) -> Fact<bool> {
+        let read = {
+            let _p = self.side_permit().await;
+            self.s3(region)
+                .get_bucket_encryption()
+                .bucket(name)
+                .send()
+                .await
+        };
+        match read {
+            Ok(out) => Fact::Known(out.server_side_encryption_configuration().is_some_and(|c| {
+                c.rules()
+                    .iter()
+                    .any(|r| r.bucket_key_enabled() == Some(true))
+            })),
+            Err(e) if code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+                Fact::Known(false)
+            }
+            Err(e) => Fact::Unreadable(describe("s3:GetEncryptionConfiguration", &e)),
         }
     }
 }

@@ -12,6 +12,12 @@
 //!   account's log files under `AWSLogs/ORG_ID/ACCOUNT/`: the request is evaluated for each
 //!   member, and a policy that lets CloudTrail encrypt only some members' logs fails, naming
 //!   the others.
+//!   When the bucket uses an S3 Bucket Key (GetBucketEncryption), the objects' encryption
+//!   context is the bucket ARN, and the CloudTrail User Guide requires `kms:Decrypt` to create
+//!   or update the trail: a key policy that does not let CloudTrail decrypt then leaves the
+//!   check `indeterminate` (whose permission it is, and whether delivery needs it, is not
+//!   documented), and the statement to add includes `kms:Decrypt`. Scans do not read the
+//!   setting (a bucket's S3 Bucket Key in the configuration is not known).
 //!
 //! Why it matters
 //!   If the key policy does not let CloudTrail encrypt, CloudTrail cannot deliver log files:
@@ -36,7 +42,7 @@
 //!   `trailseal policy check` shows the deciding statement.
 
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
-use trailseal_policy::{evaluate, Decision, Effect, Policy, TrailContext};
+use trailseal_policy::{evaluate, Decision, Effect, Given, Policy, TrailContext};
 
 use crate::support::{
     evaluation_evidence, finding, labels, load, near_misses, undecided_because, Loaded,
@@ -193,6 +199,39 @@ fn run(ev: &TrailEvidence) -> Finding {
                 add()
             ),
         ),
+    };
+    // S3 Bucket Keys: "If you are using an existing S3 bucket with an S3 Bucket Key,
+    // kms:Decrypt permissions are required to create or update a trail with SSE-KMS encryption
+    // enabled" (CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail"). Whose
+    // permission (CloudTrail's or the caller's) and whether delivery needs it are not
+    // documented: a key policy that refuses CloudTrail kms:Decrypt leaves it undecided.
+    let (status, message, remediation) = match (status, &ctx.bucket_key) {
+        (Status::Pass, Given::Known(true)) => {
+            let d = evaluate(&policy, &ctx.cloudtrail_decrypt_request());
+            if d.decision == Decision::Allow {
+                (
+                    status,
+                    format!(
+                        "{message}; and kms:Decrypt, which the bucket's S3 Bucket Key needs, by {}",
+                        labels(&policy, &d.deciding)
+                    ),
+                    remediation,
+                )
+            } else {
+                (
+                    Status::Indeterminate,
+                    format!(
+                        "{message}; but the bucket uses an S3 Bucket Key, for which the CloudTrail \
+                         User Guide requires kms:Decrypt to create or update the trail, and the key \
+                         policy does not let CloudTrail decrypt ({}): whether delivery needs it is \
+                         not documented",
+                        d.decision.as_str()
+                    ),
+                    add(),
+                )
+            }
+        }
+        _ => (status, message, remediation),
     };
     let message = match &members {
         Some((count, _)) if status == Status::Pass => {

@@ -565,6 +565,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                     region: Fact::Known(REGION.to_owned()),
                     exists: Fact::Known(true),
                     policy: bucket_policy(id),
+                    bucket_key: mapper::bucket_key_not_read(),
                 });
             }
         }
@@ -578,6 +579,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                         region: Fact::Known(REGION.to_owned()),
                         exists: Fact::Known(true),
                         policy: bucket_policy(&id),
+                        bucket_key: mapper::bucket_key_not_read(),
                     },
                     None => Bucket {
                         name: name.clone(),

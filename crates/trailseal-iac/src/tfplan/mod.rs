@@ -476,6 +476,7 @@ pub fn scan_planned(
         region,
         exists: Fact::Known(true),
         policy: bucket_policy(address),
+        bucket_key: mapper::bucket_key_not_read(),
     };
 
     // A key reference (known value, or configuration references) -> KeyRef, plus the

@@ -103,6 +103,13 @@ pub fn parse(recording: &str) -> Vec<Call> {
                     ("GET", Some(q)) if q.split('&').any(|p| p == "policy" || p == "policy=") => {
                         "GetBucketPolicy".to_owned()
                     }
+                    // GetBucketEncryption is authorized as s3:GetEncryptionConfiguration.
+                    ("GET", Some(q))
+                        if q.split('&')
+                            .any(|p| p == "encryption" || p == "encryption=") =>
+                    {
+                        "GetEncryptionConfiguration".to_owned()
+                    }
                     // ListObjectsV2 is authorized as s3:ListBucket.
                     ("GET", Some(q)) if q.split('&').any(|p| p == "list-type=2") => {
                         "ListBucket".to_owned()
