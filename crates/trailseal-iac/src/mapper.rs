@@ -94,12 +94,27 @@ pub(crate) struct KeyArgs {
     pub aliases: Vec<String>,
 }
 
-/// Whether a bucket of the configuration uses S3 Bucket Keys: not read from the configuration
-/// (`aws_s3_bucket_server_side_encryption_configuration`, `BucketEncryption`), so not known.
-pub(crate) fn bucket_key_not_read() -> Fact<bool> {
-    Fact::Unknown(
-        "whether the bucket uses S3 Bucket Keys is not read from the configuration".into(),
-    )
+/// Whether a bucket of the configuration uses S3 Bucket Keys, from each `BucketKeyEnabled` /
+/// `bucket_key_enabled` of its encryption rules (none: off, AWS's default): on when one is,
+/// not known when one is not known.
+pub(crate) fn bucket_key(flags: Vec<Fact<bool>>) -> Fact<bool> {
+    if flags.iter().any(|f| f.is(&true) == Some(true)) {
+        return Fact::Known(true);
+    }
+    match flags.into_iter().find(|f| !f.is_known()) {
+        Some(unknown) => unknown,
+        None => Fact::Known(false),
+    }
+}
+
+/// One rule's `BucketKeyEnabled` from a JSON value (Terraform).
+pub(crate) fn bucket_key_flag(owner: &str, value: Option<&Value>) -> Fact<bool> {
+    match value {
+        None | Some(Value::Null) => Fact::Known(false),
+        Some(Value::Bool(b)) => Fact::Known(*b),
+        Some(Value::String(s)) if s == "true" || s == "false" => Fact::Known(s == "true"),
+        Some(other) => Fact::Unknown(format!("{owner}: bucket_key_enabled is {other}")),
+    }
 }
 
 /// A customer-managed key as evidence (AWS's defaults for absent arguments).

@@ -16,8 +16,11 @@
 //!   context is the bucket ARN, and the CloudTrail User Guide requires `kms:Decrypt` to create
 //!   or update the trail: a key policy that does not let CloudTrail decrypt then leaves the
 //!   check `indeterminate` (whose permission it is, and whether delivery needs it, is not
-//!   documented), and the statement to add includes `kms:Decrypt`. Scans do not read the
-//!   setting (a bucket's S3 Bucket Key in the configuration is not known).
+//!   documented), and the statement to add includes `kms:Decrypt`. Scans read the setting
+//!   from `aws_s3_bucket_server_side_encryption_configuration` (or the bucket's inline block)
+//!   and `BucketEncryption`; a setting that is not known (a bucket defined elsewhere, a
+//!   dynamic rule, GetBucketEncryption refused) changes nothing, since whether delivery needs
+//!   the permission is not documented.
 //!
 //! Why it matters
 //!   If the key policy does not let CloudTrail encrypt, CloudTrail cannot deliver log files:

@@ -478,6 +478,43 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 .collect(),
         )
     };
+    // A bucket's S3 Bucket Keys: BucketEncryption.ServerSideEncryptionConfiguration[].
+    // BucketKeyEnabled (absent: off, AWS's default).
+    let bucket_key = |id: &str| -> Fact<bool> {
+        let Some(r) = index.find(id) else {
+            return Fact::Unknown(format!("{id} is not in this template"));
+        };
+        let Some(encryption) = r.props.and_then(|p| p.get("BucketEncryption")) else {
+            return Fact::Known(false);
+        };
+        let flag = |v: Option<&Val>| match v {
+            None | Some(Val::Null) | Some(Val::NoValue) => Fact::Known(false),
+            Some(Val::Bool(b)) => Fact::Known(*b),
+            Some(Val::Str(s)) if s == "true" || s == "false" => Fact::Known(s == "true"),
+            Some(Val::Unknown(why)) => Fact::Unknown(why.clone()),
+            Some(other) => Fact::Unknown(format!("{id}: BucketKeyEnabled is {other:?}")),
+        };
+        let field = |v: &Val, name: &str| match v {
+            Val::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone()),
+            _ => None,
+        };
+        let rules = field(&ev.eval(encryption), "ServerSideEncryptionConfiguration");
+        let flags = match rules {
+            None => Vec::new(),
+            Some(Val::List(rules)) => rules
+                .iter()
+                .map(|r| flag(field(r, "BucketKeyEnabled").as_ref()))
+                .collect(),
+            Some(Val::Unknown(why)) => vec![Fact::Unknown(why)],
+            Some(other) => vec![Fact::Unknown(format!(
+                "{id}: ServerSideEncryptionConfiguration is {other:?}"
+            ))],
+        };
+        mapper::bucket_key(flags)
+    };
     let bucket_id_named = |name: &str| -> Option<String> {
         index
             .resources
@@ -565,7 +602,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                     region: Fact::Known(REGION.to_owned()),
                     exists: Fact::Known(true),
                     policy: bucket_policy(id),
-                    bucket_key: mapper::bucket_key_not_read(),
+                    bucket_key: bucket_key(id),
                 });
             }
         }
@@ -579,7 +616,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                         region: Fact::Known(REGION.to_owned()),
                         exists: Fact::Known(true),
                         policy: bucket_policy(&id),
-                        bucket_key: mapper::bucket_key_not_read(),
+                        bucket_key: bucket_key(&id),
                     },
                     None => Bucket {
                         name: name.clone(),

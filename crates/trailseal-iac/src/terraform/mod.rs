@@ -54,6 +54,7 @@ const TYPES: &[&str] = &[
     "aws_kms_replica_key",
     "aws_s3_bucket",
     "aws_s3_bucket_policy",
+    "aws_s3_bucket_server_side_encryption_configuration",
     "aws_cloudtrail_event_data_store",
 ];
 

@@ -277,6 +277,10 @@ pub(super) const READS: &[(&str, &[&str])] = &[
     ("aws_s3_bucket", &["bucket", "policy", "region"]),
     ("aws_s3_bucket_policy", &["bucket", "policy", "region"]),
     (
+        "aws_s3_bucket_server_side_encryption_configuration",
+        &["bucket", "rule", "region"],
+    ),
+    (
         "aws_cloudtrail_event_data_store",
         &["name", "kms_key_id", "region"],
     ),
@@ -285,6 +289,67 @@ pub(super) const READS: &[(&str, &[&str])] = &[
         &["key_id", "policy", "bypass_policy_lockout_safety_check"],
     ),
 ];
+
+/// Resource types whose nested blocks are read, and which block types (their attributes are
+/// evaluated, their own nested blocks too; nothing else of the resource's blocks is read).
+const NESTED: &[(&str, &[&str])] = &[
+    (
+        "aws_s3_bucket_server_side_encryption_configuration",
+        &["rule"],
+    ),
+    ("aws_s3_bucket", &["server_side_encryption_configuration"]),
+];
+
+/// The nested blocks of `body` as JSON: block type -> list of objects (attributes and nested
+/// blocks), only the blocks of type `only` when given. `Err(why)` when one of them cannot be
+/// known before apply (a dynamic block, an attribute known only after apply).
+fn nested_blocks(
+    module: &Module,
+    body: &hcl_edit::structure::Body,
+    scope: &Scope,
+    only: Option<&str>,
+) -> Result<serde_json::Map<String, Value>, String> {
+    let mut out = serde_json::Map::new();
+    for b in body.blocks() {
+        let ident = b.ident.as_str();
+        if matches!(
+            ident,
+            "lifecycle" | "provisioner" | "connection" | "timeouts"
+        ) {
+            continue;
+        }
+        let named = match ident {
+            "dynamic" => b.labels.first().map(|l| l.as_str()).unwrap_or_default(),
+            other => other,
+        };
+        if only.is_some_and(|o| o != named) {
+            continue;
+        }
+        if ident == "dynamic" {
+            return Err(format!(
+                "the {named} blocks are dynamic: known only after evaluation at plan time"
+            ));
+        }
+        let mut object = serde_json::Map::new();
+        for a in b.body.attributes() {
+            let v = module.eval(&a.value, scope);
+            if let Some(why) = v.unknown() {
+                return Err(why.to_owned());
+            }
+            object.insert(a.key.as_str().to_owned(), v.to_json());
+        }
+        for (k, v) in nested_blocks(module, &b.body, scope, None)? {
+            object.insert(k, v);
+        }
+        if let Value::Array(list) = out
+            .entry(ident.to_owned())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            list.push(Value::Object(object));
+        }
+    }
+    Ok(out)
+}
 
 /// The references of an expression, as `terraform show -json` lists them in the
 /// configuration (`aws_kms_key.k.arn`, `aws_kms_key.k`, `var.x`, `module.m.out`, `module.m`),
@@ -398,13 +463,22 @@ pub(super) fn emit<'a>(
                 )),
             )],
         };
-        // The arguments it sets, with their references.
-        let config: BTreeMap<String, Vec<String>> = r
+        // The arguments it sets, with their references (a nested block counts as set).
+        let mut config: BTreeMap<String, Vec<String>> = r
             .block
             .body
             .attributes()
             .map(|a| (a.key.as_str().to_owned(), references(&a.value, prefix)))
             .collect();
+        for b in r.block.body.blocks() {
+            let key = match b.ident.as_str() {
+                "dynamic" => b.labels.first().map(|l| l.as_str().to_owned()),
+                other => Some(other.to_owned()),
+            };
+            if let Some(key) = key {
+                config.entry(key).or_default();
+            }
+        }
         // The provider configuration it uses, whose Region applies (see [`super::providers`]).
         let provider = module.provider_of(r.block);
         if let Some(key) = &provider.key {
@@ -441,6 +515,24 @@ pub(super) fn emit<'a>(
                     }
                     v => {
                         values.insert(key.to_owned(), v.to_json());
+                    }
+                }
+            }
+            // Nested blocks the mapper reads (encryption rules), as `terraform show -json` lists
+            // them: a list of objects per block type. A dynamic block makes its type unknown.
+            let read_blocks = NESTED
+                .iter()
+                .find(|(ty, _)| *ty == r.ty)
+                .map_or(&[][..], |(_, blocks)| *blocks);
+            for key in read_blocks.iter().filter(|_| instances_unknown.is_none()) {
+                match nested_blocks(module, &r.block.body, &scope, Some(key)) {
+                    Ok(blocks) => {
+                        for (key, v) in blocks {
+                            values.insert(key, v);
+                        }
+                    }
+                    Err(why) => {
+                        unknown.insert((*key).to_owned(), Some(why));
                     }
                 }
             }

@@ -435,6 +435,49 @@ pub fn scan_planned(
         };
         bucket_policies.push((target, p));
     }
+    // Each bucket's default encryption: aws_s3_bucket_server_side_encryption_configuration
+    // resources naming it, or its own (legacy) server_side_encryption_configuration block when
+    // the configuration sets it. Their rules' bucket_key_enabled say whether S3 Bucket Keys
+    // are on.
+    let mut bucket_encryptions: Vec<(Option<String>, &Res)> = Vec::new();
+    for e in resources
+        .iter()
+        .filter(|r| r.ty == "aws_s3_bucket_server_side_encryption_configuration")
+    {
+        let target = match e.attr("bucket") {
+            Attr::Known(Value::String(name)) => buckets
+                .iter()
+                .find(|(_, n, _)| n.known() == Some(&name))
+                .map(|(a, _, _)| a.clone()),
+            Attr::Unknown(Some(_)) => None,
+            _ => single_reference(e, "bucket", "buckets", |r| {
+                find(r, &["aws_s3_bucket"]).map(|b| b.address.clone())
+            })
+            .ok()
+            .flatten(),
+        };
+        bucket_encryptions.push((target, e));
+    }
+    let bucket_key = |address: &str| -> Fact<bool> {
+        let Some(b) = resources.iter().find(|r| r.address == address) else {
+            return Fact::Unknown(format!("{address} is not in this configuration"));
+        };
+        if let Some((_, e)) = bucket_encryptions.iter().find(|(t, _)| t.is_none()) {
+            return Fact::Unknown(format!(
+                "which bucket {} sets the encryption of is not known",
+                e.address
+            ));
+        }
+        let mut flags: Vec<Fact<bool>> = bucket_encryptions
+            .iter()
+            .filter(|(t, _)| t.as_deref() == Some(address))
+            .flat_map(|(_, e)| e.bucket_key_flags())
+            .collect();
+        if b.config.is_none() || b.configured("server_side_encryption_configuration") {
+            flags.extend(b.bucket_key_flags());
+        }
+        mapper::bucket_key(flags)
+    };
     let bucket_policy = |address: &str| -> Fact<Option<String>> {
         let Some(b) = resources.iter().find(|r| r.address == address) else {
             return Fact::Unknown(format!("{address} is not in this configuration"));
@@ -476,7 +519,7 @@ pub fn scan_planned(
         region,
         exists: Fact::Known(true),
         policy: bucket_policy(address),
-        bucket_key: mapper::bucket_key_not_read(),
+        bucket_key: bucket_key(address),
     };
 
     // A key reference (known value, or configuration references) -> KeyRef, plus the

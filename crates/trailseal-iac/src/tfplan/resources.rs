@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use trailseal_model::Fact;
+
 use crate::mapper::Arg;
 
 /// Resource types that are KMS keys.
@@ -117,6 +119,42 @@ impl Res {
                 }))
             }
             Attr::Absent => Arg::Absent,
+        }
+    }
+
+    /// The `bucket_key_enabled` of each encryption rule this resource sets: its `rule` blocks
+    /// (`aws_s3_bucket_server_side_encryption_configuration`), or those of its
+    /// `server_side_encryption_configuration` block (`aws_s3_bucket`, the legacy form).
+    pub(super) fn bucket_key_flags(&self) -> Vec<Fact<bool>> {
+        let rules =
+            |owner: &str, rules: Attr| -> Vec<Fact<bool>> {
+                match rules {
+                    Attr::Absent => Vec::new(),
+                    Attr::Unknown(why) => vec![Fact::Unknown(why.unwrap_or_else(|| {
+                        format!("{owner}: its rules are known only after apply")
+                    }))],
+                    Attr::Known(Value::Array(rules)) => rules
+                        .iter()
+                        .map(|r| crate::mapper::bucket_key_flag(owner, r.get("bucket_key_enabled")))
+                        .collect(),
+                    Attr::Known(other) => vec![Fact::Unknown(format!("{owner}: rule is {other}"))],
+                }
+            };
+        if self.ty != "aws_s3_bucket" {
+            return rules(&self.address, self.attr("rule"));
+        }
+        match self.attr("server_side_encryption_configuration") {
+            Attr::Known(Value::Array(blocks)) => blocks
+                .iter()
+                .flat_map(|b| {
+                    rules(
+                        &self.address,
+                        b.get("rule").cloned().map_or(Attr::Absent, Attr::Known),
+                    )
+                })
+                .collect(),
+            Attr::Absent => Vec::new(),
+            other => rules(&self.address, other),
         }
     }
 
