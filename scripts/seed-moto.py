@@ -159,6 +159,9 @@ class Seeder:
             else:
                 s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
             s3.put_bucket_policy(Bucket=name, Policy=json.dumps(bucket_policy(name, require_key)))
+            # Object ACLs disabled, as for every bucket created since April 2023.
+            s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={
+                "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
             self.buckets[slot] = name
         return self.buckets[slot]
 

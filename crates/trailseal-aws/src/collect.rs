@@ -60,6 +60,8 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "s3:GetObject",
     // GetBucketEncryption: whether the bucket uses S3 Bucket Keys (TS006).
     "s3:GetEncryptionConfiguration",
+    // GetBucketOwnershipControls: whether object ACLs are disabled (TS015, `readers`).
+    "s3:GetBucketOwnershipControls",
     // Which buckets the account owns (a trail's bucket in the account or in another one).
     "s3:ListAllMyBuckets",
     // Who can read the logs (TS008, TS015): users, roles, groups and their policies, one

@@ -37,6 +37,7 @@ fn evidence(bucket_policy: Fact<Option<String>>) -> TrailEvidence {
             exists: Fact::Known(true),
             policy: bucket_policy,
             bucket_key: Fact::Known(false),
+            object_ownership: Fact::Known("BucketOwnerEnforced".into()),
         }),
         ..TrailEvidence::default()
     }

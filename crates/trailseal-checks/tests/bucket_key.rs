@@ -36,6 +36,7 @@ fn ts006(policy: &str, bucket_key: Fact<bool>) -> (Status, String) {
             exists: Fact::Known(true),
             policy: Fact::Known(None),
             bucket_key,
+            object_ownership: Fact::Known("BucketOwnerEnforced".into()),
         }),
         ..TrailEvidence::default()
     };

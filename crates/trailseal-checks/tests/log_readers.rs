@@ -76,6 +76,7 @@ fn evidence(key_policy: &str, bucket_policy: Option<&str>, iam: IamAuthorization
             exists: Fact::Known(true),
             policy: Fact::Known(bucket_policy.map(str::to_owned)),
             bucket_key: Fact::Known(false),
+            object_ownership: Fact::Known("BucketOwnerEnforced".into()),
         }),
         iam: Fact::Known(Arc::new(iam)),
         bucket_in_account: Fact::Known(true),
@@ -906,4 +907,16 @@ fn a_service_that_serves_the_objects_is_a_reader_outside_the_account() {
         investigator(),
     ));
     assert_eq!(status, Status::Fail, "{message}");
+}
+
+#[test]
+fn enabled_object_acls_are_said_not_evaluated() {
+    let mut ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), investigator());
+    assert!(log_readers(&ev).expect("analysis").notes.is_empty());
+    ev.bucket.as_mut().expect("bucket").object_ownership = Fact::Known("ObjectWriter".into());
+    let notes = log_readers(&ev).expect("analysis").notes;
+    assert!(
+        notes.iter().any(|n| n.contains("object ACLs are enabled")),
+        "{notes:?}"
+    );
 }

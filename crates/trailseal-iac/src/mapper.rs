@@ -107,6 +107,11 @@ pub(crate) fn bucket_key(flags: Vec<Fact<bool>>) -> Fact<bool> {
     }
 }
 
+/// A bucket setting the scan does not read (checks that need it run on a deployed account).
+pub(crate) fn not_read<T>(what: &str) -> Fact<T> {
+    Fact::Unknown(format!("{what} is not read from the configuration"))
+}
+
 /// One rule's `BucketKeyEnabled` from a JSON value (Terraform).
 pub(crate) fn bucket_key_flag(owner: &str, value: Option<&Value>) -> Fact<bool> {
     match value {

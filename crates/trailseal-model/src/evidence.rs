@@ -300,6 +300,11 @@ pub struct Bucket {
     /// the CloudTrail User Guide requires `kms:Decrypt` to create or update an encrypted trail.
     #[serde(default)]
     pub bucket_key: Fact<bool>,
+    /// Object Ownership (GetBucketOwnershipControls): `BucketOwnerEnforced` (ACLs disabled),
+    /// `BucketOwnerPreferred` or `ObjectWriter`; `ObjectWriter` when the bucket has no ownership
+    /// controls (ACLs enabled, S3's behaviour before controls existed).
+    #[serde(default)]
+    pub object_ownership: Fact<String>,
 }
 
 /// A CloudTrail Lake event data store.

@@ -326,6 +326,7 @@ fn audit_makes_only_read_calls_and_none_twice() {
     assert_eq!(count("s3:GetBucketLocation"), 4, "one per bucket");
     assert_eq!(count("s3:GetBucketPolicy"), 4, "one per bucket");
     assert_eq!(count("s3:GetEncryptionConfiguration"), 4, "one per bucket");
+    assert_eq!(count("s3:GetBucketOwnershipControls"), 4, "one per bucket");
     // TS016: each trail's log folder (its own prefix) listed for the last two hours (two
     // folders when they cross midnight UTC); HeadObject on each newest file (14 trails
     // delivered, 14 did not).
@@ -351,9 +352,10 @@ fn audit_makes_only_read_calls_and_none_twice() {
     // Since: the 4th bucket's location, one bucket policy read per bucket (TS014), and the
     // delivered-file reads of TS016 (28 listings, 56 across midnight, 14 HeadObject), and one
     // ListGrants per key (TS008), one IAM authorization-details page and one ListBuckets
-    // (TS015), one GetBucketEncryption per bucket (TS006: S3 Bucket Keys).
+    // (TS015), one GetBucketEncryption per bucket (TS006: S3 Bucket Keys) and one
+    // GetBucketOwnershipControls per bucket (TS015: whether object ACLs are enabled).
     assert!(
-        calls.len() <= 89 + 1 + 4 + 56 + 14 + 15 + 2 + 4,
+        calls.len() <= 89 + 1 + 4 + 56 + 14 + 15 + 2 + 4 + 4,
         "{} calls",
         calls.len()
     );

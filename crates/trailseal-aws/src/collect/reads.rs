@@ -472,6 +472,9 @@ impl Collector {
                         format!("the bucket could not be located: {why}")
                     }),
                     bucket_key: Fact::Unreadable(format!("the bucket could not be located: {why}")),
+                    object_ownership: Fact::Unreadable(format!(
+                        "the bucket could not be located: {why}"
+                    )),
                 };
             }
         };
@@ -500,10 +503,14 @@ impl Collector {
                 Fact::Unreadable(describe("s3:GetBucketPolicy", &e)),
             ),
         };
-        let bucket_key = if exists.is(&false) == Some(true) {
-            Fact::Unreadable("the bucket does not exist".to_owned())
+        let (bucket_key, object_ownership) = if exists.is(&false) == Some(true) {
+            let gone = || "the bucket does not exist".to_owned();
+            (Fact::Unreadable(gone()), Fact::Unreadable(gone()))
         } else {
-            self.bucket_key(name, &location).await
+            tokio::join!(
+                self.bucket_key(name, &location),
+                self.object_ownership(name, &location)
+            )
         };
         Bucket {
             name: name.to_owned(),
@@ -511,6 +518,33 @@ impl Collector {
             exists,
             policy,
             bucket_key,
+            object_ownership,
+        }
+    }
+
+    /// The bucket's Object Ownership setting (whether ACLs are disabled).
+    async fn object_ownership(&self, name: &str, region: &str) -> Fact<String> {
+        let read = {
+            let _p = self.side_permit().await;
+            self.s3(region)
+                .get_bucket_ownership_controls()
+                .bucket(name)
+                .send()
+                .await
+        };
+        match read {
+            Ok(out) => match out
+                .ownership_controls()
+                .and_then(|c| c.rules().first())
+                .map(|r| r.object_ownership().as_str().to_owned())
+            {
+                Some(o) => Fact::Known(o),
+                None => Fact::Known("ObjectWriter".to_owned()),
+            },
+            Err(e) if code(&e) == Some("OwnershipControlsNotFoundError") => {
+                Fact::Known("ObjectWriter".to_owned())
+            }
+            Err(e) => Fact::Unreadable(describe("s3:GetBucketOwnershipControls", &e)),
         }
     }
 

@@ -277,6 +277,20 @@ fn analyse_sides(
     if let BucketSide::Unknown(why) = &bucket {
         notes.push(why.clone());
     }
+    // Object ACLs are not evaluated: said when the bucket has them enabled (or may).
+    match ev.bucket.as_ref().map(|b| &b.object_ownership) {
+        Some(Fact::Known(o)) if o == "BucketOwnerEnforced" => {}
+        Some(Fact::Known(o)) => notes.push(format!(
+            "object ACLs are enabled on the bucket (Object Ownership {o}) and not evaluated: \
+             CloudTrail writes each log file with bucket-owner-full-control, but a later \
+             PutObjectAcl could grant more"
+        )),
+        Some(Fact::Unknown(why) | Fact::Unreadable(why)) => notes.push(format!(
+            "whether object ACLs are enabled on the bucket is not known ({why}); they are not \
+             evaluated"
+        )),
+        None => {}
+    }
     let grants = grant_readers(ev, key_policy, &ctx);
     let grant_list: Vec<GrantReader> = match &grants {
         Fact::Known(g) => g.clone(),

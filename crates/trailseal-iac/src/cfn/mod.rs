@@ -603,6 +603,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                     exists: Fact::Known(true),
                     policy: bucket_policy(id),
                     bucket_key: bucket_key(id),
+                    object_ownership: mapper::not_read("Object Ownership"),
                 });
             }
         }
@@ -617,6 +618,7 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                         exists: Fact::Known(true),
                         policy: bucket_policy(&id),
                         bucket_key: bucket_key(&id),
+                        object_ownership: mapper::not_read("Object Ownership"),
                     },
                     None => Bucket {
                         name: name.clone(),

@@ -520,6 +520,7 @@ pub fn scan_planned(
         exists: Fact::Known(true),
         policy: bucket_policy(address),
         bucket_key: bucket_key(address),
+        object_ownership: mapper::not_read("Object Ownership"),
     };
 
     // A key reference (known value, or configuration references) -> KeyRef, plus the

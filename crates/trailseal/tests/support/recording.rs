@@ -103,6 +103,12 @@ pub fn parse(recording: &str) -> Vec<Call> {
                     ("GET", Some(q)) if q.split('&').any(|p| p == "policy" || p == "policy=") => {
                         "GetBucketPolicy".to_owned()
                     }
+                    ("GET", Some(q))
+                        if q.split('&')
+                            .any(|p| p == "ownershipControls" || p == "ownershipControls=") =>
+                    {
+                        "GetBucketOwnershipControls".to_owned()
+                    }
                     // GetBucketEncryption is authorized as s3:GetEncryptionConfiguration.
                     ("GET", Some(q))
                         if q.split('&')
