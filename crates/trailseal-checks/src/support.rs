@@ -285,8 +285,8 @@ pub(crate) fn load(info: &CheckInfo, ev: &TrailEvidence) -> Result<Loaded, Box<F
     })?;
     // What is not known about the trail stays unknown in the request CloudTrail makes: the
     // trail's name (so aws:SourceArn), the bucket and prefix (so the log object ARN), the
-    // organization flag (so aws:SourceAccount), and the bucket's S3 Bucket Keys setting (so the
-    // objects' encryption context).
+    // organization flag (so aws:SourceAccount); the S3 Bucket Keys setting stays unknown in the
+    // encryption context (it applies to new objects only), and asks for CloudTrail's Decrypt.
     let ctx = TrailContext {
         name_known: ev.trail.name_unknown.is_none(),
         bucket: given(&ev.trail.s3_bucket_name),
@@ -295,10 +295,12 @@ pub(crate) fn load(info: &CheckInfo, ev: &TrailEvidence) -> Result<Loaded, Box<F
         // built for a key whose Region is not known holds a placeholder, never a real Region).
         key_arn: key.arn.clone().filter(|_| key.region.is_known()),
         is_organization_trail: given(&ev.trail.is_organization_trail),
-        bucket_key: ev
+        // The bucket's current S3 Bucket Key setting applies to new objects only: the log
+        // files' encryption context stays open to both forms (TS006 reads the setting).
+        bucket_key_decrypt: ev
             .bucket
             .as_ref()
-            .map_or(Given::Unknown, |b| given(&b.bucket_key)),
+            .is_some_and(|b| b.bucket_key.is(&true) == Some(true)),
         ..TrailContext::new(&ev.trail.arn)
     };
     let alternatives = alternatives_cached(text, &policy, &ctx);

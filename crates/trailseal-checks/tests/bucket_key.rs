@@ -62,3 +62,15 @@ fn a_bucket_key_asks_for_cloudtrails_decrypt() {
     let (status, message) = ts006(&both, Fact::Known(true));
     assert_eq!(status, Status::Pass, "{message}");
 }
+
+#[test]
+fn a_bucket_key_does_not_narrow_the_encryption_context() {
+    // Pinned to the bucket ARN only: right for new objects with a Bucket Key, not for
+    // CloudTrail's own check on create or update (bucket and path) nor for older files.
+    let pinned = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Sid":"CT","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":["kms:GenerateDataKey*","kms:Decrypt"],"Resource":"*",
+       "Condition":{"StringEquals":{"kms:EncryptionContext:aws:s3:arn":"arn:aws:s3:::logs"}}}]}"#;
+    assert_ne!(ts006(pinned, Fact::Known(true)).0, Status::Pass);
+    assert_ne!(ts006(pinned, Fact::Known(false)).0, Status::Pass);
+}

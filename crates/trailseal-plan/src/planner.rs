@@ -221,10 +221,10 @@ fn trail_context(ev: &TrailEvidence) -> TrailContext {
         bucket: given(&ev.trail.s3_bucket_name),
         prefix: given(&ev.trail.s3_key_prefix),
         is_organization_trail: given(&ev.trail.is_organization_trail),
-        bucket_key: ev
+        bucket_key_decrypt: ev
             .bucket
             .as_ref()
-            .map_or(Given::Unknown, |b| given(&b.bucket_key)),
+            .is_some_and(|b| b.bucket_key.is(&true) == Some(true)),
         ..TrailContext::new(&ev.trail.arn)
     }
 }

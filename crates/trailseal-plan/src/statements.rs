@@ -116,10 +116,7 @@ fn for_trails(trails: &[TrailContext], build: impl Fn(&TrailContext) -> Value) -
 pub fn encrypt_statement(trails: &[TrailContext]) -> Option<Value> {
     let mut statement = for_trails(trails, TrailContext::encrypt_statement)?;
     // kms:Decrypt too when any of them writes to a bucket with S3 Bucket Keys.
-    if trails
-        .iter()
-        .any(|t| t.bucket_key == trailseal_policy::Given::Known(true))
-    {
+    if trails.iter().any(|t| t.bucket_key_decrypt) {
         statement["Action"] = json!(["kms:GenerateDataKey*", "kms:Decrypt"]);
     }
     Some(statement)

@@ -60,6 +60,11 @@ pub struct TrailContext {
     /// Whether the bucket uses S3 Bucket Keys (then the encryption context holds the bucket
     /// ARN instead of the object ARN). Unknown: either form.
     pub bucket_key: Given<bool>,
+    /// The bucket uses an S3 Bucket Key for new objects: CloudTrail's statement also grants
+    /// `kms:Decrypt` ([`TrailContext::encrypt_statement`]). Kept apart from `bucket_key`, which
+    /// shapes the encryption context of every log file: files written before the setting
+    /// changed keep theirs ("Existing objects are not affected", Amazon S3 User Guide).
+    pub bucket_key_decrypt: bool,
     /// The key ARN (the request's resource), when known.
     pub key_arn: Option<String>,
     /// Organization trail: logs of every member account go under `AWSLogs/ORG_ID/ACCOUNT/`.
@@ -91,6 +96,7 @@ impl TrailContext {
             bucket: Given::Unknown,
             prefix: Given::Known(None),
             bucket_key: Given::Unknown,
+            bucket_key_decrypt: false,
             key_arn: None,
             is_organization_trail: Given::Known(false),
             member: None,
@@ -331,7 +337,7 @@ impl TrailContext {
     pub fn encrypt_statement(&self) -> serde_json::Value {
         // With S3 Bucket Keys, "kms:Decrypt permissions are required to create or update a
         // trail with SSE-KMS encryption enabled" (CloudTrail User Guide).
-        let action = if self.bucket_key == Given::Known(true) {
+        let action = if self.bucket_key_decrypt {
             serde_json::json!(["kms:GenerateDataKey*", "kms:Decrypt"])
         } else {
             serde_json::json!("kms:GenerateDataKey*")

@@ -12,15 +12,17 @@
 //!   account's log files under `AWSLogs/ORG_ID/ACCOUNT/`: the request is evaluated for each
 //!   member, and a policy that lets CloudTrail encrypt only some members' logs fails, naming
 //!   the others.
-//!   When the bucket uses an S3 Bucket Key (GetBucketEncryption), the objects' encryption
-//!   context is the bucket ARN, and the CloudTrail User Guide requires `kms:Decrypt` to create
-//!   or update the trail: a key policy that does not let CloudTrail decrypt then leaves the
-//!   check `indeterminate` (whose permission it is, and whether delivery needs it, is not
-//!   documented), and the statement to add includes `kms:Decrypt`. Scans read the setting
-//!   from `aws_s3_bucket_server_side_encryption_configuration` (or the bucket's inline block)
-//!   and `BucketEncryption`; a setting that is not known (a bucket defined elsewhere, a
-//!   dynamic rule, GetBucketEncryption refused) changes nothing, since whether delivery needs
-//!   the permission is not documented.
+//!   When the bucket uses an S3 Bucket Key for new objects (GetBucketEncryption), the CloudTrail
+//!   User Guide requires `kms:Decrypt` to create or update the trail: a key policy that does
+//!   not let CloudTrail decrypt then leaves the check `indeterminate` (whose permission it is,
+//!   and whether delivery needs it, is not documented), and the statement to add includes
+//!   `kms:Decrypt`. The encryption context stays open to both forms (the object ARN, or the
+//!   bucket ARN with a Bucket Key): the setting applies to new objects only, and CloudTrail's
+//!   own check on create or update names the bucket and path. Scans read the setting from
+//!   `aws_s3_bucket_server_side_encryption_configuration` (or the bucket's inline block) and
+//!   `BucketEncryption`; a setting that is not known (a bucket defined elsewhere, a dynamic
+//!   rule, GetBucketEncryption refused) adds nothing, since whether delivery needs the
+//!   permission is not documented.
 //!
 //! Why it matters
 //!   If the key policy does not let CloudTrail encrypt, CloudTrail cannot deliver log files:
@@ -45,7 +47,7 @@
 //!   `trailseal policy check` shows the deciding statement.
 
 use trailseal_model::{Finding, Severity, Status, TrailEvidence};
-use trailseal_policy::{evaluate, Decision, Effect, Given, Policy, TrailContext};
+use trailseal_policy::{evaluate, Decision, Effect, Policy, TrailContext};
 
 use crate::support::{
     evaluation_evidence, finding, labels, load, near_misses, undecided_because, Loaded,
@@ -208,8 +210,8 @@ fn run(ev: &TrailEvidence) -> Finding {
     // enabled" (CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail"). Whose
     // permission (CloudTrail's or the caller's) and whether delivery needs it are not
     // documented: a key policy that refuses CloudTrail kms:Decrypt leaves it undecided.
-    let (status, message, remediation) = match (status, &ctx.bucket_key) {
-        (Status::Pass, Given::Known(true)) => {
+    let (status, message, remediation) = match (status, ctx.bucket_key_decrypt) {
+        (Status::Pass, true) => {
             let d = evaluate(&policy, &ctx.cloudtrail_decrypt_request());
             if d.decision == Decision::Allow {
                 (

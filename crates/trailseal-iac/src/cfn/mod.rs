@@ -501,8 +501,9 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 .map(|(_, v)| v.clone()),
             _ => None,
         };
-        let rules = field(&ev.eval(encryption), "ServerSideEncryptionConfiguration");
-        let flags = match rules {
+        let value = ev.eval(encryption);
+        let rules = field(&value, "ServerSideEncryptionConfiguration");
+        let mut flags = match rules {
             None => Vec::new(),
             Some(Val::List(rules)) => rules
                 .iter()
@@ -513,6 +514,11 @@ pub fn scan(file: &str, text: &str, parameters: &HashMap<String, String>) -> Iac
                 "{id}: ServerSideEncryptionConfiguration is {other:?}"
             ))],
         };
+        // A part decided only at deployment (an !If on a rule or on the whole setting) may
+        // turn a Bucket Key on.
+        if let Some(why) = value.unknown() {
+            flags.push(Fact::Unknown(why.to_owned()));
+        }
         mapper::bucket_key(flags)
     };
     let bucket_id_named = |name: &str| -> Option<String> {

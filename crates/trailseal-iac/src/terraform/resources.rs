@@ -333,10 +333,13 @@ fn nested_blocks(
         let mut object = serde_json::Map::new();
         for a in b.body.attributes() {
             let v = module.eval(&a.value, scope);
-            if let Some(why) = v.unknown() {
-                return Err(why.to_owned());
-            }
-            object.insert(a.key.as_str().to_owned(), v.to_json());
+            // An attribute known only after apply stays unknown alone (a marker the mapper
+            // does not take for a value); the block's other attributes are still read.
+            let json = match v.unknown() {
+                Some(why) => Value::String(format!("(known only after apply: {why})")),
+                None => v.to_json(),
+            };
+            object.insert(a.key.as_str().to_owned(), json);
         }
         for (k, v) in nested_blocks(module, &b.body, scope, None)? {
             object.insert(k, v);

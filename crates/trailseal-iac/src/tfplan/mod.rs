@@ -462,19 +462,20 @@ pub fn scan_planned(
         let Some(b) = resources.iter().find(|r| r.address == address) else {
             return Fact::Unknown(format!("{address} is not in this configuration"));
         };
-        if let Some((_, e)) = bucket_encryptions.iter().find(|(t, _)| t.is_none()) {
-            return Fact::Unknown(format!(
-                "which bucket {} sets the encryption of is not known",
-                e.address
-            ));
-        }
+        // Its own encryption configurations, and its inline (or, in a plan, current) block.
         let mut flags: Vec<Fact<bool>> = bucket_encryptions
             .iter()
             .filter(|(t, _)| t.as_deref() == Some(address))
             .flat_map(|(_, e)| e.bucket_key_flags())
             .collect();
-        if b.config.is_none() || b.configured("server_side_encryption_configuration") {
-            flags.extend(b.bucket_key_flags());
+        flags.extend(b.bucket_key_flags());
+        // A configuration whose bucket cannot be told may be this bucket's: unknown, unless
+        // a Bucket Key is known to be on anyway.
+        if let Some((_, e)) = bucket_encryptions.iter().find(|(t, _)| t.is_none()) {
+            flags.push(Fact::Unknown(format!(
+                "which bucket {} sets the encryption of is not known",
+                e.address
+            )));
         }
         mapper::bucket_key(flags)
     };

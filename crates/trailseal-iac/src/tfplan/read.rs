@@ -78,6 +78,9 @@ pub(super) fn planned(plan: &Value) -> Result<Planned, String> {
                 .filter_map(|(k, v)| match v {
                     Value::Bool(true) => Some((k.clone(), None)),
                     Value::String(why) => Some((k.clone(), Some(why.clone()))),
+                    // A nested block or list with an unknown part (`{"rule": [{"x": true}]}`):
+                    // the attribute is read whole, so it is unknown.
+                    nested if has_true(nested) => Some((k.clone(), None)),
                     _ => None,
                 })
                 .collect();
@@ -161,5 +164,15 @@ fn collect_config<'a>(module: &'a Value, prefix: &str, out: &mut HashMap<String,
                 collect_config(child, &format!("{prefix}module.{name}."), out);
             }
         }
+    }
+}
+
+/// Whether an `after_unknown` value marks some nested part unknown.
+fn has_true(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Array(items) => items.iter().any(has_true),
+        Value::Object(map) => map.values().any(has_true),
+        _ => false,
     }
 }
