@@ -325,6 +325,16 @@ fn decide(
         replace_key(account, options, ev, &ctx, extra, keys, &mut w);
         return extras(options, findings, keys, w);
     }
+    // A bucket with an S3 Bucket Key and a key policy that does not let CloudTrail decrypt:
+    // TS006 is undecided for that reason alone, and adding kms:Decrypt to CloudTrail's
+    // statement decides it (the documented requirement), so it is planned.
+    let bucket_key_gap = status(findings, "TS006").is_some_and(|f| {
+        f.status == Status::Indeterminate
+            && f.evidence
+                .get("bucket_key_decrypt")
+                .and_then(|v| v.as_str())
+                == Some("missing")
+    });
     // What is not decided is never a reason to change a key policy.
     let undecided: Vec<&&Finding> = core
         .iter()
@@ -335,6 +345,7 @@ fn decide(
             )
         })
         .filter(|f| !(reenable && f.code == "TS003"))
+        .filter(|f| !(bucket_key_gap && f.code == "TS006"))
         .collect();
     if !undecided.is_empty() {
         w.plan.outcome = Outcome::CannotPlan;
@@ -421,7 +432,7 @@ fn decide(
         }
     }
     let narrowing = keys.get(&arn).is_some_and(|k| k.narrowed.is_some());
-    let needs_encrypt = fails("TS006");
+    let needs_encrypt = fails("TS006") || bucket_key_gap;
     let needs_describe = fails("TS007");
     if needs_encrypt || needs_describe || reenable || narrowing {
         let k = keys.entry(arn.clone()).or_insert_with(|| KeyWork {

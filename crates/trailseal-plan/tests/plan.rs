@@ -523,6 +523,8 @@ fn with_s3_bucket_keys_the_plan_grants_cloudtrail_decrypt_too() {
     let p = plan(&account, &Options::default()).expect("plan");
     let text = render::text(&p);
     assert!(text.contains("kms:Decrypt"), "{text}");
+    // A trail whose only gap is CloudTrail's kms:Decrypt is planned, not left undecided.
+    assert_eq!(common::outcome(&p, "healthy"), Outcome::Fixed, "{text}");
     let after = apply(&account, &p);
     for t in p.trails.iter().filter(|t| t.outcome == Outcome::Fixed) {
         let name = t.trail_arn.rsplit('/').next().unwrap_or_default();

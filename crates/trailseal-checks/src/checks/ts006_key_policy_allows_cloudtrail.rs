@@ -210,6 +210,7 @@ fn run(ev: &TrailEvidence) -> Finding {
     // enabled" (CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail"). Whose
     // permission (CloudTrail's or the caller's) and whether delivery needs it are not
     // documented: a key policy that refuses CloudTrail kms:Decrypt leaves it undecided.
+    let mut bucket_key_gap = false;
     let (status, message, remediation) = match (status, ctx.bucket_key_decrypt) {
         (Status::Pass, true) => {
             let d = evaluate(&policy, &ctx.cloudtrail_decrypt_request());
@@ -223,6 +224,7 @@ fn run(ev: &TrailEvidence) -> Finding {
                     remediation,
                 )
             } else {
+                bucket_key_gap = true;
                 (
                     Status::Indeterminate,
                     format!(
@@ -263,6 +265,11 @@ fn run(ev: &TrailEvidence) -> Finding {
     let mut evidence = evaluation_evidence(&policy, &request, &e);
     if status != Status::Pass && remediation.contains(&statement()) {
         evidence["statement_to_add"] = ctx.encrypt_statement();
+    }
+    // What `trailseal fix` plans from (the statement with kms:Decrypt), when nothing else is
+    // undecided.
+    if bucket_key_gap {
+        evidence["bucket_key_decrypt"] = serde_json::json!("missing");
     }
     finding(info, ev, status, message, remediation, evidence)
 }
