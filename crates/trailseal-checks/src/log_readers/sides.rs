@@ -182,6 +182,16 @@ impl Analysis<'_> {
         best.unwrap_or(side)
     }
 
+    /// The bucket policy reads are evaluated against (none: an empty one); a policy that could
+    /// not be read leaves every read undecided.
+    fn read_policy(&self) -> Result<Rc<Policy>, Side> {
+        match self.bucket {
+            BucketSide::Policy(p) => Ok(p.clone()),
+            BucketSide::NoPolicy => Ok(Rc::new(empty_policy())),
+            BucketSide::Unknown(_) => Err(Side::unknown("the bucket policy")),
+        }
+    }
+
     /// Who outside the account may assume `role` (whose row is `row`, a reader or an undecided
     /// one), by its trust policy: each becomes a row that reads as the role does. A trust policy
     /// that was not read, or does not parse, leaves "whoever may assume it" undecided. Service
@@ -302,10 +312,9 @@ impl Analysis<'_> {
         in_account: bool,
         kind: RowKind,
     ) -> Side {
-        let policy = match self.bucket {
-            BucketSide::Policy(p) => p.clone(),
-            BucketSide::NoPolicy => Rc::new(empty_policy()),
-            BucketSide::Unknown(_) => return Side::unknown("the bucket policy"),
+        let policy = match self.read_policy() {
+            Ok(p) => p,
+            Err(side) => return side,
         };
         let Some(all) = self
             .s3_ctx
@@ -345,10 +354,9 @@ impl Analysis<'_> {
         identity: &Identity,
         kind: RowKind,
     ) -> Option<Side> {
-        let policy = match self.bucket {
-            BucketSide::Policy(p) => p.clone(),
-            BucketSide::NoPolicy => Rc::new(empty_policy()),
-            BucketSide::Unknown(_) => return Some(Side::unknown("the bucket policy")),
+        let policy = match self.read_policy() {
+            Ok(p) => p,
+            Err(side) => return Some(side),
         };
         let request = self
             .s3_ctx

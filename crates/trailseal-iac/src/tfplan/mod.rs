@@ -414,50 +414,38 @@ pub fn scan_planned(
         })
         .collect();
 
+    // The bucket a bucket-level resource (policy, encryption) names by its `bucket` argument:
+    // the one bucket it names; an expression that could name several buckets (or anything
+    // else), or depends on more than apply, leaves it untold (None).
+    let bucket_named_by = |r: &Res| -> Option<String> {
+        match r.attr("bucket") {
+            Attr::Known(Value::String(name)) => buckets
+                .iter()
+                .find(|(_, n, _)| n.known() == Some(&name))
+                .map(|(a, _, _)| a.clone()),
+            Attr::Unknown(Some(_)) => None,
+            _ => single_reference(r, "bucket", "buckets", |reference| {
+                find(reference, &["aws_s3_bucket"]).map(|b| b.address.clone())
+            })
+            .ok()
+            .flatten(),
+        }
+    };
+    let setters = |ty: &str| -> Vec<(Option<String>, &Res)> {
+        resources
+            .iter()
+            .filter(|r| r.ty == ty)
+            .map(|r| (bucket_named_by(r), r))
+            .collect()
+    };
     // Each bucket's policy: an aws_s3_bucket_policy naming it (by a reference, or by its known
     // name), or its own `policy` argument. None: no policy (CloudTrail may not write to it).
     // Two setters, or a policy resource whose bucket cannot be told: not known.
-    let mut bucket_policies: Vec<(Option<String>, &Res)> = Vec::new();
-    for p in resources.iter().filter(|r| r.ty == "aws_s3_bucket_policy") {
-        // The one bucket it names; an expression that could name several buckets (or
-        // anything else), or depends on more than apply, leaves it untold.
-        let target = match p.attr("bucket") {
-            Attr::Known(Value::String(name)) => buckets
-                .iter()
-                .find(|(_, n, _)| n.known() == Some(&name))
-                .map(|(a, _, _)| a.clone()),
-            Attr::Unknown(Some(_)) => None,
-            _ => single_reference(p, "bucket", "buckets", |r| {
-                find(r, &["aws_s3_bucket"]).map(|b| b.address.clone())
-            })
-            .ok()
-            .flatten(),
-        };
-        bucket_policies.push((target, p));
-    }
+    let bucket_policies = setters("aws_s3_bucket_policy");
     // Each bucket's default encryption: aws_s3_bucket_server_side_encryption_configuration
-    // resources naming it, or its own (legacy) server_side_encryption_configuration block when
-    // the configuration sets it. Their rules' bucket_key_enabled say whether S3 Bucket Keys
-    // are on.
-    let mut bucket_encryptions: Vec<(Option<String>, &Res)> = Vec::new();
-    for e in resources
-        .iter()
-        .filter(|r| r.ty == "aws_s3_bucket_server_side_encryption_configuration")
-    {
-        let target = match e.attr("bucket") {
-            Attr::Known(Value::String(name)) => buckets
-                .iter()
-                .find(|(_, n, _)| n.known() == Some(&name))
-                .map(|(a, _, _)| a.clone()),
-            Attr::Unknown(Some(_)) => None,
-            _ => single_reference(e, "bucket", "buckets", |r| {
-                find(r, &["aws_s3_bucket"]).map(|b| b.address.clone())
-            })
-            .ok()
-            .flatten(),
-        };
-        bucket_encryptions.push((target, e));
-    }
+    // resources naming it, or its own (legacy) server_side_encryption_configuration block.
+    // Their rules' bucket_key_enabled say whether S3 Bucket Keys are on.
+    let bucket_encryptions = setters("aws_s3_bucket_server_side_encryption_configuration");
     let bucket_key = |address: &str| -> Fact<bool> {
         let Some(b) = resources.iter().find(|r| r.address == address) else {
             return Fact::Unknown(format!("{address} is not in this configuration"));
