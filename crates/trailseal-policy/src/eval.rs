@@ -183,10 +183,15 @@ impl Evaluation {
 /// Evaluates `request` against `policy`.
 pub fn evaluate(policy: &Policy, request: &Request) -> Evaluation {
     let vars = policy.supports_variables();
+    // A pattern resource, tokenized once for every statement.
+    let resource_tokens: Option<Vec<Tok>> = match (&request.resource, request.resource_pattern) {
+        (Some(resource), true) => Some(crate::request::pattern_tokens(resource)),
+        _ => None,
+    };
     let statements: Vec<StatementResult> = policy
         .statements
         .iter()
-        .map(|s| evaluate_statement(s, request, vars))
+        .map(|s| evaluate_statement(s, request, vars, &resource_tokens))
         .collect();
 
     // A statement of unknown effect that may apply is both a possible Allow and a possible Deny.
@@ -269,7 +274,12 @@ pub(crate) fn push_unique(v: &mut Vec<String>, s: &str) {
     }
 }
 
-fn evaluate_statement(s: &Statement, req: &Request, vars: bool) -> StatementResult {
+fn evaluate_statement(
+    s: &Statement,
+    req: &Request,
+    vars: bool,
+    resource_tokens: &Option<Vec<Tok>>,
+) -> StatementResult {
     let mut unknown = Vec::new();
     let mut principal = match_principal(&s.principal, &req.principal, &mut unknown);
     if s.effect != Effect::Allow {
@@ -282,7 +292,7 @@ fn evaluate_statement(s: &Statement, req: &Request, vars: bool) -> StatementResu
         push_unique(&mut unknown, "aws:PrincipalAccount");
     }
     let (action, action_pattern) = match_action(&s.action, &req.action, &mut unknown);
-    let resource = match_resource(&s.resource, req, vars, &mut unknown);
+    let resource = match_resource(&s.resource, req, vars, resource_tokens, &mut unknown);
     let mut applies = principal.tri().and(action).and(resource);
     if s.effect == Effect::Unknown {
         if let Some(r) = s.effect_marker.as_deref().and_then(unknown_reason) {
@@ -505,8 +515,7 @@ fn match_entry(e: &PrincipalEntry, req: &RequestPrincipal) -> PrincipalMatch {
 /// ([`Request::resource_pattern`]): True when the statement's pattern covers every resource the
 /// request stands for, Unknown when it may match some, False when it matches none. ARN patterns
 /// are compared part by part, as [`arn_match`] does.
-fn pattern_resource_match(policy: &[Tok], arn_pattern: bool, request: &str) -> Tri {
-    let request_tokens = crate::request::pattern_tokens(request);
+fn pattern_resource_match(policy: &[Tok], arn_pattern: bool, request_tokens: &[Tok]) -> Tri {
     let decide = |p: &[Tok], r: &[Tok]| {
         if covers(p, r, false) {
             Tri::True
@@ -517,9 +526,9 @@ fn pattern_resource_match(policy: &[Tok], arn_pattern: bool, request: &str) -> T
         }
     };
     if !arn_pattern {
-        return decide(policy, &request_tokens);
+        return decide(policy, request_tokens);
     }
-    match (arn_token_parts(policy), arn_token_parts(&request_tokens)) {
+    match (arn_token_parts(policy), arn_token_parts(request_tokens)) {
         (Some(p), Some(r)) => {
             let mut acc = Tri::True;
             for (a, b) in p.iter().zip(&r) {
@@ -554,6 +563,7 @@ fn match_resource(
     clause: &Clause<Vec<String>>,
     req: &Request,
     vars: bool,
+    resource_tokens: &Option<Vec<Tok>>,
     unknown: &mut Vec<String>,
 ) -> Tri {
     let mut any = Tri::False;
@@ -565,23 +575,23 @@ fn match_resource(
             Tri::Unknown
         } else {
             match expand(pattern, vars, true, &req.context) {
-                Expanded::Pattern(p) => match &req.resource {
-                    Some(resource) if req.resource_pattern => {
-                        let m = pattern_resource_match(&p, pattern.starts_with("arn:"), resource);
+                Expanded::Pattern(p) => match (&req.resource, resource_tokens) {
+                    (Some(_), Some(tokens)) => {
+                        let m = pattern_resource_match(&p, pattern.starts_with("arn:"), tokens);
                         if m == Tri::Unknown {
                             push_unique(unknown, "resource (which of the log files)");
                         }
                         m
                     }
-                    Some(resource) => Tri::from_bool(if pattern.starts_with("arn:") {
+                    (Some(resource), None) => Tri::from_bool(if pattern.starts_with("arn:") {
                         arn_match(&p, resource)
                     } else {
                         matches_tokens(&p, resource, false)
                     }),
                     // The key ARN is not known, but a pattern no key ARN can match (another
                     // service, another resource type) is decided.
-                    None if !can_match_a_key(&p, pattern.starts_with("arn:")) => Tri::False,
-                    None => {
+                    (None, _) if !can_match_a_key(&p, pattern.starts_with("arn:")) => Tri::False,
+                    (None, _) => {
                         push_unique(unknown, "resource (key ARN)");
                         Tri::Unknown
                     }
