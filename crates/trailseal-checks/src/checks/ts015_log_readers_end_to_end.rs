@@ -73,6 +73,9 @@ pub(crate) const CHECK: Check = Check {
     runner: Runner::Trail(run),
 };
 
+/// Rows of each list in a finding's evidence, at most.
+const LISTED: usize = 50;
+
 /// Readers named in a message, at most.
 const NAMED: usize = 8;
 
@@ -123,9 +126,24 @@ fn run(ev: &TrailEvidence) -> Finding {
             "depends_on": r.depends_on(),
         })
     };
+    // The first rows of each list (outside the trusted accounts first), with the totals: a
+    // finding per trail stays small in an account with thousands of roles; `trailseal
+    // readers` prints the whole table.
+    let listed = |rows: Vec<&Row>| -> Vec<serde_json::Value> {
+        let (outside, inside): (Vec<&Row>, Vec<&Row>) =
+            rows.into_iter().partition(|r| r.outside(&table.account));
+        outside
+            .into_iter()
+            .chain(inside)
+            .take(LISTED)
+            .map(row_json)
+            .collect()
+    };
     let evidence = json!({
-        "readers": table.readers().map(row_json).collect::<Vec<_>>(),
-        "conditional": table.conditional().map(row_json).collect::<Vec<_>>(),
+        "readers": listed(table.readers().collect()),
+        "readers_total": table.readers().count(),
+        "conditional": listed(table.conditional().collect()),
+        "conditional_total": table.conditional().count(),
         "partial": table.partial().count(),
         "trusted_accounts": ev.trusted_accounts,
         "not_read": table.notes,
