@@ -920,3 +920,30 @@ fn enabled_object_acls_are_said_not_evaluated() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn the_finding_lists_outsiders_first_and_at_most_fifty_rows() {
+    let roles: Vec<IamIdentity> = (0..60)
+        .map(|i| role(&format!("R{i:02}"), &[READ_ALL]))
+        .collect();
+    let partner = "arn:aws:iam::999988887777:role/Partner";
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"{partner}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}"#
+    ));
+    let ev = evidence(
+        &key_shared_with(OTHER),
+        Some(&bucket),
+        IamAuthorization {
+            roles,
+            ..IamAuthorization::default()
+        },
+    );
+    let f = run_trail_checks(&ev, &["TS015"]).remove(0);
+    let readers = f.evidence["readers"].as_array().expect("readers");
+    assert_eq!(readers.len(), 50);
+    assert_eq!(readers[0]["principal"], partner, "{readers:?}");
+    assert_eq!(
+        f.evidence["readers_total"], 62,
+        "root, 60 roles, the partner"
+    );
+}

@@ -127,8 +127,10 @@ impl Row {
     }
 
     /// Not in the trail's account (or anyone).
+    /// Rows without an account (any account, anonymous callers, services, whoever assumes a
+    /// role from outside) are outside too.
     pub fn outside(&self, account: &str) -> bool {
-        self.kind.is_public() || self.account.as_deref().is_some_and(|a| a != account)
+        self.kind.is_public() || self.account.as_deref() != Some(account)
     }
 
     /// `kms: ...; s3: ...` for the allowing sides.
