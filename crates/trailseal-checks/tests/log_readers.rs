@@ -947,3 +947,47 @@ fn the_finding_lists_outsiders_first_and_at_most_fifty_rows() {
         "root, 60 roles, the partner"
     );
 }
+
+#[test]
+fn what_was_not_read_is_never_a_pass() {
+    // A user in a group the answer does not list: its permissions are not known.
+    let user = IamIdentity {
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/bob"),
+        name: "bob".into(),
+        groups: vec!["missing".into()],
+        ..IamIdentity::default()
+    };
+    let ev = evidence(
+        KEY_POLICY,
+        Some(BUCKET_POLICY),
+        IamAuthorization {
+            users: vec![user],
+            ..IamAuthorization::default()
+        },
+    );
+    assert_eq!(
+        reader(&ev, "arn:aws:iam::111122223333:user/bob"),
+        Tri::Unknown
+    );
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
+
+    // The key's grants could not be read, and no statement lets the partner decrypt.
+    let bucket = bucket_with(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:role/Partner"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}}"#
+    ));
+    let mut ev = evidence(KEY_POLICY, Some(&bucket), investigator());
+    ev.key.as_mut().expect("key").grants = Fact::Unreadable("kms:ListGrants: AccessDenied".into());
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
+
+    // Whether CloudTrail Insights is on is not known, and anyone may read the bucket.
+    let public = r#"{"Version":"2012-10-17","Statement":[
+      {"Sid":"Public","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::logs/*"}]}"#;
+    let mut ev = evidence(KEY_POLICY, Some(public), investigator());
+    ev.trail.has_insight_selectors = Fact::Unreadable("not collected".into());
+    assert_eq!(ts015(&ev).0, Status::Indeterminate);
+
+    // Whose bucket it is, not known: an IAM-only S3 grant of the account is undecided.
+    let mut ev = evidence(KEY_POLICY, Some(BUCKET_POLICY), investigator());
+    ev.bucket_in_account = Fact::Unknown("not collected".into());
+    assert_ne!(ts015(&ev).0, Status::Pass);
+}

@@ -488,3 +488,74 @@ fn a_closed_pipe_is_not_a_panic() {
 fn manifest_dir() -> String {
     std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
 }
+
+#[test]
+fn readers_prints_the_table_and_json_offline_and_refuses_bad_input() {
+    let out = trailseal()
+        .args(["readers", "healthy", "--evidence", &evidence_fixture()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Can read (decrypt and download) (2):"),
+        "{text}"
+    );
+    assert!(text.contains("role/Investigator"), "{text}");
+
+    let out = trailseal()
+        .args([
+            "readers",
+            "healthy",
+            "--evidence",
+            &evidence_fixture(),
+            "--format",
+            "json",
+            "--trusted-accounts",
+            "444455556666",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["trusted_accounts"], serde_json::json!(["444455556666"]));
+    assert!(doc["readers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["trusted"] == true));
+    for key in ["conditional", "partial", "not_read"] {
+        assert!(doc[key].is_array(), "{key}: {doc:#}");
+    }
+
+    // A trail that is not there, and an account id that is not one: usage errors naming them.
+    for (args, says) in [
+        (vec!["readers", "nope"], "no trail named"),
+        (
+            vec!["readers", "healthy", "--trusted-accounts", "12345"],
+            "--trusted-accounts",
+        ),
+    ] {
+        let out = trailseal()
+            .args(&args)
+            .args(["--evidence", &evidence_fixture()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}"
+        );
+    }
+    let out = trailseal()
+        .args([
+            "audit",
+            "--evidence",
+            &evidence_fixture(),
+            "--trusted-accounts",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
