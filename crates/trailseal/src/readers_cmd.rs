@@ -4,9 +4,9 @@
 use std::io::Write;
 
 use serde_json::{json, Value};
-use trailseal_checks::log_readers::{log_readers, LogReaders, Row};
+use trailseal_checks::log_readers::{log_readers, shown, LogReaders, Row};
 use trailseal_model::{Evidence, TrailEvidence};
-use trailseal_policy::{Decision, Tri, FRESH};
+use trailseal_policy::{Decision, Tri};
 
 use crate::cli::ReadersArgs;
 use crate::UsageError;
@@ -72,23 +72,12 @@ fn trail_evidence(evidence: &Evidence, name: &str) -> anyhow::Result<TrailEviden
     }
 }
 
-fn shown(p: &str) -> String {
-    p.replace(FRESH, "*")
-}
-
-fn trusted(ev: &TrailEvidence, r: &Row) -> bool {
-    r.account
-        .as_deref()
-        .is_some_and(|a| a == ev.trail.account || ev.trusted_accounts.iter().any(|t| t == a))
-        && !r.kind.is_public()
-}
-
-fn row_json(ev: &TrailEvidence, r: &Row) -> Value {
+fn row_json(ev: &TrailEvidence, t: &LogReaders, r: &Row) -> Value {
     json!({
         "principal": shown(&r.principal),
         "account": r.account,
         "kind": r.kind,
-        "trusted": trusted(ev, r),
+        "trusted": t.trusted(r, &ev.trusted_accounts),
         "via": r.via(),
         "decrypt": r.decrypt,
         "read": r.read,
@@ -100,14 +89,14 @@ fn to_json(ev: &TrailEvidence, t: &LogReaders) -> Value {
         "trail": t.trail,
         "account": t.account,
         "trusted_accounts": ev.trusted_accounts,
-        "readers": t.readers().map(|r| row_json(ev, r)).collect::<Vec<_>>(),
+        "readers": t.readers().map(|r| row_json(ev, t, r)).collect::<Vec<_>>(),
         "conditional": t.conditional().map(|r| {
-            let mut v = row_json(ev, r);
+            let mut v = row_json(ev, t, r);
             v["depends_on"] = json!(r.depends_on());
             v
         }).collect::<Vec<_>>(),
         "partial": t.partial().map(|r| {
-            let mut v = row_json(ev, r);
+            let mut v = row_json(ev, t, r);
             v["can"] = json!(if r.decrypt.decision == Decision::Allow { "decrypt" } else { "read" });
             v
         }).collect::<Vec<_>>(),
@@ -118,7 +107,7 @@ fn to_json(ev: &TrailEvidence, t: &LogReaders) -> Value {
 fn to_text(ev: &TrailEvidence, t: &LogReaders) -> String {
     let mut s = format!("Who can read the log files of {}\n", t.trail);
     let mark = |r: &Row| {
-        if trusted(ev, r) {
+        if t.trusted(r, &ev.trusted_accounts) {
             ""
         } else if r.kind.is_public() {
             "  [PUBLIC]"

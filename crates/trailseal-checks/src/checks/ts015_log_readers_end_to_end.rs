@@ -160,13 +160,7 @@ fn push_new(mut acc: Vec<String>, k: String) -> Vec<String> {
 }
 
 fn verdict(ev: &TrailEvidence, t: &LogReaders) -> (Status, String, String) {
-    let trusted = |r: &Row| {
-        !r.kind.eq(&RowKind::AnyAccount)
-            && !r.kind.eq(&RowKind::Anonymous)
-            && r.account
-                .as_deref()
-                .is_some_and(|a| a == t.account || ev.trusted_accounts.iter().any(|x| x == a))
-    };
+    let trusted = |r: &Row| t.trusted(r, &ev.trusted_accounts);
     // Insights files: readable, and decryptable if they are under the trail's key (how they
     // are encrypted is not documented): a reader either way.
     let insights_of = |r: &Row| r.insights.as_ref().map(|s| s.allowed());

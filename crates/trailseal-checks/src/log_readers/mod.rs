@@ -170,6 +170,14 @@ pub struct LogReaders {
 }
 
 impl LogReaders {
+    /// In the trail's account or one of `trusted_accounts` (never any account or anonymous).
+    pub fn trusted(&self, r: &Row, trusted_accounts: &[String]) -> bool {
+        !r.kind.is_public()
+            && r.account
+                .as_deref()
+                .is_some_and(|a| a == self.account || trusted_accounts.iter().any(|t| t == a))
+    }
+
     /// Reads every log file, or at least the trail account's home-Region folder.
     pub fn reads_main_logs(&self, r: &Row) -> bool {
         r.reader() == Tri::True && (r.read.only.is_none() || r.read.only == self.home_folder)
@@ -193,7 +201,7 @@ impl LogReaders {
 }
 
 /// A session name trailseal made up (see [`RequestPrincipal::caller`]) never shows.
-pub(crate) fn shown(principal: &str) -> String {
+pub fn shown(principal: &str) -> String {
     principal.replace(FRESH, "*")
 }
 
