@@ -109,24 +109,12 @@ impl std::fmt::Display for PolicySource<'_> {
 }
 
 impl IamAuthorization {
-    pub fn policy(&self, arn: &str) -> Option<&ManagedPolicy> {
-        self.policies.iter().find(|p| p.arn == arn)
-    }
-
     /// Managed policies by ARN and groups by name, for [`IamIndex::applied_policies`].
     pub fn index(&self) -> IamIndex<'_> {
         IamIndex {
             policies: self.policies.iter().map(|p| (p.arn.as_str(), p)).collect(),
             groups: self.groups.iter().map(|g| (g.name.as_str(), g)).collect(),
         }
-    }
-
-    /// See [`IamIndex::applied_policies`] (this builds the index each time).
-    pub fn applied_policies<'a>(
-        &'a self,
-        who: &'a IamIdentity,
-    ) -> Result<Vec<AppliedPolicy<'a>>, String> {
-        self.index().applied_policies(who)
     }
 
     /// Every user and role that a person or workload can act as (service-linked roles left
