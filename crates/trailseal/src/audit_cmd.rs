@@ -26,9 +26,22 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         )
         .into());
     }
+    // The history is opened first: a database that cannot be written fails before AWS is read.
+    let mut recorder = match &args.history {
+        Some(path) => Some(crate::history_cmd::Recorder::open(
+            path,
+            args.keep,
+            match &args.evidence {
+                Some(file) => format!("evidence {}", file.display()),
+                None => "live".to_owned(),
+            },
+        )?),
+        None => None,
+    };
     if args.evidence.is_none() {
         if let Some(options) = crate::org_cmd::options(&args.aws, &args.accounts)? {
-            return audit_accounts(&args, &options, &codes, &trusted);
+            let code = audit_accounts(&args, &options, &codes, &trusted, recorder.as_mut())?;
+            return Ok(recorder.map_or(code, |r| r.finish(code)));
         }
     }
     let (evidence, source) = match &args.evidence {
@@ -44,6 +57,11 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
         account.trusted_accounts = trusted.clone();
     }
     let findings = trailseal_checks::evaluate(&evidence, &codes);
+    if let Some(recorder) = recorder.as_mut() {
+        for account in &evidence.accounts {
+            recorder.record(account, &evidence.collected_at, &findings);
+        }
+    }
     let input = match &args.evidence {
         Some(path) => serde_json::json!({
             "evidence_file": path.display().to_string(),
@@ -76,7 +94,7 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
             .collect();
         code = import_into_security_hub(&args, &muted, &audited, code)?;
     }
-    Ok(code)
+    Ok(recorder.map_or(code, |r| r.finish(code)))
 }
 
 /// Reads and checks an evidence file. Anything else (an audit report, a plan, a Prowler or
@@ -132,6 +150,7 @@ fn audit_accounts(
     options: &OrgOptions,
     codes: &[&str],
     trusted: &[String],
+    mut recorder: Option<&mut crate::history_cmd::Recorder>,
 ) -> anyhow::Result<u8> {
     let prepared = crate::org_cmd::prepare(&args.aws, options)?;
     let mut label = match &prepared.plan.organization {
@@ -150,6 +169,9 @@ fn audit_accounts(
     prepared.collect(options, |mut evidence| {
         evidence.trusted_accounts = trusted.to_vec();
         let findings = trailseal_checks::evaluate_account(&evidence, codes);
+        if let Some(recorder) = recorder.as_mut() {
+            recorder.record(&evidence, &trailseal_aws::now_rfc3339(), &findings);
+        }
         audited.insert(evidence.account.clone(), fully_read_regions(&evidence));
         reports.note_account(&evidence.account);
         read.push(serde_json::json!({

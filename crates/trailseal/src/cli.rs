@@ -44,6 +44,14 @@ pub enum Command {
     /// statements and grants: every IAM user and role of the account, the root user, other
     /// accounts' principals the policies name, every other account, anonymous callers.
     Readers(ReadersArgs),
+    /// List the audits recorded by `audit --history` (one run per account): when, which
+    /// tool version, how many trails are compliant, findings per status.
+    History(HistoryArgs),
+    /// What changed between two recorded runs of an account (default: the last two of each
+    /// account): trails added or removed, findings newly failing or fixed, key state changes,
+    /// key policy statements with their effect on TS006-TS008. `--fail-on-regression` exits 1
+    /// only when something got worse.
+    Diff(DiffArgs),
     /// Combine audit reports (trailseal.audit/v1 JSON or JSON Lines, e.g. one per --shard)
     /// into one report, with the exit code of the whole.
     Merge(MergeArgs),
@@ -270,10 +278,53 @@ pub struct AuditArgs {
     /// comma-separated): TS015 does not fail for their readers.
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub trusted_accounts: Vec<String>,
+    /// Record this run (each account's evidence and findings) in the audit history, a SQLite
+    /// database: DB, or without a file `~/.local/share/trailseal/history.sqlite3` (the user's
+    /// data directory). `trailseal history` lists the runs, `trailseal diff` compares them.
+    #[arg(long, value_name = "DB", num_args = 0..=1, default_missing_value = "")]
+    pub history: Option<PathBuf>,
+    /// With --history: keep only the newest N runs of each audited account.
+    #[arg(long, value_name = "N", requires = "history",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The history database (default: `~/.local/share/trailseal/history.sqlite3`).
+    #[arg(long, value_name = "DB")]
+    pub history: Option<PathBuf>,
+    /// Only this account's runs.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// Delete all but the newest N runs of each account first.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+    /// text (a table) or json (`runs`).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Run numbers (`trailseal history` lists them): none, the last two runs of each account;
+    /// one, that run and the account's run before it; two, OLD and NEW.
+    #[arg(value_name = "RUN", num_args = 0..=2)]
+    pub runs: Vec<i64>,
+    /// The history database (default: `~/.local/share/trailseal/history.sqlite3`).
+    #[arg(long, value_name = "DB")]
+    pub history: Option<PathBuf>,
+    /// Exit 1 when a finding got worse or a new one is not passing (a known backlog that did
+    /// not change exits 0).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// text or json (`trailseal.diff/v1`).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod completions_cmd;
 mod documents;
 mod explain_cmd;
 mod fix_cmd;
+mod history_cmd;
 mod merge_cmd;
 mod org_cmd;
 mod output;
@@ -52,6 +53,8 @@ fn main() -> ExitCode {
         cli::Command::Fix(f) => fix_cmd::run(f),
         cli::Command::Rollback(r) => rollback_cmd::run(r),
         cli::Command::Merge(m) => merge_cmd::run(m),
+        cli::Command::History(h) => history_cmd::history(h),
+        cli::Command::Diff(d) => history_cmd::diff(d),
         cli::Command::Readers(r) => readers_cmd::run(r),
         cli::Command::Completions(c) => completions_cmd::completions(c),
         cli::Command::Man(m) => completions_cmd::man(m),

@@ -1,0 +1,510 @@
+//! The SQLite database: opening (and refusing what is not ours), the schema and its
+//! migrations, recording a run, listing and reading runs, retention.
+//!
+//! Schema version 1 (`PRAGMA user_version = 1`, `PRAGMA application_id` = [`APPLICATION_ID`]):
+//!
+//! ```sql
+//! CREATE TABLE runs (
+//!     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- run number, never reused
+//!     account TEXT NOT NULL,                 -- the audited account
+//!     collected_at TEXT NOT NULL,            -- when the evidence was read (RFC 3339)
+//!     recorded_at TEXT NOT NULL,             -- when the run was written (RFC 3339)
+//!     tool_version TEXT NOT NULL,            -- trailseal's version
+//!     source TEXT NOT NULL,                  -- "live" or "evidence FILE"
+//!     trails INTEGER NOT NULL,               -- the account's trails
+//!     compliant_trails INTEGER NOT NULL,     -- of which TS001-TS006 all pass
+//!     pass, fail, error, indeterminate INTEGER NOT NULL,  -- findings per status
+//!     evidence TEXT NOT NULL,                -- the account's evidence (trailseal.evidence/v1 JSON)
+//!     findings TEXT NOT NULL                 -- the findings (audit JSON array)
+//! );
+//! CREATE INDEX runs_by_account ON runs (account, id);
+//! ```
+//!
+//! A change of schema adds a step to [`MIGRATIONS`] (never edits one) and a test that opens
+//! the committed database of every earlier version (`tests/fixtures/history-v*.sqlite3`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use trailseal_model::{AccountEvidence, Finding, Status};
+
+use crate::Error;
+
+/// `PRAGMA application_id`: "tshl" (trailseal history). A SQLite database with another id is
+/// somebody else's and is never written to.
+pub const APPLICATION_ID: i64 = 0x7473_686c;
+
+/// The schema this trailseal writes ([`MIGRATIONS`]`.len()`).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// `MIGRATIONS[n]` takes a database from version `n` to `n + 1`, in one transaction.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        collected_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        tool_version TEXT NOT NULL,
+        source TEXT NOT NULL,
+        trails INTEGER NOT NULL,
+        compliant_trails INTEGER NOT NULL,
+        pass INTEGER NOT NULL,
+        fail INTEGER NOT NULL,
+        error INTEGER NOT NULL,
+        indeterminate INTEGER NOT NULL,
+        evidence TEXT NOT NULL,
+        findings TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_account ON runs (account, id);
+"];
+
+/// How long a writer waits for another one (two audits at once) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An open history database.
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+    busy: Duration,
+}
+
+/// What a run adds to the history.
+pub struct NewRun<'a> {
+    pub collected_at: &'a str,
+    pub recorded_at: &'a str,
+    pub tool_version: &'a str,
+    /// `live`, or `evidence FILE`.
+    pub source: &'a str,
+    pub evidence: &'a AccountEvidence,
+    /// The checks' findings (before any mutelist: the history is about the state, not about
+    /// what was accepted).
+    pub findings: &'a [Finding],
+}
+
+/// One run, as `trailseal history` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub account: String,
+    pub collected_at: String,
+    pub recorded_at: String,
+    pub tool_version: String,
+    pub source: String,
+    pub trails: i64,
+    pub compliant_trails: i64,
+    pub pass: i64,
+    pub fail: i64,
+    pub error: i64,
+    pub indeterminate: i64,
+}
+
+/// One run, whole.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub summary: RunSummary,
+    pub evidence: AccountEvidence,
+    pub findings: Vec<Finding>,
+}
+
+const SUMMARY_COLUMNS: &str = "id, account, collected_at, recorded_at, tool_version, source, \
+     trails, compliant_trails, pass, fail, error, indeterminate";
+
+fn summary_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
+    Ok(RunSummary {
+        id: row.get(0)?,
+        account: row.get(1)?,
+        collected_at: row.get(2)?,
+        recorded_at: row.get(3)?,
+        tool_version: row.get(4)?,
+        source: row.get(5)?,
+        trails: row.get(6)?,
+        compliant_trails: row.get(7)?,
+        pass: row.get(8)?,
+        fail: row.get(9)?,
+        error: row.get(10)?,
+        indeterminate: row.get(11)?,
+    })
+}
+
+impl History {
+    /// Opens the database at `path` to record runs, creating it (and its directory) when
+    /// missing, migrating an older schema.
+    pub fn open(path: &Path) -> Result<History, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Open {
+                path: path.to_owned(),
+                reason: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| classify(path, e, BUSY_TIMEOUT))?;
+        let mut history = History {
+            conn,
+            path: path.to_owned(),
+            busy: BUSY_TIMEOUT,
+        };
+        history.prepare(true)?;
+        Ok(history)
+    }
+
+    /// Opens an existing database to read it (`history`, `diff`): never creates one, and works
+    /// on a read-only file. An older schema is read after migrating when the file is writable.
+    pub fn open_existing(path: &Path) -> Result<History, Error> {
+        if !path.exists() {
+            return Err(Error::Open {
+                path: path.to_owned(),
+                reason: "no such file; `trailseal audit --history` records runs there".into(),
+            });
+        }
+        let writable = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let read_only = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let (conn, can_write) = match Connection::open_with_flags(path, writable) {
+            Ok(c) => (c, true),
+            Err(_) => (
+                Connection::open_with_flags(path, read_only)
+                    .map_err(|e| classify(path, e, BUSY_TIMEOUT))?,
+                false,
+            ),
+        };
+        let mut history = History {
+            conn,
+            path: path.to_owned(),
+            busy: BUSY_TIMEOUT,
+        };
+        history.prepare(can_write)?;
+        Ok(history)
+    }
+
+    /// How long to wait for another writer before [`Error::Locked`] (default 30 s).
+    pub fn set_busy_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
+        self.busy = timeout;
+        self.conn
+            .busy_timeout(timeout)
+            .map_err(|e| classify(&self.path, e, timeout))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checks the file is ours and at our schema (creating or migrating it when `write`).
+    fn prepare(&mut self, write: bool) -> Result<(), Error> {
+        let path = self.path.clone();
+        let err = |e| classify(&path, e, self.busy);
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+        let (app, version) = self.header()?;
+        if app == APPLICATION_ID && version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        self.refuse_foreign(app, version)?;
+        if !write {
+            return Err(Error::ReadOnly {
+                path: self.path.clone(),
+                reason: format!(
+                    "its history schema {version} must be migrated to {SCHEMA_VERSION} first"
+                ),
+            });
+        }
+        // Create or migrate, once: another process may be doing the same right now, so the
+        // header is read again inside the write transaction.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let app: i64 = tx
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(err)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        if app == 0 && version == 0 {
+            tx.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))
+                .map_err(err)?;
+        }
+        for (from, step) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            tx.execute_batch(step).map_err(|e| Error::Sql {
+                path: path.clone(),
+                what: format!("migrating the schema from version {from}"),
+                reason: e.to_string(),
+            })?;
+            tx.execute_batch(&format!("PRAGMA user_version = {};", from + 1))
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        // Readers do not wait for the writer (and the writer not for readers).
+        self.conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn header(&self) -> Result<(i64, i64), Error> {
+        let err = |e| classify(&self.path, e, self.busy);
+        let app = self
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(err)?;
+        let version = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        Ok((app, version))
+    }
+
+    /// A database that holds anything but a trailseal history is never touched.
+    fn refuse_foreign(&self, app: i64, version: i64) -> Result<(), Error> {
+        if app == APPLICATION_ID {
+            if version > SCHEMA_VERSION {
+                return Err(Error::Newer {
+                    path: self.path.clone(),
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            return Ok(());
+        }
+        if app != 0 {
+            return Err(Error::Foreign {
+                path: self.path.clone(),
+                reason: format!("a SQLite database of another application, id {app:#x}"),
+            });
+        }
+        let tables: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e, self.busy))?;
+        if tables > 0 || version != 0 {
+            return Err(Error::Foreign {
+                path: self.path.clone(),
+                reason: format!("a SQLite database with {tables} other tables or indexes"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records one account's run, then keeps only the newest `keep` runs of the account (when
+    /// given), in one transaction. Returns the run's number.
+    pub fn record(&mut self, run: &NewRun<'_>, keep: Option<u32>) -> Result<i64, Error> {
+        let path = self.path.clone();
+        let evidence = serde_json::to_string(run.evidence).map_err(|e| Error::Sql {
+            path: path.clone(),
+            what: "serializing the evidence".into(),
+            reason: e.to_string(),
+        })?;
+        let findings = serde_json::to_string(run.findings).map_err(|e| Error::Sql {
+            path: path.clone(),
+            what: "serializing the findings".into(),
+            reason: e.to_string(),
+        })?;
+        let (trails, compliant) = compliance(run.evidence, run.findings);
+        let count = |s: Status| run.findings.iter().filter(|f| f.status == s).count() as i64;
+        let err = |e| classify(&path, e, self.busy);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute(
+            "INSERT INTO runs (account, collected_at, recorded_at, tool_version, source, trails, \
+             compliant_trails, pass, fail, error, indeterminate, evidence, findings) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                run.evidence.account,
+                run.collected_at,
+                run.recorded_at,
+                run.tool_version,
+                run.source,
+                trails,
+                compliant,
+                count(Status::Pass),
+                count(Status::Fail),
+                count(Status::Error),
+                count(Status::Indeterminate),
+                evidence,
+                findings,
+            ],
+        )
+        .map_err(err)?;
+        let id = tx.last_insert_rowid();
+        if let Some(keep) = keep {
+            prune(&tx, &run.evidence.account, keep).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(id)
+    }
+
+    /// Keeps only the newest `keep` runs of each account; returns how many were deleted.
+    pub fn keep(&mut self, keep: u32) -> Result<usize, Error> {
+        let path = self.path.clone();
+        let err = |e| classify(&path, e, self.busy);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let accounts: Vec<String> = {
+            let mut stmt = tx
+                .prepare("SELECT DISTINCT account FROM runs")
+                .map_err(err)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(err)?;
+            rows.collect::<Result<_, _>>().map_err(err)?
+        };
+        let mut deleted = 0;
+        for account in &accounts {
+            deleted += prune(&tx, account, keep).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(deleted)
+    }
+
+    /// The runs, oldest first; only `account`'s when given.
+    pub fn list(&self, account: Option<&str>) -> Result<Vec<RunSummary>, Error> {
+        let err = |e| classify(&self.path, e, self.busy);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM runs WHERE (?1 IS NULL OR account = ?1) ORDER BY id"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(err)?;
+        let rows = stmt.query_map([account], summary_of).map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    /// One run, whole.
+    pub fn run(&self, id: i64) -> Result<Run, Error> {
+        let err = |e| classify(&self.path, e, self.busy);
+        let sql = format!("SELECT {SUMMARY_COLUMNS}, evidence, findings FROM runs WHERE id = ?1");
+        let row = self
+            .conn
+            .query_row(&sql, [id], |r| {
+                Ok((
+                    summary_of(r)?,
+                    r.get::<_, String>(12)?,
+                    r.get::<_, String>(13)?,
+                ))
+            })
+            .optional()
+            .map_err(err)?;
+        let Some((summary, evidence, findings)) = row else {
+            return Err(Error::NoSuchRun {
+                path: self.path.clone(),
+                run: id,
+            });
+        };
+        let damaged = |what: &str, e: serde_json::Error| Error::Damaged {
+            path: self.path.clone(),
+            run: id,
+            reason: format!("its {what} cannot be read: {e}"),
+        };
+        Ok(Run {
+            summary,
+            evidence: serde_json::from_str(&evidence).map_err(|e| damaged("evidence", e))?,
+            findings: serde_json::from_str(&findings).map_err(|e| damaged("findings", e))?,
+        })
+    }
+
+    /// The run of the same account just before `id`.
+    pub fn previous(&self, id: i64) -> Result<Option<i64>, Error> {
+        let err = |e| classify(&self.path, e, self.busy);
+        let account: Option<String> = self
+            .conn
+            .query_row("SELECT account FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(err)?;
+        let Some(account) = account else {
+            return Err(Error::NoSuchRun {
+                path: self.path.clone(),
+                run: id,
+            });
+        };
+        self.conn
+            .query_row(
+                "SELECT id FROM runs WHERE account = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
+                params![account, id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)
+    }
+
+    /// For each account, its last two runs (older, newer), or its only run (`None`, newer).
+    pub fn latest_pairs(&self) -> Result<Vec<(Option<i64>, i64)>, Error> {
+        let err = |e| classify(&self.path, e, self.busy);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT account, max(id) FROM runs GROUP BY account ORDER BY account")
+            .map_err(err)?;
+        let latest: Vec<i64> = stmt
+            .query_map([], |r| r.get(1))
+            .map_err(err)?
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        latest
+            .into_iter()
+            .map(|id| Ok((self.previous(id)?, id)))
+            .collect()
+    }
+}
+
+fn prune(tx: &rusqlite::Transaction<'_>, account: &str, keep: u32) -> rusqlite::Result<usize> {
+    tx.execute(
+        "DELETE FROM runs WHERE account = ?1 AND id NOT IN \
+         (SELECT id FROM runs WHERE account = ?1 ORDER BY id DESC LIMIT ?2)",
+        params![account, keep],
+    )
+}
+
+/// The account's own trails, and how many of them pass every compliance check (TS001-TS006).
+/// A trail missing one of those findings (`--checks` left it out) is not counted compliant.
+fn compliance(evidence: &AccountEvidence, findings: &[Finding]) -> (i64, i64) {
+    let codes = trailseal_checks::compliant_codes();
+    // (trail, code) -> every such finding passed.
+    let mut passed: HashMap<(&str, &str), bool> = HashMap::new();
+    for f in findings.iter().filter(|f| codes.contains(&f.code.as_str())) {
+        *passed
+            .entry((f.resource.as_str(), f.code.as_str()))
+            .or_insert(true) &= f.status == Status::Pass;
+    }
+    let compliant = evidence
+        .trails
+        .iter()
+        .filter(|t| {
+            codes
+                .iter()
+                .all(|code| passed.get(&(t.arn.as_str(), *code)) == Some(&true))
+        })
+        .count();
+    (evidence.trails.len() as i64, compliant as i64)
+}
+
+/// Turns SQLite's error into one that says what to do.
+fn classify(path: &Path, e: rusqlite::Error, waited: Duration) -> Error {
+    let path = path.to_owned();
+    let reason = e.to_string();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Locked {
+            path,
+            seconds: waited.as_secs_f64(),
+        },
+        Some(ErrorCode::NotADatabase) => Error::Foreign {
+            path,
+            reason: "not a SQLite database, or its header is damaged".into(),
+        },
+        Some(ErrorCode::DatabaseCorrupt) => Error::Sql {
+            path,
+            what: "the database is damaged; restore it from a backup or pass another file \
+                   with --history"
+                .into(),
+            reason,
+        },
+        Some(ErrorCode::ReadOnly) => Error::ReadOnly { path, reason },
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => Error::Open { path, reason },
+        _ => Error::Sql {
+            path,
+            what: "SQLite".into(),
+            reason,
+        },
+    }
+}

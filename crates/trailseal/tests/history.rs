@@ -1,0 +1,280 @@
+//! `audit --history`, `trailseal history` and `trailseal diff` through the binary: recording,
+//! exit codes of `--fail-on-regression`, retention, two audits at once, and databases that
+//! cannot be used.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn trailseal() -> Command {
+    Command::cargo_bin("trailseal").unwrap()
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/evidence/broken-account.json")
+}
+
+/// The example with key `good` disabled (DisableKey), collected a day later.
+fn disabled_key(dir: &Path) -> PathBuf {
+    let mut evidence: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    evidence["collected_at"] = "2026-11-25T12:00:00Z".into();
+    for key in evidence["accounts"][0]["keys"].as_array_mut().unwrap() {
+        if key["arn"] == "arn:aws:kms:us-east-1:111122223333:key/good" {
+            key["state"] = "Disabled".into();
+        }
+    }
+    let path = dir.join("disabled.json");
+    std::fs::write(&path, evidence.to_string()).unwrap();
+    path
+}
+
+fn audit(evidence: &Path, db: &Path) -> assert_cmd::assert::Assert {
+    trailseal()
+        .args(["audit", "--evidence"])
+        .arg(evidence)
+        .arg("--history")
+        .arg(db)
+        .args(["--output", "/dev/null"])
+        .assert()
+}
+
+#[test]
+fn runs_are_recorded_listed_and_diffed_and_only_a_regression_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite3");
+    // The example has failing findings (exit 1): recorded all the same.
+    audit(&example(), &db)
+        .code(1)
+        .stderr(predicate::str::contains("recorded run 1 in"));
+    trailseal()
+        .args(["diff", "--fail-on-regression", "--history"])
+        .arg(&db)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("only one run"));
+    // The same state again: a known backlog is no regression.
+    audit(&example(), &db).code(1);
+    trailseal()
+        .args(["diff", "--fail-on-regression", "--history"])
+        .arg(&db)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "run 1 (2026-11-24T12:00:00Z) -> run 2",
+        ))
+        .stdout(predicate::str::contains("No change."));
+    // The key disabled: a regression.
+    audit(&disabled_key(dir.path()), &db).code(1);
+    trailseal()
+        .args(["diff", "--fail-on-regression", "--history"])
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("state: Enabled -> Disabled"))
+        .stdout(predicate::str::contains(
+            "TS003 arn:aws:cloudtrail:us-east-1:111122223333:trail/healthy pass -> fail",
+        ));
+    // Without the flag, diff informs and exits 0; backwards (3 -> 1) it is a fix.
+    trailseal()
+        .args(["diff", "--history"])
+        .arg(&db)
+        .assert()
+        .code(0);
+    let out = trailseal()
+        .args([
+            "diff",
+            "3",
+            "1",
+            "--format",
+            "json",
+            "--fail-on-regression",
+            "--history",
+        ])
+        .arg(&db)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["schema"], "trailseal.diff/v1");
+    assert_eq!(json["regressions"], 0);
+    let better: Vec<&Value> = json["diffs"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "better")
+        .collect();
+    assert!(better.iter().any(|f| f["code"] == "TS003"), "{json}");
+
+    let out = trailseal()
+        .args(["history", "--format", "json", "--history"])
+        .arg(&db)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[0]["compliant_trails"], 2);
+    assert_eq!(runs[2]["compliant_trails"], 1);
+    assert_eq!(runs[0]["tool_version"], env!("CARGO_PKG_VERSION"));
+    trailseal()
+        .args(["history", "--history"])
+        .arg(&db)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("111122223333").count(3));
+}
+
+#[test]
+fn keep_retains_the_newest_runs_of_each_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite3");
+    for _ in 0..3 {
+        audit(&example(), &db).code(1);
+    }
+    trailseal()
+        .args(["audit", "--evidence"])
+        .arg(example())
+        .arg("--history")
+        .arg(&db)
+        .args(["--keep", "2", "--output", "/dev/null"])
+        .assert()
+        .code(1);
+    let out = trailseal()
+        .args(["history", "--format", "json", "--history"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<i64> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![3, 4]);
+    trailseal()
+        .args(["history", "--keep", "1", "--history"])
+        .arg(&db)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("deleted 1 older runs"));
+    // --keep needs --history, and at least one run.
+    trailseal()
+        .args(["audit", "--evidence"])
+        .arg(example())
+        .args(["--keep", "2"])
+        .assert()
+        .code(2);
+    trailseal()
+        .args(["history", "--keep", "0", "--history"])
+        .arg(&db)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn two_audits_at_once_lose_no_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite3");
+    let bin = assert_cmd::cargo::cargo_bin("trailseal");
+    let children: Vec<std::process::Child> = (0..6)
+        .map(|_| {
+            std::process::Command::new(&bin)
+                .args(["audit", "--evidence"])
+                .arg(example())
+                .arg("--history")
+                .arg(&db)
+                .args(["--output", "/dev/null"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = trailseal()
+        .args(["history", "--format", "json", "--history"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn a_database_that_cannot_be_used_stops_the_audit_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file that is not a database: refused before anything is evaluated, left untouched.
+    let report = dir.path().join("report.json");
+    std::fs::write(
+        &report,
+        "{\"schema\": \"trailseal.audit/v1\", \"findings\": []}",
+    )
+    .unwrap();
+    trailseal()
+        .args(["audit", "--evidence"])
+        .arg(example())
+        .arg("--history")
+        .arg(&report)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "is not a trailseal history database",
+        ));
+    assert!(std::fs::read_to_string(&report)
+        .unwrap()
+        .starts_with("{\"schema\""));
+    for cmd in ["history", "diff"] {
+        trailseal()
+            .args([cmd, "--history"])
+            .arg(&report)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("not a trailseal history database"));
+    }
+    // Nothing recorded yet: history and diff say so.
+    let missing = dir.path().join("none.sqlite3");
+    trailseal()
+        .args(["diff", "--history"])
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("audit --history"));
+    // Runs of two accounts are not compared.
+    let db = dir.path().join("h.sqlite3");
+    audit(&example(), &db).code(1);
+    let mut other: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    other["accounts"][0]["account"] = "444455556666".into();
+    let other_path = dir.path().join("other.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    audit(&other_path, &db).code(1);
+    trailseal()
+        .args(["diff", "1", "2", "--history"])
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("compare two runs of one account"));
+    trailseal()
+        .args(["diff", "7", "--history"])
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no run 7"));
+}
