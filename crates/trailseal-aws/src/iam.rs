@@ -92,7 +92,7 @@ pub(crate) async fn account_authorization_details(
 }
 
 /// Percent-encodes a form value (RFC 3986 unreserved characters kept).
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod iam;
 pub mod journal;
+pub mod monitor;
 mod org;
 mod organizations;
 mod regions;

@@ -1,0 +1,248 @@
+//! From an event and the account's findings to AWS Config evaluations and an SNS
+//! notification. Pure: no AWS.
+//!
+//! A trail is **COMPLIANT** when every check of at least the configured severity (`fail_on`,
+//! default high: TS001-TS006, TS009, TS014-TS016) passes for it, and TS001-TS006 were all
+//! evaluated. Anything else is **NON_COMPLIANT**: a failure, and also `error` or
+//! `indeterminate` (AWS Config has no "undecided" for custom rules: PutEvaluations takes only
+//! COMPLIANT, NON_COMPLIANT and NOT_APPLICABLE; unknown is never compliant), with the codes in
+//! the annotation. A trail that no longer exists is NOT_APPLICABLE, as Config expects for
+//! deleted resources.
+
+use serde::Serialize;
+use trailseal_model::{AccountEvidence, Finding, Severity, Status, Trail};
+
+use super::event::ApiCall;
+
+/// PutEvaluations' `ComplianceType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Compliance {
+    #[serde(rename = "COMPLIANT")]
+    Compliant,
+    #[serde(rename = "NON_COMPLIANT")]
+    NonCompliant,
+    #[serde(rename = "NOT_APPLICABLE")]
+    NotApplicable,
+}
+
+/// The longest annotation PutEvaluations takes.
+pub const ANNOTATION_MAX: usize = 256;
+
+/// One trail's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub compliance: Compliance,
+    pub annotation: String,
+    /// `CODE status` of every finding that keeps it from COMPLIANT.
+    pub problems: Vec<String>,
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+/// A verdict of "cannot be decided" (an error reading the account, an event that cannot be
+/// matched): never compliant.
+pub fn undecided(reason: &str) -> Verdict {
+    Verdict {
+        compliance: Compliance::NonCompliant,
+        annotation: clip(&format!("cannot be decided: {reason}"), ANNOTATION_MAX),
+        problems: vec![format!("undecided: {reason}")],
+    }
+}
+
+/// The verdict on trail `arn` from the account's findings.
+pub fn trail_verdict(arn: &str, findings: &[Finding], fail_on: Severity) -> Verdict {
+    let of: Vec<&Finding> = findings.iter().filter(|f| f.resource == arn).collect();
+    let mut problems: Vec<String> = Vec::new();
+    let mut first_message: Option<&str> = None;
+    for f in &of {
+        let bad = matches!(
+            f.status,
+            Status::Fail | Status::Error | Status::Indeterminate
+        );
+        if bad && f.severity >= fail_on {
+            problems.push(format!("{} {}", f.code, f.status.as_str()));
+            first_message.get_or_insert(&f.message);
+        }
+    }
+    let compliant_codes = ["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"];
+    let missing: Vec<&str> = compliant_codes
+        .iter()
+        .copied()
+        .filter(|c| !of.iter().any(|f| f.code == *c))
+        .collect();
+    if !missing.is_empty() {
+        problems.push(format!("not evaluated: {}", missing.join(", ")));
+    }
+    if problems.is_empty() {
+        return Verdict {
+            compliance: Compliance::Compliant,
+            annotation: clip(
+                &format!(
+                    "trailseal: every check at or above {} passes",
+                    fail_on.as_str()
+                ),
+                ANNOTATION_MAX,
+            ),
+            problems,
+        };
+    }
+    let annotation = match first_message {
+        Some(m) => format!("{}: {m}", problems.join(", ")),
+        None => problems.join(", "),
+    };
+    Verdict {
+        compliance: Compliance::NonCompliant,
+        annotation: clip(&annotation, ANNOTATION_MAX),
+        problems,
+    }
+}
+
+/// The account's Regions that are not covered by a logging trail (TS012 not passing), as
+/// `REGION: message`.
+pub fn uncovered_regions(account: &str, findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f.code == "TS012" && f.account == account && f.status != Status::Pass)
+        .map(|f| format!("{} ({}): {}", f.region, f.status.as_str(), f.message))
+        .collect()
+}
+
+/// Finds the trail an event or a configuration item names: by ARN, or by name in `region`.
+pub fn find_trail<'a>(
+    evidence: &'a AccountEvidence,
+    reference: &str,
+    region: &str,
+) -> Option<&'a Trail> {
+    evidence
+        .trails
+        .iter()
+        .find(|t| t.arn == reference)
+        .or_else(|| {
+            evidence
+                .trails
+                .iter()
+                .find(|t| t.name == reference && t.home_region == region)
+        })
+}
+
+/// Whether a key reference of an event (key id, key ARN, alias name, alias ARN) names the
+/// key a trail uses, as the evidence resolved it.
+fn names_key(evidence: &AccountEvidence, trail: &Trail, reference: &str) -> bool {
+    let Some(configured) = trail.key_id() else {
+        return false;
+    };
+    if configured == reference || configured.ends_with(&format!(":{reference}")) {
+        return true;
+    }
+    let Some(key) = evidence.trail_evidence(trail).key else {
+        return false;
+    };
+    let arn = key.arn.as_deref().unwrap_or_default();
+    arn == reference
+        || key.key_id.as_deref() == Some(reference)
+        || arn.ends_with(&format!("/{reference}"))
+        || key.aliases.iter().any(|a| a == reference)
+}
+
+/// The trails an API call can have changed. `None` when the call names a trail that is not
+/// (or no longer) in the evidence.
+pub fn affected_trails<'a>(call: &ApiCall, evidence: &'a AccountEvidence) -> Vec<&'a Trail> {
+    match call.event_source.as_str() {
+        "cloudtrail.amazonaws.com" => call
+            .trail
+            .as_deref()
+            .and_then(|t| find_trail(evidence, t, &call.region))
+            .into_iter()
+            .collect(),
+        _ => evidence
+            .trails
+            .iter()
+            .filter(|t| {
+                call.key
+                    .as_deref()
+                    .is_some_and(|k| names_key(evidence, t, k))
+                    || call.alias.as_deref().is_some_and(|a| {
+                        t.key_id()
+                            .is_some_and(|c| c == a || c.ends_with(&format!(":{a}")))
+                    })
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(code: &str, status: Status, severity: Severity) -> Finding {
+        Finding {
+            code: code.into(),
+            name: String::new(),
+            status,
+            severity,
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            resource: "arn:t".into(),
+            message: format!("{code} says so"),
+            remediation: String::new(),
+            evidence: serde_json::Value::Null,
+            compliance: Vec::new(),
+            file: None,
+            line: None,
+            column: None,
+            muted: None,
+        }
+    }
+
+    fn all_pass() -> Vec<Finding> {
+        ["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"]
+            .iter()
+            .map(|c| finding(c, Status::Pass, Severity::High))
+            .collect()
+    }
+
+    #[test]
+    fn compliant_only_when_every_check_at_the_threshold_passes_and_all_six_ran() {
+        let v = trail_verdict("arn:t", &all_pass(), Severity::High);
+        assert_eq!(v.compliance, Compliance::Compliant);
+        // A medium failure is below the threshold.
+        let mut f = all_pass();
+        f.push(finding("TS010", Status::Fail, Severity::Medium));
+        assert_eq!(trail_verdict("arn:t", &f, Severity::High).compliance, Compliance::Compliant);
+        assert_eq!(trail_verdict("arn:t", &f, Severity::Medium).compliance, Compliance::NonCompliant);
+        // Undecided is never compliant.
+        let mut f = all_pass();
+        f[5].status = Status::Indeterminate;
+        let v = trail_verdict("arn:t", &f, Severity::High);
+        assert_eq!(v.compliance, Compliance::NonCompliant);
+        assert!(v.annotation.starts_with("TS006 indeterminate: TS006 says so"), "{}", v.annotation);
+        // A check left out is not a pass.
+        let f = all_pass()[..5].to_vec();
+        let v = trail_verdict("arn:t", &f, Severity::High);
+        assert_eq!(v.compliance, Compliance::NonCompliant);
+        assert!(v.annotation.contains("not evaluated: TS006"), "{}", v.annotation);
+        // Another trail's findings say nothing about this one.
+        assert_eq!(trail_verdict("arn:other", &all_pass(), Severity::High).compliance, Compliance::NonCompliant);
+    }
+
+    #[test]
+    fn annotations_fit_put_evaluations() {
+        let mut f = all_pass();
+        f[0].status = Status::Fail;
+        f[0].message = "é".repeat(400);
+        let v = trail_verdict("arn:t", &f, Severity::High);
+        assert!(v.annotation.len() <= ANNOTATION_MAX);
+        assert!(v.annotation.ends_with("..."));
+        assert!(undecided(&"x".repeat(1000)).annotation.len() <= ANNOTATION_MAX);
+    }
+}

@@ -1,0 +1,252 @@
+//! The events the monitor function is invoked with, read into a [`Trigger`]. Pure: no AWS.
+//!
+//! - AWS Config custom rule invocations (AWS Config Developer Guide, "Example Events for AWS
+//!   Config Rules"): `invokingEvent` is a JSON *string* whose `messageType` is
+//!   `ConfigurationItemChangeNotification` (with the `configurationItem`),
+//!   `OversizedConfigurationItemChangeNotification` (with a `configurationItemSummary`) or
+//!   `ScheduledNotification`; `resultToken` is what PutEvaluations must send back.
+//! - EventBridge events of CloudTrail management events (`detail-type` "AWS API Call via
+//!   CloudTrail"): `detail.eventName`, `detail.requestParameters`, `detail.userIdentity`.
+
+use serde_json::Value;
+
+/// The CloudTrail management events that can break the control, by service: the EventBridge
+/// rule of `trailseal monitor --emit` matches exactly these.
+pub const CLOUDTRAIL_EVENTS: &[&str] = &[
+    "CreateTrail",
+    "UpdateTrail",
+    "DeleteTrail",
+    "StopLogging",
+];
+pub const KMS_EVENTS: &[&str] = &[
+    "PutKeyPolicy",
+    "DisableKey",
+    "ScheduleKeyDeletion",
+    "CancelKeyDeletion",
+    "DeleteAlias",
+    "UpdateAlias",
+];
+
+/// The resource type of the Config rule's scope.
+pub const TRAIL_RESOURCE_TYPE: &str = "AWS::CloudTrail::Trail";
+
+/// What the function was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// AWS Config: evaluate one trail (a configuration item changed).
+    ConfigChange {
+        result_token: String,
+        account: String,
+        region: String,
+        /// `resourceId` as Config records it: evaluations name the resource with it.
+        resource_id: String,
+        resource_name: Option<String>,
+        arn: Option<String>,
+        resource_type: String,
+        /// `configurationItemStatus` is ResourceDeleted / ResourceDeletedNotRecorded.
+        deleted: bool,
+        /// `configurationItemCaptureTime`: the evaluations' ordering timestamp.
+        captured_at: String,
+    },
+    /// AWS Config, periodic: evaluate every trail of the account in the function's Region.
+    ConfigScheduled {
+        result_token: String,
+        account: String,
+        notified_at: String,
+    },
+    /// EventBridge: an API call that can break the control.
+    ApiCall(ApiCall),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiCall {
+    pub event_name: String,
+    /// `cloudtrail.amazonaws.com` or `kms.amazonaws.com`.
+    pub event_source: String,
+    pub account: String,
+    pub region: String,
+    pub event_time: String,
+    /// `userIdentity.arn`, when the event has one.
+    pub caller: Option<String>,
+    /// The trail (name or ARN) of a CloudTrail call.
+    pub trail: Option<String>,
+    /// The key (id, ARN, alias name or alias ARN) of a KMS call; for UpdateAlias the new
+    /// target.
+    pub key: Option<String>,
+    /// The alias of DeleteAlias / UpdateAlias.
+    pub alias: Option<String>,
+    /// `errorCode`: the call failed and changed nothing.
+    pub error_code: Option<String>,
+}
+
+impl Trigger {
+    /// The account the event is about.
+    pub fn account(&self) -> &str {
+        match self {
+            Trigger::ConfigChange { account, .. } | Trigger::ConfigScheduled { account, .. } => {
+                account
+            }
+            Trigger::ApiCall(call) => &call.account,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Trigger::ConfigChange {
+                resource_id,
+                deleted,
+                ..
+            } => format!(
+                "AWS Config: configuration change of {resource_id}{}",
+                if *deleted { " (deleted)" } else { "" }
+            ),
+            Trigger::ConfigScheduled { .. } => "AWS Config: periodic evaluation".to_owned(),
+            Trigger::ApiCall(call) => format!(
+                "{} by {} in {} at {}",
+                call.event_name,
+                call.caller.as_deref().unwrap_or("an unknown caller"),
+                call.region,
+                call.event_time
+            ),
+        }
+    }
+}
+
+/// Why an event cannot be handled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EventError(pub String);
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+fn required<'a>(v: &'a Value, key: &str, what: &str) -> Result<&'a str, EventError> {
+    text(v, key).ok_or_else(|| EventError(format!("{what} has no {key:?}")))
+}
+
+/// Reads an invocation event.
+pub fn parse(event: &Value) -> Result<Trigger, EventError> {
+    if event.get("invokingEvent").is_some() {
+        return parse_config(event);
+    }
+    if event.get("detail-type").is_some() {
+        return parse_api_call(event);
+    }
+    Err(EventError(
+        "neither an AWS Config rule invocation (no invokingEvent) nor an EventBridge event \
+         (no detail-type)"
+            .into(),
+    ))
+}
+
+fn parse_config(event: &Value) -> Result<Trigger, EventError> {
+    let what = "the AWS Config event";
+    let invoking: Value = match event.get("invokingEvent") {
+        Some(Value::String(s)) => serde_json::from_str(s)
+            .map_err(|e| EventError(format!("{what}: invokingEvent is not JSON: {e}")))?,
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => return Err(EventError(format!("{what}: invokingEvent is not a JSON string"))),
+    };
+    let result_token = required(event, "resultToken", what)?.to_owned();
+    let event_account = text(event, "accountId");
+    let message_type = required(&invoking, "messageType", "invokingEvent")?;
+    match message_type {
+        "ScheduledNotification" => Ok(Trigger::ConfigScheduled {
+            result_token,
+            account: text(&invoking, "awsAccountId")
+                .or(event_account)
+                .ok_or_else(|| EventError(format!("{what} names no account")))?
+                .to_owned(),
+            notified_at: required(&invoking, "notificationCreationTime", "invokingEvent")?
+                .to_owned(),
+        }),
+        "ConfigurationItemChangeNotification" | "OversizedConfigurationItemChangeNotification" => {
+            let item = invoking
+                .get("configurationItem")
+                .or_else(|| invoking.get("configurationItemSummary"))
+                .ok_or_else(|| {
+                    EventError(format!("{what}: {message_type} without a configuration item"))
+                })?;
+            let item_what = "the configuration item";
+            let status = text(item, "configurationItemStatus").unwrap_or("OK");
+            Ok(Trigger::ConfigChange {
+                result_token,
+                account: text(item, "awsAccountId")
+                    .or(event_account)
+                    .ok_or_else(|| EventError(format!("{what} names no account")))?
+                    .to_owned(),
+                region: required(item, "awsRegion", item_what)?.to_owned(),
+                resource_id: required(item, "resourceId", item_what)?.to_owned(),
+                resource_name: text(item, "resourceName").map(str::to_owned),
+                arn: text(item, "ARN").map(str::to_owned),
+                resource_type: required(item, "resourceType", item_what)?.to_owned(),
+                deleted: matches!(status, "ResourceDeleted" | "ResourceDeletedNotRecorded"),
+                captured_at: text(item, "configurationItemCaptureTime")
+                    .or(text(&invoking, "notificationCreationTime"))
+                    .ok_or_else(|| EventError(format!("{item_what} has no capture time")))?
+                    .to_owned(),
+            })
+        }
+        other => Err(EventError(format!(
+            "{what}: message type {other:?} is not one this rule handles"
+        ))),
+    }
+}
+
+fn parse_api_call(event: &Value) -> Result<Trigger, EventError> {
+    let what = "the EventBridge event";
+    let detail_type = required(event, "detail-type", what)?;
+    if detail_type != "AWS API Call via CloudTrail" {
+        return Err(EventError(format!(
+            "{what}: detail-type {detail_type:?} is not \"AWS API Call via CloudTrail\""
+        )));
+    }
+    let detail = event
+        .get("detail")
+        .ok_or_else(|| EventError(format!("{what} has no detail")))?;
+    let event_name = required(detail, "eventName", "its detail")?.to_owned();
+    let event_source = required(detail, "eventSource", "its detail")?.to_owned();
+    let known = match event_source.as_str() {
+        "cloudtrail.amazonaws.com" => CLOUDTRAIL_EVENTS.contains(&event_name.as_str()),
+        "kms.amazonaws.com" => KMS_EVENTS.contains(&event_name.as_str()),
+        _ => false,
+    };
+    if !known {
+        return Err(EventError(format!(
+            "{what}: {event_source} {event_name} is not an event this monitor handles"
+        )));
+    }
+    let params = detail.get("requestParameters").unwrap_or(&Value::Null);
+    let response = detail.get("responseElements").unwrap_or(&Value::Null);
+    let account = text(event, "account")
+        .or_else(|| detail.get("recipientAccountId").and_then(Value::as_str))
+        .ok_or_else(|| EventError(format!("{what} names no account")))?
+        .to_owned();
+    let region = text(detail, "awsRegion")
+        .or(text(event, "region"))
+        .ok_or_else(|| EventError(format!("{what} names no Region")))?
+        .to_owned();
+    Ok(Trigger::ApiCall(ApiCall {
+        trail: text(response, "trailARN")
+            .or(text(params, "name"))
+            .map(str::to_owned),
+        key: text(params, "targetKeyId")
+            .or(text(params, "keyId"))
+            .map(str::to_owned),
+        alias: text(params, "aliasName").map(str::to_owned),
+        caller: detail
+            .get("userIdentity")
+            .and_then(|u| text(u, "arn"))
+            .map(str::to_owned),
+        event_time: text(detail, "eventTime")
+            .or(text(event, "time"))
+            .unwrap_or_default()
+            .to_owned(),
+        error_code: text(detail, "errorCode").map(str::to_owned),
+        event_name,
+        event_source,
+        account,
+        region,
+    }))
+}

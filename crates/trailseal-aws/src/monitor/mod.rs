@@ -1,0 +1,664 @@
+//! The monitor: trailseal as an AWS Lambda function that re-checks the control when something
+//! changes (`trailseal monitor --emit` writes the stack that deploys it).
+//!
+//! [`handle`] is ordinary library code: an event in ([`event::parse`]), the account read by the
+//! same [`Collector`] as `trailseal audit`, the same checks, then
+//! [`decide`]: AWS Config evaluations (`config:PutEvaluations`, COMPLIANT / NON_COMPLIANT /
+//! NOT_APPLICABLE with the failing codes as annotation) and, for an API call that left a trail
+//! non-compliant or a Region unlogged, an SNS notification (`sns:Publish`). [`runtime`] is the
+//! Lambda Runtime API loop around it; `trailseal monitor --event FILE` runs it once locally.
+//!
+//! Never a silent "compliant": what cannot be decided (an unreadable account, an event from
+//! another account, a trail Config names that cannot be found) is NON_COMPLIANT with the
+//! reason, or an error in the outcome. An event the function cannot use is answered (logged)
+//! and not retried: the function never crash-loops on a bad event.
+
+pub mod decide;
+pub mod event;
+pub mod runtime;
+
+use aws_config::SdkConfig;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use trailseal_model::{AccountEvidence, Finding, Severity};
+
+use crate::collect::{caller_identity, now_rfc3339, CollectOptions, Collector};
+use crate::error::describe;
+use crate::iam::encode;
+use crate::signed::{endpoint_url, parse_json, parse_query_error, partition_suffixes, Call};
+use decide::{Compliance, Verdict};
+use event::{Trigger, TRAIL_RESOURCE_TYPE};
+
+/// What the function is configured with (its environment variables, see [`Settings::from_env`]).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `TRAILSEAL_REGIONS`: Regions to read (comma-separated); default every enabled Region.
+    pub regions: Option<Vec<String>>,
+    /// `TRAILSEAL_TRUSTED_ACCOUNTS`: as `audit --trusted-accounts` (TS015).
+    pub trusted_accounts: Vec<String>,
+    /// `TRAILSEAL_SNS_TOPIC_ARN`: where regressions are notified.
+    pub topic_arn: Option<String>,
+    /// `TRAILSEAL_FAIL_ON`: the lowest severity that makes a trail NON_COMPLIANT (default high).
+    pub fail_on: Option<Severity>,
+    /// `TRAILSEAL_CONFIG_TEST_MODE=true`: PutEvaluations with `TestMode` (Config checks the
+    /// call and records nothing): a dry run.
+    pub config_test_mode: bool,
+    /// The Region the function runs in (`AWS_REGION`): the Config rule's Region.
+    pub region: String,
+}
+
+impl Settings {
+    /// Reads the function's environment; a bad value is an error naming the variable.
+    pub fn from_env() -> Result<Settings, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let fail_on = match var("TRAILSEAL_FAIL_ON") {
+            Some(v) => Some(Severity::parse(&v).ok_or_else(|| {
+                format!("TRAILSEAL_FAIL_ON={v:?}: expected info, low, medium, high or critical")
+            })?),
+            None => None,
+        };
+        let trusted = var("TRAILSEAL_TRUSTED_ACCOUNTS").map(list).unwrap_or_default();
+        if let Some(bad) = trusted
+            .iter()
+            .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!(
+                "TRAILSEAL_TRUSTED_ACCOUNTS: {bad:?} is not a 12-digit account id"
+            ));
+        }
+        let test_mode = match var("TRAILSEAL_CONFIG_TEST_MODE").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(format!(
+                    "TRAILSEAL_CONFIG_TEST_MODE={other:?}: expected true or false"
+                ))
+            }
+        };
+        Ok(Settings {
+            regions: var("TRAILSEAL_REGIONS").map(list),
+            trusted_accounts: trusted,
+            topic_arn: var("TRAILSEAL_SNS_TOPIC_ARN"),
+            fail_on,
+            config_test_mode: test_mode,
+            region: var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+        })
+    }
+
+    fn threshold(&self) -> Severity {
+        self.fail_on.unwrap_or(Severity::High)
+    }
+}
+
+/// One PutEvaluations entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evaluation {
+    pub resource_type: String,
+    pub resource_id: String,
+    /// The trail ARN, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trail: Option<String>,
+    pub compliance: Compliance,
+    pub annotation: String,
+    pub ordering_timestamp: String,
+}
+
+/// An SNS message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub subject: String,
+    pub message: String,
+}
+
+/// What one invocation did: the function's answer (and its log line).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    pub trigger: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub evaluations: Vec<Evaluation>,
+    /// The trails the event concerns, with what keeps each from compliant.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trails: Vec<TrailState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Notification>,
+    /// PutEvaluations succeeded for every evaluation.
+    pub evaluations_sent: bool,
+    /// The SNS message was published.
+    pub notified: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Why the event could not be handled, or a delivery failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrailState {
+    pub arn: String,
+    pub compliance: Compliance,
+    pub problems: Vec<String>,
+}
+
+/// The whole check catalogue on one account (`trailseal_checks::evaluate_account` with every
+/// code): passed in by the caller, as this crate does not depend on the checks.
+pub type Evaluate<'a> = &'a (dyn Fn(&AccountEvidence) -> Vec<Finding> + Send + Sync);
+
+/// Handles one invocation: never panics, never returns "compliant" for what it could not
+/// decide. The outcome says what was sent.
+pub async fn handle(
+    config: &SdkConfig,
+    settings: &Settings,
+    event: &Value,
+    evaluate: Evaluate<'_>,
+) -> Outcome {
+    let trigger = match event::parse(event) {
+        Ok(t) => t,
+        Err(e) => {
+            return Outcome {
+                trigger: "unknown event".into(),
+                error: Some(format!("the event cannot be handled: {e}")),
+                ..Outcome::default()
+            }
+        }
+    };
+    let mut outcome = Outcome {
+        trigger: trigger.describe(),
+        account: Some(trigger.account().to_owned()),
+        ..Outcome::default()
+    };
+    if let Trigger::ApiCall(call) = &trigger {
+        if let Some(code) = &call.error_code {
+            outcome
+                .notes
+                .push(format!("the call failed ({code}) and changed nothing"));
+            return outcome;
+        }
+    }
+    if let Trigger::ConfigChange {
+        resource_type,
+        resource_id,
+        captured_at,
+        deleted,
+        ..
+    } = &trigger
+    {
+        if resource_type != TRAIL_RESOURCE_TYPE || *deleted {
+            outcome.evaluations.push(Evaluation {
+                resource_type: resource_type.clone(),
+                resource_id: resource_id.clone(),
+                trail: None,
+                compliance: Compliance::NotApplicable,
+                annotation: if *deleted {
+                    "the trail was deleted".into()
+                } else {
+                    format!("trailseal evaluates {TRAIL_RESOURCE_TYPE} only")
+                },
+                ordering_timestamp: captured_at.clone(),
+            });
+            send_evaluations(config, settings, &trigger, &mut outcome).await;
+            return outcome;
+        }
+    }
+    // Read the account, as `trailseal audit` does.
+    let read = read_account(config, settings, trigger.account(), evaluate).await;
+    let (evidence, findings) = match read {
+        Ok(r) => r,
+        Err(reason) => {
+            config_undecided(&trigger, &reason, &mut outcome);
+            outcome.error = Some(reason);
+            send_evaluations(config, settings, &trigger, &mut outcome).await;
+            return outcome;
+        }
+    };
+    match &trigger {
+        Trigger::ConfigChange {
+            resource_id,
+            resource_name,
+            arn,
+            region,
+            captured_at,
+            ..
+        } => {
+            let found = arn
+                .as_deref()
+                .and_then(|a| decide::find_trail(&evidence, a, region))
+                .or_else(|| {
+                    resource_name
+                        .as_deref()
+                        .and_then(|n| decide::find_trail(&evidence, n, region))
+                })
+                .or_else(|| decide::find_trail(&evidence, resource_id, region));
+            let (trail, verdict) = match found {
+                Some(t) => (
+                    Some(t.arn.clone()),
+                    decide::trail_verdict(&t.arn, &findings, settings.threshold()),
+                ),
+                None => (None, missing_trail(&evidence, region, resource_id)),
+            };
+            outcome.trails.extend(trail.iter().map(|arn| TrailState {
+                arn: arn.clone(),
+                compliance: verdict.compliance,
+                problems: verdict.problems.clone(),
+            }));
+            outcome.evaluations.push(Evaluation {
+                resource_type: TRAIL_RESOURCE_TYPE.into(),
+                resource_id: resource_id.clone(),
+                trail,
+                compliance: verdict.compliance,
+                annotation: verdict.annotation,
+                ordering_timestamp: captured_at.clone(),
+            });
+        }
+        Trigger::ConfigScheduled { notified_at, .. } => {
+            scheduled(config, settings, &evidence, &findings, notified_at, &mut outcome).await;
+        }
+        Trigger::ApiCall(call) => {
+            let affected = decide::affected_trails(call, &evidence);
+            let mut broken: Vec<String> = Vec::new();
+            for t in &affected {
+                let v = decide::trail_verdict(&t.arn, &findings, settings.threshold());
+                if v.compliance != Compliance::Compliant {
+                    broken.push(format!("{}: {}", t.arn, v.annotation));
+                }
+                outcome.trails.push(TrailState {
+                    arn: t.arn.clone(),
+                    compliance: v.compliance,
+                    problems: v.problems,
+                });
+            }
+            if affected.is_empty() {
+                outcome.notes.push(match call.event_source.as_str() {
+                    "cloudtrail.amazonaws.com" => format!(
+                        "the trail {} is not in the account (deleted?)",
+                        call.trail.as_deref().unwrap_or("(not named)")
+                    ),
+                    _ => "no trail of the account uses this key or alias".to_owned(),
+                });
+            }
+            let uncovered = decide::uncovered_regions(&evidence.account, &findings);
+            if !broken.is_empty() || (call.event_source == "cloudtrail.amazonaws.com" && !uncovered.is_empty()) {
+                outcome.notification = Some(notification(call, &evidence.account, &broken, &uncovered));
+            }
+        }
+    }
+    send_evaluations(config, settings, &trigger, &mut outcome).await;
+    publish(config, settings, &mut outcome).await;
+    outcome
+}
+
+/// The account's evidence and findings, read live; the error says why it could not be read.
+async fn read_account(
+    config: &SdkConfig,
+    settings: &Settings,
+    account: &str,
+    evaluate: Evaluate<'_>,
+) -> Result<(AccountEvidence, Vec<Finding>), String> {
+    let (caller, partition) = caller_identity(config)
+        .await
+        .map_err(|e| format!("the function's credentials cannot be used: {e}"))?;
+    if caller != account {
+        return Err(format!(
+            "the event is about account {account}, and this function reads account {caller}: \
+             deploy the monitor in account {account}"
+        ));
+    }
+    let options = CollectOptions {
+        regions: settings.regions.clone(),
+        identity: Some((caller, partition)),
+        ..CollectOptions::default()
+    };
+    let collection = Collector::new(config.clone(), crate::collect::DEFAULT_CONCURRENCY)
+        .collect(&options)
+        .await
+        .map_err(|e| format!("the account could not be read: {e}"))?;
+    let mut evidence = collection.account;
+    if let Some(error) = &evidence.error {
+        return Err(format!("the account could not be read: {error}"));
+    }
+    evidence.trusted_accounts = settings.trusted_accounts.clone();
+    let findings = evaluate(&evidence);
+    Ok((evidence, findings))
+}
+
+/// A trail Config names that the account does not have (any more), or whose Region could not
+/// be read.
+fn missing_trail(evidence: &AccountEvidence, region: &str, resource_id: &str) -> Verdict {
+    match evidence.regions.iter().find(|r| r.region == region) {
+        Some(r) if r.trails_error.is_none() => Verdict {
+            compliance: Compliance::NotApplicable,
+            annotation: format!("{resource_id} is not among the trails of {region} (deleted)"),
+            problems: Vec::new(),
+        },
+        Some(r) => decide::undecided(&format!(
+            "the trails of {region} could not be read: {}",
+            r.trails_error.as_deref().unwrap_or_default()
+        )),
+        None => decide::undecided(&format!(
+            "{region} is not among the Regions this function reads (TRAILSEAL_REGIONS)"
+        )),
+    }
+}
+
+/// A Config invocation that could not be decided still gets its evaluation: NON_COMPLIANT
+/// with the reason (the resource of a change; the periodic rule has no resource to name).
+fn config_undecided(trigger: &Trigger, reason: &str, outcome: &mut Outcome) {
+    if let Trigger::ConfigChange {
+        resource_id,
+        captured_at,
+        ..
+    } = trigger
+    {
+        let v = decide::undecided(reason);
+        outcome.evaluations.push(Evaluation {
+            resource_type: TRAIL_RESOURCE_TYPE.into(),
+            resource_id: resource_id.clone(),
+            trail: None,
+            compliance: v.compliance,
+            annotation: v.annotation,
+            ordering_timestamp: captured_at.clone(),
+        });
+    }
+}
+
+fn notification(
+    call: &event::ApiCall,
+    account: &str,
+    broken: &[String],
+    uncovered: &[String],
+) -> Notification {
+    let mut message = format!(
+        "{} in account {account} left the CloudTrail encryption control broken.\n\n",
+        call.event_name
+    );
+    message += &format!(
+        "Event: {} by {} in {} at {}\n",
+        call.event_name,
+        call.caller.as_deref().unwrap_or("an unknown caller"),
+        call.region,
+        call.event_time
+    );
+    if !broken.is_empty() {
+        message += "\nTrails not compliant now:\n";
+        for b in broken {
+            message += &format!("- {b}\n");
+        }
+    }
+    if !uncovered.is_empty() {
+        message += "\nRegions not logged by any trail now:\n";
+        for u in uncovered {
+            message += &format!("- {u}\n");
+        }
+    }
+    message += "\n`trailseal explain CODE` says what each code checks and how to fix it; \
+                `trailseal fix` plans the repair.\n";
+    Notification {
+        subject: decide::clip(
+            &format!(
+                "trailseal: {} broke CloudTrail encryption in {account}",
+                call.event_name
+            ),
+            100,
+        ),
+        message,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DiscoveredPage {
+    #[serde(rename = "resourceIdentifiers", default)]
+    resources: Vec<Discovered>,
+    #[serde(rename = "nextToken", default)]
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Discovered {
+    #[serde(rename = "resourceId")]
+    id: String,
+    #[serde(rename = "resourceName", default)]
+    name: Option<String>,
+    #[serde(rename = "resourceDeletionTime", default)]
+    deleted: Option<Value>,
+}
+
+/// The periodic evaluation: every trail AWS Config records in the function's Region
+/// (ListDiscoveredResources gives Config's own resource ids), each with its verdict.
+async fn scheduled(
+    config: &SdkConfig,
+    settings: &Settings,
+    evidence: &AccountEvidence,
+    findings: &[Finding],
+    notified_at: &str,
+    outcome: &mut Outcome,
+) {
+    let discovered = match discovered_trails(config, settings).await {
+        Ok(d) => d,
+        Err(e) => {
+            outcome.error = Some(format!(
+                "the trails AWS Config records could not be listed (config:ListDiscoveredResources): {e}"
+            ));
+            return;
+        }
+    };
+    for d in &discovered {
+        let found = d
+            .name
+            .as_deref()
+            .and_then(|n| decide::find_trail(evidence, n, &settings.region))
+            .or_else(|| decide::find_trail(evidence, &d.id, &settings.region));
+        let (trail, verdict) = match (found, &d.deleted) {
+            (_, Some(_)) => (
+                None,
+                Verdict {
+                    compliance: Compliance::NotApplicable,
+                    annotation: "the trail was deleted".into(),
+                    problems: Vec::new(),
+                },
+            ),
+            (Some(t), None) => (
+                Some(t.arn.clone()),
+                decide::trail_verdict(&t.arn, findings, settings.threshold()),
+            ),
+            (None, None) => (None, missing_trail(evidence, &settings.region, &d.id)),
+        };
+        if let Some(arn) = &trail {
+            outcome.trails.push(TrailState {
+                arn: arn.clone(),
+                compliance: verdict.compliance,
+                problems: verdict.problems.clone(),
+            });
+        }
+        outcome.evaluations.push(Evaluation {
+            resource_type: TRAIL_RESOURCE_TYPE.into(),
+            resource_id: d.id.clone(),
+            trail,
+            compliance: verdict.compliance,
+            annotation: verdict.annotation,
+            ordering_timestamp: notified_at.to_owned(),
+        });
+    }
+    for t in evidence
+        .trails
+        .iter()
+        .filter(|t| t.home_region == settings.region)
+    {
+        if !outcome.trails.iter().any(|s| s.arn == t.arn) {
+            outcome.notes.push(format!(
+                "AWS Config does not record {} (is the recorder recording {TRAIL_RESOURCE_TYPE} in {}?): not evaluated",
+                t.arn, settings.region
+            ));
+        }
+    }
+}
+
+fn config_endpoint(config: &SdkConfig, region: &str) -> String {
+    endpoint_url(config, "Config Service").unwrap_or_else(|| {
+        format!("https://config.{region}.{}", partition_suffixes(region).0)
+    })
+}
+
+async fn discovered_trails(config: &SdkConfig, settings: &Settings) -> Result<Vec<Discovered>, String> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..1000 {
+        let mut body = serde_json::json!({
+            "resourceType": TRAIL_RESOURCE_TYPE,
+            "includeDeletedResources": true,
+            "limit": 100,
+        });
+        if let Some(t) = &token {
+            body["nextToken"] = Value::from(t.as_str());
+        }
+        let page = Call {
+            service: "config",
+            operation: "ListDiscoveredResources",
+            endpoint: config_endpoint(config, &settings.region),
+            signing_region: settings.region.clone(),
+            content_type: "application/x-amz-json-1.1",
+            target: Some("StarlingDoveService.ListDiscoveredResources".into()),
+            path: "/",
+            body: body.to_string(),
+        }
+        .send(config, |r| parse_json::<DiscoveredPage>(r, "ListDiscoveredResources"))
+        .await
+        .map_err(|e| describe("config:ListDiscoveredResources", &e))?;
+        out.extend(page.resources);
+        match page.next {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(out),
+        }
+    }
+    Err("more than 1,000 pages".into())
+}
+
+/// PutEvaluations takes at most 100 evaluations a call.
+const EVALUATIONS_PER_CALL: usize = 100;
+
+#[derive(Debug, Deserialize)]
+struct PutAnswer {
+    #[serde(rename = "FailedEvaluations", default)]
+    failed: Vec<Value>,
+}
+
+/// Sends the evaluations of a Config invocation (with its result token).
+async fn send_evaluations(config: &SdkConfig, settings: &Settings, trigger: &Trigger, outcome: &mut Outcome) {
+    let token = match trigger {
+        Trigger::ConfigChange { result_token, .. } | Trigger::ConfigScheduled { result_token, .. } => {
+            result_token
+        }
+        Trigger::ApiCall(_) => return,
+    };
+    if outcome.evaluations.is_empty() {
+        outcome.evaluations_sent = true;
+        return;
+    }
+    for batch in outcome.evaluations.chunks(EVALUATIONS_PER_CALL) {
+        let body = serde_json::json!({
+            "Evaluations": batch.iter().map(|e| serde_json::json!({
+                "ComplianceResourceType": e.resource_type,
+                "ComplianceResourceId": e.resource_id,
+                "ComplianceType": e.compliance,
+                "Annotation": e.annotation,
+                "OrderingTimestamp": e.ordering_timestamp,
+            })).collect::<Vec<_>>(),
+            "ResultToken": token,
+            "TestMode": settings.config_test_mode,
+        });
+        let answer = Call {
+            service: "config",
+            operation: "PutEvaluations",
+            endpoint: config_endpoint(config, &settings.region),
+            signing_region: settings.region.clone(),
+            content_type: "application/x-amz-json-1.1",
+            target: Some("StarlingDoveService.PutEvaluations".into()),
+            path: "/",
+            body: body.to_string(),
+        }
+        .send(config, |r| parse_json::<PutAnswer>(r, "PutEvaluations"))
+        .await;
+        match answer {
+            Ok(a) if a.failed.is_empty() => {}
+            Ok(a) => {
+                outcome.error = Some(format!(
+                    "AWS Config refused {} evaluation(s): {}",
+                    a.failed.len(),
+                    Value::from(a.failed)
+                ));
+                return;
+            }
+            Err(e) => {
+                outcome.error = Some(describe("config:PutEvaluations", &e));
+                return;
+            }
+        }
+    }
+    outcome.evaluations_sent = true;
+}
+
+/// Publishes the notification, when there is one and a topic is configured.
+async fn publish(config: &SdkConfig, settings: &Settings, outcome: &mut Outcome) {
+    let Some(n) = &outcome.notification else {
+        return;
+    };
+    let Some(topic) = &settings.topic_arn else {
+        outcome
+            .notes
+            .push("no TRAILSEAL_SNS_TOPIC_ARN: the regression is only in this log".into());
+        return;
+    };
+    // The topic's Region is in its ARN.
+    let region = topic.split(':').nth(3).unwrap_or(&settings.region).to_owned();
+    let endpoint = endpoint_url(config, "SNS")
+        .unwrap_or_else(|| format!("https://sns.{region}.{}", partition_suffixes(&region).0));
+    let body = format!(
+        "Action=Publish&Version=2010-03-31&TopicArn={}&Subject={}&Message={}",
+        encode(topic),
+        encode(&n.subject),
+        encode(&n.message)
+    );
+    let sent = Call {
+        service: "sns",
+        operation: "Publish",
+        endpoint,
+        signing_region: region,
+        content_type: "application/x-www-form-urlencoded; charset=utf-8",
+        target: None,
+        path: "/",
+        body,
+    }
+    .send(config, |r| {
+        if r.status().is_success() {
+            Ok(())
+        } else {
+            let body = crate::signed::body_text(r);
+            Err(aws_smithy_runtime_api::client::orchestrator::OrchestratorError::operation(
+                crate::signed::ApiError::new(parse_query_error(body, r.status().as_u16())),
+            ))
+        }
+    })
+    .await;
+    match sent {
+        Ok(()) => outcome.notified = true,
+        Err(e) => {
+            let why = format!("{} (topic {topic})", describe("sns:Publish", &e));
+            outcome.error = Some(match outcome.error.take() {
+                Some(earlier) => format!("{earlier}; {why}"),
+                None => why,
+            });
+        }
+    }
+}
+
+/// When the function answered: for the log line.
+pub fn answered_at() -> String {
+    now_rfc3339()
+}
