@@ -1,11 +1,18 @@
 //! What changed between two runs of one account: pure, on the runs' evidence and findings.
 //!
 //! A finding is the same finding in both runs when its code, Region and resource are the same.
-//! Its status ranks pass/skipped/muted < indeterminate/error < fail; a finding whose rank
-//! rose is **worse**, one whose rank fell is **better**, a failing or undecided finding that
-//! did not exist before (a new trail, a new Region) is **new**, one that is gone with its
-//! resource (a deleted trail) is **gone**. Worse and new are regressions
-//! (`diff --fail-on-regression`).
+//! - **worse**: it fails now and did not, or it cannot be decided now (error, indeterminate)
+//!   and could be (evidence was lost);
+//! - **better**: it passes now and did not;
+//! - **changed**: another status that is neither (error <-> indeterminate, -> skipped);
+//! - **new**: failing or undecided, and not there before (a new trail, a new Region);
+//! - **unverified**: it is missing because the new run did not look (a check left out with
+//!   `--checks`, a Region not read, trails that could not be listed, an account that could not
+//!   be read): unknown is never pass, so this is a regression too;
+//! - **gone**: failing or undecided before, and gone with its resource (a deleted trail).
+//!
+//! Regressions (`diff --fail-on-regression`): worse, new and unverified findings, and a trail
+//! that was compliant (TS001-TS006 pass) and is deleted.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -27,8 +34,15 @@ pub struct RunDiff {
     pub new: RunSummary,
     /// Trail ARNs only in the new run.
     pub trails_added: Vec<String>,
-    /// Trail ARNs only in the old run.
+    /// Trail ARNs only in the old run, whose Region the new run read: deleted.
     pub trails_removed: Vec<String>,
+    /// Of those, the trails that were compliant: deleting one is a regression.
+    pub compliant_trails_removed: Vec<String>,
+    /// Trail ARNs only in the old run, whose Region the new run could not read (or did not).
+    pub trails_not_read: Vec<String>,
+    /// How the two runs looked differently: checks left out, Regions not read, trusted
+    /// accounts or tool version changed.
+    pub scope: Vec<String>,
     /// Trails in both runs whose configuration or status changed.
     pub trails_changed: Vec<TrailChange>,
     /// Keys (by ARN) that appeared, disappeared or changed.
@@ -78,8 +92,10 @@ pub enum Kind {
     New,
     /// Its status got worse.
     Worse,
-    /// Another status of the same rank (error <-> indeterminate).
+    /// Another status that is neither better nor worse (error <-> indeterminate, skipped).
     Changed,
+    /// Missing because the new run did not look.
+    Unverified,
     /// Same status (listed only in a key's effect).
     Same,
     /// Its status got better.
@@ -90,7 +106,7 @@ pub enum Kind {
 
 impl Kind {
     pub fn is_regression(self) -> bool {
-        matches!(self, Kind::New | Kind::Worse)
+        matches!(self, Kind::New | Kind::Worse | Kind::Unverified)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +114,7 @@ impl Kind {
             Kind::New => "new",
             Kind::Worse => "worse",
             Kind::Changed => "changed",
+            Kind::Unverified => "unverified",
             Kind::Same => "same",
             Kind::Better => "better",
             Kind::Gone => "gone",
@@ -118,12 +135,14 @@ pub struct FindingChange {
 }
 
 impl RunDiff {
-    /// Findings that got worse or are new and not passing.
+    /// Findings that got worse, are new and not passing, or were not verified again; and
+    /// compliant trails deleted.
     pub fn regressions(&self) -> usize {
         self.findings
             .iter()
             .filter(|f| f.kind.is_regression())
             .count()
+            + self.compliant_trails_removed.len()
     }
 
     pub fn improvements(&self) -> usize {
@@ -136,31 +155,84 @@ impl RunDiff {
     pub fn is_empty(&self) -> bool {
         self.trails_added.is_empty()
             && self.trails_removed.is_empty()
+            && self.trails_not_read.is_empty()
+            && self.scope.is_empty()
             && self.trails_changed.is_empty()
             && self.keys.is_empty()
             && self.findings.is_empty()
     }
 }
 
-/// 0: pass (or not applicable, or accepted); 1: not decided; 2: fail.
-fn rank(status: Status) -> u8 {
-    match status {
-        Status::Pass | Status::Skipped | Status::Muted => 0,
-        Status::Indeterminate | Status::Error => 1,
-        Status::Fail => 2,
+fn undecided(status: Status) -> bool {
+    matches!(status, Status::Error | Status::Indeterminate)
+}
+
+/// Not passing: what a new finding or a gone one is listed for.
+fn open(status: Status) -> bool {
+    matches!(status, Status::Fail | Status::Error | Status::Indeterminate)
+}
+
+/// How a finding present in both runs changed.
+fn transition(old: Status, new: Status) -> Kind {
+    use Status::*;
+    if old == new {
+        return Kind::Same;
+    }
+    match (old, new) {
+        (_, Fail) => Kind::Worse,
+        // Decided before, undecided now: the evidence that decided it was lost.
+        (o, n) if undecided(n) && !undecided(o) => Kind::Worse,
+        (Fail | Error | Indeterminate, Pass | Muted) => Kind::Better,
+        (Skipped, Pass | Muted) | (Pass | Muted, Skipped | Muted | Pass) => Kind::Changed,
+        _ => Kind::Changed,
     }
 }
 
-fn kind(old: Option<Status>, new: Option<Status>) -> Option<Kind> {
+/// What the new run did not look at.
+struct Scope<'a> {
+    codes: BTreeSet<&'a str>,
+    regions: BTreeSet<&'a str>,
+    /// Regions whose trails could not be listed.
+    unread_regions: BTreeSet<&'a str>,
+    account_unread: bool,
+}
+
+impl<'a> Scope<'a> {
+    fn of(run: &'a Run) -> Scope<'a> {
+        Scope {
+            codes: run.summary.codes.iter().map(String::as_str).collect(),
+            regions: run.summary.regions.iter().map(String::as_str).collect(),
+            unread_regions: run
+                .evidence
+                .regions
+                .iter()
+                .filter(|r| r.trails_error.is_some())
+                .map(|r| r.region.as_str())
+                .collect(),
+            account_unread: run.evidence.error.is_some(),
+        }
+    }
+
+    /// Whether the run looked where `region` is (an empty Region: account-wide).
+    fn read_region(&self, region: &str) -> bool {
+        !self.account_unread
+            && (region.is_empty()
+                || (self.regions.contains(region) && !self.unread_regions.contains(region)))
+    }
+
+    /// Whether a finding missing from the run was looked for.
+    fn looked_for(&self, f: &Finding) -> bool {
+        (self.codes.is_empty() || self.codes.contains(f.code.as_str()))
+            && self.read_region(&f.region)
+    }
+}
+
+fn kind(old: Option<&Finding>, new: Option<&Finding>, scope: &Scope<'_>) -> Option<Kind> {
     match (old, new) {
-        (None, Some(n)) => (rank(n) > 0).then_some(Kind::New),
-        (Some(o), None) => (rank(o) > 0).then_some(Kind::Gone),
-        (Some(o), Some(n)) if o == n => Some(Kind::Same),
-        (Some(o), Some(n)) => Some(match rank(n).cmp(&rank(o)) {
-            std::cmp::Ordering::Greater => Kind::Worse,
-            std::cmp::Ordering::Less => Kind::Better,
-            std::cmp::Ordering::Equal => Kind::Changed,
-        }),
+        (None, Some(n)) => open(n.status).then_some(Kind::New),
+        (Some(o), None) if !scope.looked_for(o) => Some(Kind::Unverified),
+        (Some(o), None) => open(o.status).then_some(Kind::Gone),
+        (Some(o), Some(n)) => Some(transition(o.status, n.status)),
         (None, None) => None,
     }
 }
@@ -189,11 +261,12 @@ pub fn diff(old: &Run, new: &Run) -> RunDiff {
     let old_findings = index(&old.findings);
     let new_findings = index(&new.findings);
     let keys: BTreeSet<&FindingKey<'_>> = old_findings.keys().chain(new_findings.keys()).collect();
+    let scope = Scope::of(new);
     let mut all: Vec<FindingChange> = Vec::new();
     for key in keys {
-        let o = old_findings.get(key);
-        let n = new_findings.get(key);
-        let Some(kind) = kind(o.map(|f| f.status), n.map(|f| f.status)) else {
+        let o = old_findings.get(key).copied();
+        let n = new_findings.get(key).copied();
+        let Some(kind) = kind(o, n, &scope) else {
             continue;
         };
         all.push(FindingChange {
@@ -219,6 +292,22 @@ pub fn diff(old: &Run, new: &Run) -> RunDiff {
             .collect()
     };
     let (old_trails, new_trails) = (trails(&old.evidence), trails(&new.evidence));
+    let (mut trails_removed, mut trails_not_read) = (Vec::new(), Vec::new());
+    for (arn, t) in &old_trails {
+        if new_trails.contains_key(arn) {
+            continue;
+        }
+        if scope.read_region(&t.home_region) {
+            trails_removed.push(arn.clone());
+        } else {
+            trails_not_read.push(arn.clone());
+        }
+    }
+    let compliant_trails_removed = trails_removed
+        .iter()
+        .filter(|arn| compliant(arn, &old.findings))
+        .cloned()
+        .collect();
     RunDiff {
         account: new.summary.account.clone(),
         old: old.summary.clone(),
@@ -228,11 +317,10 @@ pub fn diff(old: &Run, new: &Run) -> RunDiff {
             .filter(|a| !old_trails.contains_key(*a))
             .cloned()
             .collect(),
-        trails_removed: old_trails
-            .keys()
-            .filter(|a| !new_trails.contains_key(*a))
-            .cloned()
-            .collect(),
+        trails_removed,
+        compliant_trails_removed,
+        trails_not_read,
+        scope: scope_changes(old, new),
         trails_changed: new_trails
             .iter()
             .filter_map(|(arn, n)| {
@@ -247,6 +335,66 @@ pub fn diff(old: &Run, new: &Run) -> RunDiff {
         keys,
         findings,
     }
+}
+
+/// Whether every compliance check (TS001-TS006) of the trail passed in `findings`.
+fn compliant(arn: &str, findings: &[Finding]) -> bool {
+    trailseal_checks::compliant_codes().iter().all(|code| {
+        let mut of = findings
+            .iter()
+            .filter(|f| f.resource == arn && f.code == *code)
+            .peekable();
+        of.peek().is_some() && of.all(|f| f.status == Status::Pass)
+    })
+}
+
+/// How the new run looked differently from the old one.
+fn scope_changes(old: &Run, new: &Run) -> Vec<String> {
+    let mut out = Vec::new();
+    let missing = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|x| !b.contains(x)).cloned().collect()
+    };
+    let codes = missing(&old.summary.codes, &new.summary.codes);
+    if !codes.is_empty() && !new.summary.codes.is_empty() {
+        out.push(format!(
+            "checks evaluated before and not now: {}",
+            codes.join(", ")
+        ));
+    }
+    let regions = missing(&old.summary.regions, &new.summary.regions);
+    if !regions.is_empty() {
+        out.push(format!(
+            "Regions read before and not now: {}",
+            regions.join(", ")
+        ));
+    }
+    if old.evidence.trusted_accounts != new.evidence.trusted_accounts {
+        out.push(format!(
+            "trusted accounts (TS015): [{}] -> [{}]",
+            old.evidence.trusted_accounts.join(", "),
+            new.evidence.trusted_accounts.join(", ")
+        ));
+    }
+    if old.summary.tool_version != new.summary.tool_version {
+        out.push(format!(
+            "trailseal {} -> {} (a newer version may decide more)",
+            old.summary.tool_version, new.summary.tool_version
+        ));
+    }
+    if let (Some(_), None) | (None, Some(_)) = (&old.evidence.error, &new.evidence.error) {
+        out.push(format!(
+            "the account could be read: {} -> {}",
+            old.evidence.error.is_none(),
+            new.evidence.error.is_none()
+        ));
+    }
+    if old.summary.collected_at > new.summary.collected_at {
+        out.push(format!(
+            "the newer run's evidence is older ({} < {})",
+            new.summary.collected_at, old.summary.collected_at
+        ));
+    }
+    out
 }
 
 /// A trail's configuration and delivery status, without what changes on every run (the time
@@ -276,14 +424,23 @@ fn trail_fields(trail: &Trail) -> BTreeMap<String, Value> {
     out
 }
 
+/// A key's fields, the policy apart (diffed by statement) and the grants as their ids (or why
+/// they could not be read).
 fn key_fields(key: &Key) -> BTreeMap<String, Value> {
-    match serde_json::to_value(key) {
+    let mut out: BTreeMap<String, Value> = match serde_json::to_value(key) {
         Ok(Value::Object(map)) => map
             .into_iter()
             .filter(|(k, _)| k != "policy" && k != "grants")
             .collect(),
         _ => BTreeMap::new(),
+    };
+    if key.grants.known().is_none() {
+        out.insert(
+            "grants".into(),
+            serde_json::to_value(&key.grants).unwrap_or_default(),
+        );
     }
+    out
 }
 
 fn field_changes(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Vec<Change> {
@@ -349,15 +506,15 @@ fn key_changes(
         if let (Some(o), Some(n)) = (o, n) {
             change.changes = field_changes(&key_fields(o), &key_fields(n));
             change.policy = policy_change(o, n);
-            let grant_ids = |k: &Key| -> BTreeSet<String> {
-                k.grants
-                    .known()
-                    .map(|g| g.iter().map(|g| g.grant_id.clone()).collect())
-                    .unwrap_or_default()
-            };
-            let (og, ng) = (grant_ids(o), grant_ids(n));
-            change.grants_added = ng.difference(&og).cloned().collect();
-            change.grants_removed = og.difference(&ng).cloned().collect();
+            // Grants compared when both lists were read (else the `grants` field shows it).
+            if let (Some(og), Some(ng)) = (o.grants.known(), n.grants.known()) {
+                let ids = |g: &[trailseal_model::Grant]| -> BTreeSet<String> {
+                    g.iter().map(|g| g.grant_id.clone()).collect()
+                };
+                let (og, ng) = (ids(og), ids(ng));
+                change.grants_added = ng.difference(&og).cloned().collect();
+                change.grants_removed = og.difference(&ng).cloned().collect();
+            }
             if change.changes.is_empty()
                 && change.policy.is_none()
                 && change.grants_added.is_empty()

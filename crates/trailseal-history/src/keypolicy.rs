@@ -21,6 +21,10 @@ pub struct PolicyDiff {
     /// Statements with the same Sid and another content.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<ChangedStatement>,
+    /// The policy's own fields (`Version`, `Id`): `FIELD: OLD -> NEW`. A `Version` change
+    /// changes how policy variables are read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub document: Vec<String>,
     /// Set when a policy is not JSON: the whole text changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<(String, String)>,
@@ -38,6 +42,7 @@ impl PolicyDiff {
         self.added.is_empty()
             && self.removed.is_empty()
             && self.changed.is_empty()
+            && self.document.is_empty()
             && self.text.is_none()
     }
 }
@@ -77,6 +82,14 @@ pub fn diff_policies(old: &str, new: &str) -> PolicyDiff {
     let old_statements = statements(&old_json);
     let new_statements = statements(&new_json);
     let mut out = PolicyDiff::default();
+    for field in ["Version", "Id"] {
+        let (o, n) = (old_json.get(field), new_json.get(field));
+        if o != n {
+            let show = |v: Option<&Value>| v.map_or("(none)".to_owned(), Value::to_string);
+            out.document
+                .push(format!("{field}: {} -> {}", show(o), show(n)));
+        }
+    }
     let by_sid = |list: &[Value]| -> BTreeMap<String, Value> {
         list.iter()
             .filter_map(|s| unique_sid(s, list).map(|sid| (sid.to_owned(), s.clone())))
@@ -120,7 +133,9 @@ pub fn diff_policies(old: &str, new: &str) -> PolicyDiff {
     out
 }
 
-/// JSON text with object keys sorted (serde_json's map keeps insertion order here).
+/// JSON text with object keys sorted (serde_json's map keeps insertion order here), and lists
+/// of strings sorted and without repeats: in a policy statement (Action, Resource, Principal,
+/// condition values) a list of strings is a set, its order means nothing.
 fn canonical(v: &Value) -> String {
     fn sorted(v: &Value) -> Value {
         match v {
@@ -133,6 +148,12 @@ fn canonical(v: &Value) -> String {
                         .map(|(k, v)| (k.clone(), sorted(v)))
                         .collect(),
                 )
+            }
+            Value::Array(list) if list.iter().all(Value::is_string) => {
+                let mut strings: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                strings.sort_unstable();
+                strings.dedup();
+                Value::Array(strings.into_iter().map(Value::from).collect())
             }
             Value::Array(list) => Value::Array(list.iter().map(sorted).collect()),
             other => other.clone(),
@@ -168,6 +189,18 @@ mod tests {
         // Key order and statement order alone are no change.
         let reordered = json!({"Resource": "*", "Action": "kms:*", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Effect": "Allow", "Sid": "Admin"});
         assert!(diff_policies(&policy(json!([admin])), &policy(json!([reordered]))).is_empty());
+        // Nor is the order of a list of actions or principals.
+        let a = json!({"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::1:root", "arn:aws:iam::2:root"]}, "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"});
+        let b = json!({"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::2:root", "arn:aws:iam::1:root"]}, "Action": ["kms:DescribeKey", "kms:Decrypt"], "Resource": "*"});
+        assert!(diff_policies(&policy(json!([a])), &policy(json!([b.clone()]))).is_empty());
+        // The policy language version is a change (it changes how variables are read).
+        let old = json!({"Version": "2012-10-17", "Statement": [b.clone()]}).to_string();
+        let new = json!({"Version": "2008-10-17", "Statement": [b]}).to_string();
+        let d = diff_policies(&old, &new);
+        assert_eq!(
+            d.document,
+            vec!["Version: \"2012-10-17\" -> \"2008-10-17\"".to_owned()]
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub enum Error {
          audit has finished"
     )]
     Locked { path: PathBuf, seconds: f64 },
-    #[error("{path} is read-only: the run could not be recorded ({reason})")]
+    #[error("{path} cannot be written ({reason})")]
     ReadOnly { path: PathBuf, reason: String },
     #[error("{path}: {what}: {reason}")]
     Sql {

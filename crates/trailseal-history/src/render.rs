@@ -95,8 +95,22 @@ pub fn diff(d: &RunDiff) -> String {
     for arn in &d.trails_added {
         let _ = writeln!(out, "  Trail added: {arn}");
     }
+    for s in &d.scope {
+        let _ = writeln!(out, "  Looked differently: {s}");
+    }
     for arn in &d.trails_removed {
-        let _ = writeln!(out, "  Trail removed: {arn}");
+        let compliant = if d.compliant_trails_removed.contains(arn) {
+            " (it was compliant: a regression)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  Trail removed: {arn}{compliant}");
+    }
+    for arn in &d.trails_not_read {
+        let _ = writeln!(
+            out,
+            "  Trail not read this time (its Region was not read): {arn}"
+        );
     }
     for t in &d.trails_changed {
         let _ = writeln!(out, "  Trail changed: {}", t.arn);
@@ -121,6 +135,9 @@ pub fn diff(d: &RunDiff) -> String {
                 let _ = writeln!(out, "      was: {}", s.old);
                 let _ = writeln!(out, "      now: {}", s.new);
             }
+            for line in &p.document {
+                let _ = writeln!(out, "    policy {line}");
+            }
             if let Some((old, new)) = &p.text {
                 let _ = writeln!(
                     out,
@@ -144,6 +161,10 @@ pub fn diff(d: &RunDiff) -> String {
     for (kind, heading) in [
         (Kind::New, "New and not passing"),
         (Kind::Worse, "Worse"),
+        (
+            Kind::Unverified,
+            "Not verified this time (the run did not look: not a pass)",
+        ),
         (Kind::Changed, "Changed"),
         (Kind::Better, "Better"),
         (Kind::Gone, "Gone with their resource (were not passing)"),

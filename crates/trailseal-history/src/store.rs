@@ -11,13 +11,17 @@
 //!     recorded_at TEXT NOT NULL,             -- when the run was written (RFC 3339)
 //!     tool_version TEXT NOT NULL,            -- trailseal's version
 //!     source TEXT NOT NULL,                  -- "live" or "evidence FILE"
+//!     audit_id TEXT NOT NULL,                -- the audit invocation (its accounts share it)
+//!     codes TEXT NOT NULL,                   -- the checks evaluated, comma-separated
+//!     regions TEXT NOT NULL,                 -- the Regions read, comma-separated
 //!     trails INTEGER NOT NULL,               -- the account's trails
 //!     compliant_trails INTEGER NOT NULL,     -- of which TS001-TS006 all pass
 //!     pass, fail, error, indeterminate INTEGER NOT NULL,  -- findings per status
 //!     evidence TEXT NOT NULL,                -- the account's evidence (trailseal.evidence/v1 JSON)
 //!     findings TEXT NOT NULL                 -- the findings (audit JSON array)
 //! );
-//! CREATE INDEX runs_by_account ON runs (account, id);
+//! CREATE INDEX runs_by_account ON runs (account, collected_at, id);
+//! CREATE INDEX runs_by_audit ON runs (audit_id);
 //! ```
 //!
 //! A change of schema adds a step to [`MIGRATIONS`] (never edits one) and a test that opens
@@ -49,6 +53,9 @@ const MIGRATIONS: &[&str] = &["
         recorded_at TEXT NOT NULL,
         tool_version TEXT NOT NULL,
         source TEXT NOT NULL,
+        audit_id TEXT NOT NULL,
+        codes TEXT NOT NULL,
+        regions TEXT NOT NULL,
         trails INTEGER NOT NULL,
         compliant_trails INTEGER NOT NULL,
         pass INTEGER NOT NULL,
@@ -58,7 +65,8 @@ const MIGRATIONS: &[&str] = &["
         evidence TEXT NOT NULL,
         findings TEXT NOT NULL
     );
-    CREATE INDEX runs_by_account ON runs (account, id);
+    CREATE INDEX runs_by_account ON runs (account, collected_at, id);
+    CREATE INDEX runs_by_audit ON runs (audit_id);
 "];
 
 /// How long a writer waits for another one (two audits at once) before giving up.
@@ -78,6 +86,12 @@ pub struct NewRun<'a> {
     pub tool_version: &'a str,
     /// `live`, or `evidence FILE`.
     pub source: &'a str,
+    /// The same for every account of one audit invocation: `diff` without runs compares the
+    /// accounts of the latest audit.
+    pub audit_id: &'a str,
+    /// The checks that were evaluated (`--checks`): a later run that evaluates fewer is not
+    /// read as "fixed".
+    pub codes: &'a [&'a str],
     pub evidence: &'a AccountEvidence,
     /// The checks' findings (before any mutelist: the history is about the state, not about
     /// what was accepted).
@@ -93,6 +107,11 @@ pub struct RunSummary {
     pub recorded_at: String,
     pub tool_version: String,
     pub source: String,
+    pub audit_id: String,
+    /// The checks evaluated.
+    pub codes: Vec<String>,
+    /// The Regions read.
+    pub regions: Vec<String>,
     pub trails: i64,
     pub compliant_trails: i64,
     pub pass: i64,
@@ -110,7 +129,14 @@ pub struct Run {
 }
 
 const SUMMARY_COLUMNS: &str = "id, account, collected_at, recorded_at, tool_version, source, \
-     trails, compliant_trails, pass, fail, error, indeterminate";
+     audit_id, codes, regions, trails, compliant_trails, pass, fail, error, indeterminate";
+
+fn split(list: String) -> Vec<String> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
 
 fn summary_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     Ok(RunSummary {
@@ -120,12 +146,15 @@ fn summary_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         recorded_at: row.get(3)?,
         tool_version: row.get(4)?,
         source: row.get(5)?,
-        trails: row.get(6)?,
-        compliant_trails: row.get(7)?,
-        pass: row.get(8)?,
-        fail: row.get(9)?,
-        error: row.get(10)?,
-        indeterminate: row.get(11)?,
+        audit_id: row.get(6)?,
+        codes: split(row.get(7)?),
+        regions: split(row.get(8)?),
+        trails: row.get(9)?,
+        compliant_trails: row.get(10)?,
+        pass: row.get(11)?,
+        fail: row.get(12)?,
+        error: row.get(13)?,
+        indeterminate: row.get(14)?,
     })
 }
 
@@ -133,6 +162,7 @@ impl History {
     /// Opens the database at `path` to record runs, creating it (and its directory) when
     /// missing, migrating an older schema.
     pub fn open(path: &Path) -> Result<History, Error> {
+        refuse_directory(path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::Open {
                 path: path.to_owned(),
@@ -149,35 +179,39 @@ impl History {
             path: path.to_owned(),
             busy: BUSY_TIMEOUT,
         };
-        history.prepare(true)?;
+        history.prepare(true, true)?;
         Ok(history)
     }
 
     /// Opens an existing database to read it (`history`, `diff`): never creates one, and works
     /// on a read-only file. An older schema is read after migrating when the file is writable.
     pub fn open_existing(path: &Path) -> Result<History, Error> {
-        if !path.exists() {
+        refuse_directory(path)?;
+        let empty = std::fs::metadata(path).map(|m| m.len() == 0);
+        if !matches!(empty, Ok(false)) {
             return Err(Error::Open {
                 path: path.to_owned(),
-                reason: "no such file; `trailseal audit --history` records runs there".into(),
+                reason: format!(
+                    "{}; `trailseal audit --history` records runs there",
+                    if empty.is_ok() {
+                        "empty"
+                    } else {
+                        "no such file"
+                    }
+                ),
             });
         }
         let writable = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let read_only = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let (conn, can_write) = match Connection::open_with_flags(path, writable) {
             Ok(c) => (c, true),
-            Err(_) => (
-                Connection::open_with_flags(path, read_only)
-                    .map_err(|e| classify(path, e, BUSY_TIMEOUT))?,
-                false,
-            ),
+            Err(_) => (read_only(path)?, false),
         };
         let mut history = History {
             conn,
             path: path.to_owned(),
             busy: BUSY_TIMEOUT,
         };
-        history.prepare(can_write)?;
+        history.prepare(can_write, false)?;
         Ok(history)
     }
 
@@ -194,15 +228,23 @@ impl History {
     }
 
     /// Checks the file is ours and at our schema (creating or migrating it when `write`).
-    fn prepare(&mut self, write: bool) -> Result<(), Error> {
+    fn prepare(&mut self, write: bool, create: bool) -> Result<(), Error> {
         let path = self.path.clone();
         let err = |e| classify(&path, e, self.busy);
         self.conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-        let (app, version) = self.header()?;
-        if app == APPLICATION_ID && version == SCHEMA_VERSION {
+        let header = self.header()?;
+        let version = header.version;
+        if header.app == APPLICATION_ID && version == SCHEMA_VERSION {
             return Ok(());
         }
-        self.refuse_foreign(app, version)?;
+        History::refuse_foreign(&path, header)?;
+        if version == 0 && !create {
+            return Err(Error::Open {
+                path: self.path.clone(),
+                reason: "it holds no history yet; `trailseal audit --history` records runs there"
+                    .into(),
+            });
+        }
         if !write {
             return Err(Error::ReadOnly {
                 path: self.path.clone(),
@@ -217,13 +259,10 @@ impl History {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        let app: i64 = tx
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(err)?;
-        let version: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        if app == 0 && version == 0 {
+        let header = read_header(&tx).map_err(err)?;
+        History::refuse_foreign(&path, header)?;
+        let version = header.version;
+        if header.app == 0 && version == 0 {
             tx.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))
                 .map_err(err)?;
         }
@@ -244,25 +283,27 @@ impl History {
         Ok(())
     }
 
-    fn header(&self) -> Result<(i64, i64), Error> {
+    /// The application id, schema version and number of schema objects, read in one
+    /// transaction (another process may be creating the schema right now).
+    fn header(&self) -> Result<Header, Error> {
         let err = |e| classify(&self.path, e, self.busy);
-        let app = self
-            .conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(err)?;
-        let version = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        Ok((app, version))
+        let tx = self.conn.unchecked_transaction().map_err(err)?;
+        let header = read_header(&tx).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(header)
     }
 
     /// A database that holds anything but a trailseal history is never touched.
-    fn refuse_foreign(&self, app: i64, version: i64) -> Result<(), Error> {
+    fn refuse_foreign(path: &Path, header: Header) -> Result<(), Error> {
+        let Header {
+            app,
+            version,
+            tables,
+        } = header;
         if app == APPLICATION_ID {
             if version > SCHEMA_VERSION {
                 return Err(Error::Newer {
-                    path: self.path.clone(),
+                    path: path.to_owned(),
                     found: version,
                     supported: SCHEMA_VERSION,
                 });
@@ -271,17 +312,13 @@ impl History {
         }
         if app != 0 {
             return Err(Error::Foreign {
-                path: self.path.clone(),
+                path: path.to_owned(),
                 reason: format!("a SQLite database of another application, id {app:#x}"),
             });
         }
-        let tables: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .map_err(|e| classify(&self.path, e, self.busy))?;
         if tables > 0 || version != 0 {
             return Err(Error::Foreign {
-                path: self.path.clone(),
+                path: path.to_owned(),
                 reason: format!("a SQLite database with {tables} other tables or indexes"),
             });
         }
@@ -303,6 +340,13 @@ impl History {
             reason: e.to_string(),
         })?;
         let (trails, compliant) = compliance(run.evidence, run.findings);
+        let regions = run
+            .evidence
+            .regions
+            .iter()
+            .map(|r| r.region.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         let count = |s: Status| run.findings.iter().filter(|f| f.status == s).count() as i64;
         let err = |e| classify(&path, e, self.busy);
         let tx = self
@@ -310,15 +354,19 @@ impl History {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
         tx.execute(
-            "INSERT INTO runs (account, collected_at, recorded_at, tool_version, source, trails, \
-             compliant_trails, pass, fail, error, indeterminate, evidence, findings) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO runs (account, collected_at, recorded_at, tool_version, source, \
+             audit_id, codes, regions, trails, compliant_trails, pass, fail, error, \
+             indeterminate, evidence, findings) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 run.evidence.account,
                 run.collected_at,
                 run.recorded_at,
                 run.tool_version,
                 run.source,
+                run.audit_id,
+                run.codes.join(","),
+                regions,
                 trails,
                 compliant,
                 count(Status::Pass),
@@ -381,8 +429,8 @@ impl History {
             .query_row(&sql, [id], |r| {
                 Ok((
                     summary_of(r)?,
-                    r.get::<_, String>(12)?,
-                    r.get::<_, String>(13)?,
+                    r.get::<_, String>(15)?,
+                    r.get::<_, String>(16)?,
                 ))
             })
             .optional()
@@ -408,33 +456,46 @@ impl History {
     /// The run of the same account just before `id`.
     pub fn previous(&self, id: i64) -> Result<Option<i64>, Error> {
         let err = |e| classify(&self.path, e, self.busy);
-        let account: Option<String> = self
+        let run: Option<(String, String)> = self
             .conn
-            .query_row("SELECT account FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .query_row(
+                "SELECT account, collected_at FROM runs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(err)?;
-        let Some(account) = account else {
+        let Some((account, collected_at)) = run else {
             return Err(Error::NoSuchRun {
                 path: self.path.clone(),
                 run: id,
             });
         };
+        // The run whose evidence was collected just before (an older evidence file audited
+        // later is not "after" this one).
         self.conn
             .query_row(
-                "SELECT id FROM runs WHERE account = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
-                params![account, id],
+                "SELECT id FROM runs WHERE account = ?1 AND (collected_at < ?2 OR \
+                 (collected_at = ?2 AND id < ?3)) ORDER BY collected_at DESC, id DESC LIMIT 1",
+                params![account, collected_at, id],
                 |r| r.get(0),
             )
             .optional()
             .map_err(err)
     }
 
-    /// For each account, its last two runs (older, newer), or its only run (`None`, newer).
+    /// For each account of the latest audit (the newest run's `audit_id`), its run there and
+    /// the run before it (`None` when it has none). Accounts that audit left out are not
+    /// compared again.
     pub fn latest_pairs(&self) -> Result<Vec<(Option<i64>, i64)>, Error> {
         let err = |e| classify(&self.path, e, self.busy);
         let mut stmt = self
             .conn
-            .prepare("SELECT account, max(id) FROM runs GROUP BY account ORDER BY account")
+            .prepare(
+                "SELECT account, max(id) FROM runs WHERE audit_id = \
+                 (SELECT audit_id FROM runs ORDER BY id DESC LIMIT 1) \
+                 GROUP BY account ORDER BY account",
+            )
             .map_err(err)?;
         let latest: Vec<i64> = stmt
             .query_map([], |r| r.get(1))
@@ -446,6 +507,54 @@ impl History {
             .map(|id| Ok((self.previous(id)?, id)))
             .collect()
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    app: i64,
+    version: i64,
+    tables: i64,
+}
+
+fn read_header(conn: &Connection) -> rusqlite::Result<Header> {
+    Ok(Header {
+        app: conn.query_row("PRAGMA application_id", [], |r| r.get(0))?,
+        version: conn.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+        tables: conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?,
+    })
+}
+
+fn refuse_directory(path: &Path) -> Result<(), Error> {
+    if path.is_dir() {
+        return Err(Error::Open {
+            path: path.to_owned(),
+            reason: "a directory: name a file, e.g. DIR/history.sqlite3".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A read-only connection that also works where SQLite cannot create the WAL index next to
+/// the file (a read-only directory): the file is then opened as immutable, which is right for
+/// a database nobody can write there.
+fn read_only(path: &Path) -> Result<Connection, Error> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let classify_open = |e| classify(path, e, BUSY_TIMEOUT);
+    let conn = Connection::open_with_flags(path, flags).map_err(classify_open)?;
+    let readable = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    if readable.is_ok() {
+        return Ok(conn);
+    }
+    let uri = format!(
+        "file:{}?immutable=1",
+        path.to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23")
+    );
+    Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(classify_open)
 }
 
 fn prune(tx: &rusqlite::Transaction<'_>, account: &str, keep: u32) -> rusqlite::Result<usize> {

@@ -21,7 +21,11 @@ fn run(id: i64, evidence: AccountEvidence) -> Run {
         .iter()
         .map(|c| c.info.code)
         .collect();
-    let findings = trailseal_checks::evaluate_account(&evidence, &codes);
+    run_with(id, evidence, &codes)
+}
+
+fn run_with(id: i64, evidence: AccountEvidence, codes: &[&str]) -> Run {
+    let findings = trailseal_checks::evaluate_account(&evidence, codes);
     Run {
         summary: RunSummary {
             id,
@@ -30,6 +34,9 @@ fn run(id: i64, evidence: AccountEvidence) -> Run {
             recorded_at: String::new(),
             tool_version: "0.1.0".into(),
             source: "test".into(),
+            audit_id: String::new(),
+            codes: codes.iter().map(|c| c.to_string()).collect(),
+            regions: evidence.regions.iter().map(|r| r.region.clone()).collect(),
             trails: 0,
             compliant_trails: 0,
             pass: 0,
@@ -232,4 +239,131 @@ fn a_new_failing_trail_is_a_regression() {
     assert!(d.regressions() >= 1);
     // A passing finding of the new trail is not listed (it is no change of state to act on).
     assert!(change(&d, "TS010", unencrypted).is_none_or(|f| f.kind == Kind::New));
+}
+
+/// Whether any finding change is an improvement.
+fn any_better(d: &RunDiff) -> bool {
+    d.findings.iter().any(|f| f.kind == Kind::Better)
+}
+
+#[test]
+fn fewer_checks_or_regions_are_not_verified_not_fixed() {
+    // The second run evaluates TS001 only, and the key of `healthy` is disabled meanwhile.
+    let old = example();
+    let mut new = example();
+    key(&mut new, GOOD_KEY).state = Fact::Known("Disabled".into());
+    let d = diff(&run(1, old.clone()), &run_with(2, new, &["TS001"]));
+    assert!(
+        d.scope
+            .iter()
+            .any(|s| s.starts_with("checks evaluated before and not now: TS002")),
+        "{:?}",
+        d.scope
+    );
+    assert!(d
+        .findings
+        .iter()
+        .all(|f| f.kind != Kind::Gone && f.kind != Kind::Better));
+    let ts003 = change(&d, "TS003", HEALTHY).expect("TS003 listed");
+    assert_eq!(ts003.kind, Kind::Unverified);
+    assert!(d.regressions() > 0);
+    // A Region no longer read: its coverage is not verified.
+    let mut fewer = example();
+    fewer.regions.retain(|r| r.region != "us-west-2");
+    let d = diff(&run(1, old), &run(2, fewer));
+    assert!(d
+        .scope
+        .iter()
+        .any(|s| s.contains("Regions read before and not now: us-west-2")));
+    let ts012 = d
+        .findings
+        .iter()
+        .find(|f| f.code == "TS012" && f.region == "us-west-2")
+        .expect("TS012");
+    assert_eq!(ts012.kind, Kind::Unverified);
+    assert!(d.regressions() > 0);
+}
+
+#[test]
+fn evidence_that_can_no_longer_be_read_is_worse_and_skipped_is_never_better() {
+    let disabled = "arn:aws:kms:us-east-1:111122223333:key/disabled";
+    let trail = "arn:aws:cloudtrail:us-east-1:111122223333:trail/disabled-key";
+    let old = example();
+    let mut new = example();
+    key(&mut new, disabled).state =
+        Fact::Unreadable("AccessDeniedException: kms:DescribeKey".into());
+    let d = diff(&run(1, old.clone()), &run(2, new));
+    let ts003 = change(&d, "TS003", trail).expect("TS003 changed");
+    assert_eq!(
+        (ts003.old, ts003.kind),
+        (Some(Status::Fail), Kind::Worse),
+        "{ts003:?}"
+    );
+    assert!(!any_better(&d), "{:#?}", d.findings);
+    // StopLogging: checks that need delivery become skipped: not better.
+    let mut stopped = example();
+    let t = stopped
+        .trails
+        .iter_mut()
+        .find(|t| t.arn == HEALTHY)
+        .unwrap();
+    t.status.as_mut().expect("status").is_logging = false;
+    let d = diff(&run(1, old), &run(2, stopped));
+    assert!(!any_better(&d), "{:#?}", d.findings);
+    assert!(change(&d, "TS009", HEALTHY).is_some_and(|f| f.kind == Kind::Worse));
+}
+
+#[test]
+fn deleting_a_compliant_trail_is_a_regression_even_when_coverage_holds() {
+    let old = example();
+    let mut new = example();
+    // Another multi-Region trail keeps every Region logged.
+    let other = new
+        .trails
+        .iter_mut()
+        .find(|t| t.name == "unencrypted")
+        .unwrap();
+    other.is_multi_region = Fact::Known(true);
+    let mut old_covered = old.clone();
+    old_covered.trails = new.trails.clone();
+    new.trails.retain(|t| t.arn != HEALTHY);
+    let d = diff(&run(1, old_covered), &run(2, new));
+    assert_eq!(d.compliant_trails_removed, vec![HEALTHY.to_owned()]);
+    assert!(d.regressions() >= 1);
+    assert!(trailseal_history::render::diff(&d).contains("(it was compliant: a regression)"));
+}
+
+#[test]
+fn grants_that_cannot_be_read_are_a_change_not_a_removal() {
+    let old = example();
+    let mut new = example();
+    key(&mut new, GOOD_KEY).grants =
+        Fact::Unreadable("AccessDeniedException: kms:ListGrants".into());
+    let d = diff(&run(1, old), &run(2, new));
+    let kc = d
+        .keys
+        .iter()
+        .find(|k| k.arn == GOOD_KEY)
+        .expect("key change");
+    assert!(kc.grants_removed.is_empty());
+    assert!(kc.changes.iter().any(|c| c.field == "grants"), "{kc:#?}");
+}
+
+#[test]
+fn trails_of_a_region_that_could_not_be_read_are_not_deleted() {
+    let old = example();
+    let mut new = example();
+    new.trails.retain(|t| t.home_region != "us-east-1");
+    for r in &mut new.regions {
+        if r.region == "us-east-1" {
+            r.trails_error = Some("AccessDeniedException: cloudtrail:DescribeTrails".into());
+        }
+    }
+    let d = diff(&run(1, old), &run(2, new));
+    assert!(d.trails_removed.is_empty(), "{:?}", d.trails_removed);
+    assert!(d.trails_not_read.contains(&HEALTHY.to_owned()));
+    assert!(d.compliant_trails_removed.is_empty());
+    let ts001 = change(&d, "TS001", HEALTHY).expect("TS001 listed");
+    assert_eq!(ts001.kind, Kind::Unverified);
+    assert!(d.regressions() > 0);
 }

@@ -35,13 +35,16 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
                 Some(file) => format!("evidence {}", file.display()),
                 None => "live".to_owned(),
             },
+            &codes,
         )?),
         None => None,
     };
     if args.evidence.is_none() {
         if let Some(options) = crate::org_cmd::options(&args.aws, &args.accounts)? {
-            let code = audit_accounts(&args, &options, &codes, &trusted, recorder.as_mut())?;
-            return Ok(recorder.map_or(code, |r| r.finish(code)));
+            let result = audit_accounts(&args, &options, &codes, &trusted, recorder.as_mut());
+            // What was recorded is said also when the report could not be written.
+            let code = recorder.map_or(0, |r| r.finish(0));
+            return result.map(|c| c.max(code));
         }
     }
     let (evidence, source) = match &args.evidence {

@@ -283,9 +283,10 @@ pub struct AuditArgs {
     /// data directory). `trailseal history` lists the runs, `trailseal diff` compares them.
     #[arg(long, value_name = "DB", num_args = 0..=1, default_missing_value = "")]
     pub history: Option<PathBuf>,
-    /// With --history: keep only the newest N runs of each audited account.
+    /// With --history: keep only the newest N runs of each audited account (at least 2:
+    /// `trailseal diff` compares the last two).
     #[arg(long, value_name = "N", requires = "history",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = clap::value_parser!(u32).range(2..))]
     pub keep: Option<u32>,
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -301,8 +302,8 @@ pub struct HistoryArgs {
     /// Only this account's runs.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
-    /// Delete all but the newest N runs of each account first.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Delete all but the newest N runs of each account first (at least 2).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
     pub keep: Option<u32>,
     /// text (a table) or json (`runs`).
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
@@ -318,10 +319,14 @@ pub struct DiffArgs {
     /// The history database (default: `~/.local/share/trailseal/history.sqlite3`).
     #[arg(long, value_name = "DB")]
     pub history: Option<PathBuf>,
-    /// Exit 1 when a finding got worse or a new one is not passing (a known backlog that did
-    /// not change exits 0).
+    /// Exit 1 when something got worse: a finding fails or cannot be decided any more, a new
+    /// one is not passing, one was not verified again (fewer checks or Regions read), or a
+    /// compliant trail was deleted. A known backlog that did not change exits 0.
     #[arg(long)]
     pub fail_on_regression: bool,
+    /// Exit 1 on any change at all (also a key policy edit that changes no verdict).
+    #[arg(long)]
+    pub fail_on_change: bool,
     /// text or json (`trailseal.diff/v1`).
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub format: String,

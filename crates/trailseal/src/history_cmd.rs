@@ -38,32 +38,43 @@ pub struct Recorder {
     history: History,
     keep: Option<u32>,
     source: String,
-    /// The first error: the audit goes on, and exits 2 at the end.
-    pub failure: Option<trailseal_history::Error>,
+    /// Shared by every account of this audit.
+    audit_id: String,
+    codes: Vec<&'static str>,
+    /// The accounts whose run could not be recorded, and why: the audit goes on, and exits 2
+    /// at the end.
+    pub failures: Vec<(String, trailseal_history::Error)>,
     pub recorded: Vec<i64>,
 }
 
 impl Recorder {
-    pub fn open(path: &Path, keep: Option<u32>, source: String) -> anyhow::Result<Recorder> {
+    pub fn open(
+        path: &Path,
+        keep: Option<u32>,
+        source: String,
+        codes: &[&'static str],
+    ) -> anyhow::Result<Recorder> {
         let path = resolve(Some(path))?;
         let history = History::open(&path).map_err(|e| UsageError(e.to_string()))?;
         Ok(Recorder {
             history,
             keep,
             source,
-            failure: None,
+            audit_id: format!("{}-{}", trailseal_aws::now_rfc3339(), std::process::id()),
+            codes: codes.to_vec(),
+            failures: Vec::new(),
             recorded: Vec::new(),
         })
     }
 
-    /// Records one account's run: the findings about it (its trails, its Regions).
+    /// Records one account's run: the findings about it (its Regions, and its trails, also
+    /// an organization trail of another account that its evidence holds).
     pub fn record(&mut self, account: &AccountEvidence, collected_at: &str, findings: &[Finding]) {
-        if self.failure.is_some() {
-            return;
-        }
+        let trails: std::collections::HashSet<&str> =
+            account.trails.iter().map(|t| t.arn.as_str()).collect();
         let mine: Vec<Finding> = findings
             .iter()
-            .filter(|f| f.account == account.account)
+            .filter(|f| f.account == account.account || trails.contains(f.resource.as_str()))
             .cloned()
             .collect();
         let run = NewRun {
@@ -71,37 +82,36 @@ impl Recorder {
             recorded_at: &trailseal_aws::now_rfc3339(),
             tool_version: env!("CARGO_PKG_VERSION"),
             source: &self.source,
+            audit_id: &self.audit_id,
+            codes: &self.codes,
             evidence: account,
             findings: &mine,
         };
         match self.history.record(&run, self.keep) {
             Ok(id) => self.recorded.push(id),
-            Err(e) => self.failure = Some(e),
+            Err(e) => self.failures.push((account.account.clone(), e)),
         }
     }
 
     /// Says where the runs went (stderr, so that the report on stdout stays clean); an error
     /// while recording makes the run exit 2.
     pub fn finish(self, code: u8) -> u8 {
-        match self.failure {
-            Some(e) => {
-                eprintln!("trailseal: error: the run was not recorded: {e}");
-                2
-            }
-            None => {
-                if let (Some(first), Some(last)) = (self.recorded.first(), self.recorded.last()) {
-                    let runs = if first == last {
-                        format!("run {first}")
-                    } else {
-                        format!("runs {first}-{last}")
-                    };
-                    eprintln!(
-                        "trailseal: recorded {runs} in {} (`trailseal diff` shows what changed)",
-                        self.history.path().display()
-                    );
-                }
-                code
-            }
+        if !self.recorded.is_empty() {
+            let runs: Vec<String> = self.recorded.iter().map(i64::to_string).collect();
+            eprintln!(
+                "trailseal: recorded run{} {} in {} (`trailseal diff` shows what changed)",
+                if runs.len() == 1 { "" } else { "s" },
+                runs.join(", "),
+                self.history.path().display()
+            );
+        }
+        for (account, e) in &self.failures {
+            eprintln!("trailseal: error: the run of account {account} was not recorded: {e}");
+        }
+        if self.failures.is_empty() {
+            code
+        } else {
+            2
         }
     }
 }
@@ -124,17 +134,17 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<u8> {
     let runs = history
         .list(args.account.as_deref())
         .map_err(|e| UsageError(e.to_string()))?;
-    match args.format.as_str() {
-        "json" => println!(
-            "{}",
+    let text = match args.format.as_str() {
+        "json" => {
             serde_json::to_string_pretty(&serde_json::json!({
                 "schema": "trailseal.history/v1",
                 "database": path.display().to_string(),
                 "runs": runs,
-            }))?
-        ),
-        _ => print!("{}", trailseal_history::render::runs(&runs)),
-    }
+            }))? + "\n"
+        }
+        _ => trailseal_history::render::runs(&runs),
+    };
+    crate::output::print_stdout(&text)?;
     Ok(0)
 }
 
@@ -177,32 +187,33 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<u8> {
         diffs.push(trailseal_history::diff(&old_run, &new_run));
     }
     let regressions: usize = diffs.iter().map(|d| d.regressions()).sum();
-    match args.format.as_str() {
-        "json" => println!(
-            "{}",
+    let changed = diffs.iter().any(|d| !d.is_empty());
+    let text = match args.format.as_str() {
+        "json" => {
             serde_json::to_string_pretty(&serde_json::json!({
                 "schema": "trailseal.diff/v1",
                 "database": path.display().to_string(),
                 "regressions": regressions,
+                "changed": changed,
                 "diffs": diffs,
                 "single_runs": alone,
-            }))?
-        ),
+            }))? + "\n"
+        }
         _ => {
+            let mut text = String::new();
             for d in &diffs {
-                print!("{}", trailseal_history::render::diff(d));
+                text += &trailseal_history::render::diff(d);
             }
             for r in &alone {
-                println!(
-                    "Account {}: only one run ({}, {}); nothing to compare yet",
+                text += &format!(
+                    "Account {}: only one run ({}, {}); nothing to compare yet\n",
                     r.account, r.id, r.collected_at
                 );
             }
+            text
         }
-    }
-    Ok(if args.fail_on_regression && regressions > 0 {
-        1
-    } else {
-        0
-    })
+    };
+    crate::output::print_stdout(&text)?;
+    let fail = (args.fail_on_regression && regressions > 0) || (args.fail_on_change && changed);
+    Ok(u8::from(fail))
 }

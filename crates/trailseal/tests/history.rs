@@ -160,12 +160,19 @@ fn keep_retains_the_newest_runs_of_each_account() {
         .map(|r| r["id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, vec![3, 4]);
+    audit(&example(), &db).code(1);
     trailseal()
-        .args(["history", "--keep", "1", "--history"])
+        .args(["history", "--keep", "2", "--history"])
         .arg(&db)
         .assert()
         .code(0)
         .stderr(predicate::str::contains("deleted 1 older runs"));
+    // Fewer than two runs would leave `diff` nothing to compare.
+    trailseal()
+        .args(["history", "--keep", "1", "--history"])
+        .arg(&db)
+        .assert()
+        .code(2);
     // --keep needs --history, and at least one run.
     trailseal()
         .args(["audit", "--evidence"])
@@ -277,4 +284,126 @@ fn a_database_that_cannot_be_used_stops_the_audit_with_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no run 7"));
+}
+
+#[test]
+fn an_organization_trail_in_a_member_account_is_recorded_and_diffed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite3");
+    let mut evidence: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    let mut org = evidence["accounts"][0]["trails"][0].clone();
+    let arn = "arn:aws:cloudtrail:us-east-1:999988887777:trail/org";
+    org["arn"] = arn.into();
+    org["name"] = "org".into();
+    org["account"] = "999988887777".into();
+    org["is_organization_trail"] = true.into();
+    evidence["accounts"][0]["trails"]
+        .as_array_mut()
+        .unwrap()
+        .push(org);
+    let before = dir.path().join("before.json");
+    std::fs::write(&before, evidence.to_string()).unwrap();
+    let trails = evidence["accounts"][0]["trails"].as_array_mut().unwrap();
+    let last = trails.last_mut().unwrap();
+    last["status"]["is_logging"] = false.into();
+    evidence["collected_at"] = "2026-11-25T12:00:00Z".into();
+    let after = dir.path().join("after.json");
+    std::fs::write(&after, evidence.to_string()).unwrap();
+    audit(&before, &db).code(1);
+    audit(&after, &db).code(1);
+    trailseal()
+        .args(["diff", "--fail-on-regression", "--history"])
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "TS009 {arn} pass -> fail"
+        )));
+}
+
+#[test]
+fn diff_compares_the_accounts_of_the_latest_audit_only_and_by_collection_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite3");
+    let mut other: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    other["accounts"][0]["account"] = "444455556666".into();
+    let other_path = dir.path().join("other.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    // Account 444455556666 regresses, then is no longer audited.
+    audit(&other_path, &db).code(1);
+    other["accounts"][0]["trails"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|t| t["name"] != "healthy");
+    other["collected_at"] = "2026-11-25T12:00:00Z".into();
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    audit(&other_path, &db).code(1);
+    audit(&example(), &db).code(1);
+    audit(&example(), &db).code(1);
+    trailseal()
+        .args(["diff", "--fail-on-regression", "--history"])
+        .arg(&db)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("444455556666").not());
+    // An older evidence file audited last is compared as the older run.
+    audit(&disabled_key(dir.path()), &db).code(1);
+    audit(&example(), &db).code(1);
+    trailseal()
+        .args(["diff", "6", "--history"])
+        .arg(&db)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("-> run 6 (2026-11-24T12:00:00Z)"));
+    trailseal()
+        .args(["diff", "5", "--fail-on-regression", "--history"])
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("-> run 5 (2026-11-25T12:00:00Z)"));
+}
+
+#[test]
+fn a_key_policy_edit_without_effect_fails_only_on_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite3");
+    let mut evidence: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    audit(&example(), &db).code(1);
+    for key in evidence["accounts"][0]["keys"].as_array_mut().unwrap() {
+        if key["arn"] == "arn:aws:kms:us-east-1:111122223333:key/good" {
+            let mut policy: Value = serde_json::from_str(key["policy"].as_str().unwrap()).unwrap();
+            policy["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|s| s["Sid"] != "Allow alias creation during setup");
+            key["policy"] = policy.to_string().into();
+        }
+    }
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, evidence.to_string()).unwrap();
+    audit(&edited, &db).code(1);
+    trailseal()
+        .args(["diff", "--fail-on-regression", "--history"])
+        .arg(&db)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("policy statement removed"));
+    trailseal()
+        .args(["diff", "--fail-on-change", "--history"])
+        .arg(&db)
+        .assert()
+        .code(1);
+    // An empty file is no history (and is not turned into one by a reader).
+    let empty = dir.path().join("empty.sqlite3");
+    std::fs::write(&empty, "").unwrap();
+    trailseal()
+        .args(["history", "--history"])
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("empty"));
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
 }

@@ -218,21 +218,39 @@ mod tests {
         // A medium failure is below the threshold.
         let mut f = all_pass();
         f.push(finding("TS010", Status::Fail, Severity::Medium));
-        assert_eq!(trail_verdict("arn:t", &f, Severity::High).compliance, Compliance::Compliant);
-        assert_eq!(trail_verdict("arn:t", &f, Severity::Medium).compliance, Compliance::NonCompliant);
+        assert_eq!(
+            trail_verdict("arn:t", &f, Severity::High).compliance,
+            Compliance::Compliant
+        );
+        assert_eq!(
+            trail_verdict("arn:t", &f, Severity::Medium).compliance,
+            Compliance::NonCompliant
+        );
         // Undecided is never compliant.
         let mut f = all_pass();
         f[5].status = Status::Indeterminate;
         let v = trail_verdict("arn:t", &f, Severity::High);
         assert_eq!(v.compliance, Compliance::NonCompliant);
-        assert!(v.annotation.starts_with("TS006 indeterminate: TS006 says so"), "{}", v.annotation);
+        assert!(
+            v.annotation
+                .starts_with("TS006 indeterminate: TS006 says so"),
+            "{}",
+            v.annotation
+        );
         // A check left out is not a pass.
         let f = all_pass()[..5].to_vec();
         let v = trail_verdict("arn:t", &f, Severity::High);
         assert_eq!(v.compliance, Compliance::NonCompliant);
-        assert!(v.annotation.contains("not evaluated: TS006"), "{}", v.annotation);
+        assert!(
+            v.annotation.contains("not evaluated: TS006"),
+            "{}",
+            v.annotation
+        );
         // Another trail's findings say nothing about this one.
-        assert_eq!(trail_verdict("arn:other", &all_pass(), Severity::High).compliance, Compliance::NonCompliant);
+        assert_eq!(
+            trail_verdict("arn:other", &all_pass(), Severity::High).compliance,
+            Compliance::NonCompliant
+        );
     }
 
     #[test]

@@ -12,12 +12,8 @@ use serde_json::Value;
 
 /// The CloudTrail management events that can break the control, by service: the EventBridge
 /// rule of `trailseal monitor --emit` matches exactly these.
-pub const CLOUDTRAIL_EVENTS: &[&str] = &[
-    "CreateTrail",
-    "UpdateTrail",
-    "DeleteTrail",
-    "StopLogging",
-];
+pub const CLOUDTRAIL_EVENTS: &[&str] =
+    &["CreateTrail", "UpdateTrail", "DeleteTrail", "StopLogging"];
 pub const KMS_EVENTS: &[&str] = &[
     "PutKeyPolicy",
     "DisableKey",
@@ -146,7 +142,11 @@ fn parse_config(event: &Value) -> Result<Trigger, EventError> {
         Some(Value::String(s)) => serde_json::from_str(s)
             .map_err(|e| EventError(format!("{what}: invokingEvent is not JSON: {e}")))?,
         Some(v @ Value::Object(_)) => v.clone(),
-        _ => return Err(EventError(format!("{what}: invokingEvent is not a JSON string"))),
+        _ => {
+            return Err(EventError(format!(
+                "{what}: invokingEvent is not a JSON string"
+            )))
+        }
     };
     let result_token = required(event, "resultToken", what)?.to_owned();
     let event_account = text(event, "accountId");
@@ -166,7 +166,9 @@ fn parse_config(event: &Value) -> Result<Trigger, EventError> {
                 .get("configurationItem")
                 .or_else(|| invoking.get("configurationItemSummary"))
                 .ok_or_else(|| {
-                    EventError(format!("{what}: {message_type} without a configuration item"))
+                    EventError(format!(
+                        "{what}: {message_type} without a configuration item"
+                    ))
                 })?;
             let item_what = "the configuration item";
             let status = text(item, "configurationItemStatus").unwrap_or("OK");

@@ -63,7 +63,9 @@ impl Settings {
             })?),
             None => None,
         };
-        let trusted = var("TRAILSEAL_TRUSTED_ACCOUNTS").map(list).unwrap_or_default();
+        let trusted = var("TRAILSEAL_TRUSTED_ACCOUNTS")
+            .map(list)
+            .unwrap_or_default();
         if let Some(bad) = trusted
             .iter()
             .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
@@ -259,7 +261,15 @@ pub async fn handle(
             });
         }
         Trigger::ConfigScheduled { notified_at, .. } => {
-            scheduled(config, settings, &evidence, &findings, notified_at, &mut outcome).await;
+            scheduled(
+                config,
+                settings,
+                &evidence,
+                &findings,
+                notified_at,
+                &mut outcome,
+            )
+            .await;
         }
         Trigger::ApiCall(call) => {
             let affected = decide::affected_trails(call, &evidence);
@@ -285,8 +295,11 @@ pub async fn handle(
                 });
             }
             let uncovered = decide::uncovered_regions(&evidence.account, &findings);
-            if !broken.is_empty() || (call.event_source == "cloudtrail.amazonaws.com" && !uncovered.is_empty()) {
-                outcome.notification = Some(notification(call, &evidence.account, &broken, &uncovered));
+            if !broken.is_empty()
+                || (call.event_source == "cloudtrail.amazonaws.com" && !uncovered.is_empty())
+            {
+                outcome.notification =
+                    Some(notification(call, &evidence.account, &broken, &uncovered));
             }
         }
     }
@@ -501,12 +514,14 @@ async fn scheduled(
 }
 
 fn config_endpoint(config: &SdkConfig, region: &str) -> String {
-    endpoint_url(config, "Config Service").unwrap_or_else(|| {
-        format!("https://config.{region}.{}", partition_suffixes(region).0)
-    })
+    endpoint_url(config, "Config Service")
+        .unwrap_or_else(|| format!("https://config.{region}.{}", partition_suffixes(region).0))
 }
 
-async fn discovered_trails(config: &SdkConfig, settings: &Settings) -> Result<Vec<Discovered>, String> {
+async fn discovered_trails(
+    config: &SdkConfig,
+    settings: &Settings,
+) -> Result<Vec<Discovered>, String> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..1000 {
@@ -528,7 +543,9 @@ async fn discovered_trails(config: &SdkConfig, settings: &Settings) -> Result<Ve
             path: "/",
             body: body.to_string(),
         }
-        .send(config, |r| parse_json::<DiscoveredPage>(r, "ListDiscoveredResources"))
+        .send(config, |r| {
+            parse_json::<DiscoveredPage>(r, "ListDiscoveredResources")
+        })
         .await
         .map_err(|e| describe("config:ListDiscoveredResources", &e))?;
         out.extend(page.resources);
@@ -550,11 +567,15 @@ struct PutAnswer {
 }
 
 /// Sends the evaluations of a Config invocation (with its result token).
-async fn send_evaluations(config: &SdkConfig, settings: &Settings, trigger: &Trigger, outcome: &mut Outcome) {
+async fn send_evaluations(
+    config: &SdkConfig,
+    settings: &Settings,
+    trigger: &Trigger,
+    outcome: &mut Outcome,
+) {
     let token = match trigger {
-        Trigger::ConfigChange { result_token, .. } | Trigger::ConfigScheduled { result_token, .. } => {
-            result_token
-        }
+        Trigger::ConfigChange { result_token, .. }
+        | Trigger::ConfigScheduled { result_token, .. } => result_token,
         Trigger::ApiCall(_) => return,
     };
     if outcome.evaluations.is_empty() {
@@ -616,7 +637,11 @@ async fn publish(config: &SdkConfig, settings: &Settings, outcome: &mut Outcome)
         return;
     };
     // The topic's Region is in its ARN.
-    let region = topic.split(':').nth(3).unwrap_or(&settings.region).to_owned();
+    let region = topic
+        .split(':')
+        .nth(3)
+        .unwrap_or(&settings.region)
+        .to_owned();
     let endpoint = endpoint_url(config, "SNS")
         .unwrap_or_else(|| format!("https://sns.{region}.{}", partition_suffixes(&region).0));
     let body = format!(
@@ -640,9 +665,11 @@ async fn publish(config: &SdkConfig, settings: &Settings, outcome: &mut Outcome)
             Ok(())
         } else {
             let body = crate::signed::body_text(r);
-            Err(aws_smithy_runtime_api::client::orchestrator::OrchestratorError::operation(
-                crate::signed::ApiError::new(parse_query_error(body, r.status().as_u16())),
-            ))
+            Err(
+                aws_smithy_runtime_api::client::orchestrator::OrchestratorError::operation(
+                    crate::signed::ApiError::new(parse_query_error(body, r.status().as_u16())),
+                ),
+            )
         }
     })
     .await;

@@ -26,7 +26,10 @@ pub async fn run(
         let line = serde_json::to_string(&outcome).unwrap_or_default();
         println!("{line}");
         let delivery_failed = outcome.error.is_some()
-            && (outcome.evaluations.iter().any(|_| !outcome.evaluations_sent)
+            && (outcome
+                .evaluations
+                .iter()
+                .any(|_| !outcome.evaluations_sent)
                 || (outcome.notification.is_some() && !outcome.notified));
         if delivery_failed {
             return Err(outcome.error.unwrap_or_default().into());
