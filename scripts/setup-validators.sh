@@ -7,6 +7,7 @@
 #   xmlschema         XSD validation; junit-10.xsd (Jenkins/Surefire JUnit schema, MIT) is taken
 #                     from pytest's source distribution on PyPI
 #   pre-commit        `pre-commit try-repo` of the repository's hook
+#   cfn-lint          AWS's CloudFormation linter, on the stack `trailseal monitor --emit` writes
 #   playwright-core   (npm) drives Debian's chromium to check the HTML report in a browser
 # With CI=true as root, chromium is installed from Debian's packages when it is missing.
 set -euo pipefail
@@ -18,7 +19,7 @@ if ! command -v chromium >/dev/null 2>&1 && [[ "${CI:-}" == "true" && "$(id -u)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
 fi
 python="${PYTHON:-python3}"
-pins="ocsf-json-schema==1.2.0 jsonschema==4.26.0 xmlschema==4.3.2 botocore==1.44.8 pre-commit==4.7.0"
+pins="ocsf-json-schema==1.2.0 jsonschema==4.26.0 xmlschema==4.3.2 botocore==1.44.8 pre-commit==4.7.0 cfn-lint==1.58.0"
 pytest_sdist="pytest==8.3.5"
 marker="$venv/.trailseal-pins"
 if [[ ! -f "$marker" ]] || [[ "$(cat "$marker")" != "$pins $pytest_sdist $playwright" ]] || [[ ! -f "$venv/junit-10.xsd" ]]; then

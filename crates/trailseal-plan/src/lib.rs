@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 mod assemble;
 pub mod cloudformation;
 mod described;
+pub mod monitor_stack;
 mod planner;
 pub mod proof;
 mod readers;

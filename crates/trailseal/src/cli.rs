@@ -52,6 +52,12 @@ pub enum Command {
     /// key policy statements with their effect on TS006-TS008. `--fail-on-regression` exits 1
     /// only when something got worse.
     Diff(DiffArgs),
+    /// Keep it true inside AWS: `--emit cloudformation|terraform` writes the stack that
+    /// re-checks the control on every change (trailseal as a Lambda function, an AWS Config
+    /// custom rule on every trail, an EventBridge rule on the CloudTrail and KMS calls that can
+    /// break it, an SNS topic for regressions); `--event FILE` runs the function's handler once,
+    /// here, on a Config or EventBridge event.
+    Monitor(MonitorArgs),
     /// Combine audit reports (trailseal.audit/v1 JSON or JSON Lines, e.g. one per --shard)
     /// into one report, with the exit code of the whole.
     Merge(MergeArgs),
@@ -292,6 +298,36 @@ pub struct AuditArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// What `monitor --emit` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StackFormat {
+    /// A CloudFormation template (YAML).
+    Cloudformation,
+    /// A Terraform configuration (HCL).
+    Terraform,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["emit", "event"])))]
+pub struct MonitorArgs {
+    /// Write the monitoring stack in this language.
+    #[arg(long, value_name = "FORMAT")]
+    pub emit: Option<StackFormat>,
+    /// Run the function's handler once on this event (an AWS Config rule invocation or an
+    /// EventBridge event, JSON), with the credentials and Regions of this command; the
+    /// function's settings come from the same environment variables (TRAILSEAL_SNS_TOPIC_ARN,
+    /// TRAILSEAL_TRUSTED_ACCOUNTS, TRAILSEAL_FAIL_ON, TRAILSEAL_CONFIG_TEST_MODE). Prints the
+    /// outcome (JSON); exit 1 when a trail is not compliant, 2 when the event could not be
+    /// handled.
+    #[arg(long, value_name = "FILE", conflicts_with = "emit")]
+    pub event: Option<PathBuf>,
+    /// Write the stack to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", requires = "emit")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ mod explain_cmd;
 mod fix_cmd;
 mod history_cmd;
 mod merge_cmd;
+mod monitor_cmd;
 mod org_cmd;
 mod output;
 mod policy_cmd;
@@ -43,6 +44,10 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
+    // In AWS Lambda (provided.al2023) the binary is the function's `bootstrap`.
+    if let Some(code) = monitor_cmd::lambda_bootstrap() {
+        return code;
+    }
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Policy(p) => policy_cmd::run(p),
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         cli::Command::Merge(m) => merge_cmd::run(m),
         cli::Command::History(h) => history_cmd::history(h),
         cli::Command::Diff(d) => history_cmd::diff(d),
+        cli::Command::Monitor(m) => monitor_cmd::run(m),
         cli::Command::Readers(r) => readers_cmd::run(r),
         cli::Command::Completions(c) => completions_cmd::completions(c),
         cli::Command::Man(m) => completions_cmd::man(m),

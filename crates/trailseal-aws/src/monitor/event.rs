@@ -164,7 +164,9 @@ fn parse_config(event: &Value) -> Result<Trigger, EventError> {
         "ConfigurationItemChangeNotification" | "OversizedConfigurationItemChangeNotification" => {
             let item = invoking
                 .get("configurationItem")
+                .filter(|v| v.is_object())
                 .or_else(|| invoking.get("configurationItemSummary"))
+                .filter(|v| v.is_object())
                 .ok_or_else(|| {
                     EventError(format!(
                         "{what}: {message_type} without a configuration item"
@@ -251,4 +253,171 @@ fn parse_api_call(event: &Value) -> Result<Trigger, EventError> {
         account,
         region,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// "Example Events for AWS Config Rules" (AWS Config Developer Guide): a configuration
+    /// item change notification; invokingEvent is a string of JSON.
+    #[test]
+    fn reads_a_configuration_change_invocation() {
+        let invoking = json!({
+            "configurationItem": {
+                "configurationItemCaptureTime": "2016-02-17T01:36:34.043Z",
+                "awsAccountId": "123456789012",
+                "configurationItemStatus": "OK",
+                "resourceId": "main",
+                "resourceName": "main",
+                "ARN": "arn:aws:cloudtrail:us-east-2:123456789012:trail/main",
+                "awsRegion": "us-east-2",
+                "resourceType": "AWS::CloudTrail::Trail"
+            },
+            "notificationCreationTime": "2016-02-17T01:36:34.043Z",
+            "messageType": "ConfigurationItemChangeNotification",
+            "recordVersion": "1.2"
+        });
+        let event = json!({
+            "invokingEvent": invoking.to_string(),
+            "ruleParameters": "{}",
+            "resultToken": "myResultToken",
+            "eventLeftScope": false,
+            "configRuleName": "change-triggered-config-rule",
+            "accountId": "123456789012",
+            "version": "1.0"
+        });
+        let Trigger::ConfigChange {
+            result_token,
+            resource_id,
+            arn,
+            region,
+            deleted,
+            captured_at,
+            ..
+        } = parse(&event).unwrap()
+        else {
+            panic!("not a change");
+        };
+        assert_eq!(result_token, "myResultToken");
+        assert_eq!(resource_id, "main");
+        assert_eq!(
+            arn.as_deref(),
+            Some("arn:aws:cloudtrail:us-east-2:123456789012:trail/main")
+        );
+        assert_eq!(region, "us-east-2");
+        assert!(!deleted);
+        assert_eq!(captured_at, "2016-02-17T01:36:34.043Z");
+        // The oversized form carries a summary instead of the item.
+        let mut oversized = invoking.clone();
+        oversized["messageType"] = "OversizedConfigurationItemChangeNotification".into();
+        oversized["configurationItemSummary"] = oversized["configurationItem"].take();
+        oversized["configurationItemSummary"]["configurationItemStatus"] = "ResourceDeleted".into();
+        let mut e = event.clone();
+        e["invokingEvent"] = oversized.to_string().into();
+        assert!(matches!(
+            parse(&e),
+            Ok(Trigger::ConfigChange { deleted: true, .. })
+        ));
+        // No result token: PutEvaluations could not answer it.
+        let mut e = event;
+        e.as_object_mut().unwrap().remove("resultToken");
+        assert!(parse(&e).unwrap_err().0.contains("resultToken"));
+    }
+
+    #[test]
+    fn reads_a_scheduled_invocation() {
+        let event = json!({
+            "invokingEvent": json!({
+                "awsAccountId": "123456789012",
+                "notificationCreationTime": "2016-07-13T21:50:00.373Z",
+                "messageType": "ScheduledNotification",
+                "recordVersion": "1.0"
+            }).to_string(),
+            "ruleParameters": "{}",
+            "resultToken": "t",
+            "accountId": "123456789012"
+        });
+        assert_eq!(
+            parse(&event).unwrap(),
+            Trigger::ConfigScheduled {
+                result_token: "t".into(),
+                account: "123456789012".into(),
+                notified_at: "2016-07-13T21:50:00.373Z".into()
+            }
+        );
+    }
+
+    /// EventBridge "AWS API Call via CloudTrail" events (their `detail` is the CloudTrail
+    /// record): the trail or key each call names, the alias of alias calls, failed calls.
+    #[test]
+    fn reads_the_api_calls_that_can_break_the_control() {
+        let event = |source: &str, name: &str, params: Value| {
+            json!({
+                "version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail",
+                "source": source, "account": "123456789012", "time": "2026-11-30T10:00:00Z",
+                "region": "eu-west-1", "resources": [],
+                "detail": {
+                    "eventSource": format!("{}.amazonaws.com", source.trim_start_matches("aws.")),
+                    "eventName": name, "awsRegion": "eu-west-1",
+                    "eventTime": "2026-11-30T09:59:58Z",
+                    "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/Ops/alice"},
+                    "requestParameters": params
+                }
+            })
+        };
+        let call = |e: Value| match parse(&e).unwrap() {
+            Trigger::ApiCall(c) => c,
+            other => panic!("{other:?}"),
+        };
+        let c = call(event(
+            "aws.cloudtrail",
+            "StopLogging",
+            json!({"name": "main"}),
+        ));
+        assert_eq!(
+            (c.trail.as_deref(), c.region.as_str()),
+            (Some("main"), "eu-west-1")
+        );
+        assert_eq!(
+            c.caller.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/Ops/alice")
+        );
+        let c = call(event(
+            "aws.kms",
+            "ScheduleKeyDeletion",
+            json!({"keyId": "1234abcd", "pendingWindowInDays": 7}),
+        ));
+        assert_eq!(c.key.as_deref(), Some("1234abcd"));
+        let c = call(event(
+            "aws.kms",
+            "UpdateAlias",
+            json!({"aliasName": "alias/logs", "targetKeyId": "5678"}),
+        ));
+        assert_eq!(
+            (c.alias.as_deref(), c.key.as_deref()),
+            (Some("alias/logs"), Some("5678"))
+        );
+        let mut failed = event("aws.kms", "DisableKey", json!({"keyId": "1234abcd"}));
+        failed["detail"]["errorCode"] = "AccessDenied".into();
+        assert_eq!(call(failed).error_code.as_deref(), Some("AccessDenied"));
+        // Calls outside the rule's list, and other detail types, are refused by name.
+        assert!(parse(&event("aws.kms", "Decrypt", json!({}))).is_err());
+        let mut other = event("aws.kms", "DisableKey", json!({}));
+        other["detail-type"] = "AWS Service Event via CloudTrail".into();
+        assert!(parse(&other).is_err());
+        for name in CLOUDTRAIL_EVENTS {
+            assert!(
+                parse(&event("aws.cloudtrail", name, json!({"name": "t"}))).is_ok(),
+                "{name}"
+            );
+        }
+        for name in KMS_EVENTS {
+            assert!(
+                parse(&event("aws.kms", name, json!({"keyId": "k"}))).is_ok(),
+                "{name}"
+            );
+        }
+    }
 }

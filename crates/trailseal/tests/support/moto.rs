@@ -114,6 +114,11 @@ impl Moto {
     /// Runs a Python snippet against the emulator; it may call `client(service, region)` for
     /// a boto3 client.
     pub fn python(&self, code: &str) {
+        self.python_output(code);
+    }
+
+    /// [`Moto::python`], returning what the snippet printed.
+    pub fn python_output(&self, code: &str) -> String {
         let prelude = format!(
             "import boto3, json\n\
              from botocore.config import Config\n\
@@ -133,6 +138,7 @@ impl Moto {
             "python failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// The requests recorded since the last `start_recording`.

@@ -1,0 +1,132 @@
+//! `trailseal monitor`: the stack that keeps the control true (`--emit`), the handler run once
+//! locally (`--event`), and the Lambda `bootstrap` entry point.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use trailseal_aws::monitor::{self, event, Settings};
+use trailseal_model::{AccountEvidence, Finding};
+use trailseal_plan::monitor_stack::Stack;
+
+use crate::cli::{MonitorArgs, StackFormat};
+use crate::UsageError;
+
+/// The stack's contents: the audit's read-only actions, the events that can break the control.
+pub fn stack() -> Stack<'static> {
+    Stack {
+        read_actions: trailseal_aws::READ_ONLY_ACTIONS,
+        cloudtrail_events: event::CLOUDTRAIL_EVENTS,
+        kms_events: event::KMS_EVENTS,
+    }
+}
+
+fn evaluate_all(evidence: &AccountEvidence) -> Vec<Finding> {
+    let codes: Vec<&str> = trailseal_checks::registry()
+        .iter()
+        .map(|c| c.info.code)
+        .collect();
+    trailseal_checks::evaluate_account(evidence, &codes)
+}
+
+pub fn run(args: MonitorArgs) -> anyhow::Result<u8> {
+    if let Some(format) = args.emit {
+        let text = match format {
+            StackFormat::Cloudformation => stack().cloudformation(),
+            StackFormat::Terraform => stack().terraform(),
+        };
+        match &args.output {
+            Some(path) => {
+                crate::output::refuse_overwriting_other_files(path)?;
+                std::fs::write(path, text)
+                    .with_context(|| format!("cannot write the stack to {}", path.display()))?;
+            }
+            None => crate::output::print_stdout(&text)?,
+        }
+        return Ok(0);
+    }
+    let Some(path) = &args.event else {
+        return Err(UsageError("give --emit FORMAT or --event FILE".into()).into());
+    };
+    let text = crate::output::read_input(path)?;
+    let event: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        UsageError(format!(
+            "{} is not JSON: {e}; expected an AWS Config rule invocation or an EventBridge event",
+            path.display()
+        ))
+    })?;
+    let mut settings = Settings::from_env().map_err(UsageError)?;
+    let options = crate::org_cmd::collect_options(&args.aws)?;
+    if options.regions.is_some() {
+        settings.regions = options.regions;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(async {
+        let config = trailseal_aws::load_config_with(
+            args.aws.profile.as_deref(),
+            &crate::org_cmd::timeouts(&args.aws),
+        )
+        .await?;
+        if let Some(region) = config.region() {
+            settings.region = region.as_ref().to_owned();
+        }
+        Ok::<_, trailseal_aws::CollectError>(
+            monitor::handle(&config, &settings, &event, &evaluate_all).await,
+        )
+    });
+    let outcome = outcome.map_err(|e| crate::org_cmd::usage_error(e, args.aws.verbose))?;
+    crate::output::print_stdout(&(serde_json::to_string_pretty(&outcome)? + "\n"))?;
+    if let Some(error) = &outcome.error {
+        eprintln!("trailseal: error: {error}");
+        return Ok(2);
+    }
+    let broken = outcome.notification.is_some()
+        || outcome
+            .trails
+            .iter()
+            .any(|t| t.compliance == monitor::decide::Compliance::NonCompliant);
+    Ok(u8::from(broken))
+}
+
+/// When the process is a Lambda function's `bootstrap` (`AWS_LAMBDA_RUNTIME_API` set, invoked
+/// as `bootstrap`), serves invocations and never returns to the command line.
+pub fn lambda_bootstrap() -> Option<ExitCode> {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API")?;
+    let program = std::env::args_os().next()?;
+    let name = std::path::Path::new(&program).file_name()?;
+    if name != "bootstrap" {
+        return None;
+    }
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("trailseal: error: {e}");
+            return Some(ExitCode::from(2));
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("trailseal: error: cannot start the async runtime: {e}");
+            return Some(ExitCode::from(2));
+        }
+    };
+    let result = runtime.block_on(async {
+        let config = trailseal_aws::load_config(None)
+            .await
+            .map_err(|e| e.to_string())?;
+        monitor::runtime::run(config, settings, &evaluate_all).await
+    });
+    match result {
+        Ok(()) => Some(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("trailseal: error: the Lambda runtime stopped: {e}");
+            Some(ExitCode::from(2))
+        }
+    }
+}
