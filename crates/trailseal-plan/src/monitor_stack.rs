@@ -5,10 +5,13 @@
 //! regressions. Both renderings come from one [`Stack`], so they hold the same resources and
 //! the same permissions (a test compares them).
 //!
-//! The function's role: the read-only actions of `trailseal audit` (README, "Permissions"),
-//! plus `config:PutEvaluations` and `config:ListDiscoveredResources` (which trails Config
-//! records, for the periodic evaluation; neither takes a resource ARN), `sns:Publish` on the
-//! topic only, and writing its own log group.
+//! The function's role: the read-only actions of `trailseal audit` (README, "Permissions";
+//! `s3:GetObject`, used for the metadata of delivered log files, only on `*/AWSLogs/*`), plus
+//! `config:PutEvaluations` and `config:ListDiscoveredResources` (which trails Config records,
+//! for the periodic evaluation; neither takes a resource ARN), `config:StartConfigRulesEvaluation`
+//! on its own rule (re-evaluate at once after a key or bucket change), `sns:Publish` on the topic
+//! only, and writing its own log group. An invocation that still fails after Lambda's two
+//! retries goes to the topic (an on-failure destination), so nothing is dropped silently.
 
 use std::fmt::Write;
 
@@ -20,13 +23,22 @@ pub struct Stack<'a> {
     pub cloudtrail_events: &'a [&'a str],
     /// KMS API calls the EventBridge rule matches.
     pub kms_events: &'a [&'a str],
+    /// S3 API calls the EventBridge rule matches.
+    pub s3_events: &'a [&'a str],
 }
+
+/// Read only on the log files' paths, not on `*` (the collector reads delivered log files'
+/// metadata; CloudTrail writes every file under `AWSLogs/`).
+const LOG_OBJECT_ACTION: &str = "s3:GetObject";
 
 /// Fixed names: one monitor per account and Region.
 pub const FUNCTION_NAME: &str = "trailseal-monitor";
 pub const RULE_NAME: &str = "trailseal-cloudtrail-encryption";
 pub const EVENT_RULE_NAME: &str = "trailseal-control-changes";
 pub const TOPIC_NAME: &str = "trailseal-monitor";
+
+/// Re-evaluating the rule after a key or bucket change (on the stack's rule only).
+const START_ACTION: &str = "config:StartConfigRulesEvaluation";
 
 /// The actions the function reports with (besides reading).
 pub const REPORT_ACTIONS: &[&str] = &["config:PutEvaluations", "config:ListDiscoveredResources"];
@@ -55,6 +67,7 @@ impl Stack<'_> {
             .iter()
             .chain(REPORT_ACTIONS)
             .copied()
+            .filter(|a| *a != LOG_OBJECT_ACTION)
             .collect();
         all.sort_unstable();
         all.dedup();
@@ -67,11 +80,12 @@ impl Stack<'_> {
                 .cloudtrail_events
                 .iter()
                 .chain(self.kms_events)
+                .chain(self.s3_events)
                 .copied()
                 .collect::<Vec<_>>(),
         );
         format!(
-            "{{\n{indent}  \"source\": [\"aws.cloudtrail\", \"aws.kms\"],\n{indent}  \"detail-type\": [\"AWS API Call via CloudTrail\"],\n{indent}  \"detail\": {{\n{indent}    \"eventSource\": [\"cloudtrail.amazonaws.com\", \"kms.amazonaws.com\"],\n{indent}    \"eventName\": [{}]\n{indent}  }}\n{indent}}}",
+            "{{\n{indent}  \"source\": [\"aws.cloudtrail\", \"aws.kms\", \"aws.s3\"],\n{indent}  \"detail-type\": [\"AWS API Call via CloudTrail\"],\n{indent}  \"detail\": {{\n{indent}    \"eventSource\": [\"cloudtrail.amazonaws.com\", \"kms.amazonaws.com\", \"s3.amazonaws.com\"],\n{indent}    \"eventName\": [{}]\n{indent}  }}\n{indent}}}",
             names.join(", ")
         )
     }
@@ -102,7 +116,8 @@ impl Stack<'_> {
   TrustedAccounts:
     Type: String
     Default: ""
-    Description: Accounts meant to read the logs besides their own (TS015), comma-separated.
+    AllowedPattern: "^([0-9]{{12}}(,[0-9]{{12}})*)?$"
+    Description: Accounts meant to read the logs besides their own (TS015), comma-separated 12-digit ids.
   FailOn:
     Type: String
     Default: high
@@ -134,8 +149,10 @@ Resources:
       Endpoint: !Ref NotificationEmail
   LogGroup:
     Type: AWS::Logs::LogGroup
-    DeletionPolicy: Retain
-    UpdateReplacePolicy: Retain
+    # Deleted with the stack, as `terraform destroy` does: a retained group of this fixed
+    # name would make the next deployment fail ("already exists").
+    DeletionPolicy: Delete
+    UpdateReplacePolicy: Delete
     Properties:
       LogGroupName: /aws/lambda/{FUNCTION_NAME}
       RetentionInDays: 365
@@ -163,6 +180,10 @@ Resources:
                 Action:
 {actions}
                 Resource: "*"
+              - Sid: ReadLogFileMetadata
+                Effect: Allow
+                Action: {LOG_OBJECT_ACTION}
+                Resource: !Sub "arn:${{AWS::Partition}}:s3:::*/AWSLogs/*"
               - Sid: NotifyRegressions
                 Effect: Allow
                 Action: sns:Publish
@@ -188,13 +209,34 @@ Resources:
       Role: !GetAtt Role.Arn
       MemorySize: 512
       Timeout: 300
-      ReservedConcurrentExecutions: 5
       Environment:
         Variables:
           TRAILSEAL_SNS_TOPIC_ARN: !Ref Topic
+          TRAILSEAL_CONFIG_RULE_NAME: {RULE_NAME}
           TRAILSEAL_REGIONS: !Ref Regions
           TRAILSEAL_TRUSTED_ACCOUNTS: !Ref TrustedAccounts
           TRAILSEAL_FAIL_ON: !Ref FailOn
+  FailedInvocations:
+    Type: AWS::Lambda::EventInvokeConfig
+    Properties:
+      FunctionName: !Ref Function
+      Qualifier: $LATEST
+      MaximumRetryAttempts: 2
+      DestinationConfig:
+        OnFailure:
+          Destination: !Ref Topic
+  ReEvaluatePolicy:
+    Type: AWS::IAM::RolePolicy
+    Properties:
+      RoleName: !Ref Role
+      PolicyName: trailseal-re-evaluate
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: ReEvaluateOwnRule
+            Effect: Allow
+            Action: {START_ACTION}
+            Resource: !GetAtt ConfigRule.Arn
   ConfigPermission:
     Type: AWS::Lambda::Permission
     Properties:
@@ -288,6 +330,10 @@ variable "architecture" {{
   description = "The architecture the zip was built for: x86_64 or arm64."
   type        = string
   default     = "x86_64"
+  validation {{
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "x86_64 or arm64."
+  }}
 }}
 
 variable "regions" {{
@@ -297,21 +343,33 @@ variable "regions" {{
 }}
 
 variable "trusted_accounts" {{
-  description = "Accounts meant to read the logs besides their own (TS015), comma-separated."
+  description = "Accounts meant to read the logs besides their own (TS015), comma-separated 12-digit ids."
   type        = string
   default     = ""
+  validation {{
+    condition     = can(regex("^([0-9]{{12}}(,[0-9]{{12}})*)?$", var.trusted_accounts))
+    error_message = "Comma-separated 12-digit account ids, or empty."
+  }}
 }}
 
 variable "fail_on" {{
   description = "The lowest severity of a failing check that makes a trail NON_COMPLIANT."
   type        = string
   default     = "high"
+  validation {{
+    condition     = contains(["info", "low", "medium", "high", "critical"], var.fail_on)
+    error_message = "One of info, low, medium, high, critical."
+  }}
 }}
 
 variable "evaluation_frequency" {{
-  description = "How often AWS Config re-evaluates every trail besides on each change: {frequencies}."
+  description = "How often AWS Config re-evaluates every trail besides on each change."
   type        = string
   default     = "TwentyFour_Hours"
+  validation {{
+    condition     = contains([{frequencies_quoted}], var.evaluation_frequency)
+    error_message = "One of {frequencies}."
+  }}
 }}
 
 variable "notification_email" {{
@@ -321,6 +379,8 @@ variable "notification_email" {{
 }}
 
 data "aws_caller_identity" "current" {{}}
+
+data "aws_partition" "current" {{}}
 
 resource "aws_sns_topic" "topic" {{
   name              = "{TOPIC_NAME}"
@@ -368,6 +428,12 @@ resource "aws_iam_role_policy" "read_and_report" {{
         Resource = "*"
       }},
       {{
+        Sid      = "ReadLogFileMetadata"
+        Effect   = "Allow"
+        Action   = "{LOG_OBJECT_ACTION}"
+        Resource = "arn:${{data.aws_partition.current.partition}}:s3:::*/AWSLogs/*"
+      }},
+      {{
         Sid      = "NotifyRegressions"
         Effect   = "Allow"
         Action   = "sns:Publish"
@@ -394,16 +460,41 @@ resource "aws_lambda_function" "function" {{
   role                           = aws_iam_role.role.arn
   memory_size                    = 512
   timeout                        = 300
-  reserved_concurrent_executions = 5
   environment {{
     variables = {{
       TRAILSEAL_SNS_TOPIC_ARN    = aws_sns_topic.topic.arn
+      TRAILSEAL_CONFIG_RULE_NAME = "{RULE_NAME}"
       TRAILSEAL_REGIONS          = var.regions
       TRAILSEAL_TRUSTED_ACCOUNTS = var.trusted_accounts
       TRAILSEAL_FAIL_ON          = var.fail_on
     }}
   }}
   depends_on = [aws_cloudwatch_log_group.log_group, aws_iam_role_policy.read_and_report]
+}}
+
+resource "aws_lambda_function_event_invoke_config" "failed_invocations" {{
+  function_name          = aws_lambda_function.function.function_name
+  qualifier              = "$LATEST"
+  maximum_retry_attempts = 2
+  destination_config {{
+    on_failure {{
+      destination = aws_sns_topic.topic.arn
+    }}
+  }}
+}}
+
+resource "aws_iam_role_policy" "re_evaluate" {{
+  name = "trailseal-re-evaluate"
+  role = aws_iam_role.role.id
+  policy = jsonencode({{
+    Version = "2012-10-17"
+    Statement = [{{
+      Sid      = "ReEvaluateOwnRule"
+      Effect   = "Allow"
+      Action   = "{START_ACTION}"
+      Resource = aws_config_config_rule.rule.arn
+    }}]
+  }})
 }}
 
 resource "aws_lambda_permission" "config" {{
@@ -477,6 +568,7 @@ output "config_rule_name" {{
 }}
 "#,
             frequencies = FREQUENCIES.join(", "),
+            frequencies_quoted = quoted(FREQUENCIES).join(", "),
             pattern = self.event_pattern_json("    "),
         )
     }

@@ -17,6 +17,7 @@ pub fn stack() -> Stack<'static> {
         read_actions: trailseal_aws::READ_ONLY_ACTIONS,
         cloudtrail_events: event::CLOUDTRAIL_EVENTS,
         kms_events: event::KMS_EVENTS,
+        s3_events: event::S3_EVENTS,
     }
 }
 
@@ -99,13 +100,26 @@ pub fn lambda_bootstrap() -> Option<ExitCode> {
     if name != "bootstrap" {
         return None;
     }
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("trailseal: error: {e}");
+    // Lambda sets these; the runtime client cannot start without them.
+    for var in [
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+    ] {
+        if std::env::var_os(var).is_none() {
+            eprintln!(
+                "trailseal: error: {var} is not set: run as the bootstrap of a Lambda function"
+            );
             return Some(ExitCode::from(2));
         }
-    };
+    }
+    // Wrong settings do not stop the function: each invocation is answered "cannot be
+    // decided" with the reason (a function that fails every event would be retried and
+    // dropped, and Config would hear nothing).
+    let settings = Settings::from_env_or_misconfigured();
+    if let Some(why) = &settings.misconfigured {
+        eprintln!("trailseal: error: the function is misconfigured: {why}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -136,6 +136,9 @@ fn handle(server: &Moto, dir: &Path, event: &Value, topic: &str) -> (i32, Value)
         .args(["monitor", "--regions", "us-east-1", "--event"])
         .arg(&file)
         .env("TRAILSEAL_CONFIG_TEST_MODE", "true")
+        // moto delivers no log files (TS016) and its trails have no readers (TS015): at the
+        // default `high` every trail here would be NON_COMPLIANT. TS001-TS006 count at any
+        // threshold (tested below).
         .env("TRAILSEAL_FAIL_ON", "critical")
         .env("TRAILSEAL_SNS_TOPIC_ARN", topic)
         .output()
@@ -293,7 +296,9 @@ fn config_and_eventbridge_events_re_evaluate_and_notify_on_a_regression() {
     );
     assert!(got[0].1.contains("us-east-1"), "{got:?}");
 
-    // Config's notice that the trail was deleted: NOT_APPLICABLE, as Config expects.
+    // Config's notice that the trail was deleted: NOT_APPLICABLE, as Config expects. The
+    // evaluation's OrderingTimestamp is a JSON 1.1 timestamp: seconds since the epoch.
+    server.start_recording();
     let (code, outcome) = handle(
         server,
         dir.path(),
@@ -302,6 +307,91 @@ fn config_and_eventbridge_events_re_evaluate_and_notify_on_a_regression() {
     );
     assert_eq!(code, 0, "{outcome:#}");
     assert_eq!(outcome["evaluations"][0]["compliance"], "NOT_APPLICABLE");
+    server.stop_recording();
+    let sent = sent_evaluations(server);
+    assert!(sent[0]["OrderingTimestamp"].is_number(), "{sent:?}");
+    assert_eq!(sent[0]["OrderingTimestamp"].as_f64(), Some(1_796_032_800.0));
+}
+
+#[test]
+fn encryption_removed_a_key_locked_away_or_an_unread_region_always_notify() {
+    let (_guard, server) = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let (key_id, topic, queue) = seed(server);
+
+    // UpdateTrail --kms-key-id "": even at FAIL_ON=critical, TS001 (high) counts.
+    server.python("client('cloudtrail').update_trail(Name='main', KmsKeyId='')");
+    let event = api_call(
+        "aws.cloudtrail",
+        "cloudtrail.amazonaws.com",
+        "UpdateTrail",
+        json!({"name": "main", "kmsKeyId": ""}),
+    );
+    let (code, outcome) = handle(server, dir.path(), &event, &topic);
+    assert_eq!(code, 1, "{outcome:#}");
+    assert!(
+        outcome["trails"][0]["problems"]
+            .to_string()
+            .contains("TS001 fail"),
+        "{outcome:#}"
+    );
+    assert_eq!(notifications(server, &queue).len(), 1);
+    let (_, outcome) = handle(
+        server,
+        dir.path(),
+        &config_change(ACCOUNT, "main", "OK"),
+        &topic,
+    );
+    assert_eq!(outcome["evaluations"][0]["compliance"], "NON_COMPLIANT");
+
+    // A key policy that locks everyone out of the key (the function included), named by its
+    // bare id: the trail's key can no longer be read, so it is affected and undecided.
+    let key_arn = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}");
+    server.python(&format!(
+        r#"
+ct = client('cloudtrail'); kms = client('kms')
+ct.update_trail(Name='main', KmsKeyId={key_arn:?})
+kms.put_key_policy(KeyId={key_id:?}, PolicyName='default', Policy=json.dumps({{"Version": "2012-10-17", "Statement": [
+  {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::123456789012:root"}}, "Action": "kms:*", "Resource": "*"}},
+  {{"Effect": "Deny", "Principal": "*", "Action": "kms:Describe*", "Resource": "*"}}]}}))
+"#
+    ));
+    let mut event = api_call(
+        "aws.kms",
+        "kms.amazonaws.com",
+        "PutKeyPolicy",
+        json!({"keyId": key_id, "policyName": "default"}),
+    );
+    event["detail"]["resources"] =
+        json!([{"accountId": ACCOUNT, "type": "AWS::KMS::Key", "ARN": key_arn}]);
+    let (code, outcome) = handle(server, dir.path(), &event, &topic);
+    assert_eq!(code, 1, "{outcome:#}");
+    assert_eq!(outcome["trails"][0]["arn"], TRAIL, "{outcome:#}");
+    assert_eq!(outcome["trails"][0]["compliance"], "NON_COMPLIANT");
+    let got = notifications(server, &queue);
+    assert_eq!(got.len(), 1, "{got:?}");
+
+    // A call in a Region the function does not read: not "deleted", undecided and notified.
+    let mut event = api_call(
+        "aws.cloudtrail",
+        "cloudtrail.amazonaws.com",
+        "StopLogging",
+        json!({"name": "eu-trail"}),
+    );
+    event["detail"]["awsRegion"] = "eu-west-1".into();
+    event["region"] = "eu-west-1".into();
+    let (code, outcome) = handle(server, dir.path(), &event, &topic);
+    assert_eq!(code, 2, "{outcome:#}");
+    assert!(
+        outcome["error"]
+            .as_str()
+            .unwrap()
+            .contains("eu-west-1 is not among the Regions"),
+        "{outcome:#}"
+    );
+    let got = notifications(server, &queue);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].0.contains("could not verify"), "{got:?}");
 }
 
 #[test]
@@ -425,6 +515,7 @@ fn the_emitted_cloudformation_passes_cfn_lint_and_scan() {
     std::fs::write(&template, emit("cloudformation")).unwrap();
     let validators = support::validators::dir("bin/cfn-lint");
     let out = std::process::Command::new(validators.join("bin/cfn-lint"))
+        .args(["--include-checks", "I", "--"])
         .arg(&template)
         .output()
         .unwrap();
@@ -458,6 +549,10 @@ fn the_emitted_terraform_has_the_resources_and_permissions_of_the_cloudformation
         ("AWS::Lambda::Function", "aws_lambda_function"),
         ("AWS::Config::ConfigRule", "aws_config_config_rule"),
         ("AWS::Events::Rule", "aws_cloudwatch_event_rule"),
+        (
+            "AWS::Lambda::EventInvokeConfig",
+            "aws_lambda_function_event_invoke_config",
+        ),
     ];
     let cfn_types: Vec<&str> = cfn
         .lines()
@@ -491,7 +586,24 @@ fn the_emitted_terraform_has_the_resources_and_permissions_of_the_cloudformation
             .count(),
         2
     );
-    assert!(tf_types.contains(&"aws_iam_role_policy"));
+    assert_eq!(
+        cfn_types
+            .iter()
+            .filter(|x| **x == "IAM::RolePolicy")
+            .count(),
+        1
+    );
+    assert_eq!(
+        tf_types
+            .iter()
+            .filter(|x| **x == "aws_iam_role_policy")
+            .count(),
+        2
+    );
+    // s3:GetObject only on the log files' paths, in both.
+    for doc in [&cfn, &tf] {
+        assert!(doc.contains(":s3:::*/AWSLogs/*"), "{doc}");
+    }
     assert!(tf_types.contains(&"aws_cloudwatch_event_target"));
     // The same actions: the audit's read-only policy, Config reporting, SNS, logs, and the same
     // API calls in the EventBridge pattern.
@@ -541,4 +653,186 @@ fn the_emitted_terraform_has_the_resources_and_permissions_of_the_cloudformation
             "{a} is a write"
         );
     }
+}
+
+/// A minimal Lambda Runtime API (the HTTP interface Lambda serves to a custom runtime): hands
+/// out `events` one by one on `GET .../invocation/next` and records what the function posts to
+/// `.../response` and `.../error`. Each connection is served on its own thread (HTTP/1.1,
+/// keep-alive, Content-Length bodies).
+mod runtime_api {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    pub struct State {
+        pub events: Vec<String>,
+        pub served: usize,
+        /// (path, body) of every POST.
+        pub posted: Vec<(String, String)>,
+    }
+
+    pub fn start(events: Vec<String>) -> (String, Arc<Mutex<State>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let state = Arc::new(Mutex::new(State {
+            events,
+            ..State::default()
+        }));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = shared.clone();
+                std::thread::spawn(move || serve(stream, &state));
+            }
+        });
+        (addr, state)
+    }
+
+    fn serve(stream: TcpStream, state: &Mutex<State>) {
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let mut parts = line.split_whitespace();
+            let (method, path) = (
+                parts.next().unwrap_or_default().to_owned(),
+                parts.next().unwrap_or_default().to_owned(),
+            );
+            let mut length = 0usize;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                    return;
+                }
+                if header == "\r\n" {
+                    break;
+                }
+                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            let response = if method == "GET" && path.ends_with("/invocation/next") {
+                let next = {
+                    let mut s = state.lock().unwrap();
+                    let i = s.served;
+                    s.served += 1;
+                    s.events.get(i).cloned().map(|e| (i, e))
+                };
+                let Some((i, event)) = next else {
+                    // No more events: keep the function waiting, as Lambda does.
+                    std::thread::sleep(std::time::Duration::from_secs(600));
+                    return;
+                };
+                let deadline = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis()
+                    + 60_000;
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                     Lambda-Runtime-Aws-Request-Id: req-{i}\r\n\
+                     Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                     Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:trailseal-monitor\r\n\
+                     Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\n\
+                     Content-Length: {}\r\n\r\n{event}",
+                    event.len()
+                )
+            } else {
+                state
+                    .lock()
+                    .unwrap()
+                    .posted
+                    .push((path, String::from_utf8_lossy(&body).into_owned()));
+                "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}\n"
+                    .to_owned()
+            };
+            if writer.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The binary, started as a Lambda function's `bootstrap`, serves invocations through the
+/// Runtime API: a bad event and a failed call are answered (not failed, which Lambda would
+/// retry), and the function keeps polling for the next one.
+#[test]
+fn as_bootstrap_the_binary_answers_every_invocation_and_keeps_serving() {
+    let failed_call = {
+        let mut e = api_call(
+            "aws.kms",
+            "kms.amazonaws.com",
+            "DisableKey",
+            json!({"keyId": "k"}),
+        );
+        e["detail"]["errorCode"] = "AccessDenied".into();
+        e
+    };
+    let (addr, state) = runtime_api::start(vec![
+        json!({"hello": "world"}).to_string(),
+        failed_call.to_string(),
+        config_change(ACCOUNT, "main", "OK").to_string(),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap = dir.path().join("bootstrap");
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("trailseal"), &bootstrap).unwrap();
+    let mut child = std::process::Command::new(&bootstrap)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "trailseal-monitor")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Nothing listens there: PutEvaluations fails fast.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        // A wrong setting: the function still answers, "misconfigured".
+        .env("TRAILSEAL_TRUSTED_ACCOUNTS", "12345")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let posted = loop {
+        let posted = state.lock().unwrap().posted.clone();
+        if posted.len() >= 3 || started.elapsed() > std::time::Duration::from_secs(60) {
+            break posted;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let waiting = state.lock().unwrap().served >= 4;
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(posted.len(), 3, "{posted:?} {stderr}");
+    assert!(stderr.contains("misconfigured"), "{stderr}");
+    // The Config change could not be delivered (PutEvaluations unreachable): an error, so
+    // that Lambda retries it; the evaluation it tried to send was NON_COMPLIANT, misconfigured.
+    assert_eq!(
+        posted[2].0, "/2018-06-01/runtime/invocation/req-2/error",
+        "{posted:?}"
+    );
+    assert_eq!(
+        posted[0].0, "/2018-06-01/runtime/invocation/req-0/response",
+        "{posted:?}"
+    );
+    assert!(
+        posted[0].1.contains("the event cannot be handled"),
+        "{posted:?}"
+    );
+    assert_eq!(posted[1].0, "/2018-06-01/runtime/invocation/req-1/response");
+    assert!(posted[1].1.contains("changed nothing"), "{posted:?}");
+    assert!(still_running && waiting, "the function stopped: {stderr}");
 }

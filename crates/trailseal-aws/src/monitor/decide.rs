@@ -1,9 +1,9 @@
 //! From an event and the account's findings to AWS Config evaluations and an SNS
 //! notification. Pure: no AWS.
 //!
-//! A trail is **COMPLIANT** when every check of at least the configured severity (`fail_on`,
-//! default high: TS001-TS006, TS009, TS014-TS016) passes for it, and TS001-TS006 were all
-//! evaluated. Anything else is **NON_COMPLIANT**: a failure, and also `error` or
+//! A trail is **COMPLIANT** when TS001-TS006 (the control itself) all ran and passed, whatever
+//! the threshold, and every other check of at least the configured severity (`fail_on`,
+//! default high: TS009, TS014-TS016) passes. Anything else is **NON_COMPLIANT**: a failure, and also `error` or
 //! `indeterminate` (AWS Config has no "undecided" for custom rules: PutEvaluations takes only
 //! COMPLIANT, NON_COMPLIANT and NOT_APPLICABLE; unknown is never compliant), with the codes in
 //! the annotation. A trail that no longer exists is NOT_APPLICABLE, as Config expects for
@@ -24,6 +24,9 @@ pub enum Compliance {
     #[serde(rename = "NOT_APPLICABLE")]
     NotApplicable,
 }
+
+/// The control itself ("compliant" in ../shared/PRODUCT.md): these must pass.
+pub const COMPLIANT_CODES: [&str; 6] = ["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"];
 
 /// The longest annotation PutEvaluations takes.
 pub const ANNOTATION_MAX: usize = 256;
@@ -65,17 +68,23 @@ pub fn trail_verdict(arn: &str, findings: &[Finding], fail_on: Severity) -> Verd
     let mut problems: Vec<String> = Vec::new();
     let mut first_message: Option<&str> = None;
     for f in &of {
-        let bad = matches!(
-            f.status,
-            Status::Fail | Status::Error | Status::Indeterminate
-        );
-        if bad && f.severity >= fail_on {
+        // The control's own checks must pass (a skipped one did not: TS002-TS006 are skipped
+        // when there is no key); the others count from the threshold up.
+        let bad = if COMPLIANT_CODES.contains(&f.code.as_str()) {
+            f.status != Status::Pass
+        } else {
+            f.severity >= fail_on
+                && matches!(
+                    f.status,
+                    Status::Fail | Status::Error | Status::Indeterminate
+                )
+        };
+        if bad {
             problems.push(format!("{} {}", f.code, f.status.as_str()));
             first_message.get_or_insert(&f.message);
         }
     }
-    let compliant_codes = ["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"];
-    let missing: Vec<&str> = compliant_codes
+    let missing: Vec<&str> = COMPLIANT_CODES
         .iter()
         .copied()
         .filter(|c| !of.iter().any(|f| f.code == *c))
@@ -135,27 +144,41 @@ pub fn find_trail<'a>(
         })
 }
 
-/// Whether a key reference of an event (key id, key ARN, alias name, alias ARN) names the
-/// key a trail uses, as the evidence resolved it.
-fn names_key(evidence: &AccountEvidence, trail: &Trail, reference: &str) -> bool {
+/// Whether `reference` (a key ARN, or an id, alias name or alias ARN) names `configured` (a
+/// trail's `KmsKeyId`, or the key ARN it resolved to).
+fn same_key(configured: &str, reference: &str) -> bool {
+    configured == reference
+        || (!reference.starts_with("arn:")
+            && (configured.ends_with(&format!("/{reference}"))
+                || configured.ends_with(&format!(":{reference}"))))
+}
+
+/// Whether an event names the key a trail uses. CloudTrail names a KMS call's key by its full
+/// ARN in the record's `resources`: when it does, that ARN decides (a multi-Region key's
+/// replicas share the id, not the ARN); else the request's key id, ARN or alias.
+fn names_key(evidence: &AccountEvidence, trail: &Trail, call: &ApiCall) -> bool {
     let Some(configured) = trail.key_id() else {
         return false;
     };
-    if configured == reference || configured.ends_with(&format!(":{reference}")) {
-        return true;
+    let resolved = evidence.trail_evidence(trail).key.and_then(|k| k.arn);
+    let mut references: Vec<&str> = call.resources.iter().map(String::as_str).collect();
+    if references.is_empty() {
+        references.extend(call.key.as_deref());
     }
-    let Some(key) = evidence.trail_evidence(trail).key else {
-        return false;
-    };
-    let arn = key.arn.as_deref().unwrap_or_default();
-    arn == reference
-        || key.key_id.as_deref() == Some(reference)
-        || arn.ends_with(&format!("/{reference}"))
-        || key.aliases.iter().any(|a| a == reference)
+    references.extend(call.alias.as_deref());
+    references
+        .iter()
+        .any(|r| same_key(configured, r) || resolved.as_deref().is_some_and(|a| same_key(a, r)))
 }
 
-/// The trails an API call can have changed. `None` when the call names a trail that is not
-/// (or no longer) in the evidence.
+/// Whether the trail's key could not be read: a KMS call on any key may be about it.
+pub fn key_unresolved(evidence: &AccountEvidence, trail: &Trail) -> bool {
+    trail.key_id().is_some() && evidence.trail_evidence(trail).key.is_none()
+}
+
+/// The trails an API call can have changed: the trail a CloudTrail call names; the trails on
+/// the key or alias of a KMS call (and those whose key cannot be read: a key policy that
+/// locks the function out looks like that); the trails delivering to the bucket of an S3 call.
 pub fn affected_trails<'a>(call: &ApiCall, evidence: &'a AccountEvidence) -> Vec<&'a Trail> {
     match call.event_source.as_str() {
         "cloudtrail.amazonaws.com" => call
@@ -164,18 +187,19 @@ pub fn affected_trails<'a>(call: &ApiCall, evidence: &'a AccountEvidence) -> Vec
             .and_then(|t| find_trail(evidence, t, &call.region))
             .into_iter()
             .collect(),
-        _ => evidence
+        "s3.amazonaws.com" => evidence
             .trails
             .iter()
             .filter(|t| {
-                call.key
-                    .as_deref()
-                    .is_some_and(|k| names_key(evidence, t, k))
-                    || call.alias.as_deref().is_some_and(|a| {
-                        t.key_id()
-                            .is_some_and(|c| c == a || c.ends_with(&format!(":{a}")))
-                    })
+                call.bucket.is_some()
+                    && (t.s3_bucket_name.known() == call.bucket.as_ref()
+                        || !t.s3_bucket_name.is_known())
             })
+            .collect(),
+        _ => evidence
+            .trails
+            .iter()
+            .filter(|t| names_key(evidence, t, call) || key_unresolved(evidence, t))
             .collect(),
     }
 }
@@ -246,6 +270,15 @@ mod tests {
             "{}",
             v.annotation
         );
+        // The control's own checks count at any threshold: an unencrypted trail (TS001 high)
+        // is not compliant at `critical`, nor one whose TS004 could not be decided or whose
+        // TS002 was skipped.
+        for (i, status) in [(0, Status::Fail), (3, Status::Error), (1, Status::Skipped)] {
+            let mut f = all_pass();
+            f[i].status = status;
+            let v = trail_verdict("arn:t", &f, Severity::Critical);
+            assert_eq!(v.compliance, Compliance::NonCompliant, "{i} {status:?}");
+        }
         // Another trail's findings say nothing about this one.
         assert_eq!(
             trail_verdict("arn:other", &all_pass(), Severity::High).compliance,

@@ -21,7 +21,11 @@ pub const KMS_EVENTS: &[&str] = &[
     "CancelKeyDeletion",
     "DeleteAlias",
     "UpdateAlias",
+    // The key goes to PendingImport (TS003).
+    "DeleteImportedKeyMaterial",
 ];
+/// S3 calls that can stop delivery (TS014: the bucket policy must let CloudTrail write).
+pub const S3_EVENTS: &[&str] = &["PutBucketPolicy", "DeleteBucketPolicy"];
 
 /// The resource type of the Config rule's scope.
 pub const TRAIL_RESOURCE_TYPE: &str = "AWS::CloudTrail::Trail";
@@ -43,6 +47,8 @@ pub enum Trigger {
         deleted: bool,
         /// `configurationItemCaptureTime`: the evaluations' ordering timestamp.
         captured_at: String,
+        /// `eventLeftScope`: the resource is no longer in the rule's scope (NOT_APPLICABLE).
+        left_scope: bool,
     },
     /// AWS Config, periodic: evaluate every trail of the account in the function's Region.
     ConfigScheduled {
@@ -71,6 +77,11 @@ pub struct ApiCall {
     pub key: Option<String>,
     /// The alias of DeleteAlias / UpdateAlias.
     pub alias: Option<String>,
+    /// `detail.resources[].ARN`: CloudTrail names the key of a KMS call by its full ARN there
+    /// (the request may name it by id or alias).
+    pub resources: Vec<String>,
+    /// The bucket of an S3 call.
+    pub bucket: Option<String>,
     /// `errorCode`: the call failed and changed nothing.
     pub error_code: Option<String>,
 }
@@ -190,6 +201,7 @@ fn parse_config(event: &Value) -> Result<Trigger, EventError> {
                     .or(text(&invoking, "notificationCreationTime"))
                     .ok_or_else(|| EventError(format!("{item_what} has no capture time")))?
                     .to_owned(),
+                left_scope: event.get("eventLeftScope").and_then(Value::as_bool) == Some(true),
             })
         }
         other => Err(EventError(format!(
@@ -214,6 +226,7 @@ fn parse_api_call(event: &Value) -> Result<Trigger, EventError> {
     let known = match event_source.as_str() {
         "cloudtrail.amazonaws.com" => CLOUDTRAIL_EVENTS.contains(&event_name.as_str()),
         "kms.amazonaws.com" => KMS_EVENTS.contains(&event_name.as_str()),
+        "s3.amazonaws.com" => S3_EVENTS.contains(&event_name.as_str()),
         _ => false,
     };
     if !known {
@@ -239,6 +252,18 @@ fn parse_api_call(event: &Value) -> Result<Trigger, EventError> {
             .or(text(params, "keyId"))
             .map(str::to_owned),
         alias: text(params, "aliasName").map(str::to_owned),
+        resources: detail
+            .get("resources")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|r| text(r, "ARN").or(text(r, "arn")))
+                    .filter(|a| a.starts_with("arn:") && a.contains(":kms:"))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        bucket: text(params, "bucketName").map(str::to_owned),
         caller: detail
             .get("userIdentity")
             .and_then(|u| text(u, "arn"))

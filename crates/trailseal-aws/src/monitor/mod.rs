@@ -45,6 +45,13 @@ pub struct Settings {
     pub config_test_mode: bool,
     /// The Region the function runs in (`AWS_REGION`): the Config rule's Region.
     pub region: String,
+    /// `TRAILSEAL_CONFIG_RULE_NAME`: the rule to re-evaluate at once after a KMS or S3 call
+    /// that affects trails (such a change is no configuration change of a trail, so Config
+    /// would otherwise wait for the periodic run).
+    pub config_rule: Option<String>,
+    /// Why the settings are unusable: every invocation is then answered as undecided with
+    /// this reason (never compliant, and never a function that fails every event).
+    pub misconfigured: Option<String>,
 }
 
 impl Settings {
@@ -89,9 +96,25 @@ impl Settings {
             topic_arn: var("TRAILSEAL_SNS_TOPIC_ARN"),
             fail_on,
             config_test_mode: test_mode,
+            config_rule: var("TRAILSEAL_CONFIG_RULE_NAME"),
+            misconfigured: None,
             region: var("AWS_REGION")
                 .or_else(|| var("AWS_DEFAULT_REGION"))
                 .unwrap_or_else(|| "us-east-1".to_owned()),
+        })
+    }
+
+    /// [`Settings::from_env`], or when a variable is wrong, settings that answer every
+    /// invocation "cannot be decided: the function is misconfigured: ...".
+    pub fn from_env_or_misconfigured() -> Settings {
+        Settings::from_env().unwrap_or_else(|e| Settings {
+            region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned()),
+            config_test_mode: std::env::var("TRAILSEAL_CONFIG_TEST_MODE").as_deref() == Ok("true"),
+            topic_arn: std::env::var("TRAILSEAL_SNS_TOPIC_ARN")
+                .ok()
+                .filter(|t| !t.is_empty()),
+            misconfigured: Some(e),
+            ..Settings::default()
         })
     }
 
@@ -141,6 +164,9 @@ pub struct Outcome {
     /// Why the event could not be handled, or a delivery failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// PutEvaluations or sns:Publish failed: the invocation fails, so that Lambda retries it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub delivery_failed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -190,10 +216,11 @@ pub async fn handle(
         resource_id,
         captured_at,
         deleted,
+        left_scope,
         ..
     } = &trigger
     {
-        if resource_type != TRAIL_RESOURCE_TYPE || *deleted {
+        if resource_type != TRAIL_RESOURCE_TYPE || *deleted || *left_scope {
             outcome.evaluations.push(Evaluation {
                 resource_type: resource_type.clone(),
                 resource_id: resource_id.clone(),
@@ -201,6 +228,8 @@ pub async fn handle(
                 compliance: Compliance::NotApplicable,
                 annotation: if *deleted {
                     "the trail was deleted".into()
+                } else if *left_scope {
+                    "the trail left the rule's scope".into()
                 } else {
                     format!("trailseal evaluates {TRAIL_RESOURCE_TYPE} only")
                 },
@@ -211,13 +240,14 @@ pub async fn handle(
         }
     }
     // Read the account, as `trailseal audit` does.
-    let read = read_account(config, settings, trigger.account(), evaluate).await;
+    let read = match &settings.misconfigured {
+        Some(why) => Err(format!("the function is misconfigured: {why}")),
+        None => read_account(config, settings, trigger.account(), evaluate).await,
+    };
     let (evidence, findings) = match read {
         Ok(r) => r,
         Err(reason) => {
-            config_undecided(&trigger, &reason, &mut outcome);
-            outcome.error = Some(reason);
-            send_evaluations(config, settings, &trigger, &mut outcome).await;
+            undecided_everywhere(config, settings, &trigger, &reason, &mut outcome).await;
             return outcome;
         }
     };
@@ -272,10 +302,38 @@ pub async fn handle(
             .await;
         }
         Trigger::ApiCall(call) => {
+            // A call in a Region this function did not (or could not) read is not decided.
+            let read = evidence
+                .regions
+                .iter()
+                .find(|r| r.region == call.region)
+                .map(|r| r.trails_error.clone());
+            let unread = match read {
+                None => Some(format!(
+                    "{} is not among the Regions this function reads (TRAILSEAL_REGIONS)",
+                    call.region
+                )),
+                Some(Some(e)) => Some(format!(
+                    "the trails of {} could not be read: {e}",
+                    call.region
+                )),
+                Some(None) => None,
+            };
+            if let Some(reason) = unread {
+                undecided_everywhere(config, settings, &trigger, &reason, &mut outcome).await;
+                return outcome;
+            }
             let affected = decide::affected_trails(call, &evidence);
             let mut broken: Vec<String> = Vec::new();
+            // A trail being created is not logging yet: only the control itself and the
+            // critical delivery checks are judged at CreateTrail.
+            let threshold = if call.event_name == "CreateTrail" {
+                Severity::Critical
+            } else {
+                settings.threshold()
+            };
             for t in &affected {
-                let v = decide::trail_verdict(&t.arn, &findings, settings.threshold());
+                let v = decide::trail_verdict(&t.arn, &findings, threshold);
                 if v.compliance != Compliance::Compliant {
                     broken.push(format!("{}: {}", t.arn, v.annotation));
                 }
@@ -294,12 +352,18 @@ pub async fn handle(
                     _ => "no trail of the account uses this key or alias".to_owned(),
                 });
             }
-            let uncovered = decide::uncovered_regions(&evidence.account, &findings);
-            if !broken.is_empty()
-                || (call.event_source == "cloudtrail.amazonaws.com" && !uncovered.is_empty())
-            {
+            // Region coverage is what deleting or stopping a trail can take away.
+            let uncovered = if matches!(call.event_name.as_str(), "DeleteTrail" | "StopLogging") {
+                decide::uncovered_regions(&evidence.account, &findings)
+            } else {
+                Vec::new()
+            };
+            if !broken.is_empty() || !uncovered.is_empty() {
                 outcome.notification =
                     Some(notification(call, &evidence.account, &broken, &uncovered));
+            }
+            if !affected.is_empty() && call.event_source != "cloudtrail.amazonaws.com" {
+                start_rule_evaluation(config, settings, &mut outcome).await;
             }
         }
     }
@@ -361,25 +425,98 @@ fn missing_trail(evidence: &AccountEvidence, region: &str, resource_id: &str) ->
     }
 }
 
-/// A Config invocation that could not be decided still gets its evaluation: NON_COMPLIANT
-/// with the reason (the resource of a change; the periodic rule has no resource to name).
-fn config_undecided(trigger: &Trigger, reason: &str, outcome: &mut Outcome) {
-    if let Trigger::ConfigChange {
-        resource_id,
-        captured_at,
-        ..
-    } = trigger
-    {
-        let v = decide::undecided(reason);
-        outcome.evaluations.push(Evaluation {
-            resource_type: TRAIL_RESOURCE_TYPE.into(),
-            resource_id: resource_id.clone(),
-            trail: None,
-            compliance: v.compliance,
-            annotation: v.annotation,
-            ordering_timestamp: captured_at.clone(),
-        });
+/// What could not be decided is said everywhere it would have been: Config hears
+/// NON_COMPLIANT with the reason (for the changed trail, or for every trail it records on a
+/// periodic run), the topic hears that an API call could not be verified.
+async fn undecided_everywhere(
+    config: &SdkConfig,
+    settings: &Settings,
+    trigger: &Trigger,
+    reason: &str,
+    outcome: &mut Outcome,
+) {
+    let v = decide::undecided(reason);
+    let evaluation = |id: &str, at: &str| Evaluation {
+        resource_type: TRAIL_RESOURCE_TYPE.into(),
+        resource_id: id.to_owned(),
+        trail: None,
+        compliance: v.compliance,
+        annotation: v.annotation.clone(),
+        ordering_timestamp: at.to_owned(),
+    };
+    match trigger {
+        Trigger::ConfigChange {
+            resource_id,
+            captured_at,
+            ..
+        } => outcome
+            .evaluations
+            .push(evaluation(resource_id, captured_at)),
+        Trigger::ConfigScheduled { notified_at, .. } => {
+            match discovered_trails(config, settings).await {
+                Ok(list) => outcome.evaluations.extend(
+                    list.iter()
+                        .filter(|d| d.deleted.is_none())
+                        .map(|d| evaluation(&d.id, notified_at)),
+                ),
+                Err(e) => outcome.notes.push(format!(
+                    "the trails AWS Config records could not be listed either: {e}"
+                )),
+            }
+        }
+        Trigger::ApiCall(call) => {
+            outcome.notification = Some(Notification {
+                subject: decide::clip(
+                    &format!(
+                        "trailseal: could not verify CloudTrail encryption after {} in {}",
+                        call.event_name, call.account
+                    ),
+                    100,
+                ),
+                message: format!(
+                    "{} by {} in {} at {} may have changed the CloudTrail encryption control, \
+                     and trailseal could not verify it: {reason}\n",
+                    call.event_name,
+                    call.caller.as_deref().unwrap_or("an unknown caller"),
+                    call.region,
+                    call.event_time
+                ),
+            });
+        }
     }
+    outcome.error = Some(reason.to_owned());
+    send_evaluations(config, settings, trigger, outcome).await;
+    publish(config, settings, outcome).await;
+}
+
+/// Asks AWS Config to re-run the rule now (StartConfigRulesEvaluation): a key or bucket change
+/// is no configuration change of a trail.
+async fn start_rule_evaluation(config: &SdkConfig, settings: &Settings, outcome: &mut Outcome) {
+    let Some(rule) = &settings.config_rule else {
+        return;
+    };
+    let sent = Call {
+        service: "config",
+        operation: "StartConfigRulesEvaluation",
+        endpoint: config_endpoint(config, &settings.region),
+        signing_region: settings.region.clone(),
+        content_type: "application/x-amz-json-1.1",
+        target: Some("StarlingDoveService.StartConfigRulesEvaluation".into()),
+        path: "/",
+        body: serde_json::json!({ "ConfigRuleNames": [rule] }).to_string(),
+    }
+    .send(config, |r| {
+        parse_json::<Value>(r, "StartConfigRulesEvaluation")
+    })
+    .await;
+    outcome.notes.push(match sent {
+        Ok(_) => format!("AWS Config re-evaluates {rule} now"),
+        Err(e) => format!(
+            "AWS Config could not be asked to re-evaluate {rule} (it will at its next periodic \
+             run): {}",
+            describe("config:StartConfigRulesEvaluation", &e)
+        ),
+    });
 }
 
 fn notification(
@@ -389,7 +526,7 @@ fn notification(
     uncovered: &[String],
 ) -> Notification {
     let mut message = format!(
-        "{} in account {account} left the CloudTrail encryption control broken.\n\n",
+        "After {} in account {account}, the CloudTrail encryption control does not hold.\n\n",
         call.event_name
     );
     message += &format!(
@@ -416,7 +553,7 @@ fn notification(
     Notification {
         subject: decide::clip(
             &format!(
-                "trailseal: {} broke CloudTrail encryption in {account}",
+                "trailseal: CloudTrail encryption not compliant after {} in {account}",
                 call.event_name
             ),
             100,
@@ -589,7 +726,8 @@ async fn send_evaluations(
                 "ComplianceResourceId": e.resource_id,
                 "ComplianceType": e.compliance,
                 "Annotation": e.annotation,
-                "OrderingTimestamp": e.ordering_timestamp,
+                // A timestamp of the JSON 1.1 protocol: seconds since the epoch.
+                "OrderingTimestamp": epoch_seconds(&e.ordering_timestamp),
             })).collect::<Vec<_>>(),
             "ResultToken": token,
             "TestMode": settings.config_test_mode,
@@ -609,6 +747,7 @@ async fn send_evaluations(
         match answer {
             Ok(a) if a.failed.is_empty() => {}
             Ok(a) => {
+                outcome.delivery_failed = true;
                 outcome.error = Some(format!(
                     "AWS Config refused {} evaluation(s): {}",
                     a.failed.len(),
@@ -617,6 +756,7 @@ async fn send_evaluations(
                 return;
             }
             Err(e) => {
+                outcome.delivery_failed = true;
                 outcome.error = Some(describe("config:PutEvaluations", &e));
                 return;
             }
@@ -676,6 +816,7 @@ async fn publish(config: &SdkConfig, settings: &Settings, outcome: &mut Outcome)
     match sent {
         Ok(()) => outcome.notified = true,
         Err(e) => {
+            outcome.delivery_failed = true;
             let why = format!("{} (topic {topic})", describe("sns:Publish", &e));
             outcome.error = Some(match outcome.error.take() {
                 Some(earlier) => format!("{earlier}; {why}"),
@@ -683,6 +824,14 @@ async fn publish(config: &SdkConfig, settings: &Settings, outcome: &mut Outcome)
             });
         }
     }
+}
+
+/// An RFC 3339 time as seconds since the epoch (now, when it cannot be read).
+fn epoch_seconds(time: &str) -> f64 {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    DateTime::from_str(time, Format::DateTime)
+        .unwrap_or_else(|_| DateTime::from(std::time::SystemTime::now()))
+        .as_secs_f64()
 }
 
 /// When the function answered: for the log line.

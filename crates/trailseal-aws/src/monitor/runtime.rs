@@ -25,13 +25,7 @@ pub async fn run(
         let outcome = handle(config, settings, &event.payload, evaluate).await;
         let line = serde_json::to_string(&outcome).unwrap_or_default();
         println!("{line}");
-        let delivery_failed = outcome.error.is_some()
-            && (outcome
-                .evaluations
-                .iter()
-                .any(|_| !outcome.evaluations_sent)
-                || (outcome.notification.is_some() && !outcome.notified));
-        if delivery_failed {
+        if outcome.delivery_failed {
             return Err(outcome.error.unwrap_or_default().into());
         }
         Ok::<Value, lambda_runtime::Error>(serde_json::to_value(&outcome).unwrap_or_default())
