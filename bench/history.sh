@@ -11,15 +11,19 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trailseal-target}"
 trails="${TRAILS:-500}"
 runs="${RUNS:-10}"
 work="$(mktemp -d -t trailseal-history-bench.XXXXXX)"
-cargo build --quiet --release -p trailseal
-ts="$CARGO_TARGET_DIR/release/trailseal"
+if [[ -n "${TRAILSEAL_BIN:-}" ]]; then
+  ts="$TRAILSEAL_BIN"
+else
+  cargo build --quiet --release -p trailseal
+  ts="$CARGO_TARGET_DIR/release/trailseal"
+fi
 
 python3 bench/gen-evidence.py "$work/before.json" --trails "$trails"
 # The second run: a day later, one shared key's policy loses CloudTrail's statement.
 python3 - "$work/before.json" "$work/after.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-d["collected_at"] = "2026-11-26T12:00:00Z"
+d["collected_at"] = "2026-12-01T00:00:00Z"
 for k in d["accounts"][0]["keys"]:
     p = json.loads(k["policy"])
     kept = [s for s in p["Statement"] if "cloudtrail" not in json.dumps(s.get("Principal", ""))]

@@ -338,6 +338,10 @@ pub struct HistoryArgs {
     /// Only this account's runs.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+    /// Print run RUN's evidence as an evidence file (trailseal.evidence/v1) instead of the
+    /// list: `trailseal audit --evidence FILE` evaluates it again (with this trailseal's checks).
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["account", "keep"])]
+    pub evidence: Option<i64>,
     /// Delete all but the newest N runs of each account first (at least 2).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
     pub keep: Option<u32>,

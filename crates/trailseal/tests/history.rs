@@ -130,6 +130,23 @@ fn runs_are_recorded_listed_and_diffed_and_only_a_regression_fails() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("111122223333").count(3));
+    // A recorded run's evidence, evaluated again: the same findings as when it was recorded.
+    let evidence = dir.path().join("run3.json");
+    let out = trailseal()
+        .args(["history", "--evidence", "3", "--history"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&evidence, &out.stdout).unwrap();
+    let again = trailseal()
+        .args(["audit", "--format", "json", "--evidence"])
+        .arg(&evidence)
+        .output()
+        .unwrap();
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    let fails = |v: &Value| v["summary"]["fail"].as_i64();
+    assert_eq!(fails(&again), runs[2]["fail"].as_i64());
 }
 
 #[test]
