@@ -24,22 +24,23 @@ fn evaluate(account: &AccountEvidence) -> Vec<Finding> {
     trailseal_checks::evaluate_account(account, &codes)
 }
 
+fn new_run<'a>(account: &'a AccountEvidence, findings: &'a [Finding]) -> NewRun<'a> {
+    NewRun {
+        collected_at: "2026-11-30T10:00:00Z",
+        recorded_at: "2026-11-30T10:00:05Z",
+        tool_version: "0.1.0",
+        source: "test",
+        audit_id: "a",
+        codes: &[],
+        evidence: account,
+        findings,
+    }
+}
+
 fn record(history: &mut History, account: &AccountEvidence, keep: Option<u32>) -> i64 {
     let findings = evaluate(account);
     history
-        .record(
-            &NewRun {
-                collected_at: "2026-11-30T10:00:00Z",
-                recorded_at: "2026-11-30T10:00:05Z",
-                tool_version: "0.1.0",
-                source: "test",
-                audit_id: "a",
-                codes: &[],
-                evidence: account,
-                findings: &findings,
-            },
-            keep,
-        )
+        .record(&new_run(account, &findings), keep)
         .expect("recorded")
 }
 
@@ -142,19 +143,7 @@ fn a_writer_waits_for_the_other_then_says_the_database_is_locked() {
     let account = example();
     let findings = evaluate(&account);
     let err = history
-        .record(
-            &NewRun {
-                collected_at: "t",
-                recorded_at: "t",
-                tool_version: "0",
-                source: "test",
-                audit_id: "a",
-                codes: &[],
-                evidence: &account,
-                findings: &findings,
-            },
-            None,
-        )
+        .record(&new_run(&account, &findings), None)
         .unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err}");
     assert!(
@@ -277,19 +266,7 @@ fn a_read_only_database_is_read_but_not_written() {
     assert_eq!(history.list(None).unwrap().len(), 1);
     let err = History::open(&path).and_then(|mut h| {
         let findings = evaluate(&account);
-        h.record(
-            &NewRun {
-                collected_at: "t",
-                recorded_at: "t",
-                tool_version: "0",
-                source: "test",
-                audit_id: "a",
-                codes: &[],
-                evidence: &account,
-                findings: &findings,
-            },
-            None,
-        )
+        h.record(&new_run(&account, &findings), None)
     });
     let err = err.expect_err("not writable");
     assert!(

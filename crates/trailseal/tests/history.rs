@@ -16,10 +16,18 @@ fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/evidence/broken-account.json")
 }
 
+fn example_json() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap()
+}
+
+/// `trailseal CMD ARGS --history DB`.
+fn on(db: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    trailseal().args(args).arg("--history").arg(db).assert()
+}
+
 /// The example with key `good` disabled (DisableKey), collected a day later.
 fn disabled_key(dir: &Path) -> PathBuf {
-    let mut evidence: Value =
-        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    let mut evidence: Value = example_json();
     evidence["collected_at"] = "2026-11-25T12:00:00Z".into();
     for key in evidence["accounts"][0]["keys"].as_array_mut().unwrap() {
         if key["arn"] == "arn:aws:kms:us-east-1:111122223333:key/good" {
@@ -49,18 +57,12 @@ fn runs_are_recorded_listed_and_diffed_and_only_a_regression_fails() {
     audit(&example(), &db)
         .code(1)
         .stderr(predicate::str::contains("recorded run 1 in"));
-    trailseal()
-        .args(["diff", "--fail-on-regression", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "--fail-on-regression"])
         .code(0)
         .stdout(predicate::str::contains("only one run"));
     // The same state again: a known backlog is no regression.
     audit(&example(), &db).code(1);
-    trailseal()
-        .args(["diff", "--fail-on-regression", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "--fail-on-regression"])
         .code(0)
         .stdout(predicate::str::contains(
             "run 1 (2026-11-24T12:00:00Z) -> run 2",
@@ -68,21 +70,14 @@ fn runs_are_recorded_listed_and_diffed_and_only_a_regression_fails() {
         .stdout(predicate::str::contains("No change."));
     // The key disabled: a regression.
     audit(&disabled_key(dir.path()), &db).code(1);
-    trailseal()
-        .args(["diff", "--fail-on-regression", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "--fail-on-regression"])
         .code(1)
         .stdout(predicate::str::contains("state: Enabled -> Disabled"))
         .stdout(predicate::str::contains(
             "TS003 arn:aws:cloudtrail:us-east-1:111122223333:trail/healthy pass -> fail",
         ));
     // Without the flag, diff informs and exits 0; backwards (3 -> 1) it is a fix.
-    trailseal()
-        .args(["diff", "--history"])
-        .arg(&db)
-        .assert()
-        .code(0);
+    on(&db, &["diff"]).code(0);
     let out = trailseal()
         .args([
             "diff",
@@ -110,10 +105,7 @@ fn runs_are_recorded_listed_and_diffed_and_only_a_regression_fails() {
         .collect();
     assert!(better.iter().any(|f| f["code"] == "TS003"), "{json}");
 
-    let out = trailseal()
-        .args(["history", "--format", "json", "--history"])
-        .arg(&db)
-        .assert()
+    let out = on(&db, &["history", "--format", "json"])
         .code(0)
         .get_output()
         .stdout
@@ -124,10 +116,7 @@ fn runs_are_recorded_listed_and_diffed_and_only_a_regression_fails() {
     assert_eq!(runs[0]["compliant_trails"], 2);
     assert_eq!(runs[2]["compliant_trails"], 1);
     assert_eq!(runs[0]["tool_version"], env!("CARGO_PKG_VERSION"));
-    trailseal()
-        .args(["history", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["history"])
         .code(0)
         .stdout(predicate::str::contains("111122223333").count(3));
     // A recorded run's evidence, evaluated again: the same findings as when it was recorded.
@@ -178,18 +167,11 @@ fn keep_retains_the_newest_runs_of_each_account() {
         .collect();
     assert_eq!(ids, vec![3, 4]);
     audit(&example(), &db).code(1);
-    trailseal()
-        .args(["history", "--keep", "2", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["history", "--keep", "2"])
         .code(0)
         .stderr(predicate::str::contains("deleted 1 older runs"));
     // Fewer than two runs would leave `diff` nothing to compare.
-    trailseal()
-        .args(["history", "--keep", "1", "--history"])
-        .arg(&db)
-        .assert()
-        .code(2);
+    on(&db, &["history", "--keep", "1"]).code(2);
     // --keep needs --history, and at least one run.
     trailseal()
         .args(["audit", "--evidence"])
@@ -197,11 +179,7 @@ fn keep_retains_the_newest_runs_of_each_account() {
         .args(["--keep", "2"])
         .assert()
         .code(2);
-    trailseal()
-        .args(["history", "--keep", "0", "--history"])
-        .arg(&db)
-        .assert()
-        .code(2);
+    on(&db, &["history", "--keep", "0"]).code(2);
 }
 
 #[test]
@@ -283,22 +261,15 @@ fn a_database_that_cannot_be_used_stops_the_audit_with_exit_2() {
     // Runs of two accounts are not compared.
     let db = dir.path().join("h.sqlite3");
     audit(&example(), &db).code(1);
-    let mut other: Value =
-        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    let mut other: Value = example_json();
     other["accounts"][0]["account"] = "444455556666".into();
     let other_path = dir.path().join("other.json");
     std::fs::write(&other_path, other.to_string()).unwrap();
     audit(&other_path, &db).code(1);
-    trailseal()
-        .args(["diff", "1", "2", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "1", "2"])
         .code(2)
         .stderr(predicate::str::contains("compare two runs of one account"));
-    trailseal()
-        .args(["diff", "7", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "7"])
         .code(2)
         .stderr(predicate::str::contains("no run 7"));
 }
@@ -307,8 +278,7 @@ fn a_database_that_cannot_be_used_stops_the_audit_with_exit_2() {
 fn an_organization_trail_in_a_member_account_is_recorded_and_diffed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite3");
-    let mut evidence: Value =
-        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    let mut evidence: Value = example_json();
     let mut org = evidence["accounts"][0]["trails"][0].clone();
     let arn = "arn:aws:cloudtrail:us-east-1:999988887777:trail/org";
     org["arn"] = arn.into();
@@ -329,10 +299,7 @@ fn an_organization_trail_in_a_member_account_is_recorded_and_diffed() {
     std::fs::write(&after, evidence.to_string()).unwrap();
     audit(&before, &db).code(1);
     audit(&after, &db).code(1);
-    trailseal()
-        .args(["diff", "--fail-on-regression", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "--fail-on-regression"])
         .code(1)
         .stdout(predicate::str::contains(format!(
             "TS009 {arn} pass -> fail"
@@ -343,8 +310,7 @@ fn an_organization_trail_in_a_member_account_is_recorded_and_diffed() {
 fn diff_compares_the_accounts_of_the_latest_audit_only_and_by_collection_time() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite3");
-    let mut other: Value =
-        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    let mut other: Value = example_json();
     other["accounts"][0]["account"] = "444455556666".into();
     let other_path = dir.path().join("other.json");
     std::fs::write(&other_path, other.to_string()).unwrap();
@@ -359,25 +325,16 @@ fn diff_compares_the_accounts_of_the_latest_audit_only_and_by_collection_time() 
     audit(&other_path, &db).code(1);
     audit(&example(), &db).code(1);
     audit(&example(), &db).code(1);
-    trailseal()
-        .args(["diff", "--fail-on-regression", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "--fail-on-regression"])
         .code(0)
         .stdout(predicate::str::contains("444455556666").not());
     // An older evidence file audited last is compared as the older run.
     audit(&disabled_key(dir.path()), &db).code(1);
     audit(&example(), &db).code(1);
-    trailseal()
-        .args(["diff", "6", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "6"])
         .code(0)
         .stdout(predicate::str::contains("-> run 6 (2026-11-24T12:00:00Z)"));
-    trailseal()
-        .args(["diff", "5", "--fail-on-regression", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "5", "--fail-on-regression"])
         .code(1)
         .stdout(predicate::str::contains("-> run 5 (2026-11-25T12:00:00Z)"));
 }
@@ -386,8 +343,7 @@ fn diff_compares_the_accounts_of_the_latest_audit_only_and_by_collection_time() 
 fn a_key_policy_edit_without_effect_fails_only_on_change() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite3");
-    let mut evidence: Value =
-        serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    let mut evidence: Value = example_json();
     audit(&example(), &db).code(1);
     for key in evidence["accounts"][0]["keys"].as_array_mut().unwrap() {
         if key["arn"] == "arn:aws:kms:us-east-1:111122223333:key/good" {
@@ -402,17 +358,10 @@ fn a_key_policy_edit_without_effect_fails_only_on_change() {
     let edited = dir.path().join("edited.json");
     std::fs::write(&edited, evidence.to_string()).unwrap();
     audit(&edited, &db).code(1);
-    trailseal()
-        .args(["diff", "--fail-on-regression", "--history"])
-        .arg(&db)
-        .assert()
+    on(&db, &["diff", "--fail-on-regression"])
         .code(0)
         .stdout(predicate::str::contains("policy statement removed"));
-    trailseal()
-        .args(["diff", "--fail-on-change", "--history"])
-        .arg(&db)
-        .assert()
-        .code(1);
+    on(&db, &["diff", "--fail-on-change"]).code(1);
     // An empty file is no history (and is not turned into one by a reader).
     let empty = dir.path().join("empty.sqlite3");
     std::fs::write(&empty, "").unwrap();

@@ -495,16 +495,12 @@ async fn start_rule_evaluation(config: &SdkConfig, settings: &Settings, outcome:
     let Some(rule) = &settings.config_rule else {
         return;
     };
-    let sent = Call {
-        service: "config",
-        operation: "StartConfigRulesEvaluation",
-        endpoint: config_endpoint(config, &settings.region),
-        signing_region: settings.region.clone(),
-        content_type: "application/x-amz-json-1.1",
-        target: Some("StarlingDoveService.StartConfigRulesEvaluation".into()),
-        path: "/",
-        body: serde_json::json!({ "ConfigRuleNames": [rule] }).to_string(),
-    }
+    let sent = config_call(
+        config,
+        settings,
+        "StartConfigRulesEvaluation",
+        serde_json::json!({ "ConfigRuleNames": [rule] }).to_string(),
+    )
     .send(config, |r| {
         parse_json::<Value>(r, "StartConfigRulesEvaluation")
     })
@@ -650,6 +646,25 @@ async fn scheduled(
     }
 }
 
+/// One AWS Config call (JSON 1.1) in the function's Region.
+fn config_call(
+    config: &SdkConfig,
+    settings: &Settings,
+    operation: &'static str,
+    body: String,
+) -> Call {
+    Call {
+        service: "config",
+        operation,
+        endpoint: config_endpoint(config, &settings.region),
+        signing_region: settings.region.clone(),
+        content_type: "application/x-amz-json-1.1",
+        target: Some(format!("StarlingDoveService.{operation}")),
+        path: "/",
+        body,
+    }
+}
+
 fn config_endpoint(config: &SdkConfig, region: &str) -> String {
     endpoint_url(config, "Config Service")
         .unwrap_or_else(|| format!("https://config.{region}.{}", partition_suffixes(region).0))
@@ -670,16 +685,12 @@ async fn discovered_trails(
         if let Some(t) = &token {
             body["nextToken"] = Value::from(t.as_str());
         }
-        let page = Call {
-            service: "config",
-            operation: "ListDiscoveredResources",
-            endpoint: config_endpoint(config, &settings.region),
-            signing_region: settings.region.clone(),
-            content_type: "application/x-amz-json-1.1",
-            target: Some("StarlingDoveService.ListDiscoveredResources".into()),
-            path: "/",
-            body: body.to_string(),
-        }
+        let page = config_call(
+            config,
+            settings,
+            "ListDiscoveredResources",
+            body.to_string(),
+        )
         .send(config, |r| {
             parse_json::<DiscoveredPage>(r, "ListDiscoveredResources")
         })
@@ -732,18 +743,9 @@ async fn send_evaluations(
             "ResultToken": token,
             "TestMode": settings.config_test_mode,
         });
-        let answer = Call {
-            service: "config",
-            operation: "PutEvaluations",
-            endpoint: config_endpoint(config, &settings.region),
-            signing_region: settings.region.clone(),
-            content_type: "application/x-amz-json-1.1",
-            target: Some("StarlingDoveService.PutEvaluations".into()),
-            path: "/",
-            body: body.to_string(),
-        }
-        .send(config, |r| parse_json::<PutAnswer>(r, "PutEvaluations"))
-        .await;
+        let answer = config_call(config, settings, "PutEvaluations", body.to_string())
+            .send(config, |r| parse_json::<PutAnswer>(r, "PutEvaluations"))
+            .await;
         match answer {
             Ok(a) if a.failed.is_empty() => {}
             Ok(a) => {
