@@ -47,15 +47,15 @@ pub enum Command {
     /// List the audits recorded by `audit --history` (one run per account): when, which
     /// tool version, how many trails are compliant, findings per status.
     History(HistoryArgs),
-    /// What changed between two recorded runs of an account (default: the last two of each
-    /// account): trails added or removed, findings newly failing or fixed, key state changes,
+    /// What changed between two recorded runs of an account (default: each account of the
+    /// latest audit against its run before): trails added or removed, findings newly failing or fixed, key state changes,
     /// key policy statements with their effect on TS006-TS008. `--fail-on-regression` exits 1
     /// only when something got worse.
     Diff(DiffArgs),
     /// Keep it true inside AWS: `--emit cloudformation|terraform` writes the stack that
     /// re-checks the control on every change (trailseal as a Lambda function, an AWS Config
-    /// custom rule on every trail, an EventBridge rule on the CloudTrail and KMS calls that can
-    /// break it, an SNS topic for regressions); `--event FILE` runs the function's handler once,
+    /// custom rule on every trail, an EventBridge rule on the CloudTrail, KMS and S3 calls that
+    /// can break it, an SNS topic for regressions); `--event FILE` runs the function's handler once,
     /// here, on a Config or EventBridge event.
     Monitor(MonitorArgs),
     /// Combine audit reports (trailseal.audit/v1 JSON or JSON Lines, e.g. one per --shard)
@@ -318,7 +318,8 @@ pub struct MonitorArgs {
     /// Run the function's handler once on this event (an AWS Config rule invocation or an
     /// EventBridge event, JSON), with the credentials and Regions of this command; the
     /// function's settings come from the same environment variables (TRAILSEAL_SNS_TOPIC_ARN,
-    /// TRAILSEAL_TRUSTED_ACCOUNTS, TRAILSEAL_FAIL_ON, TRAILSEAL_CONFIG_TEST_MODE). Prints the
+    /// TRAILSEAL_TRUSTED_ACCOUNTS, TRAILSEAL_FAIL_ON, TRAILSEAL_CONFIG_TEST_MODE,
+    /// TRAILSEAL_CONFIG_RULE_NAME). Prints the
     /// outcome (JSON); exit 1 when a trail is not compliant, 2 when the event could not be
     /// handled.
     #[arg(long, value_name = "FILE", conflicts_with = "emit")]
@@ -352,8 +353,8 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// Run numbers (`trailseal history` lists them): none, the last two runs of each account;
-    /// one, that run and the account's run before it; two, OLD and NEW.
+    /// Run numbers (`trailseal history` lists them): none, each account of the latest audit
+    /// and its run before; one, that run and the account's run before it; two, OLD and NEW.
     #[arg(value_name = "RUN", num_args = 0..=2)]
     pub runs: Vec<i64>,
     /// The history database (default: `~/.local/share/trailseal/history.sqlite3`).
