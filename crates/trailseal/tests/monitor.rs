@@ -265,13 +265,47 @@ fn config_and_eventbridge_events_re_evaluate_and_notify_on_a_regression() {
         "{sent:?}"
     );
 
-    // EnableKey is no event of the rule; CancelKeyDeletion-style fixes notify nothing.
-    server.python(&format!("client('kms').enable_key(KeyId={key_id:?})"));
+    // EnableKey (no event of the rule), then ScheduleKeyDeletion: notified.
+    server.python(&format!(
+        "kms = client('kms'); kms.enable_key(KeyId={key_id:?}); \
+         kms.schedule_key_deletion(KeyId={key_id:?}, PendingWindowInDays=7)"
+    ));
+    let event = api_call(
+        "aws.kms",
+        "kms.amazonaws.com",
+        "ScheduleKeyDeletion",
+        json!({"keyId": key_id, "pendingWindowInDays": 7}),
+    );
+    let (code, outcome) = handle(server, dir.path(), &event, &topic);
+    assert_eq!(code, 1, "{outcome:#}");
+    assert_eq!(notifications(server, &queue).len(), 1);
+    // CancelKeyDeletion leaves the key Disabled (AWS KMS: "the key state is Disabled"): still
+    // not compliant, and said so; only EnableKey restores it, and the next change notifies
+    // nothing.
+    server.python(&format!(
+        "client('kms').cancel_key_deletion(KeyId={key_id:?})"
+    ));
     let event = api_call(
         "aws.kms",
         "kms.amazonaws.com",
         "CancelKeyDeletion",
         json!({"keyId": key_id}),
+    );
+    let (code, outcome) = handle(server, dir.path(), &event, &topic);
+    assert_eq!(code, 1, "{outcome:#}");
+    assert!(
+        outcome["trails"][0]["problems"]
+            .to_string()
+            .contains("TS003 fail"),
+        "{outcome:#}"
+    );
+    assert_eq!(notifications(server, &queue).len(), 1);
+    server.python(&format!("client('kms').enable_key(KeyId={key_id:?})"));
+    let event = api_call(
+        "aws.kms",
+        "kms.amazonaws.com",
+        "PutKeyPolicy",
+        json!({"keyId": key_id, "policyName": "default"}),
     );
     let (code, outcome) = handle(server, dir.path(), &event, &topic);
     assert_eq!(code, 0, "{outcome:#}");
