@@ -21,6 +21,14 @@ pub fn stack() -> Stack<'static> {
     }
 }
 
+/// The catalogue the monitor's handler runs (`compliant`: `trailseal_checks::compliant_codes()`).
+fn checks<'a>(compliant: &'a [&'a str]) -> monitor::Checks<'a> {
+    monitor::Checks {
+        evaluate: &evaluate_all,
+        compliant,
+    }
+}
+
 fn evaluate_all(evidence: &AccountEvidence) -> Vec<Finding> {
     let codes: Vec<&str> = trailseal_checks::registry()
         .iter()
@@ -64,6 +72,7 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let compliant = trailseal_checks::compliant_codes();
     let outcome = runtime.block_on(async {
         let config = trailseal_aws::load_config_with(
             args.aws.profile.as_deref(),
@@ -74,7 +83,7 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<u8> {
             settings.region = region.as_ref().to_owned();
         }
         Ok::<_, trailseal_aws::CollectError>(
-            monitor::handle(&config, &settings, &event, &evaluate_all).await,
+            monitor::handle(&config, &settings, &event, checks(&compliant)).await,
         )
     });
     let outcome = outcome.map_err(|e| crate::org_cmd::usage_error(e, args.aws.verbose))?;
@@ -130,11 +139,12 @@ pub fn lambda_bootstrap() -> Option<ExitCode> {
             return Some(ExitCode::from(2));
         }
     };
+    let compliant = trailseal_checks::compliant_codes();
     let result = runtime.block_on(async {
         let config = trailseal_aws::load_config(None)
             .await
             .map_err(|e| e.to_string())?;
-        monitor::runtime::run(config, settings, &evaluate_all).await
+        monitor::runtime::run(config, settings, checks(&compliant)).await
     });
     match result {
         Ok(()) => Some(ExitCode::SUCCESS),

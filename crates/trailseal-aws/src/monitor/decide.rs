@@ -25,9 +25,6 @@ pub enum Compliance {
     NotApplicable,
 }
 
-/// The control itself ("compliant" in ../shared/PRODUCT.md): these must pass.
-pub const COMPLIANT_CODES: [&str; 6] = ["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"];
-
 /// The longest annotation PutEvaluations takes.
 pub const ANNOTATION_MAX: usize = 256;
 
@@ -63,14 +60,21 @@ pub fn undecided(reason: &str) -> Verdict {
 }
 
 /// The verdict on trail `arn` from the account's findings.
-pub fn trail_verdict(arn: &str, findings: &[Finding], fail_on: Severity) -> Verdict {
+/// `compliant`: the control's own checks (`trailseal_checks::compliant_codes()`), which must
+/// have run and passed whatever `fail_on` says.
+pub fn trail_verdict(
+    arn: &str,
+    findings: &[Finding],
+    fail_on: Severity,
+    compliant: &[&str],
+) -> Verdict {
     let of: Vec<&Finding> = findings.iter().filter(|f| f.resource == arn).collect();
     let mut problems: Vec<String> = Vec::new();
     let mut first_message: Option<&str> = None;
     for f in &of {
         // The control's own checks must pass (a skipped one did not: TS002-TS006 are skipped
         // when there is no key); the others count from the threshold up.
-        let bad = if COMPLIANT_CODES.contains(&f.code.as_str()) {
+        let bad = if compliant.contains(&f.code.as_str()) {
             f.status != Status::Pass
         } else {
             f.severity >= fail_on
@@ -84,7 +88,7 @@ pub fn trail_verdict(arn: &str, findings: &[Finding], fail_on: Severity) -> Verd
             first_message.get_or_insert(&f.message);
         }
     }
-    let missing: Vec<&str> = COMPLIANT_CODES
+    let missing: Vec<&str> = compliant
         .iter()
         .copied()
         .filter(|c| !of.iter().any(|f| f.code == *c))
@@ -229,7 +233,7 @@ mod tests {
     }
 
     fn all_pass() -> Vec<Finding> {
-        ["TS001", "TS002", "TS003", "TS004", "TS005", "TS006"]
+        trailseal_checks::compliant_codes()
             .iter()
             .map(|c| finding(c, Status::Pass, Severity::High))
             .collect()
@@ -237,23 +241,45 @@ mod tests {
 
     #[test]
     fn compliant_only_when_every_check_at_the_threshold_passes_and_all_six_ran() {
-        let v = trail_verdict("arn:t", &all_pass(), Severity::High);
+        let v = trail_verdict(
+            "arn:t",
+            &all_pass(),
+            Severity::High,
+            &trailseal_checks::compliant_codes(),
+        );
         assert_eq!(v.compliance, Compliance::Compliant);
         // A medium failure is below the threshold.
         let mut f = all_pass();
         f.push(finding("TS010", Status::Fail, Severity::Medium));
         assert_eq!(
-            trail_verdict("arn:t", &f, Severity::High).compliance,
+            trail_verdict(
+                "arn:t",
+                &f,
+                Severity::High,
+                &trailseal_checks::compliant_codes()
+            )
+            .compliance,
             Compliance::Compliant
         );
         assert_eq!(
-            trail_verdict("arn:t", &f, Severity::Medium).compliance,
+            trail_verdict(
+                "arn:t",
+                &f,
+                Severity::Medium,
+                &trailseal_checks::compliant_codes()
+            )
+            .compliance,
             Compliance::NonCompliant
         );
         // Undecided is never compliant.
         let mut f = all_pass();
         f[5].status = Status::Indeterminate;
-        let v = trail_verdict("arn:t", &f, Severity::High);
+        let v = trail_verdict(
+            "arn:t",
+            &f,
+            Severity::High,
+            &trailseal_checks::compliant_codes(),
+        );
         assert_eq!(v.compliance, Compliance::NonCompliant);
         assert!(
             v.annotation
@@ -263,7 +289,12 @@ mod tests {
         );
         // A check left out is not a pass.
         let f = all_pass()[..5].to_vec();
-        let v = trail_verdict("arn:t", &f, Severity::High);
+        let v = trail_verdict(
+            "arn:t",
+            &f,
+            Severity::High,
+            &trailseal_checks::compliant_codes(),
+        );
         assert_eq!(v.compliance, Compliance::NonCompliant);
         assert!(
             v.annotation.contains("not evaluated: TS006"),
@@ -276,12 +307,23 @@ mod tests {
         for (i, status) in [(0, Status::Fail), (3, Status::Error), (1, Status::Skipped)] {
             let mut f = all_pass();
             f[i].status = status;
-            let v = trail_verdict("arn:t", &f, Severity::Critical);
+            let v = trail_verdict(
+                "arn:t",
+                &f,
+                Severity::Critical,
+                &trailseal_checks::compliant_codes(),
+            );
             assert_eq!(v.compliance, Compliance::NonCompliant, "{i} {status:?}");
         }
         // Another trail's findings say nothing about this one.
         assert_eq!(
-            trail_verdict("arn:other", &all_pass(), Severity::High).compliance,
+            trail_verdict(
+                "arn:other",
+                &all_pass(),
+                Severity::High,
+                &trailseal_checks::compliant_codes()
+            )
+            .compliance,
             Compliance::NonCompliant
         );
     }
@@ -291,7 +333,12 @@ mod tests {
         let mut f = all_pass();
         f[0].status = Status::Fail;
         f[0].message = "é".repeat(400);
-        let v = trail_verdict("arn:t", &f, Severity::High);
+        let v = trail_verdict(
+            "arn:t",
+            &f,
+            Severity::High,
+            &trailseal_checks::compliant_codes(),
+        );
         assert!(v.annotation.len() <= ANNOTATION_MAX);
         assert!(v.annotation.ends_with("..."));
         assert!(undecided(&"x".repeat(1000)).annotation.len() <= ANNOTATION_MAX);

@@ -176,9 +176,14 @@ pub struct TrailState {
     pub problems: Vec<String>,
 }
 
-/// The whole check catalogue on one account (`trailseal_checks::evaluate_account` with every
-/// code): passed in by the caller, as this crate does not depend on the checks.
-pub type Evaluate<'a> = &'a (dyn Fn(&AccountEvidence) -> Vec<Finding> + Send + Sync);
+/// The check catalogue, passed in by the caller (this crate does not depend on the checks):
+/// `trailseal_checks::evaluate_account` with every code, and `trailseal_checks::compliant_codes`
+/// (the control itself, which must pass at any threshold).
+#[derive(Clone, Copy)]
+pub struct Checks<'a> {
+    pub evaluate: &'a (dyn Fn(&AccountEvidence) -> Vec<Finding> + Send + Sync),
+    pub compliant: &'a [&'a str],
+}
 
 /// Handles one invocation: never panics, never returns "compliant" for what it could not
 /// decide. The outcome says what was sent.
@@ -186,7 +191,7 @@ pub async fn handle(
     config: &SdkConfig,
     settings: &Settings,
     event: &Value,
-    evaluate: Evaluate<'_>,
+    checks: Checks<'_>,
 ) -> Outcome {
     let trigger = match event::parse(event) {
         Ok(t) => t,
@@ -242,7 +247,7 @@ pub async fn handle(
     // Read the account, as `trailseal audit` does.
     let read = match &settings.misconfigured {
         Some(why) => Err(format!("the function is misconfigured: {why}")),
-        None => read_account(config, settings, trigger.account(), evaluate).await,
+        None => read_account(config, settings, trigger.account(), checks).await,
     };
     let (evidence, findings) = match read {
         Ok(r) => r,
@@ -272,7 +277,12 @@ pub async fn handle(
             let (trail, verdict) = match found {
                 Some(t) => (
                     Some(t.arn.clone()),
-                    decide::trail_verdict(&t.arn, &findings, settings.threshold()),
+                    decide::trail_verdict(
+                        &t.arn,
+                        &findings,
+                        settings.threshold(),
+                        checks.compliant,
+                    ),
                 ),
                 None => (None, missing_trail(&evidence, region, resource_id)),
             };
@@ -296,6 +306,7 @@ pub async fn handle(
                 settings,
                 &evidence,
                 &findings,
+                checks.compliant,
                 notified_at,
                 &mut outcome,
             )
@@ -333,7 +344,7 @@ pub async fn handle(
                 settings.threshold()
             };
             for t in &affected {
-                let v = decide::trail_verdict(&t.arn, &findings, threshold);
+                let v = decide::trail_verdict(&t.arn, &findings, threshold, checks.compliant);
                 if v.compliance != Compliance::Compliant {
                     broken.push(format!("{}: {}", t.arn, v.annotation));
                 }
@@ -377,7 +388,7 @@ async fn read_account(
     config: &SdkConfig,
     settings: &Settings,
     account: &str,
-    evaluate: Evaluate<'_>,
+    checks: Checks<'_>,
 ) -> Result<(AccountEvidence, Vec<Finding>), String> {
     let (caller, partition) = caller_identity(config)
         .await
@@ -402,7 +413,7 @@ async fn read_account(
         return Err(format!("the account could not be read: {error}"));
     }
     evidence.trusted_accounts = settings.trusted_accounts.clone();
-    let findings = evaluate(&evidence);
+    let findings = (checks.evaluate)(&evidence);
     Ok((evidence, findings))
 }
 
@@ -583,6 +594,7 @@ async fn scheduled(
     settings: &Settings,
     evidence: &AccountEvidence,
     findings: &[Finding],
+    compliant: &[&str],
     notified_at: &str,
     outcome: &mut Outcome,
 ) {
@@ -612,7 +624,7 @@ async fn scheduled(
             ),
             (Some(t), None) => (
                 Some(t.arn.clone()),
-                decide::trail_verdict(&t.arn, findings, settings.threshold()),
+                decide::trail_verdict(&t.arn, findings, settings.threshold(), compliant),
             ),
             (None, None) => (None, missing_trail(evidence, &settings.region, &d.id)),
         };

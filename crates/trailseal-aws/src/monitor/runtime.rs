@@ -22,7 +22,7 @@ use std::net::TcpStream;
 use aws_config::SdkConfig;
 use serde_json::Value;
 
-use super::{handle, Evaluate, Settings};
+use super::{handle, Checks, Settings};
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 
@@ -102,11 +102,7 @@ fn request(api: &str, method: &str, path: &str, body: &[u8]) -> Result<Answer, S
 
 /// Serves invocations until the Runtime API goes away (Lambda stops the sandbox by killing the
 /// process; an error here means it cannot be reached at all).
-pub async fn run(
-    config: SdkConfig,
-    settings: Settings,
-    evaluate: Evaluate<'_>,
-) -> Result<(), String> {
+pub async fn run(config: SdkConfig, settings: Settings, checks: Checks<'_>) -> Result<(), String> {
     let api = std::env::var("AWS_LAMBDA_RUNTIME_API")
         .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set".to_owned())?;
     loop {
@@ -127,7 +123,7 @@ pub async fn run(
             .ok_or("an invocation without Lambda-Runtime-Aws-Request-Id")?;
         let (path, answer) = match serde_json::from_slice::<Value>(&next.body) {
             Ok(event) => {
-                let outcome = handle(&config, &settings, &event, evaluate).await;
+                let outcome = handle(&config, &settings, &event, checks).await;
                 println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
                 if outcome.delivery_failed {
                     (
