@@ -47,3 +47,5 @@ echo "           $bin audit --evidence examples/evidence/broken-account.json   (
 echo "           $bin policy check examples/policies/explicit-deny-cloudtrail.json --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/t"
 echo "           $bin scan examples/iac   (CloudFormation, Terraform, plan JSON, before deploy)"
 echo "           $bin readers healthy --evidence examples/evidence/broken-account.json   (who can read the logs, end to end)"
+echo "           $bin audit --evidence examples/evidence/broken-account.json --history /tmp/trailseal-demo.sqlite3 -o /dev/null; $bin diff --history /tmp/trailseal-demo.sqlite3   (remember runs, see what changed)"
+echo "           $bin monitor --emit cloudformation   (the stack that re-checks on every change, inside AWS)"
