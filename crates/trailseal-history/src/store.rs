@@ -203,16 +203,25 @@ impl History {
             });
         }
         let writable = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let (conn, can_write) = match Connection::open_with_flags(path, writable) {
-            Ok(c) => (c, true),
-            Err(_) => (read_only(path)?, false),
-        };
+        if let Ok(conn) = Connection::open_with_flags(path, writable) {
+            let mut history = History {
+                conn,
+                path: path.to_owned(),
+                busy: BUSY_TIMEOUT,
+            };
+            match history.prepare(true, false) {
+                // SQLite opens a file it cannot write read-only without saying so; in a
+                // directory it cannot write, a WAL database then fails on the first read.
+                Err(Error::ReadOnly { .. } | Error::Open { .. }) => {}
+                other => return other.map(|()| history),
+            }
+        }
         let mut history = History {
-            conn,
+            conn: read_only(path)?,
             path: path.to_owned(),
             busy: BUSY_TIMEOUT,
         };
-        history.prepare(can_write, false)?;
+        history.prepare(false, false)?;
         Ok(history)
     }
 
@@ -387,7 +396,8 @@ impl History {
         Ok(id)
     }
 
-    /// Keeps only the newest `keep` runs of each account; returns how many were deleted.
+    /// Keeps only the newest `keep` runs of each account (by when their evidence was collected,
+    /// as `diff` orders them); returns how many were deleted.
     pub fn keep(&mut self, keep: u32) -> Result<usize, Error> {
         let path = self.path.clone();
         let err = |e| classify(&path, e, self.busy);
@@ -485,6 +495,19 @@ impl History {
             .map_err(err)
     }
 
+    /// The account's newest run (by collection time) other than `id`.
+    fn newest_other(&self, id: i64) -> Result<Option<i64>, Error> {
+        self.conn
+            .query_row(
+                "SELECT id FROM runs WHERE account = (SELECT account FROM runs WHERE id = ?1) \
+                 AND id != ?1 ORDER BY collected_at DESC, id DESC LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| classify(&self.path, e, self.busy))
+    }
+
     /// For each account of the latest audit (the newest run's `audit_id`), its run there and
     /// the run before it (`None` when it has none). Accounts that audit left out are not
     /// compared again.
@@ -503,9 +526,17 @@ impl History {
             .map_err(err)?
             .collect::<Result<_, _>>()
             .map_err(err)?;
+        // A run whose evidence is the account's oldest (an old evidence file audited last) is
+        // compared with the account's newest other run: the diff says the order is reversed.
         latest
             .into_iter()
-            .map(|id| Ok((self.previous(id)?, id)))
+            .map(|id| {
+                let older = match self.previous(id)? {
+                    Some(p) => Some(p),
+                    None => self.newest_other(id)?,
+                };
+                Ok((older, id))
+            })
             .collect()
     }
 }
@@ -580,7 +611,7 @@ fn read_only(path: &Path) -> Result<Connection, Error> {
 fn prune(tx: &rusqlite::Transaction<'_>, account: &str, keep: u32) -> rusqlite::Result<usize> {
     tx.execute(
         "DELETE FROM runs WHERE account = ?1 AND id NOT IN \
-         (SELECT id FROM runs WHERE account = ?1 ORDER BY id DESC LIMIT ?2)",
+         (SELECT id FROM runs WHERE account = ?1 ORDER BY collected_at DESC, id DESC LIMIT ?2)",
         params![account, keep],
     )
 }

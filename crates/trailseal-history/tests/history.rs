@@ -304,3 +304,29 @@ fn databases_of_every_earlier_schema_are_migrated_and_read() {
         assert_eq!(history.list(None).unwrap().len(), 3);
     }
 }
+
+/// Runs are ordered by when their evidence was collected, also when an older evidence file is
+/// recorded last: `--keep` keeps the newest by that order, and the latest audit's run is
+/// still compared with another run (the diff then says the order is reversed).
+#[test]
+fn collection_time_orders_keep_and_the_latest_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&db(&dir)).unwrap();
+    let account = example();
+    let findings = evaluate(&account);
+    let at = |history: &mut History, collected_at: &str, audit: &str| {
+        let mut run = new_run(&account, &findings);
+        run.collected_at = collected_at;
+        run.audit_id = audit;
+        history.record(&run, None).unwrap()
+    };
+    let nov25 = at(&mut history, "2026-11-25T00:00:00Z", "a1");
+    let nov27 = at(&mut history, "2026-11-27T00:00:00Z", "a2");
+    let nov20 = at(&mut history, "2026-11-20T00:00:00Z", "a3");
+    assert_eq!(history.previous(nov27).unwrap(), Some(nov25));
+    assert_eq!(history.previous(nov20).unwrap(), None);
+    assert_eq!(history.latest_pairs().unwrap(), vec![(Some(nov27), nov20)]);
+    assert_eq!(history.keep(2).unwrap(), 1);
+    let left: Vec<i64> = history.list(None).unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(left, vec![nov25, nov27]);
+}

@@ -29,7 +29,7 @@ pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
     // The history is opened first: a database that cannot be written fails before AWS is read.
     let mut recorder = match &args.history {
         Some(path) => Some(crate::history_cmd::Recorder::open(
-            path,
+            path.as_deref(),
             args.keep,
             match &args.evidence {
                 Some(file) => format!("evidence {}", file.display()),

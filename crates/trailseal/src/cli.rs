@@ -287,8 +287,8 @@ pub struct AuditArgs {
     /// Record this run (each account's evidence and findings) in the audit history, a SQLite
     /// database: DB, or without a file `~/.local/share/trailseal/history.sqlite3` (the user's
     /// data directory). `trailseal history` lists the runs, `trailseal diff` compares them.
-    #[arg(long, value_name = "DB", num_args = 0..=1, default_missing_value = "")]
-    pub history: Option<PathBuf>,
+    #[arg(long, value_name = "DB", num_args = 0..=1)]
+    pub history: Option<Option<PathBuf>>,
     /// With --history: keep only the newest N runs of each audited account (at least 2:
     /// `trailseal diff` compares the last two).
     #[arg(long, value_name = "N", requires = "history",
@@ -320,8 +320,8 @@ pub struct MonitorArgs {
     /// function's settings come from the same environment variables (TRAILSEAL_SNS_TOPIC_ARN,
     /// TRAILSEAL_TRUSTED_ACCOUNTS, TRAILSEAL_FAIL_ON, TRAILSEAL_CONFIG_TEST_MODE,
     /// TRAILSEAL_CONFIG_RULE_NAME). Prints the
-    /// outcome (JSON); exit 1 when a trail is not compliant, 2 when the event could not be
-    /// handled.
+    /// outcome (JSON); exit 1 when a trail is not compliant (or a notification was due), 2 when
+    /// the event could not be used or decided, a delivery failed, or a setting is invalid.
     #[arg(long, value_name = "FILE", conflicts_with = "emit")]
     pub event: Option<PathBuf>,
     /// Write the stack to FILE instead of standard output.

@@ -49,12 +49,12 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn open(
-        path: &Path,
+        path: Option<&Path>,
         keep: Option<u32>,
         source: String,
         codes: &[&'static str],
     ) -> anyhow::Result<Recorder> {
-        let path = resolve(Some(path))?;
+        let path = resolve(path)?;
         let history = History::open(&path).map_err(|e| UsageError(e.to_string()))?;
         Ok(Recorder {
             history,

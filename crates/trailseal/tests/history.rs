@@ -373,3 +373,122 @@ fn a_key_policy_edit_without_effect_fails_only_on_change() {
         .stderr(predicate::str::contains("empty"));
     assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
 }
+
+/// `--history` without a file records into the user's data directory, where `history` and
+/// `diff` look by default.
+#[test]
+fn history_without_a_file_is_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for _ in 0..2 {
+        trailseal()
+            .env("XDG_DATA_HOME", &data)
+            .args(["audit", "--evidence"])
+            .arg(example())
+            .args(["--history", "--format", "json", "-o", "/dev/null"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("trailseal/history.sqlite3"));
+    }
+    assert!(data.join("trailseal/history.sqlite3").is_file());
+    trailseal()
+        .env("XDG_DATA_HOME", &data)
+        .args(["diff", "--fail-on-regression"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No change."));
+    // As the last option too.
+    trailseal()
+        .env("XDG_DATA_HOME", &data)
+        .args(["audit", "-o", "/dev/null", "--evidence"])
+        .arg(example())
+        .arg("--history")
+        .assert()
+        .code(1);
+    trailseal()
+        .env("XDG_DATA_HOME", &data)
+        .args(["history", "--format", "json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"id\": 3"));
+}
+
+/// A database another user owns, in a directory this user cannot write (a read-only mount, a
+/// shared history): listed and diffed, and an audit that would record there exits 2 naming
+/// the file. Run as an unprivileged user through `setpriv` when the tests run as root (CI);
+/// as any other user, the directory's permissions already do it.
+#[test]
+fn a_database_in_a_directory_that_cannot_be_written_is_read_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let db = shared.join("h.sqlite3");
+    audit(&example(), &db).code(1);
+    audit(&disabled_key(dir.path()), &db).code(1);
+    // Everything the other user needs, readable (not writable) by everyone.
+    let bin = dir.path().join("trailseal");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("trailseal"), &bin).unwrap();
+    let evidence = dir.path().join("evidence.json");
+    std::fs::copy(example(), &evidence).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for (path, mode) in [
+        (dir.path().to_path_buf(), 0o755),
+        (shared.clone(), 0o555),
+        (db.clone(), 0o444),
+        (bin.clone(), 0o755),
+        (evidence.clone(), 0o644),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        == b"0\n";
+    let as_other = |args: &[&str]| {
+        let mut cmd = if root {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&bin);
+            c
+        } else {
+            std::process::Command::new(&bin)
+        };
+        cmd.args(args).output().unwrap()
+    };
+    let db_arg = db.to_str().unwrap();
+    let listed = as_other(&["history", "--history", db_arg]);
+    assert_eq!(
+        listed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout)
+            .matches("111122223333")
+            .count(),
+        2
+    );
+    let diffed = as_other(&["diff", "--history", db_arg]);
+    assert_eq!(
+        diffed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&diffed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&diffed.stdout).contains("state: Enabled -> Disabled"));
+    let recorded = as_other(&[
+        "audit",
+        "--evidence",
+        evidence.to_str().unwrap(),
+        "-o",
+        "/dev/null",
+        "--history",
+        db_arg,
+    ]);
+    assert_eq!(recorded.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&recorded.stderr).contains(db_arg));
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
