@@ -176,6 +176,11 @@ pub fn info(code: &str) -> Option<&'static CheckInfo> {
     catalogue().find(|i| i.code.eq_ignore_ascii_case(code))
 }
 
+/// Every check's code, in catalogue order (an audit without `--checks`).
+pub fn all_codes() -> Vec<&'static str> {
+    registry().iter().map(|c| c.info.code).collect()
+}
+
 /// The codes that must all pass for a trail to be "compliant" (TS001-TS006).
 pub fn compliant_codes() -> Vec<&'static str> {
     catalogue()

@@ -14,7 +14,7 @@
 //! Regressions (`diff --fail-on-regression`): worse, new and unverified findings, and a trail
 //! that was compliant (TS001-TS006 pass) and is deleted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -303,9 +303,10 @@ pub fn diff(old: &Run, new: &Run) -> RunDiff {
             trails_not_read.push(arn.clone());
         }
     }
+    let was_compliant = compliant_trails(&old.findings);
     let compliant_trails_removed = trails_removed
         .iter()
-        .filter(|arn| compliant(arn, &old.findings))
+        .filter(|arn| was_compliant.contains(arn.as_str()))
         .cloned()
         .collect();
     RunDiff {
@@ -337,15 +338,23 @@ pub fn diff(old: &Run, new: &Run) -> RunDiff {
     }
 }
 
-/// Whether every compliance check (TS001-TS006) of the trail passed in `findings`.
-fn compliant(arn: &str, findings: &[Finding]) -> bool {
-    trailseal_checks::compliant_codes().iter().all(|code| {
-        let mut of = findings
-            .iter()
-            .filter(|f| f.resource == arn && f.code == *code)
-            .peekable();
-        of.peek().is_some() && of.all(|f| f.status == Status::Pass)
-    })
+/// The resources (trail ARNs) whose compliance checks (TS001-TS006) all ran and all passed in
+/// `findings`: a trail missing one of them (`--checks` left it out) is not compliant. One pass
+/// over the findings.
+pub(crate) fn compliant_trails(findings: &[Finding]) -> HashSet<&str> {
+    let codes = trailseal_checks::compliant_codes();
+    // (trail, code) -> every such finding passed.
+    let mut passed: HashMap<(&str, &str), bool> = HashMap::new();
+    for f in findings.iter().filter(|f| codes.contains(&f.code.as_str())) {
+        *passed
+            .entry((f.resource.as_str(), f.code.as_str()))
+            .or_insert(true) &= f.status == Status::Pass;
+    }
+    let resources: HashSet<&str> = passed.keys().map(|(r, _)| *r).collect();
+    resources
+        .into_iter()
+        .filter(|r| codes.iter().all(|c| passed.get(&(*r, *c)) == Some(&true)))
+        .collect()
 }
 
 /// How the new run looked differently from the old one.

@@ -28,7 +28,6 @@
 //! A change of schema adds a step to [`MIGRATIONS`] (never edits one) and a test that opens
 //! the committed database of every earlier version (`tests/fixtures/history-v*.sqlite3`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -616,27 +615,15 @@ fn prune(tx: &rusqlite::Transaction<'_>, account: &str, keep: u32) -> rusqlite::
     )
 }
 
-/// The account's own trails, and how many of them pass every compliance check (TS001-TS006).
-/// A trail missing one of those findings (`--checks` left it out) is not counted compliant.
+/// The account's own trails, and how many of them are compliant ([`crate::diff::compliant_trails`]).
 fn compliance(evidence: &AccountEvidence, findings: &[Finding]) -> (i64, i64) {
-    let codes = trailseal_checks::compliant_codes();
-    // (trail, code) -> every such finding passed.
-    let mut passed: HashMap<(&str, &str), bool> = HashMap::new();
-    for f in findings.iter().filter(|f| codes.contains(&f.code.as_str())) {
-        *passed
-            .entry((f.resource.as_str(), f.code.as_str()))
-            .or_insert(true) &= f.status == Status::Pass;
-    }
-    let compliant = evidence
+    let compliant = crate::diff::compliant_trails(findings);
+    let count = evidence
         .trails
         .iter()
-        .filter(|t| {
-            codes
-                .iter()
-                .all(|code| passed.get(&(t.arn.as_str(), *code)) == Some(&true))
-        })
+        .filter(|t| compliant.contains(t.arn.as_str()))
         .count();
-    (evidence.trails.len() as i64, compliant as i64)
+    (evidence.trails.len() as i64, count as i64)
 }
 
 /// Turns SQLite's error into one that says what to do.

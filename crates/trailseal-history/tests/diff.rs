@@ -17,10 +17,7 @@ fn example() -> AccountEvidence {
 }
 
 fn run(id: i64, evidence: AccountEvidence) -> Run {
-    let codes: Vec<&str> = trailseal_checks::registry()
-        .iter()
-        .map(|c| c.info.code)
-        .collect();
+    let codes: Vec<&str> = trailseal_checks::all_codes();
     run_with(id, evidence, &codes)
 }
 

@@ -17,10 +17,7 @@ fn example() -> AccountEvidence {
 }
 
 fn evaluate(account: &AccountEvidence) -> Vec<Finding> {
-    let codes: Vec<&str> = trailseal_checks::registry()
-        .iter()
-        .map(|c| c.info.code)
-        .collect();
+    let codes: Vec<&str> = trailseal_checks::all_codes();
     trailseal_checks::evaluate_account(account, &codes)
 }
 

@@ -11,10 +11,7 @@ use crate::{collect_cmd, UsageError};
 
 pub fn run(mut args: AuditArgs) -> anyhow::Result<u8> {
     args.aws.verbose = args.filter.verbose;
-    let all: Vec<&'static str> = trailseal_checks::registry()
-        .iter()
-        .map(|c| c.info.code)
-        .collect();
+    let all: Vec<&'static str> = trailseal_checks::all_codes();
     let codes = args.filter.codes(&all)?;
     let trusted = crate::org_cmd::account_list("--trusted-accounts", &args.trusted_accounts)?;
     crate::output::refuse_overwriting_input(args.out.output.as_deref(), args.evidence.as_deref())?;

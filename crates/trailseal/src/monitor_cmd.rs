@@ -30,10 +30,7 @@ fn checks<'a>(compliant: &'a [&'a str]) -> monitor::Checks<'a> {
 }
 
 fn evaluate_all(evidence: &AccountEvidence) -> Vec<Finding> {
-    let codes: Vec<&str> = trailseal_checks::registry()
-        .iter()
-        .map(|c| c.info.code)
-        .collect();
+    let codes: Vec<&str> = trailseal_checks::all_codes();
     trailseal_checks::evaluate_account(evidence, &codes)
 }
 

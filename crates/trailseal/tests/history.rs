@@ -492,3 +492,22 @@ fn a_database_in_a_directory_that_cannot_be_written_is_read_not_written() {
     assert!(String::from_utf8_lossy(&recorded.stderr).contains(db_arg));
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn history_lists_one_account_with_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite3");
+    let mut other = example_json();
+    other["accounts"][0]["account"] = "444455556666".into();
+    let other_path = dir.path().join("other.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    audit(&example(), &db).code(1);
+    audit(&other_path, &db).code(1);
+    on(&db, &["history", "--account", "444455556666"])
+        .code(0)
+        .stdout(predicate::str::contains("444455556666"))
+        .stdout(predicate::str::contains("111122223333").not());
+    on(&db, &["history", "--account", "999999999999"])
+        .code(0)
+        .stdout(predicate::str::contains("No runs recorded yet"));
+}

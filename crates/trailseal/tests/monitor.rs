@@ -559,8 +559,15 @@ fn the_emitted_cloudformation_passes_cfn_lint_and_scan() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // `-o FILE` writes the same stack.
     let tf = dir.path().join("monitor.tf");
-    std::fs::write(&tf, emit("terraform")).unwrap();
+    support::cli::trailseal()
+        .args(["monitor", "--emit", "terraform", "-o"])
+        .arg(&tf)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    assert_eq!(std::fs::read_to_string(&tf).unwrap(), emit("terraform"));
     // Both read by trailseal's own scanner: no TS000 (unreadable input), nothing failing.
     support::cli::trailseal()
         .args(["scan", "--format", "json"])
