@@ -108,18 +108,6 @@ impl Kind {
     pub fn is_regression(self) -> bool {
         matches!(self, Kind::New | Kind::Worse | Kind::Unverified)
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::New => "new",
-            Kind::Worse => "worse",
-            Kind::Changed => "changed",
-            Kind::Unverified => "unverified",
-            Kind::Same => "same",
-            Kind::Better => "better",
-            Kind::Gone => "gone",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -183,7 +171,7 @@ fn transition(old: Status, new: Status) -> Kind {
         // Decided before, undecided now: the evidence that decided it was lost.
         (o, n) if undecided(n) && !undecided(o) => Kind::Worse,
         (Fail | Error | Indeterminate, Pass | Muted) => Kind::Better,
-        (Skipped, Pass | Muted) | (Pass | Muted, Skipped | Muted | Pass) => Kind::Changed,
+        // error <-> indeterminate, anything -> skipped, skipped -> pass.
         _ => Kind::Changed,
     }
 }
