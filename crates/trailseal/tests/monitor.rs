@@ -450,6 +450,22 @@ fn events_that_cannot_be_decided_are_never_compliant_and_never_crash() {
     );
     assert_eq!(outcome["evaluations_sent"], true);
 
+    // A trail in a Region the function does not read: not "deleted", undecided.
+    let mut elsewhere = config_change(ACCOUNT, "eu-trail", "OK");
+    let mut invoking: Value =
+        serde_json::from_str(elsewhere["invokingEvent"].as_str().unwrap()).unwrap();
+    invoking["configurationItem"]["awsRegion"] = "eu-west-1".into();
+    elsewhere["invokingEvent"] = invoking.to_string().into();
+    let (_, outcome) = handle(server, dir.path(), &elsewhere, &topic);
+    assert_eq!(
+        outcome["evaluations"][0]["compliance"], "NON_COMPLIANT",
+        "{outcome:#}"
+    );
+    assert!(outcome["evaluations"][0]["annotation"]
+        .as_str()
+        .unwrap()
+        .contains("eu-west-1 is not among the Regions"));
+
     // A trail Config still names that is gone (its Region was read): NOT_APPLICABLE.
     let (code, outcome) = handle(
         server,
