@@ -9,6 +9,7 @@ mod html;
 mod junit;
 pub mod mutelist;
 pub mod ocsf;
+mod pretty;
 mod reports;
 mod sarif;
 mod stream;

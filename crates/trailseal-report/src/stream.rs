@@ -213,8 +213,16 @@ impl Renderer {
         };
         match self.style {
             Style::Json => {
+                let mut cache = crate::pretty::ComplianceCache::default();
                 for f in findings {
-                    self.item(&mut out, f);
+                    self.start_item(&mut out);
+                    crate::pretty::finding(
+                        &mut out.bytes,
+                        f,
+                        self.item_indent.as_bytes(),
+                        &mut cache,
+                    );
+                    out.items += 1;
                 }
             }
             Style::Jsonl => {
@@ -288,13 +296,18 @@ impl Renderer {
         out
     }
 
-    fn item(&self, out: &mut Rendered, value: &impl Serialize) {
-        let mark = out.bytes.len();
+    /// The separator and indentation before an array item.
+    fn start_item(&self, out: &mut Rendered) {
         if out.items > 0 {
             out.bytes.push(b',');
         }
         out.bytes.push(b'\n');
         out.bytes.extend_from_slice(self.item_indent.as_bytes());
+    }
+
+    fn item(&self, out: &mut Rendered, value: &impl Serialize) {
+        let mark = out.bytes.len();
+        self.start_item(out);
         let formatter = Nested {
             base: self.item_indent.as_bytes(),
             level: 0,

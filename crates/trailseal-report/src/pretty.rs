@@ -1,0 +1,364 @@
+//! The JSON report's findings written by hand, byte for byte what serde_json's pretty printer
+//! writes for them at their depth in the document (the tests below compare the two).
+//!
+//! Why by hand: a scan of 2,500 files writes about 27,000 findings (34 MB of JSON), and
+//! serde_json's string escaping looks at one byte at a time; it was 11% of the scan's
+//! instructions (bench/README.md, "`trailseal scan` vs checkov"). Here strings are checked 16
+//! bytes at a time, and a finding's list of compliance ids, the same for every finding of a
+//! check, is written once and copied.
+
+use serde_json::Value;
+use trailseal_model::{Finding, Muted};
+
+/// Whether `b` needs an escape in a JSON string, as serde_json escapes it: `"`, `\` and the
+/// control characters below 0x20 (0x7F and non-ASCII are written as they are). Compares, not a
+/// table: the compiler checks sixteen bytes at once with them.
+#[inline(always)]
+fn escaped(b: u8) -> bool {
+    (b < 0x20) | (b == b'"') | (b == b'\\')
+}
+
+/// Writes `s` as a JSON string (quotes included).
+pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        // Sixteen bytes that need no escape at a time (the common case: the compiler checks
+        // them together).
+        if let Some(block) = bytes.get(i..).and_then(|rest| rest.first_chunk::<16>()) {
+            if !block.iter().fold(false, |any, &b| any | escaped(b)) {
+                i += 16;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        if !escaped(b) {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+        }
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Newline and indentation: `base`, then two spaces per `level`.
+fn newline(out: &mut Vec<u8>, base: &[u8], level: usize) {
+    out.push(b'\n');
+    out.extend_from_slice(base);
+    out.resize(out.len() + 2 * level, b' ');
+}
+
+/// Writes `value` as serde_json's pretty printer does when the value's own line is indented
+/// by `base` plus two spaces per `level`.
+pub(crate) fn value(out: &mut Vec<u8>, v: &Value, base: &[u8], level: usize) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        // serde_json's own digits (itoa / ryu).
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::String(s) => string(out, s),
+        Value::Array(items) if items.is_empty() => out.extend_from_slice(b"[]"),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                newline(out, base, level + 1);
+                value(out, item, base, level + 1);
+            }
+            newline(out, base, level);
+            out.push(b']');
+        }
+        Value::Object(map) if map.is_empty() => out.extend_from_slice(b"{}"),
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                newline(out, base, level + 1);
+                string(out, k);
+                out.extend_from_slice(b": ");
+                value(out, item, base, level + 1);
+            }
+            newline(out, base, level);
+            out.push(b'}');
+        }
+    }
+}
+
+/// The rendering of the last compliance list written (the findings of one check share one),
+/// and the indentation it was written at.
+#[derive(Default)]
+pub(crate) struct ComplianceCache {
+    ids: Vec<String>,
+    base: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+/// An object's members, one per line at `level + 1`.
+struct Members<'a> {
+    out: &'a mut Vec<u8>,
+    base: &'a [u8],
+    level: usize,
+    first: bool,
+}
+
+impl Members<'_> {
+    /// `key`: a name of the contract, written as it is (no character of it needs an escape).
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        debug_assert!(!key.bytes().any(escaped));
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        newline(self.out, self.base, self.level + 1);
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\": ");
+        self.out
+    }
+
+    fn str(&mut self, key: &str, s: &str) {
+        string(self.key(key), s);
+    }
+
+    fn number(&mut self, key: &str, n: impl std::fmt::Display) {
+        use std::io::Write;
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.key(key), "{n}");
+    }
+}
+
+/// Writes a finding as serde_json's pretty printer writes it (its derived `Serialize`) when
+/// its opening brace is on a line indented by `base`.
+pub(crate) fn finding(out: &mut Vec<u8>, f: &Finding, base: &[u8], cache: &mut ComplianceCache) {
+    // Every field by name: a field added to `Finding` does not compile here until it is
+    // written (the tests compare with serde_json).
+    let Finding {
+        code,
+        name,
+        status,
+        severity,
+        account,
+        region,
+        resource,
+        message,
+        remediation,
+        evidence,
+        compliance,
+        file,
+        line,
+        column,
+        muted,
+    } = f;
+    out.push(b'{');
+    let mut m = Members {
+        out,
+        base,
+        level: 0,
+        first: true,
+    };
+    m.str("code", code);
+    m.str("name", name);
+    m.str("status", status.as_str());
+    m.str("severity", severity.as_str());
+    m.str("account", account);
+    m.str("region", region);
+    m.str("resource", resource);
+    m.str("message", message);
+    m.str("remediation", remediation);
+    value(m.key("evidence"), evidence, base, 1);
+    let out = m.key("compliance");
+    if cache.ids != *compliance || cache.base != base || cache.bytes.is_empty() {
+        cache.bytes.clear();
+        let list = Value::Array(compliance.iter().cloned().map(Value::String).collect());
+        value(&mut cache.bytes, &list, base, 1);
+        cache.ids.clone_from(compliance);
+        base.clone_into(&mut cache.base);
+    }
+    out.extend_from_slice(&cache.bytes);
+    if let Some(file) = file {
+        m.str("file", file);
+    }
+    if let Some(line) = line {
+        m.number("line", line);
+    }
+    if let Some(column) = column {
+        m.number("column", column);
+    }
+    if let Some(Muted {
+        status,
+        reason,
+        expires,
+        entry,
+    }) = muted
+    {
+        m.str("muted_status", status.as_str());
+        m.str("muted_reason", reason);
+        if let Some(expires) = expires {
+            m.str("muted_expires", expires);
+        }
+        m.number("muted_entry", entry);
+    }
+    newline(m.out, base, 0);
+    m.out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde::Serialize;
+    use serde_json::json;
+    use trailseal_model::{Severity, Status};
+
+    /// serde_json's pretty rendering of `v` as the value of a key nested `depth` objects deep,
+    /// cut out of the document: what the report holds.
+    fn reference(v: &impl Serialize, depth: usize) -> String {
+        let mut doc = serde_json::to_value(v).expect("serializable");
+        for _ in 0..depth {
+            doc = json!({ "k": doc });
+        }
+        let text = serde_json::to_string_pretty(&doc).expect("serializable");
+        // The value is what is left without the enclosing objects' openings and closings.
+        let mut rest = text.as_str();
+        for d in 0..depth {
+            let open = format!("{{\n{}\"k\": ", " ".repeat(2 * (d + 1)));
+            let close = format!("\n{}}}", " ".repeat(2 * d));
+            rest = rest.strip_prefix(&open).expect("opening");
+            rest = rest.strip_suffix(&close).expect("closing");
+        }
+        rest.to_owned()
+    }
+
+    fn ours(v: &Value, depth: usize) -> String {
+        let base = " ".repeat(2 * depth);
+        let mut out = Vec::new();
+        value(&mut out, v, base.as_bytes(), 0);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    fn finding_text(f: &Finding, depth: usize, cache: &mut ComplianceCache) -> String {
+        let base = " ".repeat(2 * depth);
+        let mut out = Vec::new();
+        super::finding(&mut out, f, base.as_bytes(), cache);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    fn sample() -> Finding {
+        Finding {
+            code: "TS006".into(),
+            name: "key-policy-allows-cloudtrail".into(),
+            status: Status::Fail,
+            severity: Severity::Critical,
+            account: "${AWS::AccountId}".into(),
+            region: "eu-west-1".into(),
+            resource: "aws_cloudtrail.t[\"a\"]".into(),
+            message: "line one\nline \"two\"\t\\ \u{1} \u{7f} é 日本".into(),
+            remediation: String::new(),
+            evidence: json!({
+                "decision": "deny", "empty": {}, "none": [], "n": 1, "f": 1.5, "neg": -3,
+                "nested": [{"a": [1, [2, {}]], "b": null, "c": true, "d": false}],
+            }),
+            compliance: vec![
+                "CIS-AWS-v1.2.0-2.7".into(),
+                "HIPAA-164.312(a)(2)(iv)".into(),
+            ],
+            file: Some("dir/main.tf".into()),
+            line: Some(33),
+            column: Some(1),
+            muted: None,
+        }
+    }
+
+    #[test]
+    fn a_finding_is_written_as_serde_json_writes_it() {
+        let mut cache = ComplianceCache::default();
+        let mut f = sample();
+        for depth in [0, 1, 2, 3] {
+            assert_eq!(finding_text(&f, depth, &mut cache), reference(&f, depth));
+        }
+        // Optional fields absent, a muted finding, another compliance list after the cached
+        // one, an empty one.
+        f.file = None;
+        f.line = None;
+        f.muted = Some(Muted {
+            status: Status::Fail,
+            reason: "accepted \"risk\"".into(),
+            expires: Some("2027-01-01".into()),
+            entry: 3,
+        });
+        f.compliance = vec!["SOC2-CC6.1".into()];
+        assert_eq!(finding_text(&f, 2, &mut cache), reference(&f, 2));
+        if let Some(m) = f.muted.as_mut() {
+            m.expires = None;
+        }
+        f.compliance.clear();
+        f.evidence = json!(null);
+        assert_eq!(finding_text(&f, 2, &mut cache), reference(&f, 2));
+    }
+
+    /// Any JSON value (the evidence) nested at any depth.
+    fn arb_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<u64>().prop_map(|n| json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
+            any::<String>().prop_map(Value::String),
+            "[\u{0}-\u{7f}]{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(("[\u{0}-\u{7f}é]{0,12}", inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn strings_are_escaped_as_serde_json_escapes_them(s in any::<String>(), ascii in "[\u{0}-\u{7f}]{0,80}") {
+            for s in [&s, &ascii] {
+                let mut out = Vec::new();
+                string(&mut out, s);
+                prop_assert_eq!(String::from_utf8(out).expect("UTF-8"), serde_json::to_string(s).expect("string"));
+            }
+        }
+
+        #[test]
+        fn values_are_written_as_serde_json_writes_them(v in arb_value(), depth in 0usize..4) {
+            prop_assert_eq!(ours(&v, depth), reference(&v, depth));
+        }
+    }
+}
