@@ -231,15 +231,23 @@ fn selected(check: &Check, codes: &[&str]) -> bool {
             .any(|code| code.eq_ignore_ascii_case(check.info.code))
 }
 
-/// Runs the selected per-trail checks (all when `codes` is empty) on one trail.
-pub fn run_trail_checks(evidence: &TrailEvidence, codes: &[&str]) -> Vec<Finding> {
+/// The selected per-trail checks, in catalogue order.
+fn trail_runners(codes: &[&str]) -> Vec<fn(&TrailEvidence) -> Finding> {
     registry()
         .iter()
         .filter(|c| selected(c, codes))
         .filter_map(|c| match c.runner {
-            Runner::Trail(run) => Some(run(evidence)),
+            Runner::Trail(run) => Some(run),
             Runner::Account(_) => None,
         })
+        .collect()
+}
+
+/// Runs the selected per-trail checks (all when `codes` is empty) on one trail.
+pub fn run_trail_checks(evidence: &TrailEvidence, codes: &[&str]) -> Vec<Finding> {
+    trail_runners(codes)
+        .iter()
+        .map(|run| run(evidence))
         .collect()
 }
 
@@ -248,10 +256,12 @@ pub fn run_trail_checks(evidence: &TrailEvidence, codes: &[&str]) -> Vec<Finding
 pub fn evaluate_account(account: &AccountEvidence, codes: &[&str]) -> Vec<Finding> {
     let mut trails: Vec<&trailseal_model::Trail> = account.trails.iter().collect();
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
-    let mut findings: Vec<Finding> = trails
-        .into_iter()
-        .flat_map(|t| run_trail_checks(&account.trail_evidence(t), codes))
-        .collect();
+    let runners = trail_runners(codes);
+    let mut findings: Vec<Finding> = Vec::with_capacity(trails.len() * runners.len());
+    for t in trails {
+        let evidence = account.trail_evidence(t);
+        findings.extend(runners.iter().map(|run| run(&evidence)));
+    }
     for c in registry().iter().filter(|c| selected(c, codes)) {
         if let Runner::Account(run) = c.runner {
             findings.extend(run(account));

@@ -365,3 +365,36 @@ fn symbolic(s: &str) -> Option<String> {
     out.push_str(s.get(at..)?);
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbolic_account_and_region_are_written_as_cloudformation_writes_them() {
+        let (a, r) = (value::ACCOUNT, value::REGION);
+        assert_eq!(symbolic("nothing to replace"), None);
+        assert_eq!(symbolic(""), None);
+        assert_eq!(symbolic(a).as_deref(), Some("${AWS::AccountId}"));
+        assert_eq!(
+            symbolic(&format!(
+                "arn:aws:kms:{r}:{a}:key/k resolves to arn:aws:kms:{r}:{a}:key/k"
+            ))
+            .as_deref(),
+            Some(
+                "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:key/k resolves to \
+                 arn:aws:kms:${AWS::Region}:${AWS::AccountId}:key/k"
+            )
+        );
+        // Adjacent, Region first, and the account's digits running on (non-overlapping, from
+        // the left).
+        assert_eq!(
+            symbolic(&format!("{r}{a}{a}0000")).as_deref(),
+            Some("${AWS::Region}${AWS::AccountId}${AWS::AccountId}0000")
+        );
+        assert_eq!(
+            symbolic(&format!("é{a}é")).as_deref(),
+            Some("é${AWS::AccountId}é")
+        );
+    }
+}

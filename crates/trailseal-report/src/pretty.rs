@@ -273,8 +273,8 @@ mod tests {
 
     fn sample() -> Finding {
         Finding {
-            code: "TS006".into(),
-            name: "key-policy-allows-cloudtrail".into(),
+            code: "X-001".into(),
+            name: "a name, \"quoted\"".into(),
             status: Status::Fail,
             severity: Severity::Critical,
             account: "${AWS::AccountId}".into(),

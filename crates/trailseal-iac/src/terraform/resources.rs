@@ -26,8 +26,9 @@ impl<'a> Module<'a> {
     /// attributes are evaluated in the instance's scope (`count.index`, `each.key`); an
     /// instance that does not exist is an error, as in Terraform.
     pub(super) fn resource_attr(&self, ty: &str, name: &str, index: &str, attr: &str) -> Val {
-        let base = format!("{}{ty}.{name}", self.prefix);
-        let address = format!("{base}{index}");
+        // Concatenated, not format!: this runs for every reference to a resource.
+        let base = [self.prefix.as_str(), ty, ".", name].concat();
+        let address = [base.as_str(), index].concat();
         let Some(res) = self.resources.iter().find(|r| r.ty == ty && r.name == name) else {
             return unknown(format!("{ty}.{name} is not defined in this module"));
         };
