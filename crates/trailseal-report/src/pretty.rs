@@ -4,8 +4,9 @@
 //! Why by hand: a scan of 2,500 files writes about 27,000 findings (34 MB of JSON), and
 //! serde_json's string escaping looks at one byte at a time; it was 11% of the scan's
 //! instructions (bench/README.md, "`trailseal scan` vs checkov"). Here strings are checked 16
-//! bytes at a time, and a finding's list of compliance ids, the same for every finding of a
-//! check, is written once and copied.
+//! bytes at a time, the separator, indentation and name before each member of a finding are
+//! laid out once per report ([`Layout`]), and a finding's list of compliance ids, the same for
+//! every finding of a check, is written once and copied.
 
 use serde_json::Value;
 use trailseal_model::{Finding, Muted};
@@ -18,28 +19,48 @@ fn escaped(b: u8) -> bool {
     (b < 0x20) | (b == b'"') | (b == b'\\')
 }
 
+/// Whether any of sixteen bytes needs an escape (checked together).
+#[inline(always)]
+fn dirty(block: &[u8; 16]) -> bool {
+    block.iter().fold(false, |any, &b| any | escaped(b))
+}
+
+/// Where the first byte of `bytes` that needs an escape is: sixteen bytes at a time, the last
+/// few padded to sixteen (most strings of a report are short and need none).
+fn next_escape(bytes: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(block) = bytes.get(i..).and_then(|rest| rest.first_chunk::<16>()) {
+        if dirty(block) {
+            break;
+        }
+        i += 16;
+    }
+    let rest = bytes.get(i..)?;
+    if let Some(head) = rest.get(..rest.len().min(16)) {
+        if head.len() < 16 {
+            let mut padded = [b'a'; 16];
+            padded[..head.len()].copy_from_slice(head);
+            if !dirty(&padded) {
+                return None;
+            }
+        }
+    }
+    rest.iter().position(|&b| escaped(b)).map(|p| i + p)
+}
+
 /// Writes `s` as a JSON string (quotes included).
 pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    let mut rest = s.as_bytes();
+    out.reserve(rest.len() + 2);
     out.push(b'"');
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        // Sixteen bytes that need no escape at a time (the common case: the compiler checks
-        // them together).
-        if let Some(block) = bytes.get(i..).and_then(|rest| rest.first_chunk::<16>()) {
-            if !block.iter().fold(false, |any, &b| any | escaped(b)) {
-                i += 16;
-                continue;
-            }
-        }
-        let b = bytes[i];
-        if !escaped(b) {
-            i += 1;
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
+    while let Some(at) = next_escape(rest) {
+        let (clean, tail) = rest.split_at(at);
+        let Some((&b, tail)) = tail.split_first() else {
+            break;
+        };
+        out.extend_from_slice(clean);
+        rest = tail;
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -57,10 +78,8 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
                 HEX[usize::from(b & 0xf)],
             ]),
         }
-        i += 1;
-        start = i;
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 
@@ -112,52 +131,178 @@ pub(crate) fn value(out: &mut Vec<u8>, v: &Value, base: &[u8], level: usize) {
     }
 }
 
-/// The rendering of the last compliance list written (the findings of one check share one),
-/// and the indentation it was written at.
-#[derive(Default)]
-pub(crate) struct ComplianceCache {
-    ids: Vec<String>,
-    base: Vec<u8>,
-    bytes: Vec<u8>,
+/// A finding's members, in the order of its derived `Serialize` (the order of the contract).
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Code,
+    Name,
+    Status,
+    Severity,
+    Account,
+    Region,
+    Resource,
+    Message,
+    Remediation,
+    Evidence,
+    Compliance,
+    File,
+    Line,
+    Column,
+    MutedStatus,
+    MutedReason,
+    MutedExpires,
+    MutedEntry,
 }
 
-/// An object's members, one per line at `level + 1`.
+impl Field {
+    const ALL: [Field; 18] = [
+        Field::Code,
+        Field::Name,
+        Field::Status,
+        Field::Severity,
+        Field::Account,
+        Field::Region,
+        Field::Resource,
+        Field::Message,
+        Field::Remediation,
+        Field::Evidence,
+        Field::Compliance,
+        Field::File,
+        Field::Line,
+        Field::Column,
+        Field::MutedStatus,
+        Field::MutedReason,
+        Field::MutedExpires,
+        Field::MutedEntry,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Field::Code => "code",
+            Field::Name => "name",
+            Field::Status => "status",
+            Field::Severity => "severity",
+            Field::Account => "account",
+            Field::Region => "region",
+            Field::Resource => "resource",
+            Field::Message => "message",
+            Field::Remediation => "remediation",
+            Field::Evidence => "evidence",
+            Field::Compliance => "compliance",
+            Field::File => "file",
+            Field::Line => "line",
+            Field::Column => "column",
+            Field::MutedStatus => "muted_status",
+            Field::MutedReason => "muted_reason",
+            Field::MutedExpires => "muted_expires",
+            Field::MutedEntry => "muted_entry",
+        }
+    }
+}
+
+/// What comes before each member of a finding whose opening brace is indented by `base`:
+/// `,`, newline, indentation and `"name": `, laid out once per report.
+#[derive(Debug, Default)]
+pub(crate) struct Layout {
+    base: Vec<u8>,
+    members: Vec<Vec<u8>>,
+}
+
+impl Layout {
+    pub(crate) fn new(base: &[u8]) -> Layout {
+        let members = Field::ALL
+            .iter()
+            .map(|f| {
+                let key = f.key();
+                debug_assert!(!key.bytes().any(escaped));
+                let mut m = b",".to_vec();
+                newline(&mut m, base, 1);
+                m.push(b'"');
+                m.extend_from_slice(key.as_bytes());
+                m.extend_from_slice(b"\": ");
+                m
+            })
+            .collect();
+        Layout {
+            base: base.to_vec(),
+            members,
+        }
+    }
+}
+
+/// The renderings of the compliance lists written so far (a few: one per check, at most).
+#[derive(Default)]
+pub(crate) struct ComplianceCache {
+    base: Vec<u8>,
+    lists: Vec<(Vec<String>, Vec<u8>)>,
+}
+
+impl ComplianceCache {
+    fn rendering(&mut self, ids: &[String], base: &[u8]) -> &[u8] {
+        if self.base != base {
+            self.lists.clear();
+            base.clone_into(&mut self.base);
+        }
+        let at = match self.lists.iter().position(|(known, _)| known == ids) {
+            Some(at) => at,
+            None => {
+                if self.lists.len() >= 16 {
+                    self.lists.clear();
+                }
+                let mut bytes = Vec::new();
+                let list = Value::Array(ids.iter().cloned().map(Value::String).collect());
+                value(&mut bytes, &list, base, 1);
+                self.lists.push((ids.to_vec(), bytes));
+                self.lists.len() - 1
+            }
+        };
+        self.lists
+            .get(at)
+            .map_or(&[], |(_, bytes)| bytes.as_slice())
+    }
+}
+
+/// An object's members, one per line, from a [`Layout`].
 struct Members<'a> {
     out: &'a mut Vec<u8>,
-    base: &'a [u8],
-    level: usize,
+    layout: &'a Layout,
     first: bool,
 }
 
 impl Members<'_> {
-    /// `key`: a name of the contract, written as it is (no character of it needs an escape).
-    fn key(&mut self, key: &str) -> &mut Vec<u8> {
-        debug_assert!(!key.bytes().any(escaped));
-        if !self.first {
-            self.out.push(b',');
-        }
+    fn key(&mut self, field: Field) -> &mut Vec<u8> {
+        let before = self
+            .layout
+            .members
+            .get(field as usize)
+            .map_or(&[][..], Vec::as_slice);
+        // The first member has no comma before it.
+        let skip = usize::from(self.first);
         self.first = false;
-        newline(self.out, self.base, self.level + 1);
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\": ");
+        self.out
+            .extend_from_slice(before.get(skip..).unwrap_or_default());
         self.out
     }
 
-    fn str(&mut self, key: &str, s: &str) {
-        string(self.key(key), s);
+    fn str(&mut self, field: Field, s: &str) {
+        string(self.key(field), s);
     }
 
-    fn number(&mut self, key: &str, n: impl std::fmt::Display) {
+    fn number(&mut self, field: Field, n: impl std::fmt::Display) {
         use std::io::Write;
         // Writing into a Vec cannot fail.
-        let _ = write!(self.key(key), "{n}");
+        let _ = write!(self.key(field), "{n}");
     }
 }
 
 /// Writes a finding as serde_json's pretty printer writes it (its derived `Serialize`) when
-/// its opening brace is on a line indented by `base`.
-pub(crate) fn finding(out: &mut Vec<u8>, f: &Finding, base: &[u8], cache: &mut ComplianceCache) {
+/// its opening brace is on a line indented by the layout's base.
+pub(crate) fn finding(
+    out: &mut Vec<u8>,
+    f: &Finding,
+    layout: &Layout,
+    cache: &mut ComplianceCache,
+) {
     // Every field by name: a field added to `Finding` does not compile here until it is
     // written (the tests compare with serde_json).
     let Finding {
@@ -177,40 +322,33 @@ pub(crate) fn finding(out: &mut Vec<u8>, f: &Finding, base: &[u8], cache: &mut C
         column,
         muted,
     } = f;
+    let base = layout.base.as_slice();
     out.push(b'{');
     let mut m = Members {
         out,
-        base,
-        level: 0,
+        layout,
         first: true,
     };
-    m.str("code", code);
-    m.str("name", name);
-    m.str("status", status.as_str());
-    m.str("severity", severity.as_str());
-    m.str("account", account);
-    m.str("region", region);
-    m.str("resource", resource);
-    m.str("message", message);
-    m.str("remediation", remediation);
-    value(m.key("evidence"), evidence, base, 1);
-    let out = m.key("compliance");
-    if cache.ids != *compliance || cache.base != base || cache.bytes.is_empty() {
-        cache.bytes.clear();
-        let list = Value::Array(compliance.iter().cloned().map(Value::String).collect());
-        value(&mut cache.bytes, &list, base, 1);
-        cache.ids.clone_from(compliance);
-        base.clone_into(&mut cache.base);
-    }
-    out.extend_from_slice(&cache.bytes);
+    m.str(Field::Code, code);
+    m.str(Field::Name, name);
+    m.str(Field::Status, status.as_str());
+    m.str(Field::Severity, severity.as_str());
+    m.str(Field::Account, account);
+    m.str(Field::Region, region);
+    m.str(Field::Resource, resource);
+    m.str(Field::Message, message);
+    m.str(Field::Remediation, remediation);
+    value(m.key(Field::Evidence), evidence, base, 1);
+    m.key(Field::Compliance)
+        .extend_from_slice(cache.rendering(compliance, base));
     if let Some(file) = file {
-        m.str("file", file);
+        m.str(Field::File, file);
     }
     if let Some(line) = line {
-        m.number("line", line);
+        m.number(Field::Line, line);
     }
     if let Some(column) = column {
-        m.number("column", column);
+        m.number(Field::Column, column);
     }
     if let Some(Muted {
         status,
@@ -219,12 +357,12 @@ pub(crate) fn finding(out: &mut Vec<u8>, f: &Finding, base: &[u8], cache: &mut C
         entry,
     }) = muted
     {
-        m.str("muted_status", status.as_str());
-        m.str("muted_reason", reason);
+        m.str(Field::MutedStatus, status.as_str());
+        m.str(Field::MutedReason, reason);
         if let Some(expires) = expires {
-            m.str("muted_expires", expires);
+            m.str(Field::MutedExpires, expires);
         }
-        m.number("muted_entry", entry);
+        m.number(Field::MutedEntry, entry);
     }
     newline(m.out, base, 0);
     m.out.push(b'}');
@@ -265,9 +403,9 @@ mod tests {
     }
 
     fn finding_text(f: &Finding, depth: usize, cache: &mut ComplianceCache) -> String {
-        let base = " ".repeat(2 * depth);
+        let layout = Layout::new(" ".repeat(2 * depth).as_bytes());
         let mut out = Vec::new();
-        super::finding(&mut out, f, base.as_bytes(), cache);
+        super::finding(&mut out, f, &layout, cache);
         String::from_utf8(out).expect("UTF-8")
     }
 
@@ -303,6 +441,12 @@ mod tests {
         let mut f = sample();
         for depth in [0, 1, 2, 3] {
             assert_eq!(finding_text(&f, depth, &mut cache), reference(&f, depth));
+        }
+        // Findings of different checks one after the other: each with its own list.
+        let mut g = sample();
+        g.compliance = vec!["PCI-DSS-10.3.2".into()];
+        for h in [&f, &g, &f, &g] {
+            assert_eq!(finding_text(h, 2, &mut cache), reference(h, 2));
         }
         // Optional fields absent, a muted finding, another compliance list after the cached
         // one, an empty one.

@@ -78,6 +78,8 @@ pub struct Renderer {
     /// items and of its closing bracket.
     item_indent: String,
     close_indent: String,
+    /// JSON: how a finding's members are laid out at `item_indent`.
+    layout: crate::pretty::Layout,
     sarif_rules: Vec<Value>,
     sarif_index: HashMap<String, usize>,
     /// JSON: each account's verdict whatever their number ([`Renderer::with_account_verdicts`]).
@@ -114,6 +116,7 @@ impl Renderer {
             tool_version: tool_version.to_owned(),
             item_indent: String::new(),
             close_indent: String::new(),
+            layout: crate::pretty::Layout::default(),
             sarif_rules,
             sarif_index,
             accounts: false,
@@ -128,6 +131,7 @@ impl Renderer {
             r.close_indent = " ".repeat(key_indent);
             r.item_indent = " ".repeat(key_indent + 2);
         }
+        r.layout = crate::pretty::Layout::new(r.item_indent.as_bytes());
         r
     }
 
@@ -216,12 +220,7 @@ impl Renderer {
                 let mut cache = crate::pretty::ComplianceCache::default();
                 for f in findings {
                     self.start_item(&mut out);
-                    crate::pretty::finding(
-                        &mut out.bytes,
-                        f,
-                        self.item_indent.as_bytes(),
-                        &mut cache,
-                    );
+                    crate::pretty::finding(&mut out.bytes, f, &self.layout, &mut cache);
                     out.items += 1;
                 }
             }
