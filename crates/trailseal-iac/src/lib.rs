@@ -218,7 +218,12 @@ impl IacScan {
     /// Findings about resources that are not in the file (the account-level ones) are dropped.
     /// The file's problems are appended as `error` findings.
     pub fn localize(&self, findings: Vec<Finding>) -> Vec<Finding> {
-        let symbolic = |s: &str| symbolic(s).unwrap_or_else(|| s.to_owned());
+        // In place: most strings hold neither marker and are left as they are.
+        let symbolic = |s: &mut String| {
+            if let Some(new) = symbolic(s) {
+                *s = new;
+            }
+        };
         let mut key_statements: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
         for f in &findings {
             if let Some((statement, key)) = suggest::statement_to_add(f)
@@ -248,10 +253,10 @@ impl IacScan {
                     evidence.remove("statement_to_add");
                 }
                 f.resource = loc.address.clone();
-                f.account = symbolic(&f.account);
-                f.region = symbolic(&f.region);
-                f.message = symbolic(&f.message);
-                f.remediation = symbolic(&f.remediation);
+                symbolic(&mut f.account);
+                symbolic(&mut f.region);
+                symbolic(&mut f.message);
+                symbolic(&mut f.remediation);
                 replace_strings(&mut f.evidence);
                 f.file = Some(
                     self.files
@@ -332,6 +337,17 @@ fn replace_strings(value: &mut serde_json::Value) {
 /// `${AWS::AccountId}` / `${AWS::Region}`, in one pass; None when `s` has neither.
 fn symbolic(s: &str) -> Option<String> {
     use std::sync::LazyLock;
+    // The common cases without a search: a finding's account and Region are often the
+    // markers themselves, and a string shorter than both holds neither.
+    if s == value::ACCOUNT {
+        return Some("${AWS::AccountId}".to_owned());
+    }
+    if s == value::REGION {
+        return Some("${AWS::Region}".to_owned());
+    }
+    if s.len() < value::ACCOUNT.len().min(value::REGION.len()) {
+        return None;
+    }
     static ACCOUNT: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new(value::ACCOUNT));
     static REGION: LazyLock<memchr::memmem::Finder<'static>> =
