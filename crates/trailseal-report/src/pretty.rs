@@ -206,10 +206,20 @@ impl Field {
 pub(crate) struct Layout {
     base: Vec<u8>,
     members: Vec<Vec<u8>>,
+    /// The catalogue's compliance lists (one per check, several checks share one), rendered.
+    compliance: Vec<(&'static [&'static str], Vec<u8>)>,
 }
 
 impl Layout {
     pub(crate) fn new(base: &[u8]) -> Layout {
+        let mut compliance: Vec<(&'static [&'static str], Vec<u8>)> = Vec::new();
+        for info in trailseal_checks::catalogue() {
+            if !compliance.iter().any(|(ids, _)| *ids == info.compliance) {
+                let mut bytes = Vec::new();
+                value(&mut bytes, &serde_json::json!(info.compliance), base, 1);
+                compliance.push((info.compliance, bytes));
+            }
+        }
         let members = Field::ALL
             .iter()
             .map(|f| {
@@ -226,7 +236,18 @@ impl Layout {
         Layout {
             base: base.to_vec(),
             members,
+            compliance,
         }
+    }
+
+    /// `ids` rendered at this layout's depth, when it is a list of the catalogue.
+    fn compliance(&self, ids: &[String]) -> Option<&[u8]> {
+        self.compliance
+            .iter()
+            .find(|(known, _)| {
+                known.len() == ids.len() && known.iter().zip(ids).all(|(a, b)| a == b)
+            })
+            .map(|(_, bytes)| bytes.as_slice())
     }
 }
 
@@ -339,8 +360,13 @@ pub(crate) fn finding(
     m.str(Field::Message, message);
     m.str(Field::Remediation, remediation);
     value(m.key(Field::Evidence), evidence, base, 1);
-    m.key(Field::Compliance)
-        .extend_from_slice(cache.rendering(compliance, base));
+    // The catalogue's lists are rendered once per report; any other (an evidence file of
+    // another version) once per unit.
+    let rendered = match layout.compliance(compliance) {
+        Some(bytes) => bytes,
+        None => cache.rendering(compliance, base),
+    };
+    m.key(Field::Compliance).extend_from_slice(rendered);
     if let Some(file) = file {
         m.str(Field::File, file);
     }
@@ -447,6 +473,13 @@ mod tests {
         g.compliance = vec!["PCI-DSS-10.3.2".into()];
         for h in [&f, &g, &f, &g] {
             assert_eq!(finding_text(h, 2, &mut cache), reference(h, 2));
+        }
+        // The catalogue's lists (rendered with the layout).
+        for info in trailseal_checks::catalogue() {
+            g.compliance = info.compliance.iter().map(|c| c.to_string()).collect();
+            for depth in [1, 2] {
+                assert_eq!(finding_text(&g, depth, &mut cache), reference(&g, depth));
+            }
         }
         // Optional fields absent, a muted finding, another compliance list after the cached
         // one, an empty one.
