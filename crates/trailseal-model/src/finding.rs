@@ -77,7 +77,9 @@ pub struct Finding {
     pub remediation: String,
     /// Check-specific detail (decision, deciding statements, unknown keys, explanation lines).
     pub evidence: serde_json::Value,
-    pub compliance: Vec<String>,
+    /// The catalogue's ids, borrowed (every finding of a report carries its check's list:
+    /// 17 ids each for TS001-TS006, so not copied).
+    pub compliance: Vec<std::borrow::Cow<'static, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

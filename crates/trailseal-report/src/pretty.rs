@@ -8,6 +8,8 @@
 //! laid out once per report ([`Layout`]), and a finding's list of compliance ids, the same for
 //! every finding of a check, is written once and copied.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use trailseal_model::{Finding, Muted};
 
@@ -241,7 +243,7 @@ impl Layout {
     }
 
     /// `ids` rendered at this layout's depth, when it is a list of the catalogue.
-    fn compliance(&self, ids: &[String]) -> Option<&[u8]> {
+    fn compliance(&self, ids: &[Cow<'static, str>]) -> Option<&[u8]> {
         self.compliance
             .iter()
             .find(|(known, _)| {
@@ -255,11 +257,11 @@ impl Layout {
 #[derive(Default)]
 pub(crate) struct ComplianceCache {
     base: Vec<u8>,
-    lists: Vec<(Vec<String>, Vec<u8>)>,
+    lists: Vec<(Vec<Cow<'static, str>>, Vec<u8>)>,
 }
 
 impl ComplianceCache {
-    fn rendering(&mut self, ids: &[String], base: &[u8]) -> &[u8] {
+    fn rendering(&mut self, ids: &[Cow<'static, str>], base: &[u8]) -> &[u8] {
         if self.base != base {
             self.lists.clear();
             base.clone_into(&mut self.base);
@@ -271,7 +273,7 @@ impl ComplianceCache {
                     self.lists.clear();
                 }
                 let mut bytes = Vec::new();
-                let list = Value::Array(ids.iter().cloned().map(Value::String).collect());
+                let list = Value::Array(ids.iter().map(|id| Value::from(id.as_ref())).collect());
                 value(&mut bytes, &list, base, 1);
                 self.lists.push((ids.to_vec(), bytes));
                 self.lists.len() - 1
@@ -476,7 +478,7 @@ mod tests {
         }
         // The catalogue's lists (rendered with the layout).
         for info in trailseal_checks::catalogue() {
-            g.compliance = info.compliance.iter().map(|c| c.to_string()).collect();
+            g.compliance = info.compliance.iter().map(|c| (*c).into()).collect();
             for depth in [1, 2] {
                 assert_eq!(finding_text(&g, depth, &mut cache), reference(&g, depth));
             }
