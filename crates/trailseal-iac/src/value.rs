@@ -73,7 +73,7 @@ impl Val {
                 return None;
             }
         }
-        Some(self.to_json_marked().to_string())
+        serde_json::to_string(&Marked(self)).ok()
     }
 
     /// JSON in which every unknown value is the policy engine's unknown-value marker.
@@ -137,6 +137,79 @@ impl Val {
                 _ => None,
             },
             _ => None,
+        }
+    }
+}
+
+/// A value serialized as [`Val::to_json_marked`] would be, straight to text (no
+/// `serde_json::Value` in between: a key policy of every module of a scan goes through this).
+/// An object with a key twice is written as `to_json_marked`'s map makes it (the last value,
+/// at the first key's place) by building that map.
+struct Marked<'a>(&'a Val);
+
+impl serde::Serialize for Marked<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Val::Unknown(_) => self.0.to_json_marked().serialize(s),
+            Val::List(items) => {
+                let kept = || items.iter().filter(|v| **v != Val::NoValue);
+                let mut seq = s.serialize_seq(Some(kept().count()))?;
+                for item in kept() {
+                    seq.serialize_element(&Marked(item))?;
+                }
+                seq.end()
+            }
+            Val::Map(entries) => {
+                let kept = || entries.iter().filter(|(_, v)| *v != Val::NoValue);
+                let twice = kept()
+                    .enumerate()
+                    .any(|(i, (k, _))| kept().take(i).any(|(earlier, _)| earlier == k));
+                if twice {
+                    return self.0.to_json_marked().serialize(s);
+                }
+                let mut map = s.serialize_map(Some(kept().count()))?;
+                for (k, v) in kept() {
+                    map.serialize_entry(k, &Marked(v))?;
+                }
+                map.end()
+            }
+            other => other.to_json().serialize(s),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_val() -> impl Strategy<Value = Val> {
+        let leaf = prop_oneof![
+            Just(Val::Null),
+            Just(Val::NoValue),
+            any::<bool>().prop_map(Val::Bool),
+            "-?[0-9]{1,4}(\\.[0-9]{1,3})?|1e400|x".prop_map(Val::Num),
+            "[a-c\"\\\\\u{1}é]{0,6}".prop_map(Val::Str),
+            "[a-c⟩]{0,6}".prop_map(Val::Unknown),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Val::List),
+                // Few key names: duplicates are common.
+                prop::collection::vec(("[ab]", inner), 0..5).prop_map(Val::Map),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The direct serialization writes what the `serde_json::Value` did.
+        #[test]
+        fn marked_text_is_to_json_marked_text(v in arb_val()) {
+            prop_assert_eq!(
+                serde_json::to_string(&Marked(&v)).expect("serializable"),
+                v.to_json_marked().to_string()
+            );
         }
     }
 }
