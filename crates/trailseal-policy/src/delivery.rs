@@ -234,7 +234,7 @@ impl TrailContext {
     /// (`AWSCloudTrailAclCheck`, `AWSCloudTrailWrite`), pinned to the trail with `aws:SourceArn`;
     /// None when the bucket is not known. For an organization trail the write statement covers
     /// `AWSLogs/ORG_ID/*` (`org_id`, when known) as well as the owner's own path.
-    pub fn bucket_statements(&self, org_id: Option<&str>) -> Option<serde_json::Value> {
+    pub fn bucket_statements(&self, org_id: Option<&str>) -> Option<BucketStatements> {
         let bucket = self.bucket_arn()?;
         let prefix = match self.prefix.known() {
             Some(Some(p)) if !p.trim_matches('/').is_empty() => {
@@ -250,29 +250,85 @@ impl TrailContext {
                 org_id.unwrap_or("<organization id>")
             ));
         }
-        let source = serde_json::json!({"aws:SourceArn": self.trail_arn});
-        Some(serde_json::json!([
-            {
-                "Sid": "AWSCloudTrailAclCheck",
-                "Effect": "Allow",
-                "Principal": {"Service": CLOUDTRAIL_SERVICE},
-                "Action": "s3:GetBucketAcl",
-                "Resource": bucket,
-                "Condition": {"StringEquals": source}
+        let resources = match <[String; 1]>::try_from(resources) {
+            Ok([one]) => Resources::One(one),
+            Err(many) => Resources::Many(many),
+        };
+        let statement = |sid, action, resource, acl| BucketStatement {
+            sid,
+            effect: "Allow",
+            principal: ServicePrincipal {
+                service: CLOUDTRAIL_SERVICE,
             },
-            {
-                "Sid": "AWSCloudTrailWrite",
-                "Effect": "Allow",
-                "Principal": {"Service": CLOUDTRAIL_SERVICE},
-                "Action": "s3:PutObject",
-                "Resource": if resources.len() == 1 { serde_json::json!(resources[0]) } else { serde_json::json!(resources) },
-                "Condition": {"StringEquals": {
-                    S3_ACL: BUCKET_OWNER_FULL_CONTROL,
-                    "aws:SourceArn": self.trail_arn
-                }}
-            }
+            action,
+            resource,
+            condition: StringEquals {
+                string_equals: SourceCondition {
+                    acl,
+                    source_arn: self.trail_arn.clone(),
+                },
+            },
+        };
+        Some(BucketStatements([
+            statement(
+                "AWSCloudTrailAclCheck",
+                "s3:GetBucketAcl",
+                Resources::One(bucket),
+                None,
+            ),
+            statement(
+                "AWSCloudTrailWrite",
+                "s3:PutObject",
+                resources,
+                Some(BUCKET_OWNER_FULL_CONTROL),
+            ),
         ]))
     }
+}
+
+/// The two statements of [`TrailContext::bucket_statements`], serialized as a JSON array of
+/// policy statements (typed: written straight to text, every trail of a scan gets them).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BucketStatements([BucketStatement; 2]);
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BucketStatement {
+    sid: &'static str,
+    effect: &'static str,
+    principal: ServicePrincipal,
+    action: &'static str,
+    resource: Resources,
+    condition: StringEquals,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+struct ServicePrincipal {
+    #[serde(rename = "Service")]
+    service: &'static str,
+}
+
+/// One resource as a string, several as a list (as the User Guide writes them).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+enum Resources {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+struct StringEquals {
+    #[serde(rename = "StringEquals")]
+    string_equals: SourceCondition,
+}
+
+/// `s3:x-amz-acl` (the write statement) before `aws:SourceArn`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+struct SourceCondition {
+    #[serde(rename = "s3:x-amz-acl", skip_serializing_if = "Option::is_none")]
+    acl: Option<&'static str>,
+    #[serde(rename = "aws:SourceArn")]
+    source_arn: String,
 }
 
 #[cfg(test)]
@@ -288,6 +344,75 @@ mod tests {
 
     fn decide(policy: &str, request: &Request) -> Decision {
         evaluate(&Policy::parse(policy).expect("policy"), request).decision
+    }
+
+    /// The typed statements serialize as the `json!` document they replaced (the oracle below
+    /// is that code), key order included, for every shape: a prefix or none, one resource or
+    /// two (organization trail, org id known or not), prefix unknown.
+    #[test]
+    fn bucket_statements_serialize_as_the_documented_json() {
+        fn oracle(c: &TrailContext, org_id: Option<&str>) -> serde_json::Value {
+            let bucket = c.bucket_arn().expect("bucket");
+            let prefix = match c.prefix.known() {
+                Some(Some(p)) if !p.trim_matches('/').is_empty() => {
+                    format!("{}/", p.trim_end_matches('/'))
+                }
+                Some(_) => String::new(),
+                None => "<prefix>/".to_owned(),
+            };
+            let mut resources = vec![format!("{bucket}/{prefix}AWSLogs/{}/*", c.account())];
+            if c.is_organization_trail.known() != Some(&false) {
+                resources.push(format!(
+                    "{bucket}/{prefix}AWSLogs/{}/*",
+                    org_id.unwrap_or("<organization id>")
+                ));
+            }
+            let resource = if resources.len() == 1 {
+                serde_json::json!(resources[0])
+            } else {
+                serde_json::json!(resources)
+            };
+            serde_json::json!([
+                {
+                    "Sid": "AWSCloudTrailAclCheck",
+                    "Effect": "Allow",
+                    "Principal": {"Service": CLOUDTRAIL_SERVICE},
+                    "Action": "s3:GetBucketAcl",
+                    "Resource": bucket,
+                    "Condition": {"StringEquals": {"aws:SourceArn": c.trail_arn}}
+                },
+                {
+                    "Sid": "AWSCloudTrailWrite",
+                    "Effect": "Allow",
+                    "Principal": {"Service": CLOUDTRAIL_SERVICE},
+                    "Action": "s3:PutObject",
+                    "Resource": resource,
+                    "Condition": {"StringEquals": {
+                        S3_ACL: BUCKET_OWNER_FULL_CONTROL,
+                        "aws:SourceArn": c.trail_arn
+                    }}
+                }
+            ])
+        }
+        let mut cases = vec![ctx()];
+        let mut c = ctx();
+        c.prefix = Given::Known(Some("team/logs/".into()));
+        cases.push(c.clone());
+        c.is_organization_trail = Given::Known(true);
+        cases.push(c.clone());
+        c.prefix = Given::Unknown;
+        c.is_organization_trail = Given::Unknown;
+        cases.push(c);
+        for c in &cases {
+            for org in [None, Some("o-abc123")] {
+                let typed = c.bucket_statements(org).expect("statements");
+                let expected = oracle(c, org);
+                assert_eq!(
+                    serde_json::to_string_pretty(&typed).expect("text"),
+                    serde_json::to_string_pretty(&expected).expect("text")
+                );
+            }
+        }
     }
 
     /// The bucket policy of the CloudTrail User Guide ("Amazon S3 bucket policy for
