@@ -478,56 +478,199 @@ fn scalar_yaml(v: &Value) -> String {
 
 /// The statement as an HCL object for `jsonencode`, placeholders as Terraform references.
 fn hcl(v: &Value, indent: usize) -> String {
-    let pad = " ".repeat(indent + 2);
-    let close = " ".repeat(indent);
+    let mut out = String::new();
+    write_hcl(&mut out, v, indent);
+    out
+}
+
+/// [`hcl`] into one buffer (a key policy's fix is written for every failing trail).
+fn write_hcl(out: &mut String, v: &Value, indent: usize) {
+    let spaces = |out: &mut String, n: usize| out.extend(std::iter::repeat_n(' ', n));
     match v {
         Value::Object(map) => {
-            let mut out = String::from("{\n");
+            out.push_str("{\n");
             for (k, v) in map {
-                let key = if !k.is_empty()
+                spaces(out, indent + 2);
+                if !k.is_empty()
                     && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                     && !k.starts_with(|c: char| c.is_ascii_digit())
                 {
-                    k.clone()
+                    out.push_str(k);
                 } else {
-                    hcl_string(k)
-                };
-                out += &format!("{pad}{key} = {}\n", hcl(v, indent + 2));
+                    write_hcl_string(out, k);
+                }
+                out.push_str(" = ");
+                write_hcl(out, v, indent + 2);
+                out.push('\n');
             }
-            out + &close + "}"
+            spaces(out, indent);
+            out.push('}');
         }
         Value::Array(items) if items.iter().any(Value::is_object) => {
             // Objects one per line, at the list's indentation plus two.
-            let items: Vec<String> = items
-                .iter()
-                .map(|i| format!("{pad}{}", hcl(i, indent + 2)))
-                .collect();
-            format!("[\n{}\n{close}]", items.join(",\n"))
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                spaces(out, indent + 2);
+                write_hcl(out, item, indent + 2);
+            }
+            out.push('\n');
+            spaces(out, indent);
+            out.push(']');
         }
         Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(|i| hcl(i, indent + 2)).collect();
-            format!("[{}]", items.join(", "))
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_hcl(out, item, indent + 2);
+            }
+            out.push(']');
         }
-        Value::String(s) => hcl_string(s),
-        other => other.to_string(),
+        Value::String(s) => write_hcl_string(out, s),
+        other => out.push_str(&other.to_string()),
     }
 }
 
 /// A quoted HCL string: literal `${` and `%{` escaped, the placeholders as references.
 fn hcl_string(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace("${", "$${")
-        .replace("%{", "%%{")
-        .replace(ACCOUNT, "${data.aws_caller_identity.current.account_id}")
-        .replace(REGION, "${data.aws_region.current.name}");
-    format!("\"{escaped}\"")
+    let mut out = String::with_capacity(s.len() + 2);
+    write_hcl_string(&mut out, s);
+    out
+}
+
+/// [`hcl_string`] in one pass. The placeholders hold none of the characters escaped, so
+/// escaping first and replacing them after (as a chain of `replace` would) is the same as
+/// doing both at each position.
+fn write_hcl_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        let (with, len) = if rest.starts_with(ACCOUNT) {
+            (
+                "${data.aws_caller_identity.current.account_id}",
+                ACCOUNT.len(),
+            )
+        } else if rest.starts_with(REGION) {
+            ("${data.aws_region.current.name}", REGION.len())
+        } else if rest.starts_with("${") {
+            ("$${", 2)
+        } else if rest.starts_with("%{") {
+            ("%%{", 2)
+        } else if c == '\\' {
+            ("\\\\", 1)
+        } else if c == '"' {
+            ("\\\"", 1)
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        };
+        out.push_str(with);
+        rest = rest.get(len..).unwrap_or_default();
+    }
+    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The chained-`replace` and `format!` writer [`hcl`] replaced: the oracle of the
+    /// one-buffer one.
+    fn hcl_before(v: &Value, indent: usize) -> String {
+        fn string(s: &str) -> String {
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace("${", "$${")
+                .replace("%{", "%%{")
+                .replace(ACCOUNT, "${data.aws_caller_identity.current.account_id}")
+                .replace(REGION, "${data.aws_region.current.name}");
+            format!("\"{escaped}\"")
+        }
+        let pad = " ".repeat(indent + 2);
+        let close = " ".repeat(indent);
+        match v {
+            Value::Object(map) => {
+                let mut out = String::from("{\n");
+                for (k, v) in map {
+                    let key = if !k.is_empty()
+                        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && !k.starts_with(|c: char| c.is_ascii_digit())
+                    {
+                        k.clone()
+                    } else {
+                        string(k)
+                    };
+                    out += &format!("{pad}{key} = {}\n", hcl_before(v, indent + 2));
+                }
+                out + &close + "}"
+            }
+            Value::Array(items) if items.iter().any(Value::is_object) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|i| format!("{pad}{}", hcl_before(i, indent + 2)))
+                    .collect();
+                format!("[\n{}\n{close}]", items.join(",\n"))
+            }
+            Value::Array(items) => {
+                let items: Vec<String> = items.iter().map(|i| hcl_before(i, indent + 2)).collect();
+                format!("[{}]", items.join(", "))
+            }
+            Value::String(s) => string(s),
+            other => other.to_string(),
+        }
+    }
+
+    /// Strings made of the pieces that matter: the placeholders, `${`, `%{`, `$`, `%`, `{`,
+    /// quotes, backslashes, zeros around the account, other text.
+    fn arb_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(ACCOUNT.to_owned()),
+            Just(REGION.to_owned()),
+            Just("${".to_owned()),
+            Just("%{".to_owned()),
+            Just("$".to_owned()),
+            Just("%".to_owned()),
+            Just("{".to_owned()),
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just("0".to_owned()),
+            "[a-z_1é]{0,3}",
+        ];
+        prop::collection::vec(piece, 0..8).prop_map(|p| p.concat())
+    }
+
+    fn arb_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            arb_text().prop_map(Value::String),
+            any::<i32>().prop_map(|n| serde_json::json!(n)),
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec(
+                    (prop_oneof![arb_text(), "[a-z_][a-z0-9_]{0,4}"], inner),
+                    0..4
+                )
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn hcl_writes_what_the_chained_replaces_wrote(v in arb_value(), indent in 0usize..5) {
+            prop_assert_eq!(hcl(&v, indent), hcl_before(&v, indent));
+        }
+    }
 
     fn statement() -> Value {
         serde_json::json!({
