@@ -18,7 +18,9 @@ if [[ $# -eq 0 ]]; then
 fi
 corpus="${CORPUS:-}"
 if [[ -z "$corpus" ]]; then
-  corpus="$(mktemp -d -t trailseal-corpus.XXXXXX)/corpus"
+  work="$(mktemp -d -t trailseal-corpus.XXXXXX)"
+  trap 'rm -rf "$work"' EXIT
+  corpus="$work/corpus"
   python3 bench/gen-iac-corpus.py "$corpus" --modules 2000 >/dev/null
 fi
 for bin in "$@"; do
