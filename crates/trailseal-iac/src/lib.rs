@@ -385,6 +385,54 @@ fn symbolic(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The search [`symbolic`] replaced (each marker found with `str::find` from where the last
+    /// replacement ended, the leftmost first): the oracle.
+    fn symbolic_before(s: &str) -> Option<String> {
+        let (a, r) = (value::ACCOUNT, value::REGION);
+        let next = |from: usize| -> Option<(usize, usize, &'static str)> {
+            let rest = s.get(from..)?;
+            let hits = [
+                rest.find(a)
+                    .map(|i| (from + i, a.len(), "${AWS::AccountId}")),
+                rest.find(r).map(|i| (from + i, r.len(), "${AWS::Region}")),
+            ];
+            hits.into_iter().flatten().min_by_key(|h| h.0)
+        };
+        let mut hit = next(0)?;
+        let mut out = String::new();
+        let mut at = 0;
+        loop {
+            let (start, len, with) = hit;
+            out.push_str(&s[at..start]);
+            out.push_str(with);
+            at = start + len;
+            match next(at) {
+                Some(h) => hit = h,
+                None => break,
+            }
+        }
+        out.push_str(&s[at..]);
+        Some(out)
+    }
+
+    proptest! {
+        #[test]
+        fn symbolic_replaces_as_the_search_did(
+            pieces in prop::collection::vec(prop_oneof![
+                Just(value::ACCOUNT.to_owned()),
+                Just(value::REGION.to_owned()),
+                Just("0".to_owned()),
+                Just("d".to_owned()),
+                Just("deploying-".to_owned()),
+                "[a-z0-9:/é-]{0,6}",
+            ], 0..10)
+        ) {
+            let s = pieces.concat();
+            prop_assert_eq!(symbolic(&s), symbolic_before(&s));
+        }
+    }
 
     #[test]
     fn symbolic_account_and_region_are_written_as_cloudformation_writes_them() {
