@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
 use trailseal_model::{IamAuthorization, IamGroup, IamIdentity, InlinePolicy, ManagedPolicy};
 
-use crate::signed::{body_text, endpoint_url, ApiError, Call};
+use crate::signed::{endpoint_url, ApiError, Call};
 
 const IAM_API_VERSION: &str = "2010-05-08";
 /// The largest page IAM serves (MaxItems, 1 to 1000).
@@ -131,12 +131,7 @@ fn decode(value: &str) -> Option<String> {
 }
 
 fn parse_response(response: &HttpResponse) -> Result<Page, OrchestratorError<ApiError>> {
-    let body = body_text(response);
-    if !response.status().is_success() {
-        return Err(OrchestratorError::operation(ApiError::new(
-            crate::signed::parse_query_error(body, response.status().as_u16()),
-        )));
-    }
+    let body = crate::signed::query_body(response)?;
     parse_page(body).map_err(|e| {
         OrchestratorError::operation(ApiError::unreadable(format!(
             "unreadable GetAccountAuthorizationDetails answer: {e}"

@@ -18,7 +18,7 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorErr
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
 
-use crate::signed::{body_text, endpoint_url, partition_suffixes, ApiError, Call};
+use crate::signed::{endpoint_url, partition_suffixes, ApiError, Call};
 
 /// Region names of the partitions other than `aws` (as of 2026). With the `aws` partition's
 /// ([`trailseal_model::AWS_REGIONS`]) they are the names `--regions` accepts without asking
@@ -114,12 +114,7 @@ fn default_endpoint(region: &str, fips: bool, dual_stack: bool) -> String {
 fn parse_response(
     response: &HttpResponse,
 ) -> Result<Vec<ListedRegion>, OrchestratorError<ApiError>> {
-    let body = body_text(response);
-    if !response.status().is_success() {
-        return Err(OrchestratorError::operation(ApiError::new(
-            crate::signed::parse_query_error(body, response.status().as_u16()),
-        )));
-    }
+    let body = crate::signed::query_body(response)?;
     parse_regions(body).map_err(|e| {
         OrchestratorError::operation(ApiError::unreadable(format!(
             "unreadable DescribeRegions answer: {e}"

@@ -342,6 +342,19 @@ pub(crate) fn sign_request(
     Ok(())
 }
 
+/// The body of a Query protocol answer, or its error (read with [`parse_query_error`]) when
+/// the status is not a success.
+pub(crate) fn query_body(response: &HttpResponse) -> Result<&str, OrchestratorError<ApiError>> {
+    let body = body_text(response);
+    if response.status().is_success() {
+        Ok(body)
+    } else {
+        Err(OrchestratorError::operation(ApiError::new(
+            parse_query_error(body, response.status().as_u16()),
+        )))
+    }
+}
+
 /// A Query protocol error document: EC2's `<Response><Errors><Error>` or the other services'
 /// `<ErrorResponse><Error>`, each with `<Code>` and `<Message>`. Without a code, the HTTP status
 /// stands in.

@@ -11,7 +11,7 @@ use super::event::{Trigger, TRAIL_RESOURCE_TYPE};
 use super::{Outcome, Settings};
 use crate::error::describe;
 use crate::iam::encode;
-use crate::signed::{endpoint_url, parse_json, parse_query_error, partition_suffixes, Call};
+use crate::signed::{endpoint_url, parse_json, partition_suffixes, query_body, Call};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct DiscoveredPage {
@@ -217,18 +217,7 @@ pub(super) async fn publish(config: &SdkConfig, settings: &Settings, outcome: &m
         path: "/",
         body,
     }
-    .send(config, |r| {
-        if r.status().is_success() {
-            Ok(())
-        } else {
-            let body = crate::signed::body_text(r);
-            Err(
-                aws_smithy_runtime_api::client::orchestrator::OrchestratorError::operation(
-                    crate::signed::ApiError::new(parse_query_error(body, r.status().as_u16())),
-                ),
-            )
-        }
-    })
+    .send(config, |r| query_body(r).map(|_| ()))
     .await;
     match sent {
         Ok(()) => outcome.notified = true,
