@@ -108,14 +108,21 @@ impl Trigger {
                 if *deleted { " (deleted)" } else { "" }
             ),
             Trigger::ConfigScheduled { .. } => "AWS Config: periodic evaluation".to_owned(),
-            Trigger::ApiCall(call) => format!(
-                "{} by {} in {} at {}",
-                call.event_name,
-                call.caller.as_deref().unwrap_or("an unknown caller"),
-                call.region,
-                call.event_time
-            ),
+            Trigger::ApiCall(call) => call.describe(),
         }
+    }
+}
+
+impl ApiCall {
+    /// `EVENT by CALLER in REGION at TIME`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} by {} in {} at {}",
+            self.event_name,
+            self.caller.as_deref().unwrap_or("an unknown caller"),
+            self.region,
+            self.event_time
+        )
     }
 }
 

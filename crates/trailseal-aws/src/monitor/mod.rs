@@ -169,6 +169,28 @@ pub struct Outcome {
     pub delivery_failed: bool,
 }
 
+impl Outcome {
+    /// The verdict on the trail Config names `resource_id` (`trail`: its ARN, when it was
+    /// found): its evaluation, and its state in the answer.
+    fn record(&mut self, resource_id: &str, trail: Option<String>, verdict: Verdict, at: &str) {
+        if let Some(arn) = &trail {
+            self.trails.push(TrailState {
+                arn: arn.clone(),
+                compliance: verdict.compliance,
+                problems: verdict.problems.clone(),
+            });
+        }
+        self.evaluations.push(Evaluation {
+            resource_type: TRAIL_RESOURCE_TYPE.into(),
+            resource_id: resource_id.to_owned(),
+            trail,
+            compliance: verdict.compliance,
+            annotation: verdict.annotation,
+            ordering_timestamp: at.to_owned(),
+        });
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrailState {
     pub arn: String,
@@ -286,19 +308,7 @@ pub async fn handle(
                 ),
                 None => (None, missing_trail(&evidence, region, resource_id)),
             };
-            outcome.trails.extend(trail.iter().map(|arn| TrailState {
-                arn: arn.clone(),
-                compliance: verdict.compliance,
-                problems: verdict.problems.clone(),
-            }));
-            outcome.evaluations.push(Evaluation {
-                resource_type: TRAIL_RESOURCE_TYPE.into(),
-                resource_id: resource_id.clone(),
-                trail,
-                compliance: verdict.compliance,
-                annotation: verdict.annotation,
-                ordering_timestamp: captured_at.clone(),
-            });
+            outcome.record(resource_id, trail, verdict, captured_at);
         }
         Trigger::ConfigScheduled { notified_at, .. } => {
             scheduled(
@@ -485,12 +495,9 @@ async fn undecided_everywhere(
                     100,
                 ),
                 message: format!(
-                    "{} by {} in {} at {} may have changed the CloudTrail encryption control, \
-                     and trailseal could not verify it: {reason}\n",
-                    call.event_name,
-                    call.caller.as_deref().unwrap_or("an unknown caller"),
-                    call.region,
-                    call.event_time
+                    "{} may have changed the CloudTrail encryption control, and trailseal could \
+                     not verify it: {reason}\n",
+                    call.describe()
                 ),
             });
         }
@@ -510,13 +517,7 @@ fn notification(
         "After {} in account {account}, the CloudTrail encryption control does not hold.\n\n",
         call.event_name
     );
-    message += &format!(
-        "Event: {} by {} in {} at {}\n",
-        call.event_name,
-        call.caller.as_deref().unwrap_or("an unknown caller"),
-        call.region,
-        call.event_time
-    );
+    message += &format!("Event: {}\n", call.describe());
     if !broken.is_empty() {
         message += "\nTrails not compliant now:\n";
         for b in broken {
@@ -584,21 +585,7 @@ async fn scheduled(
             ),
             (None, None) => (None, missing_trail(evidence, &settings.region, &d.id)),
         };
-        if let Some(arn) = &trail {
-            outcome.trails.push(TrailState {
-                arn: arn.clone(),
-                compliance: verdict.compliance,
-                problems: verdict.problems.clone(),
-            });
-        }
-        outcome.evaluations.push(Evaluation {
-            resource_type: TRAIL_RESOURCE_TYPE.into(),
-            resource_id: d.id.clone(),
-            trail,
-            compliance: verdict.compliance,
-            annotation: verdict.annotation,
-            ordering_timestamp: notified_at.to_owned(),
-        });
+        outcome.record(&d.id, trail, verdict, notified_at);
     }
     for t in evidence
         .trails

@@ -124,7 +124,9 @@ pub async fn run(config: SdkConfig, settings: Settings, checks: Checks<'_>) -> R
         let (path, answer) = match serde_json::from_slice::<Value>(&next.body) {
             Ok(event) => {
                 let outcome = handle(&config, &settings, &event, checks).await;
-                println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+                // Serialized once: the log line and the answer.
+                let logged = serde_json::to_value(&outcome).unwrap_or_default();
+                println!("{logged}");
                 if outcome.delivery_failed {
                     (
                         format!("/2018-06-01/runtime/invocation/{id}/error"),
@@ -136,7 +138,7 @@ pub async fn run(config: SdkConfig, settings: Settings, checks: Checks<'_>) -> R
                 } else {
                     (
                         format!("/2018-06-01/runtime/invocation/{id}/response"),
-                        serde_json::to_value(&outcome).unwrap_or_default(),
+                        logged,
                     )
                 }
             }
