@@ -54,10 +54,21 @@ pub struct Settings {
     pub misconfigured: Option<String>,
 }
 
+/// An environment variable that is set and not blank.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The Region the function runs in (`AWS_REGION`, as Lambda sets it).
+fn region_from_env() -> String {
+    var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
 impl Settings {
     /// Reads the function's environment; a bad value is an error naming the variable.
     pub fn from_env() -> Result<Settings, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let list = |v: String| -> Vec<String> {
             v.split(',')
                 .map(|s| s.trim().to_owned())
@@ -98,21 +109,18 @@ impl Settings {
             config_test_mode: test_mode,
             config_rule: var("TRAILSEAL_CONFIG_RULE_NAME"),
             misconfigured: None,
-            region: var("AWS_REGION")
-                .or_else(|| var("AWS_DEFAULT_REGION"))
-                .unwrap_or_else(|| "us-east-1".to_owned()),
+            region: region_from_env(),
         })
     }
 
     /// [`Settings::from_env`], or when a variable is wrong, settings that answer every
     /// invocation "cannot be decided: the function is misconfigured: ...".
     pub fn from_env_or_misconfigured() -> Settings {
+        // What can still be used to say so: where to answer and whom to tell.
         Settings::from_env().unwrap_or_else(|e| Settings {
-            region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned()),
-            config_test_mode: std::env::var("TRAILSEAL_CONFIG_TEST_MODE").as_deref() == Ok("true"),
-            topic_arn: std::env::var("TRAILSEAL_SNS_TOPIC_ARN")
-                .ok()
-                .filter(|t| !t.is_empty()),
+            region: region_from_env(),
+            config_test_mode: var("TRAILSEAL_CONFIG_TEST_MODE").as_deref() == Some("true"),
+            topic_arn: var("TRAILSEAL_SNS_TOPIC_ARN"),
             misconfigured: Some(e),
             ..Settings::default()
         })
