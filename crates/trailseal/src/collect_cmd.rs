@@ -73,10 +73,7 @@ pub fn collect_live_with(args: &AwsArgs, extra_keys: Vec<String>) -> anyhow::Res
         extra_keys,
         ..crate::org_cmd::collect_options(args)?
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::org_cmd::async_runtime()?;
     let started = Instant::now();
     let collection = runtime.block_on(async {
         let config = trailseal_aws::load_config_with(

@@ -291,10 +291,7 @@ fn apply(args: &FixArgs, saved: Option<&Path>, fresh: Vec<Plan>) -> anyhow::Resu
         path.display(),
         path.display()
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::org_cmd::async_runtime()?;
     let report = runtime.block_on(async {
         let config = trailseal_aws::load_config(args.aws.profile.as_deref()).await?;
         let applier = Applier::new(config).await?;

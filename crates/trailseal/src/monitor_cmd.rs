@@ -65,10 +65,7 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<u8> {
     if options.regions.is_some() {
         settings.regions = options.regions;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::org_cmd::async_runtime()?;
     let compliant = trailseal_checks::compliant_codes();
     let outcome = runtime.block_on(async {
         let config = trailseal_aws::load_config_with(
@@ -126,13 +123,10 @@ pub fn lambda_bootstrap() -> Option<ExitCode> {
     if let Some(why) = &settings.misconfigured {
         eprintln!("trailseal: error: the function is misconfigured: {why}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::org_cmd::async_runtime() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("trailseal: error: cannot start the async runtime: {e}");
+            eprintln!("trailseal: error: {e:#}");
             return Some(ExitCode::from(2));
         }
     };

@@ -197,10 +197,7 @@ pub struct Prepared {
 
 /// Plans the run of `options` and prints the plan's notes.
 pub fn prepare(aws: &AwsArgs, options: &OrgOptions) -> anyhow::Result<Prepared> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::org_cmd::async_runtime()?;
     let (collector, plan) = runtime.block_on(async {
         let config = trailseal_aws::load_config_with(aws.profile.as_deref(), &timeouts(aws))
             .await
@@ -319,6 +316,14 @@ fn progress_bar(total: usize) -> Option<indicatif::ProgressBar> {
     }
     bar.enable_steady_tick(Duration::from_millis(200));
     Some(bar)
+}
+
+/// The async runtime of the commands that talk to AWS.
+pub fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! failed or found a later change (the rollback stops there), 2 when the journal cannot be
 //! used (missing, edited, in use, another account).
 
-use anyhow::Context as _;
 use trailseal_aws::journal::{Entry, JournalWriter};
 use trailseal_aws::{Applier, RollbackOptions};
 
@@ -68,10 +67,7 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<u8> {
         eprintln!("trailseal: not rolled back");
         return Ok(1);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::org_cmd::async_runtime()?;
     let options = RollbackOptions {
         delete_keys: args.delete_keys,
         pending_days: args.pending_days,

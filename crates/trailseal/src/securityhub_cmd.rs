@@ -5,7 +5,6 @@
 //! Hub cannot be used, findings it refuses, or findings of another account, are reported here
 //! and make the run exit 2; the other Regions are still imported.
 
-use anyhow::Context as _;
 use trailseal_model::Finding;
 
 use crate::cli::AwsArgs;
@@ -20,10 +19,7 @@ pub fn import(
     findings: &[Finding],
     audited: &crate::audit_cmd::Audited,
 ) -> anyhow::Result<bool> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::org_cmd::async_runtime()?;
     let config = runtime.block_on(async {
         trailseal_aws::load_config_with(aws.profile.as_deref(), &crate::org_cmd::timeouts(aws))
             .await
