@@ -583,6 +583,25 @@ pub struct Evidence {
 
 pub const EVIDENCE_SCHEMA: &str = "trailseal.evidence/v1";
 
+impl Evidence {
+    /// An evidence document of one account, written by trailseal `tool_version`.
+    pub fn of_account(
+        tool_version: &str,
+        collected_at: String,
+        account: AccountEvidence,
+    ) -> Evidence {
+        Evidence {
+            schema: EVIDENCE_SCHEMA.to_owned(),
+            tool: ToolInfo {
+                name: "trailseal".to_owned(),
+                version: tool_version.to_owned(),
+            },
+            collected_at,
+            accounts: vec![account],
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolInfo {
     pub name: String,

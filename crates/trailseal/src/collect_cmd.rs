@@ -101,15 +101,11 @@ pub fn collect_live_with(args: &AwsArgs, extra_keys: Vec<String>) -> anyhow::Res
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(Evidence {
-        schema: EVIDENCE_SCHEMA.to_owned(),
-        tool: ToolInfo {
-            name: "trailseal".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-        },
-        collected_at: trailseal_aws::now_rfc3339(),
-        accounts: vec![collection.account],
-    })
+    Ok(Evidence::of_account(
+        env!("CARGO_PKG_VERSION"),
+        trailseal_aws::now_rfc3339(),
+        collection.account,
+    ))
 }
 
 /// `collect --org` / `--accounts`: one evidence file for every account (written account by
@@ -159,12 +155,8 @@ fn collect_accounts(args: &CollectArgs, options: &trailseal_aws::OrgOptions) -> 
             match (&args.output_dir, single.as_mut()) {
                 (Some(dir), _) => {
                     let path = dir.join(format!("evidence-{}.json", account.account));
-                    let evidence = Evidence {
-                        schema: EVIDENCE_SCHEMA.to_owned(),
-                        tool: tool.clone(),
-                        collected_at: trailseal_aws::now_rfc3339(),
-                        accounts: vec![account],
-                    };
+                    let evidence =
+                        Evidence::of_account(&tool.version, trailseal_aws::now_rfc3339(), account);
                     std::fs::write(&path, serde_json::to_string_pretty(&evidence)? + "\n")
                         .with_context(|| format!("cannot write {}", path.display()))?;
                 }

@@ -122,15 +122,11 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<u8> {
     if let Some(id) = args.evidence {
         let history = History::open_existing(&path).map_err(|e| UsageError(e.to_string()))?;
         let run = history.run(id).map_err(|e| UsageError(e.to_string()))?;
-        let evidence = trailseal_model::Evidence {
-            schema: trailseal_model::EVIDENCE_SCHEMA.to_owned(),
-            tool: trailseal_model::ToolInfo {
-                name: "trailseal".to_owned(),
-                version: run.summary.tool_version,
-            },
-            collected_at: run.summary.collected_at,
-            accounts: vec![run.evidence],
-        };
+        let evidence = trailseal_model::Evidence::of_account(
+            &run.summary.tool_version,
+            run.summary.collected_at,
+            run.evidence,
+        );
         crate::output::print_stdout(&(serde_json::to_string_pretty(&evidence)? + "\n"))?;
         return Ok(0);
     }
