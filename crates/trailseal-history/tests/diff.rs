@@ -67,6 +67,11 @@ fn change<'a>(
         .find(|f| f.code == code && f.resource == resource)
 }
 
+/// The change of key `arn` (the test fails when there is none).
+fn key_change<'a>(d: &'a RunDiff, arn: &str) -> &'a trailseal_history::KeyChange {
+    d.keys.iter().find(|k| k.arn == arn).expect("key change")
+}
+
 #[test]
 fn the_same_state_twice_is_no_change_and_no_regression() {
     let d = diff(&run(1, example()), &run(2, example()));
@@ -90,11 +95,7 @@ fn a_key_policy_edit_is_shown_by_statement_with_its_effect_on_ts006() {
     assert_eq!(removed["Sid"], "Allow CloudTrail to encrypt logs");
     k.policy = Fact::Known(policy.to_string());
     let d = diff(&run(1, old), &run(2, new));
-    let kc = d
-        .keys
-        .iter()
-        .find(|k| k.arn == GOOD_KEY)
-        .expect("key change");
+    let kc = key_change(&d, GOOD_KEY);
     let p = kc.policy.as_ref().expect("policy diff");
     assert_eq!(p.removed, vec![removed]);
     assert!(p.added.is_empty() && p.changed.is_empty());
@@ -131,11 +132,7 @@ fn a_disabled_key_is_a_state_change_and_a_regression() {
     let mut new = example();
     key(&mut new, GOOD_KEY).state = Fact::Known("Disabled".into());
     let d = diff(&run(1, old), &run(2, new));
-    let kc = d
-        .keys
-        .iter()
-        .find(|k| k.arn == GOOD_KEY)
-        .expect("key change");
+    let kc = key_change(&d, GOOD_KEY);
     assert_eq!(kc.changes.len(), 1);
     assert_eq!(kc.changes[0].field, "state");
     assert_eq!(
@@ -337,11 +334,7 @@ fn grants_that_cannot_be_read_are_a_change_not_a_removal() {
     key(&mut new, GOOD_KEY).grants =
         Fact::Unreadable("AccessDeniedException: kms:ListGrants".into());
     let d = diff(&run(1, old), &run(2, new));
-    let kc = d
-        .keys
-        .iter()
-        .find(|k| k.arn == GOOD_KEY)
-        .expect("key change");
+    let kc = key_change(&d, GOOD_KEY);
     assert!(kc.grants_removed.is_empty());
     assert!(kc.changes.iter().any(|c| c.field == "grants"), "{kc:#?}");
 }

@@ -232,6 +232,16 @@ mod tests {
         }
     }
 
+    /// The verdict on the test trail with the catalogue's control checks.
+    fn verdict(findings: &[Finding], fail_on: Severity) -> Verdict {
+        trail_verdict(
+            "arn:t",
+            findings,
+            fail_on,
+            &trailseal_checks::compliant_codes(),
+        )
+    }
+
     fn all_pass() -> Vec<Finding> {
         trailseal_checks::compliant_codes()
             .iter()
@@ -241,45 +251,23 @@ mod tests {
 
     #[test]
     fn compliant_only_when_every_check_at_the_threshold_passes_and_all_six_ran() {
-        let v = trail_verdict(
-            "arn:t",
-            &all_pass(),
-            Severity::High,
-            &trailseal_checks::compliant_codes(),
-        );
+        let v = verdict(&all_pass(), Severity::High);
         assert_eq!(v.compliance, Compliance::Compliant);
         // A medium failure is below the threshold.
         let mut f = all_pass();
         f.push(finding("TS010", Status::Fail, Severity::Medium));
         assert_eq!(
-            trail_verdict(
-                "arn:t",
-                &f,
-                Severity::High,
-                &trailseal_checks::compliant_codes()
-            )
-            .compliance,
+            verdict(&f, Severity::High).compliance,
             Compliance::Compliant
         );
         assert_eq!(
-            trail_verdict(
-                "arn:t",
-                &f,
-                Severity::Medium,
-                &trailseal_checks::compliant_codes()
-            )
-            .compliance,
+            verdict(&f, Severity::Medium).compliance,
             Compliance::NonCompliant
         );
         // Undecided is never compliant.
         let mut f = all_pass();
         f[5].status = Status::Indeterminate;
-        let v = trail_verdict(
-            "arn:t",
-            &f,
-            Severity::High,
-            &trailseal_checks::compliant_codes(),
-        );
+        let v = verdict(&f, Severity::High);
         assert_eq!(v.compliance, Compliance::NonCompliant);
         assert!(
             v.annotation
@@ -289,12 +277,7 @@ mod tests {
         );
         // A check left out is not a pass.
         let f = all_pass()[..5].to_vec();
-        let v = trail_verdict(
-            "arn:t",
-            &f,
-            Severity::High,
-            &trailseal_checks::compliant_codes(),
-        );
+        let v = verdict(&f, Severity::High);
         assert_eq!(v.compliance, Compliance::NonCompliant);
         assert!(
             v.annotation.contains("not evaluated: TS006"),
@@ -307,12 +290,7 @@ mod tests {
         for (i, status) in [(0, Status::Fail), (3, Status::Error), (1, Status::Skipped)] {
             let mut f = all_pass();
             f[i].status = status;
-            let v = trail_verdict(
-                "arn:t",
-                &f,
-                Severity::Critical,
-                &trailseal_checks::compliant_codes(),
-            );
+            let v = verdict(&f, Severity::Critical);
             assert_eq!(v.compliance, Compliance::NonCompliant, "{i} {status:?}");
         }
         // Another trail's findings say nothing about this one.
@@ -333,12 +311,7 @@ mod tests {
         let mut f = all_pass();
         f[0].status = Status::Fail;
         f[0].message = "é".repeat(400);
-        let v = trail_verdict(
-            "arn:t",
-            &f,
-            Severity::High,
-            &trailseal_checks::compliant_codes(),
-        );
+        let v = verdict(&f, Severity::High);
         assert!(v.annotation.len() <= ANNOTATION_MAX);
         assert!(v.annotation.ends_with("..."));
         assert!(undecided(&"x".repeat(1000)).annotation.len() <= ANNOTATION_MAX);
