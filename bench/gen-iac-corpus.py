@@ -92,6 +92,9 @@ Resources:
 
 
 def main():
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        sys.exit(0 if len(sys.argv) >= 2 else 2)
     out = sys.argv[1]
     n = int(sys.argv[sys.argv.index("--modules") + 1]) if "--modules" in sys.argv else 2000
     expected = {"tf_modules": n, "cfn_templates": n // 4, "ts001_fail": 0, "ts006_fail": 0, "pass": 0}

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::Block;
-use hcl_edit::Span;
 use serde_json::Value;
 
 use super::functions::from_json;
@@ -64,11 +63,12 @@ pub(super) fn parse_files(
             let dedented = super::heredoc::dedent_indented_heredocs(&text).into_owned();
             (dedented, None)
         };
-        match hcl_edit::parser::parse_body(&text) {
-            Ok(body) => parsed.push(File {
+        match super::fastparse::parse(&text) {
+            Ok(p) => parsed.push(File {
                 name,
                 text,
-                body,
+                body: p.body,
+                block_spans: p.block_spans,
                 json,
             }),
             Err(e) => problems.push((
@@ -93,10 +93,13 @@ pub(super) struct Declarations<'a> {
     /// `variable` blocks.
     pub(super) variables: Vec<Variable<'a>>,
     /// `module` blocks: name, file index, block.
-    pub(super) module_calls: Vec<(String, usize, &'a Block)>,
+    pub(super) module_calls: Vec<ModuleCall<'a>>,
     /// `output` blocks: name, block.
     pub(super) outputs: Vec<(String, &'a Block)>,
 }
+
+/// A `module` block: name, file index, block, the block's span in its file.
+pub(super) type ModuleCall<'a> = (String, usize, &'a Block, std::ops::Range<usize>);
 
 /// A `variable` block.
 pub(super) struct Variable<'a> {
@@ -115,11 +118,11 @@ pub(super) fn collect<'a>(module: &mut Module<'a>, parsed: &'a [File]) -> Declar
     let module_calls = &mut decl.module_calls;
     let outputs = &mut decl.outputs;
     for (fi, f) in parsed.iter().enumerate() {
-        for b in f.body.blocks() {
+        for (b, span) in f.body.blocks().zip(&f.block_spans) {
             let labels: Vec<String> = b.labels.iter().map(label).collect();
             match (b.ident.as_str(), labels.as_slice()) {
                 ("variable", [name]) => {
-                    let (line, column) = line_col(&f.text, b.span().map(|r| r.start).unwrap_or(0));
+                    let (line, column) = line_col(&f.text, span.start);
                     defaults.push(Variable {
                         name: name.clone(),
                         block: b,
@@ -138,14 +141,16 @@ pub(super) fn collect<'a>(module: &mut Module<'a>, parsed: &'a [File]) -> Declar
                     name: name.clone(),
                     block: b,
                     file: fi,
+                    span: span.clone(),
                 }),
                 ("data", [ty, name]) => module.data.push(Res {
                     ty: ty.clone(),
                     name: name.clone(),
                     block: b,
                     file: fi,
+                    span: span.clone(),
                 }),
-                ("module", [name]) => module_calls.push((name.clone(), fi, b)),
+                ("module", [name]) => module_calls.push((name.clone(), fi, b, span.clone())),
                 ("output", [name]) => outputs.push((name.clone(), b)),
                 ("provider", [name]) if name == "aws" => module.provider_blocks.push(b),
                 _ => {}
@@ -172,7 +177,9 @@ pub(super) fn tfvars(
             .map(|(k, v)| (k.clone(), from_json(v)))
             .collect());
     }
-    let body = hcl_edit::parser::parse_body(text).map_err(|e| e.to_string())?;
+    let body = super::fastparse::parse(text)
+        .map_err(|e| e.to_string())?
+        .body;
     Ok(body
         .attributes()
         .map(|a| {

@@ -21,6 +21,7 @@
 //! - [`json`]: `.tf.json` converted to the same evaluation.
 
 mod expr;
+mod fastparse;
 mod functions;
 mod heredoc;
 mod json;
@@ -63,6 +64,8 @@ struct File {
     /// The HCL text (for `.tf.json`, generated from the JSON).
     text: String,
     body: Body,
+    /// The span of each top-level block of `body`, in order.
+    block_spans: Vec<std::ops::Range<usize>>,
     /// `.tf.json`: the original JSON text, where resource positions are looked up.
     json: Option<String>,
 }
@@ -72,6 +75,8 @@ struct Res<'a> {
     name: String,
     block: &'a Block,
     file: usize,
+    /// The block's span in its file's text.
+    span: std::ops::Range<usize>,
 }
 
 struct Module<'a> {

@@ -7,8 +7,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;
-use hcl_edit::structure::Block;
-use hcl_edit::Span;
 use serde_json::Value;
 
 use super::json::json_to_hcl;
@@ -58,7 +56,7 @@ pub fn local_module_calls(dir: &Path, files: &[PathBuf], texts: &[Option<String>
         } else {
             text
         };
-        let Ok(body) = hcl_edit::parser::parse_body(text) else {
+        let Ok(super::fastparse::Parsed { body, .. }) = super::fastparse::parse(text) else {
             continue;
         };
         for b in body.blocks().filter(|b| b.ident.as_str() == "module") {
@@ -97,7 +95,7 @@ const MODULE_META: &[&str] = &[
 pub(super) fn evaluate_calls<'a>(
     module: &Module<'a>,
     parsed: &'a [File],
-    module_calls: &[(String, usize, &'a Block)],
+    module_calls: &[super::load::ModuleCall<'a>],
     dir: &Path,
     vars: &TfVars,
     prefix: &str,
@@ -105,9 +103,8 @@ pub(super) fn evaluate_calls<'a>(
     result: &mut Evaluated,
     problems: &mut Vec<(String, Problem)>,
 ) {
-    for (name, fi, b) in module_calls {
-        let span = b.span().map(|r| r.start).unwrap_or(0);
-        let (line, column) = line_col(&parsed[*fi].text, span);
+    for (name, fi, b, span) in module_calls {
+        let (line, column) = line_col(&parsed[*fi].text, span.start);
         let source = module
             .attr(b, "source")
             .map(|e| module.eval(e, &Scope::default()))

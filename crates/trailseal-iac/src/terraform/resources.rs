@@ -5,7 +5,6 @@
 
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::Block;
-use hcl_edit::Span;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -428,7 +427,7 @@ pub(super) fn emit<'a>(
     {
         let base = format!("{prefix}{}.{}", r.ty, r.name);
         if parsed[r.file].json.is_none() {
-            let span = r.block.span().unwrap_or(0..0);
+            let span = r.span.clone();
             for skip in inline_skips(&parsed[r.file].text, span) {
                 match skip {
                     Ok((code, reason)) => result.skips.push((base.clone(), code, reason)),
@@ -551,10 +550,7 @@ pub(super) fn emit<'a>(
             }
             let (line, column) = match &parsed[r.file].json {
                 Some(json) => json_position(json, &r.ty, &r.name),
-                None => line_col(
-                    &parsed[r.file].text,
-                    r.block.span().map(|s| s.start).unwrap_or(0),
-                ),
+                None => line_col(&parsed[r.file].text, r.span.start),
             };
             result
                 .positions
