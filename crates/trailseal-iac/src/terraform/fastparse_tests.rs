@@ -610,7 +610,7 @@ fn mutate(text: &str, at: usize, what: u8) -> String {
     };
     let mut out: Vec<char> = chars.clone();
     let insert = b"{}[]()\"\n ,.=:?#/*$%~\\-!<"[usize::from(what) % 24];
-    if what % 2 == 0 && at < out.len() {
+    if what.is_multiple_of(2) && at < out.len() {
         out.remove(at);
     } else {
         out.insert(at, char::from(insert));
