@@ -619,13 +619,16 @@ impl<'a> Parser<'a> {
         !skipped || at
     }
 
-    fn array(&mut self) -> Option<Expression> {
-        self.eat(b'[')?;
+    /// The opening bracket of a collection (`[` or `{`); gives up on a `for` expression.
+    fn open_collection(&mut self, bracket: u8) -> Option<()> {
+        self.eat(bracket)?;
         self.collections += 1;
         self.enter()?;
-        if self.at_for() {
-            return None;
-        }
+        (!self.at_for()).then_some(())
+    }
+
+    fn array(&mut self) -> Option<Expression> {
+        self.open_collection(b'[')?;
         let mut values = Vec::new();
         let mut trailing_comma = false;
         self.ws()?;
@@ -656,12 +659,7 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self) -> Option<Expression> {
-        self.eat(b'{')?;
-        self.collections += 1;
-        self.enter()?;
-        if self.at_for() {
-            return None;
-        }
+        self.open_collection(b'{')?;
         let mut object = Object::new();
         loop {
             self.ws()?;

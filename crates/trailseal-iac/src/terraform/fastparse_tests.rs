@@ -230,6 +230,14 @@ fn newlines_end_an_expression_where_hcl_edit_ends_it() {
     declined("a = x\n  + 1\n");
 }
 
+/// Items with the whitespace around each, to join.
+fn spaced(items: Vec<(&str, String, &str)>) -> Vec<String> {
+    items
+        .into_iter()
+        .map(|(a, e, b)| format!("{a}{e}{b}"))
+        .collect()
+}
+
 /// Whitespace and comments between tokens.
 fn gap() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
@@ -325,10 +333,7 @@ fn expr() -> impl Strategy<Value = String> {
                 prop::sample::select(vec!["", ",", "...", ", "])
             )
                 .prop_map(|(f, s, args, end)| {
-                    let args: Vec<String> = args
-                        .into_iter()
-                        .map(|(a, e, b)| format!("{a}{e}{b}"))
-                        .collect();
+                    let args = spaced(args);
                     format!("{f}{s}({}{end})", args.join(","))
                 }),
             (
@@ -336,10 +341,7 @@ fn expr() -> impl Strategy<Value = String> {
                 prop::sample::select(vec!["", ",", " for x in y : x"])
             )
                 .prop_map(|(items, end)| {
-                    let items: Vec<String> = items
-                        .into_iter()
-                        .map(|(a, e, b)| format!("{a}{e}{b}"))
-                        .collect();
+                    let items = spaced(items);
                     format!("[{}{end}]", items.join(","))
                 }),
             (
@@ -441,10 +443,7 @@ fn valid_expr() -> impl Strategy<Value = String> {
             )
                 .prop_map(|(f, s, args, end)| {
                     let end = if args.is_empty() { "" } else { end };
-                    let args: Vec<String> = args
-                        .into_iter()
-                        .map(|(a, e, b)| format!("{a}{e}{b}"))
-                        .collect();
+                    let args = spaced(args);
                     format!("{f}{s}({}{end})", args.join(","))
                 }),
             (
@@ -453,10 +452,7 @@ fn valid_expr() -> impl Strategy<Value = String> {
             )
                 .prop_map(|(items, end)| {
                     let end = if items.is_empty() { "" } else { end };
-                    let items: Vec<String> = items
-                        .into_iter()
-                        .map(|(a, e, b)| format!("{a}{e}{b}"))
-                        .collect();
+                    let items = spaced(items);
                     format!("[{}{end}]", items.join(","))
                 }),
             (
