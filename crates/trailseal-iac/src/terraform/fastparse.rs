@@ -131,6 +131,22 @@ impl<'a> Parser<'a> {
         Some(())
     }
 
+    /// At a `#` or `//` comment.
+    fn at_line_comment(&self) -> bool {
+        matches!(
+            (self.peek(), self.peek_at(1)),
+            (Some(b'#'), _) | (Some(b'/'), Some(b'/'))
+        )
+    }
+
+    /// hcl-edit's `opt(line_comment)`: a `#` or `//` comment to the end of its line, if here.
+    fn opt_line_comment(&mut self) -> Option<()> {
+        if self.at_line_comment() {
+            self.till_line_ending()?;
+        }
+        Some(())
+    }
+
     /// `/* ... */` (the cursor on `/*`).
     fn inline_comment(&mut self) -> Option<()> {
         let rest = self.s.get(self.i + 2..)?;
@@ -159,10 +175,12 @@ impl<'a> Parser<'a> {
             while matches!(self.peek(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
                 self.i += 1;
             }
-            match (self.peek(), self.peek_at(1)) {
-                (Some(b'#'), _) | (Some(b'/'), Some(b'/')) => self.till_line_ending()?,
-                (Some(b'/'), Some(b'*')) => self.inline_comment()?,
-                _ => return Some(()),
+            if self.at_line_comment() {
+                self.till_line_ending()?;
+            } else if self.starts(b"/*") {
+                self.inline_comment()?;
+            } else {
+                return Some(());
             }
         }
     }
@@ -207,12 +225,7 @@ impl<'a> Parser<'a> {
             }
             body.try_push(structure).ok()?;
             self.sp()?;
-            if matches!(
-                (self.peek(), self.peek_at(1)),
-                (Some(b'#'), _) | (Some(b'/'), Some(b'/'))
-            ) {
-                self.till_line_ending()?;
-            }
+            self.opt_line_comment()?;
             if self.peek().is_none() {
                 // The end of the text ends the last structure; in a block the `}` is missing.
                 return top.then_some(body);
@@ -282,12 +295,7 @@ impl<'a> Parser<'a> {
         self.enter()?;
         let start = self.i;
         self.sp()?;
-        if matches!(
-            (self.peek(), self.peek_at(1)),
-            (Some(b'#'), _) | (Some(b'/'), Some(b'/'))
-        ) {
-            self.till_line_ending()?;
-        }
+        self.opt_line_comment()?;
         let body = if self.line_ending().is_some() {
             self.body(None)?
         } else {
@@ -693,16 +701,13 @@ impl<'a> Parser<'a> {
             self.sp()?;
             let terminator = match (self.peek()?, self.peek_at(1)) {
                 (b'}', _) => ObjectValueTerminator::None,
-                (b'\n', _) | (b'\r', Some(b'\n')) => {
-                    self.line_ending()?;
-                    ObjectValueTerminator::Newline
-                }
                 (b',', _) => {
                     self.i += 1;
                     ObjectValueTerminator::Comma
                 }
-                (b'#', _) | (b'/', Some(b'/')) => {
-                    self.till_line_ending()?;
+                // A line ending, after a line comment or not.
+                (b'\n' | b'#', _) | (b'\r', Some(b'\n')) | (b'/', Some(b'/')) => {
+                    self.opt_line_comment()?;
                     self.line_ending()?;
                     ObjectValueTerminator::Newline
                 }

@@ -60,8 +60,12 @@ pub(super) fn parse_files(
                 }
             }
         } else {
-            let dedented = super::heredoc::dedent_indented_heredocs(&text).into_owned();
-            (dedented, None)
+            // The text itself unless an indented heredoc had to be dedented (no copy).
+            let dedented = match super::heredoc::dedent_indented_heredocs(&text) {
+                std::borrow::Cow::Owned(d) => Some(d),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            (dedented.unwrap_or(text), None)
         };
         match super::fastparse::parse(&text) {
             Ok(p) => parsed.push(File {
