@@ -109,8 +109,80 @@ pub fn discover<T: Send>(
         files.append(&mut walked.files);
         errors.append(&mut walked.errors);
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
+    sort_by_path(&mut files, |(path, _)| path);
     files.dedup_by(|a, b| a.0 == b.0);
     errors.sort();
     (files, errors)
+}
+
+/// Sorts `items` by the path `path` gives, in `Path` order (component by component), keeping
+/// the order of items with equal paths.
+///
+/// Comparing two `Path`s splits both into components, every time: sorting the 3,000 files of
+/// the bench corpus and grouping them by directory cost about 50 M instructions, on one thread
+/// before the scan's workers start. So the items are first sorted by their paths' bytes with
+/// the separator as the lowest byte, which is `Path` order for the paths a walk yields (no
+/// `.` or `..` inside, no doubled separators), and then by `Path` order, which on sorted items
+/// only confirms it (one comparison per item) and sorts any other path where it belongs.
+pub fn sort_by_path<T>(items: &mut [T], path: impl Fn(&T) -> &Path) {
+    items.sort_by_cached_key(|item| {
+        let mut key = path(item).as_os_str().as_encoded_bytes().to_vec();
+        for b in &mut key {
+            if std::path::is_separator(char::from(*b)) {
+                *b = 0;
+            }
+        }
+        key
+    });
+    items.sort_by(|a, b| path(a).cmp(path(b)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `Path` order whatever the paths' form, every item once, and items whose paths are
+        /// the same bytes in their first order (the walk's duplicates keep the first).
+        #[test]
+        fn paths_sort_in_path_order(
+            parts in prop::collection::vec(
+                prop::collection::vec(
+                    prop_oneof![
+                        Just("/".to_owned()),
+                        Just(".".to_owned()),
+                        Just("..".to_owned()),
+                        Just("a".to_owned()),
+                        Just("a-b".to_owned()),
+                        Just("a.tf".to_owned()),
+                        Just("+".to_owned()),
+                        Just("é".to_owned()),
+                        "[a-c.+/ -]{1,3}",
+                    ],
+                    1..6,
+                ),
+                0..24,
+            )
+        ) {
+            let paths: Vec<(PathBuf, usize)> = parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (PathBuf::from(p.concat()), i))
+                .collect();
+            let mut got = paths.clone();
+            sort_by_path(&mut got, |(p, _)| p);
+            prop_assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "{:?}", got);
+            let mut indices: Vec<usize> = got.iter().map(|(_, i)| *i).collect();
+            indices.sort_unstable();
+            prop_assert_eq!(indices, (0..paths.len()).collect::<Vec<_>>());
+            for (i, a) in got.iter().enumerate() {
+                for b in &got[i + 1..] {
+                    if a.0.as_os_str() == b.0.as_os_str() {
+                        prop_assert!(a.1 < b.1, "{:?}", got);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, PoisonError};
 
-use trailseal_iac::discover::{discover, kind, Kind};
+use trailseal_iac::discover::{discover, kind, sort_by_path, Kind};
 use trailseal_iac::{cfn, problem_finding, tf, tfplan, IacScan, Problem};
 use trailseal_model::Finding;
 use trailseal_report::{RenderedSet, Renderer, Reports};
@@ -86,15 +86,24 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         })
         .collect();
     // Terraform: one scan per directory (a module); everything else per file.
-    let mut modules: BTreeMap<PathBuf, Vec<(PathBuf, TfFile)>> = BTreeMap::new();
+    let mut tf_files: Vec<(PathBuf, PathBuf, TfFile)> = Vec::new();
     let mut units: Vec<Unit> = Vec::new();
     for (path, read) in found {
         match read {
             Some(read) => {
                 let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-                modules.entry(dir).or_default().push((path, read));
+                tf_files.push((dir, path, read));
             }
             None => units.push(Unit::File(path)),
+        }
+    }
+    // By directory, in `Path` order; a directory's files stay in the walk's sorted order.
+    sort_by_path(&mut tf_files, |(dir, _, _)| dir);
+    let mut modules: Vec<(PathBuf, Vec<(PathBuf, TfFile)>)> = Vec::new();
+    for (dir, path, read) in tf_files {
+        match modules.last_mut() {
+            Some((last, files)) if *last == dir => files.push((path, read)),
+            _ => modules.push((dir, vec![(path, read)])),
         }
     }
     units.extend(roots(modules));
@@ -203,8 +212,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
 /// The Terraform module directories to scan as root modules: a directory another scanned
 /// module calls as a local module (`source = "./modules/kms"`) is evaluated inside its caller,
 /// with the caller's inputs, and not again on its own. Directories that only call each other
-/// (a cycle, no root above them) are scanned as roots, which reports the cycle.
-fn roots(modules: BTreeMap<PathBuf, Vec<(PathBuf, TfFile)>>) -> Vec<Unit> {
+/// (a cycle, no root above them) are scanned as roots, which reports the cycle. `modules` are
+/// the directories, sorted, with their files.
+fn roots(modules: Vec<(PathBuf, Vec<(PathBuf, TfFile)>)>) -> Vec<Unit> {
     let mut calls: Vec<Vec<PathBuf>> = Vec::with_capacity(modules.len());
     let mut texts: Vec<Vec<Option<String>>> = Vec::with_capacity(modules.len());
     let modules: Vec<(PathBuf, Vec<PathBuf>)> = modules
