@@ -22,7 +22,7 @@ pub mod yaml;
 /// The Terraform HCL scanner under its older name (`tf::scan_module`, `tf::TfVars`).
 pub use terraform as tf;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use serde_json::json;
 use trailseal_model::{AccountEvidence, Finding, Status};

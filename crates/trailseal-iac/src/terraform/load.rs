@@ -1,7 +1,7 @@
 //! Loading a module: reading and parsing its `.tf` / `.tf.json` files, collecting its blocks,
 //! and giving its variables their values in Terraform's precedence order.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;

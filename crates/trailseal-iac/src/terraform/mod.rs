@@ -34,7 +34,7 @@ mod suppress;
 mod template;
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;
@@ -223,7 +223,7 @@ fn evaluate(
 #[derive(Debug, Clone, Default)]
 pub struct TfVars {
     /// `--var NAME=VALUE`: the last word.
-    pub values: HashMap<String, String>,
+    pub values: std::collections::HashMap<String, String>,
     /// `--var-file FILE` (tfvars syntax, or JSON for `.json`), in order: after the automatic
     /// files (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars[.json]`), before
     /// `--var`.

@@ -3,7 +3,7 @@
 //! `module.NAME.`, its outputs available to the caller; cycles are errors; remote sources are
 //! reported as not evaluated.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;

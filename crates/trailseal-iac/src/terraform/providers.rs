@@ -26,7 +26,7 @@
 //! Its Region is a constant when known, not constant when it is not known before apply, and
 //! unset when the configuration takes the deploying Region.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl_edit::structure::Block;
