@@ -249,14 +249,30 @@ impl TrailContext {
     /// (`kms:CallerAccount`, `aws:PrincipalAccount`, `aws:PrincipalArn`) follow from the
     /// principal; for [`RequestPrincipal::OtherAccount`] they hold a [`FRESH`] account.
     pub fn decrypt_request(&self, principal: RequestPrincipal) -> Request {
-        let mut context = self
-            .encryption_context(Self::base_context())
+        self.principal_request(&self.decrypt_context(), "kms:Decrypt", principal)
+    }
+
+    /// The context of [`TrailContext::decrypt_request`] before the caller's own keys: the
+    /// same for every caller (the readers analysis asks for many).
+    pub(crate) fn decrypt_context(&self) -> Context {
+        self.encryption_context(Self::base_context())
             .with("aws:SourceArn", KeyState::Absent)
-            .with("aws:SourceAccount", KeyState::Absent);
+            .with("aws:SourceAccount", KeyState::Absent)
+    }
+
+    /// `principal` calling `action` on the key in `context` (a [`TrailContext::decrypt_context`]
+    /// or [`TrailContext::administer_context`]), with the keys that follow from who calls.
+    pub(crate) fn principal_request(
+        &self,
+        context: &Context,
+        action: &str,
+        principal: RequestPrincipal,
+    ) -> Request {
+        let mut context = context.clone();
         self.set_principal_keys(&mut context, &principal);
         Request {
             principal,
-            action: "kms:Decrypt".into(),
+            action: action.into(),
             resource: self.key_arn.clone(),
             resource_pattern: false,
             context,
@@ -317,12 +333,23 @@ impl TrailContext {
     /// BypassPolicyLockoutSafetyCheck). The identity keys follow from the principal as for
     /// [`TrailContext::decrypt_request`]; no encryption context (PutKeyPolicy takes none).
     pub fn administer_request(&self, principal: RequestPrincipal) -> Request {
-        let mut request = self.decrypt_request(principal);
-        request.action = "kms:PutKeyPolicy".into();
-        for key in [EC_TRAIL_ARN, EC_S3_ARN, EC_KEYS] {
-            request.context.set(key, KeyState::Absent);
+        self.principal_request(&Self::administer_context(), "kms:PutKeyPolicy", principal)
+    }
+
+    /// The context of [`TrailContext::administer_request`] before the caller's own keys: the
+    /// keys of [`TrailContext::decrypt_context`], in the same order, all absent but TLS.
+    pub(crate) fn administer_context() -> Context {
+        let mut context = Self::base_context();
+        for key in [
+            EC_TRAIL_ARN,
+            EC_S3_ARN,
+            EC_KEYS,
+            "aws:SourceArn",
+            "aws:SourceAccount",
+        ] {
+            context.set(key, KeyState::Absent);
         }
-        request
+        context
     }
 }
 

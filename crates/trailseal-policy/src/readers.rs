@@ -23,7 +23,7 @@ use crate::glob::glob_match;
 use crate::model::{
     is_aws_principal_value, Effect, Policy, PrincipalEntry, PrincipalKind, Principals,
 };
-use crate::request::{KeyState, Request, RequestPrincipal};
+use crate::request::{Context, KeyState, RequestPrincipal};
 use crate::unknown::unknown_reason;
 
 /// Condition keys that describe *who* calls. A grant limited only by these still names a set
@@ -233,10 +233,12 @@ impl Access {
         }
     }
 
-    fn request(self, trail: &TrailContext, principal: RequestPrincipal) -> Request {
+    /// The request context of every caller, before the caller's own keys (built once per
+    /// analysis: the encryption context is the same for all).
+    fn context(self, trail: &TrailContext) -> Context {
         match self {
-            Access::DecryptLogs => trail.decrypt_request(principal),
-            Access::Administer => trail.administer_request(principal),
+            Access::DecryptLogs => trail.decrypt_context(),
+            Access::Administer => TrailContext::administer_context(),
         }
     }
 }
@@ -320,8 +322,12 @@ fn who_may_among(
     let mut readers = Vec::new();
     let mut blocked = Vec::new();
     let mut except = Vec::new();
+    let context = access.context(trail);
+    let request = |principal: &RequestPrincipal| {
+        trail.principal_request(&context, access.action(), principal.clone())
+    };
     for (principal, named) in &candidates.list {
-        let eval = evaluate(policy, &access.request(trail, principal.clone()));
+        let eval = evaluate(policy, &request(principal));
         // Delegated when every Allow that may apply names the account, not the principal.
         let mut allows = eval
             .statements
@@ -352,7 +358,7 @@ fn who_may_among(
 
     // Principals of every other account.
     let other = RequestPrincipal::OtherAccount;
-    let eval = evaluate(policy, &access.request(trail, other.clone()));
+    let eval = evaluate(policy, &request(&other));
     let audience = match eval.decision {
         Decision::Allow => {
             readers.push(reader(
@@ -375,7 +381,7 @@ fn who_may_among(
             // aws:PrincipalOrgPaths in the IAM condition keys). A policy pattern that the id
             // happens to match makes the answer "open", the safe side.
             const OTHER_ORG: &str = "o-0trailseal0other0org";
-            let mut outside = access.request(trail, other.clone());
+            let mut outside = request(&other);
             outside.context.set(
                 "aws:PrincipalOrgID",
                 KeyState::Known(vec![OTHER_ORG.to_owned()]),

@@ -33,8 +33,8 @@ mod resources;
 mod suppress;
 mod template;
 
-use std::cell::RefCell;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;
