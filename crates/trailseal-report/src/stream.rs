@@ -515,6 +515,7 @@ impl<'r, W: Write> ReportWriter<'r, W> {
             let mut blocks = std::mem::take(&mut self.blocks);
             blocks.sort_by(|a, b| a.0.cmp(&b.0));
             let mut seen = std::collections::HashSet::new();
+            let mut kept = Vec::new();
             let verdicts: BTreeMap<String, AccountVerdict> = self
                 .tally
                 .account_verdicts()
@@ -529,8 +530,9 @@ impl<'r, W: Write> ReportWriter<'r, W> {
                     account = Some(key.0.clone());
                 }
                 let text = self.spill.read(offset, len)?;
-                let text = crate::drop_repeated_why(&String::from_utf8_lossy(&text), &mut seen);
-                self.write(text.as_bytes())?;
+                kept.clear();
+                crate::drop_repeated_why(&text, &mut seen, &mut kept);
+                self.write(&kept)?;
             }
             let footer = text_footer(&self.tally);
             self.write(footer.as_bytes())?;
