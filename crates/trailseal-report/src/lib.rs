@@ -395,15 +395,27 @@ pub fn drop_repeated_why(
     out: &mut Vec<u8>,
 ) {
     out.reserve(block.len());
-    for line in block.split_inclusive(|&b| b == b'\n') {
-        if is_why_line(line) {
-            if seen.contains(line) {
-                continue;
-            }
+    // Only lines holding "why:" can go; the text between them is copied as it is.
+    let (mut copied, mut checked) = (0, 0);
+    for at in memchr::memmem::find_iter(block, b"why:") {
+        let start = memchr::memrchr(b'\n', &block[..at]).map_or(0, |i| i + 1);
+        if start < checked {
+            continue; // another "why:" in a line already looked at
+        }
+        let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i + 1);
+        checked = end;
+        let line = &block[start..end];
+        if !is_why_line(line) {
+            continue;
+        }
+        if seen.contains(line) {
+            out.extend_from_slice(&block[copied..start]);
+            copied = end;
+        } else {
             seen.insert(line.to_vec());
         }
-        out.extend_from_slice(line);
     }
+    out.extend_from_slice(&block[copied..]);
 }
 
 pub(crate) fn block_key(file: &str, resource: &str, fs: &[&Finding]) -> BlockKey {
@@ -446,15 +458,15 @@ fn text_block(
     sources: &mut HashMap<String, Option<String>>,
 ) -> String {
     let mut out = String::new();
-    fs.sort_by_key(|f| {
+    let order = |f: &Finding| {
         (
             !is_problem(f),
             f.status != Status::Fail,
             f.status == Status::Skipped,
             std::cmp::Reverse(f.severity),
-            f.code.clone(),
         )
-    });
+    };
+    fs.sort_by(|a, b| order(a).cmp(&order(b)).then_with(|| a.code.cmp(&b.code)));
     let first = fs[0];
     let location = location(first);
     // Problems of checks outside "compliant" (TS007-TS013), counted beside the verdict so that
