@@ -726,9 +726,9 @@ mod why_tests {
             blocks in prop::collection::vec(
                 prop::collection::vec(
                     (
-                        prop_oneof![Just(""), Just("        "), Just("\t"), Just("\u{a0} "), Just("\u{b}"), Just("\u{2003}")],
+                        prop_oneof![Just(""), Just("        "), Just("\t"), Just("\u{a0} "), Just("\u{b}"), Just("\u{2003}"), Just("x why: ")],
                         prop_oneof![Just("why: "), Just("\x1b[1mwhy:"), Just("why:"), Just("fix: "), Just("")],
-                        prop_oneof![Just("it matters"), Just("a"), Just("é\r"), Just("")],
+                        prop_oneof![Just("it matters"), Just("a"), Just("é\r"), Just(""), Just(" why: twice"), Just("why:")],
                     ),
                     0..8,
                 ),
