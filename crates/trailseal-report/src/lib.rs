@@ -16,6 +16,8 @@ mod stream;
 mod tally;
 
 use std::collections::{BTreeMap, HashMap};
+// Writing to a String cannot fail (`let _ = write!(..)`).
+use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -508,7 +510,8 @@ fn text_block(
         }
         None => String::new(),
     };
-    out += &format!(
+    let _ = write!(
+        out,
         "{} ({location}){verdict}\n",
         paint(opts.color, "1", resource)
     );
@@ -533,7 +536,8 @@ fn text_block(
             }
             continue;
         }
-        out += &format!(
+        let _ = write!(
+            out,
             "  {} {} {} [{}]\n",
             status_label(f.status, opts.color),
             f.code,
@@ -543,7 +547,8 @@ fn text_block(
         push_indented(&mut out, &f.message, "        ");
         out.push('\n');
         if let Some(m) = &f.muted {
-            out += &format!(
+            let _ = write!(
+                out,
                 "        {} {} (was {}; mutelist entry {}{})\n",
                 paint(opts.color, "1", "muted:"),
                 m.reason,
@@ -559,24 +564,26 @@ fn text_block(
             continue;
         }
         if let Some(why) = why_it_matters(&f.code).filter(|w| !w.is_empty()) {
-            out += &format!("        {} {why}\n", paint(opts.color, "1", "why:"));
+            let _ = write!(out, "        {} {why}\n", paint(opts.color, "1", "why:"));
         }
-        out += &format!("        {}\n", paint(opts.color, "1", "fix:"));
+        let _ = write!(out, "        {}\n", paint(opts.color, "1", "fix:"));
         push_indented(&mut out, &f.remediation, "          ");
         out.push('\n');
         if let Some(lines) = f.evidence.get("explanation").and_then(Value::as_array) {
-            out += &format!(
+            let _ = write!(
+                out,
                 "        {}\n",
                 paint(opts.color, "1", "how the key policy was evaluated:")
             );
             for l in lines.iter().filter_map(Value::as_str) {
-                out += &format!("          {l}\n");
+                let _ = write!(out, "          {l}\n");
             }
         }
     }
     if !quiet_pass.is_empty() {
         quiet_pass.sort_unstable();
-        out += &format!(
+        let _ = write!(
+            out,
             "  {} {}\n",
             status_label(Status::Pass, opts.color),
             quiet_pass.join(" ")
@@ -592,7 +599,8 @@ fn text_block(
     }
     for (message, mut codes) in reasons {
         codes.sort_unstable();
-        out += &format!(
+        let _ = write!(
+            out,
             "  {} {}: {message}\n",
             status_label(Status::Skipped, opts.color),
             codes.join(" ")
