@@ -225,7 +225,10 @@ pub fn find(code: &str) -> Option<&'static Check> {
 pub const KEY_POLICY_CHECKS: &[&str] = &["TS006", "TS007", "TS008"];
 
 fn selected(check: &Check, codes: &[&str]) -> bool {
+    // Exactly as the catalogue spells it, usually (this runs for every check of every unit a
+    // scan evaluates); any case otherwise.
     codes.is_empty()
+        || codes.contains(&check.info.code)
         || codes
             .iter()
             .any(|code| code.eq_ignore_ascii_case(check.info.code))
@@ -256,13 +259,20 @@ pub fn run_trail_checks(evidence: &TrailEvidence, codes: &[&str]) -> Vec<Finding
 pub fn evaluate_account(account: &AccountEvidence, codes: &[&str]) -> Vec<Finding> {
     let mut trails: Vec<&trailseal_model::Trail> = account.trails.iter().collect();
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
-    let runners = trail_runners(codes);
+    let checks: Vec<&Check> = registry().iter().filter(|c| selected(c, codes)).collect();
+    let runners: Vec<fn(&TrailEvidence) -> Finding> = checks
+        .iter()
+        .filter_map(|c| match c.runner {
+            Runner::Trail(run) => Some(run),
+            Runner::Account(_) => None,
+        })
+        .collect();
     let mut findings: Vec<Finding> = Vec::with_capacity(trails.len() * runners.len());
     for t in trails {
         let evidence = account.trail_evidence(t);
         findings.extend(runners.iter().map(|run| run(&evidence)));
     }
-    for c in registry().iter().filter(|c| selected(c, codes)) {
+    for c in &checks {
         if let Runner::Account(run) = c.runner {
             findings.extend(run(account));
         }
