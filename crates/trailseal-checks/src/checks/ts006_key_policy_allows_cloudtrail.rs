@@ -127,7 +127,10 @@ fn run(ev: &TrailEvidence) -> Finding {
     // The statement to add, written out only when the check does not pass (most pass, and a
     // scan evaluates thousands of trails).
     let statement = || serde_json::to_string_pretty(&ctx.encrypt_statement()).unwrap_or_default();
+    // Whether the fix holds the statement (every `add()` ends up in it).
+    let added = std::cell::Cell::new(false);
     let add = || {
+        added.set(true);
         format!(
             "Add this statement to the key policy (merge; keep the existing statements):\n{}",
             statement()
@@ -263,7 +266,7 @@ fn run(ev: &TrailEvidence) -> Finding {
     // The statement the fix prints, for renderers that write it in another language
     // (infrastructure as code: YAML, HCL).
     let mut evidence = evaluation_evidence(&policy, &request, &e);
-    if status != Status::Pass && remediation.contains(&statement()) {
+    if status != Status::Pass && added.get() {
         evidence["statement_to_add"] = ctx.encrypt_statement();
     }
     // What `trailseal fix` plans from (the statement with kms:Decrypt), when nothing else is
