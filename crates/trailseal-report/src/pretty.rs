@@ -247,7 +247,11 @@ impl Layout {
         self.compliance
             .iter()
             .find(|(known, _)| {
-                known.len() == ids.len() && known.iter().zip(ids).all(|(a, b)| a == b)
+                // A finding's list is usually the catalogue's own strings: the same pointers.
+                known.len() == ids.len()
+                    && known.iter().zip(ids).all(|(a, b)| {
+                        (std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()) || *a == b
+                    })
             })
             .map(|(_, bytes)| bytes.as_slice())
     }
@@ -311,10 +315,22 @@ impl Members<'_> {
         string(self.key(field), s);
     }
 
-    fn number(&mut self, field: Field, n: impl std::fmt::Display) {
-        use std::io::Write;
-        // Writing into a Vec cannot fail.
-        let _ = write!(self.key(field), "{n}");
+    /// A number's decimal digits (what serde_json writes; without the formatting machinery:
+    /// two per finding).
+    fn number(&mut self, field: Field, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = n;
+        loop {
+            at -= 1;
+            // A digit: below 10.
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.key(field).extend_from_slice(&digits[at..]);
     }
 }
 
@@ -373,10 +389,10 @@ pub(crate) fn finding(
         m.str(Field::File, file);
     }
     if let Some(line) = line {
-        m.number(Field::Line, line);
+        m.number(Field::Line, u64::from(*line));
     }
     if let Some(column) = column {
-        m.number(Field::Column, column);
+        m.number(Field::Column, u64::from(*column));
     }
     if let Some(Muted {
         status,
@@ -390,7 +406,7 @@ pub(crate) fn finding(
         if let Some(expires) = expires {
             m.str(Field::MutedExpires, expires);
         }
-        m.number(Field::MutedEntry, entry);
+        m.number(Field::MutedEntry, u64::try_from(*entry).unwrap_or(u64::MAX));
     }
     newline(m.out, base, 0);
     m.out.push(b'}');
@@ -501,6 +517,15 @@ mod tests {
         f.compliance.clear();
         f.evidence = json!(null);
         assert_eq!(finding_text(&f, 2, &mut cache), reference(&f, 2));
+        // Numbers of every width.
+        for (n, entry) in [(0, 0), (9, 10), (10, 99), (u32::MAX, usize::MAX)] {
+            f.line = Some(n);
+            f.column = Some(n / 7);
+            if let Some(m) = f.muted.as_mut() {
+                m.entry = entry;
+            }
+            assert_eq!(finding_text(&f, 1, &mut cache), reference(&f, 1));
+        }
     }
 
     /// Any JSON value (the evidence) nested at any depth.
