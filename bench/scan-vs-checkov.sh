@@ -20,6 +20,9 @@ ts="$CARGO_TARGET_DIR/release/trailseal"
 echo "== corpus: $N Terraform modules + $((N / 4)) CloudFormation templates in $work/corpus"
 expected="$(python3 bench/gen-iac-corpus.py "$work/corpus" --modules "$N")"
 echo "expected: $expected"
+# The build and the corpus just written leave dirty pages; their writeback would run during the
+# measured runs (iowait, noise of +-20% seen here).
+sync
 
 echo "== trailseal"
 /usr/bin/time -f "trailseal: %e s wall, peak RSS %M KB" "$ts" scan "$work/corpus" --format json --output "$work/ts.json" || true
@@ -32,7 +35,7 @@ print("trailseal found:", got, "files:", d["input"]["files"])
 print("correct on every file:", all(got[k] == exp[k] for k in got))
 PY
 /usr/bin/time -f "trailseal (text): %e s wall, peak RSS %M KB" "$ts" scan "$work/corpus" --output /dev/null || true
-hyperfine --style basic --ignore-failure --warmup 1 --runs "$RUNS" \
+hyperfine --style basic --ignore-failure --warmup 3 --runs "$RUNS" \
   -n "trailseal json" "$ts scan $work/corpus --format json --output /dev/null" \
   -n "trailseal text" "$ts scan $work/corpus --output /dev/null"
 
