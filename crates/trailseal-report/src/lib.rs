@@ -510,9 +510,9 @@ fn text_block(
         }
         None => String::new(),
     };
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "{} ({location}){verdict}\n",
+        "{} ({location}){verdict}",
         paint(opts.color, "1", resource)
     );
     if opts.snippets && fs.iter().any(|f| is_problem(f)) {
@@ -536,9 +536,9 @@ fn text_block(
             }
             continue;
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "  {} {} {} [{}]\n",
+            "  {} {} {} [{}]",
             status_label(f.status, opts.color),
             f.code,
             f.name,
@@ -547,9 +547,9 @@ fn text_block(
         push_indented(&mut out, &f.message, "        ");
         out.push('\n');
         if let Some(m) = &f.muted {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "        {} {} (was {}; mutelist entry {}{})\n",
+                "        {} {} (was {}; mutelist entry {}{})",
                 paint(opts.color, "1", "muted:"),
                 m.reason,
                 m.status.as_str(),
@@ -564,27 +564,27 @@ fn text_block(
             continue;
         }
         if let Some(why) = why_it_matters(&f.code).filter(|w| !w.is_empty()) {
-            let _ = write!(out, "        {} {why}\n", paint(opts.color, "1", "why:"));
+            let _ = writeln!(out, "        {} {why}", paint(opts.color, "1", "why:"));
         }
-        let _ = write!(out, "        {}\n", paint(opts.color, "1", "fix:"));
+        let _ = writeln!(out, "        {}", paint(opts.color, "1", "fix:"));
         push_indented(&mut out, &f.remediation, "          ");
         out.push('\n');
         if let Some(lines) = f.evidence.get("explanation").and_then(Value::as_array) {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "        {}\n",
+                "        {}",
                 paint(opts.color, "1", "how the key policy was evaluated:")
             );
             for l in lines.iter().filter_map(Value::as_str) {
-                let _ = write!(out, "          {l}\n");
+                let _ = writeln!(out, "          {l}");
             }
         }
     }
     if !quiet_pass.is_empty() {
         quiet_pass.sort_unstable();
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "  {} {}\n",
+            "  {} {}",
             status_label(Status::Pass, opts.color),
             quiet_pass.join(" ")
         );
@@ -599,9 +599,9 @@ fn text_block(
     }
     for (message, mut codes) in reasons {
         codes.sort_unstable();
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "  {} {}: {message}\n",
+            "  {} {}: {message}",
             status_label(Status::Skipped, opts.color),
             codes.join(" ")
         );
