@@ -570,7 +570,7 @@ impl<'r, W: Write> ReportWriter<'r, W> {
                     self.write(crate::html::account_heading(&key.0).as_bytes())?;
                     account = Some(key.0.clone());
                 }
-                let text = self.spill.read(offset, len)?;
+                let text = self.spill.read(offset, len)?.into_owned();
                 self.write(&text)?;
             }
             self.write(crate::html::TAIL.as_bytes())?;
@@ -617,11 +617,16 @@ fn account_heading(account: &str, verdict: Option<&AccountVerdict>, color: bool)
 
 /// Bytes kept for later: in memory up to a threshold, then in an unnamed temporary file.
 struct Spill {
-    memory: Vec<u8>,
+    /// In memory: chunks of at least [`SPILL_CHUNK`] bytes, each starting at the offset beside
+    /// it (appended bytes are never split, and a growing buffer is never copied).
+    memory: Vec<(u64, Vec<u8>)>,
     file: Option<io::BufWriter<std::fs::File>>,
     len: u64,
     threshold: usize,
 }
+
+/// The size of a [`Spill`]'s chunks in memory.
+const SPILL_CHUNK: usize = 1 << 20;
 
 impl Spill {
     fn new(threshold: usize) -> Spill {
@@ -636,29 +641,47 @@ impl Spill {
     /// Appends; returns the offset.
     fn append(&mut self, bytes: &[u8]) -> io::Result<u64> {
         let offset = self.len;
-        if self.file.is_none() && self.memory.len() + bytes.len() > self.threshold {
+        let in_memory = usize::try_from(self.len).unwrap_or(usize::MAX);
+        if self.file.is_none() && in_memory.saturating_add(bytes.len()) > self.threshold {
             let mut file = io::BufWriter::new(tempfile::tempfile()?);
-            file.write_all(&self.memory)?;
+            for (_, chunk) in &self.memory {
+                file.write_all(chunk)?;
+            }
             self.memory = Vec::new();
             self.file = Some(file);
         }
         match &mut self.file {
             Some(file) => file.write_all(bytes)?,
-            None => self.memory.extend_from_slice(bytes),
+            None => match self.memory.last_mut() {
+                Some((_, chunk)) if chunk.capacity() - chunk.len() >= bytes.len() => {
+                    chunk.extend_from_slice(bytes);
+                }
+                _ => {
+                    let mut chunk = Vec::with_capacity(bytes.len().max(SPILL_CHUNK));
+                    chunk.extend_from_slice(bytes);
+                    self.memory.push((offset, chunk));
+                }
+            },
         }
         self.len += bytes.len() as u64;
         Ok(offset)
     }
 
-    fn read(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    /// The `len` bytes appended at `offset` (borrowed while they are in memory).
+    fn read(&mut self, offset: u64, len: usize) -> io::Result<std::borrow::Cow<'_, [u8]>> {
         match &mut self.file {
             None => {
-                let start = usize::try_from(offset).unwrap_or(usize::MAX);
-                Ok(self
-                    .memory
-                    .get(start..start.saturating_add(len))
-                    .unwrap_or_default()
-                    .to_vec())
+                // The chunk the bytes were appended to: the last one starting at or before.
+                let at = self.memory.partition_point(|(start, _)| *start <= offset);
+                let bytes = at
+                    .checked_sub(1)
+                    .and_then(|i| self.memory.get(i))
+                    .and_then(|(start, chunk)| {
+                        let from = usize::try_from(offset - start).ok()?;
+                        chunk.get(from..from.checked_add(len)?)
+                    })
+                    .unwrap_or_default();
+                Ok(std::borrow::Cow::Borrowed(bytes))
             }
             Some(file) => {
                 file.flush()?;
@@ -666,7 +689,7 @@ impl Spill {
                 f.seek(SeekFrom::Start(offset))?;
                 let mut buf = vec![0; len];
                 f.read_exact(&mut buf)?;
-                Ok(buf)
+                Ok(std::borrow::Cow::Owned(buf))
             }
         }
     }
@@ -685,4 +708,35 @@ pub fn write_report<W: Write>(
     let mut writer = ReportWriter::new(io::BufWriter::with_capacity(1 << 16, out), renderer)?;
     writer.push(renderer.render(findings))?;
     writer.finish(input, text_header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Megabytes per case: few cases.
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever the sizes (some past a chunk) and wherever the threshold sends the rest to
+        /// the file, every appended run of bytes reads back as it was.
+        #[test]
+        fn spilled_bytes_read_back_as_appended(
+            sizes in prop::collection::vec(prop_oneof![0usize..3_000, Just(SPILL_CHUNK - 1), Just(SPILL_CHUNK + 7)], 1..40),
+            threshold in prop_oneof![Just(usize::MAX), 0usize..4_000_000],
+        ) {
+            let mut spill = Spill::new(threshold);
+            let mut appended = Vec::new();
+            for (i, size) in sizes.iter().enumerate() {
+                let bytes: Vec<u8> = (0..*size).map(|j| ((i * 31 + j) % 251) as u8).collect();
+                let offset = spill.append(&bytes).expect("append");
+                appended.push((offset, bytes));
+            }
+            for (offset, bytes) in &appended {
+                let read = spill.read(*offset, bytes.len()).expect("read");
+                prop_assert_eq!(&read[..], &bytes[..]);
+            }
+        }
+    }
 }
