@@ -175,8 +175,10 @@ fn why_it_matters(code: &str) -> Option<&'static str> {
             .map(|c| (c.info.code, c.info.section("Why it matters")))
             .collect()
     });
+    // Codes compare as `trailseal_checks::find` compares them (a merged report's findings
+    // come from files).
     WHY.iter()
-        .find(|(c, _)| *c == code)
+        .find(|(c, _)| c.eq_ignore_ascii_case(code))
         .map(|(_, why)| why.as_str())
 }
 
@@ -761,10 +763,11 @@ mod why_tests {
     #[test]
     fn a_check_why_is_its_documented_section() {
         for check in trailseal_checks::registry() {
-            assert_eq!(
-                why_it_matters(check.info.code),
-                Some(check.info.section("Why it matters").as_str())
-            );
+            let why = check.info.section("Why it matters");
+            assert_eq!(why_it_matters(check.info.code), Some(why.as_str()));
+            // Any case, as `trailseal_checks::find` looks codes up.
+            let lower = check.info.code.to_ascii_lowercase();
+            assert_eq!(why_it_matters(&lower), Some(why.as_str()));
         }
         assert_eq!(why_it_matters("TS999"), None);
     }
