@@ -234,11 +234,15 @@ fn selected(check: &Check, codes: &[&str]) -> bool {
             .any(|code| code.eq_ignore_ascii_case(check.info.code))
 }
 
-/// The selected per-trail checks, in catalogue order.
-fn trail_runners(codes: &[&str]) -> Vec<fn(&TrailEvidence) -> Finding> {
-    registry()
+/// The selected checks, in catalogue order.
+fn selected_checks(codes: &[&str]) -> Vec<&'static Check> {
+    registry().iter().filter(|c| selected(c, codes)).collect()
+}
+
+/// The per-trail checks among `checks`, in their order.
+fn trail_runners(checks: &[&Check]) -> Vec<fn(&TrailEvidence) -> Finding> {
+    checks
         .iter()
-        .filter(|c| selected(c, codes))
         .filter_map(|c| match c.runner {
             Runner::Trail(run) => Some(run),
             Runner::Account(_) => None,
@@ -248,7 +252,7 @@ fn trail_runners(codes: &[&str]) -> Vec<fn(&TrailEvidence) -> Finding> {
 
 /// Runs the selected per-trail checks (all when `codes` is empty) on one trail.
 pub fn run_trail_checks(evidence: &TrailEvidence, codes: &[&str]) -> Vec<Finding> {
-    trail_runners(codes)
+    trail_runners(&selected_checks(codes))
         .iter()
         .map(|run| run(evidence))
         .collect()
@@ -259,14 +263,9 @@ pub fn run_trail_checks(evidence: &TrailEvidence, codes: &[&str]) -> Vec<Finding
 pub fn evaluate_account(account: &AccountEvidence, codes: &[&str]) -> Vec<Finding> {
     let mut trails: Vec<&trailseal_model::Trail> = account.trails.iter().collect();
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
-    let checks: Vec<&Check> = registry().iter().filter(|c| selected(c, codes)).collect();
-    let runners: Vec<fn(&TrailEvidence) -> Finding> = checks
-        .iter()
-        .filter_map(|c| match c.runner {
-            Runner::Trail(run) => Some(run),
-            Runner::Account(_) => None,
-        })
-        .collect();
+    // Picked once per account (this runs for every unit a scan evaluates).
+    let checks = selected_checks(codes);
+    let runners = trail_runners(&checks);
     let mut findings: Vec<Finding> = Vec::with_capacity(trails.len() * runners.len());
     for t in trails {
         let evidence = account.trail_evidence(t);

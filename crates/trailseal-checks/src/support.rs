@@ -324,11 +324,12 @@ pub(crate) fn labels(policy: &Policy, indices: &[usize]) -> String {
 /// in the same order), without serializing: two per trail in a scan.
 pub(crate) fn evaluation_evidence(policy: &Policy, request: &Request, e: &Evaluation) -> Value {
     fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
-        let mut map = serde_json::Map::with_capacity(N);
-        for (k, v) in members {
-            map.insert(k.to_owned(), v);
-        }
-        Value::Object(map)
+        Value::Object(
+            members
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
     }
     let deciding: Vec<Value> = e
         .deciding

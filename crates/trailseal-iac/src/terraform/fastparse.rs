@@ -117,6 +117,19 @@ impl<'a> Parser<'a> {
         self.depth -= 1;
     }
 
+    /// An expression between brackets whose opening was just read (`(` of a parenthesis, `${`
+    /// of an interpolation), up to and including `close`; line breaks allowed inside, one
+    /// level deeper.
+    fn enclosed(&mut self, close: u8) -> Option<Expression> {
+        self.enter()?;
+        self.ws()?;
+        let expr = self.expr(St { nl: true })?;
+        self.ws()?;
+        self.eat(close)?;
+        self.leave();
+        Some(expr)
+    }
+
     // ---- trivia -------------------------------------------------------------------------
 
     /// The rest of a `#` or `//` comment, up to (not including) its line ending. A lone `\r`
@@ -456,12 +469,7 @@ impl<'a> Parser<'a> {
             b'!' => self.unary(st, UnaryOperator::Not)?,
             b'(' => {
                 self.i += 1;
-                self.enter()?;
-                self.ws()?;
-                let inner = self.expr(St { nl: true })?;
-                self.ws()?;
-                self.eat(b')')?;
-                self.leave();
+                let inner = self.enclosed(b')')?;
                 Expression::Parenthesis(Box::new(Parenthesis::new(inner)))
             }
             b if is_id_start(b) => self.identlike(st)?,
@@ -788,12 +796,7 @@ impl<'a> Parser<'a> {
                             elements
                                 .push(Element::Literal(Spanned::new(std::mem::take(&mut literal))));
                         }
-                        self.enter()?;
-                        self.ws()?;
-                        let expr = self.expr(St { nl: true })?;
-                        self.ws()?;
-                        self.eat(b'}')?;
-                        self.leave();
+                        let expr = self.enclosed(b'}')?;
                         elements.push(Element::Interpolation(Interpolation::new(expr)));
                     } else {
                         literal.push(char::from(m));
