@@ -17,6 +17,28 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Snapshot tests must match the committed snapshots; never write new ones in CI.
 export INSTA_UPDATE=no
 
+# CI builds a clean clone once: incremental compilation caches only cost disk there (in a
+# target directory shared with development they grew to 32 GB and filled the disk mid-build).
+if [[ "${CI:-}" == "true" ]]; then
+  export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
+
+# A debug build of the workspace and its tests takes about 8 GB. Say so plainly before cargo
+# stops halfway with "No space left on device".
+mkdir -p "$CARGO_TARGET_DIR"
+need_gb=10
+free_gb=$(( $(df -Pk "$CARGO_TARGET_DIR" | awk 'NR == 2 {print $4}') / 1024 / 1024 ))
+if (( free_gb < need_gb )) && [[ "${CARGO_INCREMENTAL:-}" == "0" && -d "$CARGO_TARGET_DIR/debug/incremental" ]]; then
+  echo "== only ${free_gb} GB free: removing the incremental caches (unused when CARGO_INCREMENTAL=0)"
+  rm -rf "$CARGO_TARGET_DIR/debug/incremental"
+  free_gb=$(( $(df -Pk "$CARGO_TARGET_DIR" | awk 'NR == 2 {print $4}') / 1024 / 1024 ))
+fi
+if (( free_gb < need_gb )); then
+  echo "warning: only ${free_gb} GB free under $CARGO_TARGET_DIR; the build needs about ${need_gb} GB." >&2
+  echo "         Free space, or reclaim stale build output: rm -rf '$CARGO_TARGET_DIR/debug/incremental'" >&2
+  echo "         (caches only) or cargo clean --target-dir '$CARGO_TARGET_DIR' (rebuilds everything)." >&2
+fi
+
 echo "== AWS emulator (moto)"
 TRAILSEAL_MOTO_SERVER="$(scripts/setup-moto.sh)"
 export TRAILSEAL_MOTO_SERVER
