@@ -360,25 +360,44 @@ fn nested_blocks(
 /// reference of the expression is listed, in the order written: both branches of a
 /// conditional, every argument of try(), so a consumer sees every candidate.
 pub(super) fn references(expr: &Expression, prefix: &str) -> Vec<String> {
-    struct Refs(Vec<String>);
-    impl hcl_edit::visit::Visit for Refs {
+    /// The references found so far (prefixed), and the traversal being read: its text and
+    /// where each of its parts ends.
+    struct Refs<'p> {
+        prefix: &'p str,
+        found: Vec<String>,
+        text: String,
+        ends: Vec<usize>,
+    }
+    impl hcl_edit::visit::Visit for Refs<'_> {
         fn visit_traversal(&mut self, node: &hcl_edit::expr::Traversal) {
+            use std::fmt::Write;
             if let Expression::Variable(root) = &node.expr {
                 let root = root.as_str();
-                let mut parts = vec![root.to_owned()];
+                let (text, ends) = (&mut self.text, &mut self.ends);
+                text.clear();
+                ends.clear();
+                text.push_str(root);
+                ends.push(text.len());
                 for op in &node.operators {
                     match &**op {
-                        TraversalOperator::GetAttr(i) => parts.push(format!(".{}", i.as_str())),
-                        TraversalOperator::Index(Expression::Number(n)) => {
-                            parts.push(format!("[{}]", n.as_ref()))
+                        TraversalOperator::GetAttr(i) => {
+                            text.push('.');
+                            text.push_str(i.as_str());
                         }
-                        TraversalOperator::Index(Expression::String(s)) => parts.push(format!(
-                            "[{}]",
-                            serde_json::to_string(s.as_str()).unwrap_or_default()
-                        )),
-                        TraversalOperator::LegacyIndex(i) => parts.push(format!("[{}]", **i)),
+                        TraversalOperator::Index(Expression::Number(n)) => {
+                            let _ = write!(text, "[{}]", n.as_ref());
+                        }
+                        TraversalOperator::Index(Expression::String(s)) => {
+                            text.push('[');
+                            text.push_str(&serde_json::to_string(s.as_str()).unwrap_or_default());
+                            text.push(']');
+                        }
+                        TraversalOperator::LegacyIndex(i) => {
+                            let _ = write!(text, "[{}]", **i);
+                        }
                         _ => break,
                     }
+                    ends.push(text.len());
                 }
                 // How many parts name the object: `data.T.N`, `T.N`, `module.M`, `var.X`.
                 let object = match root {
@@ -387,12 +406,22 @@ pub(super) fn references(expr: &Expression, prefix: &str) -> Vec<String> {
                     r if r.contains('_') => 2,
                     _ => usize::MAX,
                 };
-                if parts.len() >= object {
+                // `each.` and `count.` references are the instance's own: no module prefix
+                // (a reference whose first dot-separated name is `each` or `count`).
+                let own = matches!(root, "each" | "count")
+                    && text.as_bytes().get(root.len()) == Some(&b'.');
+                let prefix = if own { "" } else { self.prefix };
+                if ends.len() >= object {
                     // The longest form first, then shorter ones down to the object.
-                    for n in (object..=parts.len()).rev() {
-                        let r = parts[..n].concat();
-                        if !self.0.contains(&r) {
-                            self.0.push(r);
+                    for n in (object..=ends.len()).rev() {
+                        let r = &text[..ends[n - 1]];
+                        let seen = self.found.iter().any(|f| {
+                            f.len() == prefix.len() + r.len()
+                                && f.starts_with(prefix)
+                                && f.ends_with(r)
+                        });
+                        if !seen {
+                            self.found.push([prefix, r].concat());
                         }
                     }
                 }
@@ -400,15 +429,14 @@ pub(super) fn references(expr: &Expression, prefix: &str) -> Vec<String> {
             hcl_edit::visit::visit_traversal(self, node);
         }
     }
-    let mut refs = Refs(Vec::new());
+    let mut refs = Refs {
+        prefix,
+        found: Vec::new(),
+        text: String::new(),
+        ends: Vec::new(),
+    };
     hcl_edit::visit::Visit::visit_expr(&mut refs, expr);
-    refs.0
-        .into_iter()
-        .map(|r| match r.split('.').next() {
-            Some("each" | "count") => r,
-            _ => format!("{prefix}{r}"),
-        })
-        .collect()
+    refs.found
 }
 
 /// The instances of the mapped resources of `module`, in `result`, with
@@ -490,7 +518,9 @@ pub(super) fn emit<'a>(
                 super::providers::config_entry(&provider.region),
             ));
         }
-        for (address, scope, instances_unknown) in instances {
+        let mut config = Some(config);
+        let last = instances.len().saturating_sub(1);
+        for (i, (address, scope, instances_unknown)) in instances.into_iter().enumerate() {
             let mut values = serde_json::Map::new();
             let mut unknown = BTreeMap::new();
             if let Some(why) = &instances_unknown {
@@ -561,9 +591,124 @@ pub(super) fn emit<'a>(
                 ty: r.ty.clone(),
                 values,
                 unknown,
-                config: Some(config.clone()),
+                // Moved into the last instance, cloned for the others.
+                config: if i == last {
+                    config.take()
+                } else {
+                    config.clone()
+                },
                 provider: provider.key.clone(),
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// [`references`] as it was before it built each traversal's text once (a `String` per
+    /// part, joined per form, the module prefix added at the end): the oracle.
+    fn references_before(expr: &Expression, prefix: &str) -> Vec<String> {
+        struct Refs(Vec<String>);
+        impl hcl_edit::visit::Visit for Refs {
+            fn visit_traversal(&mut self, node: &hcl_edit::expr::Traversal) {
+                if let Expression::Variable(root) = &node.expr {
+                    let root = root.as_str();
+                    let mut parts = vec![root.to_owned()];
+                    for op in &node.operators {
+                        match &**op {
+                            TraversalOperator::GetAttr(i) => parts.push(format!(".{}", i.as_str())),
+                            TraversalOperator::Index(Expression::Number(n)) => {
+                                parts.push(format!("[{}]", n.as_ref()))
+                            }
+                            TraversalOperator::Index(Expression::String(s)) => parts.push(format!(
+                                "[{}]",
+                                serde_json::to_string(s.as_str()).unwrap_or_default()
+                            )),
+                            TraversalOperator::LegacyIndex(i) => parts.push(format!("[{}]", **i)),
+                            _ => break,
+                        }
+                    }
+                    // How many parts name the object: `data.T.N`, `T.N`, `module.M`, `var.X`.
+                    let object = match root {
+                        "data" => 3,
+                        "var" | "local" | "module" | "each" | "count" => 2,
+                        r if r.contains('_') => 2,
+                        _ => usize::MAX,
+                    };
+                    if parts.len() >= object {
+                        // The longest form first, then shorter ones down to the object.
+                        for n in (object..=parts.len()).rev() {
+                            let r = parts[..n].concat();
+                            if !self.0.contains(&r) {
+                                self.0.push(r);
+                            }
+                        }
+                    }
+                }
+                hcl_edit::visit::visit_traversal(self, node);
+            }
+        }
+        let mut refs = Refs(Vec::new());
+        hcl_edit::visit::Visit::visit_expr(&mut refs, expr);
+        refs.0
+            .into_iter()
+            .map(|r| match r.split('.').next() {
+                Some("each" | "count") => r,
+                _ => format!("{prefix}{r}"),
+            })
+            .collect()
+    }
+
+    fn both(text: &str, prefix: &str) -> (Vec<String>, Vec<String>) {
+        let expr: Expression = text.parse().expect("an HCL expression");
+        (references(&expr, prefix), references_before(&expr, prefix))
+    }
+
+    #[test]
+    fn references_are_listed_as_terraform_lists_them() {
+        let (ours, _) = both(
+            r#"var.on ? aws_kms_key.k[0].arn : data.aws_kms_key.d.arn"#,
+            "module.m.",
+        );
+        assert_eq!(
+            ours,
+            [
+                "module.m.var.on",
+                "module.m.aws_kms_key.k[0].arn",
+                "module.m.aws_kms_key.k[0]",
+                "module.m.aws_kms_key.k",
+                "module.m.data.aws_kms_key.d.arn",
+                "module.m.data.aws_kms_key.d",
+            ]
+        );
+        // The instance's own values carry no module prefix.
+        let (ours, _) = both(r#"each.value.arn"#, "module.m.");
+        assert_eq!(ours, ["each.value.arn", "each.value"]);
+    }
+
+    proptest! {
+        /// Whatever the expression: the same references, in the same order, as before.
+        #[test]
+        fn references_are_what_they_were(
+            parts in prop::collection::vec(prop_oneof![
+                Just("var.a"), Just("var.a.b"), Just("local.x"), Just("each.value"),
+                Just("each.key"), Just("count.index"), Just("each[\"k\"]"), Just("count[0]"),
+                Just("module.m.out"), Just("module.m"), Just("data.aws_iam_policy_document.p.json"),
+                Just("data.x"), Just("aws_kms_key.k.arn"), Just("aws_kms_key.k[0].arn"),
+                Just("aws_kms_key.k[\"a\"].arn"), Just("aws_kms_key.k.0.arn"),
+                Just("aws_kms_key.k[var.i].arn"), Just("aws_kms_key.k[*].arn"), Just("path.module"),
+                Just("self.arn"), Just("\"lit\""), Just("[var.a, local.x]"),
+                Just("{ k = aws_s3_bucket.b.id }"), Just("try(var.k, aws_kms_key.k.arn)"),
+                Just("\"${aws_kms_key.k.arn}/x\""),
+            ], 1..5),
+            prefix in prop_oneof![Just(""), Just("module.m."), Just("module.a.module.b.")],
+        ) {
+            let text = format!("[{}]", parts.join(", "));
+            let (ours, before) = both(&text, prefix);
+            prop_assert_eq!(ours, before);
         }
     }
 }
