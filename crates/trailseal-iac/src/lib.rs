@@ -162,6 +162,7 @@ impl IacScan {
         f: &mut Finding,
         trail: &Location,
         key_statements: &HashMap<&str, Vec<serde_json::Value>>,
+        statement: Option<&serde_json::Value>,
     ) {
         // Most findings pass: nothing to rewrite, and nothing to look up (this runs for every
         // finding of a scan).
@@ -208,6 +209,7 @@ impl IacScan {
                 key_statements: key_arn
                     .and_then(|k| key_statements.get(k.as_str()))
                     .map_or(&[], Vec::as_slice),
+                statement,
             },
         );
     }
@@ -224,20 +226,26 @@ impl IacScan {
                 *s = new;
             }
         };
+        // Each finding's statement to add (once: it hashes the trail's ARN), and every
+        // statement by key.
+        let statements: Vec<Option<serde_json::Value>> =
+            findings.iter().map(suggest::statement_to_add).collect();
         let mut key_statements: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
-        for f in &findings {
-            if let Some((statement, key)) = suggest::statement_to_add(f)
+        for (f, statement) in findings.iter().zip(&statements) {
+            if let Some((statement, key)) = statement
+                .as_ref()
                 .and_then(|s| Some((s, self.trail_keys.get(&f.resource)?)))
             {
                 let list = key_statements.entry(key.as_str()).or_default();
-                if !list.contains(&statement) {
-                    list.push(statement);
+                if !list.contains(statement) {
+                    list.push(statement.clone());
                 }
             }
         }
         let mut out: Vec<Finding> = findings
             .into_iter()
-            .filter_map(|mut f| {
+            .zip(&statements)
+            .filter_map(|(mut f, statement)| {
                 let loc = self.locations.get(&f.resource)?;
                 let key = self.trail_keys.get(&f.resource);
                 if let Some(s) = self.suppressions.iter().find(|s| {
@@ -246,7 +254,9 @@ impl IacScan {
                     f.status = Status::Skipped;
                     f.message = format!("suppressed: {} (was: {})", s.reason, f.message);
                 }
-                self.suggest(&mut f, loc, &key_statements);
+                // A suppressed finding no longer fails: it adds no statement.
+                let statement = statement.as_ref().filter(|_| f.status == Status::Fail);
+                self.suggest(&mut f, loc, &key_statements, statement);
                 // The fix now holds the statement in the file's language; the live form (with
                 // the deploying account as a placeholder) would only mislead here.
                 if let Some(evidence) = f.evidence.as_object_mut() {

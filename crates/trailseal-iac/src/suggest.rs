@@ -53,6 +53,8 @@ pub(crate) struct Places<'a> {
     /// [`unique_sid`]): a key with KMS's default policy gets one whole policy holding them all,
     /// the same in each of those findings.
     pub key_statements: &'a [Value],
+    /// This finding's own [`statement_to_add`] (computed once per finding by the caller).
+    pub statement: Option<&'a Value>,
 }
 
 /// The statement a failing TS006/TS007 finding adds, with a Sid that is unique per trail: the
@@ -71,6 +73,17 @@ pub(crate) fn statement_to_add(f: &Finding) -> Option<Value> {
         statement["Sid"] = Value::String(unique_sid(&sid, &f.resource));
     }
     Some(statement)
+}
+
+/// Where `needle` first is in `haystack`, as `str::find` says, for a long needle (a statement
+/// of several hundred bytes): `find` prepares a Two-Way search over the whole needle each
+/// time, where the few places that start with the needle's first byte are all there is to try.
+fn find(haystack: &str, needle: &str) -> Option<usize> {
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    let Some(&first) = needle.first() else {
+        return Some(0);
+    };
+    memchr::memchr_iter(first, haystack).find(|&i| haystack[i..].starts_with(needle))
 }
 
 fn unique_sid(sid: &str, trail_arn: &str) -> String {
@@ -189,8 +202,8 @@ fn statement_fix(f: &Finding, lang: Lang, at: &Places<'_>) -> Option<String> {
     let key = at.key?;
     let original = f.evidence.get("statement_to_add")?;
     let json = serde_json::to_string_pretty(original).unwrap_or_default();
-    let start = f.remediation.find(&json)?;
-    let statement = statement_to_add(f)?;
+    let start = find(&f.remediation, &json)?;
+    let statement = at.statement?.clone();
     // A whole policy for a key with KMS's default one: the default statement, and every
     // statement its trails need (the same policy in each of their findings).
     // Built only for such a key.
@@ -669,6 +682,16 @@ mod tests {
         #[test]
         fn hcl_writes_what_the_chained_replaces_wrote(v in arb_value(), indent in 0usize..5) {
             prop_assert_eq!(hcl(&v, indent), hcl_before(&v, indent));
+        }
+
+        /// `find` finds what `str::find` finds: the first place, overlaps and repeats of the
+        /// needle's first byte included (a small alphabet makes them common).
+        #[test]
+        fn find_is_str_find(haystack in "[{ab\"é\n]{0,40}", needle in "[{ab\"é\n]{0,6}") {
+            prop_assert_eq!(find(&haystack, &needle), haystack.find(needle.as_str()));
+            let statement = serde_json::to_string_pretty(&statement()).expect("json");
+            let text = format!("{haystack}{statement}{haystack}{statement}");
+            prop_assert_eq!(find(&text, &statement), text.find(statement.as_str()));
         }
     }
 
