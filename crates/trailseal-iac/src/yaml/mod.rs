@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+mod fast;
+
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -267,8 +269,17 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
-/// Parses the first document of `text`.
+/// Parses the first document of `text`: most templates with the fast reader (see [`fast`]),
+/// the rest with yaml-rust2.
 pub fn parse(text: &str) -> Result<Node, ParseError> {
+    match fast::parse(text) {
+        Some(node) => Ok(node),
+        None => full(text),
+    }
+}
+
+/// Parses the first document of `text` with yaml-rust2.
+fn full(text: &str) -> Result<Node, ParseError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, false) {

@@ -1,0 +1,954 @@
+//! A fast reader for the plain shape most CloudFormation templates have, in front of
+//! yaml-rust2 (which costs about 230 instructions per byte: a tenth of a scan's instructions
+//! went to it on the bench corpus).
+//!
+//! It reads block mappings and sequences, one-line flow collections, plain and one-line quoted
+//! scalars, short tags (`!Ref`, `!If`) and comments, and builds the same tree as the full
+//! parser: the same values through the same [`super::scalar`] and [`super::apply_tag`], and
+//! the same positions (yaml-rust2's marks: a block mapping is where its first key's `:` is, a
+//! block sequence at its first `-`, a quoted scalar at its opening quote, an empty value at the
+//! token that follows it). Anything else it declines (`None`): anchors and aliases, block
+//! scalars (`|`, `>`), multi-line scalars and flow collections, documents markers and
+//! directives, tabs, carriage returns, duplicate keys, escapes other than the common ones, and
+//! any error; the full parser reads those and reports their errors. The tests compare the two
+//! on generated documents: where this one answers, the trees are equal.
+
+use super::{apply_tag, scalar, Node, Pos, Value};
+use yaml_rust2::scanner::TScalarStyle;
+
+/// The tree of `text`, or None when it is not of the shape this reader takes.
+pub(super) fn parse(text: &str) -> Option<Node> {
+    let b = text.as_bytes();
+    if b.contains(&b'\t') || b.contains(&b'\r') || text.starts_with('\u{feff}') {
+        return None;
+    }
+    let mut r = Reader {
+        text,
+        b,
+        i: 0,
+        line: 1,
+        line_start: 0,
+        ascii: text.is_ascii(),
+    };
+    r.skip_blank_lines();
+    if r.i >= b.len() || r.indent() != 0 || r.at_document_marker() {
+        return None;
+    }
+    let root = r.block_mapping(0)?;
+    r.skip_blank_lines();
+    (r.i >= b.len()).then_some(root)
+}
+
+struct Reader<'t> {
+    text: &'t str,
+    b: &'t [u8],
+    /// The byte being read.
+    i: usize,
+    /// Its line (1-based) and where that line starts.
+    line: usize,
+    line_start: usize,
+    /// Whether columns are byte offsets (else characters are counted, as yaml-rust2 does).
+    ascii: bool,
+}
+
+fn plain_start(c: u8, next: Option<u8>) -> bool {
+    match c {
+        b'-' | b'?' | b':' => next.is_some_and(|n| n != b' ' && n != b'\n'),
+        b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' | b' ' | b'\n' => false,
+        _ => true,
+    }
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn at(&self, i: usize) -> Option<u8> {
+        self.b.get(i).copied()
+    }
+
+    /// The position of byte `i` of the current line, as the tree records it.
+    fn pos_at(&self, i: usize) -> Pos {
+        let column = if self.ascii {
+            i - self.line_start
+        } else {
+            self.text
+                .get(self.line_start..i)
+                .map_or(0, |s| s.chars().count())
+        };
+        Pos {
+            line: u32::try_from(self.line).unwrap_or(u32::MAX),
+            column: u32::try_from(column + 1).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Spaces from the start of the current line to its first other byte.
+    fn indent(&self) -> usize {
+        self.b[self.line_start..]
+            .iter()
+            .take_while(|&&c| c == b' ')
+            .count()
+    }
+
+    fn at_document_marker(&self) -> bool {
+        let rest = &self.b[self.line_start..];
+        (rest.starts_with(b"---") || rest.starts_with(b"..."))
+            && matches!(rest.get(3), None | Some(b' ' | b'\n'))
+            || rest.first() == Some(&b'%')
+    }
+
+    /// From the start of a line: past empty lines and comment lines, to the first byte of the
+    /// next content line (or the end).
+    fn skip_blank_lines(&mut self) {
+        loop {
+            let start = self.i;
+            let mut j = start;
+            while self.at(j) == Some(b' ') {
+                j += 1;
+            }
+            match self.at(j) {
+                None => {
+                    self.i = j;
+                    return;
+                }
+                Some(b'\n') => self.newline(j),
+                Some(b'#') => {
+                    let end = memchr::memchr(b'\n', &self.b[j..]).map(|k| j + k);
+                    match end {
+                        Some(e) => self.newline(e),
+                        None => {
+                            self.i = self.b.len();
+                            return;
+                        }
+                    }
+                }
+                Some(_) => {
+                    self.i = j;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Moves to the start of the line after the newline at `nl`.
+    fn newline(&mut self, nl: usize) {
+        self.i = nl + 1;
+        self.line += 1;
+        self.line_start = self.i;
+    }
+
+    /// After a value on a line: spaces and a comment up to the newline (or the end), then the
+    /// next content line. None when something else follows on the line.
+    fn end_of_line(&mut self) -> Option<()> {
+        let mut j = self.i;
+        while self.at(j) == Some(b' ') {
+            j += 1;
+        }
+        match self.at(j) {
+            None => self.i = j,
+            Some(b'\n') => self.newline(j),
+            Some(b'#') if j > self.i || j == self.line_start => {
+                match memchr::memchr(b'\n', &self.b[j..]) {
+                    Some(k) => self.newline(j + k),
+                    None => self.i = self.b.len(),
+                }
+            }
+            _ => return None,
+        }
+        self.skip_blank_lines();
+        Some(())
+    }
+
+    /// Whether the reader is at the end, or at a content line indented less than `indent`.
+    fn ends_block(&self, indent: usize) -> bool {
+        self.i >= self.b.len() || self.i - self.line_start < indent
+    }
+
+    /// A block mapping whose keys are at column `indent`, the reader at its first key.
+    fn block_mapping(&mut self, indent: usize) -> Option<Node> {
+        let mut entries: Vec<(String, Pos, Node)> = Vec::new();
+        let mut pos = None;
+        loop {
+            if self.at_document_marker() {
+                return None;
+            }
+            let (key, key_pos) = self.key()?;
+            // yaml-rust2 marks the mapping where its first key's `:` is.
+            pos.get_or_insert(self.pos_at(self.i));
+            self.i += 1; // the ':'
+            let value = self.value_after_indicator(indent)?;
+            if entries.iter().any(|(k, _, _)| *k == key) {
+                return None; // the full parser reports it
+            }
+            entries.push((key, key_pos, value));
+            if self.ends_block(indent) {
+                break;
+            }
+            if self.i - self.line_start != indent || self.peek() == Some(b'-') {
+                return None;
+            }
+        }
+        Some(Node {
+            value: Value::Map(entries),
+            pos: pos?,
+        })
+    }
+
+    /// A mapping key on the current line, the reader left at its `:`.
+    fn key(&mut self) -> Option<(String, Pos)> {
+        let start = self.i;
+        let key_pos = self.pos_at(start);
+        let (text, style) = match self.peek()? {
+            b'"' | b'\'' => {
+                let (text, style) = self.quoted()?;
+                (text, style)
+            }
+            c if plain_start(c, self.at(start + 1)) => {
+                let mut j = start;
+                loop {
+                    match self.at(j)? {
+                        b'\n' => return None,
+                        b':' if matches!(self.at(j + 1), None | Some(b' ' | b'\n')) => break,
+                        b'#' if self.at(j - 1) == Some(b' ') => return None,
+                        _ => j += 1,
+                    }
+                }
+                if self.at(j - 1) == Some(b' ') || j - start > 1024 {
+                    return None;
+                }
+                self.i = j;
+                (self.text.get(start..j)?.to_owned(), TScalarStyle::Plain)
+            }
+            _ => return None,
+        };
+        if self.peek() != Some(b':') || !matches!(self.at(self.i + 1), None | Some(b' ' | b'\n')) {
+            return None;
+        }
+        let key = match scalar(text, style, None) {
+            Value::String(s) | Value::Number(s) => s,
+            Value::Bool(b) => b.to_string(),
+            Value::Null => String::new(),
+            _ => return None,
+        };
+        Some((key, key_pos))
+    }
+
+    /// The value after a mapping's `:` (or a sequence's `-`) whose own line is indented by
+    /// `indent`: on the same line, or a block collection on the lines below.
+    fn value_after_indicator(&mut self, indent: usize) -> Option<Node> {
+        while self.peek() == Some(b' ') {
+            self.i += 1;
+        }
+        let tag = if self.peek() == Some(b'!') {
+            let tag = self.tag()?;
+            while self.peek() == Some(b' ') {
+                self.i += 1;
+            }
+            Some(tag)
+        } else {
+            None
+        };
+        match self.peek() {
+            None | Some(b'\n') | Some(b'#') => {
+                let comment_ok = self.peek() != Some(b'#') || self.at(self.i - 1) == Some(b' ');
+                if !comment_ok {
+                    return None;
+                }
+                self.end_of_line()?;
+                if self.ends_block(indent + 1) {
+                    // An empty value: yaml-rust2 marks it at the token that follows. A `-` at
+                    // the key's own column would be a sequence as the value (not read here).
+                    let dash = self.peek() == Some(b'-')
+                        && matches!(self.at(self.i + 1), Some(b' ' | b'\n') | None);
+                    if tag.is_some()
+                        || self.i >= self.b.len()
+                        || (dash && self.i - self.line_start == indent)
+                    {
+                        return None;
+                    }
+                    let p = self.pos_at(self.i);
+                    return Some(Node {
+                        value: scalar(String::new(), TScalarStyle::Plain, None),
+                        pos: p,
+                    });
+                }
+                let inner = self.i - self.line_start;
+                let node = if self.peek() == Some(b'-')
+                    && matches!(self.at(self.i + 1), Some(b' ' | b'\n') | None)
+                {
+                    self.block_sequence(inner)?
+                } else {
+                    self.block_mapping(inner)?
+                };
+                Some(apply_tag(tag, node))
+            }
+            Some(_) => {
+                let node = self.inline_value(tag.as_deref())?;
+                self.end_of_line()?;
+                if !self.ends_block(indent + 1) {
+                    return None; // a continuation line, or a mapping value on its own line
+                }
+                Some(apply_tag(tag, node))
+            }
+        }
+    }
+
+    /// `!Name` (a local tag), the reader left after it.
+    fn tag(&mut self) -> Option<String> {
+        let start = self.i + 1;
+        let mut j = start;
+        while self
+            .at(j)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b':')
+        {
+            j += 1;
+        }
+        if j == start || !matches!(self.at(j), None | Some(b' ' | b'\n')) {
+            return None;
+        }
+        self.i = j;
+        self.text.get(start..j).map(str::to_owned)
+    }
+
+    /// A block sequence whose `-` are at column `indent`, the reader at the first.
+    fn block_sequence(&mut self, indent: usize) -> Option<Node> {
+        let pos = self.pos_at(self.i);
+        let mut items = Vec::new();
+        loop {
+            self.i += 1; // the '-'
+            items.push(self.sequence_item(indent)?);
+            if self.ends_block(indent) {
+                break;
+            }
+            if self.i - self.line_start != indent
+                || self.peek() != Some(b'-')
+                || !matches!(self.at(self.i + 1), Some(b' ' | b'\n') | None)
+            {
+                return None;
+            }
+        }
+        Some(Node {
+            value: Value::Seq(items),
+            pos,
+        })
+    }
+
+    /// What follows a sequence's `-`: a compact mapping (`- Key: value`), or a value.
+    fn sequence_item(&mut self, indent: usize) -> Option<Node> {
+        while self.peek() == Some(b' ') {
+            self.i += 1;
+        }
+        if self.peek() == Some(b'-') && matches!(self.at(self.i + 1), Some(b' ' | b'\n') | None) {
+            return None; // `- - x`
+        }
+        if self.starts_key() {
+            let inner = self.i - self.line_start;
+            return self.block_mapping(inner);
+        }
+        self.value_after_indicator(indent)
+    }
+
+    /// Whether the rest of the line starts with a mapping key (`Key:` or `"Key":`).
+    fn starts_key(&self) -> bool {
+        let Some(c) = self.peek() else { return false };
+        let mut j = self.i;
+        if c == b'"' || c == b'\'' {
+            j += 1;
+            while let Some(d) = self.at(j) {
+                match d {
+                    b'\n' => return false,
+                    b'\\' if c == b'"' => j += 2,
+                    d if d == c => break,
+                    _ => j += 1,
+                }
+            }
+            j += 1;
+            return self.at(j) == Some(b':') && matches!(self.at(j + 1), None | Some(b' ' | b'\n'));
+        }
+        if !plain_start(c, self.at(j + 1)) {
+            return false;
+        }
+        while let Some(d) = self.at(j) {
+            match d {
+                b'\n' => return false,
+                b':' if matches!(self.at(j + 1), None | Some(b' ' | b'\n')) => return true,
+                b'#' if self.at(j - 1) == Some(b' ') => return false,
+                _ => j += 1,
+            }
+        }
+        false
+    }
+
+    /// A value on the current line: a quoted or plain scalar, a flow collection, or a tagged
+    /// one of those.
+    fn inline_value(&mut self, tag: Option<&str>) -> Option<Node> {
+        let pos = self.pos_at(self.i);
+        match self.peek()? {
+            b'"' | b'\'' => {
+                let (text, style) = self.quoted()?;
+                Some(Node {
+                    value: scalar(text, style, tag),
+                    pos,
+                })
+            }
+            b'[' | b'{' => self.flow(),
+            c if plain_start(c, self.at(self.i + 1)) => {
+                let start = self.i;
+                let mut j = start;
+                let mut end = start;
+                loop {
+                    match self.at(j) {
+                        None | Some(b'\n') => break,
+                        Some(b':') if matches!(self.at(j + 1), None | Some(b' ' | b'\n')) => {
+                            return None; // `a: b: c`
+                        }
+                        Some(b'#') if self.at(j - 1) == Some(b' ') => break,
+                        Some(b' ') => j += 1,
+                        Some(_) => {
+                            j += 1;
+                            end = j;
+                        }
+                    }
+                }
+                self.i = end;
+                Some(Node {
+                    value: scalar(
+                        self.text.get(start..end)?.to_owned(),
+                        TScalarStyle::Plain,
+                        tag,
+                    ),
+                    pos,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// A one-line quoted scalar, the reader at its opening quote and left after the closing
+    /// one.
+    fn quoted(&mut self) -> Option<(String, TScalarStyle)> {
+        let q = self.peek()?;
+        let start = self.i + 1;
+        let mut out = String::new();
+        let mut j = start;
+        let mut run = start;
+        loop {
+            match self.at(j)? {
+                b'\n' => return None,
+                b'\'' if q == b'\'' => {
+                    out.push_str(self.text.get(run..j)?);
+                    if self.at(j + 1) == Some(b'\'') {
+                        out.push('\'');
+                        j += 2;
+                        run = j;
+                    } else {
+                        break;
+                    }
+                }
+                b'"' if q == b'"' => {
+                    out.push_str(self.text.get(run..j)?);
+                    break;
+                }
+                b'\\' if q == b'"' => {
+                    out.push_str(self.text.get(run..j)?);
+                    out.push(match self.at(j + 1)? {
+                        b'\\' => '\\',
+                        b'"' => '"',
+                        b'/' => '/',
+                        b'n' => '\n',
+                        b't' => '\t',
+                        _ => return None,
+                    });
+                    j += 2;
+                    run = j;
+                }
+                _ => j += 1,
+            }
+        }
+        self.i = j + 1;
+        let style = if q == b'"' {
+            TScalarStyle::DoubleQuoted
+        } else {
+            TScalarStyle::SingleQuoted
+        };
+        Some((out, style))
+    }
+
+    /// A flow sequence or mapping on one line, the reader at its bracket.
+    fn flow(&mut self) -> Option<Node> {
+        let pos = self.pos_at(self.i);
+        let open = self.peek()?;
+        let close = if open == b'[' { b']' } else { b'}' };
+        self.i += 1;
+        let mut items = Vec::new();
+        let mut entries: Vec<(String, Pos, Node)> = Vec::new();
+        self.flow_spaces();
+        if self.peek() == Some(close) {
+            self.i += 1;
+        } else {
+            loop {
+                if open == b'{' {
+                    let (key, key_pos) = self.flow_key()?;
+                    self.i += 1; // ':'
+                    self.flow_spaces();
+                    let value = self.flow_node()?;
+                    if entries.iter().any(|(k, _, _)| *k == key) {
+                        return None;
+                    }
+                    entries.push((key, key_pos, value));
+                } else {
+                    items.push(self.flow_node()?);
+                }
+                self.flow_spaces();
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        self.flow_spaces();
+                        if matches!(self.peek(), Some(b']' | b'}')) {
+                            return None; // a trailing comma
+                        }
+                    }
+                    c if c == close => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let value = if open == b'[' {
+            Value::Seq(items)
+        } else {
+            Value::Map(entries)
+        };
+        Some(Node { value, pos })
+    }
+
+    fn flow_spaces(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.i += 1;
+        }
+    }
+
+    /// A key of a flow mapping, the reader left at its `:` (followed by a space).
+    fn flow_key(&mut self) -> Option<(String, Pos)> {
+        let key_pos = self.pos_at(self.i);
+        let (text, style) = match self.peek()? {
+            b'"' | b'\'' => self.quoted()?,
+            _ => {
+                let (text, _) = self.flow_plain()?;
+                (text, TScalarStyle::Plain)
+            }
+        };
+        if self.peek() != Some(b':') || self.at(self.i + 1) != Some(b' ') {
+            return None;
+        }
+        let key = match scalar(text, style, None) {
+            Value::String(s) | Value::Number(s) => s,
+            Value::Bool(b) => b.to_string(),
+            Value::Null => String::new(),
+            _ => return None,
+        };
+        Some((key, key_pos))
+    }
+
+    /// A node inside a flow collection: quoted, plain, nested flow, or tagged.
+    fn flow_node(&mut self) -> Option<Node> {
+        let tag = if self.peek() == Some(b'!') {
+            let tag = self.tag()?;
+            self.flow_spaces();
+            Some(tag)
+        } else {
+            None
+        };
+        let pos = self.pos_at(self.i);
+        let node = match self.peek()? {
+            b'"' | b'\'' => {
+                let (text, style) = self.quoted()?;
+                Node {
+                    value: scalar(text, style, tag.as_deref()),
+                    pos,
+                }
+            }
+            b'[' | b'{' => self.flow()?,
+            _ => {
+                let (text, _) = self.flow_plain()?;
+                if self.peek() == Some(b':') {
+                    return None; // a pair in a sequence, or `a:b:` forms
+                }
+                Node {
+                    value: scalar(text, TScalarStyle::Plain, tag.as_deref()),
+                    pos,
+                }
+            }
+        };
+        Some(apply_tag(tag, node))
+    }
+
+    /// A plain scalar inside a flow collection, the reader left after it (trailing spaces not
+    /// included). Ends before `,`, `]`, `}`, and a `:` followed by a space.
+    fn flow_plain(&mut self) -> Option<(String, usize)> {
+        let start = self.i;
+        let c = self.peek()?;
+        if !plain_start(c, self.at(start + 1)) {
+            return None;
+        }
+        let mut j = start;
+        let mut end = start;
+        loop {
+            match self.at(j)? {
+                b'\n' | b'[' | b'{' | b'#' => return None,
+                b',' | b']' | b'}' => break,
+                b':' if matches!(self.at(j + 1), Some(b' ' | b',' | b']' | b'}' | b'\n')) => break,
+                b' ' => j += 1,
+                _ => {
+                    j += 1;
+                    end = j;
+                }
+            }
+        }
+        self.i = end;
+        Some((self.text.get(start..end)?.to_owned(), start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::full;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Where the fast reader answers, it answers what yaml-rust2 does.
+    fn agrees(doc: &str) -> bool {
+        match parse(doc) {
+            Some(fast) => {
+                assert_eq!(Ok(fast), full(doc), "the fast reader differs on:\n{doc}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    const TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+# a comment
+Parameters:
+  UseKms:
+    Type: String
+    Default: "false"   # trailing
+    AllowedValues: ['true', 'false', 'it''s']
+Conditions:
+  Encrypt: !Equals [!Ref UseKms, "true"]
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      Description: a key — for the trail #1
+      EnableKeyRotation: true
+      PendingWindowInDays: 7
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"}
+            Action: "kms:*"
+            Resource: "*"
+          - Effect: Allow
+            Principal: {Service: cloudtrail.amazonaws.com}
+            Action: [kms:GenerateDataKey*, "kms:DescribeKey"]
+            Resource: '*'
+            Condition:
+              StringLike:
+                "kms:EncryptionContext:aws:cloudtrail:arn": !Sub "arn:aws:cloudtrail:*:${AWS::AccountId}:trail/*"
+  Trail:
+    Type: AWS::CloudTrail::Trail
+    Properties:
+      IsLogging: true
+      S3BucketName: !Ref Bucket
+      KMSKeyId: !If
+        - Encrypt
+        - !GetAtt Key.Arn
+        - !Ref AWS::NoValue
+      Tags:
+        -
+          Key: team
+          Value: ~
+        - Key: empty
+          Value:
+      EventSelectors: []
+      Other: {}
+Outputs:
+  Arn:
+    Value: !GetAtt Trail.Arn
+"#;
+
+    #[test]
+    fn a_template_is_read_as_yaml_rust2_reads_it() {
+        assert!(agrees(TEMPLATE), "the fast reader declined the template");
+        // The bench corpus's template shape.
+        let bench = "AWSTemplateFormatVersion: \"2010-09-09\"\nParameters:\n  UseKms:\n    Type: String\n    Default: \"false\"\nConditions:\n  Encrypt: !Equals [!Ref UseKms, \"true\"]\nResources:\n  Trail0:\n    Type: AWS::CloudTrail::Trail\n    Properties:\n      KMSKeyId: !If [Encrypt, !GetAtt Key.Arn, !Ref AWS::NoValue]\n";
+        assert!(agrees(bench), "the fast reader declined the bench template");
+    }
+
+    #[test]
+    fn what_it_does_not_read_it_leaves_to_yaml_rust2() {
+        for doc in [
+            "a: &x 1\nb: *x\n",
+            "a: |\n  text\n",
+            "a: b\n  c\n",
+            "---\na: 1\n",
+            "a:\n- 1\n",
+            "a: 1\na: 2\n",
+            "a: \"x\ny\"\n",
+            "a: [1,\n 2]\n",
+            "a:\tb\n",
+            "a: 1\r\n",
+            "? a\n: b\n",
+            "a: b: c\n",
+            "a: \"\\u00e9\"\n",
+            "- a\n",
+            "a:\n",
+            "a: !!str 1\n",
+        ] {
+            assert!(
+                parse(doc).is_none(),
+                "should be left to yaml-rust2: {doc:?}"
+            );
+            // And the result is the full parser's either way.
+            assert_eq!(super::super::parse(doc), full(doc));
+        }
+    }
+
+    /// A scalar as a template may write it (plain, quoted, tagged), including the forms whose
+    /// meaning depends on YAML's rules.
+    fn arb_scalar() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("x".to_owned()),
+            Just("true".to_owned()),
+            Just("False".to_owned()),
+            Just("~".to_owned()),
+            Just("null".to_owned()),
+            Just("1.5".to_owned()),
+            Just("+1".to_owned()),
+            Just("1.".to_owned()),
+            Just("0x1F".to_owned()),
+            Just("-x".to_owned()),
+            Just(":x".to_owned()),
+            Just("?x".to_owned()),
+            Just("a#b".to_owned()),
+            Just("a #b".to_owned()),
+            Just("kms:*".to_owned()),
+            Just("arn:aws:s3:::b/*".to_owned()),
+            Just("a: b".to_owned()),
+            Just("a:".to_owned()),
+            Just("é ü".to_owned()),
+            Just("a  b  ".to_owned()),
+            Just("[x]".to_owned()),
+            Just("x, y".to_owned()),
+            Just("\"q\"".to_owned()),
+            Just("\"a\\\"b\\\\c\\n\\/\"".to_owned()),
+            Just("\"\\x41\"".to_owned()),
+            Just("'it''s'".to_owned()),
+            Just("''".to_owned()),
+            Just("\"\"".to_owned()),
+            Just("@x".to_owned()),
+            Just("%x".to_owned()),
+            Just("!Ref Key".to_owned()),
+            Just("!Sub \"${A}\"".to_owned()),
+            Just("!GetAtt K.Arn".to_owned()),
+            Just("!GetAtt K".to_owned()),
+            Just("!Ref 12".to_owned()),
+            Just("&a x".to_owned()),
+            Just("*a".to_owned()),
+            "[a-z]{1,3}",
+        ]
+    }
+
+    fn arb_flow() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            arb_scalar().prop_filter("one-line flow items", |s| !s.contains('\n')),
+            Just("!Ref K".to_owned()),
+        ];
+        leaf.prop_recursive(3, 12, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(", "))),
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(("[A-Za-z:]{1,4}", inner.clone()), 0..3).prop_map(|kv| {
+                    let pairs: Vec<String> = kv.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    format!("{{{}}}", pairs.join(", "))
+                }),
+                inner.prop_map(|v| format!("!If [c, {v}]")),
+            ]
+        })
+    }
+
+    /// A block node at `indent`, as lines.
+    fn arb_block(depth: u32) -> BoxedStrategy<Vec<(usize, String)>> {
+        let key = prop_oneof![
+            Just("Key".to_owned()),
+            Just("Type".to_owned()),
+            Just("\"Quoted\"".to_owned()),
+            Just("'Single'".to_owned()),
+            Just("true".to_owned()),
+            Just("null".to_owned()),
+            Just("1".to_owned()),
+            Just("a b".to_owned()),
+            Just("Fn::If".to_owned()),
+            Just("-k".to_owned()),
+            "[A-Z][a-z]{0,3}",
+        ];
+        let inline = prop_oneof![
+            4 => arb_scalar(),
+            2 => arb_flow(),
+            1 => Just(String::new()),
+            1 => Just("# comment".to_owned()),
+            1 => Just("x # comment".to_owned()),
+        ];
+        let leaf_map = prop::collection::vec((key.clone(), inline.clone()), 1..4).prop_map(|kv| {
+            kv.into_iter()
+                .map(|(k, v)| (0usize, format!("{k}: {v}")))
+                .collect::<Vec<_>>()
+        });
+        if depth == 0 {
+            return leaf_map.boxed();
+        }
+        let child = arb_block(depth - 1);
+        let map = prop::collection::vec(
+            (
+                key,
+                inline.clone(),
+                prop::option::of((1usize..4, child.clone())),
+                prop::option::of(Just("!If".to_owned())),
+            ),
+            1..4,
+        )
+        .prop_map(|entries| {
+            let mut lines = Vec::new();
+            for (k, v, nested, tag) in entries {
+                match nested {
+                    Some((step, child)) => {
+                        let tag = tag.map(|t| format!(" {t}")).unwrap_or_default();
+                        lines.push((0, format!("{k}:{tag}")));
+                        lines.extend(child.into_iter().map(|(i, l)| (i + step, l)));
+                    }
+                    None => lines.push((0, format!("{k}: {v}"))),
+                }
+            }
+            lines
+        });
+        let seq = prop::collection::vec(
+            prop_oneof![
+                inline.prop_map(|v| vec![(0usize, format!("- {v}"))]),
+                child.clone().prop_map(|c| {
+                    // A compact mapping (`- Key: v`) or the item on the lines below.
+                    let mut lines = Vec::new();
+                    for (n, (i, l)) in c.into_iter().enumerate() {
+                        if n == 0 {
+                            lines.push((i, format!("- {l}")));
+                        } else {
+                            lines.push((i + 2, l));
+                        }
+                    }
+                    lines
+                }),
+                child.prop_map(|c| {
+                    let mut lines = vec![(0usize, "-".to_owned())];
+                    lines.extend(c.into_iter().map(|(i, l)| (i + 4, l)));
+                    lines
+                }),
+            ],
+            1..4,
+        )
+        .prop_map(|items| items.into_iter().flatten().collect::<Vec<_>>());
+        prop_oneof![3 => map, 1 => seq].boxed()
+    }
+
+    fn render(lines: &[(usize, String)], blank: bool) -> String {
+        let mut out = String::new();
+        for (n, (indent, line)) in lines.iter().enumerate() {
+            if blank && n % 3 == 1 {
+                out.push_str("\n  # between\n");
+            }
+            out.push_str(&" ".repeat(*indent));
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The example templates: read by the fast reader, and as yaml-rust2 reads them.
+    #[test]
+    fn the_example_templates_are_read_as_yaml_rust2_reads_them() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/iac/cloudformation");
+        let mut read = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("the examples") {
+            let path = entry.expect("an entry").path();
+            let text = std::fs::read_to_string(&path).expect("a template");
+            if agrees(&text) {
+                read.push(path);
+            }
+        }
+        eprintln!("read by the fast reader: {read:?}");
+        assert!(
+            !read.is_empty(),
+            "no example template read by the fast reader"
+        );
+    }
+
+    /// The generated documents are not all declined (the comparison below would then prove
+    /// nothing): a fixed-seed sample, how many the fast reader answers, and that they agree.
+    #[test]
+    fn the_fast_reader_answers_most_generated_documents() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+        );
+        let strategy = arb_block(3);
+        let (mut answered, mut total) = (0, 0);
+        for _ in 0..500 {
+            let lines = strategy
+                .new_tree(&mut runner)
+                .expect("a document")
+                .current();
+            if lines.first().is_some_and(|(_, s)| s.starts_with('-')) {
+                continue;
+            }
+            total += 1;
+            answered += usize::from(agrees(&render(&lines, total % 2 == 0)));
+        }
+        eprintln!("the fast reader answered {answered} of {total} generated documents");
+        assert!(answered * 4 >= total, "only {answered} of {total} answered");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Generated documents of the template shape: where the fast reader answers, its tree
+        /// (values, keys, positions) is yaml-rust2's.
+        #[test]
+        fn the_fast_reader_agrees_with_yaml_rust2(
+            lines in arb_block(3).prop_filter("a mapping at the root", |l| !l.first().is_some_and(|(_, s)| s.starts_with('-'))),
+            blank in any::<bool>(),
+            cut in any::<prop::sample::Index>(),
+            insert in prop::sample::select(vec!["", " ", "\n", ":", "- ", "#", "\"", "'", "[", "]", "{", "}", ",", "!", "&", "é", "  x"]),
+        ) {
+            let doc = render(&lines, blank);
+            agrees(&doc);
+            // And with one change anywhere (most make no sense): still never a different tree.
+            let at = cut.index(doc.len() + 1);
+            if doc.is_char_boundary(at) {
+                let changed = format!("{}{insert}{}", &doc[..at], &doc[at..]);
+                agrees(&changed);
+            }
+        }
+    }
+}
