@@ -506,7 +506,7 @@ fn add_statements(ev: &TrailEvidence, ctx: &TrailContext, bucket: &str) -> Strin
     let org = ev.organization.as_ref().map(|o| o.id.as_str());
     let statements = ctx
         .bucket_statements(org)
-        .and_then(|s| serde_json::to_string_pretty(&s).ok())
+        .map(|s| s.to_pretty_json())
         .unwrap_or_default();
     format!(
         "Add these statements to the policy of bucket {bucket} (merge; keep the existing statements), then `aws s3api put-bucket-policy --bucket {bucket} --policy file://policy.json`:\n{statements}"
