@@ -13,7 +13,7 @@
 //! any error; the full parser reads those and reports their errors. The tests compare the two
 //! on generated documents: where this one answers, the trees are equal.
 
-use super::{apply_tag, scalar, Node, Pos, Value};
+use super::{apply_tag, key_text, scalar, Node, Pos, Value};
 use yaml_rust2::scanner::TScalarStyle;
 
 /// The tree of `text`, or None when it is not of the shape this reader takes.
@@ -226,13 +226,7 @@ impl Reader<'_> {
         if self.peek() != Some(b':') || !matches!(self.at(self.i + 1), None | Some(b' ' | b'\n')) {
             return None;
         }
-        let key = match scalar(text, style, None) {
-            Value::String(s) | Value::Number(s) => s,
-            Value::Bool(b) => b.to_string(),
-            Value::Null => String::new(),
-            _ => return None,
-        };
-        Some((key, key_pos))
+        Some((key_text(scalar(text, style, None))?, key_pos))
     }
 
     /// The value after a mapping's `:` (or a sequence's `-`) whose own line is indented by
@@ -545,13 +539,7 @@ impl Reader<'_> {
         if self.peek() != Some(b':') || self.at(self.i + 1) != Some(b' ') {
             return None;
         }
-        let key = match scalar(text, style, None) {
-            Value::String(s) | Value::Number(s) => s,
-            Value::Bool(b) => b.to_string(),
-            Value::Null => String::new(),
-            _ => return None,
-        };
-        Some((key, key_pos))
+        Some((key_text(scalar(text, style, None))?, key_pos))
     }
 
     /// A node inside a flow collection: quoted, plain, nested flow, or tagged.

@@ -119,6 +119,17 @@ fn scalar(text: String, style: TScalarStyle, tag: Option<&str>) -> Value {
     }
 }
 
+/// A mapping key's text: a scalar's (`true` for a true boolean, empty for null); None for a
+/// collection, which cannot be a key here.
+fn key_text(value: Value) -> Option<String> {
+    match value {
+        Value::String(s) | Value::Number(s) => Some(s),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        Value::Seq(_) | Value::Map(_) => None,
+    }
+}
+
 /// Wraps a tagged node into the long form of the intrinsic function.
 fn apply_tag(tag: Option<String>, node: Node) -> Node {
     let Some(tag) = tag else { return node };
@@ -181,11 +192,9 @@ impl Builder {
                     }
                     entries.push((k, kpos, node))
                 }
-                None => match node.value {
-                    Value::String(s) | Value::Number(s) => *key = Some((s, node.pos)),
-                    Value::Bool(b) => *key = Some((b.to_string(), node.pos)),
-                    Value::Null => *key = Some((String::new(), node.pos)),
-                    _ => self.fail(mark, "a mapping key must be a scalar".into()),
+                None => match key_text(node.value) {
+                    Some(text) => *key = Some((text, node.pos)),
+                    None => self.fail(mark, "a mapping key must be a scalar".into()),
                 },
             },
         }
