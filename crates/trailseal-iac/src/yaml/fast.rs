@@ -19,7 +19,19 @@ use yaml_rust2::scanner::TScalarStyle;
 /// The tree of `text`, or None when it is not of the shape this reader takes.
 pub(super) fn parse(text: &str) -> Option<Node> {
     let b = text.as_bytes();
-    if b.contains(&b'\t') || b.contains(&b'\r') || text.starts_with('\u{feff}') {
+    // Only YAML's printable characters, and no line break but `\n`: yaml-rust2 takes a NUL
+    // for the end of the input, rejects other control characters, and has its own rules for
+    // tabs, CR, NEL, the Unicode line separators and a byte order mark.
+    let odd = |c: char| {
+        matches!(c, '\0'..='\u{9}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+            )
+    };
+    if b.iter().any(|&c| c < 0x20 && c != b'\n' || c == 0x7f)
+        || (!text.is_ascii() && text.chars().any(odd))
+    {
         return None;
     }
     let mut r = Reader {
@@ -29,6 +41,7 @@ pub(super) fn parse(text: &str) -> Option<Node> {
         line: 1,
         line_start: 0,
         ascii: text.is_ascii(),
+        depth: 0,
     };
     r.skip_blank_lines();
     if r.i >= b.len() || r.indent() != 0 || r.at_document_marker() {
@@ -49,7 +62,12 @@ struct Reader<'t> {
     line_start: usize,
     /// Whether columns are byte offsets (else characters are counted, as yaml-rust2 does).
     ascii: bool,
+    /// How many collections are open: past [`MAX_DEPTH`] the reader declines (the stack of a
+    /// scan's worker is not spent on a document nested thousands deep).
+    depth: usize,
 }
+
+const MAX_DEPTH: usize = 64;
 
 fn plain_start(c: u8, next: Option<u8>) -> bool {
     match c {
@@ -166,8 +184,23 @@ impl Reader<'_> {
         self.i >= self.b.len() || self.i - self.line_start < indent
     }
 
+    /// `read` one collection deeper; None past [`MAX_DEPTH`].
+    fn nested(&mut self, read: impl FnOnce(&mut Self) -> Option<Node>) -> Option<Node> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let node = read(self);
+        self.depth -= 1;
+        node
+    }
+
     /// A block mapping whose keys are at column `indent`, the reader at its first key.
     fn block_mapping(&mut self, indent: usize) -> Option<Node> {
+        self.nested(|r| r.block_mapping_entries(indent))
+    }
+
+    fn block_mapping_entries(&mut self, indent: usize) -> Option<Node> {
         let mut entries: Vec<(String, Pos, Node)> = Vec::new();
         let mut pos = None;
         loop {
@@ -224,6 +257,10 @@ impl Reader<'_> {
             _ => return None,
         };
         if self.peek() != Some(b':') || !matches!(self.at(self.i + 1), None | Some(b' ' | b'\n')) {
+            return None;
+        }
+        // yaml-rust2 takes an implicit key of up to 1,024 characters (then it is an error).
+        if self.i - start > 1000 {
             return None;
         }
         Some((key_text(scalar(text, style, None))?, key_pos))
@@ -308,6 +345,10 @@ impl Reader<'_> {
 
     /// A block sequence whose `-` are at column `indent`, the reader at the first.
     fn block_sequence(&mut self, indent: usize) -> Option<Node> {
+        self.nested(|r| r.block_sequence_items(indent))
+    }
+
+    fn block_sequence_items(&mut self, indent: usize) -> Option<Node> {
         let pos = self.pos_at(self.i);
         let mut items = Vec::new();
         loop {
@@ -472,6 +513,10 @@ impl Reader<'_> {
 
     /// A flow sequence or mapping on one line, the reader at its bracket.
     fn flow(&mut self) -> Option<Node> {
+        self.nested(Self::flow_items)
+    }
+
+    fn flow_items(&mut self) -> Option<Node> {
         let pos = self.pos_at(self.i);
         let open = self.peek()?;
         let close = if open == b'[' { b']' } else { b'}' };
@@ -528,6 +573,7 @@ impl Reader<'_> {
 
     /// A key of a flow mapping, the reader left at its `:` (followed by a space).
     fn flow_key(&mut self) -> Option<(String, Pos)> {
+        let start = self.i;
         let key_pos = self.pos_at(self.i);
         let (text, style) = match self.peek()? {
             b'"' | b'\'' => self.quoted()?,
@@ -536,7 +582,7 @@ impl Reader<'_> {
                 (text, TScalarStyle::Plain)
             }
         };
-        if self.peek() != Some(b':') || self.at(self.i + 1) != Some(b' ') {
+        if self.peek() != Some(b':') || self.at(self.i + 1) != Some(b' ') || self.i - start > 1000 {
             return None;
         }
         Some((key_text(scalar(text, style, None))?, key_pos))
@@ -586,6 +632,13 @@ impl Reader<'_> {
         let mut j = start;
         let mut end = start;
         loop {
+            // yaml-rust2 rejects `-`, `?` or `:` before a flow indicator inside a flow
+            // collection, also within a scalar (`[x -]`).
+            if matches!(self.at(j)?, b'-' | b'?' | b':')
+                && matches!(self.at(j + 1), Some(b',' | b'[' | b']' | b'{' | b'}'))
+            {
+                return None;
+            }
             match self.at(j)? {
                 b'\n' | b'[' | b'{' | b'#' => return None,
                 b',' | b']' | b'}' => break,
@@ -701,6 +754,18 @@ Outputs:
             "- a\n",
             "a:\n",
             "a: !!str 1\n",
+            // Found by review: yaml-rust2 rejects these, or reads less than the text.
+            "a: [-]\n",
+            "a: [x -]\n",
+            "a: {k: v -}\n",
+            "a: b\u{0}c\n",
+            "a: 1 # x\u{0}\nb: 2\n",
+            "a: \"b\u{1}c\"\n",
+            "a: b\u{85}c\n",
+            &format!("\"{}\": 1\n", "k".repeat(1100)),
+            &format!("a:\n  - '{}': 1\n", "k".repeat(1100)),
+            // Nested deeper than the reader goes.
+            &format!("a: {}{}\n", "[".repeat(70), "]".repeat(70)),
         ] {
             assert!(
                 parse(doc).is_none(),
@@ -888,6 +953,36 @@ Outputs:
             !read.is_empty(),
             "no example template read by the fast reader"
         );
+    }
+
+    /// On demand, for a directory of real templates: `TRAILSEAL_YAML_PROBE=DIR cargo test -p
+    /// trailseal-iac --lib -- --ignored yaml_probe` reads every file in DIR with both readers
+    /// and fails on any file where the fast reader answers something else than yaml-rust2.
+    #[test]
+    #[ignore = "on demand: set TRAILSEAL_YAML_PROBE to a directory of templates"]
+    fn yaml_probe() {
+        let Some(dir) = std::env::var_os("TRAILSEAL_YAML_PROBE") else {
+            return;
+        };
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .expect("TRAILSEAL_YAML_PROBE: a directory")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        paths.sort();
+        let (mut answered, mut differ) = (0, Vec::new());
+        for path in &paths {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            if let Some(fast) = parse(&text) {
+                answered += 1;
+                if Ok(&fast) != full(&text).as_ref() {
+                    differ.push(path.display().to_string());
+                }
+            }
+        }
+        eprintln!("{} files, {answered} read by the fast reader", paths.len());
+        assert!(differ.is_empty(), "the fast reader differs on: {differ:?}");
     }
 
     /// The generated documents are not all declined (the comparison below would then prove
