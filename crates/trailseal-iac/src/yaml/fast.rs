@@ -1022,7 +1022,7 @@ Outputs:
             lines in arb_block(3).prop_filter("a mapping at the root", |l| !l.first().is_some_and(|(_, s)| s.starts_with('-'))),
             blank in any::<bool>(),
             cut in any::<prop::sample::Index>(),
-            insert in prop::sample::select(vec!["", " ", "\n", ":", "- ", "#", "\"", "'", "[", "]", "{", "}", ",", "!", "&", "é", "  x"]),
+            insert in prop::sample::select(vec!["", " ", "\n", ":", "- ", "-", " -", "#", "\"", "'", "[", "]", "{", "}", ",", "!", "&", "é", "  x", "\u{0}", "\u{85}"]),
         ) {
             let doc = render(&lines, blank);
             agrees(&doc);
