@@ -29,9 +29,9 @@ use clap::Parser;
 /// mimalloc instead of the system allocator: scanning allocates many small values from
 /// several threads, and glibc malloc took a quarter of the scan time (perf). Built with
 /// `no_thp`: mimalloc otherwise asks for transparent huge pages on its arenas (madvise). Measured
-/// on a scan: with them, fewer page faults but only 1.5-1.65 of 2 CPUs busy (the threads wait
-/// in the kernel), wall time 3% longer and about twice as variable; without, 1.8-1.95 CPUs busy
-/// (bench/README.md, eleventh session).
+/// on a scan: with them, fewer page faults but only 1.49-1.77 of 2 CPUs busy, wall time 3%
+/// longer and about twice as variable; without, 1.80-1.98 CPUs busy (bench/README.md, eleventh
+/// session).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -179,6 +179,12 @@ impl Reader<'_> {
         Some(())
     }
 
+    /// Whether the reader is at a block sequence's `-` (followed by a space, a line break or
+    /// the end).
+    fn at_dash(&self) -> bool {
+        self.peek() == Some(b'-') && matches!(self.at(self.i + 1), Some(b' ' | b'\n') | None)
+    }
+
     /// Whether the reader is at the end, or at a content line indented less than `indent`.
     fn ends_block(&self, indent: usize) -> bool {
         self.i >= self.b.len() || self.i - self.line_start < indent
@@ -234,10 +240,7 @@ impl Reader<'_> {
         let start = self.i;
         let key_pos = self.pos_at(start);
         let (text, style) = match self.peek()? {
-            b'"' | b'\'' => {
-                let (text, style) = self.quoted()?;
-                (text, style)
-            }
+            b'"' | b'\'' => self.quoted()?,
             c if plain_start(c, self.at(start + 1)) => {
                 let mut j = start;
                 loop {
@@ -248,7 +251,7 @@ impl Reader<'_> {
                         _ => j += 1,
                     }
                 }
-                if self.at(j - 1) == Some(b' ') || j - start > 1024 {
+                if self.at(j - 1) == Some(b' ') {
                     return None;
                 }
                 self.i = j;
@@ -291,11 +294,9 @@ impl Reader<'_> {
                 if self.ends_block(indent + 1) {
                     // An empty value: yaml-rust2 marks it at the token that follows. A `-` at
                     // the key's own column would be a sequence as the value (not read here).
-                    let dash = self.peek() == Some(b'-')
-                        && matches!(self.at(self.i + 1), Some(b' ' | b'\n') | None);
                     if tag.is_some()
                         || self.i >= self.b.len()
-                        || (dash && self.i - self.line_start == indent)
+                        || (self.at_dash() && self.i - self.line_start == indent)
                     {
                         return None;
                     }
@@ -306,9 +307,7 @@ impl Reader<'_> {
                     });
                 }
                 let inner = self.i - self.line_start;
-                let node = if self.peek() == Some(b'-')
-                    && matches!(self.at(self.i + 1), Some(b' ' | b'\n') | None)
-                {
+                let node = if self.at_dash() {
                     self.block_sequence(inner)?
                 } else {
                     self.block_mapping(inner)?
@@ -357,10 +356,7 @@ impl Reader<'_> {
             if self.ends_block(indent) {
                 break;
             }
-            if self.i - self.line_start != indent
-                || self.peek() != Some(b'-')
-                || !matches!(self.at(self.i + 1), Some(b' ' | b'\n') | None)
-            {
+            if self.i - self.line_start != indent || !self.at_dash() {
                 return None;
             }
         }
@@ -375,7 +371,7 @@ impl Reader<'_> {
         while self.peek() == Some(b' ') {
             self.i += 1;
         }
-        if self.peek() == Some(b'-') && matches!(self.at(self.i + 1), Some(b' ' | b'\n') | None) {
+        if self.at_dash() {
             return None; // `- - x`
         }
         if self.starts_key() {
@@ -385,35 +381,13 @@ impl Reader<'_> {
         self.value_after_indicator(indent)
     }
 
-    /// Whether the rest of the line starts with a mapping key (`Key:` or `"Key":`).
-    fn starts_key(&self) -> bool {
-        let Some(c) = self.peek() else { return false };
-        let mut j = self.i;
-        if c == b'"' || c == b'\'' {
-            j += 1;
-            while let Some(d) = self.at(j) {
-                match d {
-                    b'\n' => return false,
-                    b'\\' if c == b'"' => j += 2,
-                    d if d == c => break,
-                    _ => j += 1,
-                }
-            }
-            j += 1;
-            return self.at(j) == Some(b':') && matches!(self.at(j + 1), None | Some(b' ' | b'\n'));
-        }
-        if !plain_start(c, self.at(j + 1)) {
-            return false;
-        }
-        while let Some(d) = self.at(j) {
-            match d {
-                b'\n' => return false,
-                b':' if matches!(self.at(j + 1), None | Some(b' ' | b'\n')) => return true,
-                b'#' if self.at(j - 1) == Some(b' ') => return false,
-                _ => j += 1,
-            }
-        }
-        false
+    /// Whether the rest of the line starts with a mapping key (`Key:` or `"Key":`), as
+    /// [`Reader::key`] reads one (the reader stays where it is).
+    fn starts_key(&mut self) -> bool {
+        let at = self.i;
+        let key = self.key().is_some();
+        self.i = at;
+        key
     }
 
     /// A value on the current line: a quoted or plain scalar, a flow collection, or a tagged
@@ -578,7 +552,7 @@ impl Reader<'_> {
         let (text, style) = match self.peek()? {
             b'"' | b'\'' => self.quoted()?,
             _ => {
-                let (text, _) = self.flow_plain()?;
+                let text = self.flow_plain()?;
                 (text, TScalarStyle::Plain)
             }
         };
@@ -608,7 +582,7 @@ impl Reader<'_> {
             }
             b'[' | b'{' => self.flow()?,
             _ => {
-                let (text, _) = self.flow_plain()?;
+                let text = self.flow_plain()?;
                 if self.peek() == Some(b':') {
                     return None; // a pair in a sequence, or `a:b:` forms
                 }
@@ -623,7 +597,7 @@ impl Reader<'_> {
 
     /// A plain scalar inside a flow collection, the reader left after it (trailing spaces not
     /// included). Ends before `,`, `]`, `}`, and a `:` followed by a space.
-    fn flow_plain(&mut self) -> Option<(String, usize)> {
+    fn flow_plain(&mut self) -> Option<String> {
         let start = self.i;
         let c = self.peek()?;
         if !plain_start(c, self.at(start + 1)) {
@@ -651,7 +625,7 @@ impl Reader<'_> {
             }
         }
         self.i = end;
-        Some((self.text.get(start..end)?.to_owned(), start))
+        self.text.get(start..end).map(str::to_owned)
     }
 }
 
